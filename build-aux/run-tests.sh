@@ -1,0 +1,34 @@
+#!/bin/bash
+# Installs what the tests need, builds Kiln twice (plain, and with ASan +
+# UBSan for the unit and engine suites), runs every suite (display tests
+# under Xvfb) and ends with one line: "N passed, N failed[, N skipped]".
+set -u
+cd "$(dirname "$0")/.."
+bash build-aux/install-packages.sh build run test || exit 1
+[ -x /usr/local/cuda/bin/nvcc ] && export PATH="$PATH:/usr/local/cuda/bin"
+
+# The CUDA backend must compile wherever the toolkit is installed, GPU or not.
+cuda=auto
+command -v nvcc >/dev/null && cuda=enabled
+
+setup () {
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@"
+  fi
+}
+
+setup _build -Dcuda=$cuda || exit 1
+meson compile -C _build || exit 1
+setup _build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dcuda=disabled -Dbuildtype=debug || exit 1
+meson compile -C _build-asan || exit 1
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+dbus-run-session -- xvfb-run -a -s "-screen 0 1280x1024x24" \
+  meson test -C _build --print-errorlogs --num-processes 2
+meson test -C _build-asan --print-errorlogs --num-processes 2 --suite unit --suite engine
+
+/usr/bin/python3 build-aux/count-tests.py _build/meson-logs/testlog.json _build-asan/meson-logs/testlog.json

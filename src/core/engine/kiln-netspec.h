@@ -1,0 +1,149 @@
+/* kiln-netspec.h: a network as data.
+ *
+ * A KilnNetSpec is an ordered list of layer descriptions plus an input shape
+ * (C × H × W; the batch size is chosen when a net is built). It carries no
+ * weights and no backend: model importers build specs, the engine builds a
+ * KilnNet from one, and the layer-size calculator reads the inferred shapes.
+ * The engine depends on nothing else in the core.
+ *
+ * Layers are connected by name: `inputs` lists the layers whose outputs feed
+ * this one; an empty list means "the previous layer" (or the net input for
+ * the first layer). The net input is called "data".
+ *
+ * Threads: a spec is plain data; use it from one thread at a time. */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define KILN_NET_SPEC_INPUT_NAME "data"
+
+typedef enum {
+  KILN_LAYER_CONVOLUTION,
+  KILN_LAYER_RELU,
+  KILN_LAYER_LRN,
+  KILN_LAYER_MAX_POOL,
+  KILN_LAYER_AVG_POOL,
+  KILN_LAYER_GLOBAL_AVG_POOL,
+  KILN_LAYER_INNER_PRODUCT,
+  KILN_LAYER_DROPOUT,
+  KILN_LAYER_BATCH_NORM,
+  KILN_LAYER_CONCAT,
+  KILN_LAYER_ADD,
+  KILN_LAYER_FLATTEN,
+  KILN_LAYER_SOFTMAX,
+  KILN_LAYER_N_TYPES
+} KilnLayerType;
+
+/* Which way a pooling output size is rounded: floor (ONNX default, PyTorch)
+ * or ceil (Caffe, ONNX ceil_mode=1). */
+typedef enum {
+  KILN_ROUND_FLOOR,
+  KILN_ROUND_CEIL,
+} KilnRounding;
+
+/* One layer's hyper-parameters. Fields that do not apply to a type are 0.
+ * Strings and the inputs array are owned by the spec once added. */
+typedef struct {
+  KilnLayerType type;
+  char *name;
+  char **inputs;           /* NULL-terminated, or NULL for "previous layer" */
+
+  /* Convolution, InnerProduct: output channels / features. */
+  int num_output;
+  gboolean bias;
+
+  /* Convolution and pooling windows. */
+  int kernel_h, kernel_w;
+  int stride_h, stride_w;
+  int pad_top, pad_left, pad_bottom, pad_right;
+  int dilation_h, dilation_w;
+  int group;
+  KilnRounding rounding;      /* pooling only; convolution always floors */
+  gboolean count_include_pad; /* average pooling */
+
+  /* LRN across channels (Caffe/Chainer: n = local_size, k, alpha, beta). */
+  int local_size;
+  float alpha, beta, k;
+
+  /* Dropout. */
+  float ratio;
+
+  /* BatchNorm. */
+  float epsilon, momentum;
+
+  /* Concat channel axis (1 = C), Flatten axis (1 keeps N). */
+  int axis;
+
+  /* Fine-tuning: a frozen layer computes no weight gradients. */
+  gboolean frozen;
+} KilnLayerSpec;
+
+/* The shape a layer produces for one sample, and what it costs. */
+typedef struct {
+  int c, h, w;
+  gint64 params;            /* learnable parameters */
+  gint64 macs;              /* multiply-adds per sample, forward */
+  gint64 activation_bytes;  /* float32 output per sample */
+} KilnLayerShape;
+
+#define KILN_TYPE_NET_SPEC (kiln_net_spec_get_type ())
+G_DECLARE_FINAL_TYPE (KilnNetSpec, kiln_net_spec, KILN, NET_SPEC, GObject)
+
+const char    *kiln_layer_type_to_string   (KilnLayerType type);
+gboolean       kiln_layer_type_from_string (const char    *name,
+                                            KilnLayerType *out_type);
+/* Defaults for a type: stride 1, dilation 1, group 1, bias TRUE, LRN
+ * n=5 k=1 alpha=1e-4 beta=0.75, dropout 0.5, BN eps 1e-5 momentum 0.9,
+ * axis 1. The name is copied. */
+void           kiln_layer_spec_init        (KilnLayerSpec *layer,
+                                            KilnLayerType  type,
+                                            const char    *name);
+void           kiln_layer_spec_clear       (KilnLayerSpec *layer);
+void           kiln_layer_spec_copy        (const KilnLayerSpec *src,
+                                            KilnLayerSpec       *dest);
+gboolean       kiln_layer_type_has_weights (KilnLayerType type);
+
+KilnNetSpec   *kiln_net_spec_new           (const char *name,
+                                            int         channels,
+                                            int         height,
+                                            int         width);
+KilnNetSpec   *kiln_net_spec_copy          (KilnNetSpec *self);
+const char    *kiln_net_spec_get_name      (KilnNetSpec *self);
+void           kiln_net_spec_get_input     (KilnNetSpec *self,
+                                            int         *channels,
+                                            int         *height,
+                                            int         *width);
+void           kiln_net_spec_set_input     (KilnNetSpec *self,
+                                            int          channels,
+                                            int          height,
+                                            int          width);
+
+/* Copies the layer in; fails on a duplicate or empty name or an unknown input. */
+gboolean       kiln_net_spec_add_layer     (KilnNetSpec         *self,
+                                            const KilnLayerSpec *layer,
+                                            GError             **error);
+guint          kiln_net_spec_get_n_layers  (KilnNetSpec *self);
+/* The returned layer stays owned by the spec; it may be edited in place
+ * (freezing, changing num_output), after which shapes must be inferred again. */
+KilnLayerSpec *kiln_net_spec_get_layer     (KilnNetSpec *self,
+                                            guint        index);
+int            kiln_net_spec_find_layer    (KilnNetSpec *self,
+                                            const char  *name);
+/* Index of each input of layer `index` (-1 = the net input). */
+GArray        *kiln_net_spec_get_layer_inputs (KilnNetSpec *self,
+                                               guint        index);
+
+/* Shape inference for every layer. On failure the error names the layer and
+ * shows the arithmetic, e.g. "conv1: (224 − 11)/4 + 1 = 54.25", and suggests
+ * input sizes that work. */
+gboolean       kiln_net_spec_infer_shapes  (KilnNetSpec *self,
+                                            GError     **error);
+/* Valid after a successful kiln_net_spec_infer_shapes(). */
+const KilnLayerShape *kiln_net_spec_get_shape (KilnNetSpec *self,
+                                               guint        index);
+gint64         kiln_net_spec_get_total_params (KilnNetSpec *self);
+gint64         kiln_net_spec_get_total_macs   (KilnNetSpec *self);
+
+G_END_DECLS

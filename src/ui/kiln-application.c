@@ -1,0 +1,165 @@
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "kiln-application.h"
+#include "kiln-version.h"
+#include "kiln-window.h"
+
+struct _KilnApplication
+{
+  AdwApplication parent_instance;
+  GSettings *settings;
+  char *project_path;
+};
+
+G_DEFINE_FINAL_TYPE (KilnApplication, kiln_application, ADW_TYPE_APPLICATION)
+
+KilnApplication *
+kiln_application_new (void)
+{
+  return g_object_new (KILN_TYPE_APPLICATION,
+                       "application-id", APP_ID,
+                       "flags", G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE,
+                       "resource-base-path", "/org/kiln/Kiln",
+                       NULL);
+}
+
+GSettings *
+kiln_application_get_settings (KilnApplication *self)
+{
+  g_return_val_if_fail (KILN_IS_APPLICATION (self), NULL);
+  return self->settings;
+}
+
+static KilnWindow *
+present_window (KilnApplication *self, GFile *project)
+{
+  KilnWindow *window = kiln_window_new (self);
+  if (project != NULL)
+    kiln_window_open_project (window, project);
+  gtk_window_present (GTK_WINDOW (window));
+  return window;
+}
+
+static void
+kiln_application_activate (GApplication *app)
+{
+  KilnApplication *self = KILN_APPLICATION (app);
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+
+  if (window != NULL)
+    {
+      gtk_window_present (window);
+      return;
+    }
+  g_autoptr(GFile) project = self->project_path ? g_file_new_for_commandline_arg (self->project_path) : NULL;
+  present_window (self, project);
+}
+
+static void
+kiln_application_open (GApplication *app, GFile **files, int n_files, const char *hint)
+{
+  for (int i = 0; i < n_files; i++)
+    present_window (KILN_APPLICATION (app), files[i]);
+}
+
+static int
+kiln_application_handle_local_options (GApplication *app, GVariantDict *options)
+{
+  KilnApplication *self = KILN_APPLICATION (app);
+
+  if (g_variant_dict_contains (options, "version"))
+    {
+      g_print ("kiln %s\n", KILN_VERSION);
+      return 0;
+    }
+  g_variant_dict_lookup (options, "project", "s", &self->project_path);
+  return -1;
+}
+
+static void
+kiln_application_startup (GApplication *app)
+{
+  KilnApplication *self = KILN_APPLICATION (app);
+  static const char *quit_accels[] = { "<Control>q", NULL };
+  static const char *open_accels[] = { "<Control>o", NULL };
+  static const char *close_accels[] = { "<Control>w", NULL };
+
+  G_APPLICATION_CLASS (kiln_application_parent_class)->startup (app);
+
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = source ? g_settings_schema_source_lookup (source, APP_ID, TRUE) : NULL;
+  if (schema != NULL)
+    self->settings = g_settings_new (APP_ID);
+  else
+    g_message ("GSettings schema %s is not installed; window size and preferences will not be kept", APP_ID);
+
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.open-project", open_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "window.close", close_accels);
+}
+
+static void
+quit_activated (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  g_application_quit (G_APPLICATION (user_data));
+}
+
+static void
+about_activated (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  GtkApplication *app = GTK_APPLICATION (user_data);
+  static const char *developers[] = { "The Kiln developers", NULL };
+
+  adw_show_about_window (gtk_application_get_active_window (app),
+                         "application-name", _("Kiln"),
+                         "application-icon", APP_ID,
+                         "developer-name", _("The Kiln developers"),
+                         "version", KILN_VERSION,
+                         "developers", developers,
+                         "license-type", GTK_LICENSE_GPL_3_0,
+                         "comments", _("Turn a pile of images into a trained image classifier"),
+                         NULL);
+}
+
+static const GActionEntry app_actions[] = {
+  { .name = "quit", .activate = quit_activated },
+  { .name = "about", .activate = about_activated },
+};
+
+static void
+kiln_application_finalize (GObject *object)
+{
+  KilnApplication *self = KILN_APPLICATION (object);
+
+  g_clear_object (&self->settings);
+  g_clear_pointer (&self->project_path, g_free);
+  G_OBJECT_CLASS (kiln_application_parent_class)->finalize (object);
+}
+
+static void
+kiln_application_class_init (KilnApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = kiln_application_finalize;
+  app_class->activate = kiln_application_activate;
+  app_class->open = kiln_application_open;
+  app_class->startup = kiln_application_startup;
+  app_class->handle_local_options = kiln_application_handle_local_options;
+}
+
+static void
+kiln_application_init (KilnApplication *self)
+{
+  const GOptionEntry entries[] = {
+    { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Show the version and exit"), NULL },
+    { "project", 'p', 0, G_OPTION_ARG_STRING, NULL, N_("Open the project in FOLDER"), N_("FOLDER") },
+    { NULL }
+  };
+
+  g_application_add_main_option_entries (G_APPLICATION (self), entries);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
+}

@@ -1,0 +1,47 @@
+/* The CUDA module loads and a device runs a kernel; where no device answers
+ * the test is skipped with the driver's reason. */
+#include <glib.h>
+
+#include "engine/kiln-backend-module.h"
+#include "kiln-error.h"
+
+static void
+test_probe (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *description = NULL;
+  int n = kiln_backend_module_probe_cuda (&description, &error);
+
+  if (n == 0)
+    {
+      g_assert_nonnull (error);
+      g_assert_true (error->domain == KILN_ERROR);
+      g_autofree char *why = g_strdup_printf ("no CUDA device answers: %s", error->message);
+      g_test_skip (why);
+      return;
+    }
+  g_assert_no_error (error);
+  g_assert_cmpint (n, >, 0);
+  g_assert_nonnull (description);
+  g_test_message ("%s", description);
+}
+
+static void
+test_missing_module_is_an_error (void)
+{
+  g_autoptr(GError) error = NULL;
+  GModule *module = kiln_backend_module_open ("no-such-backend", &error);
+
+  g_assert_null (module);
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "libkiln-backend-no-such-backend.so"));
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/gpu/cuda/probe", test_probe);
+  g_test_add_func ("/gpu/cuda/missing-module", test_missing_module_is_an_error);
+  return g_test_run ();
+}
