@@ -1,0 +1,434 @@
+/* KilnNetSpec: layer bookkeeping, shape inference arithmetic, costs and
+ * the errors people see when an input does not fit. */
+#include <glib.h>
+
+#include "kiln-core.h"
+
+static void
+add (KilnNetSpec *spec, KilnLayerSpec *layer)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (kiln_net_spec_add_layer (spec, layer, &error));
+  g_assert_no_error (error);
+  kiln_layer_spec_clear (layer);
+}
+
+static void
+add_conv (KilnNetSpec *spec, const char *name, int n, int k, int s, int p)
+{
+  KilnLayerSpec l;
+
+  kiln_layer_spec_init (&l, KILN_LAYER_CONVOLUTION, name);
+  l.num_output = n;
+  l.kernel_h = l.kernel_w = k;
+  l.stride_h = l.stride_w = s;
+  l.pad_top = l.pad_left = l.pad_bottom = l.pad_right = p;
+  add (spec, &l);
+}
+
+static void
+add_pool (KilnNetSpec *spec, const char *name, int k, int s, int p, KilnRounding r)
+{
+  KilnLayerSpec l;
+
+  kiln_layer_spec_init (&l, KILN_LAYER_MAX_POOL, name);
+  l.kernel_h = l.kernel_w = k;
+  l.stride_h = l.stride_w = s;
+  l.pad_top = l.pad_left = l.pad_bottom = l.pad_right = p;
+  l.rounding = r;
+  add (spec, &l);
+}
+
+static void
+add_simple (KilnNetSpec *spec, KilnLayerType type, const char *name, const char *const *inputs)
+{
+  KilnLayerSpec l;
+
+  kiln_layer_spec_init (&l, type, name);
+  l.inputs = g_strdupv ((char **) inputs);
+  add (spec, &l);
+}
+
+static void
+assert_shape (KilnNetSpec *spec, const char *name, int c, int h, int w)
+{
+  int index = kiln_net_spec_find_layer (spec, name);
+  const KilnLayerShape *shape;
+
+  g_assert_cmpint (index, >=, 0);
+  shape = kiln_net_spec_get_shape (spec, index);
+  g_assert_nonnull (shape);
+  g_assert_cmpint (shape->c, ==, c);
+  g_assert_cmpint (shape->h, ==, h);
+  g_assert_cmpint (shape->w, ==, w);
+  g_assert_cmpint (shape->activation_bytes, ==, (gint64) c * h * w * 4);
+}
+
+static void
+test_defaults (void)
+{
+  g_auto(KilnLayerSpec) l;
+  g_auto(KilnLayerSpec) copy = { 0 };
+  KilnLayerType type;
+
+  kiln_layer_spec_init (&l, KILN_LAYER_LRN, "norm1");
+  g_assert_cmpstr (l.name, ==, "norm1");
+  g_assert_null (l.inputs);
+  g_assert_cmpint (l.stride_h, ==, 1);
+  g_assert_cmpint (l.dilation_w, ==, 1);
+  g_assert_cmpint (l.group, ==, 1);
+  g_assert_true (l.bias);
+  g_assert_cmpint (l.local_size, ==, 5);
+  g_assert_cmpfloat (l.k, ==, 1.0f);
+  g_assert_cmpfloat (l.alpha, ==, 1e-4f);
+  g_assert_cmpfloat (l.beta, ==, 0.75f);
+  g_assert_cmpfloat (l.ratio, ==, 0.5f);
+  g_assert_cmpfloat (l.epsilon, ==, 1e-5f);
+  g_assert_cmpfloat (l.momentum, ==, 0.9f);
+  g_assert_cmpint (l.axis, ==, 1);
+  g_assert_false (l.frozen);
+
+  l.inputs = g_strsplit ("a,b", ",", -1);
+  kiln_layer_spec_copy (&l, &copy);
+  g_assert_true (copy.name != l.name);
+  g_assert_true (copy.inputs != l.inputs);
+  g_assert_cmpstrv (copy.inputs, l.inputs);
+
+  for (guint t = 0; t < KILN_LAYER_N_TYPES; t++)
+    {
+      g_assert_true (kiln_layer_type_from_string (kiln_layer_type_to_string (t), &type));
+      g_assert_cmpint (type, ==, t);
+    }
+  g_assert_false (kiln_layer_type_from_string ("Frobnicate", &type));
+  g_assert_true (kiln_layer_type_has_weights (KILN_LAYER_CONVOLUTION));
+  g_assert_true (kiln_layer_type_has_weights (KILN_LAYER_BATCH_NORM));
+  g_assert_false (kiln_layer_type_has_weights (KILN_LAYER_MAX_POOL));
+}
+
+static void
+test_add_find_inputs (void)
+{
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("t", 3, 8, 8);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) inputs = NULL;
+  KilnLayerSpec l;
+  const char *both[] = { "a", "data", NULL };
+  const char *later[] = { "nope", NULL };
+
+  add_conv (spec, "a", 4, 3, 1, 1);
+  add_simple (spec, KILN_LAYER_RELU, "r", NULL);
+  add_simple (spec, KILN_LAYER_CONCAT, "cat", both);
+  g_assert_cmpuint (kiln_net_spec_get_n_layers (spec), ==, 3);
+  g_assert_cmpint (kiln_net_spec_find_layer (spec, "r"), ==, 1);
+  g_assert_cmpint (kiln_net_spec_find_layer (spec, "missing"), ==, -1);
+
+  inputs = kiln_net_spec_get_layer_inputs (spec, 0);
+  g_assert_cmpuint (inputs->len, ==, 1);
+  g_assert_cmpint (g_array_index (inputs, int, 0), ==, -1);
+  g_clear_pointer (&inputs, g_array_unref);
+  inputs = kiln_net_spec_get_layer_inputs (spec, 1);
+  g_assert_cmpint (g_array_index (inputs, int, 0), ==, 0);
+  g_clear_pointer (&inputs, g_array_unref);
+  inputs = kiln_net_spec_get_layer_inputs (spec, 2);
+  g_assert_cmpuint (inputs->len, ==, 2);
+  g_assert_cmpint (g_array_index (inputs, int, 0), ==, 0);
+  g_assert_cmpint (g_array_index (inputs, int, 1), ==, -1);
+
+  g_assert_true (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_no_error (error);
+  assert_shape (spec, "cat", 7, 8, 8);
+
+  /* Duplicates, empty names, the reserved input name, unknown inputs. */
+  kiln_layer_spec_init (&l, KILN_LAYER_RELU, "r");
+  g_assert_false (kiln_net_spec_add_layer (spec, &l, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  kiln_layer_spec_clear (&l);
+  kiln_layer_spec_init (&l, KILN_LAYER_RELU, "");
+  g_assert_false (kiln_net_spec_add_layer (spec, &l, &error));
+  g_clear_error (&error);
+  kiln_layer_spec_clear (&l);
+  kiln_layer_spec_init (&l, KILN_LAYER_RELU, "data");
+  g_assert_false (kiln_net_spec_add_layer (spec, &l, &error));
+  g_clear_error (&error);
+  kiln_layer_spec_clear (&l);
+  kiln_layer_spec_init (&l, KILN_LAYER_RELU, "x");
+  l.inputs = g_strdupv ((char **) later);
+  g_assert_false (kiln_net_spec_add_layer (spec, &l, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "“nope”"));
+  g_clear_error (&error);
+  kiln_layer_spec_clear (&l);
+  g_assert_cmpuint (kiln_net_spec_get_n_layers (spec), ==, 3);
+
+  /* Hyper-parameters that can never work are refused up front. */
+  kiln_layer_spec_init (&l, KILN_LAYER_CONVOLUTION, "bad");
+  l.num_output = 4;
+  l.kernel_h = -3;
+  l.kernel_w = 3;
+  g_assert_false (kiln_net_spec_add_layer (spec, &l, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "bad: kernel -3×3"));
+  g_clear_error (&error);
+  l.kernel_h = 3;
+  l.group = 3;
+  g_assert_false (kiln_net_spec_add_layer (spec, &l, &error));
+  g_assert_nonnull (strstr (error->message, "4 outputs do not split into 3 groups"));
+  g_clear_error (&error);
+  kiln_layer_spec_clear (&l);
+}
+
+static void
+test_copy_and_edit (void)
+{
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("t", 1, 10, 10);
+  g_autoptr(KilnNetSpec) copy = NULL;
+  g_autoptr(GError) error = NULL;
+  int c, h, w;
+
+  KilnLayerSpec l;
+
+  add_conv (spec, "c", 2, 3, 1, 0);
+  kiln_layer_spec_init (&l, KILN_LAYER_INNER_PRODUCT, "fc");
+  l.num_output = 3;
+  add (spec, &l);
+  kiln_net_spec_get_layer (spec, 1)->num_output = 5;
+  g_assert_true (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_no_error (error);
+
+  copy = kiln_net_spec_copy (spec);
+  kiln_net_spec_get_input (copy, &c, &h, &w);
+  g_assert_cmpint (c, ==, 1);
+  g_assert_cmpint (h, ==, 10);
+  g_assert_cmpint (w, ==, 10);
+  g_assert_cmpstr (kiln_net_spec_get_name (copy), ==, "t");
+  g_assert_true (kiln_net_spec_get_layer (copy, 0) != kiln_net_spec_get_layer (spec, 0));
+  g_assert_cmpstr (kiln_net_spec_get_layer (copy, 0)->name, ==, "c");
+  /* Editing the copy leaves the original alone. */
+  kiln_net_spec_get_layer (copy, 1)->num_output = 7;
+  kiln_net_spec_set_input (copy, 1, 12, 12);
+  g_assert_null (kiln_net_spec_get_shape (copy, 0));
+  g_assert_true (kiln_net_spec_infer_shapes (copy, &error));
+  assert_shape (copy, "c", 2, 10, 10);
+  assert_shape (copy, "fc", 7, 1, 1);
+  assert_shape (spec, "fc", 5, 1, 1);
+  /* c: 2·1·9 + 2; fc: 2·8·8·5 + 5 */
+  g_assert_cmpint (kiln_net_spec_get_total_params (spec), ==, 20 + 645);
+  g_assert_cmpint (kiln_net_spec_get_total_macs (spec), ==, 2 * 9 * 64 + 640);
+  g_assert_cmpint (kiln_net_spec_get_total_activation_bytes (spec), ==, (128 + 5) * 4);
+}
+
+/* floor((N + pa + pb − d·(F−1) − 1)/S) + 1 on sizes chosen to exercise
+ * every term, with exact fit off (PyTorch semantics). */
+static void
+test_conv_arithmetic (void)
+{
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("t", 4, 17, 20);
+  g_autoptr(GError) error = NULL;
+  KilnLayerSpec l;
+  const KilnLayerShape *shape;
+
+  kiln_net_spec_set_exact_fit (spec, FALSE);
+  kiln_layer_spec_init (&l, KILN_LAYER_CONVOLUTION, "c");
+  l.num_output = 6;
+  l.kernel_h = 3;
+  l.kernel_w = 5;
+  l.stride_h = 2;
+  l.stride_w = 3;
+  l.pad_top = 1;
+  l.pad_bottom = 2;
+  l.pad_left = 0;
+  l.pad_right = 3;
+  l.dilation_h = 2;
+  l.dilation_w = 1;
+  l.group = 2;
+  l.bias = FALSE;
+  add (spec, &l);
+  g_assert_true (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_no_error (error);
+  shape = kiln_net_spec_get_shape (spec, 0);
+  /* h: (17 + 3 − 5)/2 + 1 = 8 (floor of 8.5); w: (20 + 3 − 5)/3 + 1 = 7 */
+  g_assert_cmpint (shape->h, ==, 8);
+  g_assert_cmpint (shape->w, ==, 7);
+  g_assert_cmpint (shape->c, ==, 6);
+  g_assert_cmpint (shape->params, ==, 6 * 2 * 3 * 5);
+  g_assert_cmpint (shape->macs, ==, 6 * 2 * 3 * 5 * 8 * 7);
+
+  /* The same layer with exact fit refuses the half row and says how to fix it. */
+  kiln_net_spec_set_exact_fit (spec, TRUE);
+  g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "c: (17 + 3 − 5)/2 + 1 = 8.5 is not a whole number"));
+  g_assert_nonnull (strstr (error->message, "use input 18×20 (or 16×20)"));
+  g_assert_nonnull (strstr (error->message, "pad top 1 and bottom 3"));
+  g_assert_null (kiln_net_spec_get_shape (spec, 0));
+}
+
+static void
+test_exact_fit_error (void)
+{
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("t", 3, 224, 224);
+  g_autoptr(GError) error = NULL;
+
+  add_conv (spec, "conv1", 96, 11, 4, 0);
+  add_pool (spec, "pool1", 3, 2, 0, KILN_ROUND_CEIL);
+  g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  /* 213 needs 3 more rows to reach 216; 213 = 3·71 also tiles with stride 3. */
+  g_assert_cmpstr (error->message, ==,
+                   "conv1: (224 − 11)/4 + 1 = 54.25 is not a whole number; "
+                   "use input 227×227 (or 223×223), or pad top 1 and bottom 2, or stride 3");
+  g_clear_error (&error);
+
+  /* Too small an input: the window does not fit, and the smallest size that does is offered. */
+  kiln_net_spec_set_input (spec, 3, 8, 8);
+  g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "conv1: the vertical window (11) is wider than the padded input: (8 − 11)/4 + 1 < 1"));
+  g_assert_nonnull (strstr (error->message, "use input 19×19"));
+  g_clear_error (&error);
+
+  /* Not fixable by size at all. */
+  kiln_net_spec_set_input (spec, 0, 227, 227);
+  g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  kiln_net_spec_set_input (spec, 3, 227, 227);
+  g_assert_true (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_no_error (error);
+  assert_shape (spec, "conv1", 96, 55, 55);
+  assert_shape (spec, "pool1", 96, 27, 27);
+}
+
+static void
+test_pool_rounding (void)
+{
+  struct { int n, k, s, p; KilnRounding r; int expected; } cases[] = {
+    { 112, 3, 2, 1, KILN_ROUND_FLOOR, 56 },  /* ResNet's stem pool */
+    { 111, 3, 2, 0, KILN_ROUND_CEIL, 55 },   /* SqueezeNet's */
+    { 111, 3, 2, 0, KILN_ROUND_FLOOR, 55 },
+    { 6, 2, 2, 0, KILN_ROUND_CEIL, 3 },
+    { 7, 2, 2, 0, KILN_ROUND_CEIL, 4 },      /* ceil keeps the half window */
+    { 7, 2, 2, 0, KILN_ROUND_FLOOR, 3 },
+    { 13, 3, 2, 0, KILN_ROUND_CEIL, 6 },
+    /* ceil((5 + 2 − 2)/2) + 1 = 4, but that window would start at 6 ≥ 5 + 1. */
+    { 5, 2, 2, 1, KILN_ROUND_CEIL, 3 },
+    { 6, 1, 4, 0, KILN_ROUND_CEIL, 2 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("t", 2, cases[i].n, cases[i].n);
+      g_autoptr(GError) error = NULL;
+
+      add_pool (spec, "p", cases[i].k, cases[i].s, cases[i].p, cases[i].r);
+      g_assert_true (kiln_net_spec_infer_shapes (spec, &error));
+      g_assert_no_error (error);
+      assert_shape (spec, "p", 2, cases[i].expected, cases[i].expected);
+      g_assert_cmpint (kiln_net_spec_get_total_params (spec), ==, 0);
+    }
+
+  /* A window bigger than the input is an error, not a zero-sized output. */
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("t", 2, 2, 2);
+  g_autoptr(GError) error = NULL;
+  add_pool (spec, "p", 3, 2, 0, KILN_ROUND_CEIL);
+  g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "p: the 3-wide window"));
+  g_assert_nonnull (strstr (error->message, "use input 3×3"));
+}
+
+static void
+test_other_layers (void)
+{
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("t", 3, 9, 9);
+  g_autoptr(GError) error = NULL;
+  const char *branch[] = { "a", "b", NULL };
+  const char *skip[] = { "bn", "r", NULL };
+  KilnLayerSpec l;
+
+  add_conv (spec, "a", 4, 3, 1, 1);
+  add_simple (spec, KILN_LAYER_RELU, "r", NULL);
+  add_simple (spec, KILN_LAYER_LRN, "n", NULL);
+  add_conv (spec, "b", 4, 3, 1, 1);
+  add_simple (spec, KILN_LAYER_BATCH_NORM, "bn", NULL);
+  add_simple (spec, KILN_LAYER_ADD, "sum", skip);
+  add_simple (spec, KILN_LAYER_CONCAT, "cat", branch);
+  add_simple (spec, KILN_LAYER_DROPOUT, "drop", NULL);
+  add_simple (spec, KILN_LAYER_GLOBAL_AVG_POOL, "gap", NULL);
+  add_simple (spec, KILN_LAYER_FLATTEN, "flat", NULL);
+  add_simple (spec, KILN_LAYER_SOFTMAX, "prob", NULL);
+  g_assert_true (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_no_error (error);
+  assert_shape (spec, "n", 4, 9, 9);
+  assert_shape (spec, "bn", 4, 9, 9);
+  assert_shape (spec, "sum", 4, 9, 9);
+  assert_shape (spec, "cat", 8, 9, 9);
+  assert_shape (spec, "gap", 8, 1, 1);
+  assert_shape (spec, "flat", 8, 1, 1);
+  assert_shape (spec, "prob", 8, 1, 1);
+  g_assert_cmpint (kiln_net_spec_get_shape (spec, 4)->params, ==, 8);
+  g_assert_cmpint (kiln_net_spec_get_total_params (spec), ==, (4 * 27 + 4) + (4 * 36 + 4) + 8);
+
+  /* Add of mismatched shapes, concat of mismatched sizes. */
+  kiln_layer_spec_init (&l, KILN_LAYER_MAX_POOL, "half");
+  l.kernel_h = l.kernel_w = 2;
+  l.stride_h = l.stride_w = 2;
+  l.inputs = g_strsplit ("b", ",", -1);
+  add (spec, &l);
+  kiln_layer_spec_init (&l, KILN_LAYER_CONCAT, "badcat");
+  l.inputs = g_strsplit ("a,half", ",", -1);
+  add (spec, &l);
+  g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "badcat: input 2 is 4×4×4 but input 1 is 4×9×9"));
+  g_clear_error (&error);
+
+  kiln_layer_spec_clear (&l);
+  kiln_layer_spec_init (&l, KILN_LAYER_ADD, "badadd");
+  l.inputs = g_strsplit ("gap,a", ",", -1);
+  add (spec, &l);
+  kiln_net_spec_get_layer (spec, kiln_net_spec_find_layer (spec, "badcat"))->inputs[1][0] = 'b';
+  kiln_net_spec_get_layer (spec, kiln_net_spec_find_layer (spec, "badcat"))->inputs[1][1] = '\0';
+  g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "badadd: input 2 is 4×9×9 but input 1 is 8×1×1; Add needs equal shapes"));
+}
+
+static void
+test_grouped_channels (void)
+{
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("t", 3, 8, 8);
+  g_autoptr(GError) error = NULL;
+  KilnLayerSpec l;
+
+  kiln_layer_spec_init (&l, KILN_LAYER_CONVOLUTION, "g");
+  l.num_output = 4;
+  l.kernel_h = l.kernel_w = 1;
+  l.group = 2;
+  add (spec, &l);
+  g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "g: 3 input channels do not split into 2 groups"));
+  g_clear_error (&error);
+  kiln_net_spec_set_input (spec, 6, 8, 8);
+  g_assert_true (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_cmpint (kiln_net_spec_get_total_params (spec), ==, 4 * 3 + 4);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/netspec/defaults", test_defaults);
+  g_test_add_func ("/netspec/add-find-inputs", test_add_find_inputs);
+  g_test_add_func ("/netspec/copy-and-edit", test_copy_and_edit);
+  g_test_add_func ("/netspec/conv-arithmetic", test_conv_arithmetic);
+  g_test_add_func ("/netspec/exact-fit-error", test_exact_fit_error);
+  g_test_add_func ("/netspec/pool-rounding", test_pool_rounding);
+  g_test_add_func ("/netspec/other-layers", test_other_layers);
+  g_test_add_func ("/netspec/grouped-channels", test_grouped_channels);
+  return g_test_run ();
+}
