@@ -418,6 +418,145 @@ test_grouped_channels (void)
   g_assert_cmpint (kiln_net_spec_get_total_params (spec), ==, 4 * 3 + 4);
 }
 
+static KilnNetSpec *
+preset (const char *name, int classes)
+{
+  g_autoptr(GError) error = NULL;
+  KilnNetSpec *spec = kiln_net_spec_new_preset (name, classes, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (spec);
+  g_assert_true (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_no_error (error);
+  return spec;
+}
+
+static gint64
+conv_params (gint64 out, gint64 in, gint64 k)
+{
+  return out * in * k * k + out;
+}
+
+static void
+test_preset_alexnet (void)
+{
+  g_autoptr(KilnNetSpec) spec = preset ("alexnet", 0);
+  g_autoptr(GError) error = NULL;
+  int fc6 = kiln_net_spec_find_layer (spec, "fc6");
+  gint64 expected;
+  int c, h, w;
+
+  kiln_net_spec_get_input (spec, &c, &h, &w);
+  g_assert_cmpint (c, ==, 3);
+  g_assert_cmpint (h, ==, 227);
+  g_assert_cmpint (w, ==, 227);
+  assert_shape (spec, "conv1", 96, 55, 55);
+  assert_shape (spec, "pool1", 96, 27, 27);
+  assert_shape (spec, "conv2", 256, 27, 27);
+  assert_shape (spec, "pool2", 256, 13, 13);
+  assert_shape (spec, "conv3", 384, 13, 13);
+  assert_shape (spec, "conv4", 384, 13, 13);
+  assert_shape (spec, "conv5", 256, 13, 13);
+  assert_shape (spec, "pool5", 256, 6, 6);
+  assert_shape (spec, "fc8", 1000, 1, 1);
+  /* fc6 reads 256·6·6 = 9216 values. */
+  g_assert_cmpint (kiln_net_spec_get_shape (spec, fc6)->params, ==, 9216 * 4096 + 4096);
+  g_assert_cmpint (kiln_net_spec_get_shape (spec, fc6)->macs, ==, 9216 * 4096);
+  g_assert_cmpfloat (kiln_net_spec_get_layer (spec, kiln_net_spec_find_layer (spec, "norm1"))->k, ==, 2.0f);
+
+  expected = conv_params (96, 3, 11) + conv_params (256, 96, 5) + conv_params (384, 256, 3)
+           + conv_params (384, 384, 3) + conv_params (256, 384, 3)
+           + (9216 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000);
+  g_assert_cmpint (kiln_net_spec_get_total_params (spec), ==, expected);
+  g_assert_cmpint (expected, ==, 62378344);
+  /* conv1 alone: 96·3·121 multiply-adds at each of 55·55 outputs. */
+  g_assert_cmpint (kiln_net_spec_get_shape (spec, 0)->macs, ==, (gint64) 96 * 3 * 121 * 55 * 55);
+
+  /* The classic mistake: feeding it 224. */
+  kiln_net_spec_set_input (spec, 3, 224, 224);
+  g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_cmpstr (error->message, ==,
+                   "conv1: (224 − 11)/4 + 1 = 54.25 is not a whole number; "
+                   "use input 227×227 (or 223×223), or pad top 1 and bottom 2, or stride 3");
+}
+
+static void
+test_preset_caffenet (void)
+{
+  g_autoptr(KilnNetSpec) spec = preset ("caffenet", 0);
+  gint64 expected;
+
+  assert_shape (spec, "pool1", 96, 27, 27);
+  assert_shape (spec, "norm1", 96, 27, 27);
+  assert_shape (spec, "pool5", 256, 6, 6);
+  g_assert_cmpint (kiln_net_spec_get_layer (spec, kiln_net_spec_find_layer (spec, "conv2"))->group, ==, 2);
+  expected = conv_params (96, 3, 11) + conv_params (256, 48, 5) + conv_params (384, 256, 3)
+           + conv_params (384, 192, 3) + conv_params (256, 192, 3)
+           + (9216 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 1000 + 1000);
+  g_assert_cmpint (kiln_net_spec_get_total_params (spec), ==, expected);
+  g_assert_cmpint (expected, ==, 60965224);
+}
+
+static void
+test_preset_counts (void)
+{
+  struct { const char *name; int classes; gint64 params; int c, h, w; } cases[] = {
+    /* torchvision's sum(p.numel() for p in model.parameters()) */
+    { "vgg16", 1000, 138357544, 1000, 1, 1 },
+    { "resnet18", 1000, 11689512, 1000, 1, 1 },
+    { "squeezenet1_1", 1000, 1235496, 1000, 1, 1 },
+    /* Caffe LeNet: 520 + 25050 + 400500 + 5010 */
+    { "lenet", 0, 431080, 10, 1, 1 },
+    { "alexnet", 10, 62378344 - 4097000 + 40970, 10, 1, 1 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(KilnNetSpec) spec = preset (cases[i].name, cases[i].classes);
+      guint last = kiln_net_spec_get_n_layers (spec) - 1;
+      const KilnLayerShape *shape = kiln_net_spec_get_shape (spec, last);
+
+      g_test_message ("%s", cases[i].name);
+      g_assert_cmpint (kiln_net_spec_get_total_params (spec), ==, cases[i].params);
+      g_assert_cmpint (shape->c, ==, cases[i].c);
+      g_assert_cmpint (shape->h, ==, cases[i].h);
+      g_assert_cmpint (shape->w, ==, cases[i].w);
+    }
+
+  g_autoptr(KilnNetSpec) resnet = preset ("resnet18", 0);
+  g_autoptr(KilnNetSpec) squeeze = preset ("squeezenet1_1", 0);
+  g_autoptr(KilnNetSpec) lenet = preset ("lenet", 0);
+  g_autoptr(KilnNetSpec) vgg = preset ("vgg16", 0);
+  assert_shape (resnet, "conv1", 64, 112, 112);
+  assert_shape (resnet, "maxpool", 64, 56, 56);
+  assert_shape (resnet, "layer2.0.add", 128, 28, 28);
+  assert_shape (resnet, "layer4.1.relu2", 512, 7, 7);
+  assert_shape (resnet, "avgpool", 512, 1, 1);
+  assert_shape (squeeze, "conv1", 64, 111, 111);
+  assert_shape (squeeze, "pool1", 64, 55, 55);
+  assert_shape (squeeze, "fire2/concat", 128, 55, 55);
+  assert_shape (squeeze, "fire9/concat", 512, 13, 13);
+  assert_shape (lenet, "pool2", 50, 4, 4);
+  assert_shape (vgg, "pool5", 512, 7, 7);
+  /* VGG-16 is the one that costs 15.5 GMACs. */
+  g_assert_cmpint (kiln_net_spec_get_total_macs (vgg), >, 15000000000);
+}
+
+static void
+test_preset_unknown (void)
+{
+  g_autoptr(GError) error = NULL;
+  const char *const *names = kiln_net_spec_list_presets ();
+
+  g_assert_cmpuint (g_strv_length ((char **) names), ==, 6);
+  g_assert_true (g_strv_contains (names, "squeezenet1_1"));
+  g_assert_null (kiln_net_spec_new_preset ("alexnett", 0, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "“alexnett”"));
+  g_assert_nonnull (strstr (error->message, "alexnet, caffenet"));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -430,5 +569,9 @@ main (int argc, char *argv[])
   g_test_add_func ("/netspec/pool-rounding", test_pool_rounding);
   g_test_add_func ("/netspec/other-layers", test_other_layers);
   g_test_add_func ("/netspec/grouped-channels", test_grouped_channels);
+  g_test_add_func ("/netspec/preset/alexnet", test_preset_alexnet);
+  g_test_add_func ("/netspec/preset/caffenet", test_preset_caffenet);
+  g_test_add_func ("/netspec/preset/counts", test_preset_counts);
+  g_test_add_func ("/netspec/preset/unknown", test_preset_unknown);
   return g_test_run ();
 }
