@@ -9,5 +9,6 @@
 #include "kiln-labels.h"
 #include "kiln-progress.h"
 #include "kiln-project.h"
+#include "kiln-synsets.h"
 #include "kiln-version.h"
 #include "engine/kiln-netspec.h"
