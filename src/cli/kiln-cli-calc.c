@@ -159,6 +159,20 @@ print_table (KilnNetSpec *spec)
 }
 
 static void
+add_int (JsonBuilder *builder, const char *member, gint64 value)
+{
+  json_builder_set_member_name (builder, member);
+  json_builder_add_int_value (builder, value);
+}
+
+static void
+add_string (JsonBuilder *builder, const char *member, const char *value)
+{
+  json_builder_set_member_name (builder, member);
+  json_builder_add_string_value (builder, value);
+}
+
+static void
 add_dims (JsonBuilder *builder, const char *member, int c, int h, int w)
 {
   json_builder_set_member_name (builder, member);
@@ -175,8 +189,7 @@ add_layers_json (JsonBuilder *builder, KilnNetSpec *spec)
   int c, h, w;
 
   kiln_net_spec_get_input (spec, &c, &h, &w);
-  json_builder_set_member_name (builder, "name");
-  json_builder_add_string_value (builder, kiln_net_spec_get_name (spec));
+  add_string (builder, "name", kiln_net_spec_get_name (spec));
   add_dims (builder, "input", c, h, w);
   json_builder_set_member_name (builder, "layers");
   json_builder_begin_array (builder);
@@ -186,26 +199,18 @@ add_layers_json (JsonBuilder *builder, KilnNetSpec *spec)
       const KilnLayerShape *shape = kiln_net_spec_get_shape (spec, i);
 
       json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, layer->name);
-      json_builder_set_member_name (builder, "type");
-      json_builder_add_string_value (builder, kiln_layer_type_to_string (layer->type));
+      add_string (builder, "name", layer->name);
+      add_string (builder, "type", kiln_layer_type_to_string (layer->type));
       add_dims (builder, "output", shape->c, shape->h, shape->w);
-      json_builder_set_member_name (builder, "params");
-      json_builder_add_int_value (builder, shape->params);
-      json_builder_set_member_name (builder, "macs");
-      json_builder_add_int_value (builder, shape->macs);
-      json_builder_set_member_name (builder, "activation_bytes");
-      json_builder_add_int_value (builder, shape->activation_bytes);
+      add_int (builder, "params", shape->params);
+      add_int (builder, "macs", shape->macs);
+      add_int (builder, "activation_bytes", shape->activation_bytes);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "total_params");
-  json_builder_add_int_value (builder, kiln_net_spec_get_total_params (spec));
-  json_builder_set_member_name (builder, "total_macs");
-  json_builder_add_int_value (builder, kiln_net_spec_get_total_macs (spec));
-  json_builder_set_member_name (builder, "total_activation_bytes");
-  json_builder_add_int_value (builder, kiln_net_spec_get_total_activation_bytes (spec));
+  add_int (builder, "total_params", kiln_net_spec_get_total_params (spec));
+  add_int (builder, "total_macs", kiln_net_spec_get_total_macs (spec));
+  add_int (builder, "total_activation_bytes", kiln_net_spec_get_total_activation_bytes (spec));
 }
 
 static void
@@ -218,22 +223,16 @@ add_changes_json (JsonBuilder *builder, GPtrArray *changes)
       const KilnLayerChange *change = g_ptr_array_index (changes, i);
 
       json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, change->name);
+      add_string (builder, "name", change->name);
       add_dims (builder, "old_output", change->old_c, change->old_h, change->old_w);
       add_dims (builder, "new_output", change->new_c, change->new_h, change->new_w);
       json_builder_set_member_name (builder, "weights_change");
       json_builder_add_boolean_value (builder, change->weights_change);
-      json_builder_set_member_name (builder, "old_fan_in");
-      json_builder_add_int_value (builder, change->old_fan_in);
-      json_builder_set_member_name (builder, "new_fan_in");
-      json_builder_add_int_value (builder, change->new_fan_in);
-      json_builder_set_member_name (builder, "old_params");
-      json_builder_add_int_value (builder, change->old_params);
-      json_builder_set_member_name (builder, "new_params");
-      json_builder_add_int_value (builder, change->new_params);
-      json_builder_set_member_name (builder, "description");
-      json_builder_add_string_value (builder, change->description);
+      add_int (builder, "old_fan_in", change->old_fan_in);
+      add_int (builder, "new_fan_in", change->new_fan_in);
+      add_int (builder, "old_params", change->old_params);
+      add_int (builder, "new_params", change->new_params);
+      add_string (builder, "description", change->description);
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -257,8 +256,7 @@ fail (gboolean as_json, GError *error)
     {
       g_autoptr(JsonBuilder) builder = json_builder_new ();
       json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "error");
-      json_builder_add_string_value (builder, error->message);
+      add_string (builder, "error", error->message);
       json_builder_end_object (builder);
       print_json (builder);
     }
