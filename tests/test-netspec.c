@@ -69,7 +69,7 @@ assert_shape (KilnNetSpec *spec, const char *name, int c, int h, int w)
 static void
 test_defaults (void)
 {
-  g_auto(KilnLayerSpec) l;
+  g_auto(KilnLayerSpec) l = { 0 };
   g_auto(KilnLayerSpec) copy = { 0 };
   KilnLayerType type;
 
@@ -676,6 +676,7 @@ test_json_hostile (void)
     { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": \"half\"}", KILN_ERROR_CORRUPT, "a finite number" },
     { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": 1e300}", KILN_ERROR_CORRUPT, "a finite number" },
     { NULL, "{\"name\": \"p\", \"type\": \"MaxPool\", \"kernel\": 2, \"rounding\": \"up\"}", KILN_ERROR_CORRUPT, "“floor” or “ceil”" },
+    { NULL, "{\"name\": \"p\", \"type\": \"AvgPool\", \"kernel\": 2, \"pad\": 2}", KILN_ERROR_INVALID_ARGUMENT, "p: pads (top 2, left 2, bottom 2, right 2) must be smaller than the 2×2 window" },
     { NULL, "{\"name\": \"k\", \"type\": \"Concat\", \"axis\": 2, \"inputs\": [\"data\", \"data\"]}", KILN_ERROR_UNSUPPORTED, "axis 2" },
     { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": [\"nope\"]}", KILN_ERROR_NOT_FOUND, "r: input “nope”" },
     { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": []}", KILN_ERROR_CORRUPT, "non-empty array" },

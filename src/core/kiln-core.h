@@ -9,6 +9,7 @@
 #include "kiln-labels.h"
 #include "kiln-progress.h"
 #include "kiln-project.h"
+#include "kiln-safetensors.h"
 #include "kiln-synsets.h"
 #include "kiln-version.h"
 #include "engine/kiln-netspec.h"

@@ -314,6 +314,17 @@ validate_layer (const KilnLayerSpec *layer,
           return FALSE;
         }
     }
+  if ((layer->type == KILN_LAYER_MAX_POOL || layer->type == KILN_LAYER_AVG_POOL)
+      && (MAX (layer->pad_top, layer->pad_bottom) >= layer->kernel_h
+          || MAX (layer->pad_left, layer->pad_right) >= layer->kernel_w))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   _("%s: pads (top %d, left %d, bottom %d, right %d) must be smaller than the "
+                     "%d×%d window, or a window would see only padding"),
+                   name, layer->pad_top, layer->pad_left, layer->pad_bottom, layer->pad_right,
+                   layer->kernel_h, layer->kernel_w);
+      return FALSE;
+    }
   if (layer->type == KILN_LAYER_CONVOLUTION)
     {
       if (!in_range (layer->dilation_h, 1, MAX_WINDOW) || !in_range (layer->dilation_w, 1, MAX_WINDOW))
@@ -633,10 +644,6 @@ pool_side (const Window *win,
   g_autofree char *arith = format_window (win->n, win->pad_a + win->pad_b, win->kernel, win->stride);
   gint64 size;
 
-  if (win->pad_a >= win->kernel || win->pad_b >= win->kernel)
-    return fail (failure, KILN_ERROR_INVALID_ARGUMENT, FALSE,
-                 _("%s: pad %d is not smaller than the %d-wide window; a window would see only padding"),
-                 win->layer, MAX (win->pad_a, win->pad_b), win->kernel);
   if (num < 0)
     return fail (failure, KILN_ERROR_SHAPE, TRUE,
                  _("%s: the %d-wide window is wider than the padded input: %s < 1"),
