@@ -22,10 +22,10 @@ gboolean
 kiln_cli_parse (const char *command, const char *parameter_string, const char *summary,
                 const GOptionEntry *entries, int *argc, char ***argv)
 {
-  g_autofree char *title = g_strdup_printf ("%s%s%s", command,
-                                            parameter_string ? " " : "",
-                                            parameter_string ? parameter_string : "");
-  g_autoptr(GOptionContext) context = g_option_context_new (title);
+  /* --help prints "Usage: <prgname> [OPTION…] <parameters>". */
+  g_autofree char *prgname = g_strdup_printf ("kiln-cli %s", command);
+  g_set_prgname (prgname);
+  g_autoptr(GOptionContext) context = g_option_context_new (parameter_string);
   g_autoptr(GError) error = NULL;
 
   g_option_context_set_summary (context, summary);
