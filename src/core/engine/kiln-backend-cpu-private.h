@@ -36,10 +36,25 @@ struct _KilnCpuOp {
   const KilnLayerSpec *layer;
 };
 
-/* One oneDNN primitive and its descriptor. */
+/* An argument whose layout the primitive chose (blocked, e.g. nChw16c)
+ * differs from Kiln's plain NCHW: a buffer in the primitive's layout and
+ * the reorder between the two, made on first use and reused. */
+typedef struct {
+  int arg;
+  gboolean output;
+  void *buffer;
+  dnnl_primitive_t reorder;
+  const dnnl_memory_desc_t *md;   /* owned by the primitive's pd */
+} KilnCpuStaging;
+
+#define KILN_CPU_MAX_STAGING 8
+
+/* One oneDNN primitive, its descriptor and its staging buffers. */
 typedef struct {
   dnnl_primitive_desc_t pd;
   dnnl_primitive_t prim;
+  KilnCpuStaging staging[KILN_CPU_MAX_STAGING];
+  int n_staging;
 } KilnCpuPrim;
 
 /* One execution argument: a oneDNN arg id and the buffer behind it. */
@@ -64,6 +79,10 @@ void      kiln_cpu_md_nchw      (dnnl_memory_desc_t *md,
                                  const KilnShape    *shape);
 void      kiln_cpu_md_vector    (dnnl_memory_desc_t *md,
                                  int                 n);
+/* NCHW with channels in blocks of 16 or 8 when they divide C (what the
+ * JIT kernels of LRN and pooling want), else plain NCHW. */
+void      kiln_cpu_md_blocked   (dnnl_memory_desc_t *md,
+                                 const KilnShape    *shape);
 /* Creates the pd (with @hint for backward) and its primitive. */
 gboolean  kiln_cpu_prim_create  (KilnCpuBackend          *cpu,
                                  KilnCpuPrim             *prim,
@@ -74,7 +93,9 @@ gboolean  kiln_cpu_prim_create  (KilnCpuBackend          *cpu,
                                  const char              *what,
                                  GError                 **error);
 void      kiln_cpu_prim_clear   (KilnCpuPrim *prim);
-/* Runs @prim on the stream with the backend's thread count and waits. */
+/* Runs @prim on the stream with the backend's thread count and waits.
+ * @args carry Kiln's plain layouts; where the primitive chose another, the
+ * argument is reordered in before (inputs) or out after (outputs). */
 gboolean  kiln_cpu_run          (KilnCpuBackend   *cpu,
                                  KilnCpuPrim      *prim,
                                  const KilnCpuArg *args,

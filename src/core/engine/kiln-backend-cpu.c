@@ -39,6 +39,15 @@ kiln_cpu_md_vector (dnnl_memory_desc_t *md, int n)
   dnnl_memory_desc_init_by_tag (md, 1, dims, dnnl_f32, dnnl_x);
 }
 
+void
+kiln_cpu_md_blocked (dnnl_memory_desc_t *md, const KilnShape *shape)
+{
+  dnnl_dims_t dims = { shape->n, shape->c, shape->h, shape->w };
+  dnnl_format_tag_t tag = shape->c % 16 == 0 ? dnnl_nChw16c
+                        : shape->c % 8 == 0 ? dnnl_nChw8c : dnnl_nchw;
+  dnnl_memory_desc_init_by_tag (md, 4, dims, dnnl_f32, tag);
+}
+
 gboolean
 kiln_cpu_prim_create (KilnCpuBackend              *cpu,
                       KilnCpuPrim                 *prim,
@@ -68,8 +77,104 @@ kiln_cpu_prim_create (KilnCpuBackend              *cpu,
 void
 kiln_cpu_prim_clear (KilnCpuPrim *prim)
 {
+  for (int i = 0; i < prim->n_staging; i++)
+    {
+      g_clear_pointer (&prim->staging[i].reorder, dnnl_primitive_destroy);
+      g_clear_pointer (&prim->staging[i].buffer, kiln_cpu_buffer_free);
+    }
+  prim->n_staging = 0;
   g_clear_pointer (&prim->prim, dnnl_primitive_destroy);
   g_clear_pointer (&prim->pd, dnnl_primitive_desc_destroy);
+}
+
+static gboolean
+is_output (int arg, gboolean backward)
+{
+  switch (arg)
+    {
+    case DNNL_ARG_DST:
+      return !backward;
+    case DNNL_ARG_DIFF_SRC:
+    case DNNL_ARG_DIFF_WEIGHTS:
+    case DNNL_ARG_DIFF_BIAS:
+    case DNNL_ARG_DIFF_SCALE:
+    case DNNL_ARG_DIFF_SHIFT:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+/* The staging for @arg when the primitive's layout differs from @user_md;
+ * NULL when the user's buffer can be used as it is. */
+static KilnCpuStaging *
+staging_for (KilnCpuBackend *cpu, KilnCpuPrim *prim, int arg, const dnnl_memory_desc_t *user_md,
+             const char *layer, GError **error, gboolean *failed)
+{
+  const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md (prim->pd, dnnl_query_exec_arg_md, arg);
+  *failed = FALSE;
+  if (md == NULL || md->ndims == 0 || user_md == NULL || dnnl_memory_desc_equal (md, user_md))
+    return NULL;
+
+  for (int i = 0; i < prim->n_staging; i++)
+    if (prim->staging[i].arg == arg)
+      return &prim->staging[i];
+
+  g_assert (prim->n_staging < KILN_CPU_MAX_STAGING);
+  dnnl_prop_kind_t prop = dnnl_forward;
+  dnnl_primitive_desc_query (prim->pd, dnnl_query_prop_kind, 0, &prop);
+  gboolean backward = prop == dnnl_backward || prop == dnnl_backward_data ||
+                      prop == dnnl_backward_weights || prop == dnnl_backward_bias;
+  KilnCpuStaging *st = &prim->staging[prim->n_staging];
+  st->arg = arg;
+  st->md = md;
+  st->output = is_output (arg, backward);
+  st->buffer = kiln_cpu_buffer_alloc (dnnl_memory_desc_get_size (md), error);
+  if (st->buffer == NULL)
+    {
+      *failed = TRUE;
+      return NULL;
+    }
+  dnnl_primitive_desc_t rpd = NULL;
+  gboolean ok = kiln_cpu_check (st->output
+                                  ? dnnl_reorder_primitive_desc_create (&rpd, md, cpu->engine, user_md, cpu->engine, NULL)
+                                  : dnnl_reorder_primitive_desc_create (&rpd, user_md, cpu->engine, md, cpu->engine, NULL),
+                                layer, "create a layout reorder", error) &&
+                kiln_cpu_check (dnnl_primitive_create (&st->reorder, rpd), layer,
+                                "create a layout reorder", error);
+  if (rpd != NULL)
+    dnnl_primitive_desc_destroy (rpd);
+  if (!ok)
+    {
+      g_clear_pointer (&st->buffer, kiln_cpu_buffer_free);
+      *failed = TRUE;
+      return NULL;
+    }
+  prim->n_staging++;
+  return st;
+}
+
+static gboolean
+run_reorder (KilnCpuBackend *cpu, KilnCpuStaging *st, const dnnl_memory_desc_t *user_md,
+             void *user_data, const char *layer, GError **error)
+{
+  dnnl_memory_t user = NULL, staged = NULL;
+  gboolean ok = kiln_cpu_check (dnnl_memory_create (&user, user_md, cpu->engine, user_data),
+                                layer, "wrap a buffer", error) &&
+                kiln_cpu_check (dnnl_memory_create (&staged, st->md, cpu->engine, st->buffer),
+                                layer, "wrap a buffer", error);
+  if (ok)
+    {
+      dnnl_exec_arg_t a[2] = {
+        { DNNL_ARG_FROM, st->output ? staged : user },
+        { DNNL_ARG_TO, st->output ? user : staged },
+      };
+      ok = kiln_cpu_check (dnnl_primitive_execute (st->reorder, cpu->stream, 2, a), layer,
+                           "reorder a layout", error);
+    }
+  g_clear_pointer (&user, dnnl_memory_destroy);
+  g_clear_pointer (&staged, dnnl_memory_destroy);
+  return ok;
 }
 
 gboolean
@@ -81,24 +186,38 @@ kiln_cpu_run (KilnCpuBackend   *cpu,
               GError          **error)
 {
   dnnl_exec_arg_t exec[16];
-  gboolean ok = TRUE;
+  KilnCpuStaging *staging[16];
+  gboolean ok = TRUE, failed;
   int n = 0;
 
   g_assert (n_args <= (int) G_N_ELEMENTS (exec));
+  /* OpenMP's thread count is per calling thread; the trainer runs on its own. */
+  omp_set_num_threads (cpu->n_threads);
   for (int i = 0; i < n_args && ok; i++)
     {
+      staging[i] = staging_for (cpu, prim, args[i].arg, args[i].md, layer, error, &failed);
+      if (failed)
+        {
+          ok = FALSE;
+          break;
+        }
+      if (staging[i] != NULL && !staging[i]->output)
+        ok = run_reorder (cpu, staging[i], args[i].md, args[i].data, layer, error);
       exec[n].arg = args[i].arg;
-      ok = kiln_cpu_check (dnnl_memory_create (&exec[n].memory, args[i].md, cpu->engine,
-                                               args[i].data),
-                           layer, "wrap a buffer", error);
+      ok = ok && kiln_cpu_check (dnnl_memory_create (&exec[n].memory,
+                                                     staging[i] ? staging[i]->md : args[i].md,
+                                                     cpu->engine,
+                                                     staging[i] ? staging[i]->buffer : args[i].data),
+                                 layer, "wrap a buffer", error);
       if (ok)
         n++;
     }
-  /* OpenMP's thread count is per calling thread; the trainer runs on its own. */
-  omp_set_num_threads (cpu->n_threads);
   if (ok)
     ok = kiln_cpu_check (dnnl_primitive_execute (prim->prim, cpu->stream, n, exec),
                          layer, "execute a primitive", error);
+  for (int i = 0; i < n && ok; i++)
+    if (staging[i] != NULL && staging[i]->output)
+      ok = run_reorder (cpu, staging[i], args[i].md, args[i].data, layer, error);
   if (ok)
     ok = kiln_cpu_check (dnnl_stream_wait (cpu->stream), layer, "finish a primitive", error);
   for (int i = 0; i < n; i++)

@@ -8,7 +8,8 @@ typedef struct {
   KilnCpuOp parent;
   gboolean is_conv;
   gboolean has_bias;
-  dnnl_memory_desc_t src_md, weights_md, bias_md, dst_md;
+  dnnl_memory_desc_t src_md, weights_md, bias_md, dst_md;        /* Kiln's plain layouts */
+  dnnl_memory_desc_t src_any, weights_any, dst_any;               /* what the primitive may choose */
   dnnl_dims_t strides, dilates, pad_l, pad_r;
   KilnCpuPrim fwd_train, fwd_infer, bwd_data, bwd_weights;
 } CpuConv;
@@ -36,8 +37,8 @@ init_forward (CpuConv *self, KilnCpuPrim *prim, dnnl_prop_kind_t prop, GError **
     {
       dnnl_convolution_desc_t cd;
       ok = kiln_cpu_check (dnnl_dilated_convolution_forward_desc_init (
-                             &cd, prop, dnnl_convolution_direct, &self->src_md, &self->weights_md,
-                             self->has_bias ? &self->bias_md : NULL, &self->dst_md,
+                             &cd, prop, dnnl_convolution_direct, &self->src_any, &self->weights_any,
+                             self->has_bias ? &self->bias_md : NULL, &self->dst_any,
                              self->strides, self->dilates, self->pad_l, self->pad_r),
                            op->layer->name, "describe the convolution", error) &&
            kiln_cpu_prim_create (op->cpu, prim, &cd, attr, NULL, op->layer->name,
@@ -104,8 +105,8 @@ conv_backward_data (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
         {
           dnnl_convolution_desc_t cd;
           ok = kiln_cpu_check (dnnl_dilated_convolution_backward_data_desc_init (
-                                 &cd, dnnl_convolution_direct, &self->src_md, &self->weights_md,
-                                 &self->dst_md, self->strides, self->dilates, self->pad_l,
+                                 &cd, dnnl_convolution_direct, &self->src_any, &self->weights_any,
+                                 &self->dst_any, self->strides, self->dilates, self->pad_l,
                                  self->pad_r),
                                op->layer->name, "describe the convolution backward", error) &&
                kiln_cpu_prim_create (op->cpu, &self->bwd_data, &cd, NULL, self->fwd_train.pd,
@@ -148,8 +149,8 @@ conv_backward_weights (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
         {
           dnnl_convolution_desc_t cd;
           ok = kiln_cpu_check (dnnl_dilated_convolution_backward_weights_desc_init (
-                                 &cd, dnnl_convolution_direct, &self->src_md, &self->weights_md,
-                                 bias, &self->dst_md, self->strides, self->dilates, self->pad_l,
+                                 &cd, dnnl_convolution_direct, &self->src_any, &self->weights_any,
+                                 bias, &self->dst_any, self->strides, self->dilates, self->pad_l,
                                  self->pad_r),
                                op->layer->name, "describe the weight gradient", error) &&
                kiln_cpu_prim_create (op->cpu, &self->bwd_weights, &cd, NULL, self->fwd_train.pd,
@@ -196,6 +197,12 @@ static const KilnCpuOpClass conv_class = {
   .finalize = conv_finalize,
 };
 
+static void
+any_like (dnnl_memory_desc_t *any, const dnnl_memory_desc_t *md)
+{
+  dnnl_memory_desc_init_by_tag (any, md->ndims, md->dims, dnnl_f32, dnnl_format_tag_any);
+}
+
 KilnCpuOp *
 kiln_cpu_conv_new (KilnCpuBackend *cpu, const KilnOpDesc *desc, GError **error)
 {
@@ -230,6 +237,12 @@ kiln_cpu_conv_new (KilnCpuBackend *cpu, const KilnOpDesc *desc, GError **error)
       self->pad_l[1] = l->pad_left;
       self->pad_r[0] = l->pad_bottom;
       self->pad_r[1] = l->pad_right;
+
+      /* Let oneDNN pick blocked layouts for its JIT kernels; kiln_cpu_run
+       * reorders from and to the plain tensors. */
+      any_like (&self->src_any, &self->src_md);
+      any_like (&self->weights_any, &self->weights_md);
+      any_like (&self->dst_any, &self->dst_md);
     }
   else
     {
@@ -237,6 +250,9 @@ kiln_cpu_conv_new (KilnCpuBackend *cpu, const KilnOpDesc *desc, GError **error)
       dnnl_memory_desc_init_by_tag (&self->dst_md, 2, d, dnnl_f32, dnnl_nc);
       dnnl_dims_t w = { l->num_output, in->c, in->h, in->w };
       dnnl_memory_desc_init_by_tag (&self->weights_md, 4, w, dnnl_f32, dnnl_oihw);
+      self->src_any = self->src_md;
+      self->weights_any = self->weights_md;
+      self->dst_any = self->dst_md;
     }
 
   /* Create the training forward now so that oneDNN's refusals surface at

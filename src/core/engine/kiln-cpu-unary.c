@@ -21,7 +21,8 @@ typedef union {
 
 typedef struct {
   KilnCpuOp parent;
-  dnnl_memory_desc_t src_md, dst_md;
+  dnnl_memory_desc_t src_md, dst_md;     /* Kiln's plain layouts */
+  dnnl_memory_desc_t src_op, dst_op;     /* the layouts the primitive runs on */
   KilnCpuPrim fwd_train, fwd_infer, bwd;
   void *workspace;                /* from the last training forward */
   const dnnl_memory_desc_t *workspace_md;
@@ -42,33 +43,33 @@ describe (CpuUnary *self, AnyDesc *d, gboolean backward, dnnl_prop_kind_t prop, 
     {
     case KILN_LAYER_RELU:
       st = backward
-        ? dnnl_eltwise_backward_desc_init (&d->eltwise, dnnl_eltwise_relu, &self->src_md,
-                                           &self->src_md, 0.f, 0.f)
-        : dnnl_eltwise_forward_desc_init (&d->eltwise, prop, dnnl_eltwise_relu, &self->src_md,
+        ? dnnl_eltwise_backward_desc_init (&d->eltwise, dnnl_eltwise_relu, &self->src_op,
+                                           &self->src_op, 0.f, 0.f)
+        : dnnl_eltwise_forward_desc_init (&d->eltwise, prop, dnnl_eltwise_relu, &self->src_op,
                                           0.f, 0.f);
       break;
     case KILN_LAYER_LRN:
       st = backward
-        ? dnnl_lrn_backward_desc_init (&d->lrn, dnnl_lrn_across_channels, &self->src_md,
-                                       &self->src_md, l->local_size, l->alpha, l->beta, l->k)
-        : dnnl_lrn_forward_desc_init (&d->lrn, prop, dnnl_lrn_across_channels, &self->src_md,
+        ? dnnl_lrn_backward_desc_init (&d->lrn, dnnl_lrn_across_channels, &self->src_op,
+                                       &self->src_op, l->local_size, l->alpha, l->beta, l->k)
+        : dnnl_lrn_forward_desc_init (&d->lrn, prop, dnnl_lrn_across_channels, &self->src_op,
                                       l->local_size, l->alpha, l->beta, l->k);
       break;
     case KILN_LAYER_MAX_POOL:
     case KILN_LAYER_AVG_POOL:
     case KILN_LAYER_GLOBAL_AVG_POOL:
       st = backward
-        ? dnnl_pooling_v2_backward_desc_init (&d->pool, self->pool_alg, &self->src_md,
-                                              &self->dst_md, self->strides, self->kernel,
+        ? dnnl_pooling_v2_backward_desc_init (&d->pool, self->pool_alg, &self->src_op,
+                                              &self->dst_op, self->strides, self->kernel,
                                               self->dilation, self->pad_l, self->pad_r)
-        : dnnl_pooling_v2_forward_desc_init (&d->pool, prop, self->pool_alg, &self->src_md,
-                                             &self->dst_md, self->strides, self->kernel,
+        : dnnl_pooling_v2_forward_desc_init (&d->pool, prop, self->pool_alg, &self->src_op,
+                                             &self->dst_op, self->strides, self->kernel,
                                              self->dilation, self->pad_l, self->pad_r);
       break;
     case KILN_LAYER_SOFTMAX:
       st = backward
-        ? dnnl_softmax_backward_desc_init (&d->softmax, &self->dst_md, &self->dst_md, 1)
-        : dnnl_softmax_forward_desc_init (&d->softmax, prop, &self->src_md, 1);
+        ? dnnl_softmax_backward_desc_init (&d->softmax, &self->dst_op, &self->dst_op, 1)
+        : dnnl_softmax_forward_desc_init (&d->softmax, prop, &self->src_op, 1);
       break;
     default:
       g_assert_not_reached ();
@@ -186,6 +187,16 @@ kiln_cpu_unary_new (KilnCpuBackend *cpu, const KilnOpDesc *desc, GError **error)
 
   kiln_cpu_md_nchw (&self->src_md, in);
   kiln_cpu_md_nchw (&self->dst_md, &desc->output);
+  /* LRN and pooling have JIT kernels only for channel-blocked layouts;
+   * ReLU and softmax run on the plain one. */
+  self->src_op = self->src_md;
+  self->dst_op = self->dst_md;
+  if (l->type == KILN_LAYER_LRN || l->type == KILN_LAYER_MAX_POOL ||
+      l->type == KILN_LAYER_AVG_POOL || l->type == KILN_LAYER_GLOBAL_AVG_POOL)
+    {
+      kiln_cpu_md_blocked (&self->src_op, in);
+      kiln_cpu_md_blocked (&self->dst_op, &desc->output);
+    }
 
   if (l->type == KILN_LAYER_GLOBAL_AVG_POOL)
     {
