@@ -45,6 +45,8 @@ int
 main (int argc, char *argv[])
 {
   g_autoptr(GError) error = NULL;
+  g_autofree char *profile = NULL;
+  g_auto(GStrv) lines = NULL;
   int batch = argc > 1 ? atoi (argv[1]) : 32;
   int train_steps = argc > 2 ? atoi (argv[2]) : 5;
   int infer_steps = argc > 3 ? atoi (argv[3]) : 10;
@@ -79,11 +81,32 @@ main (int argc, char *argv[])
   /* One warm-up step each: primitives are created on first use. */
   if (!kiln_net_train_step (net, opt, x, labels, &loss, NULL, &error))
     goto fail;
+  /* The step in its phases, to say where the time goes. */
+  double phase[4] = { 0 };
   double t = now ();
   for (int s = 0; s < train_steps; s++)
-    if (!kiln_net_train_step (net, opt, x, labels, &loss, NULL, &error))
-      goto fail;
+    {
+      double t0 = now ();
+      kiln_net_set_input (net, x);
+      if (!kiln_net_forward (net, TRUE, &error))
+        goto fail;
+      double t1 = now ();
+      if (!kiln_net_loss (net, labels, &loss, NULL, &error))
+        goto fail;
+      double t2 = now ();
+      if (!kiln_net_backward (net, &error))
+        goto fail;
+      double t3 = now ();
+      if (!kiln_net_update (net, opt, &error))
+        goto fail;
+      double t4 = now ();
+      phase[0] += t1 - t0;
+      phase[1] += t2 - t1;
+      phase[2] += t3 - t2;
+      phase[3] += t4 - t3;
+    }
   double train_s = (now () - t) / train_steps;
+  profile = kiln_net_dup_profile (net);
 
   if (!kiln_net_forward (net, FALSE, &error))
     goto fail;
@@ -103,7 +126,15 @@ main (int argc, char *argv[])
   g_print ("train_gflops %.2f\n", 3 * fwd_flop / train_s / 1e9);
   g_print ("infer_gflops %.2f\n", fwd_flop / infer_s / 1e9);
   g_print ("sgemm_peak_gflops %.2f\n", sgemm_peak (threads));
+  g_print ("train_forward_s %.3f\n", phase[0] / train_steps);
+  g_print ("train_loss_s %.3f\n", phase[1] / train_steps);
+  g_print ("train_backward_s %.3f\n", phase[2] / train_steps);
+  g_print ("train_update_s %.3f\n", phase[3] / train_steps);
   g_print ("final_loss %.4f\n", loss);
+  /* Per layer, summed over the warm-up and the timed training steps. */
+  lines = g_strsplit (profile, "\n", -1);
+  for (guint i = 0; lines[i] && lines[i][0]; i++)
+    g_print ("layer %s\n", lines[i]);
   return 0;
 
 fail:

@@ -102,6 +102,10 @@ gboolean  kiln_cpu_run          (KilnCpuBackend   *cpu,
                                  int               n_args,
                                  const char       *layer,
                                  GError          **error);
+/* The staging of @arg in @prim (NULL if it runs on the plain tensor). */
+const KilnCpuStaging *kiln_cpu_prim_staging (const KilnCpuPrim *prim,
+                                             int                arg);
+
 /* A 64-byte aligned scratch buffer (freed with kiln_cpu_buffer_free). */
 gpointer  kiln_cpu_buffer_alloc (gsize    bytes,
                                  GError **error);

@@ -87,6 +87,15 @@ kiln_cpu_prim_clear (KilnCpuPrim *prim)
   g_clear_pointer (&prim->pd, dnnl_primitive_desc_destroy);
 }
 
+const KilnCpuStaging *
+kiln_cpu_prim_staging (const KilnCpuPrim *prim, int arg)
+{
+  for (int i = 0; i < prim->n_staging; i++)
+    if (prim->staging[i].arg == arg)
+      return &prim->staging[i];
+  return NULL;
+}
+
 static gboolean
 is_output (int arg, gboolean backward)
 {

@@ -12,6 +12,10 @@ typedef struct {
   dnnl_memory_desc_t src_any, weights_any, dst_any;               /* what the primitive may choose */
   dnnl_dims_t strides, dilates, pad_l, pad_r;
   KilnCpuPrim fwd_train, fwd_infer, bwd_data, bwd_weights;
+  /* Work one backward pass can hand to the other (both reset by forward):
+   * the fused ReLU's mask is already applied to diff_dst; src sits in
+   * fwd_train's staging; diff_dst sits in bwd_weights' staging. */
+  gboolean diff_masked, src_staged, diff_staged;
 } CpuConv;
 
 #define DATA(t) kiln_tensor_get_data (t)
@@ -66,6 +70,8 @@ conv_forward (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
   CpuConv *self = (CpuConv *) op;
   KilnCpuPrim *prim = args->train ? &self->fwd_train : &self->fwd_infer;
 
+  self->diff_masked = self->diff_staged = FALSE;
+  self->src_staged = args->train;
   if (prim->prim == NULL &&
       !init_forward (self, prim, args->train ? dnnl_forward_training : dnnl_forward_inference, error))
     return FALSE;
@@ -79,14 +85,28 @@ conv_forward (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
   return kiln_cpu_run (op->cpu, prim, a, self->has_bias ? 4 : 3, op->layer->name, error);
 }
 
-/* The gradient through a fused ReLU, applied to diff_dst in place. Both
- * backward passes call it; a second application changes nothing. */
+/* The gradient through a fused ReLU, applied to diff_dst in place (once
+ * per backward: the mask is idempotent, the pass is not free). */
 static void
 unfuse_relu (CpuConv *self, const KilnOpArgs *args)
 {
-  if (self->parent.parent.desc->fuse_relu)
+  if (self->parent.parent.desc->fuse_relu && !self->diff_masked)
     kiln_cpu_relu_mask (self->parent.cpu, DATA (args->dst), DATA (args->diff_dst),
                         kiln_tensor_n_elements (args->dst));
+  self->diff_masked = TRUE;
+}
+
+/* @arg of @prim as another primitive already staged it, when the layouts
+ * agree; else the plain tensor. */
+static KilnCpuArg
+reuse_staged (KilnCpuPrim *prim, const KilnCpuPrim *from, gboolean valid, int arg,
+              const dnnl_memory_desc_t *plain, void *data)
+{
+  const KilnCpuStaging *st = valid ? kiln_cpu_prim_staging (from, arg) : NULL;
+  const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md (prim->pd, dnnl_query_exec_arg_md, arg);
+  if (st != NULL && want != NULL && dnnl_memory_desc_equal (st->md, want))
+    return (KilnCpuArg) { arg, st->md, st->buffer };
+  return (KilnCpuArg) { arg, plain, data };
 }
 
 static gboolean
@@ -127,10 +147,12 @@ conv_backward_data (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
 
   unfuse_relu (self, args);
   KilnCpuArg a[] = {
-    { DNNL_ARG_DIFF_DST, &self->dst_md, DATA (args->diff_dst) },
+    reuse_staged (&self->bwd_data, &self->bwd_weights, self->diff_staged, DNNL_ARG_DIFF_DST,
+                  &self->dst_md, DATA (args->diff_dst)),
     { DNNL_ARG_WEIGHTS, &self->weights_md, DATA (args->params[0]) },
     { DNNL_ARG_DIFF_SRC, &self->src_md, DATA (args->diff_src[0]) },
   };
+  self->diff_staged = FALSE;
   return kiln_cpu_run (op->cpu, &self->bwd_data, a, 3, op->layer->name, error);
 }
 
@@ -171,13 +193,17 @@ conv_backward_weights (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
 
   unfuse_relu (self, args);
   KilnCpuArg a[] = {
-    { DNNL_ARG_SRC, &self->src_md, DATA (args->src[0]) },
+    reuse_staged (&self->bwd_weights, &self->fwd_train, self->src_staged, DNNL_ARG_SRC,
+                  &self->src_md, DATA (args->src[0])),
     { DNNL_ARG_DIFF_DST, &self->dst_md, DATA (args->diff_dst) },
     { DNNL_ARG_DIFF_WEIGHTS, &self->weights_md, DATA (args->diff_params[0]) },
     { DNNL_ARG_DIFF_BIAS, &self->bias_md, self->has_bias ? DATA (args->diff_params[1]) : NULL },
   };
-  return kiln_cpu_run (op->cpu, &self->bwd_weights, a, self->has_bias ? 4 : 3,
-                       op->layer->name, error);
+  if (!kiln_cpu_run (op->cpu, &self->bwd_weights, a, self->has_bias ? 4 : 3,
+                     op->layer->name, error))
+    return FALSE;
+  self->diff_staged = TRUE;
+  return TRUE;
 }
 
 static void

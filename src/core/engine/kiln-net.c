@@ -21,6 +21,7 @@ struct _KilnNet {
   GPtrArray **fan_in;           /* per spec layer: gradient parts from several consumers, summed */
   int last;                     /* the layer holding the net's output */
   int loss_layer;               /* the layer whose output the loss reads (before a final softmax) */
+  double *forward_s, *backward_s;  /* per spec layer, for kiln_net_dup_profile() */
 };
 
 /* A seed for (net seed, purpose, layer): splitmix64 steps. */
@@ -48,6 +49,8 @@ kiln_net_free (KilnNet *self)
   g_free (self->producer);
   g_free (self->inputs);
   g_free (self->fan_in);
+  g_free (self->forward_s);
+  g_free (self->backward_s);
   g_clear_pointer (&self->input, kiln_tensor_free);
   g_clear_object (&self->spec);
   g_free (self);
@@ -204,6 +207,8 @@ kiln_net_new (KilnNetSpec *spec, KilnBackend *backend, int batch_size, guint64 s
   self->producer = g_new0 (int, self->n_layers);
   self->inputs = g_new0 (GArray *, self->n_layers);
   self->fan_in = g_new0 (GPtrArray *, self->n_layers);
+  self->forward_s = g_new0 (double, self->n_layers);
+  self->backward_s = g_new0 (double, self->n_layers);
 
   for (guint i = 0; i < self->n_layers; i++)
     {
@@ -296,8 +301,10 @@ kiln_net_forward (KilnNet *self, gboolean train, GError **error)
       KilnLayer *layer = self->layers[i];
       if (layer == NULL)
         continue;
+      gint64 t = g_get_monotonic_time ();
       if (!kiln_layer_forward (layer, train, mix_seed (self->seed, 2 + self->step, i), error))
         return FALSE;
+      self->forward_s[i] += (g_get_monotonic_time () - t) / 1e6;
     }
   return TRUE;
 }
@@ -374,8 +381,10 @@ kiln_net_backward (KilnNet *self, GError **error)
           for (guint k = 0; k < parts->len; k++)
             kiln_backend_axpy (self->backend, 1.f, parts->pdata[k], layer->diff_dst);
         }
+      gint64 t = g_get_monotonic_time ();
       if (!kiln_layer_backward (layer, error))
         return FALSE;
+      self->backward_s[i] += (g_get_monotonic_time () - t) / 1e6;
     }
   return TRUE;
 }
@@ -501,4 +510,15 @@ kiln_net_get_backward_count (KilnNet *self, const char *name)
   if (i < 0)
     return -1;
   return self->layers[self->producer[i]]->n_backward;
+}
+
+char *
+kiln_net_dup_profile (KilnNet *self)
+{
+  GString *out = g_string_new (NULL);
+  for (guint i = 0; i < self->n_layers; i++)
+    if (self->layers[i] != NULL)
+      g_string_append_printf (out, "%s %.3f %.3f\n", self->layers[i]->spec->name,
+                              self->forward_s[i], self->backward_s[i]);
+  return g_string_free (out, FALSE);
 }

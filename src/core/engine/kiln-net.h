@@ -102,6 +102,10 @@ gboolean     kiln_net_get_param_grad   (KilnNet    *self,
 int          kiln_net_get_backward_count (KilnNet    *self,
                                           const char *layer);
 
+/* Where the time went: one line per layer with its total forward and
+ * backward seconds since the net was built ("name forward_s backward_s"). */
+char        *kiln_net_dup_profile      (KilnNet *self);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnNet, kiln_net_free)
 
 G_END_DECLS
