@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kiln-error.h"
+#include "engine/kiln-json-text.h"
 
 typedef struct {
   gint64 iteration;
@@ -113,7 +114,7 @@ write_index (KilnRun *self, GError **error)
   json_builder_end_object (builder);
 
   g_autoptr(JsonNode) root = json_builder_get_root (builder);
-  g_autofree char *text = json_to_string (root, TRUE);
+  g_autofree char *text = kiln_json_to_text (root, TRUE);
   return g_file_set_contents_full (path, text, -1, durable, 0644, error);
 }
 
@@ -195,7 +196,7 @@ kiln_run_create (const char *runs_dir, const char *run_id, JsonObject *config, G
 
   self->config = config ? json_object_ref (config) : json_object_new ();
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), self->config);
-  g_autofree char *text = json_to_string (node, TRUE);
+  g_autofree char *text = kiln_json_to_text (node, TRUE);
   if (!g_file_set_contents_full (config_path, text, -1, durable, 0644, error))
     return NULL;
 
@@ -364,7 +365,7 @@ kiln_run_append_event (KilnRun *self, const char *type, JsonObject *fields, GErr
         json_object_set_member (event, name, json_node_copy (value));
     }
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), event);
-  g_autofree char *line = json_to_string (node, FALSE);
+  g_autofree char *line = kiln_json_to_text (node, FALSE);
   return write_line (self->events, line, "events.jsonl", error);
 }
 

@@ -97,6 +97,30 @@ gboolean     kiln_net_get_param_grad   (KilnNet    *self,
                                         float      *host,
                                         gint64      n_elements,
                                         GError    **error);
+/* Optimizer state for checkpoints: @slot 0 is the SGD velocity or Adam's
+ * first moment, 1 Adam's second moment. A slot that no update has made yet
+ * reads as zeros; writing one makes it. Only learnable parameters of
+ * trainable layers have slots. */
+gboolean     kiln_net_get_param_slot   (KilnNet    *self,
+                                        const char *layer,
+                                        guint       index,
+                                        guint       slot,
+                                        float      *host,
+                                        gint64      n_elements,
+                                        GError    **error);
+gboolean     kiln_net_set_param_slot   (KilnNet     *self,
+                                        const char  *layer,
+                                        guint        index,
+                                        guint        slot,
+                                        const float *host,
+                                        gint64       n_elements,
+                                        GError     **error);
+/* Training forwards so far: it picks the dropout masks, so a resumed run
+ * sets it back to the checkpoint's value. */
+gint64       kiln_net_get_step         (KilnNet *self);
+void         kiln_net_set_step         (KilnNet *self,
+                                        gint64   step);
+
 /* How many backward passes ran through @layer (0 below the lowest
  * trainable layer); -1 for an unknown name. */
 int          kiln_net_get_backward_count (KilnNet    *self,
