@@ -6,6 +6,7 @@
 #pragma once
 
 #include "kiln-error.h"
+#include "kiln-image.h"
 #include "kiln-labels.h"
 #include "kiln-project.h"
 #include "kiln-version.h"
