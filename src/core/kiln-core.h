@@ -7,6 +7,7 @@
 
 #include "kiln-error.h"
 #include "kiln-image.h"
+#include "kiln-inspector.h"
 #include "kiln-labels.h"
 #include "kiln-project.h"
 #include "kiln-version.h"
