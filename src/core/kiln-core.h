@@ -6,6 +6,8 @@
 #pragma once
 
 #include "kiln-error.h"
+#include "kiln-image.h"
+#include "kiln-inspector.h"
 #include "kiln-labels.h"
 #include "kiln-progress.h"
 #include "kiln-project.h"

@@ -11,6 +11,14 @@
 
 G_BEGIN_DECLS
 
+/* The plain callback of synchronous core operations (labelling, IDX
+ * import): called on the thread doing the work, at most a few times per
+ * second or per item; front ends forward it to their own main loop or feed
+ * a KilnProgress with it. */
+typedef void (*KilnProgressFunc) (guint64   done,
+                                  guint64   total,
+                                  gpointer  user_data);
+
 #define KILN_TYPE_PROGRESS (kiln_progress_get_type ())
 G_DECLARE_FINAL_TYPE (KilnProgress, kiln_progress, KILN, PROGRESS, GObject)
 
