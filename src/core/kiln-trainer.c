@@ -45,6 +45,7 @@ struct _KilnTrainer
   Split train, val;
   float *mean;
   gsize mean_size;
+  GPtrArray *owned_caches;
   char *initial_weights;
   char *resume_from;
   GMainContext *context;
@@ -822,6 +823,12 @@ kiln_trainer_set_val_data (KilnTrainer *self, KilnTensorCache *cache, const guin
 }
 
 void
+kiln_trainer_take_cache (KilnTrainer *self, KilnTensorCache *cache)
+{
+  g_ptr_array_add (self->owned_caches, cache);
+}
+
+void
 kiln_trainer_set_mean (KilnTrainer *self, const float *mean, gsize n_elements)
 {
   g_return_if_fail (self->thread == NULL);
@@ -1002,6 +1009,7 @@ kiln_trainer_finalize (GObject *object)
   g_free (self->val.indices);
   g_free (self->val.labels);
   g_free (self->mean);
+  g_ptr_array_unref (self->owned_caches);
   g_free (self->initial_weights);
   g_free (self->resume_from);
   g_clear_error (&self->error);
@@ -1042,6 +1050,7 @@ kiln_trainer_init (KilnTrainer *self)
   g_queue_init (&self->events);
   self->context = g_main_context_ref_thread_default ();
   self->progress_interval_ms = 100;
+  self->owned_caches = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_tensor_cache_free);
   self->status.val_loss = self->status.val_accuracy = self->status.val_top5 = NAN;
   self->status.best_val_accuracy = NAN;
 }

@@ -97,6 +97,10 @@ void         kiln_trainer_set_val_data     (KilnTrainer     *self,
                                             const guint     *indices,
                                             const int       *labels,
                                             guint            n);
+/* The trainer frees @cache when it is finalized (for callers that built
+ * the caches only for this run). */
+void         kiln_trainer_take_cache       (KilnTrainer     *self,
+                                            KilnTensorCache *cache);
 void         kiln_trainer_set_mean         (KilnTrainer     *self,
                                             const float     *mean,
                                             gsize            n_elements);
