@@ -383,6 +383,64 @@ static const Case cases[] = {
   { "flatten", KILN_LAYER_FLATTEN, {{ 2, 3, 4, 5 }}, 1 },
 };
 
+/* Random convolution and pooling geometries from a fixed seed, so a failure
+ * reproduces: odd sizes, strides up to 3, asymmetric pads, groups, dilation. */
+#define N_RANDOM 24
+static Case random_cases[N_RANDOM];
+static char random_names[N_RANDOM][48];
+
+static void
+make_random_cases (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261129);
+  for (int i = 0; i < N_RANDOM; i++)
+    {
+      Case *c = &random_cases[i];
+      gboolean pool = i % 3 == 2;
+      memset (c, 0, sizeof *c);
+      c->n_in = 1;
+      c->kh = g_rand_int_range (rand, 1, 6);
+      c->kw = g_rand_int_range (rand, 1, 6);
+      c->sh = g_rand_int_range (rand, 1, 4);
+      c->sw = g_rand_int_range (rand, 1, 4);
+      if (pool)
+        {
+          c->type = g_rand_boolean (rand) ? KILN_LAYER_MAX_POOL : KILN_LAYER_AVG_POOL;
+          c->pt = g_rand_int_range (rand, 0, c->kh);
+          c->pb = g_rand_int_range (rand, 0, c->kh);
+          c->pl = g_rand_int_range (rand, 0, c->kw);
+          c->pr = g_rand_int_range (rand, 0, c->kw);
+          c->ceil = g_rand_boolean (rand);
+          c->include_pad = !c->ceil && g_rand_boolean (rand);
+          c->in[0] = (KilnShape) { g_rand_int_range (rand, 1, 4), g_rand_int_range (rand, 1, 20),
+                                   g_rand_int_range (rand, c->kh + 1, 16),
+                                   g_rand_int_range (rand, c->kw + 1, 16) };
+          g_snprintf (random_names[i], sizeof random_names[i], "random-%s-%d",
+                      c->type == KILN_LAYER_MAX_POOL ? "maxpool" : "avgpool", i);
+        }
+      else
+        {
+          int groups[] = { 1, 1, 2, 3 };
+          c->type = KILN_LAYER_CONVOLUTION;
+          c->group = groups[g_rand_int_range (rand, 0, 4)];
+          c->dh = g_rand_int_range (rand, 1, 3);
+          c->dw = g_rand_int_range (rand, 1, 3);
+          c->pt = g_rand_int_range (rand, 0, 3);
+          c->pb = g_rand_int_range (rand, 0, 3);
+          c->pl = g_rand_int_range (rand, 0, 3);
+          c->pr = g_rand_int_range (rand, 0, 3);
+          c->num_output = c->group * g_rand_int_range (rand, 1, 6);
+          c->no_bias = g_rand_int_range (rand, 0, 4) == 0;
+          c->fuse_relu = g_rand_boolean (rand);
+          c->in[0] = (KilnShape) { g_rand_int_range (rand, 1, 4), c->group * g_rand_int_range (rand, 1, 5),
+                                   (c->kh - 1) * c->dh + 1 + g_rand_int_range (rand, 0, 10),
+                                   (c->kw - 1) * c->dw + 1 + g_rand_int_range (rand, 0, 10) };
+          g_snprintf (random_names[i], sizeof random_names[i], "random-conv-%d", i);
+        }
+      c->name = random_names[i];
+    }
+}
+
 static void
 test_softmax_cross_entropy (void)
 {
@@ -500,6 +558,12 @@ main (int argc, char *argv[])
     {
       g_autofree char *path = g_strdup_printf ("/engine/layers/%s", cases[i].name);
       g_test_add_data_func (path, &cases[i], run_case);
+    }
+  make_random_cases ();
+  for (guint i = 0; i < N_RANDOM; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/engine/layers/%s", random_cases[i].name);
+      g_test_add_data_func (path, &random_cases[i], run_case);
     }
   g_test_add_func ("/engine/layers/softmax-cross-entropy", test_softmax_cross_entropy);
   g_test_add_func ("/engine/layers/bad-input", test_bad_input);
