@@ -383,6 +383,187 @@ static const Case cases[] = {
   { "flatten", KILN_LAYER_FLATTEN, {{ 2, 3, 4, 5 }}, 1 },
 };
 
+/* Random convolution and pooling geometries from a fixed seed, so a failure
+ * reproduces: odd sizes, strides up to 3, asymmetric pads, groups, dilation. */
+#define N_RANDOM 24
+static Case random_cases[N_RANDOM];
+static char random_names[N_RANDOM][48];
+
+static void
+make_random_cases (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261129);
+  for (int i = 0; i < N_RANDOM; i++)
+    {
+      Case *c = &random_cases[i];
+      gboolean pool = i % 3 == 2;
+      memset (c, 0, sizeof *c);
+      c->n_in = 1;
+      c->kh = g_rand_int_range (rand, 1, 6);
+      c->kw = g_rand_int_range (rand, 1, 6);
+      c->sh = g_rand_int_range (rand, 1, 4);
+      c->sw = g_rand_int_range (rand, 1, 4);
+      if (pool)
+        {
+          c->type = g_rand_boolean (rand) ? KILN_LAYER_MAX_POOL : KILN_LAYER_AVG_POOL;
+          c->pt = g_rand_int_range (rand, 0, c->kh);
+          c->pb = g_rand_int_range (rand, 0, c->kh);
+          c->pl = g_rand_int_range (rand, 0, c->kw);
+          c->pr = g_rand_int_range (rand, 0, c->kw);
+          c->ceil = g_rand_boolean (rand);
+          c->include_pad = !c->ceil && g_rand_boolean (rand);
+          c->in[0] = (KilnShape) { g_rand_int_range (rand, 1, 4), g_rand_int_range (rand, 1, 20),
+                                   g_rand_int_range (rand, c->kh + 1, 16),
+                                   g_rand_int_range (rand, c->kw + 1, 16) };
+          g_snprintf (random_names[i], sizeof random_names[i], "random-%s-%d",
+                      c->type == KILN_LAYER_MAX_POOL ? "maxpool" : "avgpool", i);
+        }
+      else
+        {
+          int groups[] = { 1, 1, 2, 3 };
+          c->type = KILN_LAYER_CONVOLUTION;
+          c->group = groups[g_rand_int_range (rand, 0, 4)];
+          c->dh = g_rand_int_range (rand, 1, 3);
+          c->dw = g_rand_int_range (rand, 1, 3);
+          c->pt = g_rand_int_range (rand, 0, 3);
+          c->pb = g_rand_int_range (rand, 0, 3);
+          c->pl = g_rand_int_range (rand, 0, 3);
+          c->pr = g_rand_int_range (rand, 0, 3);
+          c->num_output = c->group * g_rand_int_range (rand, 1, 6);
+          c->no_bias = g_rand_int_range (rand, 0, 4) == 0;
+          c->fuse_relu = g_rand_boolean (rand);
+          c->in[0] = (KilnShape) { g_rand_int_range (rand, 1, 4), c->group * g_rand_int_range (rand, 1, 5),
+                                   (c->kh - 1) * c->dh + 1 + g_rand_int_range (rand, 0, 10),
+                                   (c->kw - 1) * c->dw + 1 + g_rand_int_range (rand, 0, 10) };
+          g_snprintf (random_names[i], sizeof random_names[i], "random-conv-%d", i);
+        }
+      c->name = random_names[i];
+    }
+}
+
+/* conv(+ReLU) → LRN → max pool → conv with 16 channels: the backend hands
+ * blocked (nChw16c) tensors from primitive to primitive; the chain must
+ * still match the reference forward and backward. */
+static void
+test_blocked_chain (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (16);
+  Case cc[4] = {
+    { "chain-conv1", CONV, {{ 2, 3, 13, 11 }}, 1, .num_output = 16, .kh = 3, .kw = 3, .sh = 2, .sw = 2,
+      .pt = 1, .pl = 1, .pb = 1, .pr = 1, .fuse_relu = TRUE },
+    { "chain-lrn", KILN_LAYER_LRN, {{ 0 }}, 1, .local_size = 5, .alpha = 0.5f, .beta = 0.75f, .k = 2.f },
+    { "chain-pool", KILN_LAYER_MAX_POOL, {{ 0 }}, 1, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .ceil = TRUE },
+    { "chain-conv2", CONV, {{ 0 }}, 1, .num_output = 32, .kh = 3, .kw = 3, .pt = 1, .pl = 1, .pb = 1, .pr = 1 },
+  };
+  KilnLayerSpec spec[4];
+  KilnOpDesc desc[4];
+  KilnOp *op[4];
+  KilnTensor *t[5], *g[5], *tw[4][2] = { { NULL } }, *tgw[4][2] = { { NULL } };
+  double *x[5], *w[4][2] = { { NULL } };
+
+  for (int i = 0; i < 4; i++)
+    {
+      if (i > 0)
+        cc[i].in[0] = desc[i - 1].output;
+      spec_from_case (&spec[i], &cc[i]);
+      g_assert_true (kiln_op_desc_init (&desc[i], &spec[i], cc[i].in, 1, &error));
+      desc[i].fuse_relu = cc[i].fuse_relu;
+      op[i] = kiln_backend_op_new (backend, &desc[i], &error);
+      g_assert_no_error (error);
+      KilnShape ps[KILN_OP_MAX_PARAMS];
+      guint nl, np = kiln_op_desc_param_shapes (&desc[i], ps, &nl);
+      for (guint k = 0; k < np; k++)
+        {
+          w[i][k] = random_values (rand, kiln_shape_n_elements (&ps[k]), -0.5, 0.5);
+          tw[i][k] = tensor_from (&ps[k], w[i][k]);
+          tgw[i][k] = kiln_tensor_new (backend, &ps[k], &error);
+        }
+    }
+  x[0] = random_values (rand, kiln_shape_n_elements (&desc[0].inputs[0]), -1, 1);
+  t[0] = tensor_from (&desc[0].inputs[0], x[0]);
+  g[0] = kiln_tensor_new (backend, &desc[0].inputs[0], &error);
+  for (int i = 0; i < 4; i++)
+    {
+      gint64 n = kiln_shape_n_elements (&desc[i].output);
+      x[i + 1] = g_new (double, n);
+      kiln_ref_forward (&desc[i], (const double *const *) &x[i], (const double *const *) w[i], x[i + 1], TRUE, 0);
+      t[i + 1] = kiln_tensor_new (backend, &desc[i].output, &error);
+      g[i + 1] = kiln_tensor_new (backend, &desc[i].output, &error);
+      KilnOpArgs args = { .src = &t[i], .dst = t[i + 1], .params = tw[i], .n_params = spec[i].type == CONV ? 2 : 0,
+                          .train = TRUE };
+      g_assert_true (kiln_op_forward (op[i], &args, &error));
+    }
+  gint64 n_out = kiln_shape_n_elements (&desc[3].output);
+  g_autofree double *got = tensor_values (t[4]);
+  Case c = { "blocked-chain" };
+  check_close ("forward", &c, got, x[4], n_out, TOL);
+
+  /* Backward through the chain, both sides. */
+  double *dy = random_values (rand, n_out, -1, 1);
+  kiln_tensor_free (g[4]);
+  g[4] = tensor_from (&desc[3].output, dy);
+  /* All of the backend's backward first, so blocked gradients pass
+   * between primitives without a download in between. */
+  for (int i = 3; i >= 0; i--)
+    {
+      KilnOpArgs args = { .src = &t[i], .dst = t[i + 1], .params = tw[i], .n_params = spec[i].type == CONV ? 2 : 0,
+                          .diff_src = &g[i], .diff_dst = g[i + 1], .diff_params = tgw[i], .train = TRUE };
+      if (spec[i].type == CONV)
+        g_assert_true (kiln_op_backward_weights (op[i], &args, &error));
+      g_assert_true (kiln_op_backward_data (op[i], &args, &error));
+      g_assert_no_error (error);
+    }
+  double *rd = dy;
+  for (int i = 3; i >= 0; i--)
+    {
+      double *rdx = g_new (double, kiln_shape_n_elements (&desc[i].inputs[0]));
+      double *rdw[2] = { NULL, NULL };
+      if (spec[i].type == CONV)
+        {
+          rdw[0] = g_new (double, kiln_tensor_n_elements (tw[i][0]));
+          rdw[1] = g_new (double, kiln_tensor_n_elements (tw[i][1]));
+        }
+      kiln_ref_backward (&desc[i], (const double *const *) &x[i], (const double *const *) w[i], rd,
+                         &rdx, spec[i].type == CONV ? rdw : NULL, TRUE, 0);
+      /* conv1's fused ReLU masked its diff_dst (our g[1]) in place. */
+      if (i == 1)
+        for (gint64 j = 0; j < kiln_shape_n_elements (&desc[1].inputs[0]); j++)
+          if (!(x[1][j] > 0))
+            rdx[j] = 0;
+      g_autofree double *gx = tensor_values (g[i]);
+      check_close ("d/dinput through the chain", &cc[i], gx, rdx, kiln_shape_n_elements (&desc[i].inputs[0]), TOL);
+      if (spec[i].type == CONV)
+        {
+          g_autofree double *gw = tensor_values (tgw[i][0]);
+          check_close ("d/dweight through the chain", &cc[i], gw, rdw[0], kiln_tensor_n_elements (tw[i][0]), TOL);
+          g_free (rdw[0]);
+          g_free (rdw[1]);
+        }
+      g_free (rd);
+      rd = rdx;
+    }
+  g_free (rd);
+
+  for (int i = 0; i < 5; i++)
+    {
+      g_free (x[i]);
+      kiln_tensor_free (t[i]);
+      kiln_tensor_free (g[i]);
+    }
+  for (int i = 0; i < 4; i++)
+    {
+      for (int k = 0; k < 2; k++)
+        {
+          g_free (w[i][k]);
+          kiln_tensor_free (tw[i][k]);
+          kiln_tensor_free (tgw[i][k]);
+        }
+      kiln_op_free (op[i]);
+      kiln_layer_spec_clear (&spec[i]);
+    }
+}
+
 static void
 test_softmax_cross_entropy (void)
 {
@@ -501,6 +682,13 @@ main (int argc, char *argv[])
       g_autofree char *path = g_strdup_printf ("/engine/layers/%s", cases[i].name);
       g_test_add_data_func (path, &cases[i], run_case);
     }
+  make_random_cases ();
+  for (guint i = 0; i < N_RANDOM; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/engine/layers/%s", random_cases[i].name);
+      g_test_add_data_func (path, &random_cases[i], run_case);
+    }
+  g_test_add_func ("/engine/layers/blocked-chain", test_blocked_chain);
   g_test_add_func ("/engine/layers/softmax-cross-entropy", test_softmax_cross_entropy);
   g_test_add_func ("/engine/layers/bad-input", test_bad_input);
   g_test_add_func ("/engine/backend/names", test_backend_names);

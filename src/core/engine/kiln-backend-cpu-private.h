@@ -18,7 +18,18 @@ typedef struct {
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   int n_threads;
+  /* Every tensor buffer → KilnCpuLayout. Activations and their gradients
+   * stay in the layout the primitive that wrote them chose (nChw16c …) so
+   * the next primitive reads them without a reorder; code that reads raw
+   * floats asks for the plain layout first (kiln_cpu_read). */
+  GHashTable *layouts;
 } KilnCpuBackend;
+
+typedef struct {
+  gsize size;                 /* bytes allocated */
+  gboolean blocked;           /* FALSE: plain NCHW */
+  dnnl_memory_desc_t md;      /* when blocked */
+} KilnCpuLayout;
 
 typedef struct _KilnCpuOp KilnCpuOp;
 
@@ -45,6 +56,7 @@ typedef struct {
   void *buffer;
   dnnl_primitive_t reorder;
   const dnnl_memory_desc_t *md;   /* owned by the primitive's pd */
+  dnnl_memory_desc_t other;       /* the layout the reorder converts from (inputs) */
 } KilnCpuStaging;
 
 #define KILN_CPU_MAX_STAGING 8
@@ -111,11 +123,20 @@ gpointer  kiln_cpu_buffer_alloc (gsize    bytes,
                                  GError **error);
 void      kiln_cpu_buffer_free  (gpointer data);
 
+/* Raw float access to a tensor buffer: _read converts it to plain NCHW in
+ * place if a primitive left it blocked; _write marks it plain (the caller
+ * overwrites it); use _read before read-modify-write. */
+const float *kiln_cpu_read     (KilnCpuBackend *cpu,
+                                const KilnTensor *t);
+float     *kiln_cpu_write      (KilnCpuBackend *cpu,
+                                KilnTensor     *t);
+float     *kiln_cpu_modify     (KilnCpuBackend *cpu,
+                                KilnTensor     *t);
+
 /* Diff of a fused ReLU, in place: g = dst > 0 ? g : 0 (idempotent). */
-void      kiln_cpu_relu_mask    (KilnCpuBackend *cpu,
-                                 const float    *dst,
-                                 float          *diff,
-                                 gint64          n);
+void      kiln_cpu_relu_mask    (KilnCpuBackend   *cpu,
+                                 const KilnTensor *dst,
+                                 KilnTensor       *diff);
 
 /* Constructors, one per op file. */
 KilnCpuOp *kiln_cpu_conv_new    (KilnCpuBackend *cpu, const KilnOpDesc *desc, GError **error);

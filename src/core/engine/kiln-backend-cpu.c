@@ -11,7 +11,6 @@
 #include "kiln-error.h"
 
 #define CPU(self) ((KilnCpuBackend *) (self))
-#define FLOATS(t) ((float *) kiln_tensor_get_data (t))
 
 gboolean
 kiln_cpu_check (dnnl_status_t status, const char *layer, const char *what, GError **error)
@@ -114,76 +113,153 @@ is_output (int arg, gboolean backward)
     }
 }
 
-/* The staging for @arg when the primitive's layout differs from @user_md;
- * NULL when the user's buffer can be used as it is. */
-static KilnCpuStaging *
-staging_for (KilnCpuBackend *cpu, KilnCpuPrim *prim, int arg, const dnnl_memory_desc_t *user_md,
-             const char *layer, GError **error, gboolean *failed)
+static KilnCpuLayout *
+layout_of (KilnCpuBackend *cpu, gconstpointer data)
 {
-  const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md (prim->pd, dnnl_query_exec_arg_md, arg);
-  *failed = FALSE;
-  if (md == NULL || md->ndims == 0 || user_md == NULL || dnnl_memory_desc_equal (md, user_md))
-    return NULL;
+  return data ? g_hash_table_lookup (cpu->layouts, data) : NULL;
+}
 
-  for (int i = 0; i < prim->n_staging; i++)
-    if (prim->staging[i].arg == arg)
-      return &prim->staging[i];
-
-  g_assert (prim->n_staging < KILN_CPU_MAX_STAGING);
-  dnnl_prop_kind_t prop = dnnl_forward;
-  dnnl_primitive_desc_query (prim->pd, dnnl_query_prop_kind, 0, &prop);
-  gboolean backward = prop == dnnl_backward || prop == dnnl_backward_data ||
-                      prop == dnnl_backward_weights || prop == dnnl_backward_bias;
-  KilnCpuStaging *st = &prim->staging[prim->n_staging];
-  st->arg = arg;
-  st->md = md;
-  st->output = is_output (arg, backward);
-  st->buffer = kiln_cpu_buffer_alloc (dnnl_memory_desc_get_size (md), error);
-  if (st->buffer == NULL)
-    {
-      *failed = TRUE;
-      return NULL;
-    }
+static gboolean
+make_reorder (KilnCpuBackend *cpu, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+              dnnl_primitive_t *reorder, const char *layer, GError **error)
+{
   dnnl_primitive_desc_t rpd = NULL;
-  gboolean ok = kiln_cpu_check (st->output
-                                  ? dnnl_reorder_primitive_desc_create (&rpd, md, cpu->engine, user_md, cpu->engine, NULL)
-                                  : dnnl_reorder_primitive_desc_create (&rpd, user_md, cpu->engine, md, cpu->engine, NULL),
+  gboolean ok = kiln_cpu_check (dnnl_reorder_primitive_desc_create (&rpd, from, cpu->engine, to,
+                                                                    cpu->engine, NULL),
                                 layer, "create a layout reorder", error) &&
-                kiln_cpu_check (dnnl_primitive_create (&st->reorder, rpd), layer,
+                kiln_cpu_check (dnnl_primitive_create (reorder, rpd), layer,
                                 "create a layout reorder", error);
   if (rpd != NULL)
     dnnl_primitive_desc_destroy (rpd);
-  if (!ok)
+  return ok;
+}
+
+static gboolean
+reorder (KilnCpuBackend *cpu, dnnl_primitive_t prim, const dnnl_memory_desc_t *from_md,
+         void *from, const dnnl_memory_desc_t *to_md, void *to, const char *layer, GError **error)
+{
+  dnnl_memory_t a = NULL, b = NULL;
+  gboolean ok = kiln_cpu_check (dnnl_memory_create (&a, from_md, cpu->engine, from), layer,
+                                "wrap a buffer", error) &&
+                kiln_cpu_check (dnnl_memory_create (&b, to_md, cpu->engine, to), layer,
+                                "wrap a buffer", error);
+  if (ok)
+    {
+      dnnl_exec_arg_t args[2] = { { DNNL_ARG_FROM, a }, { DNNL_ARG_TO, b } };
+      ok = kiln_cpu_check (dnnl_primitive_execute (prim, cpu->stream, 2, args), layer,
+                           "reorder a layout", error) &&
+           kiln_cpu_check (dnnl_stream_wait (cpu->stream), layer, "reorder a layout", error);
+    }
+  g_clear_pointer (&a, dnnl_memory_destroy);
+  g_clear_pointer (&b, dnnl_memory_destroy);
+  return ok;
+}
+
+/* Converts a blocked buffer back to plain NCHW in place. Failure here is
+ * a library bug (the layouts came from oneDNN itself), not bad input. */
+static void
+make_plain (KilnCpuBackend *cpu, gconstpointer data)
+{
+  KilnCpuLayout *lay = layout_of (cpu, data);
+  g_autoptr(GError) error = NULL;
+  dnnl_memory_desc_t plain;
+  dnnl_primitive_t prim = NULL;
+
+  if (lay == NULL || !lay->blocked)
+    return;
+  omp_set_num_threads (cpu->n_threads);
+  dnnl_memory_desc_init_by_tag (&plain, lay->md.ndims, lay->md.dims, dnnl_f32, dnnl_nchw);
+  gsize bytes = dnnl_memory_desc_get_size (&plain);
+  void *tmp = kiln_cpu_buffer_alloc (bytes, &error);
+  if (tmp == NULL || !make_reorder (cpu, &lay->md, &plain, &prim, NULL, &error) ||
+      !reorder (cpu, prim, &lay->md, (void *) data, &plain, tmp, NULL, &error))
+    g_critical ("CPU backend: cannot convert a tensor to plain layout: %s", error->message);
+  else
+    memcpy ((void *) data, tmp, bytes);
+  g_clear_pointer (&prim, dnnl_primitive_destroy);
+  kiln_cpu_buffer_free (tmp);
+  lay->blocked = FALSE;
+}
+
+const float *
+kiln_cpu_read (KilnCpuBackend *cpu, const KilnTensor *t)
+{
+  make_plain (cpu, kiln_tensor_get_data (t));
+  return kiln_tensor_get_data (t);
+}
+
+float *
+kiln_cpu_write (KilnCpuBackend *cpu, KilnTensor *t)
+{
+  KilnCpuLayout *lay = layout_of (cpu, kiln_tensor_get_data (t));
+  if (lay != NULL)
+    lay->blocked = FALSE;
+  return kiln_tensor_get_data (t);
+}
+
+float *
+kiln_cpu_modify (KilnCpuBackend *cpu, KilnTensor *t)
+{
+  make_plain (cpu, kiln_tensor_get_data (t));
+  return kiln_tensor_get_data (t);
+}
+
+/* The staging of an input whose layout (@have) is not the primitive's. */
+static KilnCpuStaging *
+input_staging (KilnCpuBackend *cpu, KilnCpuPrim *prim, int arg, const dnnl_memory_desc_t *md,
+               const dnnl_memory_desc_t *have, const char *layer, GError **error)
+{
+  KilnCpuStaging *st = (KilnCpuStaging *) kiln_cpu_prim_staging (prim, arg);
+
+  if (st == NULL)
+    {
+      g_assert (prim->n_staging < KILN_CPU_MAX_STAGING);
+      st = &prim->staging[prim->n_staging];
+      memset (st, 0, sizeof *st);
+      st->arg = arg;
+      st->md = md;
+      st->buffer = kiln_cpu_buffer_alloc (dnnl_memory_desc_get_size (md), error);
+      if (st->buffer == NULL)
+        return NULL;
+      prim->n_staging++;
+    }
+  /* The producer's layout can change (plain on upload, blocked after a
+   * primitive): the reorder follows it. */
+  if (st->reorder == NULL || !dnnl_memory_desc_equal (&st->other, have))
+    {
+      g_clear_pointer (&st->reorder, dnnl_primitive_destroy);
+      if (!make_reorder (cpu, have, md, &st->reorder, layer, error))
+        return NULL;
+      st->other = *have;
+    }
+  return st;
+}
+
+/* The staging of an output that must end up plain. */
+static KilnCpuStaging *
+output_staging (KilnCpuBackend *cpu, KilnCpuPrim *prim, int arg, const dnnl_memory_desc_t *md,
+                const dnnl_memory_desc_t *plain, const char *layer, GError **error)
+{
+  KilnCpuStaging *st = (KilnCpuStaging *) kiln_cpu_prim_staging (prim, arg);
+
+  if (st != NULL)
+    return st;
+  g_assert (prim->n_staging < KILN_CPU_MAX_STAGING);
+  st = &prim->staging[prim->n_staging];
+  memset (st, 0, sizeof *st);
+  st->arg = arg;
+  st->md = md;
+  st->output = TRUE;
+  st->buffer = kiln_cpu_buffer_alloc (dnnl_memory_desc_get_size (md), error);
+  if (st->buffer == NULL)
+    return NULL;
+  if (!make_reorder (cpu, md, plain, &st->reorder, layer, error))
     {
       g_clear_pointer (&st->buffer, kiln_cpu_buffer_free);
-      *failed = TRUE;
       return NULL;
     }
   prim->n_staging++;
   return st;
-}
-
-static gboolean
-run_reorder (KilnCpuBackend *cpu, KilnCpuStaging *st, const dnnl_memory_desc_t *user_md,
-             void *user_data, const char *layer, GError **error)
-{
-  dnnl_memory_t user = NULL, staged = NULL;
-  gboolean ok = kiln_cpu_check (dnnl_memory_create (&user, user_md, cpu->engine, user_data),
-                                layer, "wrap a buffer", error) &&
-                kiln_cpu_check (dnnl_memory_create (&staged, st->md, cpu->engine, st->buffer),
-                                layer, "wrap a buffer", error);
-  if (ok)
-    {
-      dnnl_exec_arg_t a[2] = {
-        { DNNL_ARG_FROM, st->output ? staged : user },
-        { DNNL_ARG_TO, st->output ? user : staged },
-      };
-      ok = kiln_cpu_check (dnnl_primitive_execute (st->reorder, cpu->stream, 2, a), layer,
-                           "reorder a layout", error);
-    }
-  g_clear_pointer (&user, dnnl_memory_destroy);
-  g_clear_pointer (&staged, dnnl_memory_destroy);
-  return ok;
 }
 
 gboolean
@@ -195,40 +271,93 @@ kiln_cpu_run (KilnCpuBackend   *cpu,
               GError          **error)
 {
   dnnl_exec_arg_t exec[16];
-  KilnCpuStaging *staging[16];
-  gboolean ok = TRUE, failed;
+  KilnCpuStaging *out_staging[16] = { NULL };
+  KilnCpuLayout *out_layout[16] = { NULL };
+  const dnnl_memory_desc_t *out_md[16] = { NULL };
+  gboolean ok = TRUE;
   int n = 0;
 
   g_assert (n_args <= (int) G_N_ELEMENTS (exec));
   /* OpenMP's thread count is per calling thread; the trainer runs on its own. */
   omp_set_num_threads (cpu->n_threads);
+
+  dnnl_prop_kind_t prop = dnnl_forward;
+  dnnl_primitive_desc_query (prim->pd, dnnl_query_prop_kind, 0, &prop);
+  gboolean backward = prop == dnnl_backward || prop == dnnl_backward_data ||
+                      prop == dnnl_backward_weights || prop == dnnl_backward_bias;
+
   for (int i = 0; i < n_args && ok; i++)
     {
-      staging[i] = staging_for (cpu, prim, args[i].arg, args[i].md, layer, error, &failed);
-      if (failed)
+      const KilnCpuArg *a = &args[i];
+      const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md (prim->pd, dnnl_query_exec_arg_md, a->arg);
+      KilnCpuLayout *lay = layout_of (cpu, a->data);
+      const dnnl_memory_desc_t *md = a->md;
+      void *data = a->data;
+
+      if (want == NULL || want->ndims == 0)
+        want = a->md;
+
+      if (is_output (a->arg, backward))
         {
-          ok = FALSE;
-          break;
+          gboolean differs = !dnnl_memory_desc_equal (want, a->md);
+          gboolean activation = a->arg == DNNL_ARG_DST || a->arg == DNNL_ARG_DIFF_SRC;
+          if (differs && activation && lay != NULL && dnnl_memory_desc_get_size (want) <= lay->size)
+            {
+              /* Written straight in the primitive's layout and kept so. */
+              md = want;
+              out_layout[i] = lay;
+              out_md[i] = want;
+            }
+          else if (differs)
+            {
+              out_staging[i] = output_staging (cpu, prim, a->arg, want, a->md, layer, error);
+              ok = out_staging[i] != NULL;
+              if (ok)
+                {
+                  md = want;
+                  data = out_staging[i]->buffer;
+                }
+              out_layout[i] = lay;
+            }
+          else
+            out_layout[i] = lay;
         }
-      if (staging[i] != NULL && !staging[i]->output)
-        ok = run_reorder (cpu, staging[i], args[i].md, args[i].data, layer, error);
-      exec[n].arg = args[i].arg;
-      ok = ok && kiln_cpu_check (dnnl_memory_create (&exec[n].memory,
-                                                     staging[i] ? staging[i]->md : args[i].md,
-                                                     cpu->engine,
-                                                     staging[i] ? staging[i]->buffer : args[i].data),
+      else
+        {
+          const dnnl_memory_desc_t *have = lay != NULL && lay->blocked ? &lay->md : a->md;
+          if (dnnl_memory_desc_equal (want, have))
+            md = have;
+          else
+            {
+              KilnCpuStaging *st = input_staging (cpu, prim, a->arg, want, have, layer, error);
+              ok = st != NULL && reorder (cpu, st->reorder, have, a->data, want, st->buffer, layer, error);
+              md = want;
+              data = st ? st->buffer : NULL;
+            }
+        }
+
+      exec[n].arg = a->arg;
+      ok = ok && kiln_cpu_check (dnnl_memory_create (&exec[n].memory, md, cpu->engine, data),
                                  layer, "wrap a buffer", error);
       if (ok)
         n++;
     }
   if (ok)
     ok = kiln_cpu_check (dnnl_primitive_execute (prim->prim, cpu->stream, n, exec),
-                         layer, "execute a primitive", error);
+                         layer, "execute a primitive", error) &&
+         kiln_cpu_check (dnnl_stream_wait (cpu->stream), layer, "finish a primitive", error);
   for (int i = 0; i < n && ok; i++)
-    if (staging[i] != NULL && staging[i]->output)
-      ok = run_reorder (cpu, staging[i], args[i].md, args[i].data, layer, error);
-  if (ok)
-    ok = kiln_cpu_check (dnnl_stream_wait (cpu->stream), layer, "finish a primitive", error);
+    {
+      if (out_staging[i] != NULL)
+        ok = reorder (cpu, out_staging[i]->reorder, out_staging[i]->md, out_staging[i]->buffer,
+                      args[i].md, args[i].data, layer, error);
+      if (out_layout[i] != NULL)
+        {
+          out_layout[i]->blocked = out_md[i] != NULL;
+          if (out_md[i] != NULL)
+            out_layout[i]->md = *out_md[i];
+        }
+    }
   for (int i = 0; i < n; i++)
     dnnl_memory_destroy (exec[i].memory);
   return ok;
@@ -255,12 +384,26 @@ kiln_cpu_buffer_free (gpointer data)
 }
 
 void
-kiln_cpu_relu_mask (KilnCpuBackend *cpu, const float *dst, float *diff, gint64 n)
+kiln_cpu_relu_mask (KilnCpuBackend *cpu, const KilnTensor *dst, KilnTensor *diff)
 {
+  KilnCpuLayout *a = layout_of (cpu, kiln_tensor_get_data (dst));
+  KilnCpuLayout *b = layout_of (cpu, kiln_tensor_get_data (diff));
+  gint64 n = kiln_tensor_n_elements (dst);
+
+  /* Element-wise: any layout works as long as both share it. */
+  gboolean same = a && b && a->blocked == b->blocked &&
+                  (!a->blocked || dnnl_memory_desc_equal (&a->md, &b->md));
+  if (!same)
+    {
+      make_plain (cpu, kiln_tensor_get_data (dst));
+      make_plain (cpu, kiln_tensor_get_data (diff));
+    }
+  const float *y = kiln_tensor_get_data (dst);
+  float *g = kiln_tensor_get_data (diff);
 #pragma omp parallel for num_threads(cpu->n_threads) schedule(static)
   for (gint64 i = 0; i < n; i++)
-    if (!(dst[i] > 0.f))
-      diff[i] = 0.f;
+    if (!(y[i] > 0.f))
+      g[i] = 0.f;
 }
 
 gpointer
@@ -283,6 +426,7 @@ kiln_cpu_op_alloc (KilnCpuBackend       *cpu,
 static void
 cpu_destroy (KilnBackend *self)
 {
+  g_hash_table_unref (CPU (self)->layouts);
   dnnl_stream_destroy (CPU (self)->stream);
   dnnl_engine_destroy (CPU (self)->engine);
   g_free (self);
@@ -291,31 +435,43 @@ cpu_destroy (KilnBackend *self)
 static gpointer
 cpu_alloc (KilnBackend *self, gsize bytes, GError **error)
 {
-  return kiln_cpu_buffer_alloc (bytes, error);
+  gpointer data = kiln_cpu_buffer_alloc (bytes, error);
+  if (data != NULL)
+    {
+      KilnCpuLayout *lay = g_new0 (KilnCpuLayout, 1);
+      lay->size = bytes;
+      g_hash_table_insert (CPU (self)->layouts, data, lay);
+    }
+  return data;
 }
 
 static void
 cpu_free (KilnBackend *self, gpointer data)
 {
+  g_hash_table_remove (CPU (self)->layouts, data);
   kiln_cpu_buffer_free (data);
 }
 
 static void
 cpu_upload (KilnBackend *self, gpointer dst, const void *host, gsize bytes)
 {
+  KilnCpuLayout *lay = layout_of (CPU (self), dst);
+  if (lay != NULL)
+    lay->blocked = FALSE;
   memcpy (dst, host, bytes);
 }
 
 static void
 cpu_download (KilnBackend *self, gconstpointer src, void *host, gsize bytes)
 {
+  make_plain (CPU (self), src);
   memcpy (host, src, bytes);
 }
 
 static void
 cpu_fill (KilnBackend *self, KilnTensor *t, float value)
 {
-  float *p = FLOATS (t);
+  float *p = kiln_cpu_write (CPU (self), t);
   gint64 n = kiln_tensor_n_elements (t);
   for (gint64 i = 0; i < n; i++)
     p[i] = value;
@@ -415,8 +571,8 @@ cpu_op_backward_weights (KilnOp *op, const KilnOpArgs *args, GError **error)
 static void
 cpu_axpy (KilnBackend *self, float alpha, const KilnTensor *x, KilnTensor *y)
 {
-  const float *px = FLOATS (x);
-  float *py = FLOATS (y);
+  const float *px = kiln_cpu_read (CPU (self), x);
+  float *py = kiln_cpu_modify (CPU (self), y);
   gint64 n = kiln_tensor_n_elements (y);
 #pragma omp parallel for num_threads(CPU (self)->n_threads) schedule(static) if(n > 65536)
   for (gint64 i = 0; i < n; i++)
@@ -427,8 +583,8 @@ static void
 cpu_sgd_update (KilnBackend *self, KilnTensor *w, const KilnTensor *g, KilnTensor *v,
                 float lr, float momentum, float decay)
 {
-  float *pw = FLOATS (w), *pv = FLOATS (v);
-  const float *pg = FLOATS (g);
+  float *pw = kiln_cpu_modify (CPU (self), w), *pv = kiln_cpu_modify (CPU (self), v);
+  const float *pg = kiln_cpu_read (CPU (self), g);
   gint64 n = kiln_tensor_n_elements (w);
 #pragma omp parallel for num_threads(CPU (self)->n_threads) schedule(static) if(n > 65536)
   for (gint64 i = 0; i < n; i++)
@@ -443,8 +599,9 @@ cpu_adam_update (KilnBackend *self, KilnTensor *w, const KilnTensor *g, KilnTens
                  KilnTensor *v, float lr, float beta1, float beta2, float eps, float decay,
                  gint64 step)
 {
-  float *pw = FLOATS (w), *pm = FLOATS (m), *pv = FLOATS (v);
-  const float *pg = FLOATS (g);
+  float *pw = kiln_cpu_modify (CPU (self), w), *pm = kiln_cpu_modify (CPU (self), m);
+  float *pv = kiln_cpu_modify (CPU (self), v);
+  const float *pg = kiln_cpu_read (CPU (self), g);
   gint64 n = kiln_tensor_n_elements (w);
   float c1 = 1.f - (float) pow (beta1, (double) step);
   float c2 = 1.f - (float) pow (beta2, (double) step);
@@ -463,8 +620,8 @@ cpu_softmax_cross_entropy (KilnBackend *self, const KilnTensor *logits, const in
                            KilnTensor *diff, double *loss, int *n_correct, GError **error)
 {
   const KilnShape *s = kiln_tensor_get_shape (logits);
-  const float *x = FLOATS (logits);
-  float *d = diff ? FLOATS (diff) : NULL;
+  const float *x = kiln_cpu_read (CPU (self), logits);
+  float *d = diff ? kiln_cpu_write (CPU (self), diff) : NULL;
   int n = s->n, c = s->c * s->h * s->w;
   double total = 0;
   int correct = 0;
@@ -541,6 +698,7 @@ kiln_backend_cpu_new (GError **error)
   const dnnl_version_t *v = dnnl_version ();
 
   self->n_threads = threads_from_environment ();
+  self->layouts = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   omp_set_num_threads (self->n_threads);
   if (!kiln_cpu_check (dnnl_engine_create (&self->engine, dnnl_cpu, 0), NULL,
                        "create a CPU engine", error))

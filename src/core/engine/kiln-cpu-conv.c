@@ -91,8 +91,7 @@ static void
 unfuse_relu (CpuConv *self, const KilnOpArgs *args)
 {
   if (self->parent.parent.desc->fuse_relu && !self->diff_masked)
-    kiln_cpu_relu_mask (self->parent.cpu, DATA (args->dst), DATA (args->diff_dst),
-                        kiln_tensor_n_elements (args->dst));
+    kiln_cpu_relu_mask (self->parent.cpu, args->dst, args->diff_dst);
   self->diff_masked = TRUE;
 }
 

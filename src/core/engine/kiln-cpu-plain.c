@@ -13,14 +13,16 @@ typedef struct {
   gboolean mask_valid;
 } CpuPlain;
 
-#define FLOATS(t) ((float *) kiln_tensor_get_data (t))
+/* Inputs are read plain; outputs are written plain. */
+#define IN(t) kiln_cpu_read (op->cpu, (t))
+#define OUT(t) kiln_cpu_write (op->cpu, (t))
 
 static gboolean
 plain_forward (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
 {
   CpuPlain *self = (CpuPlain *) op;
   const KilnOpDesc *desc = op->parent.desc;
-  float *dst = FLOATS (args->dst);
+  float *dst = OUT (args->dst);
   gint64 n = kiln_shape_n_elements (&desc->output);
   int threads = op->cpu->n_threads;
 
@@ -28,7 +30,7 @@ plain_forward (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
     {
     case KILN_LAYER_DROPOUT:
       {
-        const float *src = FLOATS (args->src[0]);
+        const float *src = IN (args->src[0]);
         float ratio = op->layer->ratio;
         if (!args->train)
           {
@@ -50,14 +52,14 @@ plain_forward (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
       }
 
     case KILN_LAYER_FLATTEN:
-      memcpy (dst, FLOATS (args->src[0]), n * sizeof (float));
+      memcpy (dst, IN (args->src[0]), n * sizeof (float));
       break;
 
     case KILN_LAYER_ADD:
-      memcpy (dst, FLOATS (args->src[0]), n * sizeof (float));
+      memcpy (dst, IN (args->src[0]), n * sizeof (float));
       for (guint k = 1; k < desc->n_inputs; k++)
         {
-          const float *src = FLOATS (args->src[k]);
+          const float *src = IN (args->src[k]);
 #pragma omp parallel for num_threads(threads) schedule(static) if(n > 65536)
           for (gint64 i = 0; i < n; i++)
             dst[i] += src[i];
@@ -71,7 +73,7 @@ plain_forward (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
         for (guint k = 0; k < desc->n_inputs; k++)
           {
             gint64 block = desc->inputs[k].c * plane;
-            const float *src = FLOATS (args->src[k]);
+            const float *src = IN (args->src[k]);
             for (int b = 0; b < desc->output.n; b++)
               memcpy (dst + b * desc->output.c * plane + offset, src + b * block,
                       block * sizeof (float));
@@ -91,7 +93,7 @@ plain_backward_data (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
 {
   CpuPlain *self = (CpuPlain *) op;
   const KilnOpDesc *desc = op->parent.desc;
-  const float *dd = FLOATS (args->diff_dst);
+  const float *dd = IN (args->diff_dst);
   gint64 n = kiln_shape_n_elements (&desc->output);
 
   switch (op->layer->type)
@@ -100,7 +102,7 @@ plain_backward_data (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
       {
         if (args->diff_src[0] == NULL)
           break;
-        float *ds = FLOATS (args->diff_src[0]);
+        float *ds = OUT (args->diff_src[0]);
         if (!self->mask_valid)
           {
             memcpy (ds, dd, n * sizeof (float));
@@ -115,13 +117,13 @@ plain_backward_data (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
 
     case KILN_LAYER_FLATTEN:
       if (args->diff_src[0] != NULL)
-        memcpy (FLOATS (args->diff_src[0]), dd, n * sizeof (float));
+        memcpy (OUT (args->diff_src[0]), dd, n * sizeof (float));
       break;
 
     case KILN_LAYER_ADD:
       for (guint k = 0; k < desc->n_inputs; k++)
         if (args->diff_src[k] != NULL)
-          memcpy (FLOATS (args->diff_src[k]), dd, n * sizeof (float));
+          memcpy (OUT (args->diff_src[k]), dd, n * sizeof (float));
       break;
 
     case KILN_LAYER_CONCAT:
@@ -133,7 +135,7 @@ plain_backward_data (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
             gint64 block = desc->inputs[k].c * plane;
             if (args->diff_src[k] != NULL)
               {
-                float *ds = FLOATS (args->diff_src[k]);
+                float *ds = OUT (args->diff_src[k]);
                 for (int b = 0; b < desc->output.n; b++)
                   memcpy (ds + b * block, dd + b * desc->output.c * plane + offset,
                           block * sizeof (float));
