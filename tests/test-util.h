@@ -18,4 +18,10 @@ void kiln_test_check_fashion_import (const char *dir,
                                      const char *labels_file,
                                      guint       n);
 
+/* Runs $KILN_CLI with @args (NULL-terminated) and no display; returns the
+ * wait status and the captured output. */
+int  kiln_test_run_cli              (const char *const *args,
+                                     char              **out,
+                                     char              **err);
+
 G_END_DECLS

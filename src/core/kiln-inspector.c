@@ -76,7 +76,7 @@ kiln_inspector_settings_new (void)
   settings->min_entropy = 2.0;
   settings->dark_mean = 20.0;
   settings->light_mean = 235.0;
-  settings->near_distance = 8;
+  settings->near_distance = 4;
   settings->placeholder_distance = 6;
   settings->placeholders = g_array_new (FALSE, FALSE, sizeof (guint64));
   return settings;
