@@ -4,7 +4,6 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <zlib.h>
 
 #include "kiln-core.h"
 #include "test-util.h"
@@ -24,24 +23,6 @@ run_json (const char *const *args)
   return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
 }
 
-static void
-write_gz (const char *path,
-          GByteArray *data)
-{
-  gzFile gz = gzopen (path, "wb");
-
-  g_assert_nonnull (gz);
-  g_assert_cmpint (gzwrite (gz, data->data, data->len), ==, (int) data->len);
-  g_assert_cmpint (gzclose (gz), ==, Z_OK);
-}
-
-static void
-put_be32 (GByteArray *a,
-          guint32     v)
-{
-  guint8 b[4] = { v >> 24, v >> 16, v >> 8, v };
-  g_byte_array_append (a, b, 4);
-}
 
 /* 30 random 8 × 8 images in three classes, as gzip IDX files. */
 static void
@@ -53,12 +34,12 @@ write_idx (const char *dir)
   g_autofree char *images_path = g_build_filename (dir, "img.gz", NULL);
   g_autofree char *labels_path = g_build_filename (dir, "lab.gz", NULL);
 
-  put_be32 (images, 0x803);
-  put_be32 (images, 30);
-  put_be32 (images, 8);
-  put_be32 (images, 8);
-  put_be32 (labels, 0x801);
-  put_be32 (labels, 30);
+  kiln_test_put_be32 (images, 0x803);
+  kiln_test_put_be32 (images, 30);
+  kiln_test_put_be32 (images, 8);
+  kiln_test_put_be32 (images, 8);
+  kiln_test_put_be32 (labels, 0x801);
+  kiln_test_put_be32 (labels, 30);
   for (guint i = 0; i < 30; i++)
     {
       guint8 label = i % 3;
@@ -69,8 +50,8 @@ write_idx (const char *dir)
           g_byte_array_append (images, &v, 1);
         }
     }
-  write_gz (images_path, images);
-  write_gz (labels_path, labels);
+  kiln_test_write_gz (images_path, images->data, images->len);
+  kiln_test_write_gz (labels_path, labels->data, labels->len);
 }
 
 static void

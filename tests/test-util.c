@@ -112,3 +112,24 @@ kiln_test_run_cli (const char *const *args,
   g_assert_no_error (error);
   return status;
 }
+
+void
+kiln_test_put_be32 (GByteArray *array,
+                    guint32     v)
+{
+  guint8 b[4] = { v >> 24, v >> 16, v >> 8, v };
+
+  g_byte_array_append (array, b, 4);
+}
+
+void
+kiln_test_write_gz (const char   *path,
+                    const guint8 *data,
+                    gsize         length)
+{
+  gzFile gz = gzopen (path, "wb");
+
+  g_assert_nonnull (gz);
+  g_assert_cmpint (gzwrite (gz, data, length), ==, (int) length);
+  g_assert_cmpint (gzclose (gz), ==, Z_OK);
+}
