@@ -3,7 +3,6 @@
  * IDX import from synthetic files and from Debian's Fashion-MNIST. */
 #include <glib/gstdio.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "kiln-core.h"
 #include "test-util.h"
@@ -209,25 +208,6 @@ test_read_errors (void)
   kiln_test_remove_tree (dir);
 }
 
-static void
-put_be32 (GByteArray *a,
-          guint32     v)
-{
-  guint8 b[4] = { v >> 24, v >> 16, v >> 8, v };
-  g_byte_array_append (a, b, 4);
-}
-
-static void
-write_gz (const char   *path,
-          const guint8 *data,
-          gsize         length)
-{
-  gzFile gz = gzopen (path, "wb");
-
-  g_assert_nonnull (gz);
-  g_assert_cmpint (gzwrite (gz, data, length), ==, (int) length);
-  g_assert_cmpint (gzclose (gz), ==, Z_OK);
-}
 
 /* Synthetic IDX pairs, plain and gzip-compressed: pixels encode the image
  * index, so each PNG can be traced back. */
@@ -241,12 +221,12 @@ test_idx_synthetic (void)
   const guint n = 12, rows = 4, cols = 5;
   const char *classes[] = { "zero", "one", "two", NULL };
 
-  put_be32 (images, 0x00000803);
-  put_be32 (images, n);
-  put_be32 (images, rows);
-  put_be32 (images, cols);
-  put_be32 (labels, 0x00000801);
-  put_be32 (labels, n);
+  kiln_test_put_be32 (images, 0x00000803);
+  kiln_test_put_be32 (images, n);
+  kiln_test_put_be32 (images, rows);
+  kiln_test_put_be32 (images, cols);
+  kiln_test_put_be32 (labels, 0x00000801);
+  kiln_test_put_be32 (labels, n);
   for (guint i = 0; i < n; i++)
     {
       guint8 label = i % 3;
@@ -259,7 +239,7 @@ test_idx_synthetic (void)
     }
   g_autofree char *images_gz = g_build_filename (dir, "img.idx3-ubyte.gz", NULL);
   g_autofree char *labels_raw = g_build_filename (dir, "lab.idx1-ubyte", NULL);
-  write_gz (images_gz, images->data, images->len);
+  kiln_test_write_gz (images_gz, images->data, images->len);
   g_file_set_contents (labels_raw, (char *) labels->data, labels->len, &error);
   g_assert_no_error (error);
 

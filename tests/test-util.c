@@ -88,3 +88,48 @@ kiln_test_check_fashion_import (const char *dir,
       g_assert_cmpuint (count_files (folder, prefix), ==, per_class[c]);
     }
 }
+
+int
+kiln_test_run_cli (const char *const *args,
+                   char              **out,
+                   char              **err)
+{
+  const char *cli = g_getenv ("KILN_CLI");
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  g_assert_nonnull (cli);
+  g_ptr_array_add (argv, (char *) cli);
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  /* No DISPLAY: the CLI must never need one. */
+  g_auto(GStrv) envp = g_environ_unsetenv (g_get_environ (), "DISPLAY");
+  envp = g_environ_unsetenv (envp, "WAYLAND_DISPLAY");
+  g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, &error);
+  g_assert_no_error (error);
+  return status;
+}
+
+void
+kiln_test_put_be32 (GByteArray *array,
+                    guint32     v)
+{
+  guint8 b[4] = { v >> 24, v >> 16, v >> 8, v };
+
+  g_byte_array_append (array, b, 4);
+}
+
+void
+kiln_test_write_gz (const char   *path,
+                    const guint8 *data,
+                    gsize         length)
+{
+  gzFile gz = gzopen (path, "wb");
+
+  g_assert_nonnull (gz);
+  g_assert_cmpint (gzwrite (gz, data, length), ==, (int) length);
+  g_assert_cmpint (gzclose (gz), ==, Z_OK);
+}

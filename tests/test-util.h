@@ -18,4 +18,19 @@ void kiln_test_check_fashion_import (const char *dir,
                                      const char *labels_file,
                                      guint       n);
 
+/* Appends @v big-endian (IDX headers). */
+void kiln_test_put_be32             (GByteArray *array,
+                                     guint32     v);
+
+/* Writes @data gzip-compressed to @path (zlib's gzwrite). */
+void kiln_test_write_gz             (const char   *path,
+                                     const guint8 *data,
+                                     gsize         length);
+
+/* Runs $KILN_CLI with @args (NULL-terminated) and no display; returns the
+ * wait status and the captured output. */
+int  kiln_test_run_cli              (const char *const *args,
+                                     char              **out,
+                                     char              **err);
+
 G_END_DECLS

@@ -18,6 +18,12 @@ static const KilnCliCommand commands[] = {
   { "calc", kiln_cli_calc, N_("Show layer sizes, parameters and costs of a network") },
   { "demo", kiln_cli_demo, N_("Import the Fashion-MNIST demo project and train it end to end") },
   { "devices", kiln_cli_devices, N_("List the compute backends and devices that answer") },
+  { "import-idx", kiln_cli_import_idx, N_("Import MNIST-style IDX files into class folders of PNGs") },
+  { "inspect", kiln_cli_inspect, N_("Flag broken, doubtful and duplicate images") },
+  { "label", kiln_cli_label, N_("Label images by folder and write label files") },
+  { "mean", kiln_cli_mean, N_("Compute the mean image of a data set") },
+  { "restore", kiln_cli_restore, N_("Move discarded images back into the project") },
+  { "split", kiln_cli_split, N_("Split a project into train, validation and test sets") },
   { "train", kiln_cli_train, N_("Train or fine-tune a classifier, or resume a run") },
 };
 
@@ -69,6 +75,58 @@ kiln_cli_fail (const char *command, GError *error)
 {
   g_printerr ("kiln-cli %s: %s\n", command, error ? error->message : "failed");
   return 1;
+}
+
+void
+kiln_cli_progress_init (KilnCliProgress *progress,
+                        const char      *what)
+{
+  progress->what = what;
+  progress->start = g_get_monotonic_time ();
+  progress->last = 0;
+  progress->tty = isatty (STDERR_FILENO);
+  progress->shown = FALSE;
+}
+
+void
+kiln_cli_progress_update (guint64  done,
+                          guint64  total,
+                          gpointer user_data)
+{
+  KilnCliProgress *progress = user_data;
+  gint64 now = g_get_monotonic_time ();
+  double elapsed = (now - progress->start) / (double) G_USEC_PER_SEC;
+  double rate = elapsed > 0 ? done / elapsed : 0;
+
+  if (!progress->tty || (now - progress->last < G_USEC_PER_SEC / 5 && done < total))
+    return;
+  progress->last = now;
+  progress->shown = TRUE;
+  if (rate > 0 && done < total)
+    fprintf (stderr, _("\r%s: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (%.0f%%), %.0f/s, %.0f s left   "),
+             progress->what, done, total, total ? 100.0 * done / total : 100.0, rate,
+             (total - done) / rate);
+  else
+    fprintf (stderr, _("\r%s: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (%.0f%%)   "),
+             progress->what, done, total, total ? 100.0 * done / total : 100.0);
+  fflush (stderr);
+}
+
+void
+kiln_cli_progress_end (KilnCliProgress *progress)
+{
+  if (progress->shown)
+    fputc ('\n', stderr);
+  progress->shown = FALSE;
+}
+
+void
+kiln_cli_print_json (JsonBuilder *builder)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autofree char *text = json_to_string (root, TRUE);
+
+  g_print ("%s\n", text);
 }
 
 static void

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -28,9 +29,37 @@ int      kiln_cli_fail  (const char *command,
 void     kiln_cli_status_line (const char *text);
 void     kiln_cli_status_done (void);
 
-int kiln_cli_calc    (int argc, char **argv);
-int kiln_cli_demo    (int argc, char **argv);
-int kiln_cli_devices (int argc, char **argv);
-int kiln_cli_train   (int argc, char **argv);
+/* A progress line on stderr ("what: done/total, rate, ETA"), redrawn at
+ * most five times a second and only when stderr is a terminal. */
+typedef struct {
+  const char *what;
+  gint64      start;
+  gint64      last;
+  gboolean    tty;
+  gboolean    shown;
+} KilnCliProgress;
+
+void     kiln_cli_progress_init   (KilnCliProgress *progress,
+                                   const char      *what);
+/* A KilnProgressFunc; @user_data is the KilnCliProgress. */
+void     kiln_cli_progress_update (guint64          done,
+                                   guint64          total,
+                                   gpointer         user_data);
+/* Ends the line so later output starts on a fresh one. */
+void     kiln_cli_progress_end    (KilnCliProgress *progress);
+
+/* Prints the builder's object as pretty JSON on stdout. */
+void     kiln_cli_print_json      (JsonBuilder     *builder);
+
+int kiln_cli_calc       (int argc, char **argv);
+int kiln_cli_demo       (int argc, char **argv);
+int kiln_cli_devices    (int argc, char **argv);
+int kiln_cli_import_idx (int argc, char **argv);
+int kiln_cli_inspect    (int argc, char **argv);
+int kiln_cli_label      (int argc, char **argv);
+int kiln_cli_mean       (int argc, char **argv);
+int kiln_cli_restore    (int argc, char **argv);
+int kiln_cli_split      (int argc, char **argv);
+int kiln_cli_train      (int argc, char **argv);
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include "kiln-dataset.h"
 #include "engine/kiln-json-text.h"
 #include "kiln-error.h"
+#include "kiln-parallel.h"
 
 static const char *const subset_names[] = {
   [KILN_SUBSET_TRAIN] = "train",
@@ -240,9 +241,7 @@ typedef struct {
   const KilnLabelSet  *set;
   const KilnImageSpec *spec;
   GCancellable        *cancellable;
-  GMutex               mutex;
-  GCond                cond;
-  guint                done;
+  GMutex               mutex;       /* guards the sums */
   guint64             *sums;
   guint64              channel_sum[3];
   guint64              channel_sum2[3];
@@ -250,11 +249,10 @@ typedef struct {
 } MeanRun;
 
 static void
-add_one (gpointer item,
+add_one (guint    index,
          gpointer user_data)
 {
   MeanRun *run = user_data;
-  guint index = GPOINTER_TO_UINT (item) - 1;
   gsize size = kiln_image_spec_size (run->spec);
   gsize plane = (gsize) run->spec->width * run->spec->height;
   g_autofree guint8 *tensor = NULL;
@@ -291,11 +289,7 @@ add_one (gpointer item,
   }
 
 out:
-  g_mutex_lock (&run->mutex);
   run->status[index] = status;
-  run->done++;
-  g_cond_signal (&run->cond);
-  g_mutex_unlock (&run->mutex);
 }
 
 KilnMeanImage *
@@ -310,7 +304,6 @@ kiln_dataset_compute_mean (const char          *root,
 {
   g_autoptr(KilnMeanImage) mean = NULL;
   MeanRun run = { 0 };
-  GThreadPool *pool;
   guint n = set->paths->len;
   gsize size, plane;
   guint n_used = 0;
@@ -334,28 +327,8 @@ kiln_dataset_compute_mean (const char          *root,
   run.sums = g_new0 (guint64, size);
   run.status = g_new0 (guint8, MAX (n, 1));
   g_mutex_init (&run.mutex);
-  g_cond_init (&run.cond);
-
-  pool = g_thread_pool_new (add_one, &run, (int) (n_threads ? n_threads : g_get_num_processors ()),
-                            FALSE, NULL);
-  for (guint i = 0; i < n; i++)
-    g_thread_pool_push (pool, GUINT_TO_POINTER (i + 1), NULL);
-  g_mutex_lock (&run.mutex);
-  while (run.done < n)
-    {
-      guint done;
-
-      g_cond_wait_until (&run.cond, &run.mutex, g_get_monotonic_time () + G_TIME_SPAN_SECOND / 10);
-      done = run.done;
-      g_mutex_unlock (&run.mutex);
-      if (progress != NULL)
-        progress (done, n, user_data);
-      g_mutex_lock (&run.mutex);
-    }
-  g_mutex_unlock (&run.mutex);
-  g_thread_pool_free (pool, FALSE, TRUE);
+  kiln_parallel_for (n, n_threads, add_one, &run, progress, user_data);
   g_mutex_clear (&run.mutex);
-  g_cond_clear (&run.cond);
 
   mean = g_new0 (KilnMeanImage, 1);
   mean->spec = *spec;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kiln-error.h"
+#include "kiln-parallel.h"
 #include "kiln-inspector.h"
 
 static const char *const reason_names[] = {
@@ -76,7 +77,7 @@ kiln_inspector_settings_new (void)
   settings->min_entropy = 2.0;
   settings->dark_mean = 20.0;
   settings->light_mean = 235.0;
-  settings->near_distance = 8;
+  settings->near_distance = 4;
   settings->placeholder_distance = 6;
   settings->placeholders = g_array_new (FALSE, FALSE, sizeof (guint64));
   return settings;
@@ -723,34 +724,26 @@ typedef struct {
   GPtrArray                   *images;   /* KilnImageRecord */
   KilnImageReport            **reports;
   GCancellable                *cancellable;
-  GMutex                       mutex;
-  GCond                        cond;
-  guint                        done;
 } RunData;
 
 static void
-analyse_one (gpointer item,
+analyse_one (guint    index,
              gpointer user_data)
 {
   RunData *run = user_data;
-  guint index = GPOINTER_TO_UINT (item) - 1;
+  KilnImageRecord *record = run->images->pdata[index];
+  g_autofree char *path = NULL;
+  KilnImageReport *report;
 
-  if (!g_cancellable_is_cancelled (run->cancellable))
-    {
-      KilnImageRecord *record = run->images->pdata[index];
-      g_autofree char *path = kiln_project_build_path (run->project, record->path);
-      KilnImageReport *report = kiln_inspector_analyse (run->settings, path);
-
-      /* Report paths relative to the project, as the store names them. */
-      g_free (report->path);
-      report->path = g_strdup (record->path);
-      report->image_id = record->id;
-      run->reports[index] = report;
-    }
-  g_mutex_lock (&run->mutex);
-  run->done++;
-  g_cond_signal (&run->cond);
-  g_mutex_unlock (&run->mutex);
+  if (g_cancellable_is_cancelled (run->cancellable))
+    return;
+  path = kiln_project_build_path (run->project, record->path);
+  report = kiln_inspector_analyse (run->settings, path);
+  /* Report paths relative to the project, as the store names them. */
+  g_free (report->path);
+  report->path = g_strdup (record->path);
+  report->image_id = record->id;
+  run->reports[index] = report;
 }
 
 static gboolean
@@ -812,7 +805,6 @@ kiln_inspector_run (KilnProject                 *project,
 {
   g_autoptr(GPtrArray) images = NULL;
   g_autoptr(GPtrArray) reports = NULL;
-  GThreadPool *pool;
   RunData run = { 0 };
   gboolean ok;
 
@@ -830,32 +822,7 @@ kiln_inspector_run (KilnProject                 *project,
   run.images = images;
   run.reports = (KilnImageReport **) reports->pdata;
   run.cancellable = cancellable;
-  g_mutex_init (&run.mutex);
-  g_cond_init (&run.cond);
-
-  if (n_threads == 0)
-    n_threads = g_get_num_processors ();
-  pool = g_thread_pool_new (analyse_one, &run, (int) n_threads, FALSE, NULL);
-  for (guint i = 0; i < images->len; i++)
-    g_thread_pool_push (pool, GUINT_TO_POINTER (i + 1), NULL);
-
-  /* Report progress from this thread, at most ten times a second. */
-  g_mutex_lock (&run.mutex);
-  while (run.done < images->len)
-    {
-      guint done;
-
-      g_cond_wait_until (&run.cond, &run.mutex, g_get_monotonic_time () + G_TIME_SPAN_SECOND / 10);
-      done = run.done;
-      g_mutex_unlock (&run.mutex);
-      if (progress != NULL)
-        progress (done, images->len, user_data);
-      g_mutex_lock (&run.mutex);
-    }
-  g_mutex_unlock (&run.mutex);
-  g_thread_pool_free (pool, FALSE, TRUE);
-  g_mutex_clear (&run.mutex);
-  g_cond_clear (&run.cond);
+  kiln_parallel_for (images->len, n_threads, analyse_one, &run, progress, user_data);
 
   if (g_cancellable_is_cancelled (cancellable))
     {
@@ -863,9 +830,6 @@ kiln_inspector_run (KilnProject                 *project,
                    "Inspection cancelled; nothing was recorded");
       return FALSE;
     }
-  if (progress != NULL)
-    progress (images->len, images->len, user_data);
-
   if (summary != NULL)
     memset (summary, 0, sizeof *summary);
   {

@@ -60,7 +60,7 @@ typedef struct {
   double   min_entropy;           /* …or gray histogram entropy below, bits (2.0) */
   double   dark_mean;             /* too dark: mean gray below (20) */
   double   light_mean;            /* too light: mean gray above (235) */
-  int      near_distance;         /* near duplicates: Hamming distance <= (8) */
+  int      near_distance;         /* near duplicates: Hamming distance <= (4) */
   int      placeholder_distance;  /* placeholders: Hamming distance <= (6) */
   gint64   max_pixels;            /* 0: KILN_IMAGE_DEFAULT_MAX_PIXELS */
   GArray  *placeholders;          /* guint64 perceptual hashes */
