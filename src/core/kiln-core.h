@@ -6,6 +6,8 @@
 #pragma once
 
 #include "kiln-error.h"
+#include "kiln-labels.h"
+#include "kiln-project.h"
 #include "kiln-synsets.h"
 #include "kiln-version.h"
 #include "engine/kiln-netspec.h"
