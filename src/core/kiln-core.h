@@ -6,8 +6,10 @@
 #pragma once
 
 #include "kiln-error.h"
+#include "kiln-gatherer.h"
 #include "kiln-labels.h"
 #include "kiln-project.h"
 #include "kiln-synsets.h"
+#include "kiln-url-list.h"
 #include "kiln-version.h"
 #include "engine/kiln-netspec.h"
