@@ -8,6 +8,8 @@
  * URL must end with the right recorded outcome, no partial file may remain,
  * the run must take about one timeout (not their sum), and a run after an
  * interruption must fetch only what was missing. */
+#include <archive.h>
+#include <archive_entry.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
@@ -780,6 +782,119 @@ test_api (Fixture *f, gconstpointer data)
   }
 }
 
+/* Writes a tar with @n members (name, bytes) into memory. */
+static GBytes *
+make_tar (guint n, const char * const *names, GBytes * const *contents)
+{
+  struct archive *a = archive_write_new ();
+  gsize cap = 4 * 1024 * 1024, used = 0;
+  char *buf = g_malloc (cap);
+
+  archive_write_set_format_pax_restricted (a);
+  g_assert_cmpint (archive_write_open_memory (a, buf, cap, &used), ==, ARCHIVE_OK);
+  for (guint i = 0; i < n; i++)
+    {
+      struct archive_entry *e = archive_entry_new ();
+      archive_entry_set_pathname (e, names[i]);
+      archive_entry_set_size (e, g_bytes_get_size (contents[i]));
+      archive_entry_set_filetype (e, AE_IFREG);
+      archive_entry_set_perm (e, 0644);
+      g_assert_cmpint (archive_write_header (a, e), ==, ARCHIVE_OK);
+      g_assert_cmpint (archive_write_data (a, g_bytes_get_data (contents[i], NULL),
+                                           g_bytes_get_size (contents[i])), ==, (la_ssize_t) g_bytes_get_size (contents[i]));
+      archive_entry_free (e);
+    }
+  archive_write_close (a);
+  archive_write_free (a);
+  return g_bytes_new_take (buf, used);
+}
+
+/* The official layout: a tar of per-synset tars of JPEGs. */
+static void
+test_archive (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *tar = g_build_filename (f->dir, "ILSVRC2012_img_train.tar", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(GBytes) garbage = g_bytes_new_static ("not a jpeg at all, but long enough to pass the minimum size of two hundred bytes ................................................................................................................................", 220);
+  g_autoptr(GBytes) other = make_image ("jpeg", 40, 30, 7);
+  const char *cat_names[] = { "n02121808_1.JPEG", "n02121808_2.JPEG", "n02121808_3.JPEG" };
+  GBytes *cat_data[] = { f->jpeg, other, garbage };
+  const char *dog_names[] = { "n02084071_1.JPEG" };
+  GBytes *dog_data[] = { f->jpeg };
+  g_autoptr(GBytes) cats = make_tar (3, cat_names, cat_data);
+  g_autoptr(GBytes) dogs = make_tar (1, dog_names, dog_data);
+  const char *outer_names[] = { "n02084071.tar", "n02121808.tar" };
+  GBytes *outer_data[] = { dogs, cats };
+  g_autoptr(GBytes) outer = make_tar (2, outer_names, outer_data);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  RunState rs = { 0 };
+
+  g_assert_no_error (error);
+  g_file_set_contents (tar, g_bytes_get_data (outer, NULL), g_bytes_get_size (outer), &error);
+  g_assert_no_error (error);
+  req = test_request (KILN_GATHER_ARCHIVE, tar, "n02121808");
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  g_assert_no_error (rs.error);
+  g_assert_cmpuint (rs.last.n_kept, ==, 2);
+  g_assert_cmpuint (rs.last.n_rejected, ==, 1);
+  g_assert_cmpuint (rs.last.by_reason[KILN_GATHER_REASON_UNDECODABLE], ==, 1);
+  {
+    g_autofree char *kept = g_build_filename (pdir, "images", "n02121808", "n02121808_1.jpg", NULL);
+    g_autofree char *dog = g_build_filename (pdir, "images", "n02084071", NULL);
+    g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
+    g_assert_false (g_file_test (dog, G_FILE_TEST_EXISTS));
+  }
+  {
+    RunState again = { 0 };
+    g_assert_true (run_gather (project, req, &again, NULL));
+    g_assert_cmpuint (again.last.n_skipped, ==, 3);
+    g_assert_cmpuint (again.last.n_done, ==, 0);
+  }
+}
+
+static void
+test_folder (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *src = g_build_filename (f->dir, "photos", NULL);
+  g_autofree char *sub = g_build_filename (src, "more", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  RunState rs = { 0 };
+  struct { const char *dir; const char *name; GBytes *bytes; } files[] = {
+    { src, "a.png", f->png }, { src, "b.jpg", f->jpeg }, { sub, "c.png", f->png },
+    { src, "notes.txt", NULL },
+  };
+
+  g_assert_no_error (error);
+  g_mkdir_with_parents (sub, 0755);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (files[i].dir, files[i].name, NULL);
+      if (files[i].bytes)
+        g_file_set_contents (path, g_bytes_get_data (files[i].bytes, NULL), g_bytes_get_size (files[i].bytes), &error);
+      else
+        g_file_set_contents (path, "just text, nothing to see here", -1, &error);
+      g_assert_no_error (error);
+    }
+  req = test_request (KILN_GATHER_FOLDER, src, NULL);
+  req->class_name = g_strdup ("cats");
+  req->min_bytes = 10;
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  g_assert_no_error (rs.error);
+  g_assert_cmpuint (rs.last.n_kept, ==, 3);
+  g_assert_cmpuint (rs.last.n_rejected, ==, 1);
+  {
+    g_autofree char *kept = g_build_filename (pdir, "images", "cats", "c.png", NULL);
+    g_autofree char *original = g_build_filename (sub, "c.png", NULL);
+    g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
+    g_assert_true (g_file_test (original, G_FILE_TEST_IS_REGULAR));
+  }
+}
+
 static void
 test_file_names (void)
 {
@@ -818,6 +933,8 @@ main (int argc, char *argv[])
   g_test_add ("/gatherer/faults/fall11", Fixture, GINT_TO_POINTER (TRUE), fixture_setup, test_faults, fixture_teardown);
   g_test_add ("/gatherer/resume", Fixture, NULL, fixture_setup, test_resume, fixture_teardown);
   g_test_add ("/gatherer/limit", Fixture, NULL, fixture_setup, test_limit, fixture_teardown);
+  g_test_add ("/gatherer/archive", Fixture, NULL, fixture_setup, test_archive, fixture_teardown);
+  g_test_add ("/gatherer/folder", Fixture, NULL, fixture_setup, test_folder, fixture_teardown);
   g_test_add ("/gatherer/api-subset", Fixture, NULL, fixture_setup, test_api, fixture_teardown);
   return g_test_run ();
 }

@@ -151,7 +151,11 @@ kiln_gatherer_file_name_for_url (const char *url,
   const char *path, *slash;
   gsize stem_len;
 
-  path = uri ? g_uri_get_path (uri) : url;
+  /* Archive members are named by the fragment: file:///a.tar#n0….tar/x.JPEG */
+  if (uri && g_uri_get_fragment (uri) && g_str_equal (g_uri_get_scheme (uri), "file"))
+    path = g_uri_get_fragment (uri);
+  else
+    path = uri ? g_uri_get_path (uri) : url;
   slash = strrchr (path, '/');
   segment = g_strdup (slash ? slash + 1 : path);
   decoded = decode_segment (segment);
