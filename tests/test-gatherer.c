@@ -12,7 +12,9 @@
 #include <archive_entry.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
+#include <signal.h>
 #include <string.h>
 
 #include "kiln-core.h"
@@ -782,6 +784,147 @@ test_api (Fixture *f, gconstpointer data)
   }
 }
 
+static void
+on_cli_exit (GObject *source, GAsyncResult *result, gpointer data)
+{
+  gboolean *exited = data;
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *exited = TRUE;
+}
+
+static guint
+total_hits (Fixture *f)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, f->hits);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    n += GPOINTER_TO_UINT (value);
+  return n;
+}
+
+/* Runs kiln-cli gather while this process serves; kills it with SIGKILL
+ * once @kill_after requests were served (0: let it finish). */
+static GSubprocess *
+run_cli (Fixture *f, const char * const *args, guint kill_after)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  GSubprocess *proc;
+  gboolean exited = FALSE;
+
+  g_ptr_array_add (argv, (char *) g_getenv ("KILN_CLI"));
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_nonnull (argv->pdata[0]);
+  proc = g_subprocess_newv ((const char * const *) argv->pdata,
+                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (proc, NULL, on_cli_exit, &exited);
+  while (!exited)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      if (kill_after && total_hits (f) >= kill_after)
+        {
+          g_subprocess_send_signal (proc, SIGKILL);
+          kill_after = 0;
+        }
+    }
+  return proc;
+}
+
+static guint
+count_files (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (d && g_dir_read_name (d))
+    n++;
+  return n;
+}
+
+/* kiln-cli gather killed with SIGKILL mid-run, then run again: the second
+ * run fetches only what was missing, and no partial or orphan file stays. */
+static void
+test_cli_kill (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autofree char *images = g_build_filename (pdir, "images", "n02121808", NULL);
+  g_autofree char *tmp = g_build_filename (pdir, "cache", "gather-tmp", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) first_hits = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  const guint n = 40;
+  const char *args[] = { "gather", "--project", pdir, "--wnid", "n02121808", "--urls", list,
+                         "-j", "2", "--min-size", "100", "--json", NULL };
+  guint refetched = 0, done_first = 0;
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (text, "n02121808_%u\t%s/slow/k%03u.png\n", i, f->base, i);
+  g_file_set_contents (list, text->str, text->len, &error);
+  g_assert_no_error (error);
+
+  {
+    g_autoptr(GSubprocess) proc = run_cli (f, args, 12);
+    g_assert_true (g_subprocess_get_if_signaled (proc));
+    g_assert_cmpint (g_subprocess_get_term_sig (proc), ==, SIGKILL);
+  }
+  {
+    g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+    g_assert_no_error (error);
+    records = kiln_project_list_downloads (project, NULL, &error);
+    g_assert_no_error (error);
+  }
+  for (guint k = 0; k < records->len; k++)
+    done_first += kiln_download_outcome_is_done (((KilnDownloadRecord *) g_ptr_array_index (records, k))->outcome);
+  g_assert_cmpuint (done_first, >=, 8);
+  g_assert_cmpuint (done_first, <, n);
+  first_hits = g_steal_pointer (&f->hits);
+  f->hits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  {
+    g_autoptr(GSubprocess) proc = run_cli (f, args, 0);
+    g_autoptr(GBytes) out = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    JsonObject *summary;
+
+    g_assert_true (g_subprocess_get_if_exited (proc));
+    g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+    g_subprocess_communicate (proc, NULL, NULL, &out, NULL, &error);
+    g_assert_no_error (error);
+    json_parser_load_from_data (parser, g_bytes_get_data (out, NULL), g_bytes_get_size (out), &error);
+    g_assert_no_error (error);
+    summary = json_node_get_object (json_parser_get_root (parser));
+    g_assert_cmpint (json_object_get_int_member (summary, "skipped"), ==, done_first);
+    g_assert_cmpint (json_object_get_int_member (summary, "kept"), ==, n - done_first);
+  }
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/slow/k%03u.png", i);
+      g_autofree char *url = g_strconcat (f->base, path, NULL);
+      gboolean was_done = FALSE;
+      guint a = GPOINTER_TO_UINT (g_hash_table_lookup (first_hits, path));
+      guint b = GPOINTER_TO_UINT (g_hash_table_lookup (f->hits, path));
+
+      for (guint k = 0; k < records->len; k++)
+        {
+          KilnDownloadRecord *rec = g_ptr_array_index (records, k);
+          was_done |= g_str_equal (rec->url, url) && kiln_download_outcome_is_done (rec->outcome);
+        }
+      g_assert_cmpuint (b, ==, was_done ? 0 : 1);
+      refetched += a == 1 && b == 1;
+    }
+  g_assert_cmpuint (refetched, <=, 2);
+  g_assert_cmpuint (count_files (images), ==, n);
+  g_assert_cmpuint (count_files (tmp), ==, 0);
+}
+
 /* Writes a tar with @n members (name, bytes) into memory. */
 static GBytes *
 make_tar (guint n, const char * const *names, GBytes * const *contents)
@@ -933,6 +1076,7 @@ main (int argc, char *argv[])
   g_test_add ("/gatherer/faults/fall11", Fixture, GINT_TO_POINTER (TRUE), fixture_setup, test_faults, fixture_teardown);
   g_test_add ("/gatherer/resume", Fixture, NULL, fixture_setup, test_resume, fixture_teardown);
   g_test_add ("/gatherer/limit", Fixture, NULL, fixture_setup, test_limit, fixture_teardown);
+  g_test_add ("/gatherer/cli-kill", Fixture, NULL, fixture_setup, test_cli_kill, fixture_teardown);
   g_test_add ("/gatherer/archive", Fixture, NULL, fixture_setup, test_archive, fixture_teardown);
   g_test_add ("/gatherer/folder", Fixture, NULL, fixture_setup, test_folder, fixture_teardown);
   g_test_add ("/gatherer/api-subset", Fixture, NULL, fixture_setup, test_api, fixture_teardown);

@@ -15,6 +15,7 @@ typedef struct {
 
 static const KilnCliCommand commands[] = {
   { "devices", kiln_cli_devices, N_("List the compute backends and devices that answer") },
+  { "gather", kiln_cli_gather, N_("Download or import a synset's images into a project") },
 };
 
 gboolean

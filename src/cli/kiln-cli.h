@@ -24,5 +24,6 @@ int      kiln_cli_fail  (const char *command,
                          GError     *error);
 
 int kiln_cli_devices (int argc, char **argv);
+int kiln_cli_gather  (int argc, char **argv);
 
 G_END_DECLS

@@ -771,6 +771,17 @@ validate_and_store (Job *job)
   name = kiln_gatherer_file_name_for_url (job->url, extension_for_format (format));
   chosen = reserve_name (run, class_dir, name);
   final = g_build_filename (class_dir, chosen, NULL);
+  job->file = g_strdup_printf ("images/%s/%s", job->class_name, chosen);
+  /* Journal the name first: a kill between the rename and the KEPT row
+   * leaves a PENDING row naming the file, which the next run removes. */
+  if (!kiln_project_record_download (run->project, job->url, *job->wnid ? job->wnid : NULL,
+                                     KILN_DOWNLOAD_PENDING, job->http_status, "writing", job->file, &error))
+    {
+      g_unlink (tmp);
+      g_prefix_error (&error, "recording %s: ", job->url);
+      run_set_fatal (run, g_steal_pointer (&error));
+      return FALSE;
+    }
   if (g_atomic_int_get (&run->cancelled) || g_rename (tmp, final) != 0)
     {
       int saved = errno;
@@ -781,7 +792,6 @@ validate_and_store (Job *job)
       return FALSE;
     }
 
-  job->file = g_strdup_printf ("images/%s/%s", job->class_name, chosen);
   job_set_result (job, KILN_DOWNLOAD_KEPT, KILN_GATHER_REASON_KEPT, "%s %d×%d, %" G_GSIZE_FORMAT " bytes",
                   format, gdk_pixbuf_get_width (pixbuf), gdk_pixbuf_get_height (pixbuf), len);
   image = kiln_image_record_new (job->file, job->class_name);
@@ -1809,6 +1819,18 @@ load_previous (Run *run, GError **error)
   for (guint i = 0; i < records->len; i++)
     {
       KilnDownloadRecord *rec = g_ptr_array_index (records, i);
+
+      if (rec->outcome == KILN_DOWNLOAD_PENDING && rec->file != NULL)
+        {
+          /* Renamed but never recorded as kept: an orphan of a killed run. */
+          g_autofree char *orphan = kiln_project_build_path (run->project, rec->file);
+          g_unlink (orphan);
+          /* Forget the name, so a later run never removes a file that
+           * another URL has taken since. */
+          if (!kiln_project_record_download (run->project, rec->url, rec->wnid, KILN_DOWNLOAD_PENDING,
+                                             0, "interrupted while writing", NULL, error))
+            return FALSE;
+        }
       if (!kiln_download_outcome_is_done (rec->outcome))
         continue;
       g_hash_table_add (run->done_urls, g_strdup (rec->url));
