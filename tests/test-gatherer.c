@@ -631,6 +631,8 @@ test_resume (Fixture *f, gconstpointer data)
 
   records = kiln_project_list_downloads (project, NULL, &error);
   g_assert_no_error (error);
+  for (guint k = 0; k < records->len; k++)
+    g_assert_true (kiln_download_outcome_is_done (((KilnDownloadRecord *) g_ptr_array_index (records, k))->outcome));
   g_assert_cmpuint (records->len, >=, 10);
   g_assert_cmpuint (records->len, <, n);
   first_hits = g_steal_pointer (&f->hits);
@@ -856,6 +858,7 @@ test_cli_kill (Fixture *f, gconstpointer data)
   g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
   g_autofree char *images = g_build_filename (pdir, "images", "n02121808", NULL);
   g_autofree char *tmp = g_build_filename (pdir, "cache", "gather-tmp", NULL);
+  g_autofree char *images_tmp = g_build_filename (tmp, "n02121808", NULL);
   g_autoptr(GString) text = g_string_new (NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GHashTable) first_hits = NULL;
@@ -923,6 +926,46 @@ test_cli_kill (Fixture *f, gconstpointer data)
   g_assert_cmpuint (refetched, <=, 2);
   g_assert_cmpuint (count_files (images), ==, n);
   g_assert_cmpuint (count_files (tmp), ==, 0);
+  g_assert_false (g_file_test (images_tmp, G_FILE_TEST_EXISTS));
+}
+
+/* What a kill leaves in the temp area: a temp whose KEPT row was committed
+ * is finished (renamed into images/), any other is removed. */
+static void
+test_recover (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *tmp_class = g_build_filename (pdir, "cache", "gather-tmp", "n02121808", NULL);
+  g_autofree char *committed = g_build_filename (tmp_class, "done.png", NULL);
+  g_autofree char *partial = g_build_filename (tmp_class, "half.png", NULL);
+  g_autofree char *list = g_build_filename (f->dir, "empty.txt", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(KilnImageRecord) image = kiln_image_record_new ("images/n02121808/done.png", "n02121808");
+  g_autoptr(KilnGatherRequest) req = test_request (KILN_GATHER_URLS, list, "n02121808");
+  RunState rs = { 0 };
+
+  g_assert_no_error (error);
+  g_mkdir_with_parents (tmp_class, 0755);
+  g_file_set_contents (committed, g_bytes_get_data (f->png, NULL), g_bytes_get_size (f->png), &error);
+  g_assert_no_error (error);
+  g_file_set_contents (partial, g_bytes_get_data (f->png, NULL), 100, &error);
+  g_assert_no_error (error);
+  g_assert_true (kiln_project_add_image (project, image, &error));
+  g_assert_true (kiln_project_record_download (project, "http://example.invalid/done.png", "n02121808",
+                                               KILN_DOWNLOAD_KEPT, 200, "kept", image->path, &error));
+  g_file_set_contents (list, "", 0, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  {
+    g_autofree char *final = kiln_project_build_path (project, "images/n02121808/done.png");
+    g_autofree char *tmp_root = g_build_filename (pdir, "cache", "gather-tmp", NULL);
+    g_assert_true (g_file_test (final, G_FILE_TEST_IS_REGULAR));
+    g_assert_false (g_file_test (committed, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (partial, G_FILE_TEST_EXISTS));
+    g_assert_cmpuint (count_files (tmp_root), ==, 0);
+  }
 }
 
 /* Writes a tar with @n members (name, bytes) into memory. */
@@ -1077,6 +1120,7 @@ main (int argc, char *argv[])
   g_test_add ("/gatherer/resume", Fixture, NULL, fixture_setup, test_resume, fixture_teardown);
   g_test_add ("/gatherer/limit", Fixture, NULL, fixture_setup, test_limit, fixture_teardown);
   g_test_add ("/gatherer/cli-kill", Fixture, NULL, fixture_setup, test_cli_kill, fixture_teardown);
+  g_test_add ("/gatherer/recover", Fixture, NULL, fixture_setup, test_recover, fixture_teardown);
   g_test_add ("/gatherer/archive", Fixture, NULL, fixture_setup, test_archive, fixture_teardown);
   g_test_add ("/gatherer/folder", Fixture, NULL, fixture_setup, test_folder, fixture_teardown);
   g_test_add ("/gatherer/api-subset", Fixture, NULL, fixture_setup, test_api, fixture_teardown);
