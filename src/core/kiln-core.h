@@ -7,6 +7,7 @@
 
 #include "kiln-dataset.h"
 #include "kiln-error.h"
+#include "kiln-gatherer.h"
 #include "kiln-image.h"
 #include "kiln-inspector.h"
 #include "kiln-labels.h"
@@ -14,5 +15,6 @@
 #include "kiln-project.h"
 #include "kiln-safetensors.h"
 #include "kiln-synsets.h"
+#include "kiln-url-list.h"
 #include "kiln-version.h"
 #include "engine/kiln-netspec.h"
