@@ -31,4 +31,10 @@ dbus-run-session -- xvfb-run -a -s "-screen 0 1280x1024x24" \
   meson test -C _build --print-errorlogs --num-processes 2
 meson test -C _build-asan --print-errorlogs --num-processes 2 --suite unit --suite engine
 
-/usr/bin/python3 build-aux/count-tests.py _build/meson-logs/testlog.json _build-asan/meson-logs/testlog.json
+# The parsers' libFuzzer targets run briefly; they exist only in a clang build.
+CC=clang setup _build-fuzz -Dcuda=disabled -Dbuildtype=debug || exit 1
+ninja -C _build-fuzz tests/fuzz-onnx || exit 1
+meson test -C _build-fuzz --no-rebuild --print-errorlogs --suite fuzz
+
+/usr/bin/python3 build-aux/count-tests.py _build/meson-logs/testlog.json _build-asan/meson-logs/testlog.json \
+  _build-fuzz/meson-logs/testlog.json

@@ -482,6 +482,45 @@ test_hostile_wire (void)
   assert_model_fails (b, KILN_ERROR_CORRUPT, "no graph");
 }
 
+/* Attributes whose type is set but whose value field is missing (found by
+ * fuzz-onnx): a STRING reads as empty, a TENSOR is an error. */
+static void
+test_hostile_attributes (void)
+{
+  g_autoptr(GByteArray) string_attr = g_byte_array_new ();
+  g_autoptr(GByteArray) tensor_attr = g_byte_array_new ();
+  g_autoptr(GByteArray) node = g_byte_array_new ();
+  g_autoptr(GByteArray) graph = g_byte_array_new ();
+  g_autoptr(GByteArray) model = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  put_bytes (string_attr, 1, (const guint8 *) "auto_pad", 8);
+  put_tag (string_attr, 20, 0);
+  put_varint (string_attr, 3);                     /* STRING */
+  put_bytes (tensor_attr, 1, (const guint8 *) "value", 5);
+  put_tag (tensor_attr, 20, 0);
+  put_varint (tensor_attr, 4);                     /* TENSOR */
+  put_bytes (node, 4, (const guint8 *) "Conv", 4);   /* op_type */
+  put_message (node, 5, string_attr);
+  put_message (node, 5, tensor_attr);
+  put_message (graph, 1, node);
+  put_message (model, 7, graph);
+
+  g_autoptr(KilnOnnxModel) m = kiln_onnx_model_load_from_data (model->data, model->len, "attrs.onnx", &error);
+  g_assert_no_error (error);
+  const KilnOnnxNode *n = kiln_onnx_model_get_node (m, 0);
+  g_assert_cmpstr (kiln_onnx_node_get_label (n), ==, "Conv");
+
+  g_autofree char *auto_pad = NULL;
+  g_assert_true (kiln_onnx_node_get_string (n, "auto_pad", &auto_pad, &error));
+  g_assert_cmpstr (auto_pad, ==, "");
+  g_assert_null (kiln_onnx_node_get_tensor (n, "value", &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_CORRUPT);
+  g_clear_error (&error);
+  g_assert_null (kiln_onnx_node_get_tensor (n, "absent", &error));
+  g_assert_no_error (error);
+}
+
 static void
 test_hostile_nesting (void)
 {
@@ -627,6 +666,7 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-reader/node-tests/integer-outputs", test_node_integer_outputs);
   g_test_add_func ("/onnx-reader/hostile/truncated", test_hostile_truncated);
   g_test_add_func ("/onnx-reader/hostile/wire", test_hostile_wire);
+  g_test_add_func ("/onnx-reader/hostile/attributes", test_hostile_attributes);
   g_test_add_func ("/onnx-reader/hostile/nesting", test_hostile_nesting);
   g_test_add_func ("/onnx-reader/hostile/expansion", test_hostile_expansion);
   g_test_add_func ("/onnx-reader/hostile/tensors", test_hostile_tensors);

@@ -6,6 +6,7 @@
  * are kept aside for Reshape shapes, Dropout ratios and MatMul biases. */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "kiln-error.h"
@@ -987,7 +988,13 @@ import_cast (Import *ctx, const KilnOnnxNode *node, GError **error)
     {
       tensor->int64_data = g_new0 (gint64, MAX (tensor->n_elements, 1));
       for (gsize i = 0; i < tensor->n_elements; i++)
-        tensor->int64_data[i] = (gint64) tensor->data[i];
+        {
+          /* ±2^62: well inside gint64, and NaN fails the test too. */
+          if (!(fabsf (tensor->data[i]) < 4.6e18f))
+            return node_error (ctx, node, error, KILN_ERROR_CORRUPT,
+                               "casts %g to INT64, which does not fit", tensor->data[i]);
+          tensor->int64_data[i] = (gint64) tensor->data[i];
+        }
     }
   else if (to != KILN_ONNX_TYPE_INT64 && to != KILN_ONNX_TYPE_FLOAT)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, "casts a constant to %s",

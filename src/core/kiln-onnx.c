@@ -1191,7 +1191,8 @@ kiln_onnx_node_get_string (const KilnOnnxNode *node, const char *name, char **va
     }
   if (attr)
     {
-      char *s = g_strndup ((const char *) attr->s.data, attr->s.len);
+      /* A STRING attribute may omit its value: then it is empty. */
+      char *s = attr->s.data ? g_strndup ((const char *) attr->s.data, attr->s.len) : g_strdup ("");
       if (!g_utf8_validate (s, -1, NULL))
         {
           g_free (s);
@@ -1218,8 +1219,14 @@ kiln_onnx_node_get_tensor (const KilnOnnxNode *node, const char *name, GError **
       g_propagate_error (error, local_error);
       return NULL;
     }
-  if (attr == NULL || attr->t == NULL)
+  if (attr == NULL)
     return NULL;
+  if (attr->t == NULL)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, "%s node %s: attribute %s holds no tensor",
+                   node->op_type, kiln_onnx_node_get_label (node), name);
+      return NULL;
+    }
   where = g_strdup_printf ("%s node %s", node->op_type, kiln_onnx_node_get_label (node));
   return tensor_from_proto (attr->t, where, error);
 }
