@@ -440,6 +440,8 @@ test_refusals (void)
   assert_import_fails ("bad-add-constant.onnx", KILN_ERROR_UNSUPPORTED, "add_const", NULL);
   assert_import_fails ("bad-custom-domain.onnx", KILN_ERROR_UNSUPPORTED, "com.microsoft", "conv_ms");
   assert_import_fails ("bad-external.onnx", KILN_ERROR_UNSUPPORTED, "external", "weights.bin");
+  /* ONNX 1.12 declares 4×4 where Kiln's (Caffe's, PyTorch's) ceil gives 3×3. */
+  assert_import_fails ("bad-ceil-pool.onnx", KILN_ERROR_SHAPE, "?×3×4×4 but Kiln computes 3×3×3", "check pool_ceil");
 }
 
 int

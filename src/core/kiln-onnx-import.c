@@ -1222,10 +1222,22 @@ check_output (Import *ctx, GError **error)
       KilnOnnxTensor declared = { .n_dims = info.n_dims };
       memcpy (declared.dims, info.dims, sizeof declared.dims);
       g_autofree char *dims = kiln_onnx_tensor_dims_to_string (&declared);
+      g_autofree char *hint = NULL;
+      /* The usual cause: ONNX's ceil_mode keeps a last window that starts in
+       * the end padding; Kiln (like Caffe and PyTorch) drops it. */
+      for (guint i = 0; i < n_layers && hint == NULL; i++)
+        {
+          const KilnLayerSpec *layer = kiln_net_spec_get_layer (ctx->spec, i);
+          if (layer->rounding == KILN_ROUND_CEIL &&
+              (layer->type == KILN_LAYER_MAX_POOL || layer->type == KILN_LAYER_AVG_POOL))
+            hint = g_strdup_printf ("; check %s: with ceil_mode ONNX keeps a last window that starts in the "
+                                    "padding, Kiln drops it (reduce its end pads or use ceil_mode 0)",
+                                    layer->name);
+        }
       g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                   "%s: the model declares its output %s as %s but Kiln computes %d×%d×%d per sample; "
-                   "a pooling or padding convention differs", ctx->where, info.name, dims,
-                   shape->c, shape->h, shape->w);
+                   "%s: the model declares its output %s as %s but Kiln computes %d×%d×%d per sample%s",
+                   ctx->where, info.name, dims, shape->c, shape->h, shape->w,
+                   hint ? hint : "; a pooling or padding convention differs");
       return FALSE;
     }
   return TRUE;
