@@ -241,6 +241,27 @@ add_weight (Import *ctx, const char *layer, const char *suffix, KilnOnnxTensor *
   g_hash_table_replace (ctx->weights, key, tensor);
 }
 
+/* add_layer for a one-input Convolution or InnerProduct, then its weight
+ * and its bias (when *bias is set); takes both tensors. */
+static gboolean
+add_weighted_layer (Import             *ctx,
+                    const KilnOnnxNode *node,
+                    KilnLayerSpec      *layer,
+                    const Value        *input,
+                    int                 rank,
+                    KilnOnnxTensor    **weight,
+                    KilnOnnxTensor    **bias,
+                    GError            **error)
+{
+  layer->bias = *bias != NULL;
+  if (add_layer (ctx, node, layer, &input, 1, rank, error) < 0)
+    return FALSE;
+  add_weight (ctx, layer->name, "weight", g_steal_pointer (weight));
+  if (*bias)
+    add_weight (ctx, layer->name, "bias", g_steal_pointer (bias));
+  return TRUE;
+}
+
 /* C × H × W of a value, from the spec inferred so far. */
 static gboolean
 value_shape (Import *ctx, const KilnOnnxNode *node, const Value *value, int *c, int *h, int *w, GError **error)
@@ -406,13 +427,7 @@ import_conv (Import *ctx, const KilnOnnxNode *node, GError **error)
       !to_int (ctx, node, "group", group, 1, &layer.group, error) ||
       !parse_window (ctx, node, input, &layer, error))
     return FALSE;
-  layer.bias = bias != NULL;
-  if (add_layer (ctx, node, &layer, &input, 1, 4, error) < 0)
-    return FALSE;
-  add_weight (ctx, name, "weight", g_steal_pointer (&weight));
-  if (bias)
-    add_weight (ctx, name, "bias", g_steal_pointer (&bias));
-  return TRUE;
+  return add_weighted_layer (ctx, node, &layer, input, 4, &weight, &bias, error);
 }
 
 static gboolean
@@ -589,13 +604,7 @@ import_gemm (Import *ctx, const KilnOnnxNode *node, GError **error)
   kiln_layer_spec_init (&layer, KILN_LAYER_INNER_PRODUCT, name);
   if (!to_int (ctx, node, "outputs", weight->dims[0], 1, &layer.num_output, error))
     return FALSE;
-  layer.bias = bias != NULL;
-  if (add_layer (ctx, node, &layer, &input, 1, 2, error) < 0)
-    return FALSE;
-  add_weight (ctx, name, "weight", g_steal_pointer (&weight));
-  if (bias)
-    add_weight (ctx, name, "bias", g_steal_pointer (&bias));
-  return TRUE;
+  return add_weighted_layer (ctx, node, &layer, input, 2, &weight, &bias, error);
 }
 
 static gboolean
@@ -1079,14 +1088,11 @@ setup_input (Import *ctx, GError **error)
       found.dims[1] < 1 || found.dims[2] < 1 || found.dims[3] < 1 ||
       found.dims[1] > G_MAXINT || found.dims[2] > G_MAXINT || found.dims[3] > G_MAXINT)
     {
-      KilnOnnxTensor declared = { .n_dims = MAX (found.n_dims, 0) };
-      memcpy (declared.dims, found.dims, sizeof declared.dims);
-      g_autofree char *dims = kiln_onnx_tensor_dims_to_string (&declared);
+      g_autofree char *dims = kiln_onnx_value_info_dims_to_string (&found);
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
                    "%s: input %s is %s %s; Kiln needs FLOAT N×C×H×W with C, H and W fixed "
                    "(re-export with a fixed input size)",
-                   ctx->where, found.name, kiln_onnx_data_type_to_string (found.elem_type),
-                   found.n_dims < 0 ? "without a shape" : dims);
+                   ctx->where, found.name, kiln_onnx_data_type_to_string (found.elem_type), dims);
       return FALSE;
     }
   kiln_net_spec_set_input (ctx->spec, (int) found.dims[1], (int) found.dims[2], (int) found.dims[3]);
@@ -1219,9 +1225,7 @@ check_output (Import *ctx, GError **error)
     same = info.n_dims < 0;
   if (!same)
     {
-      KilnOnnxTensor declared = { .n_dims = info.n_dims };
-      memcpy (declared.dims, info.dims, sizeof declared.dims);
-      g_autofree char *dims = kiln_onnx_tensor_dims_to_string (&declared);
+      g_autofree char *dims = kiln_onnx_value_info_dims_to_string (&info);
       g_autofree char *hint = NULL;
       /* The usual cause: ONNX's ceil_mode keeps a last window that starts in
        * the end padding; Kiln (like Caffe and PyTorch) drops it. */

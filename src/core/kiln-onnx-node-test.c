@@ -97,10 +97,8 @@ check_tensor (const KilnOnnxTensor    *tensor,
     same = info->dims[i] < 0 || info->dims[i] == tensor->dims[i];
   if (!same)
     {
-      KilnOnnxTensor declared = { .n_dims = info->n_dims };
-      memcpy (declared.dims, info->dims, sizeof declared.dims);
       g_autofree char *have = kiln_onnx_tensor_dims_to_string (tensor);
-      g_autofree char *want = kiln_onnx_tensor_dims_to_string (&declared);
+      g_autofree char *want = kiln_onnx_value_info_dims_to_string (info);
       g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
                    "%s has dims %s but model.onnx declares %s as %s",
                    path, have, info->name, want);

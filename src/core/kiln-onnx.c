@@ -400,6 +400,14 @@ kiln_onnx_tensor_dims_to_string (const KilnOnnxTensor *tensor)
   return dims_to_string (tensor->n_dims, tensor->dims);
 }
 
+char *
+kiln_onnx_value_info_dims_to_string (const KilnOnnxValueInfo *info)
+{
+  if (info->n_dims < 0)
+    return g_strdup ("(no shape)");
+  return dims_to_string (info->n_dims, info->dims);
+}
+
 static KilnOnnxTensor *
 tensor_alloc (const char *name, int data_type, int n_dims, const gint64 *dims, gsize n_elements)
 {
@@ -1082,37 +1090,33 @@ attribute_type_name (int type)
     }
 }
 
-/* The attribute when it has `type`; NULL and no error when absent. */
-static const Onnx__AttributeProto *
-typed_attribute (const KilnOnnxNode *node, const char *name, int type, GError **error)
+/* Finds `name` and checks its type: TRUE with *attr NULL when absent, FALSE
+ * with an error naming the node when it has another type. */
+static gboolean
+typed_attribute (const KilnOnnxNode          *node,
+                 const char                  *name,
+                 int                          type,
+                 const Onnx__AttributeProto **attr,
+                 GError                     **error)
 {
-  const Onnx__AttributeProto *attr = find_attribute (node, name);
-
-  if (attr == NULL)
-    return NULL;
-  if (attribute_type (attr) != type)
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   "%s node %s: attribute %s is %s where ONNX specifies %s",
-                   node->op_type, kiln_onnx_node_get_label (node), name,
-                   attribute_type_name (attribute_type (attr)), attribute_type_name (type));
-      return NULL;
-    }
-  return attr;
+  *attr = find_attribute (node, name);
+  if (*attr == NULL || attribute_type (*attr) == type)
+    return TRUE;
+  g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+               "%s node %s: attribute %s is %s where ONNX specifies %s",
+               node->op_type, kiln_onnx_node_get_label (node), name,
+               attribute_type_name (attribute_type (*attr)), attribute_type_name (type));
+  *attr = NULL;
+  return FALSE;
 }
 
 gboolean
 kiln_onnx_node_get_int (const KilnOnnxNode *node, const char *name, gint64 *value, GError **error)
 {
-  GError *local_error = NULL;
-  const Onnx__AttributeProto *attr =
-    typed_attribute (node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, &local_error);
+  const Onnx__AttributeProto *attr;
 
-  if (local_error)
-    {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
+  if (!typed_attribute (node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, &attr, error))
+    return FALSE;
   if (attr)
     *value = attr->i;
   return TRUE;
@@ -1121,15 +1125,10 @@ kiln_onnx_node_get_int (const KilnOnnxNode *node, const char *name, gint64 *valu
 gboolean
 kiln_onnx_node_get_float (const KilnOnnxNode *node, const char *name, float *value, GError **error)
 {
-  GError *local_error = NULL;
-  const Onnx__AttributeProto *attr =
-    typed_attribute (node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, &local_error);
+  const Onnx__AttributeProto *attr;
 
-  if (local_error)
-    {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
+  if (!typed_attribute (node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, &attr, error))
+    return FALSE;
   if (attr)
     *value = attr->f;
   return TRUE;
@@ -1139,15 +1138,10 @@ gboolean
 kiln_onnx_node_get_ints (const KilnOnnxNode *node, const char *name,
                          const gint64 **values, gsize *n_values, GError **error)
 {
-  GError *local_error = NULL;
-  const Onnx__AttributeProto *attr =
-    typed_attribute (node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, &local_error);
+  const Onnx__AttributeProto *attr;
 
-  if (local_error)
-    {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
+  if (!typed_attribute (node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, &attr, error))
+    return FALSE;
   if (attr)
     {
       *values = (const gint64 *) attr->ints;
@@ -1160,15 +1154,10 @@ gboolean
 kiln_onnx_node_get_floats (const KilnOnnxNode *node, const char *name,
                            const float **values, gsize *n_values, GError **error)
 {
-  GError *local_error = NULL;
-  const Onnx__AttributeProto *attr =
-    typed_attribute (node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS, &local_error);
+  const Onnx__AttributeProto *attr;
 
-  if (local_error)
-    {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
+  if (!typed_attribute (node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS, &attr, error))
+    return FALSE;
   if (attr)
     {
       *values = attr->floats;
@@ -1180,15 +1169,10 @@ kiln_onnx_node_get_floats (const KilnOnnxNode *node, const char *name,
 gboolean
 kiln_onnx_node_get_string (const KilnOnnxNode *node, const char *name, char **value, GError **error)
 {
-  GError *local_error = NULL;
-  const Onnx__AttributeProto *attr =
-    typed_attribute (node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING, &local_error);
+  const Onnx__AttributeProto *attr;
 
-  if (local_error)
-    {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
+  if (!typed_attribute (node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING, &attr, error))
+    return FALSE;
   if (attr)
     {
       /* A STRING attribute may omit its value: then it is empty. */
@@ -1209,16 +1193,11 @@ kiln_onnx_node_get_string (const KilnOnnxNode *node, const char *name, char **va
 KilnOnnxTensor *
 kiln_onnx_node_get_tensor (const KilnOnnxNode *node, const char *name, GError **error)
 {
-  GError *local_error = NULL;
-  const Onnx__AttributeProto *attr =
-    typed_attribute (node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR, &local_error);
+  const Onnx__AttributeProto *attr;
   g_autofree char *where = NULL;
 
-  if (local_error)
-    {
-      g_propagate_error (error, local_error);
-      return NULL;
-    }
+  if (!typed_attribute (node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR, &attr, error))
+    return NULL;
   if (attr == NULL)
     return NULL;
   if (attr->t == NULL)

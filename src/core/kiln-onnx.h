@@ -82,6 +82,9 @@ typedef struct {
   gint64 dims[KILN_ONNX_MAX_DIMS];
 } KilnOnnxValueInfo;
 
+/* "?×3×224×224" ("?" for unknown dims, "(no shape)" without one). */
+char           *kiln_onnx_value_info_dims_to_string (const KilnOnnxValueInfo *info);
+
 typedef struct _KilnOnnxModel KilnOnnxModel;
 
 KilnOnnxModel  *kiln_onnx_model_load       (const char *path,
