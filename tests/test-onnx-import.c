@@ -304,6 +304,34 @@ test_gemmnet (void)
     }
 }
 
+/* x.view(x.size(0), -1): folded shape arithmetic, static and with a dynamic
+ * batch axis (Shape → Gather → Unsqueeze → Concat), becomes a Flatten. */
+static void
+test_viewnet (void)
+{
+  static const KilnLayerType types[] = {
+    KILN_LAYER_CONVOLUTION, KILN_LAYER_RELU, KILN_LAYER_MAX_POOL, KILN_LAYER_FLATTEN,
+    KILN_LAYER_INNER_PRODUCT,
+  };
+  const char *nets[] = { "viewnet", "viewnet-dynamic" };
+
+  for (guint n = 0; n < G_N_ELEMENTS (nets); n++)
+    for (guint o = 0; o < G_N_ELEMENTS (opsets); o++)
+      {
+        g_autofree char *file = g_strdup_printf ("%s-opset%d.onnx", nets[n], opsets[o]);
+        g_autoptr(GHashTable) weights = NULL;
+        g_autoptr(KilnNetSpec) spec = import_fixture (file, &weights);
+
+        assert_types (spec, types, G_N_ELEMENTS (types));
+        assert_shape (spec, 2, 4, 3, 3);
+        assert_shape (spec, 3, 36, 1, 1);
+        assert_shape (spec, 4, 5, 1, 1);
+        g_autoptr(KilnOnnxTensor) fc = initializer (file, "fc.weight");
+        assert_same_data (weight (weights, spec, 4, "weight"), fc, 1.0f);
+        g_assert_cmpuint (g_hash_table_size (weights), ==, 4);
+      }
+}
+
 /* SAME_LOWER puts the odd pad first; Gemm with beta 0 has no bias, and a
  * scalar C broadcasts to every output. */
 static void
@@ -342,7 +370,7 @@ test_hand_same_lower_gemm (void)
 static void
 test_opsets_agree (void)
 {
-  const char *nets[] = { "convnet", "branchnet", "gemmnet" };
+  const char *nets[] = { "convnet", "branchnet", "gemmnet", "viewnet", "viewnet-dynamic" };
 
   for (guint n = 0; n < G_N_ELEMENTS (nets); n++)
     {
@@ -382,6 +410,8 @@ test_reference_tensors (void)
     { "convnet", 4, { 2, 3, 23, 23 }, { 2, 10 } },
     { "branchnet", 4, { 2, 3, 9, 9 }, { 2, 5 } },
     { "gemmnet", 4, { 2, 3, 12, 12 }, { 2, 7 } },
+    { "viewnet", 4, { 2, 3, 8, 8 }, { 2, 5 } },
+    { "viewnet-dynamic", 4, { 2, 3, 8, 8 }, { 2, 5 } },
   };
 
   for (guint r = 0; r < G_N_ELEMENTS (refs); r++)
@@ -452,6 +482,7 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-import/convnet", test_convnet);
   g_test_add_func ("/onnx-import/branchnet", test_branchnet);
   g_test_add_func ("/onnx-import/gemmnet", test_gemmnet);
+  g_test_add_func ("/onnx-import/viewnet", test_viewnet);
   g_test_add_func ("/onnx-import/same-lower-gemm", test_hand_same_lower_gemm);
   g_test_add_func ("/onnx-import/opsets-agree", test_opsets_agree);
   g_test_add_func ("/onnx-import/reference-tensors", test_reference_tensors);

@@ -3,7 +3,10 @@
  * Nodes are visited in their (topological) order. Each ONNX value name maps
  * to the spec layer that produces it and its rank (4 for N×C×H×W, 2 once
  * flattened); constants (initializers, Constant and Cast-of-constant nodes)
- * are kept aside for Reshape shapes, Dropout ratios and MatMul biases. */
+ * are kept aside for Reshape shapes, Dropout ratios and MatMul biases.
+ * PyTorch's x.view(x.size(0), -1) exports as Shape → Gather → Unsqueeze →
+ * Concat → Reshape; that shape arithmetic is folded here too, with the
+ * batch size as a marker. */
 #include "config.h"
 
 #include <math.h>
@@ -14,6 +17,9 @@
 
 #define MIN_OPSET 7
 #define MAX_OPSET 17
+/* The batch size inside folded shape arithmetic (Shape of an activation):
+ * unknown until the net runs. */
+#define BATCH_DIM G_MININT64
 
 typedef struct {
   char *layer;        /* producing layer, or KILN_NET_SPEC_INPUT_NAME */
@@ -107,6 +113,38 @@ get_value (Import *ctx, const KilnOnnxNode *node, guint index, GError **error)
     node_error (ctx, node, error, KILN_ERROR_CORRUPT,
                 "input %s is not the graph input or the output of an earlier node", name);
   return NULL;
+}
+
+static gboolean
+is_constant (Import *ctx, const char *name)
+{
+  return g_hash_table_contains (ctx->constants, name) || kiln_onnx_model_has_initializer (ctx->model, name);
+}
+
+static void
+set_constant (Import *ctx, const KilnOnnxNode *node, KilnOnnxTensor *tensor)
+{
+  g_hash_table_replace (ctx->constants, g_strdup (kiln_onnx_node_get_output (node, 0)), tensor);
+}
+
+/* A zero-filled INT64 tensor. */
+static KilnOnnxTensor *
+int64_tensor (int n_dims, const gint64 *dims, GError **error)
+{
+  KilnOnnxTensor *tensor = kiln_onnx_tensor_new ("constant", n_dims, dims, error);
+
+  if (tensor == NULL)
+    return NULL;
+  tensor->data_type = KILN_ONNX_TYPE_INT64;
+  tensor->int64_data = g_new0 (gint64, MAX (tensor->n_elements, 1));
+  return tensor;
+}
+
+static void
+set_int64 (KilnOnnxTensor *tensor, gsize index, gint64 value)
+{
+  tensor->int64_data[index] = value;
+  tensor->data[index] = (float) value;
 }
 
 /* Input `index` as a constant tensor (a copy), or NULL with an error. */
@@ -773,6 +811,163 @@ out:
   return ok;
 }
 
+/* ---- Shape arithmetic on constants ---------------------------------------- */
+
+/* A 1-D INT64 constant input (a shape, axes or indices). */
+static KilnOnnxTensor *
+get_int64_vector (Import *ctx, const KilnOnnxNode *node, guint index, const char *what, GError **error)
+{
+  g_autoptr(KilnOnnxTensor) tensor = get_constant (ctx, node, index, what, error);
+
+  if (tensor == NULL)
+    return NULL;
+  if (tensor->int64_data == NULL || tensor->n_dims > 1)
+    {
+      g_autofree char *dims = kiln_onnx_tensor_dims_to_string (tensor);
+      node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, "the %s is %s %s; Kiln folds 1-D INT64 shapes only",
+                  what, kiln_onnx_data_type_to_string (tensor->data_type), dims);
+      return NULL;
+    }
+  return g_steal_pointer (&tensor);
+}
+
+static gboolean
+import_shape (Import *ctx, const KilnOnnxNode *node, GError **error)
+{
+  const Value *input;
+  KilnOnnxTensor *shape;
+  int c, h, w;
+
+  if (!check_attributes (ctx, node, NULL, error) ||
+      (input = get_value (ctx, node, 0, error)) == NULL ||
+      !value_shape (ctx, node, input, &c, &h, &w, error))
+    return FALSE;
+  gint64 rank = input->rank;
+  if ((shape = int64_tensor (1, &rank, error)) == NULL)
+    return FALSE;
+  set_int64 (shape, 0, BATCH_DIM);
+  if (input->rank == 2)
+    set_int64 (shape, 1, (gint64) c * h * w);
+  else
+    {
+      set_int64 (shape, 1, c);
+      set_int64 (shape, 2, h);
+      set_int64 (shape, 3, w);
+    }
+  set_constant (ctx, node, shape);
+  return TRUE;
+}
+
+static gboolean
+import_gather (Import *ctx, const KilnOnnxNode *node, GError **error)
+{
+  static const char *const known[] = { "axis", NULL };
+  g_autoptr(KilnOnnxTensor) data = NULL;
+  g_autoptr(KilnOnnxTensor) indices = NULL;
+  KilnOnnxTensor *result;
+  gint64 axis = 0;
+
+  if (!check_attributes (ctx, node, known, error) ||
+      !kiln_onnx_node_get_int (node, "axis", &axis, error) ||
+      (data = get_int64_vector (ctx, node, 0, "data", error)) == NULL ||
+      (indices = get_int64_vector (ctx, node, 1, "indices", error)) == NULL)
+    return FALSE;
+  if (axis != 0 && axis != -1)
+    return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, "gathers along axis %" G_GINT64_FORMAT, axis);
+  if ((result = int64_tensor (indices->n_dims, indices->dims, error)) == NULL)
+    return FALSE;
+  for (gsize i = 0; i < indices->n_elements; i++)
+    {
+      gint64 k = indices->int64_data[i];
+      if (k < 0)
+        k += (gint64) data->n_elements;
+      if (k < 0 || k >= (gint64) data->n_elements)
+        {
+          kiln_onnx_tensor_free (result);
+          return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "index %" G_GINT64_FORMAT
+                             " is outside the %" G_GSIZE_FORMAT " values", indices->int64_data[i],
+                             data->n_elements);
+        }
+      set_int64 (result, i, data->int64_data[k]);
+    }
+  set_constant (ctx, node, result);
+  return TRUE;
+}
+
+static gboolean
+import_unsqueeze (Import *ctx, const KilnOnnxNode *node, GError **error)
+{
+  static const char *const known_old[] = { "axes", NULL };
+  g_autoptr(KilnOnnxTensor) data = NULL;
+  g_autoptr(KilnOnnxTensor) axes_tensor = NULL;
+  const gint64 *axes = NULL;
+  gsize n_axes = 0;
+  gboolean inserted[KILN_ONNX_MAX_DIMS] = { FALSE };
+
+  /* Opset 13 moved the axes from an attribute to an input. */
+  if (!check_attributes (ctx, node, ctx->opset < 13 ? known_old : NULL, error) ||
+      (data = get_constant (ctx, node, 0, "data", error)) == NULL)
+    return FALSE;
+  if (ctx->opset < 13)
+    {
+      if (!kiln_onnx_node_get_ints (node, "axes", &axes, &n_axes, error))
+        return FALSE;
+    }
+  else
+    {
+      if ((axes_tensor = get_int64_vector (ctx, node, 1, "axes", error)) == NULL)
+        return FALSE;
+      axes = axes_tensor->int64_data;
+      n_axes = axes_tensor->n_elements;
+    }
+  gint64 rank = data->n_dims + (gint64) n_axes;
+  if (n_axes == 0 || rank > KILN_ONNX_MAX_DIMS)
+    return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, "inserts %" G_GSIZE_FORMAT " axes into %d",
+                       n_axes, data->n_dims);
+  for (gsize i = 0; i < n_axes; i++)
+    {
+      gint64 a = axes[i] < 0 ? axes[i] + rank : axes[i];
+      if (a < 0 || a >= rank || inserted[a])
+        return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "axis %" G_GINT64_FORMAT " is out of range or repeated",
+                           axes[i]);
+      inserted[a] = TRUE;
+    }
+  /* Only the dims change: a 1 at each new axis. */
+  gint64 dims[KILN_ONNX_MAX_DIMS];
+  for (gint64 a = 0, from = 0; a < rank; a++)
+    dims[a] = inserted[a] ? 1 : data->dims[from++];
+  memcpy (data->dims, dims, sizeof dims);
+  data->n_dims = (int) rank;
+  set_constant (ctx, node, g_steal_pointer (&data));
+  return TRUE;
+}
+
+/* Concat of 1-D INT64 constants: the pieces of a shape. */
+static gboolean
+fold_concat (Import *ctx, const KilnOnnxNode *node, gint64 axis, GError **error)
+{
+  g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (gint64));
+  KilnOnnxTensor *result;
+
+  if (axis != 0 && axis != -1)
+    return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
+                       "joins constants along axis %" G_GINT64_FORMAT "; Kiln folds 1-D shapes only", axis);
+  for (guint i = 0; i < kiln_onnx_node_get_n_inputs (node); i++)
+    {
+      g_autoptr(KilnOnnxTensor) piece = get_int64_vector (ctx, node, i, "input", error);
+      if (piece == NULL)
+        return FALSE;
+      g_array_append_vals (values, piece->int64_data, piece->n_elements);
+    }
+  gint64 n = values->len;
+  if ((result = int64_tensor (1, &n, error)) == NULL)
+    return FALSE;
+  for (guint i = 0; i < values->len; i++)
+    set_int64 (result, i, g_array_index (values, gint64, i));
+  set_constant (ctx, node, result);
+  return TRUE;
+}
+
 static gboolean
 import_concat (Import *ctx, const KilnOnnxNode *node, GError **error)
 {
@@ -787,6 +982,8 @@ import_concat (Import *ctx, const KilnOnnxNode *node, GError **error)
     return FALSE;
   if (n < 1)
     return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "has no inputs");
+  if (is_constant (ctx, kiln_onnx_node_get_input (node, 0)))
+    return fold_concat (ctx, node, axis, error);
   inputs = g_new0 (const Value *, n);
   for (guint i = 0; i < n; i++)
     {
@@ -868,12 +1065,18 @@ import_reshape (Import *ctx, const KilnOnnxNode *node, GError **error)
   const gint64 *s = shape->int64_data;
   gboolean flat = shape->n_elements == 2 &&
                   (s[0] == -1 ? s[1] == features
-                              : (s[0] > 0 || (s[0] == 0 && !allowzero)) && (s[1] == -1 || s[1] == features));
+                              : (s[0] > 0 || s[0] == BATCH_DIM || (s[0] == 0 && !allowzero)) &&
+                                (s[1] == -1 || s[1] == features));
   if (!flat)
     {
       GString *values = g_string_new (NULL);
       for (gsize i = 0; i < shape->n_elements && i < 8; i++)
-        g_string_append_printf (values, "%s%" G_GINT64_FORMAT, i ? ", " : "", s[i]);
+        {
+          if (s[i] == BATCH_DIM)
+            g_string_append_printf (values, "%sbatch", i ? ", " : "");
+          else
+            g_string_append_printf (values, "%s%" G_GINT64_FORMAT, i ? ", " : "", s[i]);
+        }
       node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
                   "reshapes %d×%d×%d to (%s); Kiln imports Reshape only as a flatten to (batch, %"
                   G_GINT64_FORMAT ")", c, h, w, values->str, features);
@@ -956,14 +1159,10 @@ import_constant (Import *ctx, const KilnOnnxNode *node, GError **error)
           tensor->data_type = KILN_ONNX_TYPE_INT64;
           tensor->int64_data = g_new0 (gint64, MAX (n, 1));
           for (gsize k = 0; k < n; k++)
-            {
-              tensor->int64_data[k] = ints ? ints[k] : i;
-              tensor->data[k] = (float) tensor->int64_data[k];
-            }
+            set_int64 (tensor, k, ints ? ints[k] : i);
         }
     }
-  g_hash_table_replace (ctx->constants, g_strdup (kiln_onnx_node_get_output (node, 0)),
-                        g_steal_pointer (&tensor));
+  set_constant (ctx, node, g_steal_pointer (&tensor));
   return TRUE;
 }
 
@@ -1011,8 +1210,7 @@ import_cast (Import *ctx, const KilnOnnxNode *node, GError **error)
   tensor->data_type = (int) to;
   if (to == KILN_ONNX_TYPE_FLOAT)
     g_clear_pointer (&tensor->int64_data, g_free);
-  g_hash_table_replace (ctx->constants, g_strdup (kiln_onnx_node_get_output (node, 0)),
-                        g_steal_pointer (&tensor));
+  set_constant (ctx, node, g_steal_pointer (&tensor));
   return TRUE;
 }
 
@@ -1032,8 +1230,7 @@ import_identity (Import *ctx, const KilnOnnxNode *node, GError **error)
   g_autoptr(KilnOnnxTensor) tensor = get_constant (ctx, node, 0, "input", error);
   if (tensor == NULL)
     return FALSE;
-  g_hash_table_replace (ctx->constants, g_strdup (kiln_onnx_node_get_output (node, 0)),
-                        g_steal_pointer (&tensor));
+  set_constant (ctx, node, g_steal_pointer (&tensor));
   return TRUE;
 }
 
@@ -1051,6 +1248,7 @@ static const struct {
   { "Dropout", import_dropout },
   { "Flatten", import_flatten },
   { "Gemm", import_gemm },
+  { "Gather", import_gather },
   { "GlobalAveragePool", import_simple },
   { "Identity", import_identity },
   { "LRN", import_lrn },
@@ -1058,7 +1256,9 @@ static const struct {
   { "MaxPool", import_pool },
   { "Relu", import_simple },
   { "Reshape", import_reshape },
+  { "Shape", import_shape },
   { "Softmax", import_softmax },
+  { "Unsqueeze", import_unsqueeze },
 };
 
 /* ---- The graph ---------------------------------------------------------- */
