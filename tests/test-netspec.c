@@ -69,7 +69,7 @@ assert_shape (KilnNetSpec *spec, const char *name, int c, int h, int w)
 static void
 test_defaults (void)
 {
-  g_auto(KilnLayerSpec) l;
+  g_auto(KilnLayerSpec) l = { 0 };
   g_auto(KilnLayerSpec) copy = { 0 };
   KilnLayerType type;
 
@@ -676,6 +676,7 @@ test_json_hostile (void)
     { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": \"half\"}", KILN_ERROR_CORRUPT, "a finite number" },
     { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": 1e300}", KILN_ERROR_CORRUPT, "a finite number" },
     { NULL, "{\"name\": \"p\", \"type\": \"MaxPool\", \"kernel\": 2, \"rounding\": \"up\"}", KILN_ERROR_CORRUPT, "“floor” or “ceil”" },
+    { NULL, "{\"name\": \"p\", \"type\": \"AvgPool\", \"kernel\": 2, \"pad\": 2}", KILN_ERROR_INVALID_ARGUMENT, "p: pads (top 2, left 2, bottom 2, right 2) must be smaller than the 2×2 window" },
     { NULL, "{\"name\": \"k\", \"type\": \"Concat\", \"axis\": 2, \"inputs\": [\"data\", \"data\"]}", KILN_ERROR_UNSUPPORTED, "axis 2" },
     { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": [\"nope\"]}", KILN_ERROR_NOT_FOUND, "r: input “nope”" },
     { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": []}", KILN_ERROR_CORRUPT, "non-empty array" },
@@ -750,6 +751,86 @@ test_json_files (void)
   g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
+static const KilnLayerChange *
+find_change (GPtrArray *changes, const char *name)
+{
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const KilnLayerChange *change = g_ptr_array_index (changes, i);
+      if (g_str_equal (change->name, name))
+        return change;
+    }
+  g_error ("no change entry for %s", name);
+  return NULL;
+}
+
+static void
+test_compare_input (void)
+{
+  g_autoptr(KilnNetSpec) spec = preset ("alexnet", 0);
+  g_autoptr(GPtrArray) changes = NULL;
+  g_autoptr(GError) error = NULL;
+  const KilnLayerChange *change;
+  guint n_changed = 0;
+
+  /* 259 = 227 + 32: pool5 becomes 7×7, so fc6 reads 256·49 = 12544 values. */
+  changes = kiln_net_spec_compare_input (spec, 3, 259, 259, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (changes->len, ==, kiln_net_spec_get_n_layers (spec));
+  for (guint i = 0; i < changes->len; i++)
+    {
+      change = g_ptr_array_index (changes, i);
+      g_assert_cmpuint (change->index, ==, i);
+      n_changed += change->weights_change;
+    }
+  g_assert_cmpuint (n_changed, ==, 1);
+
+  change = find_change (changes, "fc6");
+  g_assert_true (change->weights_change);
+  g_assert_cmpint (change->old_fan_in, ==, 9216);
+  g_assert_cmpint (change->new_fan_in, ==, 12544);
+  g_assert_cmpint (change->old_params, ==, 9216 * 4096 + 4096);
+  g_assert_cmpint (change->new_params, ==, 12544 * 4096 + 4096);
+  g_assert_cmpstr (change->description, ==, "fc6: inputs 9216 → 12544; weights must be re-initialised");
+
+  change = find_change (changes, "conv1");
+  g_assert_false (change->weights_change);
+  g_assert_cmpint (change->old_fan_in, ==, 3 * 121);
+  g_assert_cmpint (change->new_h, ==, 63);
+  g_assert_cmpstr (change->description, ==, "conv1: weights kept; output 96×55×55 → 96×63×63");
+  change = find_change (changes, "pool5");
+  g_assert_cmpstr (change->description, ==, "pool5: output 256×6×6 → 256×7×7");
+  change = find_change (changes, "fc7");
+  g_assert_false (change->weights_change);
+  g_assert_cmpstr (change->description, ==, "fc7: weights kept; output 4096×1×1 unchanged");
+  /* The spec itself is untouched. */
+  g_assert_cmpint (kiln_net_spec_get_shape (spec, kiln_net_spec_find_layer (spec, "pool5"))->h, ==, 6);
+  g_clear_pointer (&changes, g_ptr_array_unref);
+
+  /* Gray input: only conv1's weights change. */
+  changes = kiln_net_spec_compare_input (spec, 1, 227, 227, &error);
+  g_assert_no_error (error);
+  change = find_change (changes, "conv1");
+  g_assert_true (change->weights_change);
+  g_assert_cmpstr (change->description, ==, "conv1: inputs 363 → 121; weights must be re-initialised");
+  g_assert_false (find_change (changes, "fc6")->weights_change);
+  g_clear_pointer (&changes, g_ptr_array_unref);
+
+  /* ResNet-18 takes any size ≥ 32 without touching its weights (global pooling). */
+  g_autoptr(KilnNetSpec) resnet = preset ("resnet18", 0);
+  changes = kiln_net_spec_compare_input (resnet, 3, 320, 320, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < changes->len; i++)
+    g_assert_false (((KilnLayerChange *) g_ptr_array_index (changes, i))->weights_change);
+  g_clear_pointer (&changes, g_ptr_array_unref);
+
+  /* A size that does not fit is the inference error. */
+  changes = kiln_net_spec_compare_input (spec, 3, 224, 224, &error);
+  g_assert_null (changes);
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "54.25"));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -769,5 +850,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/netspec/json/round-trip", test_json_round_trip);
   g_test_add_func ("/netspec/json/hostile", test_json_hostile);
   g_test_add_func ("/netspec/json/files", test_json_files);
+  g_test_add_func ("/netspec/compare-input", test_compare_input);
   return g_test_run ();
 }

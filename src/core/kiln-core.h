@@ -6,5 +6,8 @@
 #pragma once
 
 #include "kiln-error.h"
+#include "kiln-onnx.h"
+#include "kiln-onnx-node-test.h"
+#include "kiln-safetensors.h"
 #include "kiln-version.h"
 #include "engine/kiln-netspec.h"

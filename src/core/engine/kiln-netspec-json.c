@@ -58,8 +58,9 @@ static const struct {
 
 #define FIELD_PTR(type, layer, offset) ((type *) G_STRUCT_MEMBER_P ((layer), (offset)))
 
-/* The shortest decimal that reads back as the same float, so 1e-4f is
- * written as 0.0001 and not 9.99999974737875e-05. */
+/* The double nearest the shortest decimal that reads back as the same
+ * float: json-glib prints 17 digits, so 5e-4f comes out as
+ * 0.00050000000000000001 rather than float's 0.00050000002374872565. */
 static double
 shortest_double (float value)
 {
