@@ -9,6 +9,7 @@
  * batch size as a marker. */
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
 
@@ -75,7 +76,7 @@ node_error (Import             *ctx,
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
-  g_set_error (error, KILN_ERROR, code, "%s: %s node “%s”: %s", ctx->where,
+  g_set_error (error, KILN_ERROR, code, _("%s: %s node “%s”: %s"), ctx->where,
                kiln_onnx_node_get_op_type (node), kiln_onnx_node_get_label (node), message);
   return FALSE;
 }
@@ -100,7 +101,7 @@ get_value (Import *ctx, const KilnOnnxNode *node, guint index, GError **error)
 
   if (index >= kiln_onnx_node_get_n_inputs (node) || *(name = kiln_onnx_node_get_input (node, index)) == '\0')
     {
-      node_error (ctx, node, error, KILN_ERROR_CORRUPT, "input %u is missing", index + 1);
+      node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("input %u is missing"), index + 1);
       return NULL;
     }
   value = g_hash_table_lookup (ctx->values, name);
@@ -108,10 +109,10 @@ get_value (Import *ctx, const KilnOnnxNode *node, guint index, GError **error)
     return value;
   if (g_hash_table_contains (ctx->constants, name) || kiln_onnx_model_has_initializer (ctx->model, name))
     node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                "input %s is a constant; Kiln imports this op only on activations", name);
+                _("input %s is a constant; Kiln imports this op only on activations"), name);
   else
     node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                "input %s is not the graph input or the output of an earlier node", name);
+                _("input %s is not the graph input or the output of an earlier node"), name);
   return NULL;
 }
 
@@ -156,7 +157,7 @@ get_constant (Import *ctx, const KilnOnnxNode *node, guint index, const char *wh
 
   if (index >= kiln_onnx_node_get_n_inputs (node) || *(name = kiln_onnx_node_get_input (node, index)) == '\0')
     {
-      node_error (ctx, node, error, KILN_ERROR_CORRUPT, "the %s input is missing", what);
+      node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("the %s input is missing"), what);
       return NULL;
     }
   tensor = g_hash_table_lookup (ctx->constants, name);
@@ -165,7 +166,7 @@ get_constant (Import *ctx, const KilnOnnxNode *node, guint index, const char *wh
   if (kiln_onnx_model_has_initializer (ctx->model, name))
     return kiln_onnx_model_get_initializer (ctx->model, name, error);
   node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-              "the %s (%s) is computed at run time; Kiln needs it as an initializer or constant",
+              _("the %s (%s) is computed at run time; Kiln needs it as an initializer or constant"),
               what, name);
   return NULL;
 }
@@ -185,7 +186,7 @@ check_extra_outputs_unused (Import *ctx, const KilnOnnxNode *node, GError **erro
       const char *name = kiln_onnx_node_get_output (node, i);
       if (*name && g_hash_table_contains (ctx->uses, name))
         return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                           "output %u (%s) is used; Kiln computes only the first output of this op",
+                           _("output %u (%s) is used; Kiln computes only the first output of this op"),
                            i + 1, name);
     }
   return TRUE;
@@ -201,7 +202,7 @@ check_attributes (Import *ctx, const KilnOnnxNode *node, const char * const *kno
       const char *name = kiln_onnx_node_get_attribute_name (node, i);
       if (known == NULL || !g_strv_contains (known, name))
         return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                           "attribute %s is not supported", name);
+                           _("attribute %s is not supported"), name);
     }
   return TRUE;
 }
@@ -210,7 +211,7 @@ static gboolean
 to_int (Import *ctx, const KilnOnnxNode *node, const char *what, gint64 v, int lo, int *out, GError **error)
 {
   if (v < lo || v > G_MAXINT / 2)
-    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "%s %" G_GINT64_FORMAT " is out of range", what, v);
+    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("%s %" G_GINT64_FORMAT " is out of range"), what, v);
   *out = (int) v;
   return TRUE;
 }
@@ -313,7 +314,7 @@ value_shape (Import *ctx, const KilnOnnxNode *node, const Value *value, int *c, 
       return TRUE;
     }
   if (!kiln_net_spec_infer_shapes (ctx->spec, &local_error))
-    return node_error (ctx, node, error, local_error->code, "the layers before it do not fit: %s",
+    return node_error (ctx, node, error, local_error->code, _("the layers before it do not fit: %s"),
                        local_error->message);
   index = kiln_net_spec_find_layer (ctx->spec, value->layer);
   const KilnLayerShape *shape = kiln_net_spec_get_shape (ctx->spec, index);
@@ -338,7 +339,7 @@ get_pair (Import *ctx, const KilnOnnxNode *node, const char *name, int lo, int *
     return TRUE;
   if (n != 2)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       "%s has %" G_GSIZE_FORMAT " values; Kiln imports 2-D windows only", name, n);
+                       _("%s has %" G_GSIZE_FORMAT " values; Kiln imports 2-D windows only"), name, n);
   return to_int (ctx, node, name, v[0], lo, a, error) && to_int (ctx, node, name, v[1], lo, b, error);
 }
 
@@ -363,10 +364,10 @@ parse_window (Import             *ctx,
       !kiln_onnx_node_get_string (node, "auto_pad", &auto_pad, error))
     return FALSE;
   if (kh == 0 || kw == 0)
-    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "kernel_shape is missing");
+    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("kernel_shape is missing"));
   if (layer->kernel_h && (kh != layer->kernel_h || kw != layer->kernel_w))
     return node_error (ctx, node, error, KILN_ERROR_SHAPE,
-                       "kernel_shape %d×%d differs from the weights' %d×%d",
+                       _("kernel_shape %d×%d differs from the weights' %d×%d"),
                        kh, kw, layer->kernel_h, layer->kernel_w);
   layer->kernel_h = kh;
   layer->kernel_w = kw;
@@ -375,7 +376,7 @@ parse_window (Import             *ctx,
     {
       if (n_pads != 4)
         return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                           "pads has %" G_GSIZE_FORMAT " values; Kiln imports 2-D windows only", n_pads);
+                           _("pads has %" G_GSIZE_FORMAT " values; Kiln imports 2-D windows only"), n_pads);
       /* ONNX: all begins, then all ends. */
       if (!to_int (ctx, node, "pads", pads[0], 0, &layer->pad_top, error) ||
           !to_int (ctx, node, "pads", pads[1], 0, &layer->pad_left, error) ||
@@ -387,11 +388,11 @@ parse_window (Import             *ctx,
   if (auto_pad == NULL || g_str_equal (auto_pad, "NOTSET"))
     return TRUE;
   if (layer->pad_top || layer->pad_left || layer->pad_bottom || layer->pad_right)
-    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "has both auto_pad %s and explicit pads", auto_pad);
+    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("has both auto_pad %s and explicit pads"), auto_pad);
   if (g_str_equal (auto_pad, "VALID"))
     return TRUE;
   if (!g_str_equal (auto_pad, "SAME_UPPER") && !g_str_equal (auto_pad, "SAME_LOWER"))
-    return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, "auto_pad %s is not an ONNX value", auto_pad);
+    return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, _("auto_pad %s is not an ONNX value"), auto_pad);
 
   /* SAME: output = ceil(input / stride); the padding depends on the input
    * size, so it is fixed here for the model's declared size. */
@@ -421,7 +422,7 @@ require_rank (Import *ctx, const KilnOnnxNode *node, const Value *value, int ran
 {
   if (value->rank == rank)
     return TRUE;
-  return node_error (ctx, node, error, KILN_ERROR_SHAPE, "needs a %d-D input but %s is %d-D%s",
+  return node_error (ctx, node, error, KILN_ERROR_SHAPE, _("needs a %d-D input but %s is %d-D%s"),
                      rank, kiln_onnx_node_get_input (node, 0), value->rank,
                      rank == 2 ? " (a Flatten before it is missing)" : "");
 }
@@ -445,14 +446,14 @@ import_conv (Import *ctx, const KilnOnnxNode *node, GError **error)
     return FALSE;
   if (weight->n_dims != 4)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       "the weights have %d dims; Kiln imports 2-D convolutions (4-D weights)", weight->n_dims);
+                       _("the weights have %d dims; Kiln imports 2-D convolutions (4-D weights)"), weight->n_dims);
   if (has_input (node, 2) && (bias = get_constant (ctx, node, 2, "bias", error)) == NULL)
     return FALSE;
   if (bias && (bias->n_dims != 1 || bias->dims[0] != weight->dims[0]))
     {
       g_autofree char *dims = kiln_onnx_tensor_dims_to_string (bias);
       return node_error (ctx, node, error, KILN_ERROR_SHAPE,
-                         "the bias is %s but there are %" G_GINT64_FORMAT " output channels",
+                         _("the bias is %s but there are %" G_GINT64_FORMAT " output channels"),
                          dims, weight->dims[0]);
     }
 
@@ -494,7 +495,7 @@ import_pool (Import *ctx, const KilnOnnxNode *node, GError **error)
     return FALSE;
   if (layer.dilation_h != 1 || layer.dilation_w != 1)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       "dilations %d×%d; Kiln pools without dilation", layer.dilation_h, layer.dilation_w);
+                       _("dilations %d×%d; Kiln pools without dilation"), layer.dilation_h, layer.dilation_w);
   layer.rounding = ceil_mode ? KILN_ROUND_CEIL : KILN_ROUND_FLOOR;
   layer.count_include_pad = count_include_pad != 0;
   return add_layer (ctx, node, &layer, &input, 1, 4, error) >= 0;
@@ -541,7 +542,7 @@ import_lrn (Import *ctx, const KilnOnnxNode *node, GError **error)
       !kiln_onnx_node_get_float (node, "bias", &layer.k, error))
     return FALSE;
   if (size == 0)
-    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "the size attribute is missing");
+    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("the size attribute is missing"));
   if (!to_int (ctx, node, "size", size, 1, &layer.local_size, error))
     return FALSE;
   return add_layer (ctx, node, &layer, &input, 1, 4, error) >= 0;
@@ -559,14 +560,14 @@ bias_vector (Import *ctx, const KilnOnnxNode *node, const KilnOnnxTensor *c, gin
     {
       g_autofree char *shape = kiln_onnx_tensor_dims_to_string (c);
       node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                  "the bias %s is %s; Kiln's inner product needs one value per output (%" G_GINT64_FORMAT ")",
+                  _("the bias %s is %s; Kiln's inner product needs one value per output (%" G_GINT64_FORMAT ")"),
                   c->name, shape, n);
       return NULL;
     }
   if (c->n_dims == 2 && c->dims[0] != 1)
     {
       node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                  "the bias %s varies across the batch; Kiln's inner product has one bias per output", c->name);
+                  _("the bias %s varies across the batch; Kiln's inner product has one bias per output"), c->name);
       return NULL;
     }
   bias = kiln_onnx_tensor_new ("bias", 1, dims, error);
@@ -587,7 +588,7 @@ inner_product_weights (Import *ctx, const KilnOnnxNode *node, const KilnOnnxTens
   if (b->n_dims != 2)
     {
       node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                  "the weights %s have %d dims; Kiln imports 2-D matrices", b->name, b->n_dims);
+                  _("the weights %s have %d dims; Kiln imports 2-D matrices"), b->name, b->n_dims);
       return NULL;
     }
   gint64 n = transposed ? b->dims[0] : b->dims[1];
@@ -623,8 +624,8 @@ import_gemm (Import *ctx, const KilnOnnxNode *node, GError **error)
     return FALSE;
   if (trans_a)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       "transA = 1 transposes the activations (batch × features); "
-                       "an inner product cannot express that");
+                       _("transA = 1 transposes the activations (batch × features); "
+                       "an inner product cannot express that"));
   if ((input = get_value (ctx, node, 0, error)) == NULL ||
       !require_rank (ctx, node, input, 2, error) ||
       (b = get_constant (ctx, node, 1, "weight (B)", error)) == NULL ||
@@ -681,7 +682,7 @@ import_add (Import *ctx, const KilnOnnxNode *node, GError **error)
   if (!check_attributes (ctx, node, NULL, error))
     return FALSE;
   if (kiln_onnx_node_get_n_inputs (node) != 2)
-    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "needs 2 inputs");
+    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("needs 2 inputs"));
 
   /* Activation + constant: the bias of the MatMul just before. */
   for (guint i = 0; i < 2; i++)
@@ -694,8 +695,8 @@ import_add (Import *ctx, const KilnOnnxNode *node, GError **error)
       const char *source = kiln_onnx_node_get_input (node, i);
       if (value->matmul_layer < 0 || GPOINTER_TO_UINT (g_hash_table_lookup (ctx->uses, source)) != 1)
         return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                           "adds the constant %s to %s; Kiln folds a constant Add only into the bias "
-                           "of the MatMul that feeds it", other, source);
+                           _("adds the constant %s to %s; Kiln folds a constant Add only into the bias "
+                           "of the MatMul that feeds it"), other, source);
 
       KilnLayerSpec *ip = kiln_net_spec_get_layer (ctx->spec, value->matmul_layer);
       g_autoptr(KilnOnnxTensor) c = get_constant (ctx, node, 1 - i, "bias", error);
@@ -715,7 +716,7 @@ import_add (Import *ctx, const KilnOnnxNode *node, GError **error)
     return FALSE;
   if (inputs[0]->rank != inputs[1]->rank)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       "adds a %d-D and a %d-D value; Kiln adds equal shapes only",
+                       _("adds a %d-D and a %d-D value; Kiln adds equal shapes only"),
                        inputs[0]->rank, inputs[1]->rank);
   g_autofree char *name = layer_name (ctx, node);
   kiln_layer_spec_init (&layer, KILN_LAYER_ADD, name);
@@ -750,7 +751,7 @@ import_dropout (Import *ctx, const KilnOnnxNode *node, GError **error)
       if (ratio == NULL)
         return FALSE;
       if (ratio->n_elements != 1)
-        return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "the ratio is not a scalar");
+        return node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("the ratio is not a scalar"));
       layer.ratio = ratio->data[0];
     }
   return add_layer (ctx, node, &layer, &input, 1, input->rank, error) >= 0;
@@ -775,10 +776,10 @@ import_batch_norm (Import *ctx, const KilnOnnxNode *node, GError **error)
     return FALSE;
   if (spatial != 1)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       "spatial = 0 keeps statistics per position; Kiln normalizes per channel");
+                       _("spatial = 0 keeps statistics per position; Kiln normalizes per channel"));
   if (training_mode != 0)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       "training_mode = 1 normalizes with batch statistics; export the model in eval mode");
+                       _("training_mode = 1 normalizes with batch statistics; export the model in eval mode"));
 
   g_autofree char *name = layer_name (ctx, node);
   kiln_layer_spec_init (&layer, KILN_LAYER_BATCH_NORM, name);
@@ -794,8 +795,8 @@ import_batch_norm (Import *ctx, const KilnOnnxNode *node, GError **error)
       if (tensors[i]->n_dims != 1 || tensors[i]->n_elements != tensors[0]->n_elements)
         {
           g_autofree char *dims = kiln_onnx_tensor_dims_to_string (tensors[i]);
-          node_error (ctx, node, error, KILN_ERROR_SHAPE, "the %s is %s; it must be one value per channel (%"
-                      G_GSIZE_FORMAT ")", parts[i], dims, tensors[0]->n_elements);
+          node_error (ctx, node, error, KILN_ERROR_SHAPE, _("the %s is %s; it must be one value per channel (%"
+                      G_GSIZE_FORMAT ")"), parts[i], dims, tensors[0]->n_elements);
           goto out;
         }
     }
@@ -824,7 +825,7 @@ get_int64_vector (Import *ctx, const KilnOnnxNode *node, guint index, const char
   if (tensor->int64_data == NULL || tensor->n_dims > 1)
     {
       g_autofree char *dims = kiln_onnx_tensor_dims_to_string (tensor);
-      node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, "the %s is %s %s; Kiln folds 1-D INT64 shapes only",
+      node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, _("the %s is %s %s; Kiln folds 1-D INT64 shapes only"),
                   what, kiln_onnx_data_type_to_string (tensor->data_type), dims);
       return NULL;
     }
@@ -873,7 +874,7 @@ import_gather (Import *ctx, const KilnOnnxNode *node, GError **error)
       (indices = get_int64_vector (ctx, node, 1, "indices", error)) == NULL)
     return FALSE;
   if (axis != 0 && axis != -1)
-    return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, "gathers along axis %" G_GINT64_FORMAT, axis);
+    return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, _("gathers along axis %" G_GINT64_FORMAT), axis);
   if ((result = int64_tensor (indices->n_dims, indices->dims, error)) == NULL)
     return FALSE;
   for (gsize i = 0; i < indices->n_elements; i++)
@@ -884,8 +885,8 @@ import_gather (Import *ctx, const KilnOnnxNode *node, GError **error)
       if (k < 0 || k >= (gint64) data->n_elements)
         {
           kiln_onnx_tensor_free (result);
-          return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "index %" G_GINT64_FORMAT
-                             " is outside the %" G_GSIZE_FORMAT " values", indices->int64_data[i],
+          return node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("index %" G_GINT64_FORMAT
+                             " is outside the %" G_GSIZE_FORMAT " values"), indices->int64_data[i],
                              data->n_elements);
         }
       set_int64 (result, i, data->int64_data[k]);
@@ -922,13 +923,13 @@ import_unsqueeze (Import *ctx, const KilnOnnxNode *node, GError **error)
     }
   gint64 rank = data->n_dims + (gint64) n_axes;
   if (n_axes == 0 || rank > KILN_ONNX_MAX_DIMS)
-    return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, "inserts %" G_GSIZE_FORMAT " axes into %d",
+    return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, _("inserts %" G_GSIZE_FORMAT " axes into %d"),
                        n_axes, data->n_dims);
   for (gsize i = 0; i < n_axes; i++)
     {
       gint64 a = axes[i] < 0 ? axes[i] + rank : axes[i];
       if (a < 0 || a >= rank || inserted[a])
-        return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "axis %" G_GINT64_FORMAT " is out of range or repeated",
+        return node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("axis %" G_GINT64_FORMAT " is out of range or repeated"),
                            axes[i]);
       inserted[a] = TRUE;
     }
@@ -951,7 +952,7 @@ fold_concat (Import *ctx, const KilnOnnxNode *node, gint64 axis, GError **error)
 
   if (axis != 0 && axis != -1)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       "joins constants along axis %" G_GINT64_FORMAT "; Kiln folds 1-D shapes only", axis);
+                       _("joins constants along axis %" G_GINT64_FORMAT "; Kiln folds 1-D shapes only"), axis);
   for (guint i = 0; i < kiln_onnx_node_get_n_inputs (node); i++)
     {
       g_autoptr(KilnOnnxTensor) piece = get_int64_vector (ctx, node, i, "input", error);
@@ -981,7 +982,7 @@ import_concat (Import *ctx, const KilnOnnxNode *node, GError **error)
       !kiln_onnx_node_get_int (node, "axis", &axis, error))
     return FALSE;
   if (n < 1)
-    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "has no inputs");
+    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("has no inputs"));
   if (is_constant (ctx, kiln_onnx_node_get_input (node, 0)))
     return fold_concat (ctx, node, axis, error);
   inputs = g_new0 (const Value *, n);
@@ -990,15 +991,15 @@ import_concat (Import *ctx, const KilnOnnxNode *node, GError **error)
       if ((inputs[i] = get_value (ctx, node, i, error)) == NULL)
         return FALSE;
       if (inputs[i]->rank != inputs[0]->rank)
-        return node_error (ctx, node, error, KILN_ERROR_SHAPE, "joins values of different ranks");
+        return node_error (ctx, node, error, KILN_ERROR_SHAPE, _("joins values of different ranks"));
     }
   if (axis == G_MININT64)
-    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "the axis attribute is missing");
+    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("the axis attribute is missing"));
   if (axis < 0)
     axis += inputs[0]->rank;
   if (axis != 1)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       "joins along axis %" G_GINT64_FORMAT "; Kiln concatenates channels (axis 1) only", axis);
+                       _("joins along axis %" G_GINT64_FORMAT "; Kiln concatenates channels (axis 1) only"), axis);
   g_autofree char *name = layer_name (ctx, node);
   kiln_layer_spec_init (&layer, KILN_LAYER_CONCAT, name);
   return add_layer (ctx, node, &layer, inputs, n, inputs[0]->rank, error) >= 0;
@@ -1035,7 +1036,7 @@ import_flatten (Import *ctx, const KilnOnnxNode *node, GError **error)
     axis += input->rank;
   if (axis != 1)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       "flattens from axis %" G_GINT64_FORMAT "; Kiln flattens from axis 1 (keeping the batch)",
+                       _("flattens from axis %" G_GINT64_FORMAT "; Kiln flattens from axis 1 (keeping the batch)"),
                        axis);
   return add_flatten (ctx, node, input, error);
 }
@@ -1059,7 +1060,7 @@ import_reshape (Import *ctx, const KilnOnnxNode *node, GError **error)
       !value_shape (ctx, node, input, &c, &h, &w, error))
     return FALSE;
   if (shape->data_type != KILN_ONNX_TYPE_INT64 || shape->n_dims != 1)
-    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "the shape is not a 1-D INT64 tensor");
+    return node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("the shape is not a 1-D INT64 tensor"));
 
   gint64 features = (gint64) c * h * w;
   const gint64 *s = shape->int64_data;
@@ -1078,8 +1079,8 @@ import_reshape (Import *ctx, const KilnOnnxNode *node, GError **error)
             g_string_append_printf (values, "%s%" G_GINT64_FORMAT, i ? ", " : "", s[i]);
         }
       node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                  "reshapes %d×%d×%d to (%s); Kiln imports Reshape only as a flatten to (batch, %"
-                  G_GINT64_FORMAT ")", c, h, w, values->str, features);
+                  _("reshapes %d×%d×%d to (%s); Kiln imports Reshape only as a flatten to (batch, %"
+                  G_GINT64_FORMAT ")"), c, h, w, values->str, features);
       g_string_free (values, TRUE);
       return FALSE;
     }
@@ -1108,8 +1109,8 @@ import_softmax (Import *ctx, const KilnOnnxNode *node, GError **error)
   gboolean channels = axis == 1 && (input->rank == 2 || (h == 1 && w == 1) || ctx->opset >= 13);
   if (!channels)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       "softmax over axis %" G_GINT64_FORMAT " of a %d-D value (%d×%d×%d); "
-                       "Kiln's softmax runs over channels (axis 1)", axis, input->rank, c, h, w);
+                       _("softmax over axis %" G_GINT64_FORMAT " of a %d-D value (%d×%d×%d); "
+                       "Kiln's softmax runs over channels (axis 1)"), axis, input->rank, c, h, w);
   g_autofree char *name = layer_name (ctx, node);
   kiln_layer_spec_init (&layer, KILN_LAYER_SOFTMAX, name);
   return add_layer (ctx, node, &layer, &input, 1, input->rank, error) >= 0;
@@ -1124,7 +1125,7 @@ import_constant (Import *ctx, const KilnOnnxNode *node, GError **error)
   if (!check_attributes (ctx, node, known, error))
     return FALSE;
   if (kiln_onnx_node_get_n_attributes (node) != 1)
-    return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, "needs exactly one value attribute");
+    return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, _("needs exactly one value attribute"));
 
   const char *attr = kiln_onnx_node_get_attribute_name (node, 0);
   if (g_str_equal (attr, "value"))
@@ -1183,7 +1184,7 @@ import_cast (Import *ctx, const KilnOnnxNode *node, GError **error)
       const Value *value = g_hash_table_lookup (ctx->values, input);
       if (to != KILN_ONNX_TYPE_FLOAT)
         return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                           "casts activations to %s; Kiln computes in FLOAT",
+                           _("casts activations to %s; Kiln computes in FLOAT"),
                            kiln_onnx_data_type_to_string ((int) to));
       set_value (ctx, kiln_onnx_node_get_output (node, 0), value->layer, value->rank, -1);
       return TRUE;
@@ -1200,12 +1201,12 @@ import_cast (Import *ctx, const KilnOnnxNode *node, GError **error)
           /* ±2^62: well inside gint64, and NaN fails the test too. */
           if (!(fabsf (tensor->data[i]) < 4.6e18f))
             return node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                               "casts %g to INT64, which does not fit", tensor->data[i]);
+                               _("casts %g to INT64, which does not fit"), tensor->data[i]);
           tensor->int64_data[i] = (gint64) tensor->data[i];
         }
     }
   else if (to != KILN_ONNX_TYPE_INT64 && to != KILN_ONNX_TYPE_FLOAT)
-    return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, "casts a constant to %s",
+    return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED, _("casts a constant to %s"),
                        kiln_onnx_data_type_to_string ((int) to));
   tensor->data_type = (int) to;
   if (to == KILN_ONNX_TYPE_FLOAT)
@@ -1280,7 +1281,7 @@ setup_input (Import *ctx, GError **error)
   if (n_found != 1)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   "%s has %u inputs besides its weights; Kiln imports nets with one image input",
+                   _("%s has %u inputs besides its weights; Kiln imports nets with one image input"),
                    ctx->where, n_found);
       return FALSE;
     }
@@ -1290,8 +1291,8 @@ setup_input (Import *ctx, GError **error)
     {
       g_autofree char *dims = kiln_onnx_value_info_dims_to_string (&found);
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   "%s: input %s is %s %s; Kiln needs FLOAT N×C×H×W with C, H and W fixed "
-                   "(re-export with a fixed input size)",
+                   _("%s: input %s is %s %s; Kiln needs FLOAT N×C×H×W with C, H and W fixed "
+                   "(re-export with a fixed input size)"),
                    ctx->where, found.name, kiln_onnx_data_type_to_string (found.elem_type), dims);
       return FALSE;
     }
@@ -1379,8 +1380,8 @@ check_weights (Import *ctx, GError **error)
         }
       g_autofree char *dims = kiln_onnx_tensor_dims_to_string (weight);
       g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                   "%s: layer %s gets %d×%d×%d inputs but its weights are %s (expected %" G_GINT64_FORMAT
-                   " %s); the model does not fit its declared input size",
+                   _("%s: layer %s gets %d×%d×%d inputs but its weights are %s (expected %" G_GINT64_FORMAT
+                   " %s); the model does not fit its declared input size"),
                    ctx->where, layer->name, c, h, w, dims, expected,
                    layer->type == KILN_LAYER_BATCH_NORM ? "channels" : "inputs per output");
       return FALSE;
@@ -1399,7 +1400,7 @@ check_output (Import *ctx, GError **error)
   if (kiln_onnx_model_get_n_outputs (ctx->model) != 1)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   "%s has %u outputs; Kiln imports nets with one output",
+                   _("%s has %u outputs; Kiln imports nets with one output"),
                    ctx->where, kiln_onnx_model_get_n_outputs (ctx->model));
       return FALSE;
     }
@@ -1409,8 +1410,8 @@ check_output (Import *ctx, GError **error)
       !g_str_equal (value->layer, kiln_net_spec_get_layer (ctx->spec, n_layers - 1)->name))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   "%s: the output %s is not computed by the last layer; Kiln imports a chain that ends "
-                   "at the output", ctx->where, info.name);
+                   _("%s: the output %s is not computed by the last layer; Kiln imports a chain that ends "
+                   "at the output"), ctx->where, info.name);
       return FALSE;
     }
 
@@ -1434,14 +1435,14 @@ check_output (Import *ctx, GError **error)
           const KilnLayerSpec *layer = kiln_net_spec_get_layer (ctx->spec, i);
           if (layer->rounding == KILN_ROUND_CEIL &&
               (layer->type == KILN_LAYER_MAX_POOL || layer->type == KILN_LAYER_AVG_POOL))
-            hint = g_strdup_printf ("; check %s: with ceil_mode ONNX keeps a last window that starts in the "
-                                    "padding, Kiln drops it (reduce its end pads or use ceil_mode 0)",
+            hint = g_strdup_printf (_("; check %s: with ceil_mode ONNX keeps a last window that starts in the "
+                                      "padding, Kiln drops it (reduce its end pads or use ceil_mode 0)"),
                                     layer->name);
         }
       g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                   "%s: the model declares its output %s as %s but Kiln computes %d×%d×%d per sample%s",
+                   _("%s: the model declares its output %s as %s but Kiln computes %d×%d×%d per sample%s"),
                    ctx->where, info.name, dims, shape->c, shape->h, shape->w,
-                   hint ? hint : "; a pooling or padding convention differs");
+                   hint ? hint : _("; a pooling or padding convention differs"));
       return FALSE;
     }
   return TRUE;
@@ -1453,8 +1454,8 @@ import_graph (Import *ctx, GError **error)
   if (ctx->opset < MIN_OPSET || ctx->opset > MAX_OPSET)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   "%s uses ONNX opset %" G_GINT64_FORMAT "; Kiln imports opsets %d to %d "
-                   "(convert it with onnx.version_converter)", ctx->where, ctx->opset, MIN_OPSET, MAX_OPSET);
+                   _("%s uses ONNX opset %" G_GINT64_FORMAT "; Kiln imports opsets %d to %d "
+                   "(convert it with onnx.version_converter)"), ctx->where, ctx->opset, MIN_OPSET, MAX_OPSET);
       return FALSE;
     }
   if (!setup_input (ctx, error))
@@ -1470,17 +1471,17 @@ import_graph (Import *ctx, GError **error)
 
       if (*domain && !g_str_equal (domain, "ai.onnx"))
         return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                           "belongs to the operator domain %s; Kiln imports standard ONNX ops", domain);
+                           _("belongs to the operator domain %s; Kiln imports standard ONNX ops"), domain);
       if (kiln_onnx_node_get_n_outputs (node) < 1 || *kiln_onnx_node_get_output (node, 0) == '\0')
-        return node_error (ctx, node, error, KILN_ERROR_CORRUPT, "has no output");
+        return node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("has no output"));
       for (guint k = 0; k < G_N_ELEMENTS (importers); k++)
         if (g_str_equal (importers[k].op_type, op))
           func = importers[k].func;
       if (func == NULL)
         return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                           "Kiln cannot import the op %s (it imports Conv, Relu, LRN, MaxPool, AveragePool, "
+                           _("Kiln cannot import the op %s (it imports Conv, Relu, LRN, MaxPool, AveragePool, "
                            "GlobalAveragePool, Gemm, MatMul + Add, Dropout, BatchNormalization, Concat, Add, "
-                           "Flatten, Reshape to a flatten and Softmax)", op);
+                           "Flatten, Reshape to a flatten and Softmax)"), op);
       if (!func (ctx, node, error))
         return FALSE;
     }
@@ -1489,12 +1490,12 @@ import_graph (Import *ctx, GError **error)
   kiln_net_spec_set_exact_fit (ctx->spec, FALSE);
   if (kiln_net_spec_get_n_layers (ctx->spec) == 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED, "%s has no layers Kiln can run", ctx->where);
+      g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED, _("%s has no layers Kiln can run"), ctx->where);
       return FALSE;
     }
   if (!kiln_net_spec_infer_shapes (ctx->spec, &local_error))
     {
-      g_set_error (error, KILN_ERROR, local_error->code, "%s: %s", ctx->where, local_error->message);
+      g_set_error (error, KILN_ERROR, local_error->code, _("%s: %s"), ctx->where, local_error->message);
       return FALSE;
     }
   return check_weights (ctx, error) && check_output (ctx, error);

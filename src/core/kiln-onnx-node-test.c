@@ -1,6 +1,7 @@
 /* kiln-onnx-node-test.c: the ONNX backend node-test loader. */
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <string.h>
 
 #include "kiln-error.h"
@@ -58,8 +59,8 @@ kiln_onnx_node_test_list (const char         *dir,
   if (d == NULL)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
-                   "Cannot list ONNX node tests in %s: %s (install libonnx-testdata or set "
-                   "KILN_ONNX_NODE_TEST_DIR)", dir, local_error->message);
+                   _("Cannot list ONNX node tests in %s: %s (install libonnx-testdata or set "
+                   "KILN_ONNX_NODE_TEST_DIR)"), dir, local_error->message);
       return NULL;
     }
   while ((entry = g_dir_read_name (d)) != NULL)
@@ -84,7 +85,7 @@ check_tensor (const KilnOnnxTensor    *tensor,
   if (info->elem_type != 0 && info->elem_type != tensor->data_type)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                   "%s holds %s data but model.onnx declares %s as %s",
+                   _("%s holds %s data but model.onnx declares %s as %s"),
                    path, kiln_onnx_data_type_to_string (tensor->data_type), info->name,
                    kiln_onnx_data_type_to_string (info->elem_type));
       return FALSE;
@@ -100,7 +101,7 @@ check_tensor (const KilnOnnxTensor    *tensor,
       g_autofree char *have = kiln_onnx_tensor_dims_to_string (tensor);
       g_autofree char *want = kiln_onnx_value_info_dims_to_string (info);
       g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                   "%s has dims %s but model.onnx declares %s as %s",
+                   _("%s has dims %s but model.onnx declares %s as %s"),
                    path, have, info->name, want);
       return FALSE;
     }
@@ -143,7 +144,7 @@ load_tensors (KilnOnnxModel *model,
       if (i >= infos->len)
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                       "%s exists but model.onnx declares only %u graph %s",
+                       _("%s exists but model.onnx declares only %u graph %s"),
                        path, infos->len, outputs ? "outputs" : "inputs");
           return NULL;
         }
@@ -157,7 +158,7 @@ load_tensors (KilnOnnxModel *model,
   if (tensors->len != infos->len)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
-                   "%s has %u %s files but model.onnx declares %u graph %s; the test folder is incomplete",
+                   _("%s has %u %s files but model.onnx declares %u graph %s; the test folder is incomplete"),
                    set_dir, tensors->len, prefix, infos->len, outputs ? "outputs" : "inputs");
       return NULL;
     }
@@ -199,7 +200,7 @@ kiln_onnx_node_test_load (const char *test_dir, GError **error)
   if (self->data_sets->len == 0)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
-                   "%s has no test_data_set_0 folder; the node test is incomplete", test_dir);
+                   _("%s has no test_data_set_0 folder; the node test is incomplete"), test_dir);
       return NULL;
     }
   return g_steal_pointer (&self);

@@ -7,6 +7,7 @@
  * structures that expand small input into large allocations stop early. */
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <string.h>
 #include <gio/gio.h>
 #include <protobuf-c/protobuf-c.h>
@@ -161,7 +162,7 @@ wire_check (const guint8                     *data,
 
   if (depth > MAX_MESSAGE_DEPTH)
     {
-      g_string_printf (problem, "messages nest more than %d deep at byte %" G_GSIZE_FORMAT,
+      g_string_printf (problem, _("messages nest more than %d deep at byte %" G_GSIZE_FORMAT),
                        MAX_MESSAGE_DEPTH, offset);
       return FALSE;
     }
@@ -173,7 +174,7 @@ wire_check (const guint8                     *data,
 
       if (!read_varint (data, length, &pos, &tag))
         {
-          g_string_printf (problem, "a field tag in %s at byte %" G_GSIZE_FORMAT " is cut off",
+          g_string_printf (problem, _("a field tag in %s at byte %" G_GSIZE_FORMAT " is cut off"),
                            desc->short_name, offset + field_start);
           return FALSE;
         }
@@ -181,7 +182,7 @@ wire_check (const guint8                     *data,
       int wire_type = tag & 7;
       if (number == 0 || number > 536870911)
         {
-          g_string_printf (problem, "%s has a field number %" G_GUINT64_FORMAT " at byte %" G_GSIZE_FORMAT,
+          g_string_printf (problem, _("%s has a field number %" G_GUINT64_FORMAT " at byte %" G_GSIZE_FORMAT),
                            desc->short_name, number, offset + field_start);
           return FALSE;
         }
@@ -210,8 +211,8 @@ wire_check (const guint8                     *data,
           if (value > length - pos)
             {
               g_string_printf (problem,
-                               "%s.%s at byte %" G_GSIZE_FORMAT " claims %" G_GUINT64_FORMAT
-                               " bytes but only %" G_GSIZE_FORMAT " follow",
+                               _("%s.%s at byte %" G_GSIZE_FORMAT " claims %" G_GUINT64_FORMAT
+                               " bytes but only %" G_GSIZE_FORMAT " follow"),
                                desc->short_name, field ? field->name : "(unknown field)",
                                offset + field_start, value, length - pos);
               return FALSE;
@@ -222,8 +223,8 @@ wire_check (const guint8                     *data,
           pos += value;
           break;
         default:
-          g_string_printf (problem, "%s field %" G_GUINT64_FORMAT " at byte %" G_GSIZE_FORMAT
-                           " has wire type %d, which ONNX never uses",
+          g_string_printf (problem, _("%s field %" G_GUINT64_FORMAT " at byte %" G_GSIZE_FORMAT
+                           " has wire type %d, which ONNX never uses"),
                            desc->short_name, number, offset + field_start, wire_type);
           return FALSE;
         }
@@ -235,8 +236,8 @@ wire_check (const guint8                     *data,
           gboolean packed_ok = field->label == PROTOBUF_C_LABEL_REPEATED && wire_type == 2;
           if (wire_type != expected && !packed_ok)
             {
-              g_string_printf (problem, "%s.%s at byte %" G_GSIZE_FORMAT
-                               " has wire type %d where %d belongs",
+              g_string_printf (problem, _("%s.%s at byte %" G_GSIZE_FORMAT
+                               " has wire type %d where %d belongs"),
                                desc->short_name, field->name, offset + field_start,
                                wire_type, expected);
               return FALSE;
@@ -245,7 +246,7 @@ wire_check (const guint8                     *data,
       continue;
 
     truncated:
-      g_string_printf (problem, "%s.%s at byte %" G_GSIZE_FORMAT " is cut off at the end of the data",
+      g_string_printf (problem, _("%s.%s at byte %" G_GSIZE_FORMAT " is cut off at the end of the data"),
                        desc->short_name, field ? field->name : "(unknown field)",
                        offset + field_start);
       return FALSE;
@@ -269,8 +270,8 @@ unpack_checked (const ProtobufCMessageDescriptor *desc,
   if (!wire_check (data, length, 0, desc, 0, problem))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   "%s is not a valid ONNX %s: %s. The file is truncated, damaged or not ONNX; "
-                   "export or download it again",
+                   _("%s is not a valid ONNX %s: %s. The file is truncated, damaged or not ONNX; "
+                   "export or download it again"),
                    display_name, desc->short_name, problem->str);
       return NULL;
     }
@@ -281,13 +282,13 @@ unpack_checked (const ProtobufCMessageDescriptor *desc,
     {
       if (budget->exceeded)
         g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                     "%s: decoding this %" G_GSIZE_FORMAT "-byte %s would need more than %"
-                     G_GSIZE_FORMAT " MiB of memory; the file is hostile or damaged",
+                     _("%s: decoding this %" G_GSIZE_FORMAT "-byte %s would need more than %"
+                     G_GSIZE_FORMAT " MiB of memory; the file is hostile or damaged"),
                      display_name, length, desc->short_name, budget->limit >> 20);
       else
         g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                     "%s is not a valid ONNX %s (protobuf decoding failed); "
-                     "export or download it again", display_name, desc->short_name);
+                     _("%s is not a valid ONNX %s (protobuf decoding failed); "
+                     "export or download it again"), display_name, desc->short_name);
     }
   return message;
 }
@@ -308,33 +309,33 @@ map_file (const char *path, GError **error)
       g_set_error (error, KILN_ERROR,
                    g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ?
                    KILN_ERROR_NOT_FOUND : KILN_ERROR_IO,
-                   "Cannot read %s: %s", path, local_error->message);
+                   _("Cannot read %s: %s"), path, local_error->message);
       return NULL;
     }
   if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "%s is not a regular file; give the path of an .onnx or .pb file", path);
+                   _("%s is not a regular file; give the path of an .onnx or .pb file"), path);
       return NULL;
     }
   if (g_file_info_get_size (info) > KILN_ONNX_MAX_FILE_SIZE)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   "%s is %" G_GINT64_FORMAT " bytes; protobuf files cannot exceed 2 GiB. "
-                   "Models this large keep their weights as external data, which Kiln does not read",
+                   _("%s is %" G_GINT64_FORMAT " bytes; protobuf files cannot exceed 2 GiB. "
+                   "Models this large keep their weights as external data, which Kiln does not read"),
                    path, g_file_info_get_size (info));
       return NULL;
     }
   if (g_file_info_get_size (info) == 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, "%s is empty", path);
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, _("%s is empty"), path);
       return NULL;
     }
 
   mapped = g_mapped_file_new (path, FALSE, &local_error);
   if (mapped == NULL)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "Cannot read %s: %s", path, local_error->message);
+      g_set_error (error, KILN_ERROR, KILN_ERROR_IO, _("Cannot read %s: %s"), path, local_error->message);
       return NULL;
     }
   return mapped;
@@ -449,20 +450,20 @@ kiln_onnx_tensor_new (const char   *name,
   if (n_dims < 0 || n_dims > KILN_ONNX_MAX_DIMS || (n_dims > 0 && dims == NULL))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                   "Tensor %s: %d dims; Kiln handles 0 to %d", name, n_dims, KILN_ONNX_MAX_DIMS);
+                   _("Tensor %s: %d dims; Kiln handles 0 to %d"), name, n_dims, KILN_ONNX_MAX_DIMS);
       return NULL;
     }
   if (!count_elements (n_dims, dims, &n_elements))
     {
       g_autofree char *shape = dims_to_string (n_dims, dims);
       g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                   "Tensor %s: dims %s are negative or their product overflows", name, shape);
+                   _("Tensor %s: dims %s are negative or their product overflows"), name, shape);
       return NULL;
     }
   tensor = tensor_alloc (name, KILN_ONNX_TYPE_FLOAT, n_dims, dims, n_elements);
   if (tensor == NULL)
     g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED,
-                 "Tensor %s: out of memory for %" G_GSIZE_FORMAT " floats", name, n_elements);
+                 _("Tensor %s: out of memory for %" G_GSIZE_FORMAT " floats"), name, n_elements);
   return tensor;
 }
 
@@ -626,29 +627,29 @@ tensor_from_proto (const Onnx__TensorProto *proto,
         if (g_strcmp0 (proto->external_data[i]->key, "location") == 0 && proto->external_data[i]->value)
           location = proto->external_data[i]->value;
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   "%s: tensor %s keeps its data in %s (ONNX external data), which Kiln does not read; "
+                   _("%s: tensor %s keeps its data in %s (ONNX external data), which Kiln does not read; "
                    "save the model self-contained with onnx.save_model(model, path, "
-                   "save_as_external_data=False)", where, name, location);
+                   "save_as_external_data=False)"), where, name, location);
       return NULL;
     }
   if (proto->segment != NULL)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   "%s: tensor %s is one segment of a split tensor, which Kiln does not read", where, name);
+                   _("%s: tensor %s is one segment of a split tensor, which Kiln does not read"), where, name);
       return NULL;
     }
   elem_size = element_size (data_type);
   if (elem_size == 0)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   "%s: tensor %s has type %s (%d); Kiln reads FLOAT, DOUBLE, INT64, INT32, INT8, UINT8 and BOOL",
+                   _("%s: tensor %s has type %s (%d); Kiln reads FLOAT, DOUBLE, INT64, INT32, INT8, UINT8 and BOOL"),
                    where, name, kiln_onnx_data_type_to_string (data_type), data_type);
       return NULL;
     }
   if (proto->n_dims > KILN_ONNX_MAX_DIMS)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   "%s: tensor %s has %" G_GSIZE_FORMAT " dims; Kiln handles at most %d",
+                   _("%s: tensor %s has %" G_GSIZE_FORMAT " dims; Kiln handles at most %d"),
                    where, name, proto->n_dims, KILN_ONNX_MAX_DIMS);
       return NULL;
     }
@@ -658,8 +659,8 @@ tensor_from_proto (const Onnx__TensorProto *proto,
     {
       g_autofree char *shape = dims_to_string (proto->n_dims, dims);
       g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   "%s: tensor %s has dims %s, which are negative or whose product overflows; "
-                   "the file is damaged or hostile", where, name, shape);
+                   _("%s: tensor %s has dims %s, which are negative or whose product overflows; "
+                   "the file is damaged or hostile"), where, name, shape);
       return NULL;
     }
 
@@ -671,8 +672,8 @@ tensor_from_proto (const Onnx__TensorProto *proto,
         {
           g_autofree char *shape = dims_to_string (proto->n_dims, dims);
           g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                       "%s: tensor %s claims %s %s elements (%" G_GSIZE_FORMAT " values) but carries %"
-                       G_GSIZE_FORMAT " bytes of data; the file is truncated or damaged",
+                       _("%s: tensor %s claims %s %s elements (%" G_GSIZE_FORMAT " values) but carries %"
+                       G_GSIZE_FORMAT " bytes of data; the file is truncated or damaged"),
                        where, name, shape, kiln_onnx_data_type_to_string (data_type),
                        n_elements, (gsize) proto->raw_data.len);
           return NULL;
@@ -682,8 +683,8 @@ tensor_from_proto (const Onnx__TensorProto *proto,
     {
       g_autofree char *shape = dims_to_string (proto->n_dims, dims);
       g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   "%s: tensor %s claims %s (%" G_GSIZE_FORMAT " values) but carries %" G_GSIZE_FORMAT
-                   "; the file is truncated or damaged",
+                   _("%s: tensor %s claims %s (%" G_GSIZE_FORMAT " values) but carries %" G_GSIZE_FORMAT
+                   "; the file is truncated or damaged"),
                    where, name, shape, n_elements, typed_count (proto, data_type));
       return NULL;
     }
@@ -692,7 +693,7 @@ tensor_from_proto (const Onnx__TensorProto *proto,
   if (tensor == NULL)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED,
-                   "%s: out of memory reading tensor %s (%" G_GSIZE_FORMAT " values)", where, name, n_elements);
+                   _("%s: out of memory reading tensor %s (%" G_GSIZE_FORMAT " values)"), where, name, n_elements);
       return NULL;
     }
   for (gsize i = 0; i < n_elements; i++)
@@ -744,7 +745,7 @@ check_name (const char *s, const char *what, guint index, const char *where, GEr
   if (s != NULL && g_utf8_validate (s, -1, NULL))
     return TRUE;
   g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-               "%s: %s #%u %s; the file is damaged or not ONNX",
+               _("%s: %s #%u %s; the file is damaged or not ONNX"),
                where, what, index, s == NULL ? "has no name" : "has a name that is not UTF-8");
   return FALSE;
 }
@@ -760,7 +761,7 @@ check_value_info (const Onnx__ValueInfoProto *info, const char *what, guint inde
       info->type->tensor_type->shape->n_dim > KILN_ONNX_MAX_DIMS)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   "%s: %s %s has %" G_GSIZE_FORMAT " dims; Kiln handles at most %d",
+                   _("%s: %s %s has %" G_GSIZE_FORMAT " dims; Kiln handles at most %d"),
                    where, what, info->name, info->type->tensor_type->shape->n_dim, KILN_ONNX_MAX_DIMS);
       return FALSE;
     }
@@ -778,7 +779,7 @@ validate_model (KilnOnnxModel *self, GError **error)
   if (graph == NULL)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   "%s has no graph; it is not an ONNX model (is it a tensor .pb file?)", where);
+                   _("%s has no graph; it is not an ONNX model (is it a tensor .pb file?)"), where);
       return FALSE;
     }
   for (gsize i = 0; i < graph->n_node; i++)
@@ -789,8 +790,8 @@ validate_model (KilnOnnxModel *self, GError **error)
           (node->domain && !g_utf8_validate (node->domain, -1, NULL)))
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                       "%s: node #%" G_GSIZE_FORMAT " has no op_type or a name that is not UTF-8; "
-                       "the file is damaged", where, i);
+                       _("%s: node #%" G_GSIZE_FORMAT " has no op_type or a name that is not UTF-8; "
+                       "the file is damaged"), where, i);
           return FALSE;
         }
       for (gsize j = 0; j < node->n_input; j++)
@@ -1103,7 +1104,7 @@ typed_attribute (const KilnOnnxNode          *node,
   if (*attr == NULL || attribute_type (*attr) == type)
     return TRUE;
   g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-               "%s node %s: attribute %s is %s where ONNX specifies %s",
+               _("%s node %s: attribute %s is %s where ONNX specifies %s"),
                node->op_type, kiln_onnx_node_get_label (node), name,
                attribute_type_name (attribute_type (*attr)), attribute_type_name (type));
   *attr = NULL;
@@ -1181,7 +1182,7 @@ kiln_onnx_node_get_string (const KilnOnnxNode *node, const char *name, char **va
         {
           g_free (s);
           g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                       "%s node %s: attribute %s is not UTF-8 text",
+                       _("%s node %s: attribute %s is not UTF-8 text"),
                        node->op_type, kiln_onnx_node_get_label (node), name);
           return FALSE;
         }
@@ -1202,7 +1203,7 @@ kiln_onnx_node_get_tensor (const KilnOnnxNode *node, const char *name, GError **
     return NULL;
   if (attr->t == NULL)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, "%s node %s: attribute %s holds no tensor",
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, _("%s node %s: attribute %s holds no tensor"),
                    node->op_type, kiln_onnx_node_get_label (node), name);
       return NULL;
     }

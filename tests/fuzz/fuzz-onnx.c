@@ -2,8 +2,9 @@
  * accessor on what parsed, and the import into a KilnNetSpec. Whatever the
  * bytes, the result is a value or a GError; sanitizers catch the rest.
  *
- * Build: CC=clang meson setup _build-fuzz -Dcuda=disabled; run:
- * _build-fuzz/tests/fuzz-onnx -max_total_time=60 tests/fixtures/onnx */
+ * Built only with clang (tests/fuzz/meson.build): CC=clang-14 meson setup
+ * _build-fuzz; then mkdir corpus && _build-fuzz/tests/fuzz/fuzz-onnx
+ * -max_total_time=60 corpus tests/fixtures/onnx */
 #include <stdint.h>
 
 #include "kiln-onnx.h"
