@@ -8,6 +8,7 @@
 
 #include "kiln-cli.h"
 #include "kiln-core.h"
+#include "engine/kiln-json-text.h"
 
 /* "3x227x227", "227x227" (channels kept) or "227"; × works as well as x. */
 static gboolean
@@ -242,7 +243,7 @@ static void
 print_json (JsonBuilder *builder)
 {
   g_autoptr(JsonNode) root = json_builder_get_root (builder);
-  g_autofree char *text = json_to_string (root, TRUE);
+  g_autofree char *text = kiln_json_to_text (root, TRUE);
 
   g_print ("%s\n", text);
 }

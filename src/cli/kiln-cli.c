@@ -3,6 +3,7 @@
 #include <glib/gi18n.h>
 #include <locale.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "kiln-cli.h"
 #include "kiln-core.h"
@@ -15,17 +16,19 @@ typedef struct {
 
 static const KilnCliCommand commands[] = {
   { "calc", kiln_cli_calc, N_("Show layer sizes, parameters and costs of a network") },
+  { "demo", kiln_cli_demo, N_("Import the Fashion-MNIST demo project and train it end to end") },
   { "devices", kiln_cli_devices, N_("List the compute backends and devices that answer") },
+  { "train", kiln_cli_train, N_("Train or fine-tune a classifier, or resume a run") },
 };
 
 gboolean
 kiln_cli_parse (const char *command, const char *parameter_string, const char *summary,
                 const GOptionEntry *entries, int *argc, char ***argv)
 {
-  g_autofree char *title = g_strdup_printf ("%s%s%s", command,
-                                            parameter_string ? " " : "",
-                                            parameter_string ? parameter_string : "");
-  g_autoptr(GOptionContext) context = g_option_context_new (title);
+  /* --help prints "Usage: <prgname> [OPTION…] <parameters>". */
+  g_autofree char *prgname = g_strdup_printf ("kiln-cli %s", command);
+  g_set_prgname (prgname);
+  g_autoptr(GOptionContext) context = g_option_context_new (parameter_string);
   g_autoptr(GError) error = NULL;
 
   g_option_context_set_summary (context, summary);
@@ -37,6 +40,28 @@ kiln_cli_parse (const char *command, const char *parameter_string, const char *s
       return FALSE;
     }
   return TRUE;
+}
+
+static gboolean status_shown;
+
+void
+kiln_cli_status_line (const char *text)
+{
+  if (!isatty (STDERR_FILENO))
+    return;
+  /* \r, then clear to the end of the line: the new text may be shorter. */
+  fprintf (stderr, "\r%s\033[K", text);
+  fflush (stderr);
+  status_shown = TRUE;
+}
+
+void
+kiln_cli_status_done (void)
+{
+  if (!status_shown)
+    return;
+  fputc ('\n', stderr);
+  status_shown = FALSE;
 }
 
 int

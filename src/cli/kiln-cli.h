@@ -23,7 +23,14 @@ gboolean kiln_cli_parse (const char         *command,
 int      kiln_cli_fail  (const char *command,
                          GError     *error);
 
+/* One updating status line on stderr when it is a terminal (nothing
+ * otherwise, so logs stay clean); _done ends it with a newline. */
+void     kiln_cli_status_line (const char *text);
+void     kiln_cli_status_done (void);
+
 int kiln_cli_calc    (int argc, char **argv);
+int kiln_cli_demo    (int argc, char **argv);
 int kiln_cli_devices (int argc, char **argv);
+int kiln_cli_train   (int argc, char **argv);
 
 G_END_DECLS

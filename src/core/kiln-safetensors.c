@@ -10,6 +10,7 @@
 
 #include "kiln-error.h"
 #include "kiln-safetensors.h"
+#include "engine/kiln-json-text.h"
 
 /* The reference implementation's limit on the JSON header. */
 #define MAX_HEADER_SIZE  100000000
@@ -181,7 +182,7 @@ build_header (const KilnSafetensorsTensor *tensors,
   json_builder_end_object (builder);
 
   g_autoptr(JsonNode) root = json_builder_get_root (builder);
-  return json_to_string (root, FALSE);
+  return kiln_json_to_text (root, FALSE);
 }
 
 gboolean

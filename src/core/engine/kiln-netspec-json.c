@@ -12,6 +12,7 @@
 
 #include "kiln-error.h"
 #include "kiln-netspec.h"
+#include "kiln-json-text.h"
 
 #define FORMAT_NAME     "kiln-netspec"
 #define FORMAT_VERSION  1
@@ -502,7 +503,7 @@ kiln_net_spec_save (KilnNetSpec *self,
   g_return_val_if_fail (path != NULL, FALSE);
 
   g_autoptr(JsonNode) root = kiln_net_spec_to_json (self);
-  g_autofree char *text = json_to_string (root, TRUE);
+  g_autofree char *text = kiln_json_to_text (root, TRUE);
   g_autofree char *contents = g_strconcat (text, "\n", NULL);
   g_autoptr(GError) local_error = NULL;
 

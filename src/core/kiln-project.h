@@ -1,0 +1,239 @@
+/* kiln-project.h: a project folder and its SQLite store.
+ *
+ * A project is a folder (DESIGN.md "A project on disk"):
+ *   kiln.db               SQLite in WAL mode, the truth about every image
+ *   images/<class>/…      kept images
+ *   discarded/<reason>/…  discarded images, moved here and never deleted
+ *   cache/  runs/         decoded tensors, training runs
+ *
+ * Image paths in the store are relative to the project folder and use '/'.
+ * Every change runs in a transaction; kiln_project_transaction() groups
+ * several changes so that they land together or not at all.
+ *
+ * Threads: every function may be called from any thread. Calls are
+ * serialised by a recursive lock that a transaction holds from its start
+ * to its end, so a transaction callback sees no other thread's changes. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define KILN_PROJECT_SCHEMA_VERSION 1
+
+typedef enum {
+  KILN_IMAGE_KEPT,
+  KILN_IMAGE_DISCARDED,
+} KilnImageStatus;
+
+/* One image row. Strings may be NULL where unknown; width/height/size and
+ * http_status are 0 when unknown; has_phash says whether phash is set. */
+typedef struct {
+  gint64           id;              /* 0 until stored */
+  char            *path;            /* relative to the project folder */
+  char            *original_path;   /* where a discarded image came from */
+  char            *class_name;
+  KilnImageStatus  status;
+  char            *discard_reason;
+  gint64           size;            /* bytes of the file */
+  int              width;
+  int              height;
+  char            *sha256;          /* hex digest of the file's bytes */
+  char            *pixel_hash;      /* hex digest of the decoded pixels */
+  guint64          phash;           /* 64-bit perceptual hash */
+  gboolean         has_phash;
+  char            *source_url;
+  int              http_status;
+} KilnImageRecord;
+
+KilnImageRecord *kiln_image_record_new  (const char            *path,
+                                         const char            *class_name);
+KilnImageRecord *kiln_image_record_copy (const KilnImageRecord *record);
+void             kiln_image_record_free (KilnImageRecord       *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnImageRecord, kiln_image_record_free)
+
+typedef struct {
+  gint64  image_id;
+  char   *reason;   /* a short token such as "truncated" */
+  char   *detail;   /* human-readable, may be NULL */
+} KilnFlag;
+
+KilnFlag *kiln_flag_new  (gint64      image_id,
+                          const char *reason,
+                          const char *detail);
+void      kiln_flag_free (KilnFlag   *flag);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnFlag, kiln_flag_free)
+
+/* What happened to one URL of the gatherer. KEPT, REJECTED and FAILED are
+ * final ("done"); PENDING and RETRY are fetched again by the next run. */
+typedef enum {
+  KILN_DOWNLOAD_PENDING,   /* queued, not tried yet */
+  KILN_DOWNLOAD_KEPT,      /* fetched, validated, stored as `file` */
+  KILN_DOWNLOAD_REJECTED,  /* answered, but not acceptable (404, HTML, placeholder…) */
+  KILN_DOWNLOAD_RETRY,     /* temporary failure (timeout, 429, 5xx): try again */
+  KILN_DOWNLOAD_FAILED,    /* temporary failures until the retries ran out */
+  KILN_DOWNLOAD_N_OUTCOMES
+} KilnDownloadOutcome;
+
+const char *kiln_download_outcome_to_string   (KilnDownloadOutcome  outcome);
+gboolean    kiln_download_outcome_from_string (const char          *text,
+                                               KilnDownloadOutcome *outcome);
+gboolean    kiln_download_outcome_is_done     (KilnDownloadOutcome  outcome);
+
+typedef struct {
+  char                *url;
+  char                *wnid;
+  KilnDownloadOutcome  outcome;
+  int                  http_status;  /* 0 when no response came */
+  char                *detail;
+  char                *file;         /* relative path of the kept image */
+  int                  attempts;
+  gint64               updated;      /* Unix time, seconds */
+} KilnDownloadRecord;
+
+void kiln_download_record_free (KilnDownloadRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnDownloadRecord, kiln_download_record_free)
+
+#define KILN_TYPE_PROJECT (kiln_project_get_type ())
+G_DECLARE_FINAL_TYPE (KilnProject, kiln_project, KILN, PROJECT, GObject)
+
+/* Opens the project in @path, creating the folder layout and the store if
+ * they are missing, and migrating an older store. Fails on a store made by
+ * a newer Kiln. Finishes discards/restores that a crash interrupted. */
+KilnProject *kiln_project_open               (const char   *path,
+                                              GError      **error);
+const char  *kiln_project_get_path           (KilnProject  *self);
+int          kiln_project_get_schema_version (KilnProject  *self);
+/* Absolute path of a relative project path (newly allocated). */
+char        *kiln_project_build_path         (KilnProject  *self,
+                                              const char   *relative);
+
+/* Runs @func inside one transaction (nested calls become savepoints).
+ * If @func returns FALSE, everything it changed is rolled back. */
+typedef gboolean (*KilnProjectTransactionFunc) (KilnProject  *project,
+                                                gpointer      user_data,
+                                                GError      **error);
+gboolean     kiln_project_transaction        (KilnProject                *self,
+                                              KilnProjectTransactionFunc  func,
+                                              gpointer                    user_data,
+                                              GError                    **error);
+
+/* Classes. Adding an existing name is not an error. */
+gboolean     kiln_project_add_class          (KilnProject  *self,
+                                              const char   *name,
+                                              GError      **error);
+/* Class names sorted case-insensitively (the label order). */
+GStrv        kiln_project_list_classes       (KilnProject  *self,
+                                              GError      **error);
+
+/* Images. add stores a new row (its class is created if needed) and sets
+ * @record->id; the path must be unique. update rewrites every field of the
+ * row @record->id except status/discard/original path, which only
+ * discard/restore change. */
+gboolean     kiln_project_add_image          (KilnProject      *self,
+                                              KilnImageRecord  *record,
+                                              GError          **error);
+gboolean     kiln_project_update_image       (KilnProject      *self,
+                                              const KilnImageRecord *record,
+                                              GError          **error);
+KilnImageRecord *kiln_project_get_image      (KilnProject  *self,
+                                              gint64        id,
+                                              GError      **error);
+/* NULL without an error when no image has @path. */
+KilnImageRecord *kiln_project_find_image     (KilnProject  *self,
+                                              const char   *path,
+                                              GError      **error);
+/* Images ordered by id; @class_name NULL for all classes, @status -1 for
+ * both. Returns a GPtrArray of KilnImageRecord. */
+GPtrArray   *kiln_project_list_images        (KilnProject  *self,
+                                              const char   *class_name,
+                                              int           status,
+                                              GError      **error);
+gint64       kiln_project_count_images       (KilnProject  *self,
+                                              int           status,
+                                              GError      **error);
+
+/* Flags: one per (image, reason); setting it again replaces the detail. */
+gboolean     kiln_project_set_flag           (KilnProject  *self,
+                                              gint64        image_id,
+                                              const char   *reason,
+                                              const char   *detail,
+                                              GError      **error);
+/* Removes @reason, or every flag of the image when @reason is NULL. */
+gboolean     kiln_project_clear_flags        (KilnProject  *self,
+                                              gint64        image_id,
+                                              const char   *reason,
+                                              GError      **error);
+/* Flags of one image (@image_id > 0) or of all images (0), ordered by
+ * image then reason. GPtrArray of KilnFlag. */
+GPtrArray   *kiln_project_list_flags         (KilnProject  *self,
+                                              gint64        image_id,
+                                              GError      **error);
+
+/* Discarding moves the file to discarded/<reason>/<path under images/>
+ * and records it; @reason is a token of [a-z0-9_-]. Restoring moves it
+ * back. Both are journaled, so a crash between the store and the rename is
+ * finished by the next kiln_project_open(). */
+gboolean     kiln_project_discard_image      (KilnProject  *self,
+                                              gint64        image_id,
+                                              const char   *reason,
+                                              GError      **error);
+gboolean     kiln_project_restore_image      (KilnProject  *self,
+                                              gint64        image_id,
+                                              GError      **error);
+
+/* Splits: a named assignment of images to subsets ("train", "val",
+ * "test"). Setting a split replaces the previous one of that name.
+ * @image_ids and @subsets have @n entries each. */
+gboolean     kiln_project_set_split          (KilnProject         *self,
+                                              const char          *name,
+                                              guint64              seed,
+                                              const gint64        *image_ids,
+                                              const char * const  *subsets,
+                                              gsize                n,
+                                              GError             **error);
+/* Image id (gint64 *) → subset name; keys and values owned by the table. */
+GHashTable  *kiln_project_get_split          (KilnProject  *self,
+                                              const char   *name,
+                                              guint64      *seed,
+                                              GError      **error);
+
+/* Downloads (the gatherer's queue and outcomes), keyed by URL. */
+/* Queues @url as PENDING unless the store already knows it. */
+gboolean     kiln_project_queue_download     (KilnProject  *self,
+                                              const char   *url,
+                                              const char   *wnid,
+                                              GError      **error);
+/* Records an attempt's outcome; counts one more attempt unless @outcome
+ * is PENDING. @wnid, @detail and @file may be NULL. */
+gboolean     kiln_project_record_download    (KilnProject          *self,
+                                              const char           *url,
+                                              const char           *wnid,
+                                              KilnDownloadOutcome   outcome,
+                                              int                   http_status,
+                                              const char           *detail,
+                                              const char           *file,
+                                              GError              **error);
+/* NULL without an error when @url is unknown. */
+KilnDownloadRecord *kiln_project_get_download (KilnProject  *self,
+                                               const char   *url,
+                                               GError      **error);
+gboolean     kiln_project_download_is_done   (KilnProject  *self,
+                                              const char   *url,
+                                              GError      **error);
+/* The set (url → url) of done URLs, of one synset or all (@wnid NULL). */
+GHashTable  *kiln_project_get_done_urls      (KilnProject  *self,
+                                              const char   *wnid,
+                                              GError      **error);
+/* Downloads of one synset (or all) in URL order; GPtrArray of
+ * KilnDownloadRecord. */
+GPtrArray   *kiln_project_list_downloads     (KilnProject  *self,
+                                              const char   *wnid,
+                                              GError      **error);
+/* Fills @counts[KILN_DOWNLOAD_N_OUTCOMES] for one synset or all. */
+gboolean     kiln_project_count_downloads    (KilnProject  *self,
+                                              const char   *wnid,
+                                              gint64       *counts,
+                                              GError      **error);
+
+G_END_DECLS
