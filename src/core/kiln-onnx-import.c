@@ -1547,3 +1547,38 @@ kiln_onnx_import_spec (const char   *path,
     return FALSE;
   return kiln_onnx_import_spec_from_model (model, spec, weights, error);
 }
+
+gboolean
+kiln_onnx_load_weights (KilnNet    *net,
+                        GHashTable *weights,
+                        GError    **error)
+{
+  /* kiln-op.h's parameter order for each layer type. */
+  static const char *const conv_parts[] = { "weight", "bias" };
+  static const char *const bn_parts[] = { "scale", "bias", "mean", "var" };
+  KilnNetSpec *spec = kiln_net_get_spec (net);
+
+  for (guint i = 0; i < kiln_net_spec_get_n_layers (spec); i++)
+    {
+      const KilnLayerSpec *layer = kiln_net_spec_get_layer (spec, i);
+      const char *const *parts = layer->type == KILN_LAYER_BATCH_NORM ? bn_parts : conv_parts;
+      guint n_params = kiln_net_get_n_params (net, layer->name);
+
+      for (guint k = 0; k < n_params && k < 4; k++)
+        {
+          g_autofree char *key = g_strconcat (layer->name, ".", parts[k], NULL);
+          const KilnOnnxTensor *tensor = g_hash_table_lookup (weights, key);
+
+          if (tensor == NULL)
+            {
+              g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                           _("Layer %s needs the weights %s, which the imported model does not have"),
+                           layer->name, key);
+              return FALSE;
+            }
+          if (!kiln_net_set_param (net, layer->name, k, tensor->data, (gint64) tensor->n_elements, error))
+            return FALSE;
+        }
+    }
+  return TRUE;
+}

@@ -13,6 +13,7 @@
 
 #include <glib-object.h>
 
+#include "kiln-net.h"
 #include "kiln-netspec.h"
 
 G_BEGIN_DECLS
@@ -189,5 +190,11 @@ gboolean        kiln_onnx_import_spec_from_model (KilnOnnxModel *model,
                                                   KilnNetSpec  **spec,
                                                   GHashTable   **weights,
                                                   GError       **error);
+/* Uploads imported weights into a net built from the imported spec (any
+ * batch size, any backend): every parameter of every layer must be in the
+ * table with the element count the net expects. */
+gboolean        kiln_onnx_load_weights     (KilnNet      *net,
+                                            GHashTable   *weights,
+                                            GError      **error);
 
 G_END_DECLS
