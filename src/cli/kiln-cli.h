@@ -52,8 +52,10 @@ void     kiln_cli_progress_end    (KilnCliProgress *progress);
 void     kiln_cli_print_json      (JsonBuilder     *builder);
 
 int kiln_cli_calc       (int argc, char **argv);
+int kiln_cli_classify   (int argc, char **argv);
 int kiln_cli_demo       (int argc, char **argv);
 int kiln_cli_devices    (int argc, char **argv);
+int kiln_cli_eval       (int argc, char **argv);
 int kiln_cli_gather     (int argc, char **argv);
 int kiln_cli_import_idx (int argc, char **argv);
 int kiln_cli_inspect    (int argc, char **argv);
