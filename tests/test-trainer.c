@@ -174,11 +174,16 @@ on_finished (KilnTrainer *t, int state, Seen *s)
   s->final_state = state;
 }
 
+/* When set, layers up to it are frozen (and their outputs cached). */
+static const char *freeze_up_to;
+
 static KilnTrainer *
 make_trainer (Data *d, const char *runs, const char *id, int epochs, Seen *seen, const char *resume_dir)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(KilnNetSpec) spec = small_cnn ();
+  if (freeze_up_to != NULL)
+    g_assert_true (kiln_net_spec_freeze_up_to (spec, freeze_up_to, NULL));
   KilnTrainerOptions options;
   options_for_test (&options, epochs);
   g_autoptr(KilnRun) run = NULL;
@@ -357,6 +362,39 @@ test_stop_and_resume_is_exact (Data *d, gconstpointer unused)
 }
 
 static void
+test_frozen_features_resume_exact (Data *d, gconstpointer unused)
+{
+  /* The same stop-and-resume check with conv1 frozen and its outputs cached. */
+  freeze_up_to = "pool1";
+  test_stop_and_resume_is_exact (d, unused);
+
+  /* The frozen layer's weights never moved, and its features were cached. */
+  g_autofree char *dir = g_build_filename (d->dir, "whole", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnRun) run = kiln_run_open (dir, -1, &error);
+  g_assert_no_error (error);
+  g_autofree char *first = kiln_run_checkpoint_path (run, 6);
+  g_autofree char *last = kiln_run_get_latest_checkpoint (run, NULL);
+  g_autoptr(KilnSafetensors) a = kiln_safetensors_new_from_file (first, &error);
+  g_assert_no_error (error);
+  g_autoptr(KilnSafetensors) b = kiln_safetensors_new_from_file (last, &error);
+  g_assert_no_error (error);
+  const KilnSafetensorsTensor *wa = kiln_safetensors_get_tensor (a, "param/conv1/0");
+  const KilnSafetensorsTensor *wb = kiln_safetensors_get_tensor (b, "param/conv1/0");
+  g_assert_cmpmem (wa->data, wa->n_bytes, wb->data, wb->n_bytes);
+  g_assert_null (kiln_safetensors_get_tensor (b, "slot/conv1/0/0"));
+  g_assert_nonnull (kiln_safetensors_get_tensor (b, "slot/fc1/0/0"));
+  const KilnSafetensorsTensor *fa = kiln_safetensors_get_tensor (a, "param/fc1/0");
+  const KilnSafetensorsTensor *fb = kiln_safetensors_get_tensor (b, "param/fc1/0");
+  g_assert_true (memcmp (fa->data, fb->data, fa->n_bytes) != 0);
+  g_autofree char *events_path = g_build_filename (dir, "events.jsonl", NULL);
+  g_autofree char *events = NULL;
+  g_assert_true (g_file_get_contents (events_path, &events, NULL, NULL));
+  g_assert_nonnull (strstr (events, "\"type\":\"features-cached\""));
+  freeze_up_to = NULL;
+}
+
+static void
 test_pause_and_resume (Data *d, gconstpointer unused)
 {
   Seen seen = { 0 };
@@ -487,6 +525,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/trainer/options-json", test_options_json_round_trip);
   g_test_add ("/trainer/learns-and-logs", Data, NULL, data_setup, test_learns_and_logs, data_teardown);
   g_test_add ("/trainer/stop-and-resume-exact", Data, NULL, data_setup, test_stop_and_resume_is_exact, data_teardown);
+  g_test_add ("/trainer/frozen-features-resume-exact", Data, NULL, data_setup, test_frozen_features_resume_exact, data_teardown);
   g_test_add ("/trainer/pause", Data, NULL, data_setup, test_pause_and_resume, data_teardown);
   g_test_add ("/trainer/nan-loss", Data, NULL, data_setup, test_nan_loss_fails_cleanly, data_teardown);
   g_test_add ("/trainer/bad-setup", Data, NULL, data_setup, test_bad_setup, data_teardown);

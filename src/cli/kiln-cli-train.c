@@ -124,11 +124,11 @@ kiln_cli_train (int argc, char **argv)
 {
   g_autofree char *project = NULL, *preset = NULL, *spec_file = NULL, *input = NULL, *resume = NULL;
   g_autofree char *optimizer = NULL, *schedule = NULL, *backend = NULL, *run_id = NULL, *weights = NULL;
-  g_autofree char *resize = NULL, *cache_size = NULL;
+  g_autofree char *resize = NULL, *cache_size = NULL, *freeze = NULL;
   int epochs = 0, batch = 0, checkpoint_every = -1, keep = 0, warmup = -1, max_per_class = 0;
   double lr = 0, momentum = -1, weight_decay = -1, gamma = 0, val_fraction = -1;
   gint64 seed = -1;
-  gboolean no_mirror = FALSE, random_crop = FALSE, as_json = FALSE;
+  gboolean no_mirror = FALSE, random_crop = FALSE, as_json = FALSE, no_feature_cache = FALSE;
   const GOptionEntry entries[] = {
     { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project, N_("Project folder (with images/<class>/…)"), N_("DIR") },
     { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, N_("Continue the run in DIR from its newest checkpoint"), N_("DIR") },
@@ -138,6 +138,8 @@ kiln_cli_train (int argc, char **argv)
     { "cache-size", 0, 0, G_OPTION_ARG_STRING, &cache_size, N_("Decode images to this size (larger than the input allows random crops)"), N_("HxW") },
     { "resize", 0, 0, G_OPTION_ARG_STRING, &resize, N_("How images are fitted: squash, crop-center, fill, downscale-crop"), N_("MODE") },
     { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, N_("Start from these weights (fine-tuning; layers of another shape start fresh)"), N_("FILE") },
+    { "freeze-up-to", 0, 0, G_OPTION_ARG_STRING, &freeze, N_("Freeze the layers up to and including LAYER (fine-tuning)"), N_("LAYER") },
+    { "no-feature-cache", 0, 0, G_OPTION_ARG_NONE, &no_feature_cache, N_("Run frozen layers every step instead of caching their outputs once"), NULL },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, N_("Epochs (default 10)"), N_("N") },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, N_("Batch size (default 32)"), N_("N") },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, N_("Learning rate (default 0.01)"), N_("X") },
@@ -199,6 +201,8 @@ kiln_cli_train (int argc, char **argv)
             }
           kiln_net_spec_set_input (spec, c, h, w);
         }
+      if (freeze != NULL && !kiln_net_spec_freeze_up_to (spec, freeze, &error))
+        return kiln_cli_fail ("train", error);
 
       KilnTrainerOptions options;
       kiln_trainer_options_init (&options);
@@ -211,6 +215,7 @@ kiln_cli_train (int argc, char **argv)
       if (checkpoint_every >= 0) options.checkpoint_every = checkpoint_every;
       if (keep > 0) options.keep_checkpoints = keep;
       options.mirror = !no_mirror;
+      options.cache_features = !no_feature_cache;
       options.random_crop = random_crop;
       if (backend) { g_free (options.backend); options.backend = g_strdup (backend); }
       if (optimizer != NULL)

@@ -18,6 +18,7 @@ typedef struct {
 struct _KilnBatchLoader
 {
   KilnTensorCache *cache;
+  const float *features;   /* instead of a cache: N × C×H×W floats, borrowed */
   guint *indices;
   int *labels;
   guint n;
@@ -140,7 +141,11 @@ fill_slot (gpointer slot_ptr, gpointer user_data)
       guint item = order[i];
       guint entry = self->indices[item];
       guint64 sample_seed = self->options.seed ^ mix64 ((epoch << 32) ^ (first + i));
-      fill_sample (self, kiln_tensor_cache_get (self->cache, entry), slot->data + i * sample_floats, sample_seed);
+      if (self->features != NULL)
+        memcpy (slot->data + i * sample_floats, self->features + (gsize) entry * sample_floats,
+                sample_floats * sizeof (float));
+      else
+        fill_sample (self, kiln_tensor_cache_get (self->cache, entry), slot->data + i * sample_floats, sample_seed);
       slot->labels[i] = self->labels[item];
       slot->sources[i] = entry;
     }
@@ -171,15 +176,18 @@ wait_idle_locked (KilnBatchLoader *self)
     g_cond_wait (&self->ready, &self->lock);
 }
 
-KilnBatchLoader *
-kiln_batch_loader_new (KilnTensorCache *cache, const guint *indices, const int *labels, guint n,
-                       const KilnBatchLoaderOptions *options, GError **error)
+static KilnBatchLoader *
+loader_new (KilnTensorCache *cache, const float *features, guint n_entries, int channels, int height, int width,
+            const guint *indices, const int *labels, guint n, const KilnBatchLoaderOptions *options, GError **error)
 {
   g_autoptr(KilnBatchLoader) self = g_new0 (KilnBatchLoader, 1);
 
   self->options = *options;
   self->cache = cache;
-  kiln_tensor_cache_get_shape (cache, &self->channels, &self->height, &self->width);
+  self->features = features;
+  self->channels = channels;
+  self->height = height;
+  self->width = width;
   self->crop_h = options->crop_height > 0 ? options->crop_height : self->height;
   self->crop_w = options->crop_width > 0 ? options->crop_width : self->width;
   self->last_returned = -1;
@@ -207,13 +215,19 @@ kiln_batch_loader_new (KilnTensorCache *cache, const guint *indices, const int *
                    "%u images do not fill one batch of %u; lower the batch size", n, options->batch_size);
       return NULL;
     }
-  guint n_cache = kiln_tensor_cache_get_n (cache);
+  if (features != NULL && (self->crop_h != height || self->crop_w != width || options->mean ||
+                           options->random_crop || options->mirror))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "Cached features are used as they are: no crop, mirror or mean");
+      return NULL;
+    }
   for (guint i = 0; i < n; i++)
-    if (indices[i] >= n_cache)
+    if (indices[i] >= n_entries)
       {
         g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
                      "Image %u of the split points at cache entry %u, but the cache holds %u; rebuild it",
-                     i, indices[i], n_cache);
+                     i, indices[i], n_entries);
         return NULL;
       }
 
@@ -242,6 +256,23 @@ kiln_batch_loader_new (KilnTensorCache *cache, const guint *indices, const int *
   if (self->pool == NULL)
     return NULL;
   return g_steal_pointer (&self);
+}
+
+KilnBatchLoader *
+kiln_batch_loader_new (KilnTensorCache *cache, const guint *indices, const int *labels, guint n,
+                       const KilnBatchLoaderOptions *options, GError **error)
+{
+  int c, h, w;
+  kiln_tensor_cache_get_shape (cache, &c, &h, &w);
+  return loader_new (cache, NULL, kiln_tensor_cache_get_n (cache), c, h, w, indices, labels, n, options, error);
+}
+
+KilnBatchLoader *
+kiln_batch_loader_new_for_features (const float *features, guint n_entries, int channels, int height, int width,
+                                    const guint *indices, const int *labels, guint n,
+                                    const KilnBatchLoaderOptions *options, GError **error)
+{
+  return loader_new (NULL, features, n_entries, channels, height, width, indices, labels, n, options, error);
 }
 
 void

@@ -39,6 +39,20 @@ KilnBatchLoader *kiln_batch_loader_new     (KilnTensorCache              *cache,
                                             guint                         n,
                                             const KilnBatchLoaderOptions *options,
                                             GError                      **error);
+/* The same over features computed once (the outputs of a net's frozen
+ * layers): @features holds @n_entries samples of C×H×W floats and must
+ * outlive the loader; batches copy them as they are (no crop, mirror or
+ * mean), in the same seeded order. */
+KilnBatchLoader *kiln_batch_loader_new_for_features (const float                  *features,
+                                                     guint                         n_entries,
+                                                     int                           channels,
+                                                     int                           height,
+                                                     int                           width,
+                                                     const guint                  *indices,
+                                                     const int                    *labels,
+                                                     guint                         n,
+                                                     const KilnBatchLoaderOptions *options,
+                                                     GError                      **error);
 void             kiln_batch_loader_free    (KilnBatchLoader *self);
 
 guint            kiln_batch_loader_get_batches_per_epoch (KilnBatchLoader *self);

@@ -30,14 +30,11 @@ add_entry (GArray *entries, char *name, const KilnShape *shape)
   return TRUE;
 }
 
-gboolean
-kiln_checkpoint_save (KilnNet *net, const char *path, gboolean with_optimizer, GHashTable *metadata,
-                      GError **error)
+/* Appends one net's parameters (and slots) to @entries. */
+static gboolean
+collect_net (GArray *entries, KilnNet *net, gboolean with_optimizer, const char *path, GError **error)
 {
   KilnNetSpec *spec = kiln_net_get_spec (net);
-  g_autoptr(GArray) entries = g_array_new (FALSE, FALSE, sizeof (Entry));
-  g_autofree KilnSafetensorsTensor *tensors = NULL;
-  g_array_set_clear_func (entries, entry_clear);
 
   for (guint l = 0; l < kiln_net_spec_get_n_layers (spec); l++)
     {
@@ -66,6 +63,24 @@ kiln_checkpoint_save (KilnNet *net, const char *path, gboolean with_optimizer, G
             }
         }
     }
+  return TRUE;
+
+out_of_memory:
+  g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED, "Not enough memory to write the checkpoint %s", path);
+  return FALSE;
+}
+
+gboolean
+kiln_checkpoint_save (KilnNet *const *nets, guint n_nets, const char *path, gboolean with_optimizer,
+                      GHashTable *metadata, GError **error)
+{
+  g_autoptr(GArray) entries = g_array_new (FALSE, FALSE, sizeof (Entry));
+  g_autofree KilnSafetensorsTensor *tensors = NULL;
+  g_array_set_clear_func (entries, entry_clear);
+
+  for (guint k = 0; k < n_nets; k++)
+    if (!collect_net (entries, nets[k], with_optimizer, path, error))
+      return FALSE;
 
   tensors = g_new0 (KilnSafetensorsTensor, MAX (entries->len, 1));
   for (guint i = 0; i < entries->len; i++)
@@ -78,11 +93,6 @@ kiln_checkpoint_save (KilnNet *net, const char *path, gboolean with_optimizer, G
       };
     }
   return kiln_safetensors_save (path, tensors, entries->len, metadata, error);
-
-out_of_memory:
-  g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED,
-               "Not enough memory to write the checkpoint %s", path);
-  return FALSE;
 }
 
 static gboolean

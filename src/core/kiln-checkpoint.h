@@ -24,7 +24,10 @@ typedef enum {
   KILN_CHECKPOINT_LOAD_OPTIMIZER = 1 << 1,
 } KilnCheckpointLoadFlags;
 
-gboolean kiln_checkpoint_save (KilnNet     *net,
+/* Several nets (a frozen prefix and the trained rest) go into one file;
+ * their layer names must not overlap. */
+gboolean kiln_checkpoint_save (KilnNet    *const *nets,
+                               guint               n_nets,
                                const char  *path,
                                gboolean     with_optimizer,
                                GHashTable  *metadata,

@@ -1,6 +1,7 @@
 #include "kiln-trainer.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "engine/kiln-backend.h"
 #include "engine/kiln-net.h"
@@ -80,7 +81,7 @@ kiln_trainer_options_init (KilnTrainerOptions *o)
     .batch_size = 32, .epochs = 10, .optimizer = KILN_OPTIMIZER_SGD, .learning_rate = 0.01,
     .momentum = 0.9, .weight_decay = 5e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
     .seed = 1, .mirror = TRUE, .keep_checkpoints = 3, .validate_every = 1,
-    .backend = g_strdup ("auto"),
+    .backend = g_strdup ("auto"), .cache_features = TRUE,
   };
   kiln_lr_schedule_init_exponential (&o->schedule, 0.97);
 }
@@ -125,6 +126,7 @@ kiln_trainer_options_to_json (const KilnTrainerOptions *o)
   json_object_set_int_member (obj, "keep_checkpoints", o->keep_checkpoints);
   json_object_set_int_member (obj, "validate_every", o->validate_every);
   json_object_set_string_member (obj, "backend", o->backend ? o->backend : "auto");
+  json_object_set_boolean_member (obj, "cache_features", o->cache_features);
   return obj;
 }
 
@@ -224,6 +226,7 @@ kiln_trainer_options_from_json (KilnTrainerOptions *o, JsonObject *obj, GError *
     }
   o->random_crop = json_object_get_boolean_member_with_default (obj, "random_crop", o->random_crop);
   o->mirror = json_object_get_boolean_member_with_default (obj, "mirror", o->mirror);
+  o->cache_features = json_object_get_boolean_member_with_default (obj, "cache_features", o->cache_features);
   if (json_object_has_member (obj, "backend"))
     {
       g_free (o->backend);
@@ -350,13 +353,16 @@ post_event (KilnTrainer *self, Event *e)
 typedef struct {
   KilnTrainer *self;
   KilnBackend *backend;
-  KilnNet *net;
+  KilnNet *net;              /* the layers being trained */
+  KilnNet *frozen;           /* the frozen bottom, when its outputs are cached */
+  float *train_features, *val_features;
   KilnOptimizer *optimizer;
   KilnBatchLoader *train_loader;
   KilnBatchLoader *val_loader;
   guint batches_per_epoch;
   gint64 iteration;
   gint64 last_checkpoint;
+  guint64 resume_position;
   double best_val_accuracy;
   gint64 started;
 } Worker;
@@ -368,6 +374,9 @@ worker_clear (Worker *w)
   g_clear_pointer (&w->val_loader, kiln_batch_loader_free);
   g_clear_pointer (&w->optimizer, kiln_optimizer_free);
   g_clear_pointer (&w->net, kiln_net_free);
+  g_clear_pointer (&w->frozen, kiln_net_free);
+  g_clear_pointer (&w->train_features, g_free);
+  g_clear_pointer (&w->val_features, g_free);
   g_clear_pointer (&w->backend, kiln_backend_free);
 }
 
@@ -425,7 +434,12 @@ save_checkpoint (Worker *w, double val_accuracy, GError **error)
                        g_strdup (g_ascii_dtostr (buf, sizeof buf, w->best_val_accuracy)));
   g_hash_table_insert (meta, "kiln.spec", g_steal_pointer (&spec_json));
 
-  if (!kiln_checkpoint_save (w->net, path, TRUE, meta, error) ||
+  KilnNet *nets[2];
+  guint n_nets = 0;
+  if (w->frozen != NULL)
+    nets[n_nets++] = w->frozen;
+  nets[n_nets++] = w->net;
+  if (!kiln_checkpoint_save (nets, n_nets, path, TRUE, meta, error) ||
       !kiln_run_commit_checkpoint (self->run, w->iteration, val_accuracy, self->options.keep_checkpoints, error))
     return FALSE;
   w->last_checkpoint = w->iteration;
@@ -468,9 +482,14 @@ restore (Worker *w, GError **error)
       g_autoptr(GPtrArray) skipped = NULL;
       if (file == NULL)
         return FALSE;
+      /* Frozen layers must come from the file: random frozen weights help nobody. */
+      int frozen_loaded = w->frozen ? kiln_checkpoint_load (w->frozen, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) : 0;
+      if (frozen_loaded < 0)
+        return FALSE;
       int loaded = kiln_checkpoint_load (w->net, file, KILN_CHECKPOINT_LOAD_MATCHING, &skipped, error);
       if (loaded < 0)
         return FALSE;
+      loaded += frozen_loaded;
       if (loaded == 0)
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
@@ -506,7 +525,8 @@ restore (Worker *w, GError **error)
           !parse_meta_int (file, "kiln.loader_position", &position, error) ||
           !parse_meta_int (file, "kiln.optimizer_iteration", &opt_iteration, error))
         return FALSE;
-      if (kiln_checkpoint_load (w->net, file, KILN_CHECKPOINT_LOAD_STRICT | KILN_CHECKPOINT_LOAD_OPTIMIZER,
+      if ((w->frozen && kiln_checkpoint_load (w->frozen, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) < 0) ||
+          kiln_checkpoint_load (w->net, file, KILN_CHECKPOINT_LOAD_STRICT | KILN_CHECKPOINT_LOAD_OPTIMIZER,
                                 NULL, error) < 0)
         return FALSE;
       const char *best = kiln_safetensors_get_metadata (file, "kiln.best_val_accuracy");
@@ -514,7 +534,9 @@ restore (Worker *w, GError **error)
       w->iteration = w->last_checkpoint = iteration;
       kiln_net_set_step (w->net, step);
       kiln_optimizer_set_iteration (w->optimizer, opt_iteration);
-      kiln_batch_loader_seek (w->train_loader, position);
+      w->resume_position = position;
+      if (w->train_loader != NULL)
+        kiln_batch_loader_seek (w->train_loader, position);
 
       g_autoptr(JsonObject) fields = json_object_new ();
       json_object_set_string_member (fields, "checkpoint", self->resume_from);
@@ -610,6 +632,77 @@ wait_if_paused (KilnTrainer *self)
   return go_on;
 }
 
+/* Runs the frozen bottom over every image of @split once (no augmentation)
+ * and returns its outputs, one row per image in split order. */
+static float *
+compute_features (Worker *w, Split *split, GError **error)
+{
+  KilnTrainer *self = w->self;
+  const KilnShape *out = kiln_net_get_output_shape (w->frozen);
+  gsize row = (gsize) out->c * out->h * out->w;
+  g_autoptr(KilnBatchLoader) loader = make_loader (self, split, FALSE, error);
+  if (loader == NULL)
+    return NULL;
+  g_autofree float *features = g_try_new (float, row * split->n);
+  g_autofree float *batch = g_new (float, row * out->n);
+  if (features == NULL)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED,
+                   "Caching the frozen layers' outputs for %u images needs %.0f MiB, which is not available; "
+                   "train without the feature cache", split->n, row * split->n * 4.0 / (1 << 20));
+      return NULL;
+    }
+  guint position = 0;
+  for (guint b = 0; b < kiln_batch_loader_get_batches_per_epoch (loader); b++)
+    {
+      guint n;
+      const float *data = kiln_batch_loader_next (loader, NULL, NULL, &n, error);
+      if (data == NULL)
+        return NULL;
+      kiln_net_set_input (w->frozen, data);
+      if (!kiln_net_forward (w->frozen, FALSE, error))
+        return NULL;
+      kiln_net_get_output (w->frozen, batch);
+      memcpy (features + (gsize) position * row, batch, (gsize) n * row * sizeof (float));
+      position += n;
+    }
+  return g_steal_pointer (&features);
+}
+
+/* Feature-cache mode: the frozen bottom runs once per image, then the rest
+ * trains on its outputs. */
+static gboolean
+setup_feature_cache (Worker *w, guint n_frozen, GError **error)
+{
+  KilnTrainer *self = w->self;
+  const KilnTrainerOptions *o = &self->options;
+  g_autoptr(GError) split_error = NULL;
+  g_autoptr(KilnNetSpec) top = kiln_net_spec_split (self->spec, n_frozen, &split_error);
+
+  if (top == NULL)
+    {
+      /* A branch crosses the boundary: train the whole net, frozen layers included. */
+      g_autoptr(JsonObject) fields = json_object_new ();
+      json_object_set_string_member (fields, "message", split_error->message);
+      return kiln_run_append_event (self->run, "feature-cache-off", fields, error);
+    }
+  /* The bottom: the spec's first n_frozen layers. */
+  int c, h, wd;
+  kiln_net_spec_get_input (self->spec, &c, &h, &wd);
+  g_autoptr(KilnNetSpec) bottom = kiln_net_spec_new (kiln_net_spec_get_name (self->spec), c, h, wd);
+  kiln_net_spec_set_exact_fit (bottom, kiln_net_spec_get_exact_fit (self->spec));
+  for (guint i = 0; i < n_frozen; i++)
+    if (!kiln_net_spec_add_layer (bottom, kiln_net_spec_get_layer (self->spec, i), error))
+      return FALSE;
+
+  w->frozen = kiln_net_new (bottom, w->backend, o->batch_size, o->seed, error);
+  if (w->frozen == NULL)
+    return FALSE;
+  g_clear_pointer (&w->net, kiln_net_free);
+  w->net = kiln_net_new (top, w->backend, o->batch_size, o->seed, error);
+  return w->net != NULL;
+}
+
 static gboolean
 train (Worker *w, GError **error)
 {
@@ -622,18 +715,75 @@ train (Worker *w, GError **error)
   w->net = kiln_net_new (self->spec, w->backend, o->batch_size, o->seed, error);
   if (w->net == NULL)
     return FALSE;
-  w->train_loader = make_loader (self, &self->train, TRUE, error);
-  if (w->train_loader == NULL)
+  int n_frozen = kiln_net_spec_get_n_frozen (self->spec);
+  if (o->cache_features && n_frozen > 0 && !setup_feature_cache (w, n_frozen, error))
     return FALSE;
-  if (self->val.n > 0 && (w->val_loader = make_loader (self, &self->val, FALSE, error)) == NULL)
-    return FALSE;
-  w->batches_per_epoch = kiln_batch_loader_get_batches_per_epoch (w->train_loader);
   w->optimizer = make_optimizer (o);
-  kiln_optimizer_set_schedule (w->optimizer, &o->schedule, w->batches_per_epoch);
   w->best_val_accuracy = NAN;
   w->last_checkpoint = -1;
-  if (!restore (w, error))
-    return FALSE;
+
+  if (w->frozen != NULL)
+    {
+      /* The frozen weights must be in place before their outputs are cached;
+       * restore() loads them (and the rest) from the initial weights or the
+       * checkpoint, then the features are computed once. */
+      if (!restore (w, error))
+        return FALSE;
+      gint64 t0 = g_get_monotonic_time ();
+      w->train_features = compute_features (w, &self->train, error);
+      if (w->train_features == NULL)
+        return FALSE;
+      if (self->val.n > 0 && (w->val_features = compute_features (w, &self->val, error)) == NULL)
+        return FALSE;
+      const KilnShape *f = kiln_net_get_output_shape (w->frozen);
+      KilnBatchLoaderOptions train_options = {
+        .batch_size = o->batch_size, .shuffle = TRUE, .drop_last = TRUE, .seed = o->seed,
+      };
+      KilnBatchLoaderOptions val_options = { .batch_size = o->batch_size, .seed = o->seed };
+      g_autofree guint *train_rows = g_new (guint, self->train.n);
+      for (guint i = 0; i < self->train.n; i++)
+        train_rows[i] = i;
+      w->train_loader = kiln_batch_loader_new_for_features (w->train_features, self->train.n, f->c, f->h, f->w,
+                                                            train_rows, self->train.labels, self->train.n,
+                                                            &train_options, error);
+      if (w->train_loader == NULL)
+        return FALSE;
+      if (self->val.n > 0)
+        {
+          g_autofree guint *val_rows = g_new (guint, self->val.n);
+          for (guint i = 0; i < self->val.n; i++)
+            val_rows[i] = i;
+          w->val_loader = kiln_batch_loader_new_for_features (w->val_features, self->val.n, f->c, f->h, f->w,
+                                                              val_rows, self->val.labels, self->val.n,
+                                                              &val_options, error);
+          if (w->val_loader == NULL)
+            return FALSE;
+        }
+      g_autoptr(JsonObject) fields = json_object_new ();
+      json_object_set_int_member (fields, "frozen_layers", n_frozen);
+      json_object_set_string_member (fields, "trained_from", kiln_net_spec_get_layer (self->spec, n_frozen)->name);
+      json_object_set_int_member (fields, "images", self->train.n + self->val.n);
+      json_object_set_double_member (fields, "seconds", (g_get_monotonic_time () - t0) / 1e6);
+      if (!kiln_run_append_event (self->run, "features-cached", fields, error))
+        return FALSE;
+      w->batches_per_epoch = kiln_batch_loader_get_batches_per_epoch (w->train_loader);
+      kiln_optimizer_set_schedule (w->optimizer, &o->schedule, w->batches_per_epoch);
+      /* restore() could not seek a loader that did not exist yet. */
+      if (w->resume_position > 0)
+        kiln_batch_loader_seek (w->train_loader, w->resume_position);
+    }
+  else
+    {
+      w->train_loader = make_loader (self, &self->train, TRUE, error);
+      if (w->train_loader == NULL)
+        return FALSE;
+      if (self->val.n > 0 && (w->val_loader = make_loader (self, &self->val, FALSE, error)) == NULL)
+        return FALSE;
+      w->batches_per_epoch = kiln_batch_loader_get_batches_per_epoch (w->train_loader);
+      kiln_optimizer_set_schedule (w->optimizer, &o->schedule, w->batches_per_epoch);
+      if (!restore (w, error))
+        return FALSE;
+    }
 
   gint64 total = (gint64) o->epochs * w->batches_per_epoch;
   g_mutex_lock (&self->lock);

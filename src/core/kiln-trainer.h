@@ -52,11 +52,17 @@ typedef struct {
   guint keep_checkpoints;   /* the newest K (plus the best) */
   int validate_every;       /* epochs; 0 = never */
   char *backend;            /* "cpu", "cuda" or "auto" */
+  /* With frozen bottom layers (KilnLayerSpec.frozen), compute their outputs
+   * once per image and train the rest on those: fine-tuning the top of a
+   * big net then costs minutes, not days. Augmentation is off in that mode
+   * (it would change what the frozen layers see). */
+  gboolean cache_features;
 } KilnTrainerOptions;
 
 /* Defaults: batch 32, 10 epochs, SGD lr 0.01 momentum 0.9 (the seed's
  * MomentumSGD), weight decay 5e-4, exponential ×0.97 per epoch, seed 1,
- * mirror on, checkpoints every epoch, keep 3, validate every epoch, "auto". */
+ * mirror on, checkpoints every epoch, keep 3, validate every epoch, "auto",
+ * frozen features cached. */
 void        kiln_trainer_options_init      (KilnTrainerOptions       *options);
 void        kiln_trainer_options_clear     (KilnTrainerOptions       *options);
 JsonObject *kiln_trainer_options_to_json   (const KilnTrainerOptions *options);

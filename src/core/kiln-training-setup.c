@@ -210,15 +210,12 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
   int outputs = spec_outputs (spec, error);
   if (outputs < 0)
     return NULL;
-  if ((guint) outputs != set->classes->len)
-    {
-      guint n = kiln_net_spec_get_n_layers (spec);
-      g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                   "The network's last layer (%s) has %d outputs but the project has %u classes; "
-                   "replace the top layer for %u classes",
-                   kiln_net_spec_get_layer (spec, n - 1)->name, outputs, set->classes->len, set->classes->len);
-      return NULL;
-    }
+  /* Fine-tuning a model made for other classes: a fresh top layer. */
+  g_autoptr(KilnNetSpec) adapted = kiln_net_spec_copy (spec);
+  gboolean replaced_top = (guint) outputs != set->classes->len;
+  if (replaced_top && !kiln_net_spec_replace_top (adapted, set->classes->len, error))
+    return NULL;
+  spec = adapted;
 
   /* Split. */
   KilnSplitSpec split = {
@@ -315,6 +312,14 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
   json_object_set_array_member (fields, "images", skipped);
   if (json_array_get_length (skipped) > 0 && !kiln_run_append_event (run, "undecodable-images", fields, error))
     return NULL;
+  if (replaced_top)
+    {
+      g_autoptr(JsonObject) top = json_object_new ();
+      json_object_set_int_member (top, "from_outputs", outputs);
+      json_object_set_int_member (top, "to_classes", set->classes->len);
+      if (!kiln_run_append_event (run, "top-layer-replaced", top, error))
+        return NULL;
+    }
 
   g_autoptr(KilnMeanImage) mean = mean_from_cache (cache, train_idx, &image, g_steal_pointer (&train_set));
   if (!kiln_mean_image_save (mean, run_dir, error))

@@ -42,8 +42,10 @@ typedef struct {
 void         kiln_training_setup_init    (KilnTrainingSetup *setup);
 
 /* @project_dir holds images/<class>/…; runs go to @project_dir/runs and the
- * cache to @project_dir/cache. The spec's last layer must have one output
- * per class folder. @progress (optional) follows cache building. */
+ * cache to @project_dir/cache. The spec's last layer should have one output
+ * per class folder; when it has another number (fine-tuning a model made
+ * for other classes) its top layer is replaced, starting fresh. @progress
+ * (optional) follows cache building. */
 KilnTrainer *kiln_training_prepare       (const char               *project_dir,
                                           KilnNetSpec              *spec,
                                           const KilnTrainerOptions *options,

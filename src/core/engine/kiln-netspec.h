@@ -187,6 +187,26 @@ gboolean       kiln_net_spec_save          (KilnNetSpec *self,
 KilnNetSpec   *kiln_net_spec_new_from_file (const char  *path,
                                             GError     **error);
 
+/* Fine-tuning surgery (kiln-netspec-surgery.c). */
+
+/* Marks every layer up to and including @layer frozen and the rest
+ * trainable (@layer NULL: none frozen). */
+gboolean       kiln_net_spec_freeze_up_to  (KilnNetSpec *self,
+                                            const char  *layer,
+                                            GError     **error);
+/* How many layers from the bottom are frozen, without a gap. */
+int            kiln_net_spec_get_n_frozen  (KilnNetSpec *self);
+/* Gives the last weighted layer @num_classes outputs (its weights then
+ * start fresh) and makes it trainable. */
+gboolean       kiln_net_spec_replace_top   (KilnNetSpec *self,
+                                            int          num_classes,
+                                            GError     **error);
+/* The layers from @first on, as a net whose input is layer @first − 1's
+ * output; fails when a later layer reads from below that boundary. */
+KilnNetSpec   *kiln_net_spec_split         (KilnNetSpec *self,
+                                            guint        first,
+                                            GError     **error);
+
 /* What changes when the input becomes C × H × W: one entry per layer, in
  * order. Weights keep their shape unless their fan-in changes (typically the
  * first fully connected layer after a new H × W, the first convolution after
