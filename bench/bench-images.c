@@ -4,10 +4,15 @@
  *                                    RGB uint8, one thread; prints images/s
  *   bench-images inspect FILE…       the inspector on one thread: analysis
  *                                    time, then duplicate grouping time
+ *   bench-images loader THREADS FILE… batches of 32 augmented 227×227 crops
+ *                                    from a 256×256 tensor cache, against
+ *                                    memcpy of the same cached bytes
  *
  * Output is "key value" lines for the driver to read. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <glib/gstdio.h>
 
 #include "kiln-core.h"
 
@@ -56,6 +61,67 @@ inspect (int argc, char **argv)
   return 0;
 }
 
+/* Caches the files at 256 × 256, then times batches of 32 random 227 × 227
+ * mirrored crops as float32, against plain copies of the same bytes. */
+static int
+loader (int argc, char **argv)
+{
+  KilnImageSpec spec = { 256, 256, KILN_CHANNELS_RGB, KILN_RESIZE_CROP_CENTER, 0 };
+  g_autoptr(KilnLabelSet) set = kiln_label_set_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("kiln-bench-cache-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "cache.bin", NULL);
+  g_autofree char *index = g_strconcat (path, ".index", NULL);
+  g_autoptr(KilnTensorCache) cache = NULL;
+  g_autoptr(KilnBatchLoader) batches = NULL;
+  KilnBatchLoaderOptions options = { .batch_size = 32, .crop_width = 227, .crop_height = 227,
+                                     .mirror = TRUE, .shuffle = TRUE, .seed = 1,
+                                     .scale = 1.0f / 255, .n_threads = (guint) atoi (argv[2]) };
+  g_autofree guint *items = NULL;
+  g_autofree int *labels = NULL;
+  g_autofree guint8 *copy = NULL;
+  guint n = (guint) (argc - 3), n_batches = 200;
+  gsize record = kiln_image_spec_size (&spec);
+  gint64 start;
+  double seconds, copy_seconds;
+
+  g_ptr_array_add (set->classes, g_strdup ("x"));
+  for (guint i = 0; i < n; i++)
+    kiln_label_set_add (set, argv[i + 3], 0);
+  cache = kiln_tensor_cache_update (path, "/", set, &spec, 0, NULL, NULL, NULL, NULL, &error);
+  if (cache == NULL)
+    {
+      fprintf (stderr, "%s\n", error->message);
+      return 1;
+    }
+  items = g_new (guint, n);
+  labels = g_new0 (int, n);
+  for (guint i = 0; i < n; i++)
+    items[i] = i;
+  batches = kiln_batch_loader_new (cache, items, labels, n, &options, &error);
+  start = g_get_monotonic_time ();
+  for (guint b = 0; b < n_batches; b++)
+    kiln_batch_loader_next (batches, NULL, NULL, NULL);
+  seconds = (g_get_monotonic_time () - start) / 1e6;
+
+  copy = g_malloc (record * 32);
+  start = g_get_monotonic_time ();
+  for (guint b = 0; b < n_batches; b++)
+    for (guint s = 0; s < 32; s++)
+      memcpy (copy + s * record, kiln_tensor_cache_get (cache, (b * 32 + s) % n), record);
+  copy_seconds = (g_get_monotonic_time () - start) / 1e6;
+
+  printf ("batches_per_second %.1f\nimages_per_second %.1f\ncache_mb_per_second %.1f\n"
+          "memcpy_mb_per_second %.1f\n", n_batches / seconds, n_batches * 32 / seconds,
+          n_batches * 32 * record / seconds / 1e6, n_batches * 32 * record / copy_seconds / 1e6);
+  g_clear_pointer (&batches, kiln_batch_loader_free);
+  g_clear_pointer (&cache, kiln_tensor_cache_free);
+  g_unlink (path);
+  g_unlink (index);
+  g_rmdir (dir);
+  return 0;
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -63,6 +129,8 @@ main (int argc, char *argv[])
     return decode (argc, argv);
   if (argc >= 3 && g_str_equal (argv[1], "inspect"))
     return inspect (argc, argv);
-  fprintf (stderr, "usage: bench-images decode SIZE FILE… | inspect FILE…\n");
+  if (argc >= 4 && g_str_equal (argv[1], "loader"))
+    return loader (argc, argv);
+  fprintf (stderr, "usage: bench-images decode SIZE FILE… | inspect FILE… | loader THREADS FILE…\n");
   return 2;
 }

@@ -5,11 +5,13 @@
  * GMainContext an object was created in. */
 #pragma once
 
+#include "kiln-batch-loader.h"
 #include "kiln-dataset.h"
 #include "kiln-error.h"
 #include "kiln-image.h"
 #include "kiln-inspector.h"
 #include "kiln-labels.h"
 #include "kiln-project.h"
+#include "kiln-tensor-cache.h"
 #include "kiln-version.h"
 #include "engine/kiln-netspec.h"

@@ -272,9 +272,9 @@ kiln_labels_read_image_folder (const char    *root,
 
 /* Label files ------------------------------------------------------------ */
 
-static void
-append_escaped (GString    *out,
-                const char *text)
+void
+kiln_labels_append_escaped (GString    *out,
+                            const char *text)
 {
   for (const char *p = text; *p; p++)
     switch (*p)
@@ -286,10 +286,9 @@ append_escaped (GString    *out,
       }
 }
 
-/* Undoes append_escaped() on @length bytes of @text; NULL on a bad escape. */
-static char *
-unescape (const char *text,
-          gsize       length)
+char *
+kiln_labels_unescape (const char *text,
+                      gsize       length)
 {
   GString *out = g_string_sized_new (length);
 
@@ -345,7 +344,7 @@ kiln_labels_write (const KilnLabelSet  *set,
 
   for (guint i = 0; i < set->paths->len; i++)
     {
-      append_escaped (labels, set->paths->pdata[i]);
+      kiln_labels_append_escaped (labels, set->paths->pdata[i]);
       g_string_append_printf (labels, " %d\n", g_array_index (set->labels, int, i));
     }
   if (!write_atomically (label_file, labels, error))
@@ -358,7 +357,7 @@ kiln_labels_write (const KilnLabelSet  *set,
       for (guint i = 0; i < set->classes->len; i++)
         {
           g_string_append_printf (classes, "%u ", i);
-          append_escaped (classes, set->classes->pdata[i]);
+          kiln_labels_append_escaped (classes, set->classes->pdata[i]);
           g_string_append_c (classes, '\n');
         }
       if (!write_atomically (class_file, classes, error))
@@ -448,7 +447,7 @@ parse_label_line (const char  *line,
     }
   if (!parse_int (line + space, length - space, &label, error))
     return FALSE;
-  path = unescape (line, space - 1);
+  path = kiln_labels_unescape (line, space - 1);
   if (path == NULL)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
@@ -478,7 +477,7 @@ parse_class_line (const char  *line,
     }
   if (!parse_int (line, space - line, &index, error))
     return FALSE;
-  name = unescape (space + 1, length - (space + 1 - line));
+  name = kiln_labels_unescape (space + 1, length - (space + 1 - line));
   if (name == NULL || *name == '\0')
     {
       g_free (name);
