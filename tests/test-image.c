@@ -82,6 +82,17 @@ test_good_files (void)
   g_assert_cmpint (info.decoded_width, ==, 80);
   g_assert_cmpint (info.decoded_height, ==, 60);
 
+  /* Formats GdkPixbuf has loaders for in Debian 12. */
+  const char *others[][2] = { { "good.bmp", "bmp" }, { "good.tiff", "tiff" } };
+  for (guint i = 0; i < G_N_ELEMENTS (others); i++)
+    {
+      g_autoptr(GdkPixbuf) other = load (others[i][0], &info, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (info.format, ==, others[i][1]);
+      g_assert_cmpint (gdk_pixbuf_get_width (other), ==, 50);
+      g_assert_cmpint (gdk_pixbuf_get_height (other), ==, 40);
+    }
+
   g_autoptr(GdkPixbuf) tiny = load ("tiny.png", &info, &error);
   g_assert_no_error (error);
   g_assert_cmpint (info.width, ==, 1);
