@@ -14,7 +14,9 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
+#include "kiln-batch-loader.h"
 #include "kiln-core.h"
+#include "kiln-tensor-cache.h"
 
 static int
 decode (int argc, char **argv)
@@ -61,21 +63,28 @@ inspect (int argc, char **argv)
   return 0;
 }
 
+static gboolean
+decode_for_cache (const char *path,
+                  guint8     *chw,
+                  gpointer    spec,
+                  GError    **error)
+{
+  return kiln_image_load_u8 (path, spec, chw, NULL, error);
+}
+
 /* Caches the files at 256 × 256, then times batches of 32 random 227 × 227
  * mirrored crops as float32, against plain copies of the same bytes. */
 static int
 loader (int argc, char **argv)
 {
   KilnImageSpec spec = { 256, 256, KILN_CHANNELS_RGB, KILN_RESIZE_CROP_CENTER, 0 };
-  g_autoptr(KilnLabelSet) set = kiln_label_set_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("kiln-bench-cache-XXXXXX", &error);
   g_autofree char *path = g_build_filename (dir, "cache.bin", NULL);
-  g_autofree char *index = g_strconcat (path, ".index", NULL);
   g_autoptr(KilnTensorCache) cache = NULL;
   g_autoptr(KilnBatchLoader) batches = NULL;
   KilnBatchLoaderOptions options = { .batch_size = 32, .crop_width = 227, .crop_height = 227,
-                                     .mirror = TRUE, .shuffle = TRUE, .seed = 1,
+                                     .random_crop = TRUE, .mirror = TRUE, .shuffle = TRUE, .seed = 1,
                                      .scale = 1.0f / 255, .n_threads = (guint) atoi (argv[2]) };
   g_autofree guint *items = NULL;
   g_autofree int *labels = NULL;
@@ -85,10 +94,8 @@ loader (int argc, char **argv)
   gint64 start;
   double seconds, copy_seconds;
 
-  g_ptr_array_add (set->classes, g_strdup ("x"));
-  for (guint i = 0; i < n; i++)
-    kiln_label_set_add (set, argv[i + 3], 0);
-  cache = kiln_tensor_cache_update (path, "/", set, &spec, 0, NULL, NULL, NULL, NULL, &error);
+  cache = kiln_tensor_cache_build (path, (const char *const *) argv + 3, n, spec.channels,
+                                   spec.height, spec.width, decode_for_cache, &spec, NULL, &error);
   if (cache == NULL)
     {
       fprintf (stderr, "%s\n", error->message);
@@ -99,9 +106,24 @@ loader (int argc, char **argv)
   for (guint i = 0; i < n; i++)
     items[i] = i;
   batches = kiln_batch_loader_new (cache, items, labels, n, &options, &error);
+  if (batches == NULL)
+    {
+      fprintf (stderr, "%s\n", error->message);
+      return 1;
+    }
   start = g_get_monotonic_time ();
   for (guint b = 0; b < n_batches; b++)
-    kiln_batch_loader_next (batches, NULL, NULL, NULL);
+    {
+      const int *batch_labels;
+      const guint *sources;
+      guint count;
+
+      if (kiln_batch_loader_next (batches, &batch_labels, &sources, &count, &error) == NULL)
+        {
+          fprintf (stderr, "%s\n", error->message);
+          return 1;
+        }
+    }
   seconds = (g_get_monotonic_time () - start) / 1e6;
 
   copy = g_malloc (record * 32);
@@ -117,7 +139,6 @@ loader (int argc, char **argv)
   g_clear_pointer (&batches, kiln_batch_loader_free);
   g_clear_pointer (&cache, kiln_tensor_cache_free);
   g_unlink (path);
-  g_unlink (index);
   g_rmdir (dir);
   return 0;
 }

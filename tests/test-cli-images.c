@@ -1,5 +1,5 @@
 /* The image subcommands of kiln-cli end to end on a small project:
- * import-idx, label, inspect --discard, restore, split, mean and cache, each
+ * import-idx, label, inspect --discard, restore, split and mean, each
  * checked through its --json summary and the files it leaves. */
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -152,17 +152,6 @@ test_project_workflow (void)
   g_autofree char *f32 = g_build_filename (mean_dir, "mean.f32", NULL);
   g_autofree float *values = kiln_mean_image_load_f32 (f32, 64, &error);
   g_assert_no_error (error);
-
-  /* cache decodes the training images once; a second run reuses them. */
-  const char *cache[] = { "cache", "--project", project, "--split", "default", "--size", "6x6",
-                          "--json", NULL };
-  g_autoptr(JsonObject) cached = run_json (cache);
-  g_assert_cmpint (json_object_get_int_member (cached, "images"), ==, train);
-  g_assert_cmpint (json_object_get_int_member (cached, "decoded"), ==, train);
-  g_assert_true (g_file_test (json_object_get_string_member (cached, "path"), G_FILE_TEST_EXISTS));
-  g_autoptr(JsonObject) recached = run_json (cache);
-  g_assert_cmpint (json_object_get_int_member (recached, "decoded"), ==, 0);
-  g_assert_cmpint (json_object_get_int_member (recached, "reused"), ==, train);
 
   /* Usage errors exit with status 2 and say what is missing. */
   g_autofree char *out = NULL, *err = NULL;

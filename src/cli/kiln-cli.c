@@ -15,24 +15,27 @@ typedef struct {
 } KilnCliCommand;
 
 static const KilnCliCommand commands[] = {
-  { "cache", kiln_cli_cache, N_("Decode a project's images once into a tensor cache") },
+  { "calc", kiln_cli_calc, N_("Show layer sizes, parameters and costs of a network") },
+  { "demo", kiln_cli_demo, N_("Import the Fashion-MNIST demo project and train it end to end") },
   { "devices", kiln_cli_devices, N_("List the compute backends and devices that answer") },
+  { "gather", kiln_cli_gather, N_("Download or import a synset's images into a project") },
   { "import-idx", kiln_cli_import_idx, N_("Import MNIST-style IDX files into class folders of PNGs") },
   { "inspect", kiln_cli_inspect, N_("Flag broken, doubtful and duplicate images") },
   { "label", kiln_cli_label, N_("Label images by folder and write label files") },
   { "mean", kiln_cli_mean, N_("Compute the mean image of a data set") },
   { "restore", kiln_cli_restore, N_("Move discarded images back into the project") },
   { "split", kiln_cli_split, N_("Split a project into train, validation and test sets") },
+  { "train", kiln_cli_train, N_("Train or fine-tune a classifier, or resume a run") },
 };
 
 gboolean
 kiln_cli_parse (const char *command, const char *parameter_string, const char *summary,
                 const GOptionEntry *entries, int *argc, char ***argv)
 {
-  g_autofree char *title = g_strdup_printf ("%s%s%s", command,
-                                            parameter_string ? " " : "",
-                                            parameter_string ? parameter_string : "");
-  g_autoptr(GOptionContext) context = g_option_context_new (title);
+  /* --help prints "Usage: <prgname> [OPTION…] <parameters>". */
+  g_autofree char *prgname = g_strdup_printf ("kiln-cli %s", command);
+  g_set_prgname (prgname);
+  g_autoptr(GOptionContext) context = g_option_context_new (parameter_string);
   g_autoptr(GError) error = NULL;
 
   g_option_context_set_summary (context, summary);
@@ -44,6 +47,28 @@ kiln_cli_parse (const char *command, const char *parameter_string, const char *s
       return FALSE;
     }
   return TRUE;
+}
+
+static gboolean status_shown;
+
+void
+kiln_cli_status_line (const char *text)
+{
+  if (!isatty (STDERR_FILENO))
+    return;
+  /* \r, then clear to the end of the line: the new text may be shorter. */
+  fprintf (stderr, "\r%s\033[K", text);
+  fflush (stderr);
+  status_shown = TRUE;
+}
+
+void
+kiln_cli_status_done (void)
+{
+  if (!status_shown)
+    return;
+  fputc ('\n', stderr);
+  status_shown = FALSE;
 }
 
 int

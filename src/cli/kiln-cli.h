@@ -26,6 +26,11 @@ gboolean kiln_cli_parse (const char         *command,
 int      kiln_cli_fail  (const char *command,
                          GError     *error);
 
+/* One updating status line on stderr when it is a terminal (nothing
+ * otherwise, so logs stay clean); _done ends it with a newline. */
+void     kiln_cli_status_line (const char *text);
+void     kiln_cli_status_done (void);
+
 /* A progress line on stderr ("what: done/total, rate, ETA"), redrawn at
  * most five times a second and only when stderr is a terminal. */
 typedef struct {
@@ -64,13 +69,16 @@ gboolean kiln_cli_parse_spec      (const char      *command,
                                    gboolean         gray,
                                    KilnImageSpec   *spec);
 
-int kiln_cli_cache      (int argc, char **argv);
+int kiln_cli_calc       (int argc, char **argv);
+int kiln_cli_demo       (int argc, char **argv);
 int kiln_cli_devices    (int argc, char **argv);
+int kiln_cli_gather     (int argc, char **argv);
 int kiln_cli_import_idx (int argc, char **argv);
 int kiln_cli_inspect    (int argc, char **argv);
 int kiln_cli_label      (int argc, char **argv);
 int kiln_cli_mean       (int argc, char **argv);
 int kiln_cli_restore    (int argc, char **argv);
 int kiln_cli_split      (int argc, char **argv);
+int kiln_cli_train      (int argc, char **argv);
 
 G_END_DECLS

@@ -1,282 +1,327 @@
-#include "config.h"
+#include "kiln-batch-loader.h"
 
 #include <string.h>
 
-#include "kiln-batch-loader.h"
 #include "kiln-error.h"
 
+typedef enum { SLOT_EMPTY, SLOT_FILLING, SLOT_READY } SlotState;
+
 typedef struct {
-  float   *data;
-  int     *labels;
-  guint    n;
-  guint    epoch;
-  guint64  batch;
-  gboolean ready;
+  SlotState state;
+  guint64 batch;         /* global batch number it holds or is filling */
+  float *data;
+  int *labels;
+  guint *sources;
+  guint n;
 } Slot;
 
 struct _KilnBatchLoader
 {
-  KilnTensorCache        *cache;
-  KilnBatchLoaderOptions  options;
-  guint                  *items;
-  int                    *labels;
-  guint                   n;
-  float                  *mean;
-  int                     channels;
-  int                     src_width, src_height;
-  int                     width, height;
-  guint                   per_epoch;
+  KilnTensorCache *cache;
+  guint *indices;
+  int *labels;
+  guint n;
+  KilnBatchLoaderOptions options;
+  float *mean;
+  int channels, height, width;   /* cache */
+  int crop_h, crop_w;
+  gsize batch_floats;
+  guint batches_per_epoch;
 
-  GThreadPool            *pool;
-  GMutex                  mutex;
-  GCond                   cond;
-  Slot                   *slots;
-  guint                   n_slots;
-  guint64                 next_to_schedule;
-  guint64                 next_to_return;
-  GHashTable             *orders;       /* epoch → guint permutation */
+  GThreadPool *pool;
+  GMutex lock;
+  GCond ready;
+  Slot *slots;
+  guint n_slots;
+  guint64 position;      /* next batch to hand out */
+  gint in_flight;
+  gint last_returned;    /* slot handed out last, -1 if none */
+
+  /* epoch → permutation, computed once per epoch under the lock */
+  guint64 order_epoch;
+  guint *order;
 };
 
-static GRand *
-rand_for (guint64 seed,
-          guint   epoch,
-          guint   position)
+/* splitmix64: small, fast, and good enough to seed per-sample choices. */
+static guint64
+mix64 (guint64 x)
 {
-  guint32 words[4] = { (guint32) seed, (guint32) (seed >> 32), epoch, position };
-
-  return g_rand_new_with_seed_array (words, 4);
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
 }
 
-/* The item order of @epoch; computed once, kept while batches need it.
- * Called with the mutex held. */
-static const guint *
-order_for (KilnBatchLoader *loader,
-           guint            epoch)
+static void
+make_order (KilnBatchLoader *self, guint64 epoch, guint *order)
 {
-  guint *order = g_hash_table_lookup (loader->orders, GUINT_TO_POINTER (epoch + 1));
-
-  if (order != NULL)
-    return order;
-  order = g_new (guint, MAX (loader->n, 1));
-  for (guint i = 0; i < loader->n; i++)
+  for (guint i = 0; i < self->n; i++)
     order[i] = i;
-  if (loader->options.shuffle && loader->n > 1)
+  if (!self->options.shuffle)
+    return;
+  guint64 state = mix64 (self->options.seed ^ mix64 (epoch + 1));
+  for (guint i = self->n - 1; i > 0; i--)
     {
-      g_autoptr(GRand) rand = rand_for (loader->options.seed, epoch, G_MAXUINT32);
+      state = mix64 (state);
+      guint j = (guint) (state % (i + 1));
+      guint t = order[i];
+      order[i] = order[j];
+      order[j] = t;
+    }
+}
 
-      for (guint i = loader->n - 1; i > 0; i--)
+static void
+fill_sample (KilnBatchLoader *self, const guint8 *pixels, float *out, guint64 sample_seed)
+{
+  int oy = (self->height - self->crop_h) / 2, ox = (self->width - self->crop_w) / 2;
+  gboolean flip = FALSE;
+  float scale = self->options.scale != 0 ? self->options.scale : 1.0f;
+
+  if (self->options.random_crop || self->options.mirror)
+    {
+      guint64 r = mix64 (sample_seed);
+      if (self->options.random_crop)
         {
-          guint j = (guint) g_rand_int_range (rand, 0, (gint32) i + 1);
-          guint t = order[i];
-          order[i] = order[j];
-          order[j] = t;
+          oy = (int) (r % (guint64) (self->height - self->crop_h + 1));
+          ox = (int) ((r >> 24) % (guint64) (self->width - self->crop_w + 1));
         }
+      if (self->options.mirror)
+        flip = (r >> 63) != 0;
     }
-  g_hash_table_insert (loader->orders, GUINT_TO_POINTER (epoch + 1), order);
-  return order;
-}
-
-static void
-fill_batch (gpointer data,
-            gpointer user_data)
-{
-  KilnBatchLoader *loader = user_data;
-  guint64 batch = GPOINTER_TO_SIZE (data) - 1;
-  Slot *slot = &loader->slots[batch % loader->n_slots];
-  guint epoch = (guint) (batch / loader->per_epoch);
-  guint first = (guint) (batch % loader->per_epoch) * loader->options.batch_size;
-  guint count = MIN (loader->options.batch_size, loader->n - first);
-  gsize plane = (gsize) loader->width * loader->height;
-  gsize sample = plane * loader->channels;
-  const guint *order;
-
-  g_mutex_lock (&loader->mutex);
-  order = order_for (loader, epoch);
-  g_mutex_unlock (&loader->mutex);
-
-  for (guint s = 0; s < count; s++)
-    {
-      guint position = first + s;
-      guint item = order[position];
-      const guint8 *src = kiln_tensor_cache_get (loader->cache, loader->items[item]);
-      g_autoptr(GRand) rand = rand_for (loader->options.seed, epoch, position);
-      int x0 = g_rand_int_range (rand, 0, loader->src_width - loader->width + 1);
-      int y0 = g_rand_int_range (rand, 0, loader->src_height - loader->height + 1);
-      gboolean flip = g_rand_boolean (rand) && loader->options.mirror;
-      float *out = slot->data + s * sample;
-
-      for (int c = 0; c < loader->channels; c++)
-        for (int y = 0; y < loader->height; y++)
+  for (int c = 0; c < self->channels; c++)
+    for (int y = 0; y < self->crop_h; y++)
+      {
+        gsize src_row = ((gsize) c * self->height + (y + oy)) * self->width + ox;
+        const guint8 *src = pixels + src_row;
+        const float *mean = self->mean ? self->mean + src_row : NULL;
+        float *dst = out + ((gsize) c * self->crop_h + y) * self->crop_w;
+        for (int x = 0; x < self->crop_w; x++)
           {
-            const guint8 *row = src + ((gsize) c * loader->src_height + y0 + y) * loader->src_width + x0;
-            float *o = out + c * plane + (gsize) y * loader->width;
-            const float *m = loader->mean ? loader->mean + c * plane + (gsize) y * loader->width : NULL;
-
-            for (int x = 0; x < loader->width; x++)
-              {
-                float v = row[flip ? loader->width - 1 - x : x];
-                o[x] = (m ? v - m[x] : v) * loader->options.scale;
-              }
+            int sx = flip ? self->crop_w - 1 - x : x;
+            float v = src[sx] - (mean ? mean[sx] : 0.0f);
+            dst[x] = v * scale;
           }
-      slot->labels[s] = loader->labels[item];
-    }
-
-  g_mutex_lock (&loader->mutex);
-  slot->n = count;
-  slot->epoch = epoch;
-  slot->batch = batch;
-  slot->ready = TRUE;
-  g_cond_broadcast (&loader->cond);
-  g_mutex_unlock (&loader->mutex);
+      }
 }
 
-/* Called with the mutex held. */
 static void
-schedule (KilnBatchLoader *loader)
+fill_slot (gpointer slot_ptr, gpointer user_data)
 {
-  guint64 batch = loader->next_to_schedule++;
+  KilnBatchLoader *self = user_data;
+  Slot *slot = slot_ptr;
+  guint64 epoch = slot->batch / self->batches_per_epoch;
+  guint b = (guint) (slot->batch % self->batches_per_epoch);
+  guint first = b * self->options.batch_size;
+  guint n = MIN (self->options.batch_size, self->n - first);
+  gsize sample_floats = (gsize) self->channels * self->crop_h * self->crop_w;
+  g_autofree guint *order = NULL;
 
-  loader->slots[batch % loader->n_slots].ready = FALSE;
-  g_thread_pool_push (loader->pool, GSIZE_TO_POINTER (batch + 1), NULL);
+  g_mutex_lock (&self->lock);
+  if (self->order_epoch != epoch)
+    {
+      make_order (self, epoch, self->order);
+      self->order_epoch = epoch;
+    }
+  /* A private copy of this batch's slice: the epoch may change under us. */
+  order = g_memdup2 (self->order + first, n * sizeof (guint));
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint item = order[i];
+      guint entry = self->indices[item];
+      guint64 sample_seed = self->options.seed ^ mix64 ((epoch << 32) ^ (first + i));
+      fill_sample (self, kiln_tensor_cache_get (self->cache, entry), slot->data + i * sample_floats, sample_seed);
+      slot->labels[i] = self->labels[item];
+      slot->sources[i] = entry;
+    }
+
+  g_mutex_lock (&self->lock);
+  slot->n = n;
+  slot->state = SLOT_READY;
+  self->in_flight--;
+  g_cond_broadcast (&self->ready);
+  g_mutex_unlock (&self->lock);
+}
+
+/* With the lock held: puts batch @batch into its slot's queue. */
+static void
+schedule_locked (KilnBatchLoader *self, guint64 batch)
+{
+  Slot *slot = &self->slots[batch % self->n_slots];
+  slot->state = SLOT_FILLING;
+  slot->batch = batch;
+  self->in_flight++;
+  g_thread_pool_push (self->pool, slot, NULL);
+}
+
+static void
+wait_idle_locked (KilnBatchLoader *self)
+{
+  while (self->in_flight > 0)
+    g_cond_wait (&self->ready, &self->lock);
 }
 
 KilnBatchLoader *
-kiln_batch_loader_new (KilnTensorCache              *cache,
-                       const guint                  *items,
-                       const int                    *labels,
-                       guint                         n,
-                       const KilnBatchLoaderOptions *options,
-                       GError                      **error)
+kiln_batch_loader_new (KilnTensorCache *cache, const guint *indices, const int *labels, guint n,
+                       const KilnBatchLoaderOptions *options, GError **error)
 {
-  const KilnImageSpec *spec = kiln_tensor_cache_get_spec (cache);
-  KilnBatchLoader *loader;
-  gsize sample;
+  g_autoptr(KilnBatchLoader) self = g_new0 (KilnBatchLoader, 1);
 
-  g_return_val_if_fail (cache != NULL && options != NULL, NULL);
-  g_return_val_if_fail (n == 0 || (items != NULL && labels != NULL), NULL);
+  self->options = *options;
+  self->cache = cache;
+  kiln_tensor_cache_get_shape (cache, &self->channels, &self->height, &self->width);
+  self->crop_h = options->crop_height > 0 ? options->crop_height : self->height;
+  self->crop_w = options->crop_width > 0 ? options->crop_width : self->width;
+  self->last_returned = -1;
+  self->order_epoch = G_MAXUINT64;
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->ready);
 
   if (n == 0 || options->batch_size == 0)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "A batch loader needs items and a batch size (got %u items, batches of %u)",
+                   "A batch loader needs images and a batch size (got %u images, batch size %u)",
                    n, options->batch_size);
       return NULL;
     }
-  if (options->crop_width > spec->width || options->crop_height > spec->height
-      || options->crop_width < 0 || options->crop_height < 0)
+  if (self->crop_h > self->height || self->crop_w > self->width)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                   "A %d × %d crop does not fit the cached %d × %d images; cache them larger",
-                   options->crop_width, options->crop_height, spec->width, spec->height);
+                   "A %d×%d crop does not fit the cached %d×%d images; rebuild the cache at a larger size",
+                   self->crop_h, self->crop_w, self->height, self->width);
       return NULL;
     }
+  if (options->drop_last && n < options->batch_size)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "%u images do not fill one batch of %u; lower the batch size", n, options->batch_size);
+      return NULL;
+    }
+  guint n_cache = kiln_tensor_cache_get_n (cache);
   for (guint i = 0; i < n; i++)
-    if (items[i] >= kiln_tensor_cache_get_n (cache) || !kiln_tensor_cache_is_valid (cache, items[i]))
+    if (indices[i] >= n_cache)
       {
         g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                     "Cache entry %u is missing or could not be decoded; leave it out of the batches",
-                     items[i]);
+                     "Image %u of the split points at cache entry %u, but the cache holds %u; rebuild it",
+                     i, indices[i], n_cache);
         return NULL;
       }
 
-  loader = g_new0 (KilnBatchLoader, 1);
-  loader->cache = cache;
-  loader->options = *options;
-  if (loader->options.scale == 0.0f)
-    loader->options.scale = 1.0f;
-  if (loader->options.prefetch == 0)
-    loader->options.prefetch = 4;
-  loader->items = g_memdup2 (items, sizeof (guint) * n);
-  loader->labels = g_memdup2 (labels, sizeof (int) * n);
-  loader->n = n;
-  loader->channels = spec->channels;
-  loader->src_width = spec->width;
-  loader->src_height = spec->height;
-  loader->width = options->crop_width ? options->crop_width : spec->width;
-  loader->height = options->crop_height ? options->crop_height : spec->height;
-  loader->per_epoch = (n + options->batch_size - 1) / options->batch_size;
-  sample = (gsize) loader->channels * loader->width * loader->height;
-  if (options->mean != NULL)
-    loader->mean = g_memdup2 (options->mean, sizeof (float) * sample);
-  loader->options.mean = NULL;
+  self->n = n;
+  self->indices = g_memdup2 (indices, n * sizeof (guint));
+  self->labels = g_memdup2 (labels, n * sizeof (int));
+  self->order = g_new (guint, n);
+  if (options->mean)
+    self->mean = g_memdup2 (options->mean, (gsize) self->channels * self->height * self->width * sizeof (float));
+  self->options.mean = NULL;
+  self->batches_per_epoch = options->drop_last ? n / options->batch_size
+                                               : (n + options->batch_size - 1) / options->batch_size;
+  self->batch_floats = (gsize) options->batch_size * self->channels * self->crop_h * self->crop_w;
 
-  g_mutex_init (&loader->mutex);
-  g_cond_init (&loader->cond);
-  loader->orders = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-  loader->n_slots = loader->options.prefetch + 1;
-  loader->slots = g_new0 (Slot, loader->n_slots);
-  for (guint i = 0; i < loader->n_slots; i++)
+  guint threads = options->n_threads ? options->n_threads : MAX (1, g_get_num_processors ());
+  self->n_slots = MAX (2, options->prefetch ? options->prefetch : 2 * threads);
+  self->slots = g_new0 (Slot, self->n_slots);
+  for (guint i = 0; i < self->n_slots; i++)
     {
-      /* 64-byte aligned and contiguous, ready to copy or pin. */
-      loader->slots[i].data = g_aligned_alloc (sample * options->batch_size, sizeof (float), 64);
-      loader->slots[i].labels = g_new0 (int, options->batch_size);
+      /* 64-byte aligned rows suit SIMD reorders in the engine. */
+      self->slots[i].data = g_aligned_alloc (self->batch_floats, sizeof (float), 64);
+      self->slots[i].labels = g_new (int, options->batch_size);
+      self->slots[i].sources = g_new (guint, options->batch_size);
     }
-  loader->pool = g_thread_pool_new (fill_batch, loader,
-                                    (int) (options->n_threads ? options->n_threads
-                                                              : g_get_num_processors ()),
-                                    FALSE, NULL);
-  g_mutex_lock (&loader->mutex);
-  for (guint i = 0; i < loader->options.prefetch; i++)
-    schedule (loader);
-  g_mutex_unlock (&loader->mutex);
-  return loader;
-}
-
-guint
-kiln_batch_loader_get_batches_per_epoch (KilnBatchLoader *loader)
-{
-  return loader->per_epoch;
-}
-
-const float *
-kiln_batch_loader_next (KilnBatchLoader  *loader,
-                        const int       **labels,
-                        guint            *n_samples,
-                        guint            *epoch)
-{
-  Slot *slot;
-  guint64 batch;
-
-  g_mutex_lock (&loader->mutex);
-  /* One more batch ahead: into the slot returned last time, which the
-   * caller has finished with (on the first call, the spare slot). */
-  schedule (loader);
-  batch = loader->next_to_return++;
-  slot = &loader->slots[batch % loader->n_slots];
-  while (!(slot->ready && slot->batch == batch))
-    g_cond_wait (&loader->cond, &loader->mutex);
-  /* Orders of finished epochs are no longer needed. */
-  if (slot->epoch > 0)
-    g_hash_table_remove (loader->orders, GUINT_TO_POINTER (slot->epoch));
-  g_mutex_unlock (&loader->mutex);
-
-  if (labels != NULL)
-    *labels = slot->labels;
-  if (n_samples != NULL)
-    *n_samples = slot->n;
-  if (epoch != NULL)
-    *epoch = slot->epoch;
-  return slot->data;
+  self->pool = g_thread_pool_new (fill_slot, self, threads, FALSE, error);
+  if (self->pool == NULL)
+    return NULL;
+  return g_steal_pointer (&self);
 }
 
 void
-kiln_batch_loader_free (KilnBatchLoader *loader)
+kiln_batch_loader_free (KilnBatchLoader *self)
 {
-  if (loader == NULL)
+  if (self == NULL)
     return;
-  /* Let the queued batches finish; nothing reads them. */
-  g_thread_pool_free (loader->pool, FALSE, TRUE);
-  for (guint i = 0; i < loader->n_slots; i++)
+  if (self->pool != NULL)
+    g_thread_pool_free (self->pool, FALSE, TRUE);
+  for (guint i = 0; self->slots && i < self->n_slots; i++)
     {
-      g_aligned_free (loader->slots[i].data);
-      g_free (loader->slots[i].labels);
+      g_aligned_free (self->slots[i].data);
+      g_free (self->slots[i].labels);
+      g_free (self->slots[i].sources);
     }
-  g_free (loader->slots);
-  g_hash_table_unref (loader->orders);
-  g_mutex_clear (&loader->mutex);
-  g_cond_clear (&loader->cond);
-  g_free (loader->items);
-  g_free (loader->labels);
-  g_free (loader->mean);
-  g_free (loader);
+  g_free (self->slots);
+  g_free (self->indices);
+  g_free (self->labels);
+  g_free (self->order);
+  g_free (self->mean);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->ready);
+  g_free (self);
+}
+
+guint
+kiln_batch_loader_get_batches_per_epoch (KilnBatchLoader *self)
+{
+  return self->batches_per_epoch;
+}
+
+guint64
+kiln_batch_loader_get_position (KilnBatchLoader *self)
+{
+  return self->position;
+}
+
+void
+kiln_batch_loader_seek (KilnBatchLoader *self, guint64 position)
+{
+  g_mutex_lock (&self->lock);
+  wait_idle_locked (self);
+  for (guint i = 0; i < self->n_slots; i++)
+    self->slots[i].state = SLOT_EMPTY;
+  self->last_returned = -1;
+  self->position = position;
+  g_mutex_unlock (&self->lock);
+}
+
+const float *
+kiln_batch_loader_next (KilnBatchLoader *self, const int **labels, const guint **sources,
+                        guint *n, GError **error)
+{
+  guint64 want = self->position;
+  Slot *slot = &self->slots[want % self->n_slots];
+
+  g_mutex_lock (&self->lock);
+  /* The slot handed out last is free again: refill it further ahead. */
+  if (self->last_returned >= 0)
+    {
+      Slot *old = &self->slots[self->last_returned];
+      old->state = SLOT_EMPTY;
+      self->last_returned = -1;
+    }
+  for (guint64 b = want; b < want + self->n_slots; b++)
+    {
+      Slot *s = &self->slots[b % self->n_slots];
+      if (s->state == SLOT_EMPTY)
+        schedule_locked (self, b);
+    }
+  while (!(slot->state == SLOT_READY && slot->batch == want))
+    {
+      if (slot->state != SLOT_FILLING && slot->batch != want)
+        {
+          g_mutex_unlock (&self->lock);
+          g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED, "batch loader lost batch %" G_GUINT64_FORMAT, want);
+          return NULL;
+        }
+      g_cond_wait (&self->ready, &self->lock);
+    }
+  self->last_returned = want % self->n_slots;
+  self->position = want + 1;
+  g_mutex_unlock (&self->lock);
+
+  if (labels)
+    *labels = slot->labels;
+  if (sources)
+    *sources = slot->sources;
+  if (n)
+    *n = slot->n;
+  return slot->data;
 }

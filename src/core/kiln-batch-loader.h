@@ -1,59 +1,62 @@
 /* kiln-batch-loader.h: mini-batches from a tensor cache, prepared ahead.
  *
- * Each epoch visits every item once, in an order shuffled from the seed
- * and the epoch number. Each sample is cropped (at random when the crop is
- * smaller than the cached size, else whole), mirrored half of the time
- * when asked, and converted to float32 ((value − mean) × scale) into one
- * contiguous N × C × H × W batch. Randomness comes from (seed, epoch,
- * position), so a batch is the same whatever thread prepared it and the
- * same after a restart.
+ * Turns cached uint8 images into contiguous float32 N×C×H×W batches (crop,
+ * mirror, mean subtraction, scale) on a thread pool, a few batches ahead of
+ * the trainer, so the engine never waits for data. The stream is endless:
+ * global batch g is batch g mod B of epoch g / B (B batches per epoch).
+ * What a batch holds depends only on the seed, the epoch and the position —
+ * never on thread timing — so a resumed run sees exactly the data an
+ * uninterrupted one would have.
  *
- * Worker threads prepare up to `prefetch` batches ahead of the consumer.
- *
- * Threads: one consumer thread calls kiln_batch_loader_next(); the loader
- * uses its own worker threads. */
+ * Threads: one consumer thread calls next/seek; the pool is private. */
 #pragma once
-
-#include <glib.h>
 
 #include "kiln-tensor-cache.h"
 
 G_BEGIN_DECLS
 
 typedef struct {
-  guint        batch_size;
-  int          crop_width;    /* 0: the cached width */
-  int          crop_height;   /* 0: the cached height */
-  gboolean     mirror;        /* flip left-right half of the time */
-  gboolean     shuffle;       /* FALSE: items in the given order */
-  guint64      seed;
-  const float *mean;          /* C × crop H × crop W, or NULL; copied */
-  float        scale;         /* 0: 1 */
-  guint        prefetch;      /* batches prepared ahead; 0: 4 */
-  guint        n_threads;     /* 0: one per processor */
+  guint batch_size;
+  int crop_height, crop_width;  /* 0: the cache's size */
+  gboolean random_crop;         /* else the centre crop */
+  gboolean mirror;              /* random horizontal flips */
+  gboolean shuffle;             /* a new seeded order every epoch */
+  gboolean drop_last;           /* leave out the last partial batch */
+  const float *mean;            /* C×H×W at the cache's size, or NULL */
+  float scale;                  /* applied after the mean: (x − mean) · scale; 0 = 1 */
+  guint64 seed;
+  guint n_threads;              /* 0: the number of processors */
+  guint prefetch;               /* batches prepared ahead; 0: 2 × threads */
 } KilnBatchLoaderOptions;
 
 typedef struct _KilnBatchLoader KilnBatchLoader;
 
-/* Batches over the @n cache @items (indices into @cache) with their
- * @labels; both arrays are copied. Invalid cache entries are refused. */
-KilnBatchLoader *kiln_batch_loader_new  (KilnTensorCache              *cache,
-                                         const guint                  *items,
-                                         const int                    *labels,
-                                         guint                         n,
-                                         const KilnBatchLoaderOptions *options,
-                                         GError                      **error);
-void             kiln_batch_loader_free (KilnBatchLoader              *loader);
+/* @indices: which cache entries form the dataset, @labels: their classes
+ * (both @n long, copied). */
+KilnBatchLoader *kiln_batch_loader_new     (KilnTensorCache              *cache,
+                                            const guint                  *indices,
+                                            const int                    *labels,
+                                            guint                         n,
+                                            const KilnBatchLoaderOptions *options,
+                                            GError                      **error);
+void             kiln_batch_loader_free    (KilnBatchLoader *self);
+
+guint            kiln_batch_loader_get_batches_per_epoch (KilnBatchLoader *self);
+/* The next batch to be returned, as a global batch number. */
+guint64          kiln_batch_loader_get_position (KilnBatchLoader *self);
+/* Continue from global batch @position (for resume). */
+void             kiln_batch_loader_seek    (KilnBatchLoader *self,
+                                            guint64          position);
+
+/* The next batch: float data N×C×H×W, @labels and @n (the last batch of an
+ * epoch may be smaller), and which cache entries it holds (@sources).
+ * Valid until the next call. Blocks until the batch is ready. */
+const float     *kiln_batch_loader_next    (KilnBatchLoader *self,
+                                            const int      **labels,
+                                            const guint    **sources,
+                                            guint           *n,
+                                            GError         **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnBatchLoader, kiln_batch_loader_free)
-
-guint            kiln_batch_loader_get_batches_per_epoch (KilnBatchLoader *loader);
-
-/* Waits for the next batch and returns its data (@n_samples × C × H × W
- * floats) and @labels, valid until the next call. The last batch of an
- * epoch may be smaller. @epoch receives the batch's epoch (from 0). */
-const float     *kiln_batch_loader_next (KilnBatchLoader  *loader,
-                                         const int       **labels,
-                                         guint            *n_samples,
-                                         guint            *epoch);
 
 G_END_DECLS

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "kiln-dataset.h"
+#include "engine/kiln-json-text.h"
 #include "kiln-error.h"
+#include "kiln-parallel.h"
 
 static const char *const subset_names[] = {
   [KILN_SUBSET_TRAIN] = "train",
@@ -458,7 +460,7 @@ kiln_mean_image_save (const KilnMeanImage  *mean,
   json_builder_end_array (builder);
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
-  json = json_to_string (root, TRUE);
+  json = kiln_json_to_text (root, TRUE);
 
   return save_file (png_path, png, png_length, error)
          && save_file (f32_path, (const char *) words, n * 4, error)

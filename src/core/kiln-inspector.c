@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kiln-error.h"
+#include "kiln-parallel.h"
 #include "kiln-inspector.h"
 
 static const char *const reason_names[] = {

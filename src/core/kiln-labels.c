@@ -272,9 +272,9 @@ kiln_labels_read_image_folder (const char    *root,
 
 /* Label files ------------------------------------------------------------ */
 
-void
-kiln_labels_append_escaped (GString    *out,
-                            const char *text)
+static void
+append_escaped (GString    *out,
+                const char *text)
 {
   for (const char *p = text; *p; p++)
     switch (*p)
@@ -286,9 +286,10 @@ kiln_labels_append_escaped (GString    *out,
       }
 }
 
-char *
-kiln_labels_unescape (const char *text,
-                      gsize       length)
+/* Undoes append_escaped() on @length bytes of @text; NULL on a bad escape. */
+static char *
+unescape (const char *text,
+          gsize       length)
 {
   GString *out = g_string_sized_new (length);
 
@@ -344,7 +345,7 @@ kiln_labels_write (const KilnLabelSet  *set,
 
   for (guint i = 0; i < set->paths->len; i++)
     {
-      kiln_labels_append_escaped (labels, set->paths->pdata[i]);
+      append_escaped (labels, set->paths->pdata[i]);
       g_string_append_printf (labels, " %d\n", g_array_index (set->labels, int, i));
     }
   if (!write_atomically (label_file, labels, error))
@@ -357,7 +358,7 @@ kiln_labels_write (const KilnLabelSet  *set,
       for (guint i = 0; i < set->classes->len; i++)
         {
           g_string_append_printf (classes, "%u ", i);
-          kiln_labels_append_escaped (classes, set->classes->pdata[i]);
+          append_escaped (classes, set->classes->pdata[i]);
           g_string_append_c (classes, '\n');
         }
       if (!write_atomically (class_file, classes, error))
@@ -447,7 +448,7 @@ parse_label_line (const char  *line,
     }
   if (!parse_int (line + space, length - space, &label, error))
     return FALSE;
-  path = kiln_labels_unescape (line, space - 1);
+  path = unescape (line, space - 1);
   if (path == NULL)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
@@ -477,7 +478,7 @@ parse_class_line (const char  *line,
     }
   if (!parse_int (line, space - line, &index, error))
     return FALSE;
-  name = kiln_labels_unescape (space + 1, length - (space + 1 - line));
+  name = unescape (space + 1, length - (space + 1 - line));
   if (name == NULL || *name == '\0')
     {
       g_free (name);

@@ -37,13 +37,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnLabelSet, kiln_label_set_free)
 int           kiln_labels_compare_names (const char *a,
                                          const char *b);
 
-/* The escaping of the label files (\\, \n, \r), for other line formats
- * that end in a path. unescape returns NULL on a bad escape. */
-void          kiln_labels_append_escaped (GString    *out,
-                                          const char *text);
-char         *kiln_labels_unescape       (const char *text,
-                                          gsize       length);
-
 /* Whether @name has an image extension (jpg, jpeg, png, gif, bmp, webp,
  * tif, tiff, ppm, pgm; any case). */
 gboolean      kiln_labels_is_image_name (const char *name);

@@ -1,51 +1,61 @@
-/* kiln-tensor-cache.h: images decoded once, kept as uint8 tensors on disk.
+/* kiln-tensor-cache.h: decode once, train many times.
  *
- * A cache is two files: NAME (a 64-byte header, then one CHW uint8
- * tensor of the spec's size per image, memory-mapped for reading) and
- * NAME.index (one line per image: "status size mtime path", the path
- * escaped as in label files). Updating it against a label set decodes
- * only images that are new or whose size or modification time changed;
- * the others are copied from the previous cache. Both files are written to
- * temporary names and renamed, so a killed update leaves the old cache.
+ * Every image of a dataset is decoded and resized once to the training size
+ * and stored as uint8 C×H×W in one cache file, which is then memory-mapped:
+ * an epoch reads pixels from the page cache instead of decoding JPEGs.
+ * Rebuilding reuses every entry whose file is unchanged (same path, size and
+ * modification time) and decodes only the rest, on a thread pool. The file
+ * is written to a temporary name, synced and renamed, so a killed build never
+ * leaves a cache that a later run would trust.
  *
- * Threads: build and update from one thread (decoding runs on a pool);
- * once built, kiln_tensor_cache_get() may be called from any thread. */
+ * Threads: building runs on the calling thread plus a private pool; a built
+ * cache is read-only and may be read from any thread. */
 #pragma once
 
 #include <gio/gio.h>
 
-#include "kiln-image.h"
-#include "kiln-labels.h"
 #include "kiln-progress.h"
 
 G_BEGIN_DECLS
 
+/* Decodes @path into @chw (c·h·w bytes, planar). Called on pool threads. */
+typedef gboolean (*KilnCacheDecodeFunc) (const char *path,
+                                         guint8     *chw,
+                                         gpointer    user_data,
+                                         GError    **error);
+
 typedef struct _KilnTensorCache KilnTensorCache;
 
-/* Brings the cache at @path up to date with @set's images (paths relative
- * to @root) converted as @spec says, and opens it. A cache made with
- * another spec is rebuilt. @n_decoded, if not NULL, receives how many
- * images were decoded (the rest were reused). */
-KilnTensorCache *kiln_tensor_cache_update   (const char          *path,
-                                             const char          *root,
-                                             const KilnLabelSet  *set,
-                                             const KilnImageSpec *spec,
-                                             guint                n_threads,
-                                             KilnProgressFunc     progress,
+/* @progress (optional) counts images; its cancellable stops the build. */
+KilnTensorCache *kiln_tensor_cache_build    (const char          *cache_path,
+                                             const char *const   *paths,
+                                             guint                n_paths,
+                                             int                  channels,
+                                             int                  height,
+                                             int                  width,
+                                             KilnCacheDecodeFunc  decode,
                                              gpointer             user_data,
-                                             GCancellable        *cancellable,
-                                             guint               *n_decoded,
+                                             KilnProgress        *progress,
                                              GError             **error);
-void             kiln_tensor_cache_free     (KilnTensorCache     *cache);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnTensorCache, kiln_tensor_cache_free)
+KilnTensorCache *kiln_tensor_cache_open     (const char          *cache_path,
+                                             GError             **error);
+void             kiln_tensor_cache_free     (KilnTensorCache *self);
 
-guint            kiln_tensor_cache_get_n    (KilnTensorCache     *cache);
-const KilnImageSpec *kiln_tensor_cache_get_spec (KilnTensorCache *cache);
-/* Whether image @index decoded; a failed one has a zero tensor. */
-gboolean         kiln_tensor_cache_is_valid (KilnTensorCache     *cache,
-                                             guint                index);
-/* The tensor of image @index (in @set's order), inside the mapping. */
-const guint8    *kiln_tensor_cache_get      (KilnTensorCache     *cache,
-                                             guint                index);
+guint            kiln_tensor_cache_get_n    (KilnTensorCache *self);
+void             kiln_tensor_cache_get_shape (KilnTensorCache *self,
+                                              int             *channels,
+                                              int             *height,
+                                              int             *width);
+const char      *kiln_tensor_cache_get_path (KilnTensorCache *self,
+                                             guint            index);
+/* FALSE when the image could not be decoded (its pixels are zero). */
+gboolean         kiln_tensor_cache_is_valid (KilnTensorCache *self,
+                                             guint            index);
+const guint8    *kiln_tensor_cache_get      (KilnTensorCache *self,
+                                             guint            index);
+/* How many entries the last build decoded (the rest were reused). */
+guint            kiln_tensor_cache_get_n_decoded (KilnTensorCache *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnTensorCache, kiln_tensor_cache_free)
 
 G_END_DECLS

@@ -1,0 +1,114 @@
+#!/bin/bash
+# bench/gather.sh: Kiln's gatherer against `wget -i` and the seed's approach
+# (python3-requests in a thread pool of the same width), in one run, against
+# one local server (bench/gather-server.c: N images, 20% broken links, 5%
+# stalls), with the same timeout and no retries for anyone. Then the
+# streaming speed of the URL-list reader on a generated fall11_urls.txt of
+# 14 million lines, next to `wc -l` on the same file.
+#
+#   bench/gather.sh [BUILD_DIR]      (default _build; needs wget, python3-requests)
+#
+# Environment: N (1000), WIDTH (16), TIMEOUT (2 s), PORT (18431),
+# LINES (14000000), SKIP_WGET=1, SKIP_LINES=1.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+build=${1:-_build}
+cli=$build/src/cli/kiln-cli
+N=${N:-1000}
+WIDTH=${WIDTH:-16}
+TIMEOUT=${TIMEOUT:-2}
+PORT=${PORT:-18431}
+LINES=${LINES:-14000000}
+
+for tool in wget /usr/bin/python3 cc pkg-config; do
+  command -v "$tool" >/dev/null || { echo "gather.sh: $tool is missing (apt-get install wget python3-requests)" >&2; exit 1; }
+done
+/usr/bin/python3 -c 'import requests' 2>/dev/null || { echo "gather.sh: python3-requests is missing" >&2; exit 1; }
+[ -x "$cli" ] || { echo "gather.sh: build first: $cli not found" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/kiln-bench-gather.XXXXXX)
+server_pid=
+cleanup () {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cc -O2 -o "$work/gather-server" bench/gather-server.c $(pkg-config --cflags --libs libsoup-3.0 gdk-pixbuf-2.0)
+"$work/gather-server" "$PORT" "$N" 7 > "$work/urls.txt" 2> "$work/server.log" &
+server_pid=$!
+for _ in $(seq 50); do
+  [ "$(wc -l < "$work/urls.txt")" -ge "$N" ] && break
+  sleep 0.1
+done
+[ "$(wc -l < "$work/urls.txt")" -ge "$N" ] || { echo "gather.sh: the server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
+
+now () { date +%s.%N; }
+count_files () { find "$1" -type f | wc -l; }
+
+echo "# $N URLs (75% images, 20% broken, 5% stalls), width $WIDTH, timeout ${TIMEOUT}s, no retries"
+echo "# $(nproc) CPUs; $(uname -r)"
+
+t0=$(now)
+"$cli" gather --project "$work/kiln" --urls "$work/urls.txt" --wnid n02121808 \
+  -j "$WIDTH" --per-host "$WIDTH" --timeout "$TIMEOUT" --connect-timeout "$TIMEOUT" --retries 0 \
+  --min-size 100 --quiet --json > "$work/kiln.json"
+t1=$(now)
+kiln_s=$(echo "$t1 - $t0" | bc -l)
+kiln_kept=$(count_files "$work/kiln/images")
+
+t0=$(now)
+/usr/bin/python3 bench/gather-requests.py "$work/urls.txt" "$work/requests" "$WIDTH" "$TIMEOUT" > "$work/requests.json"
+t1=$(now)
+req_s=$(echo "$t1 - $t0" | bc -l)
+req_kept=$(count_files "$work/requests")
+
+if [ -z "${SKIP_WGET:-}" ]; then
+  t0=$(now)
+  wget -q -i "$work/urls.txt" -P "$work/wget" --timeout="$TIMEOUT" --tries=1 || true
+  t1=$(now)
+  wget_s=$(echo "$t1 - $t0" | bc -l)
+  wget_kept=$(count_files "$work/wget")
+fi
+
+printf '%-34s %9s %7s\n' "tool" "wall (s)" "files"
+printf '%-34s %9.2f %7d   (rejected: %s)\n' "kiln-cli gather (validated)" "$kiln_s" "$kiln_kept" \
+  "$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(", ".join("%s %d" % (k, v) for k, v in d["by_reason"].items() if v and k != "kept"))' "$work/kiln.json")"
+printf '%-34s %9.2f %7d\n' "python3-requests x$WIDTH threads" "$req_s" "$req_kept"
+[ -n "${wget_s:-}" ] && printf '%-34s %9.2f %7d\n' "wget -i (sequential)" "$wget_s" "$wget_kept"
+printf 'throughput kiln / requests: %.2fx (target >= 1.5)\n' "$(echo "$req_s / $kiln_s" | bc -l)"
+[ -n "${wget_s:-}" ] && printf 'wall kiln / wget:            %.3fx (target <= 0.5)\n' "$(echo "$kiln_s / $wget_s" | bc -l)"
+
+kill "$server_pid" 2>/dev/null || true
+server_pid=
+
+if [ -z "${SKIP_LINES:-}" ]; then
+  # fall11_urls.txt-shaped lines; no line names the wnid asked for, so the
+  # whole file is read and filtered without a single request.
+  /usr/bin/python3 - "$work/fall11_urls.txt" "$LINES" <<'EOF'
+import random, sys
+path, n = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(11)
+with open(path, "w") as f:
+    chunk = []
+    for i in range(n):
+        chunk.append("n%08d_%d\thttp://farm%d.static.flickr.com/%d/%d_%010x.jpg\n"
+                     % (1440764 + i // 700, i % 700, rnd.randrange(1, 10), rnd.randrange(1, 9999),
+                        rnd.randrange(10**9), rnd.randrange(16**10)))
+        if len(chunk) == 100000:
+            f.write("".join(chunk))
+            chunk = []
+    f.write("".join(chunk))
+EOF
+  size=$(stat -c %s "$work/fall11_urls.txt")
+  cat "$work/fall11_urls.txt" > /dev/null   # same page cache for both
+  t0=$(now); wc -l < "$work/fall11_urls.txt" > /dev/null; t1=$(now)
+  wc_s=$(echo "$t1 - $t0" | bc -l)
+  /usr/bin/time -f '%e %M' -o "$work/lines.time" \
+    "$cli" gather --project "$work/lines" --urls "$work/fall11_urls.txt" --wnid n00000001 --quiet --json > /dev/null
+  read -r lines_s rss_kb < "$work/lines.time"
+  printf 'URL list: %d lines (%.0f MB) in %.2f s = %.2f M lines/s, peak RSS %d MB; wc -l %.2f s\n' \
+    "$LINES" "$(echo "$size / 1048576" | bc -l)" "$lines_s" "$(echo "$LINES / $lines_s / 1000000" | bc -l)" \
+    "$((rss_kb / 1024))" "$wc_s"
+fi

@@ -1,0 +1,271 @@
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kiln-cli.h"
+#include "kiln-core.h"
+
+typedef struct {
+  GMainLoop    *loop;
+  GCancellable *cancellable;
+  gboolean      ok;
+  GError       *error;
+  gboolean      tty;
+  gboolean      quiet;
+  gint64        last_line_us;
+  gsize         line_len;
+} GatherState;
+
+static void
+format_bytes (char *buf, gsize size, double bytes)
+{
+  g_autofree char *text = g_format_size ((guint64) bytes);
+  g_strlcpy (buf, text, size);
+}
+
+static void
+format_eta (char *buf, gsize size, double seconds)
+{
+  if (seconds < 0)
+    g_strlcpy (buf, "?", size);
+  else
+    g_snprintf (buf, size, "%d:%02d:%02d", (int) seconds / 3600, ((int) seconds / 60) % 60, (int) seconds % 60);
+}
+
+/* One line, rewritten in place on a terminal. */
+static void
+print_progress_line (GatherState *st, const KilnGatherProgress *p, gboolean final)
+{
+  char bytes[32], rate[32], eta[32];
+  g_autofree char *line = NULL;
+  gint64 now = g_get_monotonic_time ();
+
+  if (st->quiet || !st->tty)
+    return;
+  if (!final && now - st->last_line_us < 100 * 1000)
+    return;
+  st->last_line_us = now;
+  format_bytes (bytes, sizeof bytes, p->bytes);
+  format_bytes (rate, sizeof rate, p->bytes_per_s);
+  format_eta (eta, sizeof eta, p->eta_s);
+  line = g_strdup_printf (_("kept %" G_GUINT64_FORMAT ", rejected %" G_GUINT64_FORMAT ", failed %"
+                            G_GUINT64_FORMAT ", retrying %" G_GUINT64_FORMAT ", skipped %" G_GUINT64_FORMAT
+                            " · %s, %s/s, %.1f files/s · ETA %s"),
+                          p->n_kept, p->n_rejected, p->n_failed, p->n_retrying, p->n_skipped,
+                          bytes, rate, p->files_per_s, eta);
+  /* Pad over the previous line's tail. */
+  fprintf (stderr, "\r%s%*s", line, (int) MAX (0, (gssize) st->line_len - (gssize) strlen (line)), "");
+  st->line_len = strlen (line);
+  if (final)
+    fputc ('\n', stderr);
+  fflush (stderr);
+}
+
+static void
+on_progress (KilnGatherer *gatherer, const KilnGatherProgress *p, gpointer data)
+{
+  print_progress_line (data, p, FALSE);
+}
+
+static void
+on_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GatherState *st = data;
+
+  st->ok = kiln_gatherer_run_finish (KILN_GATHERER (source), result, &st->error);
+  g_main_loop_quit (st->loop);
+}
+
+static gboolean
+on_signal (gpointer data)
+{
+  GatherState *st = data;
+
+  g_cancellable_cancel (st->cancellable);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+print_json (const KilnGatherProgress *p, const char *project, gboolean ok, GError *error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "project");
+  json_builder_add_string_value (b, project);
+  json_builder_set_member_name (b, "ok");
+  json_builder_add_boolean_value (b, ok);
+  if (error)
+    {
+      json_builder_set_member_name (b, "error");
+      json_builder_add_string_value (b, error->message);
+    }
+#define MEMBER(name, value) \
+  json_builder_set_member_name (b, name); json_builder_add_int_value (b, (gint64) (value))
+  MEMBER ("kept", p->n_kept);
+  MEMBER ("rejected", p->n_rejected);
+  MEMBER ("failed", p->n_failed);
+  MEMBER ("skipped", p->n_skipped);
+  MEMBER ("over_limit", p->n_over_limit);
+  MEMBER ("unfinished", p->n_queued);
+  MEMBER ("bytes", p->bytes);
+  MEMBER ("source_errors", p->n_source_errors);
+#undef MEMBER
+  json_builder_set_member_name (b, "elapsed_s");
+  json_builder_add_double_value (b, p->elapsed_s);
+  json_builder_set_member_name (b, "files_per_s");
+  json_builder_add_double_value (b, p->files_per_s);
+  json_builder_set_member_name (b, "by_reason");
+  json_builder_begin_object (b);
+  for (guint r = 0; r < KILN_GATHER_N_REASONS; r++)
+    {
+      json_builder_set_member_name (b, kiln_gather_reason_to_string (r));
+      json_builder_add_int_value (b, p->by_reason[r]);
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  text = json_to_string (root, TRUE);
+  g_print ("%s\n", text);
+}
+
+static void
+print_summary (const KilnGatherProgress *p)
+{
+  char bytes[32];
+
+  format_bytes (bytes, sizeof bytes, p->bytes);
+  g_print (_("kept %" G_GUINT64_FORMAT ", rejected %" G_GUINT64_FORMAT ", failed %" G_GUINT64_FORMAT
+             ", already done %" G_GUINT64_FORMAT ", over the limit %" G_GUINT64_FORMAT
+             "; %s in %.1f s (%.1f files/s)\n"),
+           p->n_kept, p->n_rejected, p->n_failed, p->n_skipped, p->n_over_limit,
+           bytes, p->elapsed_s, p->files_per_s);
+  for (guint r = 1; r < KILN_GATHER_N_REASONS; r++)
+    if (p->by_reason[r] > 0)
+      g_print ("  %-13s %" G_GUINT64_FORMAT "\n", kiln_gather_reason_to_string (r), p->by_reason[r]);
+  if (p->n_source_errors > 0)
+    g_print (_("  %u parts of the source could not be read (API calls or archive members)\n"),
+             p->n_source_errors);
+}
+
+int
+kiln_cli_gather (int argc, char **argv)
+{
+  g_autofree char *wnid = NULL, *urls = NULL, *api = NULL, *archive = NULL, *folder = NULL;
+  g_autofree char *project_dir = NULL, *class_name = NULL;
+  gboolean subset = FALSE, as_json = FALSE, quiet = FALSE;
+  int limit = 0, parallel = -1, per_host = -1, retries = -1;
+  double connect_timeout = -1, timeout = -1, max_size_mb = -1;
+  int min_size = -1;
+  const GOptionEntry entries[] = {
+    { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project_dir, N_("Project folder (created if missing)"), N_("DIR") },
+    { "wnid", 'w', 0, G_OPTION_ARG_STRING, &wnid, N_("Synset to gather, e.g. n02121808"), N_("WNID") },
+    { "subset", 's', 0, G_OPTION_ARG_NONE, &subset, N_("Also gather the synset's hyponyms"), NULL },
+    { "limit", 'l', 0, G_OPTION_ARG_INT, &limit, N_("Keep at most N images per synset"), N_("N") },
+    { "urls", 0, 0, G_OPTION_ARG_FILENAME, &urls, N_("URL list: fall11_urls.txt form or one URL per line"), N_("FILE") },
+    { "api", 0, 0, G_OPTION_ARG_STRING, &api, N_("URL template with {wnid} that answers a URL list (the default source)"), N_("TEMPLATE") },
+    { "archive", 0, 0, G_OPTION_ARG_FILENAME, &archive, N_("ImageNet training tar (a tar of per-synset tars)"), N_("TAR") },
+    { "folder", 0, 0, G_OPTION_ARG_FILENAME, &folder, N_("Folder of images to import"), N_("DIR") },
+    { "class", 0, 0, G_OPTION_ARG_STRING, &class_name, N_("Class folder under images/ (default: the wnid)"), N_("NAME") },
+    { "parallel", 'j', 0, G_OPTION_ARG_INT, &parallel, N_("Downloads at once (default 32)"), N_("N") },
+    { "per-host", 0, 0, G_OPTION_ARG_INT, &per_host, N_("Downloads at once from one host (default 6)"), N_("N") },
+    { "connect-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &connect_timeout, N_("Seconds to connect (default 10)"), N_("S") },
+    { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &timeout, N_("Seconds for a whole response (default 60)"), N_("S") },
+    { "retries", 0, 0, G_OPTION_ARG_INT, &retries, N_("Retries for timeouts, 429 and 5xx (default 3)"), N_("N") },
+    { "max-size", 0, 0, G_OPTION_ARG_DOUBLE, &max_size_mb, N_("Largest file in MB (default 32)"), N_("MB") },
+    { "min-size", 0, 0, G_OPTION_ARG_INT, &min_size, N_("Smallest file in bytes (default 1024)"), N_("BYTES") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print a JSON summary"), NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress line"), NULL },
+    { NULL }
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = NULL;
+  g_autoptr(KilnGatherer) gatherer = NULL;
+  g_autoptr(KilnGatherRequest) req = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  KilnGatherProgress progress;
+  GatherState st = { 0 };
+  guint n_sources, sigint, sigterm;
+
+  if (!kiln_cli_parse ("gather", NULL,
+                       _("Download or import the images of a synset into a project, skipping broken links.\n"
+                         "Interrupted runs resume where they stopped."),
+                       entries, &argc, &argv))
+    return 2;
+  n_sources = (urls != NULL) + (api != NULL) + (archive != NULL) + (folder != NULL);
+  if (project_dir == NULL || n_sources > 1 || (wnid == NULL && (n_sources == 0 || api != NULL)) ||
+      limit < 0)
+    {
+      g_printerr (_("kiln-cli gather: give --project and at most one of --urls, --api, --archive, --folder;\n"
+                    "the API source (the default) needs --wnid. See “kiln-cli gather --help”.\n"));
+      return 2;
+    }
+
+  if (urls)
+    req = kiln_gather_request_new (KILN_GATHER_URLS, urls, wnid);
+  else if (archive)
+    req = kiln_gather_request_new (KILN_GATHER_ARCHIVE, archive, wnid);
+  else if (folder)
+    req = kiln_gather_request_new (KILN_GATHER_FOLDER, folder, wnid);
+  else
+    req = kiln_gather_request_new (KILN_GATHER_API, api, wnid);
+  req->subset = subset;
+  req->limit = limit;
+  req->class_name = g_strdup (class_name);
+  if (parallel > 0)
+    req->max_parallel = parallel;
+  if (per_host > 0)
+    req->max_per_host = per_host;
+  if (connect_timeout > 0)
+    req->connect_timeout_ms = (guint) (connect_timeout * 1000);
+  if (timeout > 0)
+    req->total_timeout_ms = (guint) (timeout * 1000);
+  if (retries >= 0)
+    req->max_retries = retries;
+  if (max_size_mb > 0)
+    req->max_bytes = (guint64) (max_size_mb * 1024 * 1024);
+  if (min_size >= 0)
+    req->min_bytes = min_size;
+
+  project = kiln_project_open (project_dir, &error);
+  if (project == NULL)
+    return kiln_cli_fail ("gather", error);
+
+  st.loop = g_main_loop_new (NULL, FALSE);
+  st.cancellable = cancellable;
+  st.tty = isatty (STDERR_FILENO);
+  st.quiet = quiet;
+  gatherer = kiln_gatherer_new (project);
+  g_signal_connect (gatherer, "progress", G_CALLBACK (on_progress), &st);
+  /* Ctrl-C stops cleanly: nothing half-written, the next run resumes. */
+  sigint = g_unix_signal_add (SIGINT, on_signal, &st);
+  sigterm = g_unix_signal_add (SIGTERM, on_signal, &st);
+  kiln_gatherer_run_async (gatherer, req, cancellable, on_done, &st);
+  g_main_loop_run (st.loop);
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+  g_main_loop_unref (st.loop);
+
+  kiln_gatherer_get_progress (gatherer, &progress);
+  print_progress_line (&st, &progress, TRUE);
+  if (as_json)
+    print_json (&progress, project_dir, st.ok, st.error);
+  else if (st.ok || g_error_matches (st.error, KILN_ERROR, KILN_ERROR_CANCELLED))
+    print_summary (&progress);
+  if (!st.ok)
+    {
+      int status = g_error_matches (st.error, KILN_ERROR, KILN_ERROR_CANCELLED) ? 130 : 1;
+      kiln_cli_fail ("gather", st.error);
+      g_clear_error (&st.error);
+      return status;
+    }
+  return 0;
+}

@@ -1,0 +1,1128 @@
+/* KilnGatherer against a real libsoup SoupServer on 127.0.0.1 in this
+ * process, serving real PNG/JPEG images (made with GdkPixbuf here) and every
+ * fault a broken-link list has: 404, 410, 500 then success, 500 forever,
+ * 429 with Retry-After, a connection closed mid-body, a stalled body, a slow
+ * drip, a redirect chain, a redirect to a placeholder, HTML with 200, a wrong
+ * content type, oversized bodies (declared and streamed), a truncated JPEG,
+ * garbage, a tiny file, a name with "../" and one of 300 characters. Each
+ * URL must end with the right recorded outcome, no partial file may remain,
+ * the run must take about one timeout (not their sum), and a run after an
+ * interruption must fetch only what was missing. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <string.h>
+
+#include "kiln-core.h"
+
+#define CONNECT_MS 500
+#define TOTAL_MS 1000
+#define RETRY_AFTER_S 1
+
+typedef struct {
+  SoupServer *server;
+  char       *base;          /* http://127.0.0.1:PORT */
+  GBytes     *png;
+  GBytes     *jpeg;
+  GHashTable *hits;          /* path → count */
+  GPtrArray  *stalled;       /* SoupServerMessage * kept open */
+  GArray     *drips;         /* source ids of dripping responses */
+  char       *dir;
+} Fixture;
+
+static GBytes *
+make_image (const char *type, int w, int h, guint32 seed)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, w, h);
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+  int stride = gdk_pixbuf_get_rowstride (pixbuf);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+  g_autoptr(GError) error = NULL;
+  char *buffer = NULL;
+  gsize size = 0;
+
+  /* Noise, so the files are a few kilobytes, above the minimum size. */
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w * 3; x++)
+      pixels[y * stride + x] = g_rand_int_range (rand, 0, 256);
+  gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &size, type, &error, NULL);
+  g_assert_no_error (error);
+  return g_bytes_new_take (buffer, size);
+}
+
+static void
+serve_bytes (SoupServerMessage *msg, const char *type, GBytes *bytes)
+{
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_server_message_set_response (msg, type, SOUP_MEMORY_COPY,
+                                    g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+static gboolean
+unpause_cb (gpointer data)
+{
+  soup_server_message_unpause (data);
+  return G_SOURCE_REMOVE;
+}
+
+static guint
+count_hit (Fixture *f, const char *path)
+{
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (f->hits, path)) + 1;
+  g_hash_table_insert (f->hits, g_strdup (path), GUINT_TO_POINTER (n));
+  return n;
+}
+
+typedef struct {
+  SoupServerMessage *msg;
+  GBytes *bytes;
+  gsize off;
+  guint id;
+} Drip;
+
+static gboolean
+drip_cb (gpointer data)
+{
+  Drip *d = data;
+  gsize n = MIN (64, g_bytes_get_size (d->bytes) - d->off);
+
+  if (n == 0)
+    {
+      soup_message_body_complete (soup_server_message_get_response_body (d->msg));
+      soup_server_message_unpause (d->msg);
+      return G_SOURCE_REMOVE;
+    }
+  soup_message_body_append (soup_server_message_get_response_body (d->msg), SOUP_MEMORY_COPY,
+                            (const char *) g_bytes_get_data (d->bytes, NULL) + d->off, n);
+  d->off += n;
+  soup_server_message_unpause (d->msg);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+drip_free (gpointer data)
+{
+  Drip *d = data;
+  g_signal_handlers_disconnect_by_data (d->msg, d);
+  g_object_unref (d->msg);
+  g_bytes_unref (d->bytes);
+  g_free (d);
+}
+
+/* The client went away: stop dripping (frees the Drip). */
+static void
+on_msg_finished (SoupServerMessage *msg, gpointer data)
+{
+  Drip *d = data;
+  GSource *source = g_main_context_find_source_by_id (NULL, d->id);
+
+  if (source)
+    g_source_destroy (source);
+}
+
+static void
+handler (SoupServer *server, SoupServerMessage *msg, const char *path,
+         GHashTable *query, gpointer data)
+{
+  Fixture *f = data;
+  guint n = count_hit (f, path);
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  if (g_str_has_prefix (path, "/img/") || g_str_has_prefix (path, "/other/") ||
+      g_str_has_prefix (path, "/files/"))
+    serve_bytes (msg, "image/png", f->png);
+  else if (g_str_has_prefix (path, "/slow/"))
+    {
+      /* An image after 40 ms, so a run can be interrupted midway. */
+      serve_bytes (msg, "image/png", f->png);
+      soup_server_message_pause (msg);
+      g_timeout_add_full (G_PRIORITY_DEFAULT, 40, unpause_cb, g_object_ref (msg), g_object_unref);
+    }
+  else if (g_str_has_prefix (path, "/photo/"))
+    serve_bytes (msg, "image/jpeg", f->jpeg);
+  else if (g_str_has_prefix (path, "/octet/"))
+    serve_bytes (msg, "application/octet-stream", f->jpeg);
+  else if (g_str_has_prefix (path, "/404/"))
+    soup_server_message_set_status (msg, 404, NULL);
+  else if (g_str_has_prefix (path, "/410/"))
+    soup_server_message_set_status (msg, 410, NULL);
+  else if (g_str_has_prefix (path, "/flaky/"))
+    {
+      if (n == 1)
+        soup_server_message_set_status (msg, 500, NULL);
+      else
+        serve_bytes (msg, "image/png", f->png);
+    }
+  else if (g_str_has_prefix (path, "/down/"))
+    soup_server_message_set_status (msg, 503, NULL);
+  else if (g_str_has_prefix (path, "/busy/"))
+    {
+      if (n == 1)
+        {
+          soup_server_message_set_status (msg, 429, NULL);
+          soup_message_headers_replace (headers, "Retry-After", G_STRINGIFY (RETRY_AFTER_S));
+        }
+      else
+        serve_bytes (msg, "image/png", f->png);
+    }
+  else if (g_str_has_prefix (path, "/closed/"))
+    {
+      /* Promise the whole image, send a third, close the connection. */
+      g_autoptr(GIOStream) conn = soup_server_message_steal_connection (msg);
+      GOutputStream *out = g_io_stream_get_output_stream (conn);
+      gsize size = g_bytes_get_size (f->png);
+      g_autofree char *head = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n"
+                                               "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n", size);
+      g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL);
+      g_output_stream_write_all (out, g_bytes_get_data (f->png, NULL), size / 3, NULL, NULL, NULL);
+      g_io_stream_close (conn, NULL, NULL);
+    }
+  else if (g_str_has_prefix (path, "/stall/") || g_str_has_prefix (path, "/drip/"))
+    {
+      /* Headers and the first bytes, then nothing (stall) or 64 bytes every
+       * 100 ms (drip: many seconds for the image), both past the total
+       * timeout. The server waits for more chunks by itself. */
+      soup_server_message_set_status (msg, 200, NULL);
+      soup_message_headers_set_content_type (headers, "image/png", NULL);
+      soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+      soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_COPY,
+                                g_bytes_get_data (f->png, NULL), 256);
+      if (g_str_has_prefix (path, "/drip/"))
+        {
+          Drip *d = g_new0 (Drip, 1);
+          d->msg = g_object_ref (msg);
+          d->bytes = g_bytes_ref (f->png);
+          d->off = 256;
+          d->id = g_timeout_add_full (G_PRIORITY_DEFAULT, 100, drip_cb, d, drip_free);
+          g_signal_connect (msg, "finished", G_CALLBACK (on_msg_finished), d);
+          g_array_append_val (f->drips, d->id);
+        }
+      g_ptr_array_add (f->stalled, g_object_ref (msg));
+    }
+  else if (g_str_has_prefix (path, "/chain/a/"))
+    soup_server_message_set_redirect (msg, 302, "/chain/b/cat.png");
+  else if (g_str_has_prefix (path, "/chain/b/"))
+    soup_server_message_set_redirect (msg, 301, "/img/cat.png");
+  else if (g_str_has_prefix (path, "/moved/"))
+    soup_server_message_set_redirect (msg, 302, "/static/photo_unavailable.png");
+  else if (g_str_has_prefix (path, "/static/"))
+    serve_bytes (msg, "image/png", f->png);
+  else if (g_str_has_prefix (path, "/html/"))
+    {
+      const char *page = "<!DOCTYPE html><html><body>This image is no longer available"
+                         "................................................................"
+                         "................................................................"
+                         "</body></html>";
+      soup_server_message_set_status (msg, 200, NULL);
+      soup_server_message_set_response (msg, "text/html", SOUP_MEMORY_STATIC, page, strlen (page));
+    }
+  else if (g_str_has_prefix (path, "/wrongtype/"))
+    serve_bytes (msg, "application/json", f->png);
+  else if (g_str_has_prefix (path, "/huge/"))
+    {
+      /* Declared too large: refused from the header alone. */
+      g_autofree char *big = g_malloc0 (600 * 1024);
+      soup_server_message_set_status (msg, 200, NULL);
+      soup_server_message_set_response (msg, "image/png", SOUP_MEMORY_COPY, big, 600 * 1024);
+    }
+  else if (g_str_has_prefix (path, "/hugestream/"))
+    {
+      /* No length, too large: refused while streaming. */
+      g_autofree char *big = g_malloc0 (600 * 1024);
+      soup_server_message_set_status (msg, 200, NULL);
+      soup_message_headers_set_encoding (headers, SOUP_ENCODING_CHUNKED);
+      soup_message_headers_set_content_type (headers, "image/png", NULL);
+      soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_COPY, big, 600 * 1024);
+      soup_message_body_complete (soup_server_message_get_response_body (msg));
+    }
+  else if (g_str_has_prefix (path, "/truncated/"))
+    {
+      g_autoptr(GBytes) part = g_bytes_new_from_bytes (f->jpeg, 0, g_bytes_get_size (f->jpeg) * 2 / 3);
+      serve_bytes (msg, "image/jpeg", part);
+    }
+  else if (g_str_has_prefix (path, "/garbage/"))
+    {
+      g_autofree char *junk = g_strnfill (4000, 'x');
+      soup_server_message_set_status (msg, 200, NULL);
+      soup_server_message_set_response (msg, "image/png", SOUP_MEMORY_COPY, junk, 4000);
+    }
+  else if (g_str_has_prefix (path, "/tiny/"))
+    {
+      g_autoptr(GBytes) part = g_bytes_new_from_bytes (f->png, 0, 40);
+      serve_bytes (msg, "image/png", part);
+    }
+  else
+    soup_server_message_set_status (msg, 404, NULL);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  f->dir = g_dir_make_tmp ("kiln-gather-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->png = make_image ("png", 64, 48, 1);
+  f->jpeg = make_image ("jpeg", 80, 60, 2);
+  f->hits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  f->stalled = g_ptr_array_new_with_free_func (g_object_unref);
+  f->drips = g_array_new (FALSE, FALSE, sizeof (guint));
+  f->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (f->server, NULL, handler, f, NULL);
+  soup_server_listen_local (f->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (f->server);
+  f->base = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+        if (g_file_test (child, G_FILE_TEST_IS_DIR))
+          remove_tree (child);
+        else
+          g_unlink (child);
+      }
+  g_rmdir (path);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  for (guint i = 0; i < f->drips->len; i++)
+    {
+      GSource *source = g_main_context_find_source_by_id (NULL, g_array_index (f->drips, guint, i));
+      if (source)
+        g_source_destroy (source);
+    }
+  g_array_unref (f->drips);
+  g_ptr_array_unref (f->stalled);
+  soup_server_disconnect (f->server);
+  g_clear_object (&f->server);
+  /* Let the server's pending sources go before the next test. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  remove_tree (f->dir);
+  g_free (f->dir);
+  g_free (f->base);
+  g_bytes_unref (f->png);
+  g_bytes_unref (f->jpeg);
+  g_hash_table_unref (f->hits);
+}
+
+typedef struct {
+  GMainLoop *loop;
+  gboolean ok;
+  GError *error;
+  guint n_progress;
+  gboolean wrong_thread;
+  GThread *main_thread;
+  KilnGatherProgress last;
+  GCancellable *cancel_after;
+  guint64 cancel_at_kept;
+} RunState;
+
+static void
+on_progress (KilnGatherer *g, const KilnGatherProgress *p, gpointer data)
+{
+  RunState *rs = data;
+
+  rs->n_progress++;
+  rs->wrong_thread |= g_thread_self () != rs->main_thread;
+  rs->last = *p;
+  if (rs->cancel_after && p->n_kept >= rs->cancel_at_kept)
+    g_cancellable_cancel (rs->cancel_after);
+}
+
+static void
+on_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  RunState *rs = data;
+
+  rs->ok = kiln_gatherer_run_finish (KILN_GATHERER (source), result, &rs->error);
+  g_main_loop_quit (rs->loop);
+}
+
+static gboolean
+run_gather (KilnProject *project, KilnGatherRequest *req, RunState *rs, GCancellable *cancellable)
+{
+  g_autoptr(KilnGatherer) g = kiln_gatherer_new (project);
+
+  rs->loop = g_main_loop_new (NULL, FALSE);
+  rs->main_thread = g_thread_self ();
+  g_signal_connect (g, "progress", G_CALLBACK (on_progress), rs);
+  kiln_gatherer_run_async (g, req, cancellable, on_done, rs);
+  g_main_loop_run (rs->loop);
+  g_main_loop_unref (rs->loop);
+  kiln_gatherer_get_progress (g, &rs->last);
+  return rs->ok;
+}
+
+static KilnGatherRequest *
+test_request (KilnGatherSource source, const char *location, const char *wnid)
+{
+  KilnGatherRequest *req = kiln_gather_request_new (source, location, wnid);
+
+  req->max_parallel = 16;
+  req->max_per_host = 16;
+  req->connect_timeout_ms = CONNECT_MS;
+  req->total_timeout_ms = TOTAL_MS;
+  req->max_retries = 1;
+  req->backoff_ms = 100;
+  req->max_retry_after_ms = 5000;
+  req->max_bytes = 512 * 1024;
+  req->min_bytes = 200;
+  return req;
+}
+
+typedef struct {
+  const char *path;
+  KilnDownloadOutcome outcome;
+  const char *reason;
+  int status;
+} Expect;
+
+static const Expect expectations[] = {
+  { "/img/cat.png", KILN_DOWNLOAD_KEPT, "kept", 200 },
+  { "/other/cat.png", KILN_DOWNLOAD_KEPT, "kept", 200 },          /* same name: -1 */
+  { "/photo/tabby.jpg", KILN_DOWNLOAD_KEPT, "kept", 200 },
+  { "/octet/blob", KILN_DOWNLOAD_KEPT, "kept", 200 },
+  { "/404/gone.png", KILN_DOWNLOAD_REJECTED, "http", 404 },
+  { "/410/gone.png", KILN_DOWNLOAD_REJECTED, "http", 410 },
+  { "/flaky/once.png", KILN_DOWNLOAD_KEPT, "kept", 200 },
+  { "/down/always.png", KILN_DOWNLOAD_FAILED, "server", 503 },
+  { "/busy/later.png", KILN_DOWNLOAD_KEPT, "kept", 200 },
+  { "/closed/early.png", KILN_DOWNLOAD_REJECTED, "network", 200 },
+  { "/stall/forever.png", KILN_DOWNLOAD_FAILED, "timeout", 200 },
+  { "/drip/slow.png", KILN_DOWNLOAD_FAILED, "timeout", 200 },
+  { "/chain/a/cat.png", KILN_DOWNLOAD_KEPT, "kept", 200 },
+  { "/moved/dog.jpg", KILN_DOWNLOAD_REJECTED, "placeholder", 200 },
+  { "/html/page.png", KILN_DOWNLOAD_REJECTED, "content-type", 200 },
+  { "/wrongtype/x.png", KILN_DOWNLOAD_REJECTED, "content-type", 200 },
+  { "/huge/big.png", KILN_DOWNLOAD_REJECTED, "too-large", 200 },
+  { "/hugestream/big.png", KILN_DOWNLOAD_REJECTED, "too-large", 200 },
+  { "/truncated/half.jpg", KILN_DOWNLOAD_REJECTED, "truncated", 200 },
+  { "/garbage/junk.png", KILN_DOWNLOAD_REJECTED, "undecodable", 200 },
+  { "/tiny/t.png", KILN_DOWNLOAD_REJECTED, "too-small", 200 },
+  { "/files/..%5C..%5C..%5Cescape.png", KILN_DOWNLOAD_KEPT, "kept", 200 },  /* SoupServer refuses an encoded "/" */
+  { "/files/LONG", KILN_DOWNLOAD_KEPT, "kept", 200 },
+};
+
+static char *
+expect_url (Fixture *f, const Expect *e)
+{
+  if (g_str_equal (e->path, "/files/LONG"))
+    {
+      g_autofree char *a300 = g_strnfill (300, 'a');
+      return g_strdup_printf ("%s/files/%s.png", f->base, a300);
+    }
+  return g_strconcat (f->base, e->path, NULL);
+}
+
+static char *
+write_url_list (Fixture *f, gboolean fall11)
+{
+  g_autoptr(GString) text = g_string_new ("# test list\n\n");
+  g_autofree char *path = g_build_filename (f->dir, fall11 ? "fall11_urls.txt" : "urls.txt", NULL);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (expectations); i++)
+    {
+      g_autofree char *url = expect_url (f, &expectations[i]);
+      if (fall11)
+        g_string_append_printf (text, "n02121808_%u\t%s\r\n", i + 1, url);
+      else
+        g_string_append_printf (text, "%s\n", url);
+    }
+  /* Another synset's line, which a --wnid run must ignore. */
+  if (fall11)
+    g_string_append_printf (text, "n02084071_1\t%s/img/dog.png\n", f->base);
+  g_file_set_contents (path, text->str, text->len, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&path);
+}
+
+/* Every file under the project is the store or a recorded kept image. */
+static void
+assert_no_stray_files (const char *dir, const char *rel, GHashTable *kept_files)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *child_rel = *rel ? g_strconcat (rel, "/", name, NULL) : g_strdup (name);
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        assert_no_stray_files (path, child_rel, kept_files);
+      else if (!g_str_has_prefix (child_rel, "kiln.db"))
+        {
+          if (!g_hash_table_contains (kept_files, child_rel))
+            g_error ("stray file %s", child_rel);
+        }
+    }
+}
+
+static void
+check_outcomes (Fixture *f, KilnProject *project)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) kept_files = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GPtrArray) records = kiln_project_list_downloads (project, NULL, &error);
+  guint n_kept = 0;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, G_N_ELEMENTS (expectations));
+  for (guint i = 0; i < G_N_ELEMENTS (expectations); i++)
+    {
+      const Expect *e = &expectations[i];
+      g_autofree char *url = expect_url (f, e);
+      g_autoptr(KilnDownloadRecord) rec = kiln_project_get_download (project, url, &error);
+
+      g_assert_no_error (error);
+      if (rec == NULL)
+        g_error ("%s: not recorded", e->path);
+      if (rec->outcome != e->outcome || !g_str_has_prefix (rec->detail, e->reason) ||
+          rec->http_status != e->status)
+        g_error ("%s: got %s/%d “%s”, expected %s/%d %s", e->path,
+                 kiln_download_outcome_to_string (rec->outcome), rec->http_status, rec->detail,
+                 kiln_download_outcome_to_string (e->outcome), e->status, e->reason);
+      if (rec->outcome == KILN_DOWNLOAD_KEPT)
+        {
+          g_autofree char *abs = kiln_project_build_path (project, rec->file);
+          g_autofree char *base = g_path_get_basename (rec->file);
+          g_autoptr(KilnImageRecord) image = kiln_project_find_image (project, rec->file, &error);
+
+          n_kept++;
+          g_assert_no_error (error);
+          g_assert_nonnull (image);
+          g_assert_cmpstr (image->source_url, ==, url);
+          g_assert_true (g_file_test (abs, G_FILE_TEST_IS_REGULAR));
+          g_assert_true (g_str_has_prefix (rec->file, "images/n02121808/"));
+          g_assert_null (strstr (base, ".."));
+          g_assert_cmpuint (strlen (base), <=, 130);
+          g_assert_false (g_hash_table_contains (kept_files, rec->file));
+          g_hash_table_add (kept_files, g_strdup (rec->file));
+        }
+    }
+  g_assert_cmpuint (n_kept, ==, 9);
+  {
+    g_autoptr(GPtrArray) images = kiln_project_list_images (project, NULL, -1, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (images->len, ==, n_kept);
+  }
+  /* The two cat.png, the 300-character name. */
+  {
+    g_autofree char *first = g_build_filename (f->dir, "project", "images", "n02121808", "cat.png", NULL);
+    g_autofree char *second = g_build_filename (f->dir, "project", "images", "n02121808", "cat-1.png", NULL);
+    g_autofree char *a120 = g_strnfill (120, 'a');
+    g_autofree char *long_name = g_strdup_printf ("%s.png", a120);
+    g_autofree char *long_path = g_build_filename (f->dir, "project", "images", "n02121808", long_name, NULL);
+    g_assert_true (g_file_test (first, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (second, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (long_path, G_FILE_TEST_EXISTS));
+  }
+  {
+    g_autofree char *root = g_build_filename (f->dir, "project", NULL);
+    assert_no_stray_files (root, "", kept_files);
+    g_hash_table_steal_all (kept_files);
+  }
+}
+
+static void
+test_faults (Fixture *f, gconstpointer data)
+{
+  gboolean fall11 = GPOINTER_TO_INT (data);
+  g_autofree char *list = write_url_list (f, fall11);
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(KilnGatherRequest) req = test_request (KILN_GATHER_URLS, list, "n02121808");
+  RunState rs = { 0 };
+  gint64 t0;
+  double elapsed;
+
+  g_assert_no_error (error);
+  t0 = g_get_monotonic_time ();
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  elapsed = (g_get_monotonic_time () - t0) / 1e6;
+  g_assert_no_error (rs.error);
+  g_test_message ("gathered %u URLs in %.2f s", (guint) G_N_ELEMENTS (expectations), elapsed);
+
+  check_outcomes (f, project);
+  /* One timeout and its one retry bound the run: the timeouts, 429 wait
+   * and backoffs added up would be well over this. */
+  g_assert_cmpfloat (elapsed, <, 2 * TOTAL_MS / 1000.0 + 1.5);
+  g_assert_cmpuint (rs.last.n_kept, ==, 9);
+  g_assert_cmpuint (rs.last.n_rejected, ==, 11);
+  g_assert_cmpuint (rs.last.n_failed, ==, 3);
+  g_assert_cmpuint (rs.last.by_reason[KILN_GATHER_REASON_TIMEOUT], ==, 2);
+  g_assert_cmpuint (rs.last.by_reason[KILN_GATHER_REASON_PLACEHOLDER], ==, 1);
+  g_assert_cmpuint (rs.last.n_in_flight, ==, 0);
+  g_assert_true (rs.last.bytes > 0);
+  g_assert_true (rs.n_progress > 0);
+  g_assert_false (rs.wrong_thread);
+  /* Retried: 500 once, 503 twice (one retry), 429 once; the dog line of
+   * another synset never fetched. */
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (f->hits, "/flaky/once.png")), ==, 2);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (f->hits, "/down/always.png")), ==, 2);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (f->hits, "/busy/later.png")), ==, 2);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (f->hits, "/404/gone.png")), ==, 1);
+  g_assert_false (g_hash_table_contains (f->hits, "/img/dog.png"));
+
+  /* A second run has nothing left to fetch. */
+  g_hash_table_remove_all (f->hits);
+  {
+    RunState again = { 0 };
+    g_assert_true (run_gather (project, req, &again, NULL));
+    g_assert_cmpuint (g_hash_table_size (f->hits), ==, 0);
+    g_assert_cmpuint (again.last.n_skipped, ==, G_N_ELEMENTS (expectations));
+    g_assert_cmpuint (again.last.n_done, ==, 0);
+  }
+  check_outcomes (f, project);
+}
+
+/* Interrupted after a few images, then resumed: every URL is fetched by
+ * exactly one run, except those in flight at the interruption. */
+static void
+test_resume (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GHashTable) first_hits = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  RunState rs = { 0 };
+  const guint n = 60;
+  guint refetched = 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (text, "%s/slow/p%03u.png\n", f->base, i);
+  g_file_set_contents (list, text->str, text->len, &error);
+  g_assert_no_error (error);
+
+  req = test_request (KILN_GATHER_URLS, list, "n02121808");
+  req->max_parallel = 2;
+  rs.cancel_after = cancellable;
+  rs.cancel_at_kept = 10;
+  g_assert_false (run_gather (project, req, &rs, cancellable));
+  g_assert_error (rs.error, KILN_ERROR, KILN_ERROR_CANCELLED);
+  g_clear_error (&rs.error);
+
+  records = kiln_project_list_downloads (project, NULL, &error);
+  g_assert_no_error (error);
+  for (guint k = 0; k < records->len; k++)
+    g_assert_true (kiln_download_outcome_is_done (((KilnDownloadRecord *) g_ptr_array_index (records, k))->outcome));
+  g_assert_cmpuint (records->len, >=, 10);
+  g_assert_cmpuint (records->len, <, n);
+  first_hits = g_steal_pointer (&f->hits);
+  f->hits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  {
+    g_autofree char *tmp = g_build_filename (pdir, "cache", "gather-tmp", NULL);
+    g_autoptr(GDir) d = g_dir_open (tmp, 0, NULL);
+    g_assert_null (d ? g_dir_read_name (d) : NULL);
+  }
+
+  {
+    RunState again = { 0 };
+    g_assert_true (run_gather (project, req, &again, NULL));
+    g_assert_no_error (again.error);
+    g_assert_cmpuint (again.last.n_skipped, ==, records->len);
+  }
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/slow/p%03u.png", i);
+      g_autofree char *url = g_strconcat (f->base, path, NULL);
+      gboolean done_first = FALSE;
+      guint a = GPOINTER_TO_UINT (g_hash_table_lookup (first_hits, path));
+      guint b = GPOINTER_TO_UINT (g_hash_table_lookup (f->hits, path));
+
+      for (guint k = 0; k < records->len; k++)
+        done_first |= g_str_equal (((KilnDownloadRecord *) g_ptr_array_index (records, k))->url, url);
+      if (done_first)
+        g_assert_cmpuint (b, ==, 0);
+      else
+        g_assert_cmpuint (b, ==, 1);
+      refetched += a == 1 && b == 1;
+    }
+  /* Only what was in flight at the interruption was asked for twice. */
+  g_assert_cmpuint (refetched, <=, req->max_parallel);
+  {
+    gint64 counts[KILN_DOWNLOAD_N_OUTCOMES] = { 0 };
+    g_assert_true (kiln_project_count_downloads (project, NULL, counts, &error));
+    g_assert_cmpint (counts[KILN_DOWNLOAD_KEPT], ==, n);
+  }
+}
+
+static void
+test_limit (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  RunState rs = { 0 };
+
+  g_assert_no_error (error);
+  /* Two synsets; broken links between the good ones. */
+  for (guint i = 0; i < 10; i++)
+    g_string_append_printf (text, "n02121808_%u\t%s/%s/c%u.png\nn02123045_%u\t%s/img/t%u.png\n",
+                            i, f->base, i % 2 ? "404" : "img", i, i, f->base, i);
+  g_file_set_contents (list, text->str, text->len, &error);
+  g_assert_no_error (error);
+  req = test_request (KILN_GATHER_URLS, list, NULL);
+  req->limit = 3;
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  {
+    gint64 a[KILN_DOWNLOAD_N_OUTCOMES] = { 0 }, b[KILN_DOWNLOAD_N_OUTCOMES] = { 0 };
+    g_assert_true (kiln_project_count_downloads (project, "n02121808", a, &error));
+    g_assert_true (kiln_project_count_downloads (project, "n02123045", b, &error));
+    g_assert_cmpint (a[KILN_DOWNLOAD_KEPT], ==, 3);
+    g_assert_cmpint (b[KILN_DOWNLOAD_KEPT], ==, 3);
+  }
+  /* No --wnid: each synset its own class folder. */
+  {
+    g_autofree char *d1 = g_build_filename (pdir, "images", "n02121808", NULL);
+    g_autofree char *d2 = g_build_filename (pdir, "images", "n02123045", NULL);
+    g_assert_true (g_file_test (d1, G_FILE_TEST_IS_DIR));
+    g_assert_true (g_file_test (d2, G_FILE_TEST_IS_DIR));
+  }
+  /* The limit holds across runs. */
+  g_hash_table_remove_all (f->hits);
+  {
+    RunState again = { 0 };
+    g_assert_true (run_gather (project, req, &again, NULL));
+    g_assert_cmpuint (again.last.n_kept, ==, 0);
+  }
+}
+
+/* The API source: {wnid} lists with hyponyms (--subset). */
+static void
+api_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
+             GHashTable *query, gpointer data)
+{
+  Fixture *f = data;
+  const char *wnid = query ? g_hash_table_lookup (query, "wnid") : NULL;
+  g_autofree char *body = NULL;
+
+  count_hit (f, path);
+  if (wnid == NULL)
+    {
+      soup_server_message_set_status (msg, 400, NULL);
+      return;
+    }
+  /* Two images per synset, one broken; CRLF like ImageNet's old API. */
+  body = g_strdup_printf ("%s/img/%s_a.png\r\n%s/404/%s_b.png\r\n", f->base, wnid, f->base, wnid);
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_COPY, body, strlen (body));
+}
+
+static void
+test_api (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *tmpl = g_strdup_printf ("%s/api/geturls?wnid={wnid}", f->base);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(KilnGatherRequest) req = test_request (KILN_GATHER_API, tmpl, "n02121808");
+  g_autoptr(KilnSynsets) synsets = kiln_synsets_get_default (&error);
+  g_autoptr(GArray) below = NULL;
+  RunState rs = { 0 };
+  guint n_21k;
+
+  g_assert_no_error (error);
+  soup_server_add_handler (f->server, "/api", api_handler, f, NULL);
+  req->subset = TRUE;
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  g_assert_no_error (rs.error);
+  below = kiln_synsets_get_descendants (synsets, kiln_synsets_lookup (synsets, "n02121808"),
+                                       KILN_SYNSET_IN_21K);
+  n_21k = below->len;
+  g_assert_cmpuint (n_21k, >, 5);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (f->hits, "/api/geturls")), ==, n_21k);
+  g_assert_cmpuint (rs.last.n_kept, ==, n_21k);
+  g_assert_cmpuint (rs.last.by_reason[KILN_GATHER_REASON_HTTP], ==, n_21k);
+  {
+    /* tabby, a hyponym, was asked for and its image kept in the root's class. */
+    g_autofree char *url = g_strdup_printf ("%s/img/n02123045_a.png", f->base);
+    g_autoptr(KilnDownloadRecord) rec = kiln_project_get_download (project, url, &error);
+    g_assert_nonnull (rec);
+    g_assert_cmpstr (rec->wnid, ==, "n02123045");
+    g_assert_true (g_str_has_prefix (rec->file, "images/n02121808/"));
+  }
+
+  /* A template that answers nothing is an error that names it. */
+  {
+    g_autoptr(KilnGatherRequest) bad = test_request (KILN_GATHER_API, NULL, "n02121808");
+    RunState rs2 = { 0 };
+    g_free (bad->location);
+    bad->location = g_strdup_printf ("%s/nothing?wnid={wnid}", f->base);
+    g_assert_false (run_gather (project, bad, &rs2, NULL));
+    g_assert_error (rs2.error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+    g_assert_nonnull (strstr (rs2.error->message, "/nothing?wnid={wnid}"));
+    g_clear_error (&rs2.error);
+  }
+}
+
+static void
+on_cli_exit (GObject *source, GAsyncResult *result, gpointer data)
+{
+  gboolean *exited = data;
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *exited = TRUE;
+}
+
+static guint
+total_hits (Fixture *f)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, f->hits);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    n += GPOINTER_TO_UINT (value);
+  return n;
+}
+
+/* Runs kiln-cli gather while this process serves; kills it with SIGKILL
+ * once @kill_after requests were served (0: let it finish). */
+static GSubprocess *
+run_cli (Fixture *f, const char * const *args, guint kill_after)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  GSubprocess *proc;
+  gboolean exited = FALSE;
+
+  g_ptr_array_add (argv, (char *) g_getenv ("KILN_CLI"));
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_assert_nonnull (argv->pdata[0]);
+  proc = g_subprocess_newv ((const char * const *) argv->pdata,
+                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (proc, NULL, on_cli_exit, &exited);
+  while (!exited)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      if (kill_after && total_hits (f) >= kill_after)
+        {
+          g_subprocess_send_signal (proc, SIGKILL);
+          kill_after = 0;
+        }
+    }
+  return proc;
+}
+
+static guint
+count_files (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (d && g_dir_read_name (d))
+    n++;
+  return n;
+}
+
+/* kiln-cli gather killed with SIGKILL mid-run, then run again: the second
+ * run fetches only what was missing, and no partial or orphan file stays. */
+static void
+test_cli_kill (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autofree char *images = g_build_filename (pdir, "images", "n02121808", NULL);
+  g_autofree char *tmp = g_build_filename (pdir, "cache", "gather-tmp", NULL);
+  g_autofree char *images_tmp = g_build_filename (tmp, "n02121808", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) first_hits = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+  const guint n = 40;
+  const char *args[] = { "gather", "--project", pdir, "--wnid", "n02121808", "--urls", list,
+                         "-j", "2", "--min-size", "100", "--json", NULL };
+  guint refetched = 0, done_first = 0;
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (text, "n02121808_%u\t%s/slow/k%03u.png\n", i, f->base, i);
+  g_file_set_contents (list, text->str, text->len, &error);
+  g_assert_no_error (error);
+
+  {
+    g_autoptr(GSubprocess) proc = run_cli (f, args, 12);
+    g_assert_true (g_subprocess_get_if_signaled (proc));
+    g_assert_cmpint (g_subprocess_get_term_sig (proc), ==, SIGKILL);
+  }
+  {
+    g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+    g_assert_no_error (error);
+    records = kiln_project_list_downloads (project, NULL, &error);
+    g_assert_no_error (error);
+  }
+  for (guint k = 0; k < records->len; k++)
+    done_first += kiln_download_outcome_is_done (((KilnDownloadRecord *) g_ptr_array_index (records, k))->outcome);
+  g_assert_cmpuint (done_first, >=, 8);
+  g_assert_cmpuint (done_first, <, n);
+  first_hits = g_steal_pointer (&f->hits);
+  f->hits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  {
+    g_autoptr(GSubprocess) proc = run_cli (f, args, 0);
+    g_autoptr(GBytes) out = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    JsonObject *summary;
+
+    g_assert_true (g_subprocess_get_if_exited (proc));
+    g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+    g_subprocess_communicate (proc, NULL, NULL, &out, NULL, &error);
+    g_assert_no_error (error);
+    json_parser_load_from_data (parser, g_bytes_get_data (out, NULL), g_bytes_get_size (out), &error);
+    g_assert_no_error (error);
+    summary = json_node_get_object (json_parser_get_root (parser));
+    g_assert_cmpint (json_object_get_int_member (summary, "skipped"), ==, done_first);
+    g_assert_cmpint (json_object_get_int_member (summary, "kept"), ==, n - done_first);
+  }
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/slow/k%03u.png", i);
+      g_autofree char *url = g_strconcat (f->base, path, NULL);
+      gboolean was_done = FALSE;
+      guint a = GPOINTER_TO_UINT (g_hash_table_lookup (first_hits, path));
+      guint b = GPOINTER_TO_UINT (g_hash_table_lookup (f->hits, path));
+
+      for (guint k = 0; k < records->len; k++)
+        {
+          KilnDownloadRecord *rec = g_ptr_array_index (records, k);
+          was_done |= g_str_equal (rec->url, url) && kiln_download_outcome_is_done (rec->outcome);
+        }
+      g_assert_cmpuint (b, ==, was_done ? 0 : 1);
+      refetched += a == 1 && b == 1;
+    }
+  g_assert_cmpuint (refetched, <=, 2);
+  g_assert_cmpuint (count_files (images), ==, n);
+  g_assert_cmpuint (count_files (tmp), ==, 0);
+  g_assert_false (g_file_test (images_tmp, G_FILE_TEST_EXISTS));
+}
+
+/* What a kill leaves in the temp area: a temp whose KEPT row was committed
+ * is finished (renamed into images/), any other is removed. */
+static void
+test_recover (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *tmp_class = g_build_filename (pdir, "cache", "gather-tmp", "n02121808", NULL);
+  g_autofree char *committed = g_build_filename (tmp_class, "done.png", NULL);
+  g_autofree char *partial = g_build_filename (tmp_class, "half.png", NULL);
+  g_autofree char *list = g_build_filename (f->dir, "empty.txt", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(KilnImageRecord) image = kiln_image_record_new ("images/n02121808/done.png", "n02121808");
+  g_autoptr(KilnGatherRequest) req = test_request (KILN_GATHER_URLS, list, "n02121808");
+  RunState rs = { 0 };
+
+  g_assert_no_error (error);
+  g_mkdir_with_parents (tmp_class, 0755);
+  g_file_set_contents (committed, g_bytes_get_data (f->png, NULL), g_bytes_get_size (f->png), &error);
+  g_assert_no_error (error);
+  g_file_set_contents (partial, g_bytes_get_data (f->png, NULL), 100, &error);
+  g_assert_no_error (error);
+  g_assert_true (kiln_project_add_image (project, image, &error));
+  g_assert_true (kiln_project_record_download (project, "http://example.invalid/done.png", "n02121808",
+                                               KILN_DOWNLOAD_KEPT, 200, "kept", image->path, &error));
+  g_file_set_contents (list, "", 0, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  {
+    g_autofree char *final = kiln_project_build_path (project, "images/n02121808/done.png");
+    g_autofree char *tmp_root = g_build_filename (pdir, "cache", "gather-tmp", NULL);
+    g_assert_true (g_file_test (final, G_FILE_TEST_IS_REGULAR));
+    g_assert_false (g_file_test (committed, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (partial, G_FILE_TEST_EXISTS));
+    g_assert_cmpuint (count_files (tmp_root), ==, 0);
+  }
+}
+
+/* Writes a tar with @n members (name, bytes) into memory. */
+static GBytes *
+make_tar (guint n, const char * const *names, GBytes * const *contents)
+{
+  struct archive *a = archive_write_new ();
+  gsize cap = 4 * 1024 * 1024, used = 0;
+  char *buf = g_malloc (cap);
+
+  archive_write_set_format_pax_restricted (a);
+  g_assert_cmpint (archive_write_open_memory (a, buf, cap, &used), ==, ARCHIVE_OK);
+  for (guint i = 0; i < n; i++)
+    {
+      struct archive_entry *e = archive_entry_new ();
+      archive_entry_set_pathname (e, names[i]);
+      archive_entry_set_size (e, g_bytes_get_size (contents[i]));
+      archive_entry_set_filetype (e, AE_IFREG);
+      archive_entry_set_perm (e, 0644);
+      g_assert_cmpint (archive_write_header (a, e), ==, ARCHIVE_OK);
+      g_assert_cmpint (archive_write_data (a, g_bytes_get_data (contents[i], NULL),
+                                           g_bytes_get_size (contents[i])), ==, (la_ssize_t) g_bytes_get_size (contents[i]));
+      archive_entry_free (e);
+    }
+  archive_write_close (a);
+  archive_write_free (a);
+  return g_bytes_new_take (buf, used);
+}
+
+/* The official layout: a tar of per-synset tars of JPEGs. */
+static void
+test_archive (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *tar = g_build_filename (f->dir, "ILSVRC2012_img_train.tar", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(GBytes) garbage = g_bytes_new_static ("not a jpeg at all, but long enough to pass the minimum size of two hundred bytes ................................................................................................................................", 220);
+  g_autoptr(GBytes) other = make_image ("jpeg", 40, 30, 7);
+  const char *cat_names[] = { "n02121808_1.JPEG", "n02121808_2.JPEG", "n02121808_3.JPEG" };
+  GBytes *cat_data[] = { f->jpeg, other, garbage };
+  const char *dog_names[] = { "n02084071_1.JPEG" };
+  GBytes *dog_data[] = { f->jpeg };
+  g_autoptr(GBytes) cats = make_tar (3, cat_names, cat_data);
+  g_autoptr(GBytes) dogs = make_tar (1, dog_names, dog_data);
+  const char *outer_names[] = { "n02084071.tar", "n02121808.tar" };
+  GBytes *outer_data[] = { dogs, cats };
+  g_autoptr(GBytes) outer = make_tar (2, outer_names, outer_data);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  RunState rs = { 0 };
+
+  g_assert_no_error (error);
+  g_file_set_contents (tar, g_bytes_get_data (outer, NULL), g_bytes_get_size (outer), &error);
+  g_assert_no_error (error);
+  req = test_request (KILN_GATHER_ARCHIVE, tar, "n02121808");
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  g_assert_no_error (rs.error);
+  g_assert_cmpuint (rs.last.n_kept, ==, 2);
+  g_assert_cmpuint (rs.last.n_rejected, ==, 1);
+  g_assert_cmpuint (rs.last.by_reason[KILN_GATHER_REASON_UNDECODABLE], ==, 1);
+  {
+    g_autofree char *kept = g_build_filename (pdir, "images", "n02121808", "n02121808_1.jpg", NULL);
+    g_autofree char *dog = g_build_filename (pdir, "images", "n02084071", NULL);
+    g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
+    g_assert_false (g_file_test (dog, G_FILE_TEST_EXISTS));
+  }
+  {
+    RunState again = { 0 };
+    g_assert_true (run_gather (project, req, &again, NULL));
+    g_assert_cmpuint (again.last.n_skipped, ==, 3);
+    g_assert_cmpuint (again.last.n_done, ==, 0);
+  }
+}
+
+static void
+test_folder (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *src = g_build_filename (f->dir, "photos", NULL);
+  g_autofree char *sub = g_build_filename (src, "more", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  RunState rs = { 0 };
+  struct { const char *dir; const char *name; GBytes *bytes; } files[] = {
+    { src, "a.png", f->png }, { src, "b.jpg", f->jpeg }, { sub, "c.png", f->png },
+    { src, "notes.txt", NULL },
+  };
+
+  g_assert_no_error (error);
+  g_mkdir_with_parents (sub, 0755);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (files[i].dir, files[i].name, NULL);
+      if (files[i].bytes)
+        g_file_set_contents (path, g_bytes_get_data (files[i].bytes, NULL), g_bytes_get_size (files[i].bytes), &error);
+      else
+        g_file_set_contents (path, "just text, nothing to see here", -1, &error);
+      g_assert_no_error (error);
+    }
+  req = test_request (KILN_GATHER_FOLDER, src, NULL);
+  req->class_name = g_strdup ("cats");
+  req->min_bytes = 10;
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  g_assert_no_error (rs.error);
+  g_assert_cmpuint (rs.last.n_kept, ==, 3);
+  g_assert_cmpuint (rs.last.n_rejected, ==, 1);
+  {
+    g_autofree char *kept = g_build_filename (pdir, "images", "cats", "c.png", NULL);
+    g_autofree char *original = g_build_filename (sub, "c.png", NULL);
+    g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
+    g_assert_true (g_file_test (original, G_FILE_TEST_IS_REGULAR));
+  }
+}
+
+static void
+test_file_names (void)
+{
+  struct { const char *url; const char *name; } cases[] = {
+    { "http://h/a/cat.jpg", "cat.png" },
+    { "http://h/a/Cat%20Photo.JPEG?size=large", "Cat Photo.png" },
+    { "http://h/a/..%2F..%2Fetc%2Fpasswd", "%2F.%2Fetc%2Fpasswd.png" },
+    { "http://h/a/../../etc/passwd", "passwd.png" },
+    { "http://h/", "image.png" },
+    { "http://h/a/...", "image.png" },
+    { "http://h/a/x%0Ay%00z.gif", "x_y_z.png" },
+    { "http://h/a/.hidden.png", "hidden.png" },
+    { "http://h/a/b:c*d?.png", "b_c_d.png" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = kiln_gatherer_file_name_for_url (cases[i].url, "png");
+      g_assert_cmpstr (name, ==, cases[i].name);
+    }
+  {
+    g_autofree char *longpart = g_strnfill (300, 'b');
+    g_autofree char *url = g_strdup_printf ("http://h/%s%%C3%%A9.jpg", longpart);
+    g_autofree char *name = kiln_gatherer_file_name_for_url (url, "jpg");
+    g_assert_cmpuint (strlen (name), ==, 120 + 4);
+    g_assert_true (g_utf8_validate (name, -1, NULL));
+  }
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/gatherer/file-names", test_file_names);
+  g_test_add ("/gatherer/faults/plain", Fixture, GINT_TO_POINTER (FALSE), fixture_setup, test_faults, fixture_teardown);
+  g_test_add ("/gatherer/faults/fall11", Fixture, GINT_TO_POINTER (TRUE), fixture_setup, test_faults, fixture_teardown);
+  g_test_add ("/gatherer/resume", Fixture, NULL, fixture_setup, test_resume, fixture_teardown);
+  g_test_add ("/gatherer/limit", Fixture, NULL, fixture_setup, test_limit, fixture_teardown);
+  g_test_add ("/gatherer/cli-kill", Fixture, NULL, fixture_setup, test_cli_kill, fixture_teardown);
+  g_test_add ("/gatherer/recover", Fixture, NULL, fixture_setup, test_recover, fixture_teardown);
+  g_test_add ("/gatherer/archive", Fixture, NULL, fixture_setup, test_archive, fixture_teardown);
+  g_test_add ("/gatherer/folder", Fixture, NULL, fixture_setup, test_folder, fixture_teardown);
+  g_test_add ("/gatherer/api-subset", Fixture, NULL, fixture_setup, test_api, fixture_teardown);
+  return g_test_run ();
+}
