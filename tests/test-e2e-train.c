@@ -96,6 +96,71 @@ test_trains_to_accuracy (void)
   g_assert_cmpfloat (accuracy, >=, REQUIRED_ACCURACY);
 }
 
+static void
+test_classify_and_eval (void)
+{
+  int status;
+  if (!kiln_demo_is_ready (project))
+    {
+      g_test_skip ("no demo project (see /e2e/import)");
+      return;
+    }
+  g_autofree char *run = g_build_filename (project, "runs", "accuracy", NULL);
+  g_autofree char *config = g_build_filename (run, "config.json", NULL);
+  if (!g_file_test (config, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no trained run (see /e2e/trains-to-accuracy)");
+      return;
+    }
+
+  /* Evaluating the best checkpoint on the validation split reproduces the
+   * accuracy the trainer measured: the same preprocessing, the same mean. */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) rows = kiln_run_read_metrics (run, &error);
+  g_assert_no_error (error);
+  double best = 0;
+  for (guint i = 0; i < rows->len; i++)
+    if (g_array_index (rows, KilnRunMetrics, i).phase == KILN_RUN_PHASE_VAL)
+      best = MAX (best, g_array_index (rows, KilnRunMetrics, i).accuracy);
+  const char *eval_args[] = { "eval", run, "--json", "--list", "3", NULL };
+  g_autofree char *eval_out = run_cli (eval_args, &status);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autoptr(JsonObject) report = parse_summary (eval_out);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (report, "top1"), best, 1e-9);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (report, "classes")), ==, 10);
+  JsonArray *wrong = json_object_get_array_member (report, "misclassified");
+  g_assert_cmpuint (json_array_get_length (wrong), ==, 3);
+  const char *wrong_file = json_object_get_string_member (json_array_get_object_element (wrong, 0), "file");
+  g_assert_true (g_str_has_suffix (wrong_file, ".png"));
+
+  /* Classifying a training image of a distinctive class. */
+  g_autofree char *trousers = g_build_filename (project, "images", "Trouser", NULL);
+  g_autoptr(GDir) dir = g_dir_open (trousers, 0, NULL);
+  g_autofree char *image = g_build_filename (trousers, g_dir_read_name (dir), NULL);
+  const char *classify_args[] = { "classify", run, image, "--top", "3", "--json", NULL };
+  g_autofree char *out = run_cli (classify_args, &status);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autoptr(JsonObject) result = parse_summary (out);
+  JsonObject *first = json_array_get_object_element (json_object_get_array_member (result, "images"), 0);
+  JsonArray *predictions = json_object_get_array_member (first, "predictions");
+  g_assert_cmpuint (json_array_get_length (predictions), ==, 3);
+  double previous = 1.0, total = 0;
+  for (guint i = 0; i < 3; i++)
+    {
+      double p = json_object_get_double_member (json_array_get_object_element (predictions, i), "probability");
+      g_assert_cmpfloat (p, <=, previous);
+      previous = p;
+      total += p;
+    }
+  g_assert_cmpfloat (total, <=, 1.0 + 1e-6);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (predictions, 0), "class"), ==, "Trouser");
+
+  /* A file that is not an image is an error naming it, not a crash. */
+  const char *bad_args[] = { "classify", run, config, NULL };
+  g_autofree char *bad_out = run_cli (bad_args, &status);
+  g_assert_false (g_spawn_check_wait_status (status, NULL));
+}
+
 static gboolean
 same_weights (const char *a_path, const char *b_path)
 {
@@ -281,6 +346,7 @@ main (int argc, char *argv[])
   project = g_build_filename (tmp, "fashion", NULL);
   g_test_add_func ("/e2e/import", test_import);
   g_test_add_func ("/e2e/trains-to-accuracy", test_trains_to_accuracy);
+  g_test_add_func ("/e2e/classify-and-eval", test_classify_and_eval);
   g_test_add_func ("/e2e/kill-and-resume", test_kill_and_resume);
   int result = g_test_run ();
   g_free (project);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "engine/kiln-json-text.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"
 
@@ -16,8 +17,10 @@ typedef struct {
 
 static const KilnCliCommand commands[] = {
   { "calc", kiln_cli_calc, N_("Show layer sizes, parameters and costs of a network") },
+  { "classify", kiln_cli_classify, N_("Classify images with a trained run") },
   { "demo", kiln_cli_demo, N_("Import the Fashion-MNIST demo project and train it end to end") },
   { "devices", kiln_cli_devices, N_("List the compute backends and devices that answer") },
+  { "eval", kiln_cli_eval, N_("Evaluate a trained run: accuracy, confusion, review lists") },
   { "gather", kiln_cli_gather, N_("Download or import a synset's images into a project") },
   { "import-idx", kiln_cli_import_idx, N_("Import MNIST-style IDX files into class folders of PNGs") },
   { "inspect", kiln_cli_inspect, N_("Flag broken, doubtful and duplicate images") },
@@ -125,7 +128,7 @@ void
 kiln_cli_print_json (JsonBuilder *builder)
 {
   g_autoptr(JsonNode) root = json_builder_get_root (builder);
-  g_autofree char *text = json_to_string (root, TRUE);
+  g_autofree char *text = kiln_json_to_text (root, TRUE);
 
   g_print ("%s\n", text);
 }

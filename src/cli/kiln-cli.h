@@ -70,8 +70,10 @@ gboolean kiln_cli_parse_spec      (const char      *command,
                                    KilnImageSpec   *spec);
 
 int kiln_cli_calc       (int argc, char **argv);
+int kiln_cli_classify   (int argc, char **argv);
 int kiln_cli_demo       (int argc, char **argv);
 int kiln_cli_devices    (int argc, char **argv);
+int kiln_cli_eval       (int argc, char **argv);
 int kiln_cli_gather     (int argc, char **argv);
 int kiln_cli_import_idx (int argc, char **argv);
 int kiln_cli_inspect    (int argc, char **argv);

@@ -70,6 +70,27 @@ make_order (KilnBatchLoader *self, guint64 epoch, guint *order)
     }
 }
 
+void
+kiln_batch_loader_convert_sample (const guint8 *pixels, int channels, int height, int width,
+                                  int crop_h, int crop_w, int oy, int ox, gboolean flip,
+                                  const float *mean, float scale, float *out)
+{
+  for (int c = 0; c < channels; c++)
+    for (int y = 0; y < crop_h; y++)
+      {
+        gsize src_row = ((gsize) c * height + (y + oy)) * width + ox;
+        const guint8 *src = pixels + src_row;
+        const float *m = mean ? mean + src_row : NULL;
+        float *dst = out + ((gsize) c * crop_h + y) * crop_w;
+        for (int x = 0; x < crop_w; x++)
+          {
+            int sx = flip ? crop_w - 1 - x : x;
+            float v = src[sx] - (m ? m[sx] : 0.0f);
+            dst[x] = v * scale;
+          }
+      }
+}
+
 static void
 fill_sample (KilnBatchLoader *self, const guint8 *pixels, float *out, guint64 sample_seed)
 {
@@ -88,20 +109,8 @@ fill_sample (KilnBatchLoader *self, const guint8 *pixels, float *out, guint64 sa
       if (self->options.mirror)
         flip = (r >> 63) != 0;
     }
-  for (int c = 0; c < self->channels; c++)
-    for (int y = 0; y < self->crop_h; y++)
-      {
-        gsize src_row = ((gsize) c * self->height + (y + oy)) * self->width + ox;
-        const guint8 *src = pixels + src_row;
-        const float *mean = self->mean ? self->mean + src_row : NULL;
-        float *dst = out + ((gsize) c * self->crop_h + y) * self->crop_w;
-        for (int x = 0; x < self->crop_w; x++)
-          {
-            int sx = flip ? self->crop_w - 1 - x : x;
-            float v = src[sx] - (mean ? mean[sx] : 0.0f);
-            dst[x] = v * scale;
-          }
-      }
+  kiln_batch_loader_convert_sample (pixels, self->channels, self->height, self->width,
+                                    self->crop_h, self->crop_w, oy, ox, flip, self->mean, scale, out);
 }
 
 static void

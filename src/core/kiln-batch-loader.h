@@ -57,6 +57,24 @@ const float     *kiln_batch_loader_next    (KilnBatchLoader *self,
                                             guint           *n,
                                             GError         **error);
 
+/* The conversion every batch applies, for one image: the @crop_h × @crop_w
+ * window at (@oy, @ox) of a cached C×H×W image, mirrored when @flip, minus
+ * @mean (C×H×W at the cached size, taken at the same place; may be NULL),
+ * times @scale. Inference (KilnClassifier) uses it so that a model sees
+ * exactly what it was trained on. */
+void kiln_batch_loader_convert_sample (const guint8 *pixels,
+                                       int           channels,
+                                       int           height,
+                                       int           width,
+                                       int           crop_h,
+                                       int           crop_w,
+                                       int           oy,
+                                       int           ox,
+                                       gboolean      flip,
+                                       const float  *mean,
+                                       float         scale,
+                                       float        *out);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnBatchLoader, kiln_batch_loader_free)
 
 G_END_DECLS
