@@ -73,6 +73,8 @@ def main(out):
     base = photo(96, 64, 1)
     save(base, j("good.jpg"), format="JPEG", quality=90)
     save(photo(80, 60, 2), j("good.png"), format="PNG")
+    save(photo(50, 40, 12), j("good.bmp"), format="BMP")
+    save(photo(50, 40, 13), j("good.tiff"), format="TIFF", compression="tiff_deflate")
 
     # Truncated: the first 60% of a complete file.
     big = photo(160, 120, 3)

@@ -1,49 +1,9 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <stdio.h>
 
 #include "kiln-cli.h"
 #include "kiln-core.h"
-
-/* The kept images of @project (optionally one subset of a split) as a
- * label set relative to the project folder. */
-static KilnLabelSet *
-project_images (KilnProject  *project,
-                const char   *split,
-                const char   *subset,
-                GError      **error)
-{
-  g_autoptr(KilnLabelSet) set = kiln_label_set_new ();
-  g_autoptr(GPtrArray) images = kiln_project_list_images (project, NULL, KILN_IMAGE_KEPT, error);
-  g_autoptr(GHashTable) assignment = NULL;
-  g_auto(GStrv) classes = kiln_project_list_classes (project, error);
-
-  if (images == NULL || classes == NULL)
-    return NULL;
-  if (split != NULL)
-    {
-      assignment = kiln_project_get_split (project, split, NULL, error);
-      if (assignment == NULL)
-        return NULL;
-    }
-  for (guint c = 0; classes[c] != NULL; c++)
-    g_ptr_array_add (set->classes, g_strdup (classes[c]));
-  for (guint i = 0; i < images->len; i++)
-    {
-      KilnImageRecord *record = images->pdata[i];
-      int label = -1;
-
-      if (assignment != NULL
-          && g_strcmp0 (g_hash_table_lookup (assignment, &record->id), subset) != 0)
-        continue;
-      for (guint c = 0; classes[c] != NULL; c++)
-        if (g_strcmp0 (classes[c], record->class_name) == 0)
-          label = (int) c;
-      kiln_label_set_add (set, record->path, label);
-    }
-  return g_steal_pointer (&set);
-}
 
 int
 kiln_cli_mean (int argc, char **argv)
@@ -87,25 +47,15 @@ kiln_cli_mean (int argc, char **argv)
                          "list of the images that went into it."),
                        entries, &argc, &argv))
     return 2;
-  if (size != NULL && sscanf (size, "%dx%d", &spec.width, &spec.height) != 2)
-    {
-      g_printerr (_("kiln-cli mean: --size wants WIDTHxHEIGHT such as 227x227\n"));
-      return 2;
-    }
-  if (resize != NULL && !kiln_resize_mode_from_string (resize, &spec.mode))
-    {
-      g_printerr (_("kiln-cli mean: unknown --resize “%s”\n"), resize);
-      return 2;
-    }
-  if (gray)
-    spec.channels = KILN_CHANNELS_GRAY;
+  if (!kiln_cli_parse_spec ("mean", size, resize, gray, &spec))
+    return 2;
 
   if (project_dir != NULL)
     {
       project = kiln_project_open (project_dir, &error);
       if (project == NULL)
         return kiln_cli_fail ("mean", error);
-      set = project_images (project, split, subset ? subset : "train", &error);
+      set = kiln_cli_project_images (project, split, subset ? subset : "train", &error);
       base = kiln_project_get_path (project);
     }
   else if (label_file != NULL)

@@ -133,6 +133,69 @@ kiln_cli_print_json (JsonBuilder *builder)
   g_print ("%s\n", text);
 }
 
+/* The kept images of @project (optionally one subset of a split) as a
+ * label set relative to the project folder. */
+KilnLabelSet *
+kiln_cli_project_images (KilnProject  *project,
+                         const char   *split,
+                         const char   *subset,
+                         GError      **error)
+{
+  g_autoptr(KilnLabelSet) set = kiln_label_set_new ();
+  g_autoptr(GPtrArray) images = kiln_project_list_images (project, NULL, KILN_IMAGE_KEPT, error);
+  g_autoptr(GHashTable) assignment = NULL;
+  g_auto(GStrv) classes = kiln_project_list_classes (project, error);
+
+  if (images == NULL || classes == NULL)
+    return NULL;
+  if (split != NULL)
+    {
+      assignment = kiln_project_get_split (project, split, NULL, error);
+      if (assignment == NULL)
+        return NULL;
+    }
+  for (guint c = 0; classes[c] != NULL; c++)
+    g_ptr_array_add (set->classes, g_strdup (classes[c]));
+  for (guint i = 0; i < images->len; i++)
+    {
+      KilnImageRecord *record = images->pdata[i];
+      int label = -1;
+
+      if (assignment != NULL
+          && g_strcmp0 (g_hash_table_lookup (assignment, &record->id), subset) != 0)
+        continue;
+      for (guint c = 0; classes[c] != NULL; c++)
+        if (g_strcmp0 (classes[c], record->class_name) == 0)
+          label = (int) c;
+      kiln_label_set_add (set, record->path, label);
+    }
+  return g_steal_pointer (&set);
+}
+
+gboolean
+kiln_cli_parse_spec (const char    *command,
+                     const char    *size,
+                     const char    *resize,
+                     gboolean       gray,
+                     KilnImageSpec *spec)
+{
+  if (size != NULL && (sscanf (size, "%dx%d", &spec->width, &spec->height) != 2
+                       || spec->width <= 0 || spec->height <= 0))
+    {
+      g_printerr (_("kiln-cli %s: --size wants WIDTHxHEIGHT such as 227x227\n"), command);
+      return FALSE;
+    }
+  if (resize != NULL && !kiln_resize_mode_from_string (resize, &spec->mode))
+    {
+      g_printerr (_("kiln-cli %s: unknown --resize “%s”; use crop-center, squash, fill or "
+                    "downscale-crop\n"), command, resize);
+      return FALSE;
+    }
+  if (gray)
+    spec->channels = KILN_CHANNELS_GRAY;
+  return TRUE;
+}
+
 static void
 print_usage (FILE *out)
 {

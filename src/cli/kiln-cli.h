@@ -7,6 +7,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "kiln-core.h"
+
 G_BEGIN_DECLS
 
 typedef int (*KilnCliCommandFunc) (int argc, char **argv);
@@ -50,6 +52,22 @@ void     kiln_cli_progress_end    (KilnCliProgress *progress);
 
 /* Prints the builder's object as pretty JSON on stdout. */
 void     kiln_cli_print_json      (JsonBuilder     *builder);
+
+/* The kept images of @project, or of one @subset of its split @split (not
+ * NULL), as a label set relative to the project folder, labeled in the
+ * project's class order. */
+KilnLabelSet *kiln_cli_project_images (KilnProject  *project,
+                                       const char   *split,
+                                       const char   *subset,
+                                       GError      **error);
+
+/* Applies --size WxH, --resize MODE and --gray to @spec; prints the
+ * problem and returns FALSE on bad values. */
+gboolean kiln_cli_parse_spec      (const char      *command,
+                                   const char      *size,
+                                   const char      *resize,
+                                   gboolean         gray,
+                                   KilnImageSpec   *spec);
 
 int kiln_cli_calc       (int argc, char **argv);
 int kiln_cli_classify   (int argc, char **argv);

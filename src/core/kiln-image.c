@@ -512,6 +512,301 @@ new_black (int width,
   return out;
 }
 
+/* Separable resampling with a triangle filter widened by the reduction
+ * (bilinear when enlarging, area-weighted when shrinking, as Pillow's
+ * BILINEAR), in 14-bit fixed point. It is written here rather than using
+ * gdk_pixbuf_scale() because it is several times faster for the sizes
+ * networks want, which is most of the time of preparing an image. */
+
+#define WEIGHT_BITS 14
+#define WEIGHT_ONE (1 << WEIGHT_BITS)
+
+typedef struct {
+  int     bits;      /* weights sum to 1 << bits */
+  int     n_taps;    /* stride of weights */
+  int     max_count; /* every output's count, or 0 when they differ */
+  int    *first;     /* first source index of each output */
+  int    *count;     /* number of taps of each output */
+  gint32 *weights;
+} Taps;
+
+static void
+taps_clear (Taps *taps)
+{
+  g_free (taps->first);
+  g_free (taps->count);
+  g_free (taps->weights);
+}
+
+/* Outputs @from…@to - 1 of an axis where output pixel x covers source
+ * coordinate (x + 0.5 - @offset) / @scale, with weights of @bits bits. */
+static void
+taps_init (Taps   *taps,
+           int     bits,
+           int     src_len,
+           int     from,
+           int     to,
+           double  scale,
+           double  offset)
+{
+  const gint32 one = 1 << bits;
+  double support = scale < 1.0 ? 1.0 / scale : 1.0;
+  int n_out = to - from;
+  g_autofree double *ws = NULL;
+
+  taps->bits = bits;
+  taps->n_taps = (int) ceil (2 * support) + 2;
+  taps->first = g_new (int, n_out);
+  taps->count = g_new (int, n_out);
+  taps->weights = g_new0 (gint32, (gsize) n_out * taps->n_taps);
+  ws = g_new (double, taps->n_taps);
+
+  for (int k = 0; k < n_out; k++)
+    {
+      double center = (from + k + 0.5 - offset) / scale;
+      int lo = MAX (0, (int) floor (center - support));
+      int hi = MIN (src_len, (int) ceil (center + support));
+      gint32 *w = taps->weights + (gsize) k * taps->n_taps;
+      double total = 0;
+      int sum = 0, biggest = 0, n;
+
+      n = MIN (hi - lo, taps->n_taps);
+      for (int i = 0; i < n; i++)
+        {
+          double d = fabs ((lo + i + 0.5 - center) / support);
+          ws[i] = d < 1.0 ? 1.0 - d : 0.0;
+          total += ws[i];
+        }
+      if (n <= 0 || total <= 0)
+        {
+          /* Nothing in reach (an edge): take the nearest pixel. */
+          lo = CLAMP ((int) floor (center), 0, src_len - 1);
+          n = 1;
+          ws[0] = total = 1.0;
+        }
+      for (int i = 0; i < n; i++)
+        {
+          w[i] = (gint32) lrint (ws[i] / total * one);
+          sum += w[i];
+          if (w[i] > w[biggest])
+            biggest = i;
+        }
+      /* Exactly one in total, so flat areas keep their exact value. */
+      w[biggest] += one - sum;
+      taps->first[k] = lo;
+      taps->count[k] = n;
+    }
+
+  /* Give every output the same number of taps (zero weights where it
+   * needs fewer), so passes can run loops of a constant length. */
+  taps->max_count = 0;
+  for (int k = 0; k < n_out; k++)
+    taps->max_count = MAX (taps->max_count, taps->count[k]);
+  if (taps->max_count > src_len)
+    {
+      /* A source shorter than the filter: counts stay uneven. */
+      taps->max_count = 0;
+      return;
+    }
+  for (int k = 0; k < n_out; k++)
+    {
+      gint32 *w = taps->weights + (gsize) k * taps->n_taps;
+      int first = MIN (taps->first[k], src_len - taps->max_count);
+      int shift = taps->first[k] - first;
+
+      if (shift > 0)
+        {
+          memmove (w + shift, w, sizeof (gint32) * taps->count[k]);
+          memset (w, 0, sizeof (gint32) * shift);
+        }
+      taps->first[k] = first;
+      taps->count[k] = taps->max_count;
+    }
+}
+
+static inline guint8
+clamp_weighted (gint32 acc)
+{
+  acc = (acc + WEIGHT_ONE / 2) >> WEIGHT_BITS;
+  return (guint8) CLAMP (acc, 0, 255);
+}
+
+/* acc[x] += weight × row[x]. The fixed 16-wide blocks and restrict let
+ * the compiler vectorise this at -O2 (its "very cheap" cost model wants a
+ * known trip count and no aliasing checks). */
+static void
+accumulate_row (gint32       *restrict acc,
+                const guint8 *restrict row,
+                gint32                 weight,
+                gsize                  width)
+{
+  gsize x = 0;
+
+  for (; x + 16 <= width; x += 16)
+    for (int j = 0; j < 16; j++)
+      acc[x + j] += weight * row[x + j];
+  for (; x < width; x++)
+    acc[x] += weight * row[x];
+}
+
+/* The same in 16 bits for 8-bit weights (255 × 256 fits): twice the
+ * lanes, and SSE2 multiplies 16-bit lanes natively. */
+static void
+accumulate_row16 (guint16      *restrict acc,
+                  const guint8 *restrict row,
+                  guint16                weight,
+                  gsize                  width)
+{
+  gsize x = 0;
+
+  for (; x + 16 <= width; x += 16)
+    for (int j = 0; j < 16; j++)
+      acc[x + j] += weight * row[x + j];
+  for (; x < width; x++)
+    acc[x] += weight * row[x];
+}
+
+static void
+round_row16 (guint8        *restrict out,
+             const guint16 *restrict acc,
+             gsize                   width)
+{
+  gsize x = 0;
+
+  for (; x + 16 <= width; x += 16)
+    for (int j = 0; j < 16; j++)
+      out[x + j] = (guint8) ((acc[x + j] + 128) >> 8);
+  for (; x < width; x++)
+    out[x] = (guint8) ((acc[x] + 128) >> 8);
+}
+
+/* out[x] = acc[x] rounded back to 8 bits, vectorised like accumulate_row. */
+static void
+round_row (guint8       *restrict out,
+           const gint32 *restrict acc,
+           gsize                  width)
+{
+  gsize x = 0;
+
+  for (; x + 16 <= width; x += 16)
+    for (int j = 0; j < 16; j++)
+      out[x + j] = clamp_weighted (acc[x + j]);
+  for (; x < width; x++)
+    out[x] = clamp_weighted (acc[x]);
+}
+
+/* One output row of RGB from @column (source columns from @col_lo). With
+ * @taps > 0 every output has that many taps and the loop unrolls. */
+static G_ALWAYS_INLINE inline void
+horizontal_row (guint8       *d,
+                const guint8 *column,
+                const Taps   *tx,
+                int           col_lo,
+                int           n_x,
+                int           taps)
+{
+  for (int j = 0; j < n_x; j++)
+    {
+      const gint32 *w = tx->weights + (gsize) j * tx->n_taps;
+      const guint8 *p = column + (gsize) (tx->first[j] - col_lo) * 3;
+      int n = taps > 0 ? taps : tx->count[j];
+      gint32 a = 0, b = 0, c = 0;
+
+      for (int i = 0; i < n; i++)
+        {
+          a += w[i] * p[3 * i];
+          b += w[i] * p[3 * i + 1];
+          c += w[i] * p[3 * i + 2];
+        }
+      d[3 * j] = clamp_weighted (a);
+      d[3 * j + 1] = clamp_weighted (b);
+      d[3 * j + 2] = clamp_weighted (c);
+    }
+}
+
+/* Writes the rectangle @x0…@x1 × @y0…@y1 of @dst (RGB) from @src (RGB,
+ * no alpha) scaled by @scale_* and shifted by @offset_*. The vertical
+ * pass runs first, over contiguous bytes of the source columns needed
+ * (the compiler vectorises it), so the horizontal pass, which cannot be
+ * vectorised as easily, only sees output rows. */
+static void
+resample (GdkPixbuf *src,
+          GdkPixbuf *dst,
+          int        x0,
+          int        y0,
+          int        x1,
+          int        y1,
+          double     offset_x,
+          double     offset_y,
+          double     scale_x,
+          double     scale_y)
+{
+  int sw = gdk_pixbuf_get_width (src), sh = gdk_pixbuf_get_height (src);
+  int src_stride = gdk_pixbuf_get_rowstride (src);
+  int dst_stride = gdk_pixbuf_get_rowstride (dst);
+  const guint8 *in = gdk_pixbuf_read_pixels (src);
+  guint8 *out = gdk_pixbuf_get_pixels (dst);
+  int n_x = x1 - x0, n_y = y1 - y0;
+  int col_lo = sw, col_hi = 0;
+  gsize width;
+  g_autofree guint8 *column = NULL;
+  g_autofree gint32 *acc = NULL;
+  Taps tx, ty;
+
+  taps_init (&tx, WEIGHT_BITS, sw, x0, x1, scale_x, offset_x);
+  /* Up to 8 vertical taps (reductions to about a third) use 8-bit weights
+   * and 16-bit sums; more taps need the finer weights. */
+  taps_init (&ty, scale_y >= 0.34 ? 8 : WEIGHT_BITS, sh, y0, y1, scale_y, offset_y);
+  for (int k = 0; k < n_x; k++)
+    {
+      col_lo = MIN (col_lo, tx.first[k]);
+      col_hi = MAX (col_hi, tx.first[k] + tx.count[k]);
+    }
+  width = (gsize) (col_hi - col_lo) * 3;
+  column = g_malloc (MAX (width, 1));
+  acc = g_new (gint32, MAX (width, 1));
+
+  for (int k = 0; k < n_y; k++)
+    {
+      const gint32 *wy = ty.weights + (gsize) k * ty.n_taps;
+      guint8 *d = out + (gsize) (y0 + k) * dst_stride + (gsize) x0 * 3;
+
+      /* Vertical: one row of the needed source columns. */
+      if (ty.bits == 8)
+        {
+          guint16 *acc16 = (guint16 *) acc;
+
+          memset (acc16, 0, width * sizeof (guint16));
+          for (int i = 0; i < ty.count[k]; i++)
+            accumulate_row16 (acc16, in + (gsize) (ty.first[k] + i) * src_stride + (gsize) col_lo * 3,
+                              (guint16) wy[i], width);
+          round_row16 (column, acc16, width);
+        }
+      else
+        {
+          memset (acc, 0, width * sizeof (gint32));
+          for (int i = 0; i < ty.count[k]; i++)
+            accumulate_row (acc, in + (gsize) (ty.first[k] + i) * src_stride + (gsize) col_lo * 3,
+                            wy[i], width);
+          round_row (column, acc, width);
+        }
+
+      /* Horizontal: the output row from it, with the tap loop unrolled
+       * for the usual counts. */
+      switch (tx.max_count)
+        {
+        case 2: horizontal_row (d, column, &tx, col_lo, n_x, 2); break;
+        case 3: horizontal_row (d, column, &tx, col_lo, n_x, 3); break;
+        case 4: horizontal_row (d, column, &tx, col_lo, n_x, 4); break;
+        case 5: horizontal_row (d, column, &tx, col_lo, n_x, 5); break;
+        case 6: horizontal_row (d, column, &tx, col_lo, n_x, 6); break;
+        default: horizontal_row (d, column, &tx, col_lo, n_x, 0); break;
+        }
+    }
+  taps_clear (&tx);
+  taps_clear (&ty);
+}
+
 /* Scales @src by @scale and places it so that its centre lands on the
  * centre of @dst, clipping what falls outside. */
 static void
@@ -539,8 +834,7 @@ scale_centred (GdkPixbuf *src,
                             x1 - x0, y1 - y0, dst, x0, y0);
       return;
     }
-  gdk_pixbuf_scale (src, dst, x0, y0, x1 - x0, y1 - y0, offset_x, offset_y,
-                    scale_x, scale_y, GDK_INTERP_BILINEAR);
+  resample (src, dst, x0, y0, x1, y1, offset_x, offset_y, scale_x, scale_y);
 }
 
 GdkPixbuf *
@@ -567,13 +861,18 @@ kiln_image_resize (GdkPixbuf      *pixbuf,
 
   sx = (double) width / w;
   sy = (double) height / h;
-  out = new_black (width, height);
+  /* Only fill and a small downscale-crop leave margins to paint black;
+   * the other modes cover every output pixel. */
+  if (mode == KILN_RESIZE_FILL || (mode == KILN_RESIZE_DOWNSCALE_CROP && MAX (sx, sy) > 1.0))
+    out = new_black (width, height);
+  else
+    out = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
   if (out == NULL)
     return NULL;
   switch (mode)
     {
     case KILN_RESIZE_SQUASH:
-      gdk_pixbuf_scale (flat, out, 0, 0, width, height, 0, 0, sx, sy, GDK_INTERP_BILINEAR);
+      resample (flat, out, 0, 0, width, height, 0, 0, sx, sy);
       break;
     case KILN_RESIZE_FILL:
       s = MIN (sx, sy);
