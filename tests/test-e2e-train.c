@@ -338,6 +338,67 @@ test_kill_and_resume (void)
                        g_array_index (rows, KilnRunMetrics, i).loss);
 }
 
+/* A run whose folder is a 12 MiB tmpfs (in a private mount namespace): the
+ * third LeNet checkpoint does not fit. The run must stop with a clear error
+ * and leave the last good checkpoint intact and loadable. */
+static void
+test_full_disk (void)
+{
+  g_autoptr(GError) error = NULL;
+  if (!kiln_demo_is_ready (project))
+    {
+      g_test_skip ("no demo project (see /e2e/import)");
+      return;
+    }
+  g_autofree char *unshare = g_find_program_in_path ("unshare");
+  if (unshare == NULL)
+    {
+      g_test_skip ("unshare (util-linux) is not installed: no private tmpfs for a full disk");
+      return;
+    }
+  g_autofree char *run_dir = g_build_filename (project, "runs", "full", NULL);
+  g_autofree char *copy = g_build_filename (project, "full-copy", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (run_dir, 0755), ==, 0);
+  g_autofree char *script = g_strdup_printf (
+    "mount -t tmpfs -o size=12m kiln-full \"$1\" || exit 77; "
+    "\"$2\" train --project \"$3\" --preset lenet --epochs 2 --checkpoint-every 5 --keep 50 "
+    "--run-id full --json > \"$3\"/full-summary.json 2> \"$3\"/full-stderr.txt; "
+    "echo $? > \"$3\"/full-status; cp -a \"$1\" \"$4\"");
+  const char *argv[] = { unshare, "-m", "sh", "-c", script, "sh", run_dir, g_getenv ("KILN_CLI"), project, copy, NULL };
+  int status;
+  g_autofree char *err = NULL;
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err, &status, &error);
+  g_assert_no_error (error);
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 77)
+    {
+      g_autofree char *why = g_strdup_printf ("cannot mount a tmpfs here (needs root in a mount namespace): %s", err);
+      g_test_skip (why);
+      return;
+    }
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+
+  g_autofree char *status_path = g_build_filename (project, "full-status", NULL);
+  g_autofree char *stderr_path = g_build_filename (project, "full-stderr.txt", NULL);
+  g_autofree char *cli_status = NULL, *cli_stderr = NULL;
+  g_assert_true (g_file_get_contents (status_path, &cli_status, NULL, NULL));
+  g_assert_true (g_file_get_contents (stderr_path, &cli_stderr, NULL, NULL));
+  g_test_message ("kiln-cli train on a full disk: exit %s, %s", g_strstrip (cli_status), cli_stderr);
+  g_assert_cmpstr (cli_status, ==, "1");
+  g_assert_nonnull (strstr (cli_stderr, "No space left on device"));
+  g_assert_nonnull (strstr (cli_stderr, "iter-000000015"));
+
+  /* The last good checkpoint is intact; nothing half-written is left. */
+  g_autoptr(KilnRun) run = kiln_run_open (copy, -1, &error);
+  g_assert_no_error (error);
+  gint64 iteration = 0;
+  g_autofree char *latest = kiln_run_get_latest_checkpoint (run, &iteration);
+  g_assert_cmpint (iteration, ==, 10);
+  g_autoptr(KilnSafetensors) file = kiln_safetensors_new_from_file (latest, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (kiln_safetensors_get_metadata (file, "kiln.iteration"), ==, "10");
+  check_files_complete (copy);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -348,6 +409,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/e2e/trains-to-accuracy", test_trains_to_accuracy);
   g_test_add_func ("/e2e/classify-and-eval", test_classify_and_eval);
   g_test_add_func ("/e2e/kill-and-resume", test_kill_and_resume);
+  g_test_add_func ("/e2e/full-disk", test_full_disk);
   int result = g_test_run ();
   g_free (project);
   return result;
