@@ -69,6 +69,7 @@ gboolean kiln_cli_parse_spec      (const char      *command,
                                    gboolean         gray,
                                    KilnImageSpec   *spec);
 
+int kiln_cli_cache      (int argc, char **argv);
 int kiln_cli_calc       (int argc, char **argv);
 int kiln_cli_classify   (int argc, char **argv);
 int kiln_cli_demo       (int argc, char **argv);

@@ -25,16 +25,16 @@ decode_for_cache (const char *path, guint8 *chw, gpointer user_data, GError **er
   return kiln_image_load_u8 (path, user_data, chw, NULL, error);
 }
 
-static char *
-cache_path_for (const char *project_dir, const KilnImageSpec *spec)
+char *
+kiln_training_cache_path (const char *project_dir, const KilnImageSpec *spec)
 {
-  g_autofree char *name = g_strdup_printf ("images-%dx%dx%d-%s.kilncache", spec->width, spec->height,
+  g_autofree char *name = g_strdup_printf ("images-%dx%dx%d-%s.kilncache", spec->height, spec->width,
                                            (int) spec->channels, kiln_resize_mode_to_string (spec->mode));
   return g_build_filename (project_dir, "cache", name, NULL);
 }
 
-static KilnTensorCache *
-build_cache (const char *cache_path, const char *images_root, KilnLabelSet *const *sets, guint n_sets,
+KilnTensorCache *
+kiln_training_build_cache (const char *cache_path, const char *images_root, KilnLabelSet *const *sets, guint n_sets,
              KilnImageSpec *spec, KilnProgress *progress, GError **error)
 {
   g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
@@ -243,9 +243,9 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
                    "The network takes %d input channels; Kiln feeds images as 1 (gray) or 3 (RGB)", in_c);
       return NULL;
     }
-  g_autofree char *cache_path = cache_path_for (project_dir, &image);
+  g_autofree char *cache_path = kiln_training_cache_path (project_dir, &image);
   KilnLabelSet *parts[] = { train_set, val_set };
-  g_autoptr(KilnTensorCache) cache = build_cache (cache_path, images_root, parts, 2, &image, progress, error);
+  g_autoptr(KilnTensorCache) cache = kiln_training_build_cache (cache_path, images_root, parts, 2, &image, progress, error);
   if (cache == NULL)
     return NULL;
 
@@ -376,7 +376,7 @@ kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GErro
       return NULL;
     }
   KilnLabelSet *parts[] = { train_set, val_set };
-  g_autoptr(KilnTensorCache) cache = build_cache (cache_path, images_root, parts, 2, &image, progress, error);
+  g_autoptr(KilnTensorCache) cache = kiln_training_build_cache (cache_path, images_root, parts, 2, &image, progress, error);
   if (cache == NULL)
     {
       kiln_trainer_options_clear (&options);
