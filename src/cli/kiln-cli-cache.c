@@ -7,16 +7,6 @@
 #include "kiln-core.h"
 #include "kiln-training-setup.h"
 
-static void
-on_progress (KilnProgress *progress, gpointer user_data)
-{
-  KilnProgressSnapshot s;
-  kiln_progress_snapshot (progress, &s, NULL);
-  g_autofree char *text = kiln_progress_format (&s);
-  g_autofree char *line = g_strdup_printf (_("decoding images: %s"), text);
-  kiln_cli_status_line (line);
-}
-
 int
 kiln_cli_cache (int argc, char **argv)
 {
@@ -54,7 +44,7 @@ kiln_cli_cache (int argc, char **argv)
   g_autofree char *path = kiln_training_cache_path (project, &spec);
   g_autoptr(KilnProgress) progress = kiln_progress_new ("cache");
   if (!as_json)
-    g_signal_connect (progress, "changed", G_CALLBACK (on_progress), NULL);
+    kiln_cli_show_progress (progress, _("decoding images"));
   KilnLabelSet *sets[] = { set };
   gint64 start = g_get_monotonic_time ();
   g_autoptr(KilnTensorCache) cache = kiln_training_build_cache (path, images, sets, 1, &spec, progress, &error);

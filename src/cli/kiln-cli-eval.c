@@ -10,16 +10,6 @@
 #include "kiln-training-setup.h"
 
 static void
-on_progress (KilnProgress *progress, gpointer user_data)
-{
-  KilnProgressSnapshot s;
-  kiln_progress_snapshot (progress, &s, NULL);
-  g_autofree char *text = kiln_progress_format (&s);
-  g_autofree char *line = g_strdup_printf (_("evaluating: %s"), text);
-  kiln_cli_status_line (line);
-}
-
-static void
 print_report (KilnEvaluation *e, KilnClassifier *c, const KilnLabelSet *set, guint list)
 {
   guint k = kiln_evaluation_get_n_classes (e);
@@ -100,7 +90,7 @@ kiln_cli_eval (int argc, char **argv)
     return kiln_cli_fail ("eval", error);
   g_autoptr(KilnProgress) progress = kiln_progress_new ("eval");
   if (!as_json)
-    g_signal_connect (progress, "changed", G_CALLBACK (on_progress), NULL);
+    kiln_cli_show_progress (progress, _("evaluating"));
   guint skipped = 0;
   g_autoptr(KilnEvaluation) evaluation = kiln_classifier_evaluate (classifier, set, images_root, progress,
                                                                    &skipped, &error);

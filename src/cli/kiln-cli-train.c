@@ -109,16 +109,6 @@ print_summary_json (KilnTrainer *trainer, int state)
   g_print ("%s\n", text);
 }
 
-static void
-on_cache_progress (KilnProgress *progress, gpointer user_data)
-{
-  KilnProgressSnapshot s;
-  kiln_progress_snapshot (progress, &s, NULL);
-  g_autofree char *text = kiln_progress_format (&s);
-  g_autofree char *line = g_strdup_printf (_("decoding images: %s"), text);
-  kiln_cli_status_line (line);
-}
-
 int
 kiln_cli_train (int argc, char **argv)
 {
@@ -169,7 +159,7 @@ kiln_cli_train (int argc, char **argv)
                        entries, &argc, &argv))
     return 2;
   if (!as_json)
-    g_signal_connect (progress, "changed", G_CALLBACK (on_cache_progress), NULL);
+    kiln_cli_show_progress (progress, _("decoding images"));
 
   if (resume != NULL)
     trainer = kiln_training_prepare_resume (resume, progress, &error);

@@ -75,6 +75,22 @@ kiln_cli_status_done (void)
   status_shown = FALSE;
 }
 
+static void
+on_progress_changed (KilnProgress *progress, const char *what)
+{
+  KilnProgressSnapshot snapshot;
+  kiln_progress_snapshot (progress, &snapshot, NULL);
+  g_autofree char *text = kiln_progress_format (&snapshot);
+  g_autofree char *line = g_strdup_printf ("%s: %s", what, text);
+  kiln_cli_status_line (line);
+}
+
+void
+kiln_cli_show_progress (KilnProgress *progress, const char *what)
+{
+  g_signal_connect (progress, "changed", G_CALLBACK (on_progress_changed), (gpointer) what);
+}
+
 int
 kiln_cli_fail (const char *command, GError *error)
 {

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <glib.h>
+
+#include "kiln-progress.h"
 #include <json-glib/json-glib.h>
 
 #include "kiln-core.h"
@@ -30,6 +32,11 @@ int      kiln_cli_fail  (const char *command,
  * otherwise, so logs stay clean); _done ends it with a newline. */
 void     kiln_cli_status_line (const char *text);
 void     kiln_cli_status_done (void);
+
+/* Shows @progress's "changed" as "@what: done / total · rate · ETA" on the
+ * status line. @what must outlive @progress. */
+void     kiln_cli_show_progress (KilnProgress *progress,
+                                 const char   *what);
 
 /* A progress line on stderr ("what: done/total, rate, ETA"), redrawn at
  * most five times a second and only when stderr is a terminal. */

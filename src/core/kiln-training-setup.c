@@ -163,6 +163,31 @@ bad:
   return FALSE;
 }
 
+gboolean
+kiln_training_config_get_net (JsonObject *config, KilnNetSpec **spec, KilnTrainerOptions *options, GError **error)
+{
+  JsonNode *spec_node = json_object_get_member (config, "spec");
+  JsonNode *options_node = json_object_get_member (config, "options");
+
+  if (spec_node == NULL || options_node == NULL || !JSON_NODE_HOLDS_OBJECT (options_node))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+                   "The run's config.json lacks its \"spec\" or \"options\"");
+      return FALSE;
+    }
+  g_autoptr(KilnNetSpec) net = kiln_net_spec_new_from_json (spec_node, error);
+  if (net == NULL)
+    return FALSE;
+  kiln_trainer_options_init (options);
+  if (!kiln_trainer_options_from_json (options, json_node_get_object (options_node), error))
+    {
+      kiln_trainer_options_clear (options);
+      return FALSE;
+    }
+  *spec = g_steal_pointer (&net);
+  return TRUE;
+}
+
 JsonObject *
 kiln_training_read_config (const char *run_dir, GError **error)
 {
@@ -345,25 +370,16 @@ kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GErro
     return NULL;
   const char *images_root = json_object_get_string_member_with_default (config, "images_root", NULL);
   const char *cache_path = json_object_get_string_member_with_default (config, "cache", NULL);
-  JsonNode *spec_node = json_object_get_member (config, "spec");
-  JsonNode *options_node = json_object_get_member (config, "options");
-  if (images_root == NULL || cache_path == NULL || spec_node == NULL ||
-      options_node == NULL || !JSON_NODE_HOLDS_OBJECT (options_node))
+  if (images_root == NULL || cache_path == NULL)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   "%s/config.json lacks images_root, cache, spec or options; the run cannot be resumed", run_dir);
+                   "%s/config.json lacks images_root or cache; the run cannot be resumed", run_dir);
       return NULL;
     }
-  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new_from_json (spec_node, error);
-  if (spec == NULL)
-    return NULL;
+  g_autoptr(KilnNetSpec) spec = NULL;
   KilnTrainerOptions options;
-  kiln_trainer_options_init (&options);
-  if (!kiln_trainer_options_from_json (&options, json_node_get_object (options_node), error))
-    {
-      kiln_trainer_options_clear (&options);
-      return NULL;
-    }
+  if (!kiln_training_config_get_net (config, &spec, &options, error))
+    return NULL;
 
   g_autofree char *labels_txt = g_build_filename (run_dir, "labels.txt", NULL);
   g_autofree char *train_txt = g_build_filename (run_dir, "train.txt", NULL);

@@ -77,6 +77,12 @@ KilnTensorCache *kiln_training_build_cache (const char          *cache_path,
 /* Reads a run's config.json (for the classifier and front ends). */
 JsonObject  *kiln_training_read_config   (const char  *run_dir,
                                           GError     **error);
+/* The net spec and training options a run's config holds; clear @options
+ * with kiln_trainer_options_clear() on success. */
+gboolean     kiln_training_config_get_net (JsonObject          *config,
+                                           KilnNetSpec        **spec,
+                                           KilnTrainerOptions  *options,
+                                           GError             **error);
 /* The image conversion a run's config describes. */
 gboolean     kiln_training_config_get_image_spec (JsonObject    *config,
                                                   KilnImageSpec *spec,
