@@ -227,6 +227,9 @@ typedef struct {
   GSource          *retry_timer;
   gboolean          timed_out;
   gboolean          holds_host;
+  gsize             drained;
+  char             *retry_what;    /* set while draining before a retry */
+  gint64            retry_after_ms;
   int               http_status;
   /* The result, filled by whoever finishes the job. */
   KilnDownloadOutcome outcome;
@@ -499,6 +502,7 @@ job_free (Job *job)
   g_free (job->host);
   g_free (job->detail);
   g_free (job->file);
+  g_free (job->retry_what);
   g_free (job);
 }
 
@@ -1002,6 +1006,7 @@ job_retry (Job *job, KilnGatherReason reason, gint64 retry_after_ms, const char 
   g_clear_object (&job->cancellable);
   g_clear_pointer (&job->data, g_byte_array_unref);
   job->timed_out = FALSE;
+  job->drained = 0;
   job->attempt++;
   st->in_flight--;
   run->in_flight--;
@@ -1092,6 +1097,52 @@ acceptable_content_type (const char *type)
 
 static void read_more (Job *job);
 
+#define DRAIN_MAX (64 * 1024)
+
+static void
+on_drained (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Job *job = data;
+  gssize n = g_input_stream_skip_finish (G_INPUT_STREAM (source), result, NULL);
+
+  if (g_atomic_int_get (&job->run->cancelled))
+    {
+      job_abandon (job);
+      return;
+    }
+  if (n > 0 && (job->drained += n) < DRAIN_MAX)
+    {
+      g_input_stream_skip_async (job->body, READ_CHUNK, G_PRIORITY_DEFAULT, job->cancellable, on_drained, job);
+      return;
+    }
+  if (job->retry_what)
+    {
+      g_autofree char *what = g_steal_pointer (&job->retry_what);
+      job_retry (job, KILN_GATHER_REASON_SERVER, job->retry_after_ms, what);
+      return;
+    }
+  job_record (job);
+  job_finish (job);
+}
+
+static void
+job_reject_after_body (Job *job, KilnGatherReason reason, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+/* Rejects a response whose body nobody wants, after reading a small body to
+ * its end: the connection then goes back to the pool instead of closing
+ * (broken links cluster on the same hosts). The verdict is already made;
+ * the timers still bound the read. */
+static void
+job_reject_after_body (Job *job, KilnGatherReason reason, const char *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  job_set_resultv (job, KILN_DOWNLOAD_REJECTED, reason, format, args);
+  va_end (args);
+  g_input_stream_skip_async (job->body, READ_CHUNK, G_PRIORITY_DEFAULT, job->cancellable, on_drained, job);
+}
+
 static void
 on_read (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -1165,14 +1216,15 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
 
   if (status == 429 || (status >= 500 && status <= 599))
     {
-      g_autofree char *what = g_strdup_printf ("HTTP %u %s", status,
-                                               soup_message_get_reason_phrase (job->msg));
-      job_retry (job, KILN_GATHER_REASON_SERVER, parse_retry_after (job->msg), what);
+      /* Retried (or failed) once the small error body is read. */
+      job->retry_what = g_strdup_printf ("HTTP %u %s", status, soup_message_get_reason_phrase (job->msg));
+      job->retry_after_ms = parse_retry_after (job->msg);
+      g_input_stream_skip_async (job->body, READ_CHUNK, G_PRIORITY_DEFAULT, job->cancellable, on_drained, job);
       return;
     }
   if (status < 200 || status > 299)
     {
-      job_end (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_HTTP, "HTTP %u %s", status,
+      job_reject_after_body (job, KILN_GATHER_REASON_HTTP, "HTTP %u %s", status,
                soup_message_get_reason_phrase (job->msg));
       return;
     }
@@ -1185,7 +1237,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   if (g_strcmp0 (want, got) != 0)
     {
       g_autofree char *final = g_uri_to_string (soup_message_get_uri (job->msg));
-      job_end (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_PLACEHOLDER,
+      job_reject_after_body (job, KILN_GATHER_REASON_PLACEHOLDER,
                "redirected to %s, another file", final);
       return;
     }
@@ -1193,7 +1245,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   type = soup_message_headers_get_content_type (headers, NULL);
   if (!acceptable_content_type (type))
     {
-      job_end (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_CONTENT_TYPE, "served as %s", type);
+      job_reject_after_body (job, KILN_GATHER_REASON_CONTENT_TYPE, "served as %s", type);
       return;
     }
   length = soup_message_headers_get_content_length (headers);
