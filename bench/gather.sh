@@ -80,6 +80,21 @@ printf '%-34s %9.2f %7d\n' "python3-requests x$WIDTH threads" "$req_s" "$req_kep
 printf 'throughput kiln / requests: %.2fx (target >= 1.5)\n' "$(echo "$req_s / $kiln_s" | bc -l)"
 [ -n "${wget_s:-}" ] && printf 'wall kiln / wget:            %.3fx (target <= 0.5)\n' "$(echo "$kiln_s / $wget_s" | bc -l)"
 
+# The same list without its stalls: per-request cost, not timeout slots.
+grep -v /stall/ "$work/urls.txt" > "$work/nostall.txt"
+t0=$(now)
+"$cli" gather --project "$work/kiln2" --urls "$work/nostall.txt" --wnid n02121808 \
+  -j "$WIDTH" --per-host "$WIDTH" --timeout "$TIMEOUT" --connect-timeout "$TIMEOUT" --retries 0 \
+  --min-size 100 --quiet --json > /dev/null
+t1=$(now)
+kiln2_s=$(echo "$t1 - $t0" | bc -l)
+t0=$(now)
+/usr/bin/python3 bench/gather-requests.py "$work/nostall.txt" "$work/requests2" "$WIDTH" "$TIMEOUT" > /dev/null
+t1=$(now)
+req2_s=$(echo "$t1 - $t0" | bc -l)
+printf 'without the stalls (%d URLs): kiln %.2f s, requests %.2f s, throughput kiln / requests: %.2fx\n' \
+  "$(wc -l < "$work/nostall.txt")" "$kiln2_s" "$req2_s" "$(echo "$req2_s / $kiln2_s" | bc -l)"
+
 kill "$server_pid" 2>/dev/null || true
 server_pid=
 

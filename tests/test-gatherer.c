@@ -1114,6 +1114,13 @@ int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+  /* The server is on 127.0.0.1: no proxy of the environment may sit between. */
+  {
+    const char *vars[] = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+    for (guint i = 0; i < G_N_ELEMENTS (vars); i++)
+      g_unsetenv (vars[i]);
+    g_setenv ("no_proxy", "127.0.0.1,localhost", TRUE);
+  }
   g_test_add_func ("/gatherer/file-names", test_file_names);
   g_test_add ("/gatherer/faults/plain", Fixture, GINT_TO_POINTER (FALSE), fixture_setup, test_faults, fixture_teardown);
   g_test_add ("/gatherer/faults/fall11", Fixture, GINT_TO_POINTER (TRUE), fixture_setup, test_faults, fixture_teardown);
