@@ -6,7 +6,7 @@
 # streaming speed of the URL-list reader on a generated fall11_urls.txt of
 # 14 million lines, next to `wc -l` on the same file.
 #
-#   bench/gather.sh [BUILD_DIR]      (default _build; needs wget, python3-requests)
+#   bench/gather.sh [BUILD_DIR]      (default _build; installs the [bench] packages)
 #
 # Environment: N (1000), WIDTH (16), TIMEOUT (2 s), PORT (18431),
 # LINES (14000000), SKIP_WGET=1, SKIP_LINES=1.
@@ -21,7 +21,8 @@ TIMEOUT=${TIMEOUT:-2}
 PORT=${PORT:-18431}
 LINES=${LINES:-14000000}
 
-for tool in wget /usr/bin/python3 cc pkg-config; do
+bash build-aux/install-packages.sh bench || exit 1
+for tool in wget /usr/bin/python3 cc pkg-config bc; do
   command -v "$tool" >/dev/null || { echo "gather.sh: $tool is missing (apt-get install wget python3-requests)" >&2; exit 1; }
 done
 /usr/bin/python3 -c 'import requests' 2>/dev/null || { echo "gather.sh: python3-requests is missing" >&2; exit 1; }
