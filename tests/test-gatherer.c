@@ -929,6 +929,58 @@ test_cli_kill (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (images_tmp, G_FILE_TEST_EXISTS));
 }
 
+/* A host that never completes the TCP handshake: a listening socket with
+ * a backlog of 0 whose one queued connection is never accepted. The connect
+ * timeout ends the attempt, long before the total timeout. */
+static void
+test_connect_timeout (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(GSocket) listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_autoptr(GSocket) filler = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(KilnGatherRequest) req = NULL;
+  g_autoptr(KilnDownloadRecord) rec = NULL;
+  RunState rs = { 0 };
+  gint64 t0;
+  guint16 port;
+
+  g_assert_no_error (error);
+  g_socket_set_listen_backlog (listener, 0);
+  g_assert_true (g_socket_bind (listener, any, TRUE, &error));
+  g_assert_true (g_socket_listen (listener, &error));
+  bound = g_socket_get_local_address (listener, &error);
+  g_assert_no_error (error);
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  filler = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_true (g_socket_connect (filler, bound, NULL, &error));
+
+  text = g_strdup_printf ("http://127.0.0.1:%u/never.png\n", port);
+  g_file_set_contents (list, text, -1, &error);
+  g_assert_no_error (error);
+  req = test_request (KILN_GATHER_URLS, list, "n02121808");
+  req->connect_timeout_ms = 300;
+  req->total_timeout_ms = 10000;
+  req->max_retries = 0;
+  t0 = g_get_monotonic_time ();
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 3 * G_USEC_PER_SEC);
+  {
+    g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/never.png", port);
+    rec = kiln_project_get_download (project, url, &error);
+  }
+  g_assert_nonnull (rec);
+  g_assert_cmpint (rec->outcome, ==, KILN_DOWNLOAD_FAILED);
+  g_assert_true (g_str_has_prefix (rec->detail, "timeout: no connection within 0.3 s"));
+  g_assert_cmpint (rec->http_status, ==, 0);
+}
+
 /* What a kill leaves in the temp area: a temp whose KEPT row was committed
  * is finished (renamed into images/), any other is removed. */
 static void
@@ -1128,6 +1180,7 @@ main (int argc, char *argv[])
   g_test_add ("/gatherer/resume", Fixture, NULL, fixture_setup, test_resume, fixture_teardown);
   g_test_add ("/gatherer/limit", Fixture, NULL, fixture_setup, test_limit, fixture_teardown);
   g_test_add ("/gatherer/cli-kill", Fixture, NULL, fixture_setup, test_cli_kill, fixture_teardown);
+  g_test_add ("/gatherer/connect-timeout", Fixture, NULL, fixture_setup, test_connect_timeout, fixture_teardown);
   g_test_add ("/gatherer/recover", Fixture, NULL, fixture_setup, test_recover, fixture_teardown);
   g_test_add ("/gatherer/archive", Fixture, NULL, fixture_setup, test_archive, fixture_teardown);
   g_test_add ("/gatherer/folder", Fixture, NULL, fixture_setup, test_folder, fixture_teardown);

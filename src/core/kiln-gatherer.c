@@ -211,6 +211,12 @@ typedef struct {
   guint in_flight;
 } SynsetState;
 
+typedef enum {
+  TIMEOUT_NONE,
+  TIMEOUT_CONNECT,
+  TIMEOUT_TOTAL,
+} TimeoutKind;
+
 typedef struct {
   Run              *run;
   char             *url;
@@ -225,7 +231,7 @@ typedef struct {
   GSource          *connect_timer;
   GSource          *total_timer;
   GSource          *retry_timer;
-  gboolean          timed_out;
+  TimeoutKind       timed_out;
   gboolean          holds_host;
   gsize             drained;
   char             *retry_what;    /* set while draining before a retry */
@@ -1005,7 +1011,7 @@ job_retry (Job *job, KilnGatherReason reason, gint64 retry_after_ms, const char 
   g_clear_object (&job->body);
   g_clear_object (&job->cancellable);
   g_clear_pointer (&job->data, g_byte_array_unref);
-  job->timed_out = FALSE;
+  job->timed_out = TIMEOUT_NONE;
   job->drained = 0;
   job->attempt++;
   st->in_flight--;
@@ -1024,8 +1030,18 @@ job_network_error (Job *job, GError *error)
   if (g_atomic_int_get (&job->run->cancelled))
     job_abandon (job);
   else if (job->timed_out || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    job_retry (job, KILN_GATHER_REASON_TIMEOUT, -1,
-               job->timed_out ? "no complete answer within the timeout" : error->message);
+    {
+      g_autofree char *what = NULL;
+
+      if (job->timed_out == TIMEOUT_CONNECT)
+        what = g_strdup_printf ("no connection within %.1f s", job->run->req->connect_timeout_ms / 1000.0);
+      else if (job->timed_out == TIMEOUT_TOTAL)
+        what = g_strdup_printf ("no complete answer within %.1f s (%u bytes came)",
+                                job->run->req->total_timeout_ms / 1000.0, job->data ? job->data->len : 0);
+      else
+        what = g_strdup (error->message);
+      job_retry (job, KILN_GATHER_REASON_TIMEOUT, -1, what);
+    }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
     job_end (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_NETWORK,
              "the connection closed after %u bytes, before the body ended",
@@ -1035,13 +1051,23 @@ job_network_error (Job *job, GError *error)
 }
 
 static gboolean
-timeout_cb (gpointer data)
+timeout_cb (Job *job, TimeoutKind kind)
 {
-  Job *job = data;
-
-  job->timed_out = TRUE;
+  job->timed_out = kind;
   g_cancellable_cancel (job->cancellable);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+connect_timeout_cb (gpointer data)
+{
+  return timeout_cb (data, TIMEOUT_CONNECT);
+}
+
+static gboolean
+total_timeout_cb (gpointer data)
+{
+  return timeout_cb (data, TIMEOUT_TOTAL);
 }
 
 static void
@@ -1261,11 +1287,11 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static GSource *
-add_timer (Run *run, guint ms, Job *job)
+add_timer (Run *run, guint ms, GSourceFunc func, Job *job)
 {
   GSource *source = g_timeout_source_new (ms);
 
-  g_source_set_callback (source, timeout_cb, job, NULL);
+  g_source_set_callback (source, func, job, NULL);
   g_source_attach (source, run->ctx);
   return source;
 }
@@ -1287,8 +1313,8 @@ job_start (Job *job)
     job->msg = soup_message_new ("GET", job->url);
   job->cancellable = g_cancellable_new ();
   g_signal_connect (job->msg, "wrote-headers", G_CALLBACK (on_wrote_headers), job);
-  job->connect_timer = add_timer (run, run->req->connect_timeout_ms, job);
-  job->total_timer = add_timer (run, run->req->total_timeout_ms, job);
+  job->connect_timer = add_timer (run, run->req->connect_timeout_ms, connect_timeout_cb, job);
+  job->total_timer = add_timer (run, run->req->total_timeout_ms, total_timeout_cb, job);
   soup_session_send_async (run->session, job->msg, G_PRIORITY_DEFAULT, job->cancellable, on_sent, job);
 }
 
