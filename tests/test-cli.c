@@ -3,35 +3,14 @@
 #include <glib.h>
 
 #include "kiln-version.h"
-
-static int
-run_cli (const char *const *args, char **out, char **err)
-{
-  const char *cli = g_getenv ("KILN_CLI");
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  int status = -1;
-
-  g_assert_nonnull (cli);
-  g_ptr_array_add (argv, (char *) cli);
-  for (guint i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  /* No DISPLAY: the CLI must never need one. */
-  g_auto(GStrv) envp = g_environ_unsetenv (g_get_environ (), "DISPLAY");
-  envp = g_environ_unsetenv (envp, "WAYLAND_DISPLAY");
-  g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, &error);
-  g_assert_no_error (error);
-  return status;
-}
+#include "test-util.h"
 
 static void
 test_version (void)
 {
   g_autofree char *out = NULL, *err = NULL;
   const char *args[] = { "--version", NULL };
-  int status = run_cli (args, &out, &err);
+  int status = kiln_test_run_cli (args, &out, &err);
 
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_autofree char *expected = g_strdup_printf ("kiln-cli %s\n", KILN_VERSION);
@@ -43,7 +22,7 @@ test_help_lists_commands (void)
 {
   g_autofree char *out = NULL, *err = NULL;
   const char *args[] = { "--help", NULL };
-  int status = run_cli (args, &out, &err);
+  int status = kiln_test_run_cli (args, &out, &err);
 
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_assert_nonnull (strstr (out, "Usage:"));
@@ -55,7 +34,7 @@ test_unknown_command (void)
 {
   g_autofree char *out = NULL, *err = NULL;
   const char *args[] = { "frobnicate", NULL };
-  int status = run_cli (args, &out, &err);
+  int status = kiln_test_run_cli (args, &out, &err);
 
   g_assert_false (g_spawn_check_wait_status (status, NULL));
   g_assert_nonnull (strstr (err, "unknown command “frobnicate”"));
@@ -67,7 +46,7 @@ test_no_arguments (void)
 {
   g_autofree char *out = NULL, *err = NULL;
   const char *args[] = { NULL };
-  int status = run_cli (args, &out, &err);
+  int status = kiln_test_run_cli (args, &out, &err);
 
   g_assert_false (g_spawn_check_wait_status (status, NULL));
   g_assert_nonnull (strstr (err, "Usage:"));
@@ -78,7 +57,7 @@ test_devices_json (void)
 {
   g_autofree char *out = NULL, *err = NULL;
   const char *args[] = { "devices", "--json", NULL };
-  int status = run_cli (args, &out, &err);
+  int status = kiln_test_run_cli (args, &out, &err);
 
   /* With or without a GPU the command succeeds and says what it found. */
   g_assert_true (g_spawn_check_wait_status (status, NULL));
@@ -92,7 +71,7 @@ test_bad_option (void)
 {
   g_autofree char *out = NULL, *err = NULL;
   const char *args[] = { "devices", "--no-such-option", NULL };
-  int status = run_cli (args, &out, &err);
+  int status = kiln_test_run_cli (args, &out, &err);
 
   g_assert_false (g_spawn_check_wait_status (status, NULL));
   g_assert_nonnull (strstr (err, "kiln-cli devices:"));

@@ -59,6 +59,26 @@ test_window_maps (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static gboolean
+description_is (gpointer data)
+{
+  gpointer *args = data;
+  const char *want = args[1];
+  GtkWidget *window = args[0];
+  /* The images page's status: found through the accessible tree is brittle,
+   * so read the property off the widget the template named. */
+  GtkWidget *status = GTK_WIDGET (gtk_widget_get_template_child (window, KILN_TYPE_WINDOW, "images_status"));
+  return g_strcmp0 (adw_status_page_get_description (ADW_STATUS_PAGE (status)), want) == 0;
+}
+
+static void
+write_png (const char *path)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 4, 4);
+  gdk_pixbuf_fill (pixbuf, 0x336699ff);
+  g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", NULL, NULL));
+}
+
 static void
 test_open_project_counts_classes (void)
 {
@@ -68,17 +88,22 @@ test_open_project_counts_classes (void)
   g_autofree char *dir = g_dir_make_tmp ("kiln-project-XXXXXX", &error);
   g_assert_no_error (error);
 
-  g_autofree char *cats = g_build_filename (dir, "cats", NULL);
-  g_autofree char *dogs = g_build_filename (dir, "dogs", NULL);
-  g_autofree char *loose = g_build_filename (dir, "notes.txt", NULL);
-  g_assert_cmpint (g_mkdir (cats, 0755), ==, 0);
-  g_assert_cmpint (g_mkdir (dogs, 0755), ==, 0);
-  g_assert_true (g_file_set_contents (loose, "x", 1, NULL));
+  const char *files[] = { "images/cats/a.png", "images/cats/b.png", "images/dogs/c.png", NULL };
+  for (guint i = 0; files[i]; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, files[i], NULL);
+      g_autofree char *parent = g_path_get_dirname (path);
+      g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
+      write_png (path);
+    }
 
   gtk_window_present (GTK_WINDOW (window));
   g_autoptr(GFile) folder = g_file_new_for_path (dir);
   kiln_window_open_project (window, folder);
   g_assert_true (g_file_equal (kiln_window_get_project (window), folder));
+  gpointer args[] = { window, (gpointer) "2 classes · 3 images" };
+  spin_until (description_is, args);
+  g_assert_true (description_is (args));
 
   /* A folder that does not exist leaves the open project in place. */
   g_autoptr(GFile) missing = g_file_new_for_path ("/nonexistent/kiln-test");
@@ -86,10 +111,46 @@ test_open_project_counts_classes (void)
   g_assert_true (g_file_equal (kiln_window_get_project (window), folder));
 
   gtk_window_destroy (GTK_WINDOW (window));
-  g_remove (loose);
-  g_rmdir (cats);
-  g_rmdir (dogs);
-  g_rmdir (dir);
+}
+
+static gboolean
+stack_shows (gpointer data)
+{
+  gpointer *args = data;
+  GtkWidget *stack = GTK_WIDGET (gtk_widget_get_template_child (args[0], KILN_TYPE_WINDOW, "images_stack"));
+  return g_strcmp0 (gtk_stack_get_visible_child_name (GTK_STACK (stack)), args[1]) == 0;
+}
+
+static void
+test_demo_import_can_be_cancelled (void)
+{
+  if (!g_file_test ("/usr/share/datasets/fashion-mnist", G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("dataset-fashion-mnist is not installed");
+      return;
+    }
+  g_autoptr(KilnApplication) app = make_app ();
+  KilnWindow *window = kiln_window_new (app);
+  g_autofree char *dir = g_dir_make_tmp ("kiln-demo-XXXXXX", NULL);
+  g_autofree char *project = g_build_filename (dir, "demo", NULL);
+
+  gtk_window_present (GTK_WINDOW (window));
+  kiln_window_open_demo (window, project);
+  gpointer preparing[] = { window, (gpointer) "preparing" };
+  g_assert_true (stack_shows (preparing));
+  /* Cancel is what the page's button does. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel-import", NULL));
+  gpointer back[] = { window, (gpointer) "project" };
+  spin_until (stack_shows, back);
+  g_assert_true (stack_shows (back));
+
+  /* Nothing half-imported is left to be trusted later. */
+  g_autofree char *images = g_build_filename (project, "images", NULL);
+  g_autofree char *partial = g_build_filename (project, "images.partial", NULL);
+  g_assert_false (g_file_test (images, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (partial, G_FILE_TEST_EXISTS));
+  g_assert_null (kiln_window_get_project (window));
+  gtk_window_destroy (GTK_WINDOW (window));
 }
 
 int
@@ -112,5 +173,6 @@ main (int argc, char *argv[])
   adw_init ();
   g_test_add_func ("/window/maps", test_window_maps);
   g_test_add_func ("/window/open-project", test_open_project_counts_classes);
+  g_test_add_func ("/window/demo-import-cancel", test_demo_import_can_be_cancelled);
   return g_test_run ();
 }

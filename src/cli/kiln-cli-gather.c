@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/kiln-json-text.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"
 
@@ -133,7 +134,7 @@ print_json (const KilnGatherProgress *p, const char *project, gboolean ok, GErro
   json_builder_end_object (b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  text = json_to_string (root, TRUE);
+  text = kiln_json_to_text (root, TRUE);
   g_print ("%s\n", text);
 }
 

@@ -3,7 +3,9 @@
 #include <glib/gi18n.h>
 #include <locale.h>
 #include <stdio.h>
+#include <unistd.h>
 
+#include "engine/kiln-json-text.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"
 
@@ -14,18 +16,29 @@ typedef struct {
 } KilnCliCommand;
 
 static const KilnCliCommand commands[] = {
+  { "calc", kiln_cli_calc, N_("Show layer sizes, parameters and costs of a network") },
+  { "classify", kiln_cli_classify, N_("Classify images with a trained run") },
+  { "demo", kiln_cli_demo, N_("Import the Fashion-MNIST demo project and train it end to end") },
   { "devices", kiln_cli_devices, N_("List the compute backends and devices that answer") },
+  { "eval", kiln_cli_eval, N_("Evaluate a trained run: accuracy, confusion, review lists") },
   { "gather", kiln_cli_gather, N_("Download or import a synset's images into a project") },
+  { "import-idx", kiln_cli_import_idx, N_("Import MNIST-style IDX files into class folders of PNGs") },
+  { "inspect", kiln_cli_inspect, N_("Flag broken, doubtful and duplicate images") },
+  { "label", kiln_cli_label, N_("Label images by folder and write label files") },
+  { "mean", kiln_cli_mean, N_("Compute the mean image of a data set") },
+  { "restore", kiln_cli_restore, N_("Move discarded images back into the project") },
+  { "split", kiln_cli_split, N_("Split a project into train, validation and test sets") },
+  { "train", kiln_cli_train, N_("Train or fine-tune a classifier, or resume a run") },
 };
 
 gboolean
 kiln_cli_parse (const char *command, const char *parameter_string, const char *summary,
                 const GOptionEntry *entries, int *argc, char ***argv)
 {
-  g_autofree char *title = g_strdup_printf ("%s%s%s", command,
-                                            parameter_string ? " " : "",
-                                            parameter_string ? parameter_string : "");
-  g_autoptr(GOptionContext) context = g_option_context_new (title);
+  /* --help prints "Usage: <prgname> [OPTION…] <parameters>". */
+  g_autofree char *prgname = g_strdup_printf ("kiln-cli %s", command);
+  g_set_prgname (prgname);
+  g_autoptr(GOptionContext) context = g_option_context_new (parameter_string);
   g_autoptr(GError) error = NULL;
 
   g_option_context_set_summary (context, summary);
@@ -39,11 +52,148 @@ kiln_cli_parse (const char *command, const char *parameter_string, const char *s
   return TRUE;
 }
 
+static gboolean status_shown;
+
+void
+kiln_cli_status_line (const char *text)
+{
+  if (!isatty (STDERR_FILENO))
+    return;
+  /* \r, then clear to the end of the line: the new text may be shorter. */
+  fprintf (stderr, "\r%s\033[K", text);
+  fflush (stderr);
+  status_shown = TRUE;
+}
+
+void
+kiln_cli_status_done (void)
+{
+  if (!status_shown)
+    return;
+  fputc ('\n', stderr);
+  status_shown = FALSE;
+}
+
 int
 kiln_cli_fail (const char *command, GError *error)
 {
   g_printerr ("kiln-cli %s: %s\n", command, error ? error->message : "failed");
   return 1;
+}
+
+void
+kiln_cli_progress_init (KilnCliProgress *progress,
+                        const char      *what)
+{
+  progress->what = what;
+  progress->start = g_get_monotonic_time ();
+  progress->last = 0;
+  progress->tty = isatty (STDERR_FILENO);
+  progress->shown = FALSE;
+}
+
+void
+kiln_cli_progress_update (guint64  done,
+                          guint64  total,
+                          gpointer user_data)
+{
+  KilnCliProgress *progress = user_data;
+  gint64 now = g_get_monotonic_time ();
+  double elapsed = (now - progress->start) / (double) G_USEC_PER_SEC;
+  double rate = elapsed > 0 ? done / elapsed : 0;
+
+  if (!progress->tty || (now - progress->last < G_USEC_PER_SEC / 5 && done < total))
+    return;
+  progress->last = now;
+  progress->shown = TRUE;
+  if (rate > 0 && done < total)
+    fprintf (stderr, _("\r%s: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (%.0f%%), %.0f/s, %.0f s left   "),
+             progress->what, done, total, total ? 100.0 * done / total : 100.0, rate,
+             (total - done) / rate);
+  else
+    fprintf (stderr, _("\r%s: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (%.0f%%)   "),
+             progress->what, done, total, total ? 100.0 * done / total : 100.0);
+  fflush (stderr);
+}
+
+void
+kiln_cli_progress_end (KilnCliProgress *progress)
+{
+  if (progress->shown)
+    fputc ('\n', stderr);
+  progress->shown = FALSE;
+}
+
+void
+kiln_cli_print_json (JsonBuilder *builder)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autofree char *text = kiln_json_to_text (root, TRUE);
+
+  g_print ("%s\n", text);
+}
+
+/* The kept images of @project (optionally one subset of a split) as a
+ * label set relative to the project folder. */
+KilnLabelSet *
+kiln_cli_project_images (KilnProject  *project,
+                         const char   *split,
+                         const char   *subset,
+                         GError      **error)
+{
+  g_autoptr(KilnLabelSet) set = kiln_label_set_new ();
+  g_autoptr(GPtrArray) images = kiln_project_list_images (project, NULL, KILN_IMAGE_KEPT, error);
+  g_autoptr(GHashTable) assignment = NULL;
+  g_auto(GStrv) classes = kiln_project_list_classes (project, error);
+
+  if (images == NULL || classes == NULL)
+    return NULL;
+  if (split != NULL)
+    {
+      assignment = kiln_project_get_split (project, split, NULL, error);
+      if (assignment == NULL)
+        return NULL;
+    }
+  for (guint c = 0; classes[c] != NULL; c++)
+    g_ptr_array_add (set->classes, g_strdup (classes[c]));
+  for (guint i = 0; i < images->len; i++)
+    {
+      KilnImageRecord *record = images->pdata[i];
+      int label = -1;
+
+      if (assignment != NULL
+          && g_strcmp0 (g_hash_table_lookup (assignment, &record->id), subset) != 0)
+        continue;
+      for (guint c = 0; classes[c] != NULL; c++)
+        if (g_strcmp0 (classes[c], record->class_name) == 0)
+          label = (int) c;
+      kiln_label_set_add (set, record->path, label);
+    }
+  return g_steal_pointer (&set);
+}
+
+gboolean
+kiln_cli_parse_spec (const char    *command,
+                     const char    *size,
+                     const char    *resize,
+                     gboolean       gray,
+                     KilnImageSpec *spec)
+{
+  if (size != NULL && (sscanf (size, "%dx%d", &spec->width, &spec->height) != 2
+                       || spec->width <= 0 || spec->height <= 0))
+    {
+      g_printerr (_("kiln-cli %s: --size wants WIDTHxHEIGHT such as 227x227\n"), command);
+      return FALSE;
+    }
+  if (resize != NULL && !kiln_resize_mode_from_string (resize, &spec->mode))
+    {
+      g_printerr (_("kiln-cli %s: unknown --resize “%s”; use crop-center, squash, fill or "
+                    "downscale-crop\n"), command, resize);
+      return FALSE;
+    }
+  if (gray)
+    spec->channels = KILN_CHANNELS_GRAY;
+  return TRUE;
 }
 
 static void

@@ -5,6 +5,9 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "kiln-core.h"
 
 G_BEGIN_DECLS
 
@@ -23,7 +26,61 @@ gboolean kiln_cli_parse (const char         *command,
 int      kiln_cli_fail  (const char *command,
                          GError     *error);
 
-int kiln_cli_devices (int argc, char **argv);
-int kiln_cli_gather  (int argc, char **argv);
+/* One updating status line on stderr when it is a terminal (nothing
+ * otherwise, so logs stay clean); _done ends it with a newline. */
+void     kiln_cli_status_line (const char *text);
+void     kiln_cli_status_done (void);
+
+/* A progress line on stderr ("what: done/total, rate, ETA"), redrawn at
+ * most five times a second and only when stderr is a terminal. */
+typedef struct {
+  const char *what;
+  gint64      start;
+  gint64      last;
+  gboolean    tty;
+  gboolean    shown;
+} KilnCliProgress;
+
+void     kiln_cli_progress_init   (KilnCliProgress *progress,
+                                   const char      *what);
+/* A KilnProgressFunc; @user_data is the KilnCliProgress. */
+void     kiln_cli_progress_update (guint64          done,
+                                   guint64          total,
+                                   gpointer         user_data);
+/* Ends the line so later output starts on a fresh one. */
+void     kiln_cli_progress_end    (KilnCliProgress *progress);
+
+/* Prints the builder's object as pretty JSON on stdout. */
+void     kiln_cli_print_json      (JsonBuilder     *builder);
+
+/* The kept images of @project, or of one @subset of its split @split (not
+ * NULL), as a label set relative to the project folder, labeled in the
+ * project's class order. */
+KilnLabelSet *kiln_cli_project_images (KilnProject  *project,
+                                       const char   *split,
+                                       const char   *subset,
+                                       GError      **error);
+
+/* Applies --size WxH, --resize MODE and --gray to @spec; prints the
+ * problem and returns FALSE on bad values. */
+gboolean kiln_cli_parse_spec      (const char      *command,
+                                   const char      *size,
+                                   const char      *resize,
+                                   gboolean         gray,
+                                   KilnImageSpec   *spec);
+
+int kiln_cli_calc       (int argc, char **argv);
+int kiln_cli_classify   (int argc, char **argv);
+int kiln_cli_demo       (int argc, char **argv);
+int kiln_cli_devices    (int argc, char **argv);
+int kiln_cli_eval       (int argc, char **argv);
+int kiln_cli_gather     (int argc, char **argv);
+int kiln_cli_import_idx (int argc, char **argv);
+int kiln_cli_inspect    (int argc, char **argv);
+int kiln_cli_label      (int argc, char **argv);
+int kiln_cli_mean       (int argc, char **argv);
+int kiln_cli_restore    (int argc, char **argv);
+int kiln_cli_split      (int argc, char **argv);
+int kiln_cli_train      (int argc, char **argv);
 
 G_END_DECLS

@@ -5,10 +5,17 @@
  * GMainContext an object was created in. */
 #pragma once
 
+#include "kiln-dataset.h"
 #include "kiln-error.h"
 #include "kiln-gatherer.h"
+#include "kiln-image.h"
+#include "kiln-inspector.h"
 #include "kiln-labels.h"
+#include "kiln-onnx-node-test.h"
+#include "kiln-onnx.h"
+#include "kiln-progress.h"
 #include "kiln-project.h"
+#include "kiln-safetensors.h"
 #include "kiln-synsets.h"
 #include "kiln-url-list.h"
 #include "kiln-version.h"

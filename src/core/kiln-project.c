@@ -1053,6 +1053,67 @@ kiln_project_count_images (KilnProject  *self,
   return count;
 }
 
+typedef struct {
+  const KilnLabelSet *set;
+  const char         *prefix;
+  guint               added;
+} LabelSetImport;
+
+static gboolean
+add_label_set_locked (KilnProject  *self,
+                      gpointer      user_data,
+                      GError      **error)
+{
+  LabelSetImport *import = user_data;
+  const KilnLabelSet *set = import->set;
+  sqlite3_stmt *stmt;
+
+  for (guint i = 0; i < set->paths->len; i++)
+    {
+      int label = g_array_index (set->labels, int, i);
+      g_autofree char *path = import->prefix && *import->prefix
+                              ? g_strconcat (import->prefix, "/", set->paths->pdata[i], NULL)
+                              : g_strdup (set->paths->pdata[i]);
+      g_autoptr(KilnImageRecord) record = NULL;
+      gboolean known;
+
+      stmt = sql_prepare (self, "SELECT 1 FROM images WHERE path = ? OR original_path = ?", error);
+      if (stmt == NULL)
+        return FALSE;
+      bind_text (stmt, 1, path);
+      bind_text (stmt, 2, path);
+      known = sqlite3_step (stmt) == SQLITE_ROW;
+      sqlite3_reset (stmt);
+      if (known)
+        continue;
+      record = kiln_image_record_new (path, label >= 0 && (guint) label < set->classes->len
+                                            ? set->classes->pdata[label] : NULL);
+      if (!add_image_locked (self, record, error))
+        return FALSE;
+      import->added++;
+    }
+  return TRUE;
+}
+
+gboolean
+kiln_project_add_label_set (KilnProject         *self,
+                            const KilnLabelSet  *set,
+                            const char          *prefix,
+                            guint               *n_added,
+                            GError             **error)
+{
+  LabelSetImport import = { set, prefix, 0 };
+
+  g_return_val_if_fail (KILN_IS_PROJECT (self), FALSE);
+  g_return_val_if_fail (set != NULL, FALSE);
+
+  if (!kiln_project_transaction (self, add_label_set_locked, &import, error))
+    return FALSE;
+  if (n_added != NULL)
+    *n_added = import.added;
+  return TRUE;
+}
+
 /* Flags ------------------------------------------------------------------ */
 
 gboolean

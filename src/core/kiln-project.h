@@ -17,6 +17,8 @@
 
 #include <gio/gio.h>
 
+#include "kiln-labels.h"
+
 G_BEGIN_DECLS
 
 #define KILN_PROJECT_SCHEMA_VERSION 1
@@ -152,6 +154,15 @@ GPtrArray   *kiln_project_list_images        (KilnProject  *self,
 gint64       kiln_project_count_images       (KilnProject  *self,
                                               int           status,
                                               GError      **error);
+
+/* Adds the images of @set (paths relative to the folder @prefix, such
+ * as "images", names its classes) that the store does not know yet, in one
+ * transaction. @n_added, if not NULL, receives how many were new. */
+gboolean     kiln_project_add_label_set      (KilnProject         *self,
+                                              const KilnLabelSet  *set,
+                                              const char          *prefix,
+                                              guint               *n_added,
+                                              GError             **error);
 
 /* Flags: one per (image, reason); setting it again replaces the detail. */
 gboolean     kiln_project_set_flag           (KilnProject  *self,

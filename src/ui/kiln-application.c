@@ -3,6 +3,7 @@
 #include <glib/gi18n.h>
 
 #include "kiln-application.h"
+#include "kiln-demo.h"
 #include "kiln-version.h"
 #include "kiln-window.h"
 
@@ -46,15 +47,30 @@ static void
 kiln_application_activate (GApplication *app)
 {
   KilnApplication *self = KILN_APPLICATION (app);
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+  GtkWindow *active = gtk_application_get_active_window (GTK_APPLICATION (app));
 
-  if (window != NULL)
+  if (active != NULL)
     {
-      gtk_window_present (window);
+      gtk_window_present (active);
       return;
     }
-  g_autoptr(GFile) project = self->project_path ? g_file_new_for_commandline_arg (self->project_path) : NULL;
-  present_window (self, project);
+  if (self->project_path != NULL)
+    {
+      g_autoptr(GFile) project = g_file_new_for_commandline_arg (self->project_path);
+      present_window (self, project);
+      return;
+    }
+  /* The last project, else the embedded demo project. */
+  g_autofree char *last = self->settings ? g_settings_get_string (self->settings, "last-project") : NULL;
+  if (last != NULL && *last != '\0' && g_file_test (last, G_FILE_TEST_IS_DIR))
+    {
+      g_autoptr(GFile) project = g_file_new_for_path (last);
+      present_window (self, project);
+      return;
+    }
+  KilnWindow *window = present_window (self, NULL);
+  g_autofree char *demo = kiln_demo_default_dir ();
+  kiln_window_open_demo (window, demo);
 }
 
 static void

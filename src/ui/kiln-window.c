@@ -2,6 +2,9 @@
 
 #include <glib/gi18n.h>
 
+#include "kiln-demo.h"
+#include "kiln-labels.h"
+#include "kiln-progress.h"
 #include "kiln-window.h"
 
 struct _KilnWindow
@@ -11,6 +14,10 @@ struct _KilnWindow
   AdwToastOverlay *toast_overlay;
   AdwViewSwitcherTitle *switcher_title;
   AdwStatusPage *images_status;
+  GtkStack *images_stack;
+  AdwStatusPage *preparing_status;
+  GtkProgressBar *preparing_progress;
+  KilnProgress *import_progress;
 
   GFile *project;
   GtkFileChooserNative *chooser;
@@ -37,46 +44,55 @@ show_toast (KilnWindow *self, const char *text)
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
 }
 
-/* Counts class folders (sub-folders) and loose files: the folder layout is
- * the labelling, as in mlimages. */
-static gboolean
-count_entries (GFile *folder, guint *n_folders, guint *n_files, GError **error)
+static void
+label_project_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
-  g_autoptr(GFileEnumerator) children = g_file_enumerate_children (folder,
-                                                                   G_FILE_ATTRIBUTE_STANDARD_TYPE ","
-                                                                   G_FILE_ATTRIBUTE_STANDARD_NAME,
-                                                                   G_FILE_QUERY_INFO_NONE, NULL, error);
-  if (children == NULL)
-    return FALSE;
+  GError *error = NULL;
+  g_autoptr(GFile) images = g_file_get_child (G_FILE (data), "images");
+  g_autofree char *path = g_file_get_path (images);
+  KilnLabelSet *set = kiln_labels_from_folder (path, cancellable, &error);
 
-  *n_folders = *n_files = 0;
-  for (;;)
+  if (set != NULL)
+    g_task_return_pointer (task, set, (GDestroyNotify) kiln_label_set_free);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+label_project_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  KilnWindow *self = KILN_WINDOW (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnLabelSet) set = g_task_propagate_pointer (G_TASK (result), &error);
+
+  /* A newer project may have been opened meanwhile. */
+  if (g_task_get_task_data (G_TASK (result)) != self->project)
+    return;
+  if (set == NULL)
     {
-      GFileInfo *info = NULL;
-      if (!g_file_enumerator_iterate (children, &info, NULL, NULL, error))
-        return FALSE;
-      if (info == NULL)
-        break;
-      if (g_file_info_get_name (info)[0] == '.')
-        continue;
-      if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
-        (*n_folders)++;
-      else
-        (*n_files)++;
+      adw_status_page_set_description (self->images_status, error->message);
+      return;
     }
-  return TRUE;
+  guint n_classes = set->classes->len, n_images = set->paths->len;
+  g_autofree char *classes = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u class", "%u classes", n_classes), n_classes);
+  g_autofree char *images = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u image", "%u images", n_images), n_images);
+  g_autofree char *both = g_strdup_printf ("%s · %s", classes, images);
+  adw_status_page_set_description (self->images_status, both);
 }
 
 void
 kiln_window_open_project (KilnWindow *self, GFile *folder)
 {
   g_autoptr(GError) error = NULL;
-  guint n_folders = 0, n_files = 0;
 
   g_return_if_fail (KILN_IS_WINDOW (self));
   g_return_if_fail (G_IS_FILE (folder));
 
-  if (!count_entries (folder, &n_folders, &n_files, &error))
+  g_autoptr(GFileInfo) info = g_file_query_info (folder, G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                                                 G_FILE_QUERY_INFO_NONE, NULL, &error);
+  if (info != NULL && g_file_info_get_file_type (info) != G_FILE_TYPE_DIRECTORY)
+    g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY, _("It is not a folder"));
+  if (error != NULL)
     {
       g_autofree char *name = g_file_get_parse_name (folder);
       g_autofree char *text = g_strdup_printf (_("Could not open “%s”: %s"), name, error->message);
@@ -88,12 +104,21 @@ kiln_window_open_project (KilnWindow *self, GFile *folder)
   g_autofree char *basename = g_file_get_basename (folder);
   adw_view_switcher_title_set_subtitle (self->switcher_title, basename);
   adw_status_page_set_title (self->images_status, basename);
-  g_autofree char *description =
-    g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u folder", "%u folders", n_folders), n_folders);
-  g_autofree char *files =
-    g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u file", "%u files", n_files), n_files);
-  g_autofree char *both = g_strdup_printf ("%s · %s", description, files);
-  adw_status_page_set_description (self->images_status, both);
+
+  g_autoptr(GFile) images = g_file_get_child (folder, "images");
+  g_autofree char *images_path = g_file_get_path (images);
+  if (images_path == NULL || !g_file_test (images_path, G_FILE_TEST_IS_DIR))
+    adw_status_page_set_description (self->images_status,
+                                     _("No images yet: put one folder of images per class in its images folder."));
+  else
+    {
+      adw_status_page_set_description (self->images_status, _("Counting images…"));
+      /* Labelling walks every file: off the main thread. */
+      g_autoptr(GTask) task = g_task_new (self, NULL, label_project_done, NULL);
+      g_task_set_source_tag (task, kiln_window_open_project);
+      g_task_set_task_data (task, g_object_ref (folder), g_object_unref);
+      g_task_run_in_thread (task, label_project_thread);
+    }
 
   GSettings *settings = kiln_application_get_settings (KILN_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
   if (settings != NULL)
@@ -102,6 +127,114 @@ kiln_window_open_project (KilnWindow *self, GFile *folder)
       if (path != NULL)
         g_settings_set_string (settings, "last-project", path);
     }
+}
+
+typedef struct {
+  char *project_dir;
+  KilnProgress *progress;
+} DemoJob;
+
+static void
+demo_job_free (DemoJob *job)
+{
+  g_free (job->project_dir);
+  g_clear_object (&job->progress);
+  g_free (job);
+}
+
+static void
+forward_import_progress (guint64 done, guint64 total, gpointer user_data)
+{
+  KilnProgress *progress = user_data;
+  kiln_progress_set_total (progress, total);
+  KilnProgressSnapshot snapshot;
+  kiln_progress_snapshot (progress, &snapshot, NULL);
+  kiln_progress_add_done (progress, (gint64) done - snapshot.done);
+}
+
+static void
+import_demo_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  DemoJob *job = data;
+  GError *error = NULL;
+
+  /* The whole dataset: 70,000 images in ten class folders. */
+  if (kiln_demo_ensure (job->project_dir, NULL, 0, forward_import_progress, job->progress, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_import_progress (KilnProgress *progress, KilnWindow *self)
+{
+  KilnProgressSnapshot s;
+  kiln_progress_snapshot (progress, &s, NULL);
+  g_autofree char *text = kiln_progress_format (&s);
+  gtk_progress_bar_set_fraction (self->preparing_progress, s.total > 0 ? (double) s.done / s.total : 0);
+  gtk_progress_bar_set_text (self->preparing_progress, text);
+}
+
+static void
+import_demo_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  KilnWindow *self = KILN_WINDOW (source);
+  DemoJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  if (self->import_progress != NULL)
+    g_signal_handlers_disconnect_by_data (self->import_progress, self);
+  g_clear_object (&self->import_progress);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-import", FALSE);
+  gtk_stack_set_visible_child_name (self->images_stack, "project");
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *text = g_strdup_printf (_("The demo project could not be prepared: %s"), error->message);
+          show_toast (self, text);
+        }
+      return;
+    }
+  g_autoptr(GFile) folder = g_file_new_for_path (job->project_dir);
+  kiln_window_open_project (self, folder);
+}
+
+void
+kiln_window_open_demo (KilnWindow *self, const char *project_dir)
+{
+  g_return_if_fail (KILN_IS_WINDOW (self));
+
+  if (kiln_demo_is_ready (project_dir))
+    {
+      g_autoptr(GFile) folder = g_file_new_for_path (project_dir);
+      kiln_window_open_project (self, folder);
+      return;
+    }
+  if (self->import_progress != NULL)
+    return;
+  DemoJob *job = g_new0 (DemoJob, 1);
+  job->project_dir = g_strdup (project_dir);
+  job->progress = kiln_progress_new ("demo");
+  self->import_progress = g_object_ref (job->progress);
+  g_signal_connect (self->import_progress, "changed", G_CALLBACK (on_import_progress), self);
+  gtk_progress_bar_set_fraction (self->preparing_progress, 0);
+  gtk_progress_bar_set_text (self->preparing_progress, NULL);
+  gtk_stack_set_visible_child_name (self->images_stack, "preparing");
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-import", TRUE);
+
+  g_autoptr(GTask) task = g_task_new (self, kiln_progress_get_cancellable (job->progress), import_demo_done, NULL);
+  g_task_set_source_tag (task, kiln_window_open_demo);
+  g_task_set_task_data (task, job, (GDestroyNotify) demo_job_free);
+  g_task_run_in_thread (task, import_demo_thread);
+}
+
+static void
+cancel_import_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+  if (self->import_progress != NULL)
+    g_cancellable_cancel (kiln_progress_get_cancellable (self->import_progress));
 }
 
 static void
@@ -186,6 +319,12 @@ kiln_window_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
   g_clear_object (&self->project);
+  if (self->import_progress != NULL)
+    {
+      g_cancellable_cancel (kiln_progress_get_cancellable (self->import_progress));
+      g_signal_handlers_disconnect_by_data (self->import_progress, self);
+      g_clear_object (&self->import_progress);
+    }
   gtk_widget_dispose_template (GTK_WIDGET (self), KILN_TYPE_WINDOW);
   G_OBJECT_CLASS (kiln_window_parent_class)->dispose (object);
 }
@@ -205,12 +344,17 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, switcher_title);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, images_status);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, images_stack);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, preparing_status);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, preparing_progress);
 
   gtk_widget_class_install_action (widget_class, "win.open-project", NULL, open_project_activated);
+  gtk_widget_class_install_action (widget_class, "win.cancel-import", NULL, cancel_import_activated);
 }
 
 static void
 kiln_window_init (KilnWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-import", FALSE);
 }

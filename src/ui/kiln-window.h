@@ -18,5 +18,9 @@ KilnWindow *kiln_window_new          (KilnApplication *application);
 void        kiln_window_open_project (KilnWindow      *self,
                                       GFile           *folder);
 GFile      *kiln_window_get_project  (KilnWindow      *self);
+/* Imports the Fashion-MNIST demo project on a worker thread (showing
+ * progress, cancellable) unless it is there already, then opens it. */
+void        kiln_window_open_demo    (KilnWindow      *self,
+                                      const char      *project_dir);
 
 G_END_DECLS

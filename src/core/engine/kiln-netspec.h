@@ -14,6 +14,7 @@
 #pragma once
 
 #include <glib-object.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -63,7 +64,9 @@ typedef struct {
   KilnRounding rounding;      /* pooling only; convolution always floors */
   gboolean count_include_pad; /* average pooling */
 
-  /* LRN across channels (Caffe/Chainer: n = local_size, k, alpha, beta). */
+  /* LRN across channels: y = x / (k + alpha/n · Σ x²)^beta over n =
+   * local_size channels, alpha divided by n as in Caffe, ONNX and oneDNN.
+   * (Chainer does not divide: its alpha 1e-4 with n 5 is alpha 5e-4 here.) */
   int local_size;
   float alpha, beta, k;
 
@@ -104,6 +107,7 @@ void           kiln_layer_spec_clear       (KilnLayerSpec *layer);
 void           kiln_layer_spec_copy        (const KilnLayerSpec *src,
                                             KilnLayerSpec       *dest);
 gboolean       kiln_layer_type_has_weights (KilnLayerType type);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (KilnLayerSpec, kiln_layer_spec_clear)
 
 KilnNetSpec   *kiln_net_spec_new           (const char *name,
                                             int         channels,
@@ -120,7 +124,9 @@ void           kiln_net_spec_set_input     (KilnNetSpec *self,
                                             int          height,
                                             int          width);
 
-/* Copies the layer in; fails on a duplicate or empty name or an unknown input. */
+/* Copies the layer in; fails on a duplicate or empty name, an input that is
+ * not an earlier layer, or hyper-parameters no net can use (kernel < 1 for a
+ * convolution or window pooling, stride/dilation/group < 1, pad < 0, …). */
 gboolean       kiln_net_spec_add_layer     (KilnNetSpec         *self,
                                             const KilnLayerSpec *layer,
                                             GError             **error);
@@ -131,13 +137,20 @@ KilnLayerSpec *kiln_net_spec_get_layer     (KilnNetSpec *self,
                                             guint        index);
 int            kiln_net_spec_find_layer    (KilnNetSpec *self,
                                             const char  *name);
-/* Index of each input of layer `index` (-1 = the net input). */
+/* Index of each input of layer `index` (-1 = the net input), or NULL if an
+ * input edited in place names no earlier layer. */
 GArray        *kiln_net_spec_get_layer_inputs (KilnNetSpec *self,
                                                guint        index);
 
-/* Shape inference for every layer. On failure the error names the layer and
- * shows the arithmetic, e.g. "conv1: (224 − 11)/4 + 1 = 54.25", and suggests
- * input sizes that work. */
+/* Shape inference for every layer. On failure (KILN_ERROR_SHAPE, or
+ * KILN_ERROR_INVALID_ARGUMENT/UNSUPPORTED for a layer that cannot work at
+ * all) the error names the layer and shows the arithmetic, e.g.
+ * "conv1: (224 − 11)/4 + 1 = 54.25", and suggests input sizes that work.
+ *
+ * With exact fit (the default) a convolution whose windows do not tile the
+ * padded input exactly is an error, as in the Caffe/Chainer guides; without
+ * it the size is floored, as PyTorch and ONNX do (the ResNet and SqueezeNet
+ * presets and ONNX imports turn it off). */
 gboolean       kiln_net_spec_infer_shapes  (KilnNetSpec *self,
                                             GError     **error);
 /* Valid after a successful kiln_net_spec_infer_shapes(). */
@@ -145,5 +158,79 @@ const KilnLayerShape *kiln_net_spec_get_shape (KilnNetSpec *self,
                                                guint        index);
 gint64         kiln_net_spec_get_total_params (KilnNetSpec *self);
 gint64         kiln_net_spec_get_total_macs   (KilnNetSpec *self);
+gint64         kiln_net_spec_get_total_activation_bytes (KilnNetSpec *self);
+
+void           kiln_net_spec_set_exact_fit (KilnNetSpec *self,
+                                            gboolean     exact_fit);
+gboolean       kiln_net_spec_get_exact_fit (KilnNetSpec *self);
+
+/* Presets (see kiln_net_spec_list_presets()); each ends at the class scores
+ * (no softmax: the trainer adds the loss). num_classes ≤ 0 picks the
+ * preset's own (1000, LeNet 10). */
+KilnNetSpec   *kiln_net_spec_new_preset    (const char *name,
+                                            int         num_classes,
+                                            GError    **error);
+/* NULL-terminated, static. */
+const char * const *kiln_net_spec_list_presets (void);
+
+/* JSON form: {"format": "kiln-netspec", "version": 1, "name", "input":
+ * {"channels", "height", "width"}, "exact_fit", "layers": [{"name", "type",
+ * "inputs", …type's fields}]}. Loading is strict: wrong types, unknown or
+ * inapplicable fields, bad values and unknown inputs are errors. */
+JsonNode      *kiln_net_spec_to_json       (KilnNetSpec *self);
+KilnNetSpec   *kiln_net_spec_new_from_json (JsonNode    *node,
+                                            GError     **error);
+/* Written atomically (temp file, fsync, rename). */
+gboolean       kiln_net_spec_save          (KilnNetSpec *self,
+                                            const char  *path,
+                                            GError     **error);
+KilnNetSpec   *kiln_net_spec_new_from_file (const char  *path,
+                                            GError     **error);
+
+/* Fine-tuning surgery (kiln-netspec-surgery.c). */
+
+/* Marks every layer up to and including @layer frozen and the rest
+ * trainable (@layer NULL: none frozen). */
+gboolean       kiln_net_spec_freeze_up_to  (KilnNetSpec *self,
+                                            const char  *layer,
+                                            GError     **error);
+/* How many layers from the bottom are frozen, without a gap. */
+int            kiln_net_spec_get_n_frozen  (KilnNetSpec *self);
+/* Gives the last weighted layer @num_classes outputs (its weights then
+ * start fresh) and makes it trainable. */
+gboolean       kiln_net_spec_replace_top   (KilnNetSpec *self,
+                                            int          num_classes,
+                                            GError     **error);
+/* The layers from @first on, as a net whose input is layer @first − 1's
+ * output; fails when a later layer reads from below that boundary. */
+KilnNetSpec   *kiln_net_spec_split         (KilnNetSpec *self,
+                                            guint        first,
+                                            GError     **error);
+
+/* What changes when the input becomes C × H × W: one entry per layer, in
+ * order. Weights keep their shape unless their fan-in changes (typically the
+ * first fully connected layer after a new H × W, the first convolution after
+ * a new C). */
+typedef struct {
+  guint index;
+  char *name;
+  int old_c, old_h, old_w;
+  int new_c, new_h, new_w;
+  gint64 old_fan_in, new_fan_in;     /* weight inputs; 0 without weights */
+  gint64 old_params, new_params;
+  gboolean weights_change;
+  char *description;                 /* e.g. "fc6: inputs 9216 → 12544; weights must be re-initialised" */
+} KilnLayerChange;
+
+void           kiln_layer_change_free      (KilnLayerChange *change);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnLayerChange, kiln_layer_change_free)
+
+/* A GPtrArray of KilnLayerChange (owning them), or NULL if either size
+ * fails to infer. */
+GPtrArray     *kiln_net_spec_compare_input (KilnNetSpec *self,
+                                            int          channels,
+                                            int          height,
+                                            int          width,
+                                            GError     **error);
 
 G_END_DECLS

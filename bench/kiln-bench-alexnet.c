@@ -1,0 +1,145 @@
+/* Times Kiln's engine on AlexNet (the "alexnet" preset, 227 × 227): training
+ * steps and inference forwards per second, achieved GFLOP/s, and the
+ * machine's single-precision GEMM peak measured with oneDNN's sgemm on the
+ * same threads. Prints one "key value" per line for bench/engine-alexnet.sh.
+ *
+ * Usage: kiln-bench-alexnet [batch] [train-steps] [infer-steps] */
+#include <dnnl.h>
+#include <glib.h>
+#include <omp.h>
+
+#include "kiln-backend-cpu.h"
+#include "kiln-net.h"
+
+static double
+now (void)
+{
+  return g_get_monotonic_time () / 1e6;
+}
+
+static double
+sgemm_peak (int threads)
+{
+  const int n = 2560;
+  float *a = g_new (float, (gsize) n * n), *b = g_new (float, (gsize) n * n);
+  float *c = g_new0 (float, (gsize) n * n);
+  double best = 0;
+
+  for (gsize i = 0; i < (gsize) n * n; i++)
+    a[i] = b[i] = 1.f / (1 + i % 7);
+  omp_set_num_threads (threads);
+  /* The first call packs and spins up threads; it does not count. */
+  dnnl_sgemm ('N', 'N', n, n, n, 1.f, a, n, b, n, 0.f, c, n);
+  for (int rep = 0; rep < 5; rep++)
+    {
+      double t = now ();
+      dnnl_sgemm ('N', 'N', n, n, n, 1.f, a, n, b, n, 0.f, c, n);
+      double gflops = 2.0 * n * n * n / (now () - t) / 1e9;
+      best = MAX (best, gflops);
+    }
+  g_free (a);
+  g_free (b);
+  g_free (c);
+  return best;
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *profile = NULL;
+  g_auto(GStrv) lines = NULL;
+  int batch = argc > 1 ? atoi (argv[1]) : 32;
+  int train_steps = argc > 2 ? atoi (argv[2]) : 5;
+  int infer_steps = argc > 3 ? atoi (argv[3]) : 10;
+
+  g_autoptr(KilnBackend) backend = kiln_backend_new ("cpu", &error);
+  g_autoptr(KilnNetSpec) spec = backend ? kiln_net_spec_new_preset ("alexnet", 1000, &error) : NULL;
+  if (spec == NULL || !kiln_net_spec_infer_shapes (spec, &error))
+    {
+      g_printerr ("kiln-bench-alexnet: %s\n", error->message);
+      return 1;
+    }
+  g_autoptr(KilnNet) net = kiln_net_new (spec, backend, batch, 1, &error);
+  if (net == NULL)
+    {
+      g_printerr ("kiln-bench-alexnet: %s\n", error->message);
+      return 1;
+    }
+
+  gint64 n_in = (gint64) batch * 3 * 227 * 227;
+  g_autofree float *x = g_new (float, n_in);
+  g_autofree int *labels = g_new (int, batch);
+  GRand *rand = g_rand_new_with_seed (1);
+  for (gint64 i = 0; i < n_in; i++)
+    x[i] = (float) g_rand_double_range (rand, -1, 1);
+  for (int i = 0; i < batch; i++)
+    labels[i] = g_rand_int_range (rand, 0, 1000);
+  g_rand_free (rand);
+
+  g_autoptr(KilnOptimizer) opt = kiln_optimizer_new_sgd (0.001f, 0.9f, 5e-4f);
+  double loss;
+
+  /* One warm-up step each: primitives are created on first use. */
+  if (!kiln_net_train_step (net, opt, x, labels, &loss, NULL, &error))
+    goto fail;
+  /* The step in its phases, to say where the time goes. */
+  double phase[4] = { 0 };
+  double t = now ();
+  for (int s = 0; s < train_steps; s++)
+    {
+      double t0 = now ();
+      kiln_net_set_input (net, x);
+      if (!kiln_net_forward (net, TRUE, &error))
+        goto fail;
+      double t1 = now ();
+      if (!kiln_net_loss (net, labels, &loss, NULL, &error))
+        goto fail;
+      double t2 = now ();
+      if (!kiln_net_backward (net, &error))
+        goto fail;
+      double t3 = now ();
+      if (!kiln_net_update (net, opt, &error))
+        goto fail;
+      double t4 = now ();
+      phase[0] += t1 - t0;
+      phase[1] += t2 - t1;
+      phase[2] += t3 - t2;
+      phase[3] += t4 - t3;
+    }
+  double train_s = (now () - t) / train_steps;
+  profile = kiln_net_dup_profile (net);
+
+  if (!kiln_net_forward (net, FALSE, &error))
+    goto fail;
+  t = now ();
+  for (int s = 0; s < infer_steps; s++)
+    if (!kiln_net_forward (net, FALSE, &error))
+      goto fail;
+  double infer_s = (now () - t) / infer_steps;
+
+  double fwd_flop = 2.0 * kiln_net_spec_get_total_macs (spec) * batch;
+  int threads = kiln_backend_cpu_get_threads (backend);
+  g_print ("threads %d\n", threads);
+  g_print ("batch %d\n", batch);
+  g_print ("train_images_per_s %.3f\n", batch / train_s);
+  g_print ("infer_images_per_s %.3f\n", batch / infer_s);
+  /* Training ≈ 3 × the forward work (forward, backward-data, backward-weights). */
+  g_print ("train_gflops %.2f\n", 3 * fwd_flop / train_s / 1e9);
+  g_print ("infer_gflops %.2f\n", fwd_flop / infer_s / 1e9);
+  g_print ("sgemm_peak_gflops %.2f\n", sgemm_peak (threads));
+  g_print ("train_forward_s %.3f\n", phase[0] / train_steps);
+  g_print ("train_loss_s %.3f\n", phase[1] / train_steps);
+  g_print ("train_backward_s %.3f\n", phase[2] / train_steps);
+  g_print ("train_update_s %.3f\n", phase[3] / train_steps);
+  g_print ("final_loss %.4f\n", loss);
+  /* Per layer, summed over the warm-up and the timed training steps. */
+  lines = g_strsplit (profile, "\n", -1);
+  for (guint i = 0; lines[i] && lines[i][0]; i++)
+    g_print ("layer %s\n", lines[i]);
+  return 0;
+
+fail:
+  g_printerr ("kiln-bench-alexnet: %s\n", error->message);
+  return 1;
+}

@@ -1,0 +1,143 @@
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "engine/kiln-json-text.h"
+#include "kiln-classifier.h"
+#include "kiln-cli.h"
+#include "kiln-core.h"
+#include "kiln-training-setup.h"
+
+static void
+on_progress (KilnProgress *progress, gpointer user_data)
+{
+  KilnProgressSnapshot s;
+  kiln_progress_snapshot (progress, &s, NULL);
+  g_autofree char *text = kiln_progress_format (&s);
+  g_autofree char *line = g_strdup_printf (_("evaluating: %s"), text);
+  kiln_cli_status_line (line);
+}
+
+static void
+print_report (KilnEvaluation *e, KilnClassifier *c, const KilnLabelSet *set, guint list)
+{
+  guint k = kiln_evaluation_get_n_classes (e);
+
+  g_print (_("images: %u   top-1: %.4f   top-5: %.4f   mean loss: %.4f\n\n"), kiln_evaluation_get_n (e),
+           kiln_evaluation_get_top1 (e), kiln_evaluation_get_top5 (e), kiln_evaluation_get_mean_loss (e));
+  g_print ("%-24s %9s %9s\n", _("class"), _("precision"), _("recall"));
+  for (guint i = 0; i < k; i++)
+    {
+      double p = kiln_evaluation_get_precision (e, i), r = kiln_evaluation_get_recall (e, i);
+      char ps[16] = "–", rs[16] = "–";
+      if (!isnan (p))
+        g_snprintf (ps, sizeof ps, "%.3f", p);
+      if (!isnan (r))
+        g_snprintf (rs, sizeof rs, "%.3f", r);
+      g_print ("%-24s %9s %9s\n", kiln_classifier_get_class_name (c, i), ps, rs);
+    }
+  g_print ("\n%s\n", _("confusion (rows: true class, columns: predicted)"));
+  for (guint t = 0; t < k; t++)
+    {
+      g_print ("%3u |", t);
+      for (guint p = 0; p < k; p++)
+        g_print (" %5u", kiln_evaluation_get_confusion (e, t, p));
+      g_print ("\n");
+    }
+  g_autoptr(GArray) wrong = kiln_evaluation_get_misclassified (e, list);
+  if (wrong->len > 0)
+    g_print ("\n%s\n", _("most confident mistakes:"));
+  for (guint i = 0; i < wrong->len; i++)
+    {
+      KilnEvaluationItem *item = &g_array_index (wrong, KilnEvaluationItem, i);
+      g_print ("  %s: %s → %s (%.1f%%)\n", (const char *) set->paths->pdata[item->source],
+               kiln_classifier_get_class_name (c, item->true_class),
+               kiln_classifier_get_class_name (c, item->predicted_class), 100.0 * item->confidence);
+    }
+}
+
+int
+kiln_cli_eval (int argc, char **argv)
+{
+  g_autofree char *checkpoint = NULL, *backend = NULL, *labels = NULL, *root = NULL;
+  int batch = 32, list = 10;
+  gboolean as_json = FALSE;
+  const GOptionEntry entries[] = {
+    { "labels", 'l', 0, G_OPTION_ARG_FILENAME, &labels, N_("Label file to evaluate on (default: the run's val.txt)"), N_("FILE") },
+    { "root", 0, 0, G_OPTION_ARG_FILENAME, &root, N_("Folder the label file's paths are relative to (default: the run's images)"), N_("DIR") },
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, N_("Use this checkpoint (default: the run's best)"), N_("FILE") },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, N_("Images per forward pass (default 32)"), N_("N") },
+    { "list", 0, 0, G_OPTION_ARG_INT, &list, N_("How many review candidates to list (default 10)"), N_("N") },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, cuda or auto (default)"), N_("NAME") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print JSON"), NULL },
+    { NULL }
+  };
+  g_autoptr(GError) error = NULL;
+
+  if (!kiln_cli_parse ("eval", _("RUN"),
+                       _("Evaluate a trained run: accuracy, confusion matrix, per-class precision and recall, "
+                         "and the images worth a second look."), entries, &argc, &argv))
+    return 2;
+  if (argc != 2 || batch < 1 || list < 0)
+    {
+      g_printerr ("%s", _("kiln-cli eval: give exactly one run folder\n"));
+      return 2;
+    }
+  const char *run_dir = argv[1];
+  g_autoptr(JsonObject) config = kiln_training_read_config (run_dir, &error);
+  if (config == NULL)
+    return kiln_cli_fail ("eval", error);
+  g_autofree char *default_labels = g_build_filename (run_dir, "val.txt", NULL);
+  g_autofree char *class_file = g_build_filename (run_dir, "labels.txt", NULL);
+  g_autoptr(KilnLabelSet) set = kiln_labels_read (labels ? labels : default_labels, class_file, &error);
+  if (set == NULL)
+    return kiln_cli_fail ("eval", error);
+  const char *images_root = root ? root : json_object_get_string_member_with_default (config, "images_root", ".");
+
+  g_autoptr(KilnClassifier) classifier = kiln_classifier_new_from_run (run_dir, checkpoint, backend, batch, &error);
+  if (classifier == NULL)
+    return kiln_cli_fail ("eval", error);
+  g_autoptr(KilnProgress) progress = kiln_progress_new ("eval");
+  if (!as_json)
+    g_signal_connect (progress, "changed", G_CALLBACK (on_progress), NULL);
+  guint skipped = 0;
+  g_autoptr(KilnEvaluation) evaluation = kiln_classifier_evaluate (classifier, set, images_root, progress,
+                                                                   &skipped, &error);
+  /* Deliver the last progress line before printing the report. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  kiln_cli_status_done ();
+  if (evaluation == NULL)
+    return kiln_cli_fail ("eval", error);
+
+  if (as_json)
+    {
+      g_autoptr(JsonNode) node = kiln_evaluation_to_json (evaluation, list);
+      JsonObject *o = json_node_get_object (node);
+      json_object_set_string_member (o, "checkpoint", kiln_classifier_get_checkpoint (classifier));
+      json_object_set_int_member (o, "skipped", skipped);
+      /* Review lists name images by their path, not their index. */
+      const char *lists[] = { "misclassified", "least_confident" };
+      for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+        {
+          JsonArray *items = json_object_get_array_member (o, lists[l]);
+          for (guint i = 0; i < json_array_get_length (items); i++)
+            {
+              JsonObject *item = json_array_get_object_element (items, i);
+              gint64 source = json_object_get_int_member (item, "source");
+              json_object_set_string_member (item, "file", set->paths->pdata[source]);
+            }
+        }
+      g_autofree char *text = kiln_json_to_text (node, TRUE);
+      g_print ("%s\n", text);
+    }
+  else
+    {
+      g_print (_("checkpoint: %s\n"), kiln_classifier_get_checkpoint (classifier));
+      if (skipped)
+        g_print (_("skipped %u images that could not be decoded\n"), skipped);
+      print_report (evaluation, classifier, set, list);
+    }
+  return 0;
+}

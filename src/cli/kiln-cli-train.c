@@ -1,0 +1,320 @@
+#include "config.h"
+
+#include <glib-unix.h>
+#include <glib/gi18n.h>
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "engine/kiln-json-text.h"
+#include "kiln-cli.h"
+#include "kiln-core.h"
+#include "kiln-training-setup.h"
+
+typedef struct {
+  GMainLoop *loop;
+  KilnTrainer *trainer;
+  gboolean json;
+  gboolean tty;
+  int final_state;
+  guint n_signals;
+} TrainUi;
+
+static void
+on_progress (KilnTrainer *trainer, TrainUi *ui)
+{
+  KilnTrainerStatus s;
+  if (ui->json || !ui->tty)
+    return;
+  kiln_trainer_get_status (trainer, &s);
+  g_autoptr(GString) line = g_string_new (NULL);
+  gint64 per_epoch = s.total_iterations > 0 ? s.total_iterations : 1;
+  g_string_append_printf (line, _("iter %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " · epoch %d · loss %.4f · acc %.3f · lr %.3g · %.0f img/s"),
+                          s.iteration, per_epoch, s.epoch + 1, s.loss, s.accuracy, s.learning_rate,
+                          s.images_per_second);
+  if (!isnan (s.val_accuracy))
+    g_string_append_printf (line, _(" · val %.3f"), s.val_accuracy);
+  if (s.state == KILN_TRAINER_PAUSED)
+    g_string_append (line, _(" · paused"));
+  kiln_cli_status_line (line->str);
+}
+
+static void
+on_validated (KilnTrainer *trainer, gint64 iteration, double loss, double accuracy, double top5, TrainUi *ui)
+{
+  if (ui->json)
+    return;
+  kiln_cli_status_done ();
+  g_print (_("validation at iteration %" G_GINT64_FORMAT ": loss %.4f, accuracy %.4f, top-5 %.4f\n"),
+           iteration, loss, accuracy, top5);
+}
+
+static void
+on_finished (KilnTrainer *trainer, int state, TrainUi *ui)
+{
+  ui->final_state = state;
+  g_main_loop_quit (ui->loop);
+}
+
+static gboolean
+on_signal (gpointer data)
+{
+  TrainUi *ui = data;
+  if (ui->n_signals++ == 0)
+    {
+      if (!ui->json)
+        {
+          kiln_cli_status_done ();
+          g_printerr ("%s", _("Stopping after this iteration and saving a checkpoint; resume with --resume.\n"));
+        }
+      kiln_trainer_stop (ui->trainer);
+      return G_SOURCE_CONTINUE;
+    }
+  /* A second interrupt: the last checkpoint is safe on disk. */
+  _exit (130);
+}
+
+static gboolean
+parse_triple (const char *text, int *c, int *h, int *w)
+{
+  return text && sscanf (text, "%dx%dx%d", c, h, w) == 3 && *c > 0 && *h > 0 && *w > 0;
+}
+
+static void
+print_summary_json (KilnTrainer *trainer, int state)
+{
+  KilnTrainerStatus s;
+  const GError *error = kiln_trainer_get_error (trainer);
+  static const char *names[] = { "idle", "running", "paused", "stopped", "finished", "failed" };
+  g_autoptr(JsonObject) o = json_object_new ();
+
+  kiln_trainer_get_status (trainer, &s);
+  json_object_set_string_member (o, "run", kiln_run_get_dir (kiln_trainer_get_run (trainer)));
+  json_object_set_string_member (o, "state", names[CLAMP (state, 0, 5)]);
+  json_object_set_int_member (o, "iterations", s.iteration);
+  json_object_set_int_member (o, "total_iterations", s.total_iterations);
+  json_object_set_double_member (o, "loss", s.loss);
+  if (isnan (s.val_accuracy))
+    json_object_set_null_member (o, "val_accuracy");
+  else
+    json_object_set_double_member (o, "val_accuracy", s.val_accuracy);
+  if (isnan (s.best_val_accuracy))
+    json_object_set_null_member (o, "best_val_accuracy");
+  else
+    json_object_set_double_member (o, "best_val_accuracy", s.best_val_accuracy);
+  if (error)
+    json_object_set_string_member (o, "error", error->message);
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), o);
+  g_autofree char *text = kiln_json_to_text (node, TRUE);
+  g_print ("%s\n", text);
+}
+
+static void
+on_cache_progress (KilnProgress *progress, gpointer user_data)
+{
+  KilnProgressSnapshot s;
+  kiln_progress_snapshot (progress, &s, NULL);
+  g_autofree char *text = kiln_progress_format (&s);
+  g_autofree char *line = g_strdup_printf (_("decoding images: %s"), text);
+  kiln_cli_status_line (line);
+}
+
+int
+kiln_cli_train (int argc, char **argv)
+{
+  g_autofree char *project = NULL, *preset = NULL, *spec_file = NULL, *input = NULL, *resume = NULL;
+  g_autofree char *optimizer = NULL, *schedule = NULL, *backend = NULL, *run_id = NULL, *weights = NULL;
+  g_autofree char *resize = NULL, *cache_size = NULL, *freeze = NULL;
+  int epochs = 0, batch = 0, checkpoint_every = -1, keep = 0, warmup = -1, max_per_class = 0;
+  double lr = 0, momentum = -1, weight_decay = -1, gamma = 0, val_fraction = -1;
+  gint64 seed = -1;
+  gboolean no_mirror = FALSE, random_crop = FALSE, as_json = FALSE, no_feature_cache = FALSE;
+  const GOptionEntry entries[] = {
+    { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project, N_("Project folder (with images/<class>/…)"), N_("DIR") },
+    { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, N_("Continue the run in DIR from its newest checkpoint"), N_("DIR") },
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &preset, N_("Network preset (lenet, alexnet, caffenet, vgg16, resnet18, squeezenet1_1)"), N_("NAME") },
+    { "spec", 0, 0, G_OPTION_ARG_FILENAME, &spec_file, N_("Network spec (JSON from kiln-cli calc --save)"), N_("FILE") },
+    { "input", 0, 0, G_OPTION_ARG_STRING, &input, N_("Network input size"), N_("CxHxW") },
+    { "cache-size", 0, 0, G_OPTION_ARG_STRING, &cache_size, N_("Decode images to this size (larger than the input allows random crops)"), N_("HxW") },
+    { "resize", 0, 0, G_OPTION_ARG_STRING, &resize, N_("How images are fitted: squash, crop-center, fill, downscale-crop"), N_("MODE") },
+    { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, N_("Start from these weights (fine-tuning; layers of another shape start fresh)"), N_("FILE") },
+    { "freeze-up-to", 0, 0, G_OPTION_ARG_STRING, &freeze, N_("Freeze the layers up to and including LAYER (fine-tuning)"), N_("LAYER") },
+    { "no-feature-cache", 0, 0, G_OPTION_ARG_NONE, &no_feature_cache, N_("Run frozen layers every step instead of caching their outputs once"), NULL },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, N_("Epochs (default 10)"), N_("N") },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, N_("Batch size (default 32)"), N_("N") },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, N_("Learning rate (default 0.01)"), N_("X") },
+    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, N_("sgd (momentum) or adam"), N_("NAME") },
+    { "momentum", 0, 0, G_OPTION_ARG_DOUBLE, &momentum, N_("SGD momentum (default 0.9)"), N_("X") },
+    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &weight_decay, N_("L2 weight decay (default 5e-4)"), N_("X") },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule, N_("fixed, step, exponential (default, ×0.97/epoch) or cosine"), N_("NAME") },
+    { "gamma", 0, 0, G_OPTION_ARG_DOUBLE, &gamma, N_("Decay factor of step/exponential schedules"), N_("X") },
+    { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, N_("Linear warm-up iterations"), N_("N") },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Random seed (weights, order, dropout, split)"), N_("N") },
+    { "val-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &val_fraction, N_("Share of each class kept for validation (default 0.1)"), N_("X") },
+    { "max-per-class", 0, 0, G_OPTION_ARG_INT, &max_per_class, N_("Use at most N images per class"), N_("N") },
+    { "random-crop", 0, 0, G_OPTION_ARG_NONE, &random_crop, N_("Random crops from the cached size"), NULL },
+    { "no-mirror", 0, 0, G_OPTION_ARG_NONE, &no_mirror, N_("No random left-right flips"), NULL },
+    { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &checkpoint_every, N_("Also checkpoint every N iterations"), N_("N") },
+    { "keep", 0, 0, G_OPTION_ARG_INT, &keep, N_("Checkpoints to keep besides the best (default 3)"), N_("N") },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, cuda or auto (default)"), N_("NAME") },
+    { "run-id", 0, 0, G_OPTION_ARG_STRING, &run_id, N_("Name of the run folder (default: the time)"), N_("ID") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print a JSON summary at the end"), NULL },
+    { NULL }
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnTrainer) trainer = NULL;
+  g_autoptr(KilnProgress) progress = kiln_progress_new ("cache");
+
+  if (!kiln_cli_parse ("train", NULL, _("Train or fine-tune a classifier on a project's class folders."),
+                       entries, &argc, &argv))
+    return 2;
+  if (!as_json)
+    g_signal_connect (progress, "changed", G_CALLBACK (on_cache_progress), NULL);
+
+  if (resume != NULL)
+    trainer = kiln_training_prepare_resume (resume, progress, &error);
+  else
+    {
+      if (project == NULL)
+        {
+          g_printerr ("%s", _("kiln-cli train: give --project DIR (or --resume RUN)\n"));
+          return 2;
+        }
+      g_autoptr(KilnNetSpec) spec = NULL;
+      g_autofree char *images = g_build_filename (project, "images", NULL);
+      g_autoptr(KilnLabelSet) classes = kiln_labels_from_folder (images, NULL, &error);
+      if (classes == NULL)
+        return kiln_cli_fail ("train", error);
+      if (spec_file != NULL)
+        spec = kiln_net_spec_new_from_file (spec_file, &error);
+      else
+        spec = kiln_net_spec_new_preset (preset ? preset : "lenet", classes->classes->len, &error);
+      if (spec == NULL)
+        return kiln_cli_fail ("train", error);
+      int c, h, w;
+      if (input != NULL)
+        {
+          if (!parse_triple (input, &c, &h, &w))
+            {
+              g_printerr (_("kiln-cli train: --input wants CxHxW, e.g. 3x227x227, not “%s”\n"), input);
+              return 2;
+            }
+          kiln_net_spec_set_input (spec, c, h, w);
+        }
+      if (freeze != NULL && !kiln_net_spec_freeze_up_to (spec, freeze, &error))
+        return kiln_cli_fail ("train", error);
+
+      KilnTrainerOptions options;
+      kiln_trainer_options_init (&options);
+      if (epochs > 0) options.epochs = epochs;
+      if (batch > 0) options.batch_size = batch;
+      if (lr > 0) options.learning_rate = lr;
+      if (momentum >= 0) options.momentum = momentum;
+      if (weight_decay >= 0) options.weight_decay = weight_decay;
+      if (seed >= 0) options.seed = (guint64) seed;
+      if (checkpoint_every >= 0) options.checkpoint_every = checkpoint_every;
+      if (keep > 0) options.keep_checkpoints = keep;
+      options.mirror = !no_mirror;
+      options.cache_features = !no_feature_cache;
+      options.random_crop = random_crop;
+      if (backend) { g_free (options.backend); options.backend = g_strdup (backend); }
+      if (optimizer != NULL)
+        {
+          if (g_str_equal (optimizer, "adam"))
+            options.optimizer = KILN_OPTIMIZER_ADAM;
+          else if (!g_str_equal (optimizer, "sgd"))
+            {
+              g_printerr (_("kiln-cli train: unknown optimizer “%s”; use sgd or adam\n"), optimizer);
+              kiln_trainer_options_clear (&options);
+              return 2;
+            }
+        }
+      if (schedule != NULL)
+        {
+          if (g_str_equal (schedule, "fixed"))
+            kiln_lr_schedule_init_fixed (&options.schedule);
+          else if (g_str_equal (schedule, "step"))
+            kiln_lr_schedule_init_step (&options.schedule, gamma > 0 ? gamma : 0.1, MAX (1, options.epochs / 3));
+          else if (g_str_equal (schedule, "exponential"))
+            kiln_lr_schedule_init_exponential (&options.schedule, gamma > 0 ? gamma : 0.97);
+          else if (g_str_equal (schedule, "cosine"))
+            kiln_lr_schedule_init_cosine (&options.schedule, options.epochs, 0.01);
+          else
+            {
+              g_printerr (_("kiln-cli train: unknown schedule “%s”; use fixed, step, exponential or cosine\n"), schedule);
+              kiln_trainer_options_clear (&options);
+              return 2;
+            }
+        }
+      else if (gamma > 0)
+        options.schedule.gamma = gamma;
+      if (warmup >= 0)
+        options.schedule.warmup_iterations = warmup;
+
+      KilnTrainingSetup setup;
+      kiln_training_setup_init (&setup);
+      if (val_fraction >= 0) setup.val_fraction = val_fraction;
+      if (seed >= 0) setup.split_seed = (guint64) seed;
+      setup.max_per_class = MAX (0, max_per_class);
+      setup.run_id = run_id;
+      setup.initial_weights = weights;
+      if (cache_size != NULL && sscanf (cache_size, "%dx%d", &setup.cache_height, &setup.cache_width) != 2)
+        {
+          g_printerr (_("kiln-cli train: --cache-size wants HxW, e.g. 256x256, not “%s”\n"), cache_size);
+          kiln_trainer_options_clear (&options);
+          return 2;
+        }
+      if (resize != NULL && !kiln_resize_mode_from_string (resize, &setup.resize))
+        {
+          g_printerr (_("kiln-cli train: unknown resize mode “%s”\n"), resize);
+          kiln_trainer_options_clear (&options);
+          return 2;
+        }
+      trainer = kiln_training_prepare (project, spec, &options, &setup, progress, &error);
+      kiln_trainer_options_clear (&options);
+    }
+  kiln_cli_status_done ();
+  if (trainer == NULL)
+    return kiln_cli_fail ("train", error);
+
+  TrainUi ui = { .loop = g_main_loop_new (NULL, FALSE), .trainer = trainer, .json = as_json,
+                 .tty = isatty (STDERR_FILENO) };
+  g_signal_connect (trainer, "progress", G_CALLBACK (on_progress), &ui);
+  g_signal_connect (trainer, "validated", G_CALLBACK (on_validated), &ui);
+  g_signal_connect (trainer, "finished", G_CALLBACK (on_finished), &ui);
+  guint sigint = g_unix_signal_add (SIGINT, on_signal, &ui);
+  guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &ui);
+
+  if (!as_json)
+    g_print (_("run: %s\n"), kiln_run_get_dir (kiln_trainer_get_run (trainer)));
+  if (!kiln_trainer_start (trainer, &error))
+    {
+      g_main_loop_unref (ui.loop);
+      return kiln_cli_fail ("train", error);
+    }
+  g_main_loop_run (ui.loop);
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+  g_main_loop_unref (ui.loop);
+  kiln_cli_status_done ();
+
+  if (as_json)
+    print_summary_json (trainer, ui.final_state);
+  else
+    {
+      KilnTrainerStatus s;
+      kiln_trainer_get_status (trainer, &s);
+      if (ui.final_state == KILN_TRAINER_FINISHED)
+        g_print (_("finished: %" G_GINT64_FORMAT " iterations, loss %.4f, best validation accuracy %.4f\n"),
+                 s.iteration, s.loss, s.best_val_accuracy);
+      else if (ui.final_state == KILN_TRAINER_STOPPED)
+        g_print (_("stopped at iteration %" G_GINT64_FORMAT "; resume with: kiln-cli train --resume %s\n"),
+                 s.iteration, kiln_run_get_dir (kiln_trainer_get_run (trainer)));
+    }
+  if (ui.final_state == KILN_TRAINER_FAILED)
+    {
+      g_autoptr(GError) copy = g_error_copy (kiln_trainer_get_error (trainer));
+      return kiln_cli_fail ("train", copy);
+    }
+  return 0;
+}

@@ -1,0 +1,17 @@
+/* kiln-backend-cpu.h: the CPU backend, on oneDNN 2.6 (v2 C API).
+ *
+ * One oneDNN engine and stream per backend. Threads: KILN_NUM_THREADS if
+ * set, else the number of processors; Debian's oneDNN runs on OpenMP, so the
+ * count is applied with omp_set_num_threads() on the thread that executes.
+ *
+ * Threads: drive a CPU backend from one thread at a time. */
+#pragma once
+
+#include "kiln-backend.h"
+
+G_BEGIN_DECLS
+
+KilnBackend *kiln_backend_cpu_new         (GError **error);
+int          kiln_backend_cpu_get_threads (KilnBackend *self);
+
+G_END_DECLS

@@ -1,0 +1,94 @@
+/* kiln-backend.h: a compute backend (CPU with oneDNN, CUDA with cuDNN).
+ *
+ * A KilnBackend is an opaque handle over a const vtable (the ggml-backend
+ * idea): memory (alloc, free, upload, download), element-wise updates used
+ * by the optimizers, the softmax-cross-entropy loss, and per op forward,
+ * backward-data and backward-weights. An op is "compiled" once per layer
+ * (kiln_backend_op_new: a backend creates and caches its primitives there)
+ * and then run every step. kiln_backend_supports_op() answers before
+ * anything is allocated, so a caller can fall back or report.
+ *
+ * Names: "cpu"; "cuda" (the loadable module); "auto" = CUDA when a device
+ * answers, else CPU.
+ *
+ * Threads: a backend and everything made from it are driven by one thread
+ * at a time (the trainer's worker); creating backends is thread-safe. */
+#pragma once
+
+#include "kiln-op.h"
+#include "kiln-tensor.h"
+
+G_BEGIN_DECLS
+
+typedef struct _KilnOp KilnOp;
+
+KilnBackend *kiln_backend_new           (const char  *name,
+                                         GError     **error);
+void         kiln_backend_free          (KilnBackend *self);
+const char  *kiln_backend_get_name      (KilnBackend *self);
+/* One line for logs: library version, threads, device. */
+const char  *kiln_backend_get_description (KilnBackend *self);
+
+gboolean     kiln_backend_supports_op   (KilnBackend      *self,
+                                         const KilnOpDesc *desc,
+                                         GError          **error);
+/* @desc must come from kiln_op_desc_init() and outlive the op. */
+KilnOp      *kiln_backend_op_new        (KilnBackend      *self,
+                                         const KilnOpDesc *desc,
+                                         GError          **error);
+void         kiln_op_free               (KilnOp *op);
+gboolean     kiln_op_forward            (KilnOp           *op,
+                                         const KilnOpArgs *args,
+                                         GError          **error);
+/* Writes (overwrites) the non-NULL args->diff_src entries. */
+gboolean     kiln_op_backward_data      (KilnOp           *op,
+                                         const KilnOpArgs *args,
+                                         GError          **error);
+/* Writes (overwrites) args->diff_params; only ops with learnable parameters. */
+gboolean     kiln_op_backward_weights   (KilnOp           *op,
+                                         const KilnOpArgs *args,
+                                         GError          **error);
+
+/* y += alpha · x (same element count). */
+void         kiln_backend_axpy          (KilnBackend      *self,
+                                         float             alpha,
+                                         const KilnTensor *x,
+                                         KilnTensor       *y);
+/* SGD with momentum and L2 weight decay, Caffe/Chainer form:
+ *   v = momentum·v − lr·(g + decay·w);  w += v */
+void         kiln_backend_sgd_update    (KilnBackend      *self,
+                                         KilnTensor       *weight,
+                                         const KilnTensor *grad,
+                                         KilnTensor       *velocity,
+                                         float             lr,
+                                         float             momentum,
+                                         float             decay);
+/* Adam (Kingma & Ba) with L2 weight decay added to the gradient; @step
+ * counts from 1 for the bias correction. */
+void         kiln_backend_adam_update   (KilnBackend      *self,
+                                         KilnTensor       *weight,
+                                         const KilnTensor *grad,
+                                         KilnTensor       *m,
+                                         KilnTensor       *v,
+                                         float             lr,
+                                         float             beta1,
+                                         float             beta2,
+                                         float             eps,
+                                         float             decay,
+                                         gint64            step);
+/* Softmax over the channels of @logits (N × C × 1 × 1) against @labels
+ * (host, N class indices): mean loss over the batch, the number of correct
+ * top-1 predictions, and (if @diff is not NULL) d loss / d logits. Fails on a
+ * label outside [0, C). */
+gboolean     kiln_backend_softmax_cross_entropy (KilnBackend      *self,
+                                                 const KilnTensor *logits,
+                                                 const int        *labels,
+                                                 KilnTensor       *diff,
+                                                 double           *loss,
+                                                 int              *n_correct,
+                                                 GError          **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnBackend, kiln_backend_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnOp, kiln_op_free)
+
+G_END_DECLS

@@ -1,0 +1,284 @@
+#include "kiln-classifier.h"
+
+#include <math.h>
+
+#include "engine/kiln-backend.h"
+#include "engine/kiln-net.h"
+#include "kiln-batch-loader.h"
+#include "kiln-checkpoint.h"
+#include "kiln-dataset.h"
+#include "kiln-error.h"
+#include "kiln-run.h"
+#include "kiln-trainer.h"
+#include "kiln-training-setup.h"
+
+struct _KilnClassifier
+{
+  GObject parent_instance;
+
+  KilnBackend *backend;
+  KilnNet *net;
+  KilnImageSpec image;
+  int in_c, in_h, in_w;
+  float *mean;
+  float scale;
+  GPtrArray *classes;
+  char *checkpoint;
+  int batch_size;
+  guint n_outputs;
+};
+
+G_DEFINE_FINAL_TYPE (KilnClassifier, kiln_classifier, G_TYPE_OBJECT)
+
+static char *
+pick_checkpoint (const char *run_dir, GError **error)
+{
+  g_autoptr(KilnRun) run = kiln_run_open (run_dir, -1, error);
+  if (run == NULL)
+    return NULL;
+  char *path = kiln_run_get_best_checkpoint (run, NULL, NULL);
+  if (path != NULL && g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return path;
+  g_free (path);
+  path = kiln_run_get_latest_checkpoint (run, NULL);
+  if (path == NULL)
+    g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                 "The run %s has no checkpoint yet; train it for at least one epoch", run_dir);
+  return path;
+}
+
+KilnClassifier *
+kiln_classifier_new_from_run (const char *run_dir, const char *checkpoint, const char *backend,
+                              int batch_size, GError **error)
+{
+  g_autoptr(KilnClassifier) self = g_object_new (KILN_TYPE_CLASSIFIER, NULL);
+  g_autoptr(JsonObject) config = kiln_training_read_config (run_dir, error);
+
+  if (config == NULL || !kiln_training_config_get_image_spec (config, &self->image, error))
+    return NULL;
+  JsonNode *spec_node = json_object_get_member (config, "spec");
+  JsonNode *options_node = json_object_get_member (config, "options");
+  JsonNode *classes_node = json_object_get_member (config, "classes");
+  if (spec_node == NULL || options_node == NULL || !JSON_NODE_HOLDS_OBJECT (options_node) ||
+      classes_node == NULL || !JSON_NODE_HOLDS_ARRAY (classes_node))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+                   "%s/config.json lacks the spec, options or classes of the run", run_dir);
+      return NULL;
+    }
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new_from_json (spec_node, error);
+  if (spec == NULL)
+    return NULL;
+  KilnTrainerOptions options;
+  kiln_trainer_options_init (&options);
+  gboolean options_ok = kiln_trainer_options_from_json (&options, json_node_get_object (options_node), error);
+  self->scale = options.scale != 0 ? options.scale : 1.0f / 255.0f;
+  kiln_trainer_options_clear (&options);
+  if (!options_ok)
+    return NULL;
+
+  JsonArray *classes = json_node_get_array (classes_node);
+  for (guint i = 0; i < json_array_get_length (classes); i++)
+    g_ptr_array_add (self->classes, g_strdup (json_array_get_string_element (classes, i)));
+
+  kiln_net_spec_get_input (spec, &self->in_c, &self->in_h, &self->in_w);
+  if (self->in_c != (int) self->image.channels || self->in_h > self->image.height || self->in_w > self->image.width)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
+                   "%s: the network takes %d×%d×%d but images are converted to %d×%d×%d",
+                   run_dir, self->in_c, self->in_h, self->in_w,
+                   (int) self->image.channels, self->image.height, self->image.width);
+      return NULL;
+    }
+
+  g_autofree char *mean_path = g_build_filename (run_dir, "mean.f32", NULL);
+  self->mean = kiln_mean_image_load_f32 (mean_path, kiln_image_spec_size (&self->image), error);
+  if (self->mean == NULL)
+    return NULL;
+
+  self->checkpoint = checkpoint ? g_strdup (checkpoint) : pick_checkpoint (run_dir, error);
+  if (self->checkpoint == NULL)
+    return NULL;
+  g_autoptr(KilnSafetensors) weights = kiln_safetensors_new_from_file (self->checkpoint, error);
+  if (weights == NULL)
+    return NULL;
+
+  self->batch_size = MAX (1, batch_size);
+  self->backend = kiln_backend_new (backend ? backend : "auto", error);
+  if (self->backend == NULL)
+    return NULL;
+  self->net = kiln_net_new (spec, self->backend, self->batch_size, 1, error);
+  if (self->net == NULL)
+    return NULL;
+  if (kiln_checkpoint_load (self->net, weights, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) < 0)
+    return NULL;
+  const KilnShape *out = kiln_net_get_output_shape (self->net);
+  self->n_outputs = out->c * out->h * out->w;
+  if (self->n_outputs != self->classes->len)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
+                   "%s: the network has %u outputs but the run names %u classes", run_dir,
+                   self->n_outputs, self->classes->len);
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+guint
+kiln_classifier_get_n_classes (KilnClassifier *self)
+{
+  return self->classes->len;
+}
+
+const char *
+kiln_classifier_get_class_name (KilnClassifier *self, guint index)
+{
+  g_return_val_if_fail (index < self->classes->len, NULL);
+  return self->classes->pdata[index];
+}
+
+const char *
+kiln_classifier_get_checkpoint (KilnClassifier *self)
+{
+  return self->checkpoint;
+}
+
+/* Decodes @path into the net input at @slot of @input. */
+static gboolean
+prepare (KilnClassifier *self, const char *path, float *input, guint8 *scratch, GError **error)
+{
+  if (!kiln_image_load_u8 (path, &self->image, scratch, NULL, error))
+    return FALSE;
+  int oy = (self->image.height - self->in_h) / 2, ox = (self->image.width - self->in_w) / 2;
+  kiln_batch_loader_convert_sample (scratch, self->in_c, self->image.height, self->image.width,
+                                    self->in_h, self->in_w, oy, ox, FALSE, self->mean, self->scale, input);
+  return TRUE;
+}
+
+/* Forward of a filled input batch; @probabilities gets batch × classes. */
+static gboolean
+forward (KilnClassifier *self, const float *input, float *probabilities, GError **error)
+{
+  kiln_net_set_input (self->net, input);
+  if (!kiln_net_forward (self->net, FALSE, error))
+    return FALSE;
+  kiln_net_get_output (self->net, probabilities);
+  for (int i = 0; i < self->batch_size; i++)
+    {
+      float *row = probabilities + (gsize) i * self->n_outputs;
+      float max = row[0];
+      double sum = 0;
+      for (guint c = 1; c < self->n_outputs; c++)
+        max = MAX (max, row[c]);
+      for (guint c = 0; c < self->n_outputs; c++)
+        sum += row[c] = expf (row[c] - max);
+      for (guint c = 0; c < self->n_outputs; c++)
+        row[c] /= sum;
+    }
+  return TRUE;
+}
+
+static int
+by_probability (gconstpointer a, gconstpointer b)
+{
+  const KilnPrediction *x = a, *y = b;
+  return (x->probability < y->probability) - (x->probability > y->probability);
+}
+
+GArray *
+kiln_classifier_classify_file (KilnClassifier *self, const char *path, guint top_k, GError **error)
+{
+  gsize sample = (gsize) self->in_c * self->in_h * self->in_w;
+  g_autofree float *input = g_new0 (float, sample * self->batch_size);
+  g_autofree float *probabilities = g_new (float, (gsize) self->n_outputs * self->batch_size);
+  g_autofree guint8 *scratch = g_new (guint8, kiln_image_spec_size (&self->image));
+
+  if (!prepare (self, path, input, scratch, error) || !forward (self, input, probabilities, error))
+    return NULL;
+  GArray *out = g_array_sized_new (FALSE, FALSE, sizeof (KilnPrediction), self->n_outputs);
+  for (guint c = 0; c < self->n_outputs; c++)
+    {
+      KilnPrediction p = { c, self->classes->pdata[c], probabilities[c] };
+      g_array_append_val (out, p);
+    }
+  g_array_sort (out, by_probability);
+  if (top_k > 0 && out->len > top_k)
+    g_array_set_size (out, top_k);
+  return out;
+}
+
+KilnEvaluation *
+kiln_classifier_evaluate (KilnClassifier *self, const KilnLabelSet *set, const char *root,
+                          KilnProgress *progress, guint *n_skipped, GError **error)
+{
+  gsize sample = (gsize) self->in_c * self->in_h * self->in_w;
+  g_autofree float *input = g_new0 (float, sample * self->batch_size);
+  g_autofree float *probabilities = g_new (float, (gsize) self->n_outputs * self->batch_size);
+  g_autofree guint8 *scratch = g_new (guint8, kiln_image_spec_size (&self->image));
+  g_autofree int *labels = g_new (int, self->batch_size);
+  g_autofree guint64 *sources = g_new (guint64, self->batch_size);
+  g_autoptr(KilnEvaluation) evaluation =
+    kiln_evaluation_new (self->n_outputs, (const char *const *) self->classes->pdata);
+  GCancellable *cancellable = progress ? kiln_progress_get_cancellable (progress) : NULL;
+  guint skipped = 0, filled = 0;
+
+  if (progress)
+    kiln_progress_set_total (progress, set->paths->len);
+  for (guint i = 0; i <= set->paths->len; i++)
+    {
+      gboolean flush = filled == (guint) self->batch_size || (i == set->paths->len && filled > 0);
+      if (flush)
+        {
+          if (!forward (self, input, probabilities, error) ||
+              !kiln_evaluation_add_batch (evaluation, probabilities, labels, sources, filled, error))
+            return NULL;
+          filled = 0;
+        }
+      if (i == set->paths->len)
+        break;
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+      g_autofree char *path = g_build_filename (root, set->paths->pdata[i], NULL);
+      g_autoptr(GError) local = NULL;
+      if (!prepare (self, path, input + filled * sample, scratch, &local))
+        skipped++;
+      else
+        {
+          labels[filled] = g_array_index (set->labels, int, i);
+          sources[filled] = i;
+          filled++;
+        }
+      if (progress)
+        kiln_progress_add_done (progress, 1);
+    }
+  if (progress)
+    kiln_progress_finish (progress);
+  if (n_skipped)
+    *n_skipped = skipped;
+  return g_steal_pointer (&evaluation);
+}
+
+static void
+kiln_classifier_finalize (GObject *object)
+{
+  KilnClassifier *self = KILN_CLASSIFIER (object);
+
+  g_clear_pointer (&self->net, kiln_net_free);
+  g_clear_pointer (&self->backend, kiln_backend_free);
+  g_clear_pointer (&self->mean, g_free);
+  g_clear_pointer (&self->classes, g_ptr_array_unref);
+  g_clear_pointer (&self->checkpoint, g_free);
+  G_OBJECT_CLASS (kiln_classifier_parent_class)->finalize (object);
+}
+
+static void
+kiln_classifier_class_init (KilnClassifierClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = kiln_classifier_finalize;
+}
+
+static void
+kiln_classifier_init (KilnClassifier *self)
+{
+  self->classes = g_ptr_array_new_with_free_func (g_free);
+}

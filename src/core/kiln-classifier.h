@@ -1,0 +1,57 @@
+/* kiln-classifier.h: a trained run, ready to classify image files.
+ *
+ * Loads what a run folder holds — config.json (net spec, image conversion,
+ * classes, scale), mean.f32 and a checkpoint — and converts each file
+ * exactly as training did (decode, resize, centre crop, mean, scale)
+ * before a forward pass.
+ *
+ * Threads: one thread at a time; loading and classifying block, so a UI
+ * calls them from a worker. */
+#pragma once
+
+#include "kiln-evaluation.h"
+#include "kiln-labels.h"
+#include "kiln-progress.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  int class_index;
+  const char *class_name;   /* owned by the classifier */
+  float probability;
+} KilnPrediction;
+
+#define KILN_TYPE_CLASSIFIER (kiln_classifier_get_type ())
+G_DECLARE_FINAL_TYPE (KilnClassifier, kiln_classifier, KILN, CLASSIFIER, GObject)
+
+/* @checkpoint NULL: the run's best checkpoint by validation accuracy, else
+ * its newest. @batch_size: images per forward pass (1 for single files). */
+KilnClassifier *kiln_classifier_new_from_run (const char  *run_dir,
+                                              const char  *checkpoint,
+                                              const char  *backend,
+                                              int          batch_size,
+                                              GError     **error);
+
+guint        kiln_classifier_get_n_classes (KilnClassifier *self);
+const char  *kiln_classifier_get_class_name (KilnClassifier *self,
+                                             guint           index);
+const char  *kiln_classifier_get_checkpoint (KilnClassifier *self);
+
+/* The @top_k most probable classes of the image in @path, best first
+ * (a GArray of KilnPrediction). */
+GArray      *kiln_classifier_classify_file (KilnClassifier *self,
+                                            const char     *path,
+                                            guint           top_k,
+                                            GError        **error);
+
+/* Classifies every image of @set (paths relative to @root) and scores the
+ * predictions against its labels. Undecodable images are counted in
+ * @n_skipped and left out. */
+KilnEvaluation *kiln_classifier_evaluate   (KilnClassifier     *self,
+                                            const KilnLabelSet *set,
+                                            const char         *root,
+                                            KilnProgress       *progress,
+                                            guint              *n_skipped,
+                                            GError            **error);
+
+G_END_DECLS

@@ -1,0 +1,99 @@
+/* kiln-dataset.h: splitting a labeled set and computing its mean image.
+ *
+ * The split is stratified (each class split on its own) and reproducible:
+ * the same labels, spec and seed give the same assignment on any machine
+ * (GRand's Mersenne Twister, Fisher–Yates per class in class order).
+ *
+ * The mean image is computed with the conversion training uses
+ * (kiln_image_load_u8 with the same KilnImageSpec) by summing the uint8
+ * tensors in 64-bit integers, so the result is the exact arithmetic mean,
+ * rounded once to float32, whatever the order the workers finish in.
+ *
+ * Threads: kiln_dataset_split() is a plain function; the mean blocks its
+ * caller, decodes on a pool of workers and calls @progress on the calling
+ * thread. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "kiln-image.h"
+#include "kiln-labels.h"
+#include "kiln-progress.h"
+#include "kiln-project.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  KILN_SUBSET_TRAIN,
+  KILN_SUBSET_VAL,
+  KILN_SUBSET_TEST,
+  KILN_SUBSET_UNUSED,   /* left out: class too small, or over the cap */
+  KILN_N_SUBSETS
+} KilnSubset;
+
+const char *kiln_subset_to_string (KilnSubset subset);
+
+typedef struct {
+  double   fractions[3];   /* train, val, test shares (sum <= 1) when counts are all 0 */
+  guint    counts[3];      /* per class: val and test sizes, and train (0: the rest) */
+  guint    min_per_class;  /* classes with fewer images are left out entirely */
+  guint    max_per_class;  /* 0: no cap; otherwise images beyond it are left out */
+  guint64  seed;
+} KilnSplitSpec;
+
+/* Assigns each of the @n items (with class @labels[i] >= 0) a subset in
+ * @subsets. Fails, naming the class, when counts ask for more images than
+ * a class has, or when the shares do not add up. */
+gboolean  kiln_dataset_split         (const int            *labels,
+                                      gsize                 n,
+                                      const KilnSplitSpec  *spec,
+                                      guint8               *subsets,
+                                      GError              **error);
+
+/* Splits the kept images of @project by class and stores the result as
+ * the split @name (kiln_project_set_split). @counts, if not NULL,
+ * receives the number of images per subset (KILN_N_SUBSETS entries). */
+gboolean  kiln_dataset_split_project (KilnProject          *project,
+                                      const char           *name,
+                                      const KilnSplitSpec  *spec,
+                                      guint                *counts,
+                                      GError              **error);
+
+typedef struct {
+  KilnImageSpec  spec;
+  float         *mean;             /* channels × height × width */
+  double         channel_mean[3];  /* per channel, over all pixels */
+  double         channel_std[3];
+  KilnLabelSet  *used;             /* the images that went into the mean */
+  KilnLabelSet  *skipped;          /* those that could not be decoded */
+} KilnMeanImage;
+
+void kiln_mean_image_free (KilnMeanImage *mean);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnMeanImage, kiln_mean_image_free)
+
+/* The mean of @set's images (paths relative to @root), converted as
+ * @spec says, on @n_threads workers (0: one per processor). Images that
+ * fail to decode are listed in ->skipped, not counted. Fails when none
+ * decodes or when cancelled. */
+KilnMeanImage *kiln_dataset_compute_mean (const char          *root,
+                                          const KilnLabelSet  *set,
+                                          const KilnImageSpec *spec,
+                                          guint                n_threads,
+                                          KilnProgressFunc     progress,
+                                          gpointer             user_data,
+                                          GCancellable        *cancellable,
+                                          GError             **error);
+
+/* Writes @directory/mean.png (rounded, to look at), mean.f32 (raw
+ * little-endian float32, CHW), mean.json (spec, count, per-channel mean
+ * and std) and mean-images.txt (the images used, as a label file). */
+gboolean       kiln_mean_image_save      (const KilnMeanImage *mean,
+                                          const char          *directory,
+                                          GError             **error);
+
+/* Reads mean.f32 back, checking it holds exactly @n_floats values. */
+float         *kiln_mean_image_load_f32  (const char          *path,
+                                          gsize                n_floats,
+                                          GError             **error);
+
+G_END_DECLS

@@ -1,0 +1,120 @@
+#include "kiln-demo.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+
+#include "kiln-error.h"
+#include "kiln-labels.h"
+
+char *
+kiln_demo_default_dir (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "kiln", "demo", NULL);
+}
+
+gboolean
+kiln_demo_is_ready (const char *project_dir)
+{
+  g_autofree char *images = g_build_filename (project_dir, "images", NULL);
+  return g_file_test (images, G_FILE_TEST_IS_DIR);
+}
+
+static gboolean
+remove_tree (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileEnumerator) children = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME ","
+                                                                   G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                                                                   G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+  if (children != NULL)
+    for (;;)
+      {
+        GFileInfo *info;
+        GFile *child;
+        if (!g_file_enumerator_iterate (children, &info, &child, NULL, NULL) || info == NULL)
+          break;
+        g_autofree char *child_path = g_file_get_path (child);
+        if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
+          remove_tree (child_path);
+        else
+          g_unlink (child_path);
+      }
+  return g_rmdir (path) == 0 || errno == ENOENT;
+}
+
+typedef struct {
+  KilnProgressFunc progress;
+  gpointer user_data;
+  guint64 offset, total;
+} Progress;
+
+static void
+forward_progress (guint64 done, guint64 total, gpointer data)
+{
+  Progress *p = data;
+  if (p->progress)
+    p->progress (p->offset + done, p->total, p->user_data);
+}
+
+gboolean
+kiln_demo_ensure (const char *project_dir, const char *dataset_dir, guint limit, KilnProgressFunc progress,
+                  gpointer user_data, GCancellable *cancellable, GError **error)
+{
+  const char *files[2][3] = {
+    { "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "train-" },
+    { "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "test-" },
+  };
+  guint limits[2] = { limit, limit ? MAX (1, limit / 6) : 0 };
+
+  if (kiln_demo_is_ready (project_dir))
+    return TRUE;
+  if (dataset_dir == NULL)
+    dataset_dir = KILN_DEMO_DATASET_DIR;
+  for (guint f = 0; f < 2; f++)
+    {
+      g_autofree char *path = g_build_filename (dataset_dir, files[f][0], NULL);
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                       "The demo needs Fashion-MNIST: %s is missing; install it with "
+                       "“apt-get install dataset-fashion-mnist”", path);
+          return FALSE;
+        }
+    }
+  if (g_mkdir_with_parents (project_dir, 0755) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "Could not create %s: %s", project_dir, g_strerror (saved));
+      return FALSE;
+    }
+
+  /* Import next to the final place, then rename: all or nothing. */
+  g_autofree char *partial = g_build_filename (project_dir, "images.partial", NULL);
+  g_autofree char *images = g_build_filename (project_dir, "images", NULL);
+  remove_tree (partial);
+  Progress p = { progress, user_data, 0, limit ? limits[0] + limits[1] : 70000 };
+  for (guint f = 0; f < 2; f++)
+    {
+      g_autofree char *image_file = g_build_filename (dataset_dir, files[f][0], NULL);
+      g_autofree char *label_file = g_build_filename (dataset_dir, files[f][1], NULL);
+      g_autoptr(KilnLabelSet) set = kiln_labels_import_idx (image_file, label_file,
+                                                            kiln_labels_fashion_mnist_classes,
+                                                            partial, files[f][2], limits[f],
+                                                            forward_progress, &p, cancellable, error);
+      if (set == NULL)
+        {
+          remove_tree (partial);
+          return FALSE;
+        }
+      p.offset += set->paths->len;
+    }
+  if (g_rename (partial, images) != 0)
+    {
+      int saved = errno;
+      remove_tree (partial);
+      g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "Could not move the demo images into %s: %s",
+                   images, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -1,0 +1,35 @@
+/* kiln-demo.h: the embedded demo project, made from Debian's
+ * dataset-fashion-mnist package (/usr/share/datasets/fashion-mnist).
+ *
+ * The project is a normal Kiln project folder: images/<class>/NAME.png, one
+ * folder per Fashion-MNIST class. It is imported into a temporary folder
+ * and renamed into place when complete, so an interrupted import never
+ * leaves a half project behind that would later be trusted.
+ *
+ * Threads: blocks; call from a worker in a UI. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "kiln-progress.h"
+
+G_BEGIN_DECLS
+
+#define KILN_DEMO_DATASET_DIR "/usr/share/datasets/fashion-mnist"
+
+/* $XDG_DATA_HOME/kiln/demo */
+char     *kiln_demo_default_dir     (void);
+gboolean  kiln_demo_is_ready        (const char *project_dir);
+
+/* Imports up to @limit images of the training file and @limit / 6 of the
+ * test file (0: all 60,000 + 10,000) unless the project is already there.
+ * @dataset_dir NULL: KILN_DEMO_DATASET_DIR. */
+gboolean  kiln_demo_ensure          (const char       *project_dir,
+                                     const char       *dataset_dir,
+                                     guint             limit,
+                                     KilnProgressFunc  progress,
+                                     gpointer          user_data,
+                                     GCancellable     *cancellable,
+                                     GError          **error);
+
+G_END_DECLS

@@ -1,0 +1,25 @@
+/* kiln-parallel.h: a parallel loop that reports progress.
+ *
+ * Threads: @func runs on worker threads; @progress is called on the thread
+ * that called kiln_parallel_for(). */
+#pragma once
+
+#include "kiln-progress.h"
+
+G_BEGIN_DECLS
+
+typedef void (*KilnParallelFunc) (guint     index,
+                                  gpointer  user_data);
+
+/* Calls @func for every index below @n on @n_threads worker threads (0:
+ * one per processor) and returns when all are done. Meanwhile the calling
+ * thread reports @progress at most ten times a second, and once at the
+ * end. @func must be safe to run concurrently. */
+void kiln_parallel_for (guint             n,
+                        guint             n_threads,
+                        KilnParallelFunc  func,
+                        gpointer          user_data,
+                        KilnProgressFunc  progress,
+                        gpointer          progress_data);
+
+G_END_DECLS

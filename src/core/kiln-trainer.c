@@ -1,0 +1,1206 @@
+#include "kiln-trainer.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "engine/kiln-backend.h"
+#include "engine/kiln-net.h"
+#include "kiln-batch-loader.h"
+#include "kiln-checkpoint.h"
+#include "kiln-error.h"
+#include "kiln-evaluation.h"
+#include "engine/kiln-json-text.h"
+
+#define CHECKPOINT_FORMAT "kiln-checkpoint-1"
+
+typedef enum {
+  EVENT_VALIDATED,
+  EVENT_EPOCH,
+  EVENT_CHECKPOINT,
+  EVENT_FINISHED,
+} EventType;
+
+typedef struct {
+  EventType type;
+  gint64 iteration;
+  int epoch;
+  double loss, accuracy, top5;
+  char *path;
+} Event;
+
+typedef struct {
+  KilnTensorCache *cache;
+  guint *indices;
+  int *labels;
+  guint n;
+} Split;
+
+struct _KilnTrainer
+{
+  GObject parent_instance;
+
+  /* Set before start; read-only afterwards. */
+  KilnRun *run;
+  KilnNetSpec *spec;
+  KilnTrainerOptions options;
+  Split train, val;
+  float *mean;
+  gsize mean_size;
+  GPtrArray *owned_caches;
+  char *initial_weights;
+  char *resume_from;
+  GMainContext *context;
+  guint progress_interval_ms;
+
+  GThread *thread;
+
+  /* Shared with the worker, under the lock. */
+  GMutex lock;
+  GCond wake;
+  gboolean pause_requested;
+  gboolean stop_requested;
+  KilnTrainerStatus status;
+  GError *error;
+  gboolean progress_dirty;
+  GQueue events;
+  GSource *ui_source;
+  gint64 last_progress_emit;
+};
+
+enum { SIGNAL_PROGRESS, SIGNAL_VALIDATED, SIGNAL_EPOCH_FINISHED, SIGNAL_CHECKPOINT_SAVED, SIGNAL_FINISHED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (KilnTrainer, kiln_trainer, G_TYPE_OBJECT)
+
+/* ---- options ---- */
+
+void
+kiln_trainer_options_init (KilnTrainerOptions *o)
+{
+  *o = (KilnTrainerOptions) {
+    .batch_size = 32, .epochs = 10, .optimizer = KILN_OPTIMIZER_SGD, .learning_rate = 0.01,
+    .momentum = 0.9, .weight_decay = 5e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+    .seed = 1, .mirror = TRUE, .keep_checkpoints = 3, .validate_every = 1,
+    .backend = g_strdup ("auto"), .cache_features = TRUE,
+  };
+  kiln_lr_schedule_init_exponential (&o->schedule, 0.97);
+}
+
+void
+kiln_trainer_options_clear (KilnTrainerOptions *o)
+{
+  g_clear_pointer (&o->backend, g_free);
+}
+
+static const char *policy_names[] = { "fixed", "step", "exponential", "cosine" };
+
+JsonObject *
+kiln_trainer_options_to_json (const KilnTrainerOptions *o)
+{
+  JsonObject *obj = json_object_new ();
+  JsonObject *schedule = json_object_new ();
+
+  json_object_set_int_member (obj, "batch_size", o->batch_size);
+  json_object_set_int_member (obj, "epochs", o->epochs);
+  json_object_set_string_member (obj, "optimizer", o->optimizer == KILN_OPTIMIZER_ADAM ? "adam" : "sgd");
+  json_object_set_double_member (obj, "learning_rate", o->learning_rate);
+  json_object_set_double_member (obj, "momentum", o->momentum);
+  json_object_set_double_member (obj, "weight_decay", o->weight_decay);
+  json_object_set_double_member (obj, "beta1", o->beta1);
+  json_object_set_double_member (obj, "beta2", o->beta2);
+  json_object_set_double_member (obj, "eps", o->eps);
+  json_object_set_string_member (schedule, "policy", policy_names[o->schedule.policy]);
+  json_object_set_double_member (schedule, "gamma", o->schedule.gamma);
+  json_object_set_int_member (schedule, "step_epochs", o->schedule.step_epochs);
+  json_object_set_int_member (schedule, "total_epochs", o->schedule.total_epochs);
+  json_object_set_double_member (schedule, "min_factor", o->schedule.min_factor);
+  json_object_set_int_member (schedule, "warmup_iterations", o->schedule.warmup_iterations);
+  json_object_set_object_member (obj, "schedule", schedule);
+  /* A string: JSON numbers cannot hold every 64-bit seed. */
+  g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, o->seed);
+  json_object_set_string_member (obj, "seed", seed);
+  json_object_set_boolean_member (obj, "random_crop", o->random_crop);
+  json_object_set_boolean_member (obj, "mirror", o->mirror);
+  json_object_set_double_member (obj, "scale", o->scale);
+  json_object_set_int_member (obj, "checkpoint_every", o->checkpoint_every);
+  json_object_set_int_member (obj, "keep_checkpoints", o->keep_checkpoints);
+  json_object_set_int_member (obj, "validate_every", o->validate_every);
+  json_object_set_string_member (obj, "backend", o->backend ? o->backend : "auto");
+  json_object_set_boolean_member (obj, "cache_features", o->cache_features);
+  return obj;
+}
+
+static gboolean
+read_number (JsonObject *obj, const char *name, double *out, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+  if (node == NULL)
+    return TRUE;   /* keep the default */
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) == G_TYPE_STRING ||
+      json_node_get_value_type (node) == G_TYPE_BOOLEAN)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "Training options: “%s” must be a number", name);
+      return FALSE;
+    }
+  *out = json_node_get_double (node);
+  return TRUE;
+}
+
+gboolean
+kiln_trainer_options_from_json (KilnTrainerOptions *o, JsonObject *obj, GError **error)
+{
+  double batch = o->batch_size, epochs = o->epochs, checkpoint = o->checkpoint_every;
+  double keep = o->keep_checkpoints, validate = o->validate_every;
+  double step_epochs = o->schedule.step_epochs, total_epochs = o->schedule.total_epochs;
+  double warmup = o->schedule.warmup_iterations;
+
+  if (!read_number (obj, "batch_size", &batch, error) || !read_number (obj, "epochs", &epochs, error) ||
+      !read_number (obj, "learning_rate", &o->learning_rate, error) ||
+      !read_number (obj, "momentum", &o->momentum, error) ||
+      !read_number (obj, "weight_decay", &o->weight_decay, error) ||
+      !read_number (obj, "beta1", &o->beta1, error) || !read_number (obj, "beta2", &o->beta2, error) ||
+      !read_number (obj, "eps", &o->eps, error) ||
+      !read_number (obj, "checkpoint_every", &checkpoint, error) ||
+      !read_number (obj, "keep_checkpoints", &keep, error) ||
+      !read_number (obj, "validate_every", &validate, error))
+    return FALSE;
+  double scale = o->scale;
+  if (!read_number (obj, "scale", &scale, error))
+    return FALSE;
+  o->scale = scale;
+
+  if (json_object_has_member (obj, "optimizer"))
+    {
+      const char *name = json_object_get_string_member_with_default (obj, "optimizer", "");
+      if (g_str_equal (name, "sgd"))
+        o->optimizer = KILN_OPTIMIZER_SGD;
+      else if (g_str_equal (name, "adam"))
+        o->optimizer = KILN_OPTIMIZER_ADAM;
+      else
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                       "Training options: unknown optimizer “%s”; use sgd or adam", name);
+          return FALSE;
+        }
+    }
+  if (json_object_has_member (obj, "schedule"))
+    {
+      JsonNode *node = json_object_get_member (obj, "schedule");
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT, "Training options: “schedule” must be an object");
+          return FALSE;
+        }
+      JsonObject *s = json_node_get_object (node);
+      const char *policy = json_object_get_string_member_with_default (s, "policy", policy_names[o->schedule.policy]);
+      guint p;
+      for (p = 0; p < G_N_ELEMENTS (policy_names); p++)
+        if (g_str_equal (policy, policy_names[p]))
+          break;
+      if (p == G_N_ELEMENTS (policy_names))
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                       "Training options: unknown schedule “%s”; use fixed, step, exponential or cosine", policy);
+          return FALSE;
+        }
+      o->schedule.policy = p;
+      if (!read_number (s, "gamma", &o->schedule.gamma, error) ||
+          !read_number (s, "step_epochs", &step_epochs, error) ||
+          !read_number (s, "total_epochs", &total_epochs, error) ||
+          !read_number (s, "min_factor", &o->schedule.min_factor, error) ||
+          !read_number (s, "warmup_iterations", &warmup, error))
+        return FALSE;
+    }
+  if (json_object_has_member (obj, "seed"))
+    {
+      const char *seed = json_object_get_string_member_with_default (obj, "seed", NULL);
+      guint64 value;
+      if (seed == NULL || !g_ascii_string_to_unsigned (seed, 10, 0, G_MAXUINT64, &value, NULL))
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                       "Training options: “seed” must be a decimal string");
+          return FALSE;
+        }
+      o->seed = value;
+    }
+  o->random_crop = json_object_get_boolean_member_with_default (obj, "random_crop", o->random_crop);
+  o->mirror = json_object_get_boolean_member_with_default (obj, "mirror", o->mirror);
+  o->cache_features = json_object_get_boolean_member_with_default (obj, "cache_features", o->cache_features);
+  if (json_object_has_member (obj, "backend"))
+    {
+      g_free (o->backend);
+      o->backend = g_strdup (json_object_get_string_member_with_default (obj, "backend", "auto"));
+    }
+
+  if (batch < 1 || batch > 65536 || epochs < 1 || epochs > 1e6 || checkpoint < 0 || keep < 1 || validate < 0 ||
+      !(o->learning_rate > 0) || step_epochs < 0 || total_epochs < 0 || warmup < 0)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "Training options out of range: batch size %g, epochs %g, learning rate %g, "
+                   "checkpoint every %g, keep %g (batch and epochs ≥ 1, learning rate > 0)",
+                   batch, epochs, o->learning_rate, checkpoint, keep);
+      return FALSE;
+    }
+  o->batch_size = (int) batch;
+  o->epochs = (int) epochs;
+  o->checkpoint_every = (int) checkpoint;
+  o->keep_checkpoints = (guint) keep;
+  o->validate_every = (int) validate;
+  o->schedule.step_epochs = (int) step_epochs;
+  o->schedule.total_epochs = (int) total_epochs;
+  o->schedule.warmup_iterations = (int) warmup;
+  return kiln_lr_schedule_validate (&o->schedule, error);
+}
+
+/* ---- events to the main context ---- */
+
+static void
+event_free (Event *e)
+{
+  g_free (e->path);
+  g_free (e);
+}
+
+static gboolean
+dispatch_ui (gpointer data)
+{
+  KilnTrainer *self = KILN_TRAINER (data);
+  GQueue events = G_QUEUE_INIT;
+  gboolean progress;
+
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->ui_source, g_source_unref);
+  progress = self->progress_dirty;
+  self->progress_dirty = FALSE;
+  events = self->events;
+  g_queue_init (&self->events);
+  if (progress)
+    self->last_progress_emit = g_get_monotonic_time ();
+  g_mutex_unlock (&self->lock);
+
+  if (progress)
+    g_signal_emit (self, signals[SIGNAL_PROGRESS], 0);
+  Event *e;
+  while ((e = g_queue_pop_head (&events)))
+    {
+      switch (e->type)
+        {
+        case EVENT_VALIDATED:
+          g_signal_emit (self, signals[SIGNAL_VALIDATED], 0, e->iteration, e->loss, e->accuracy, e->top5);
+          break;
+        case EVENT_EPOCH:
+          g_signal_emit (self, signals[SIGNAL_EPOCH_FINISHED], 0, e->epoch);
+          break;
+        case EVENT_CHECKPOINT:
+          g_signal_emit (self, signals[SIGNAL_CHECKPOINT_SAVED], 0, e->path);
+          break;
+        case EVENT_FINISHED:
+          /* The worker has returned: reap it here, on the owner's thread. */
+          if (self->thread != NULL)
+            {
+              g_thread_join (self->thread);
+              self->thread = NULL;
+            }
+          g_signal_emit (self, signals[SIGNAL_FINISHED], 0, (int) kiln_trainer_get_state (self));
+          break;
+        }
+      event_free (e);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* With the lock held. Events go out at once; progress waits for the interval. */
+static void
+schedule_ui_locked (KilnTrainer *self, gboolean urgent)
+{
+  if (self->ui_source != NULL)
+    {
+      if (!urgent || g_source_get_ready_time (self->ui_source) <= 0)
+        return;
+      g_source_destroy (self->ui_source);
+      g_clear_pointer (&self->ui_source, g_source_unref);
+    }
+  gint64 wait_us = urgent ? 0 : (gint64) self->progress_interval_ms * 1000 -
+                                (g_get_monotonic_time () - self->last_progress_emit);
+  self->ui_source = wait_us > 0 ? g_timeout_source_new ((guint) (wait_us / 1000) + 1) : g_idle_source_new ();
+  g_source_set_callback (self->ui_source, dispatch_ui, g_object_ref (self), g_object_unref);
+  g_source_set_static_name (self->ui_source, "[kiln] trainer");
+  g_source_attach (self->ui_source, self->context);
+}
+
+static void
+post_progress (KilnTrainer *self)
+{
+  g_mutex_lock (&self->lock);
+  self->progress_dirty = TRUE;
+  schedule_ui_locked (self, FALSE);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+post_event (KilnTrainer *self, Event *e)
+{
+  g_mutex_lock (&self->lock);
+  g_queue_push_tail (&self->events, e);
+  self->progress_dirty = TRUE;
+  schedule_ui_locked (self, TRUE);
+  g_mutex_unlock (&self->lock);
+}
+
+/* ---- the worker ---- */
+
+typedef struct {
+  KilnTrainer *self;
+  KilnBackend *backend;
+  KilnNet *net;              /* the layers being trained */
+  KilnNet *frozen;           /* the frozen bottom, when its outputs are cached */
+  float *train_features, *val_features;
+  KilnOptimizer *optimizer;
+  KilnBatchLoader *train_loader;
+  KilnBatchLoader *val_loader;
+  guint batches_per_epoch;
+  gint64 iteration;
+  gint64 last_checkpoint;
+  guint64 resume_position;
+  double best_val_accuracy;
+  gint64 started;
+} Worker;
+
+static void
+worker_clear (Worker *w)
+{
+  g_clear_pointer (&w->train_loader, kiln_batch_loader_free);
+  g_clear_pointer (&w->val_loader, kiln_batch_loader_free);
+  g_clear_pointer (&w->optimizer, kiln_optimizer_free);
+  g_clear_pointer (&w->net, kiln_net_free);
+  g_clear_pointer (&w->frozen, kiln_net_free);
+  g_clear_pointer (&w->train_features, g_free);
+  g_clear_pointer (&w->val_features, g_free);
+  g_clear_pointer (&w->backend, kiln_backend_free);
+}
+
+static KilnBatchLoader *
+make_loader (KilnTrainer *self, Split *split, gboolean training, GError **error)
+{
+  int in_c, in_h, in_w, cache_c;
+  kiln_net_spec_get_input (self->spec, &in_c, &in_h, &in_w);
+  kiln_tensor_cache_get_shape (split->cache, &cache_c, NULL, NULL);
+  if (cache_c != in_c)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
+                   "The images are cached with %d channel%s but the network's input takes %d; "
+                   "convert them to %s", cache_c, cache_c == 1 ? "" : "s", in_c, in_c == 1 ? "grayscale" : "RGB");
+      return NULL;
+    }
+  KilnBatchLoaderOptions options = {
+    .batch_size = self->options.batch_size, .crop_height = in_h, .crop_width = in_w,
+    .random_crop = training && self->options.random_crop, .mirror = training && self->options.mirror,
+    .shuffle = training, .drop_last = training, .mean = self->mean,
+    .scale = self->options.scale != 0 ? self->options.scale : 1.0f / 255.0f,
+    .seed = self->options.seed,
+  };
+  return kiln_batch_loader_new (split->cache, split->indices, split->labels, split->n, &options, error);
+}
+
+static KilnOptimizer *
+make_optimizer (const KilnTrainerOptions *o)
+{
+  if (o->optimizer == KILN_OPTIMIZER_ADAM)
+    return kiln_optimizer_new_adam (o->learning_rate, o->beta1, o->beta2, o->eps, o->weight_decay);
+  return kiln_optimizer_new_sgd (o->learning_rate, o->momentum, o->weight_decay);
+}
+
+static gboolean
+save_checkpoint (Worker *w, double val_accuracy, GError **error)
+{
+  KilnTrainer *self = w->self;
+  g_autofree char *path = kiln_run_checkpoint_path (self->run, w->iteration);
+  g_autoptr(GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  g_autoptr(JsonNode) spec_node = kiln_net_spec_to_json (self->spec);
+  g_autofree char *spec_json = kiln_json_to_text (spec_node, FALSE);
+
+  g_hash_table_insert (meta, "kiln.format", g_strdup (CHECKPOINT_FORMAT));
+  g_hash_table_insert (meta, "kiln.iteration", g_strdup_printf ("%" G_GINT64_FORMAT, w->iteration));
+  g_hash_table_insert (meta, "kiln.epoch", g_strdup_printf ("%" G_GINT64_FORMAT, w->iteration / w->batches_per_epoch));
+  g_hash_table_insert (meta, "kiln.net_step", g_strdup_printf ("%" G_GINT64_FORMAT, kiln_net_get_step (w->net)));
+  g_hash_table_insert (meta, "kiln.loader_position",
+                       g_strdup_printf ("%" G_GUINT64_FORMAT, kiln_batch_loader_get_position (w->train_loader)));
+  g_hash_table_insert (meta, "kiln.optimizer_iteration",
+                       g_strdup_printf ("%" G_GINT64_FORMAT, kiln_optimizer_get_iteration (w->optimizer)));
+  g_hash_table_insert (meta, "kiln.seed", g_strdup_printf ("%" G_GUINT64_FORMAT, self->options.seed));
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_hash_table_insert (meta, "kiln.best_val_accuracy",
+                       g_strdup (g_ascii_dtostr (buf, sizeof buf, w->best_val_accuracy)));
+  g_hash_table_insert (meta, "kiln.spec", g_steal_pointer (&spec_json));
+
+  KilnNet *nets[2];
+  guint n_nets = 0;
+  if (w->frozen != NULL)
+    nets[n_nets++] = w->frozen;
+  nets[n_nets++] = w->net;
+  if (!kiln_checkpoint_save (nets, n_nets, path, TRUE, meta, error) ||
+      !kiln_run_commit_checkpoint (self->run, w->iteration, val_accuracy, self->options.keep_checkpoints, error))
+    return FALSE;
+  w->last_checkpoint = w->iteration;
+
+  g_autoptr(JsonObject) fields = json_object_new ();
+  json_object_set_int_member (fields, "iteration", w->iteration);
+  json_object_set_string_member (fields, "file", path);
+  if (!kiln_run_append_event (self->run, "checkpoint", fields, error))
+    return FALSE;
+
+  Event *e = g_new0 (Event, 1);
+  e->type = EVENT_CHECKPOINT;
+  e->iteration = w->iteration;
+  e->path = g_steal_pointer (&path);
+  post_event (self, e);
+  return TRUE;
+}
+
+static gboolean
+parse_meta_int (KilnSafetensors *file, const char *key, gint64 *out, GError **error)
+{
+  const char *text = kiln_safetensors_get_metadata (file, key);
+  if (text == NULL || !g_ascii_string_to_signed (text, 10, 0, G_MAXINT64, out, NULL))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+                   "The checkpoint has no valid “%s”; it cannot be resumed from", key);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+restore (Worker *w, GError **error)
+{
+  KilnTrainer *self = w->self;
+
+  if (self->initial_weights != NULL)
+    {
+      g_autoptr(KilnSafetensors) file = kiln_safetensors_new_from_file (self->initial_weights, error);
+      g_autoptr(GPtrArray) skipped = NULL;
+      if (file == NULL)
+        return FALSE;
+      /* Frozen layers must come from the file: random frozen weights help nobody. */
+      int frozen_loaded = w->frozen ? kiln_checkpoint_load (w->frozen, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) : 0;
+      if (frozen_loaded < 0)
+        return FALSE;
+      int loaded = kiln_checkpoint_load (w->net, file, KILN_CHECKPOINT_LOAD_MATCHING, &skipped, error);
+      if (loaded < 0)
+        return FALSE;
+      loaded += frozen_loaded;
+      if (loaded == 0)
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
+                       "No layer of %s fits this network; check that it is the model you meant to fine-tune",
+                       self->initial_weights);
+          return FALSE;
+        }
+      g_autoptr(JsonObject) fields = json_object_new ();
+      json_object_set_string_member (fields, "file", self->initial_weights);
+      json_object_set_int_member (fields, "loaded", loaded);
+      JsonArray *fresh = json_array_new ();
+      for (guint i = 0; i < skipped->len; i++)
+        json_array_add_string_element (fresh, skipped->pdata[i]);
+      json_object_set_array_member (fields, "freshly_initialised", fresh);
+      if (!kiln_run_append_event (self->run, "initial-weights", fields, error))
+        return FALSE;
+    }
+
+  if (self->resume_from != NULL)
+    {
+      g_autoptr(KilnSafetensors) file = kiln_safetensors_new_from_file (self->resume_from, error);
+      gint64 iteration, step, position, opt_iteration;
+      if (file == NULL)
+        return FALSE;
+      if (g_strcmp0 (kiln_safetensors_get_metadata (file, "kiln.format"), CHECKPOINT_FORMAT) != 0)
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+                       "%s is not a Kiln training checkpoint; use it as initial weights instead", self->resume_from);
+          return FALSE;
+        }
+      if (!parse_meta_int (file, "kiln.iteration", &iteration, error) ||
+          !parse_meta_int (file, "kiln.net_step", &step, error) ||
+          !parse_meta_int (file, "kiln.loader_position", &position, error) ||
+          !parse_meta_int (file, "kiln.optimizer_iteration", &opt_iteration, error))
+        return FALSE;
+      if ((w->frozen && kiln_checkpoint_load (w->frozen, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) < 0) ||
+          kiln_checkpoint_load (w->net, file, KILN_CHECKPOINT_LOAD_STRICT | KILN_CHECKPOINT_LOAD_OPTIMIZER,
+                                NULL, error) < 0)
+        return FALSE;
+      const char *best = kiln_safetensors_get_metadata (file, "kiln.best_val_accuracy");
+      w->best_val_accuracy = best ? g_ascii_strtod (best, NULL) : NAN;
+      w->iteration = w->last_checkpoint = iteration;
+      kiln_net_set_step (w->net, step);
+      kiln_optimizer_set_iteration (w->optimizer, opt_iteration);
+      w->resume_position = position;
+      if (w->train_loader != NULL)
+        kiln_batch_loader_seek (w->train_loader, position);
+
+      g_autoptr(JsonObject) fields = json_object_new ();
+      json_object_set_string_member (fields, "checkpoint", self->resume_from);
+      json_object_set_int_member (fields, "iteration", iteration);
+      if (!kiln_run_append_event (self->run, "resumed", fields, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+softmax_rows (float *logits, guint n, guint k)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      float *row = logits + (gsize) i * k;
+      float max = row[0];
+      double sum = 0;
+      for (guint c = 1; c < k; c++)
+        max = MAX (max, row[c]);
+      for (guint c = 0; c < k; c++)
+        sum += row[c] = expf (row[c] - max);
+      for (guint c = 0; c < k; c++)
+        row[c] /= sum;
+    }
+}
+
+static gboolean
+validate (Worker *w, KilnEvaluation **out, GError **error)
+{
+  KilnTrainer *self = w->self;
+  const KilnShape *shape = kiln_net_get_output_shape (w->net);
+  guint k = shape->c * shape->h * shape->w;
+  g_autoptr(KilnEvaluation) evaluation = kiln_evaluation_new (k, NULL);
+  g_autofree float *logits = g_new (float, (gsize) shape->n * k);
+  g_autofree guint64 *sources = g_new (guint64, shape->n);
+
+  kiln_batch_loader_seek (w->val_loader, 0);
+  for (guint b = 0; b < kiln_batch_loader_get_batches_per_epoch (w->val_loader); b++)
+    {
+      const int *labels;
+      const guint *entries;
+      guint n;
+      const float *data = kiln_batch_loader_next (w->val_loader, &labels, &entries, &n, error);
+      if (data == NULL)
+        return FALSE;
+      /* The net's batch size is fixed: a short last batch leaves stale rows
+       * behind it, whose outputs are ignored. */
+      kiln_net_set_input (w->net, data);
+      if (!kiln_net_forward (w->net, FALSE, error))
+        return FALSE;
+      kiln_net_get_output (w->net, logits);
+      softmax_rows (logits, n, k);
+      for (guint i = 0; i < n; i++)
+        sources[i] = entries[i];
+      if (!kiln_evaluation_add_batch (evaluation, logits, labels, sources, n, error))
+        return FALSE;
+      g_mutex_lock (&self->lock);
+      gboolean stop = self->stop_requested;
+      g_mutex_unlock (&self->lock);
+      if (stop)
+        break;
+    }
+  *out = g_steal_pointer (&evaluation);
+  return TRUE;
+}
+
+/* Waits while paused; FALSE when a stop was asked for. */
+static gboolean
+wait_if_paused (KilnTrainer *self)
+{
+  gboolean paused = FALSE;
+  g_mutex_lock (&self->lock);
+  while (self->pause_requested && !self->stop_requested)
+    {
+      if (!paused)
+        {
+          self->status.state = KILN_TRAINER_PAUSED;
+          self->progress_dirty = TRUE;
+          schedule_ui_locked (self, TRUE);
+          paused = TRUE;
+        }
+      g_cond_wait (&self->wake, &self->lock);
+    }
+  gboolean go_on = !self->stop_requested;
+  if (paused && go_on)
+    {
+      self->status.state = KILN_TRAINER_RUNNING;
+      self->progress_dirty = TRUE;
+      schedule_ui_locked (self, TRUE);
+    }
+  g_mutex_unlock (&self->lock);
+  return go_on;
+}
+
+/* Runs the frozen bottom over every image of @split once (no augmentation)
+ * and returns its outputs, one row per image in split order. */
+static float *
+compute_features (Worker *w, Split *split, GError **error)
+{
+  KilnTrainer *self = w->self;
+  const KilnShape *out = kiln_net_get_output_shape (w->frozen);
+  gsize row = (gsize) out->c * out->h * out->w;
+  g_autoptr(KilnBatchLoader) loader = make_loader (self, split, FALSE, error);
+  if (loader == NULL)
+    return NULL;
+  g_autofree float *features = g_try_new (float, row * split->n);
+  g_autofree float *batch = g_new (float, row * out->n);
+  if (features == NULL)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED,
+                   "Caching the frozen layers' outputs for %u images needs %.0f MiB, which is not available; "
+                   "train without the feature cache", split->n, row * split->n * 4.0 / (1 << 20));
+      return NULL;
+    }
+  guint position = 0;
+  for (guint b = 0; b < kiln_batch_loader_get_batches_per_epoch (loader); b++)
+    {
+      guint n;
+      const float *data = kiln_batch_loader_next (loader, NULL, NULL, &n, error);
+      if (data == NULL)
+        return NULL;
+      kiln_net_set_input (w->frozen, data);
+      if (!kiln_net_forward (w->frozen, FALSE, error))
+        return NULL;
+      kiln_net_get_output (w->frozen, batch);
+      memcpy (features + (gsize) position * row, batch, (gsize) n * row * sizeof (float));
+      position += n;
+    }
+  return g_steal_pointer (&features);
+}
+
+/* Feature-cache mode: the frozen bottom runs once per image, then the rest
+ * trains on its outputs. */
+static gboolean
+setup_feature_cache (Worker *w, guint n_frozen, GError **error)
+{
+  KilnTrainer *self = w->self;
+  const KilnTrainerOptions *o = &self->options;
+  g_autoptr(GError) split_error = NULL;
+  g_autoptr(KilnNetSpec) top = kiln_net_spec_split (self->spec, n_frozen, &split_error);
+
+  if (top == NULL)
+    {
+      /* A branch crosses the boundary: train the whole net, frozen layers included. */
+      g_autoptr(JsonObject) fields = json_object_new ();
+      json_object_set_string_member (fields, "message", split_error->message);
+      return kiln_run_append_event (self->run, "feature-cache-off", fields, error);
+    }
+  /* The bottom: the spec's first n_frozen layers. */
+  int c, h, wd;
+  kiln_net_spec_get_input (self->spec, &c, &h, &wd);
+  g_autoptr(KilnNetSpec) bottom = kiln_net_spec_new (kiln_net_spec_get_name (self->spec), c, h, wd);
+  kiln_net_spec_set_exact_fit (bottom, kiln_net_spec_get_exact_fit (self->spec));
+  for (guint i = 0; i < n_frozen; i++)
+    if (!kiln_net_spec_add_layer (bottom, kiln_net_spec_get_layer (self->spec, i), error))
+      return FALSE;
+
+  w->frozen = kiln_net_new (bottom, w->backend, o->batch_size, o->seed, error);
+  if (w->frozen == NULL)
+    return FALSE;
+  g_clear_pointer (&w->net, kiln_net_free);
+  w->net = kiln_net_new (top, w->backend, o->batch_size, o->seed, error);
+  return w->net != NULL;
+}
+
+static gboolean
+train (Worker *w, GError **error)
+{
+  KilnTrainer *self = w->self;
+  const KilnTrainerOptions *o = &self->options;
+
+  w->backend = kiln_backend_new (o->backend, error);
+  if (w->backend == NULL)
+    return FALSE;
+  w->net = kiln_net_new (self->spec, w->backend, o->batch_size, o->seed, error);
+  if (w->net == NULL)
+    return FALSE;
+  int n_frozen = kiln_net_spec_get_n_frozen (self->spec);
+  if (o->cache_features && n_frozen > 0 && !setup_feature_cache (w, n_frozen, error))
+    return FALSE;
+  w->optimizer = make_optimizer (o);
+  w->best_val_accuracy = NAN;
+  w->last_checkpoint = -1;
+
+  if (w->frozen != NULL)
+    {
+      /* The frozen weights must be in place before their outputs are cached;
+       * restore() loads them (and the rest) from the initial weights or the
+       * checkpoint, then the features are computed once. */
+      if (!restore (w, error))
+        return FALSE;
+      gint64 t0 = g_get_monotonic_time ();
+      w->train_features = compute_features (w, &self->train, error);
+      if (w->train_features == NULL)
+        return FALSE;
+      if (self->val.n > 0 && (w->val_features = compute_features (w, &self->val, error)) == NULL)
+        return FALSE;
+      const KilnShape *f = kiln_net_get_output_shape (w->frozen);
+      KilnBatchLoaderOptions train_options = {
+        .batch_size = o->batch_size, .shuffle = TRUE, .drop_last = TRUE, .seed = o->seed,
+      };
+      KilnBatchLoaderOptions val_options = { .batch_size = o->batch_size, .seed = o->seed };
+      g_autofree guint *train_rows = g_new (guint, self->train.n);
+      for (guint i = 0; i < self->train.n; i++)
+        train_rows[i] = i;
+      w->train_loader = kiln_batch_loader_new_for_features (w->train_features, self->train.n, f->c, f->h, f->w,
+                                                            train_rows, self->train.labels, self->train.n,
+                                                            &train_options, error);
+      if (w->train_loader == NULL)
+        return FALSE;
+      if (self->val.n > 0)
+        {
+          g_autofree guint *val_rows = g_new (guint, self->val.n);
+          for (guint i = 0; i < self->val.n; i++)
+            val_rows[i] = i;
+          w->val_loader = kiln_batch_loader_new_for_features (w->val_features, self->val.n, f->c, f->h, f->w,
+                                                              val_rows, self->val.labels, self->val.n,
+                                                              &val_options, error);
+          if (w->val_loader == NULL)
+            return FALSE;
+        }
+      g_autoptr(JsonObject) fields = json_object_new ();
+      json_object_set_int_member (fields, "frozen_layers", n_frozen);
+      json_object_set_string_member (fields, "trained_from", kiln_net_spec_get_layer (self->spec, n_frozen)->name);
+      json_object_set_int_member (fields, "images", self->train.n + self->val.n);
+      json_object_set_double_member (fields, "seconds", (g_get_monotonic_time () - t0) / 1e6);
+      if (!kiln_run_append_event (self->run, "features-cached", fields, error))
+        return FALSE;
+      w->batches_per_epoch = kiln_batch_loader_get_batches_per_epoch (w->train_loader);
+      kiln_optimizer_set_schedule (w->optimizer, &o->schedule, w->batches_per_epoch);
+      /* restore() could not seek a loader that did not exist yet. */
+      if (w->resume_position > 0)
+        kiln_batch_loader_seek (w->train_loader, w->resume_position);
+    }
+  else
+    {
+      w->train_loader = make_loader (self, &self->train, TRUE, error);
+      if (w->train_loader == NULL)
+        return FALSE;
+      if (self->val.n > 0 && (w->val_loader = make_loader (self, &self->val, FALSE, error)) == NULL)
+        return FALSE;
+      w->batches_per_epoch = kiln_batch_loader_get_batches_per_epoch (w->train_loader);
+      kiln_optimizer_set_schedule (w->optimizer, &o->schedule, w->batches_per_epoch);
+      if (!restore (w, error))
+        return FALSE;
+    }
+
+  gint64 total = (gint64) o->epochs * w->batches_per_epoch;
+  g_mutex_lock (&self->lock);
+  self->status.total_iterations = total;
+  self->status.iteration = w->iteration;
+  self->status.best_val_accuracy = w->best_val_accuracy;
+  g_mutex_unlock (&self->lock);
+
+  g_autoptr(JsonObject) start = json_object_new ();
+  json_object_set_string_member (start, "backend", kiln_backend_get_description (w->backend));
+  json_object_set_int_member (start, "from_iteration", w->iteration);
+  json_object_set_int_member (start, "total_iterations", total);
+  if (!kiln_run_append_event (self->run, "start", start, error))
+    return FALSE;
+
+  double rate = 0;
+  gint64 run_start = g_get_monotonic_time ();
+  while (w->iteration < total)
+    {
+      if (!wait_if_paused (self))
+        break;
+
+      gint64 t0 = g_get_monotonic_time ();
+      const int *labels;
+      guint n;
+      const float *data = kiln_batch_loader_next (w->train_loader, &labels, NULL, &n, error);
+      if (data == NULL)
+        return FALSE;
+      double loss;
+      int correct;
+      if (!kiln_net_train_step (w->net, w->optimizer, data, labels, &loss, &correct, error))
+        return FALSE;
+      w->iteration++;
+      double seconds = (g_get_monotonic_time () - t0) / 1e6;
+      double instant = seconds > 0 ? n / seconds : 0;
+      rate = rate == 0 ? instant : 0.8 * rate + 0.2 * instant;
+      int epoch = (int) ((w->iteration - 1) / w->batches_per_epoch);
+
+      KilnRunMetrics row = {
+        .iteration = w->iteration, .epoch = epoch, .phase = KILN_RUN_PHASE_TRAIN,
+        .loss = loss, .accuracy = (double) correct / n, .top5 = NAN,
+        .learning_rate = kiln_optimizer_get_lr (w->optimizer), .images_per_second = instant,
+        .elapsed_seconds = (g_get_monotonic_time () - run_start) / 1e6,
+      };
+      if (!kiln_run_append_metrics (self->run, &row, error))
+        return FALSE;
+
+      g_mutex_lock (&self->lock);
+      self->status.iteration = w->iteration;
+      self->status.epoch = epoch;
+      self->status.loss = loss;
+      self->status.accuracy = row.accuracy;
+      self->status.learning_rate = row.learning_rate;
+      self->status.images_per_second = rate;
+      g_mutex_unlock (&self->lock);
+      post_progress (self);
+
+      gboolean epoch_end = w->iteration % w->batches_per_epoch == 0;
+      double val_accuracy = NAN;
+      if (epoch_end && w->val_loader != NULL && o->validate_every > 0 &&
+          ((epoch + 1) % o->validate_every == 0 || w->iteration == total))
+        {
+          g_autoptr(KilnEvaluation) evaluation = NULL;
+          if (!validate (w, &evaluation, error))
+            return FALSE;
+          val_accuracy = kiln_evaluation_get_top1 (evaluation);
+          KilnRunMetrics val = {
+            .iteration = w->iteration, .epoch = epoch, .phase = KILN_RUN_PHASE_VAL,
+            .loss = kiln_evaluation_get_mean_loss (evaluation), .accuracy = val_accuracy,
+            .top5 = kiln_evaluation_get_top5 (evaluation), .learning_rate = NAN,
+            .images_per_second = NAN, .elapsed_seconds = (g_get_monotonic_time () - run_start) / 1e6,
+          };
+          if (!kiln_run_append_metrics (self->run, &val, error))
+            return FALSE;
+          if (isnan (w->best_val_accuracy) || val_accuracy > w->best_val_accuracy)
+            w->best_val_accuracy = val_accuracy;
+          g_mutex_lock (&self->lock);
+          self->status.val_loss = val.loss;
+          self->status.val_accuracy = val.accuracy;
+          self->status.val_top5 = val.top5;
+          self->status.best_val_accuracy = w->best_val_accuracy;
+          g_mutex_unlock (&self->lock);
+          Event *e = g_new0 (Event, 1);
+          *e = (Event) { .type = EVENT_VALIDATED, .iteration = w->iteration, .epoch = epoch,
+                         .loss = val.loss, .accuracy = val.accuracy, .top5 = val.top5 };
+          post_event (self, e);
+        }
+      if (epoch_end || (o->checkpoint_every > 0 && w->iteration % o->checkpoint_every == 0))
+        if (!save_checkpoint (w, val_accuracy, error))
+          return FALSE;
+      if (epoch_end)
+        {
+          g_autoptr(JsonObject) fields = json_object_new ();
+          json_object_set_int_member (fields, "epoch", epoch);
+          json_object_set_int_member (fields, "iteration", w->iteration);
+          if (!kiln_run_append_event (self->run, "epoch", fields, error))
+            return FALSE;
+          Event *e = g_new0 (Event, 1);
+          e->type = EVENT_EPOCH;
+          e->epoch = epoch;
+          post_event (self, e);
+        }
+    }
+
+  /* A stop keeps everything done so far: checkpoint where we are. */
+  if (w->iteration > w->last_checkpoint && w->iteration > 0 && !save_checkpoint (w, NAN, error))
+    return FALSE;
+  return kiln_run_sync (self->run, error);
+}
+
+static gpointer
+worker_main (gpointer data)
+{
+  KilnTrainer *self = data;
+  Worker w = { .self = self };
+  g_autoptr(GError) error = NULL;
+  gboolean ok = train (&w, &error);
+
+  if (!ok)
+    {
+      g_autoptr(JsonObject) fields = json_object_new ();
+      json_object_set_string_member (fields, "message", error->message);
+      /* Best effort: the disk may be what failed. */
+      kiln_run_append_event (self->run, "failed", fields, NULL);
+      kiln_run_sync (self->run, NULL);
+    }
+  else
+    kiln_run_append_event (self->run, "finished", NULL, NULL);
+  worker_clear (&w);
+
+  g_mutex_lock (&self->lock);
+  if (!ok)
+    {
+      self->status.state = KILN_TRAINER_FAILED;
+      self->error = g_steal_pointer (&error);
+    }
+  else
+    self->status.state = self->stop_requested ? KILN_TRAINER_STOPPED : KILN_TRAINER_FINISHED;
+  g_cond_broadcast (&self->wake);
+  g_mutex_unlock (&self->lock);
+
+  Event *e = g_new0 (Event, 1);
+  e->type = EVENT_FINISHED;
+  post_event (self, e);
+  return NULL;
+}
+
+/* ---- control, on the owner's thread ---- */
+
+KilnTrainer *
+kiln_trainer_new (KilnRun *run, KilnNetSpec *spec, const KilnTrainerOptions *options)
+{
+  KilnTrainer *self = g_object_new (KILN_TYPE_TRAINER, NULL);
+
+  self->run = g_object_ref (run);
+  self->spec = kiln_net_spec_copy (spec);
+  self->options = *options;
+  self->options.backend = g_strdup (options->backend ? options->backend : "auto");
+  return self;
+}
+
+static void
+set_split (Split *split, KilnTensorCache *cache, const guint *indices, const int *labels, guint n)
+{
+  g_free (split->indices);
+  g_free (split->labels);
+  split->cache = cache;
+  split->indices = g_memdup2 (indices, (gsize) n * sizeof (guint));
+  split->labels = g_memdup2 (labels, (gsize) n * sizeof (int));
+  split->n = n;
+}
+
+void
+kiln_trainer_set_train_data (KilnTrainer *self, KilnTensorCache *cache, const guint *indices,
+                             const int *labels, guint n)
+{
+  g_return_if_fail (self->thread == NULL);
+  set_split (&self->train, cache, indices, labels, n);
+}
+
+void
+kiln_trainer_set_val_data (KilnTrainer *self, KilnTensorCache *cache, const guint *indices,
+                           const int *labels, guint n)
+{
+  g_return_if_fail (self->thread == NULL);
+  set_split (&self->val, cache, indices, labels, n);
+}
+
+void
+kiln_trainer_take_cache (KilnTrainer *self, KilnTensorCache *cache)
+{
+  g_ptr_array_add (self->owned_caches, cache);
+}
+
+void
+kiln_trainer_set_mean (KilnTrainer *self, const float *mean, gsize n_elements)
+{
+  g_return_if_fail (self->thread == NULL);
+  g_free (self->mean);
+  self->mean = mean ? g_memdup2 (mean, n_elements * sizeof (float)) : NULL;
+  self->mean_size = mean ? n_elements : 0;
+}
+
+void
+kiln_trainer_set_initial_weights (KilnTrainer *self, const char *path)
+{
+  g_return_if_fail (self->thread == NULL);
+  g_free (self->initial_weights);
+  self->initial_weights = g_strdup (path);
+}
+
+void
+kiln_trainer_set_resume (KilnTrainer *self, const char *checkpoint_path)
+{
+  g_return_if_fail (self->thread == NULL);
+  g_free (self->resume_from);
+  self->resume_from = g_strdup (checkpoint_path);
+}
+
+void
+kiln_trainer_set_progress_interval (KilnTrainer *self, guint milliseconds)
+{
+  g_mutex_lock (&self->lock);
+  self->progress_interval_ms = milliseconds;
+  g_mutex_unlock (&self->lock);
+}
+
+gboolean
+kiln_trainer_start (KilnTrainer *self, GError **error)
+{
+  g_return_val_if_fail (KILN_IS_TRAINER (self), FALSE);
+
+  if (self->thread != NULL || self->status.state != KILN_TRAINER_IDLE)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT, "This training run has already been started");
+      return FALSE;
+    }
+  if (self->train.cache == NULL || self->train.n == 0)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "There are no training images; label some images and split the project first");
+      return FALSE;
+    }
+  /* The layer-size calculator runs before anything is allocated. */
+  if (!kiln_net_spec_infer_shapes (self->spec, error))
+    return FALSE;
+  int in_c, in_h, in_w, cache_h, cache_w;
+  kiln_net_spec_get_input (self->spec, &in_c, &in_h, &in_w);
+  kiln_tensor_cache_get_shape (self->train.cache, NULL, &cache_h, &cache_w);
+  if (in_h > cache_h || in_w > cache_w)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
+                   "The network takes %d×%d inputs but the images are cached at %d×%d; "
+                   "rebuild the cache at %d×%d or larger", in_h, in_w, cache_h, cache_w, in_h, in_w);
+      return FALSE;
+    }
+  if (self->mean != NULL && self->mean_size != (gsize) in_c * cache_h * cache_w)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
+                   "The mean image has %" G_GSIZE_FORMAT " values; the cached images need %d×%d×%d",
+                   self->mean_size, in_c, cache_h, cache_w);
+      return FALSE;
+    }
+  guint n_layers = kiln_net_spec_get_n_layers (self->spec);
+  const KilnLayerShape *out = kiln_net_spec_get_shape (self->spec, n_layers - 1);
+  int n_classes = out->c * out->h * out->w;
+  Split *splits[] = { &self->train, &self->val };
+  for (guint s = 0; s < G_N_ELEMENTS (splits); s++)
+    for (guint i = 0; i < splits[s]->n; i++)
+      if (splits[s]->labels[i] < 0 || splits[s]->labels[i] >= n_classes)
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                       "Image %s has class %d, but the network's last layer (%s) has %d outputs; "
+                       "replace the top layer for this project's classes",
+                       kiln_tensor_cache_get_path (splits[s]->cache, splits[s]->indices[i]),
+                       splits[s]->labels[i], kiln_net_spec_get_layer (self->spec, n_layers - 1)->name, n_classes);
+          return FALSE;
+        }
+
+  g_mutex_lock (&self->lock);
+  self->status.state = KILN_TRAINER_RUNNING;
+  g_mutex_unlock (&self->lock);
+  /* The worker is reaped by the "finished" dispatch, which holds a ref. */
+  self->thread = g_thread_try_new ("kiln-trainer", worker_main, self, error);
+  if (self->thread == NULL)
+    {
+      self->status.state = KILN_TRAINER_IDLE;
+      return FALSE;
+    }
+  g_object_ref (self);   /* for the worker; dropped in dispose after join */
+  return TRUE;
+}
+
+void
+kiln_trainer_pause (KilnTrainer *self)
+{
+  g_mutex_lock (&self->lock);
+  self->pause_requested = TRUE;
+  g_mutex_unlock (&self->lock);
+}
+
+void
+kiln_trainer_resume (KilnTrainer *self)
+{
+  g_mutex_lock (&self->lock);
+  self->pause_requested = FALSE;
+  g_cond_broadcast (&self->wake);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+kiln_trainer_stop (KilnTrainer *self)
+{
+  g_mutex_lock (&self->lock);
+  self->stop_requested = TRUE;
+  g_cond_broadcast (&self->wake);
+  g_mutex_unlock (&self->lock);
+}
+
+void
+kiln_trainer_join (KilnTrainer *self)
+{
+  g_mutex_lock (&self->lock);
+  while (self->status.state == KILN_TRAINER_RUNNING || self->status.state == KILN_TRAINER_PAUSED)
+    g_cond_wait (&self->wake, &self->lock);
+  g_mutex_unlock (&self->lock);
+  /* Deliver what is pending, "finished" included, so callers see it. */
+  while (self->thread != NULL)
+    g_main_context_iteration (self->context, TRUE);
+}
+
+void
+kiln_trainer_get_status (KilnTrainer *self, KilnTrainerStatus *status)
+{
+  g_mutex_lock (&self->lock);
+  *status = self->status;
+  g_mutex_unlock (&self->lock);
+}
+
+KilnTrainerState
+kiln_trainer_get_state (KilnTrainer *self)
+{
+  g_mutex_lock (&self->lock);
+  KilnTrainerState state = self->status.state;
+  g_mutex_unlock (&self->lock);
+  return state;
+}
+
+const GError *
+kiln_trainer_get_error (KilnTrainer *self)
+{
+  return self->error;
+}
+
+KilnRun *
+kiln_trainer_get_run (KilnTrainer *self)
+{
+  return self->run;
+}
+
+static void
+kiln_trainer_finalize (GObject *object)
+{
+  KilnTrainer *self = KILN_TRAINER (object);
+
+  /* The worker holds a reference until it has been reaped, so it is gone. */
+  g_assert (self->thread == NULL);
+  g_clear_object (&self->run);
+  g_clear_object (&self->spec);
+  kiln_trainer_options_clear (&self->options);
+  g_free (self->train.indices);
+  g_free (self->train.labels);
+  g_free (self->val.indices);
+  g_free (self->val.labels);
+  g_free (self->mean);
+  g_ptr_array_unref (self->owned_caches);
+  g_free (self->initial_weights);
+  g_free (self->resume_from);
+  g_clear_error (&self->error);
+  g_queue_clear_full (&self->events, (GDestroyNotify) event_free);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->wake);
+  G_OBJECT_CLASS (kiln_trainer_parent_class)->finalize (object);
+}
+
+static void
+kiln_trainer_class_init (KilnTrainerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = kiln_trainer_finalize;
+
+  /* Coalesced: read kiln_trainer_get_status(). */
+  signals[SIGNAL_PROGRESS] = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_VALIDATED] = g_signal_new ("validated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                            0, NULL, NULL, NULL, G_TYPE_NONE, 4,
+                                            G_TYPE_INT64, G_TYPE_DOUBLE, G_TYPE_DOUBLE, G_TYPE_DOUBLE);
+  signals[SIGNAL_EPOCH_FINISHED] = g_signal_new ("epoch-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                                 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+  signals[SIGNAL_CHECKPOINT_SAVED] = g_signal_new ("checkpoint-saved", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* Last, once; the argument is the final KilnTrainerState. */
+  signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+}
+
+static void
+kiln_trainer_init (KilnTrainer *self)
+{
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->wake);
+  g_queue_init (&self->events);
+  self->context = g_main_context_ref_thread_default ();
+  self->progress_interval_ms = 100;
+  self->owned_caches = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_tensor_cache_free);
+  self->status.val_loss = self->status.val_accuracy = self->status.val_top5 = NAN;
+  self->status.best_val_accuracy = NAN;
+}

@@ -1,0 +1,140 @@
+/* kiln-trainer.h: one training run on a worker thread.
+ *
+ * A trainer owns the run's worker GThread, which drives the backend (CPU or
+ * CUDA): it builds the net from the spec, loads initial weights (fine-tuning)
+ * or the checkpoint to resume, then trains epoch after epoch, validating,
+ * logging every iteration to metrics.csv/events.jsonl and checkpointing
+ * through its KilnRun. A checkpoint holds the weights, the optimizer state
+ * and the position in the data and dropout streams, so a resumed run
+ * continues exactly where the checkpoint was taken.
+ *
+ * Threads: create and control the trainer from one thread (the UI's or the
+ * CLI's main thread). Signals are emitted on the GMainContext that was
+ * thread-default at creation, from one idle source: "progress" is
+ * coalesced (the newest numbers replace older ones, at most every
+ * progress-interval), "validated", "epoch-finished" and "checkpoint-saved"
+ * arrive once each, and "finished" comes last, once. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "engine/kiln-lr-schedule.h"
+#include "engine/kiln-netspec.h"
+#include "engine/kiln-optimizer.h"
+#include "kiln-run.h"
+#include "kiln-tensor-cache.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  KILN_TRAINER_IDLE,
+  KILN_TRAINER_RUNNING,
+  KILN_TRAINER_PAUSED,
+  KILN_TRAINER_STOPPED,     /* by kiln_trainer_stop(), after a checkpoint */
+  KILN_TRAINER_FINISHED,    /* all epochs done */
+  KILN_TRAINER_FAILED,
+} KilnTrainerState;
+
+typedef struct {
+  int batch_size;
+  int epochs;
+  KilnOptimizerType optimizer;
+  double learning_rate;
+  double momentum;          /* SGD */
+  double weight_decay;
+  double beta1, beta2, eps; /* Adam */
+  KilnLrSchedule schedule;
+  guint64 seed;
+  gboolean random_crop;     /* else the centre crop */
+  gboolean mirror;
+  float scale;              /* pixels · scale after the mean; 0 = 1/255 */
+  int checkpoint_every;     /* iterations; 0 = at epoch ends only */
+  guint keep_checkpoints;   /* the newest K (plus the best) */
+  int validate_every;       /* epochs; 0 = never */
+  char *backend;            /* "cpu", "cuda" or "auto" */
+  /* With frozen bottom layers (KilnLayerSpec.frozen), compute their outputs
+   * once per image and train the rest on those: fine-tuning the top of a
+   * big net then costs minutes, not days. Augmentation is off in that mode
+   * (it would change what the frozen layers see). */
+  gboolean cache_features;
+} KilnTrainerOptions;
+
+/* Defaults: batch 32, 10 epochs, SGD lr 0.01 momentum 0.9 (the seed's
+ * MomentumSGD), weight decay 5e-4, exponential ×0.97 per epoch, seed 1,
+ * mirror on, checkpoints every epoch, keep 3, validate every epoch, "auto",
+ * frozen features cached. */
+void        kiln_trainer_options_init      (KilnTrainerOptions       *options);
+void        kiln_trainer_options_clear     (KilnTrainerOptions       *options);
+JsonObject *kiln_trainer_options_to_json   (const KilnTrainerOptions *options);
+gboolean    kiln_trainer_options_from_json (KilnTrainerOptions       *options,
+                                            JsonObject               *object,
+                                            GError                  **error);
+
+typedef struct {
+  KilnTrainerState state;
+  gint64 iteration;            /* completed iterations */
+  gint64 total_iterations;
+  int epoch;                   /* current epoch, from 0 */
+  double loss;                 /* last batch */
+  double accuracy;             /* last batch */
+  double learning_rate;
+  double images_per_second;    /* smoothed */
+  double val_loss, val_accuracy, val_top5;   /* NaN until validated */
+  double best_val_accuracy;
+} KilnTrainerStatus;
+
+#define KILN_TYPE_TRAINER (kiln_trainer_get_type ())
+G_DECLARE_FINAL_TYPE (KilnTrainer, kiln_trainer, KILN, TRAINER, GObject)
+
+/* @spec's last layer must produce one score per class. */
+KilnTrainer *kiln_trainer_new              (KilnRun                  *run,
+                                            KilnNetSpec              *spec,
+                                            const KilnTrainerOptions *options);
+
+/* The data: cache entries and their labels (copied). The caches must stay
+ * alive until the trainer is finalized. @mean is C×H×W at the cache size. */
+void         kiln_trainer_set_train_data   (KilnTrainer     *self,
+                                            KilnTensorCache *cache,
+                                            const guint     *indices,
+                                            const int       *labels,
+                                            guint            n);
+void         kiln_trainer_set_val_data     (KilnTrainer     *self,
+                                            KilnTensorCache *cache,
+                                            const guint     *indices,
+                                            const int       *labels,
+                                            guint            n);
+/* The trainer frees @cache when it is finalized (for callers that built
+ * the caches only for this run). */
+void         kiln_trainer_take_cache       (KilnTrainer     *self,
+                                            KilnTensorCache *cache);
+void         kiln_trainer_set_mean         (KilnTrainer     *self,
+                                            const float     *mean,
+                                            gsize            n_elements);
+/* Fine-tuning: weights from a Kiln checkpoint; layers whose shapes differ
+ * (a replaced top layer) keep their fresh initialisation. */
+void         kiln_trainer_set_initial_weights (KilnTrainer *self,
+                                               const char  *safetensors_path);
+/* Resume from this checkpoint of the same run. */
+void         kiln_trainer_set_resume       (KilnTrainer *self,
+                                            const char  *checkpoint_path);
+
+/* Checks the setup and starts the worker. */
+gboolean     kiln_trainer_start            (KilnTrainer  *self,
+                                            GError      **error);
+void         kiln_trainer_pause            (KilnTrainer  *self);
+void         kiln_trainer_resume           (KilnTrainer  *self);
+/* Asks the worker to checkpoint and stop after the current iteration. */
+void         kiln_trainer_stop             (KilnTrainer  *self);
+/* Blocks until the worker has ended (for the CLI and tests). */
+void         kiln_trainer_join             (KilnTrainer  *self);
+
+void         kiln_trainer_get_status       (KilnTrainer       *self,
+                                            KilnTrainerStatus *status);
+KilnTrainerState kiln_trainer_get_state    (KilnTrainer  *self);
+/* Why the run failed, or NULL. */
+const GError *kiln_trainer_get_error       (KilnTrainer  *self);
+KilnRun     *kiln_trainer_get_run          (KilnTrainer  *self);
+void         kiln_trainer_set_progress_interval (KilnTrainer *self,
+                                                 guint        milliseconds);
+
+G_END_DECLS

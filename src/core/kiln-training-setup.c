@@ -1,0 +1,434 @@
+#include "kiln-training-setup.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <math.h>
+
+#include "engine/kiln-json-text.h"
+#include "kiln-dataset.h"
+#include "kiln-error.h"
+#include "kiln-labels.h"
+
+void
+kiln_training_setup_init (KilnTrainingSetup *setup)
+{
+  *setup = (KilnTrainingSetup) {
+    .resize = KILN_RESIZE_SQUASH,
+    .val_fraction = 0.1,
+    .split_seed = 1,
+  };
+}
+
+static gboolean
+decode_for_cache (const char *path, guint8 *chw, gpointer user_data, GError **error)
+{
+  return kiln_image_load_u8 (path, user_data, chw, NULL, error);
+}
+
+static char *
+cache_path_for (const char *project_dir, const KilnImageSpec *spec)
+{
+  g_autofree char *name = g_strdup_printf ("images-%dx%dx%d-%s.kilncache", spec->width, spec->height,
+                                           (int) spec->channels, kiln_resize_mode_to_string (spec->mode));
+  return g_build_filename (project_dir, "cache", name, NULL);
+}
+
+static KilnTensorCache *
+build_cache (const char *cache_path, const char *images_root, KilnLabelSet *const *sets, guint n_sets,
+             KilnImageSpec *spec, KilnProgress *progress, GError **error)
+{
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  for (guint s = 0; s < n_sets; s++)
+    for (guint i = 0; i < sets[s]->paths->len; i++)
+      g_ptr_array_add (paths, g_build_filename (images_root, sets[s]->paths->pdata[i], NULL));
+  g_ptr_array_add (paths, NULL);
+  return kiln_tensor_cache_build (cache_path, (const char *const *) paths->pdata, paths->len - 1,
+                                  spec->channels, spec->height, spec->width,
+                                  decode_for_cache, spec, progress, error);
+}
+
+/* Indices of valid cache entries [first, first + set size) and their labels. */
+static void
+collect (KilnTensorCache *cache, KilnLabelSet *set, guint first, GArray *indices, GArray *labels,
+         JsonArray *skipped)
+{
+  for (guint i = 0; i < set->paths->len; i++)
+    {
+      guint entry = first + i;
+      if (!kiln_tensor_cache_is_valid (cache, entry))
+        {
+          json_array_add_string_element (skipped, set->paths->pdata[i]);
+          continue;
+        }
+      g_array_append_val (indices, entry);
+      g_array_append_val (labels, g_array_index (set->labels, int, i));
+    }
+}
+
+static KilnMeanImage *
+mean_from_cache (KilnTensorCache *cache, GArray *indices, const KilnImageSpec *spec, KilnLabelSet *used)
+{
+  gsize n = kiln_image_spec_size (spec);
+  g_autofree double *sum = g_new0 (double, n);
+  KilnMeanImage *mean = g_new0 (KilnMeanImage, 1);
+  gsize plane = (gsize) spec->width * spec->height;
+
+  for (guint i = 0; i < indices->len; i++)
+    {
+      const guint8 *pixels = kiln_tensor_cache_get (cache, g_array_index (indices, guint, i));
+      for (gsize k = 0; k < n; k++)
+        sum[k] += pixels[k];
+    }
+  mean->spec = *spec;
+  mean->mean = g_new (float, n);
+  for (gsize k = 0; k < n; k++)
+    mean->mean[k] = indices->len ? sum[k] / indices->len : 0;
+  /* Per-channel mean and std over every pixel of every image. */
+  for (int c = 0; c < (int) spec->channels; c++)
+    {
+      double s = 0, s2 = 0;
+      for (guint i = 0; i < indices->len; i++)
+        {
+          const guint8 *p = kiln_tensor_cache_get (cache, g_array_index (indices, guint, i)) + c * plane;
+          for (gsize k = 0; k < plane; k++)
+            s += p[k], s2 += (double) p[k] * p[k];
+        }
+      double count = (double) plane * MAX (indices->len, 1);
+      mean->channel_mean[c] = s / count;
+      mean->channel_std[c] = sqrt (MAX (0.0, s2 / count - mean->channel_mean[c] * mean->channel_mean[c]));
+    }
+  mean->used = used;
+  mean->skipped = kiln_label_set_new ();
+  return mean;
+}
+
+static KilnLabelSet *
+subset_of (KilnLabelSet *set, const guint8 *subsets, KilnSubset which)
+{
+  KilnLabelSet *out = kiln_label_set_new ();
+  for (guint i = 0; i < set->classes->len; i++)
+    g_ptr_array_add (out->classes, g_strdup (set->classes->pdata[i]));
+  for (guint i = 0; i < set->paths->len; i++)
+    if (subsets[i] == which)
+      kiln_label_set_add (out, set->paths->pdata[i], g_array_index (set->labels, int, i));
+  return out;
+}
+
+static int
+spec_outputs (KilnNetSpec *spec, GError **error)
+{
+  if (!kiln_net_spec_infer_shapes (spec, error))
+    return -1;
+  guint n = kiln_net_spec_get_n_layers (spec);
+  if (n == 0)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT, "The network has no layers");
+      return -1;
+    }
+  const KilnLayerShape *out = kiln_net_spec_get_shape (spec, n - 1);
+  return out->c * out->h * out->w;
+}
+
+static JsonObject *
+image_spec_to_json (const KilnImageSpec *spec)
+{
+  JsonObject *o = json_object_new ();
+  json_object_set_int_member (o, "width", spec->width);
+  json_object_set_int_member (o, "height", spec->height);
+  json_object_set_int_member (o, "channels", spec->channels);
+  json_object_set_string_member (o, "resize", kiln_resize_mode_to_string (spec->mode));
+  return o;
+}
+
+gboolean
+kiln_training_config_get_image_spec (JsonObject *config, KilnImageSpec *spec, GError **error)
+{
+  JsonNode *node = json_object_get_member (config, "image");
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    goto bad;
+  JsonObject *o = json_node_get_object (node);
+  *spec = (KilnImageSpec) {
+    .width = json_object_get_int_member_with_default (o, "width", 0),
+    .height = json_object_get_int_member_with_default (o, "height", 0),
+    .channels = json_object_get_int_member_with_default (o, "channels", 0),
+  };
+  if (spec->width <= 0 || spec->height <= 0 || spec->width > 8192 || spec->height > 8192 ||
+      (spec->channels != KILN_CHANNELS_GRAY && spec->channels != KILN_CHANNELS_RGB) ||
+      !kiln_resize_mode_from_string (json_object_get_string_member_with_default (o, "resize", ""), &spec->mode))
+    goto bad;
+  return TRUE;
+bad:
+  g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+               "The run's config.json has no valid \"image\" section (width, height, channels 1 or 3, resize)");
+  return FALSE;
+}
+
+JsonObject *
+kiln_training_read_config (const char *run_dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (run_dir, "config.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  if (!json_parser_load_from_file (parser, path, error))
+    return NULL;
+  JsonNode *root = json_parser_get_root (parser);
+  if (!JSON_NODE_HOLDS_OBJECT (root) ||
+      g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (root), "format", ""),
+                 KILN_RUN_CONFIG_FORMAT) != 0)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+                   "%s is not a Kiln run configuration (format %s)", path, KILN_RUN_CONFIG_FORMAT);
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
+KilnTrainer *
+kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTrainerOptions *options,
+                       const KilnTrainingSetup *setup, KilnProgress *progress, GError **error)
+{
+  g_autofree char *images_root = g_build_filename (project_dir, "images", NULL);
+  g_autoptr(GError) local_error = NULL;
+
+  if (!g_file_test (images_root, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                   "%s has no images/ folder; put one folder of images per class there", project_dir);
+      return NULL;
+    }
+  GCancellable *cancellable = progress ? kiln_progress_get_cancellable (progress) : NULL;
+  g_autoptr(KilnLabelSet) set = kiln_labels_from_folder (images_root, cancellable, error);
+  if (set == NULL)
+    return NULL;
+  if (set->classes->len < 2)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "%s has %u class folder%s; a classifier needs at least two", images_root,
+                   set->classes->len, set->classes->len == 1 ? "" : "s");
+      return NULL;
+    }
+  int outputs = spec_outputs (spec, error);
+  if (outputs < 0)
+    return NULL;
+  /* Fine-tuning a model made for other classes: a fresh top layer. */
+  g_autoptr(KilnNetSpec) adapted = kiln_net_spec_copy (spec);
+  gboolean replaced_top = (guint) outputs != set->classes->len;
+  if (replaced_top && !kiln_net_spec_replace_top (adapted, set->classes->len, error))
+    return NULL;
+  spec = adapted;
+
+  /* Split. */
+  KilnSplitSpec split = {
+    .fractions = { 1.0 - setup->val_fraction, setup->val_fraction, 0 },
+    .max_per_class = setup->max_per_class, .seed = setup->split_seed,
+  };
+  g_autofree guint8 *subsets = g_new (guint8, set->paths->len);
+  if (!kiln_dataset_split ((const int *) set->labels->data, set->paths->len, &split, subsets, error))
+    return NULL;
+  g_autoptr(KilnLabelSet) train_set = subset_of (set, subsets, KILN_SUBSET_TRAIN);
+  g_autoptr(KilnLabelSet) val_set = subset_of (set, subsets, KILN_SUBSET_VAL);
+
+  /* Cache. */
+  int in_c, in_h, in_w;
+  kiln_net_spec_get_input (spec, &in_c, &in_h, &in_w);
+  KilnImageSpec image = {
+    .width = setup->cache_width > 0 ? setup->cache_width : in_w,
+    .height = setup->cache_height > 0 ? setup->cache_height : in_h,
+    .channels = in_c == 1 ? KILN_CHANNELS_GRAY : KILN_CHANNELS_RGB,
+    .mode = setup->resize,
+  };
+  if (in_c != 1 && in_c != 3)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
+                   "The network takes %d input channels; Kiln feeds images as 1 (gray) or 3 (RGB)", in_c);
+      return NULL;
+    }
+  g_autofree char *cache_path = cache_path_for (project_dir, &image);
+  KilnLabelSet *parts[] = { train_set, val_set };
+  g_autoptr(KilnTensorCache) cache = build_cache (cache_path, images_root, parts, 2, &image, progress, error);
+  if (cache == NULL)
+    return NULL;
+
+  g_autoptr(GArray) train_idx = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GArray) train_labels = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr(GArray) val_idx = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GArray) val_labels = g_array_new (FALSE, FALSE, sizeof (int));
+  JsonArray *skipped = json_array_new ();
+  collect (cache, train_set, 0, train_idx, train_labels, skipped);
+  collect (cache, val_set, train_set->paths->len, val_idx, val_labels, skipped);
+  if (train_idx->len == 0)
+    {
+      json_array_unref (skipped);
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "None of the training images in %s could be decoded; run kiln-cli inspect", images_root);
+      return NULL;
+    }
+
+  /* The run folder. */
+  g_autoptr(JsonObject) config = json_object_new ();
+  g_autoptr(JsonNode) spec_node = kiln_net_spec_to_json (spec);
+  g_autofree char *split_seed = g_strdup_printf ("%" G_GUINT64_FORMAT, setup->split_seed);
+  JsonObject *split_json = json_object_new ();
+  JsonArray *classes = json_array_new ();
+  json_object_set_string_member (config, "format", KILN_RUN_CONFIG_FORMAT);
+  json_object_set_string_member (config, "project", project_dir);
+  json_object_set_string_member (config, "images_root", images_root);
+  json_object_set_string_member (config, "cache", cache_path);
+  json_object_set_object_member (config, "options", kiln_trainer_options_to_json (options));
+  json_object_set_member (config, "spec", json_node_copy (spec_node));
+  json_object_set_object_member (config, "image", image_spec_to_json (&image));
+  for (guint i = 0; i < set->classes->len; i++)
+    json_array_add_string_element (classes, set->classes->pdata[i]);
+  json_object_set_array_member (config, "classes", classes);
+  json_object_set_double_member (split_json, "val_fraction", setup->val_fraction);
+  json_object_set_string_member (split_json, "seed", split_seed);
+  json_object_set_int_member (split_json, "max_per_class", setup->max_per_class);
+  json_object_set_int_member (split_json, "train", train_idx->len);
+  json_object_set_int_member (split_json, "val", val_idx->len);
+  json_object_set_object_member (config, "split", split_json);
+  if (setup->initial_weights)
+    json_object_set_string_member (config, "initial_weights", setup->initial_weights);
+  else
+    json_object_set_null_member (config, "initial_weights");
+
+  g_autofree char *runs_dir = g_build_filename (project_dir, "runs", NULL);
+  g_autoptr(KilnRun) run = kiln_run_create (runs_dir, setup->run_id, config, error);
+  if (run == NULL)
+    {
+      json_array_unref (skipped);
+      return NULL;
+    }
+  const char *run_dir = kiln_run_get_dir (run);
+  g_autofree char *labels_txt = g_build_filename (run_dir, "labels.txt", NULL);
+  g_autofree char *train_txt = g_build_filename (run_dir, "train.txt", NULL);
+  g_autofree char *val_txt = g_build_filename (run_dir, "val.txt", NULL);
+  if (!kiln_labels_write (train_set, train_txt, labels_txt, error) ||
+      !kiln_labels_write (val_set, val_txt, NULL, error))
+    {
+      json_array_unref (skipped);
+      return NULL;
+    }
+  g_autoptr(JsonObject) fields = json_object_new ();
+  json_object_set_array_member (fields, "images", skipped);
+  if (json_array_get_length (skipped) > 0 && !kiln_run_append_event (run, "undecodable-images", fields, error))
+    return NULL;
+  if (replaced_top)
+    {
+      g_autoptr(JsonObject) top = json_object_new ();
+      json_object_set_int_member (top, "from_outputs", outputs);
+      json_object_set_int_member (top, "to_classes", set->classes->len);
+      if (!kiln_run_append_event (run, "top-layer-replaced", top, error))
+        return NULL;
+    }
+
+  g_autoptr(KilnMeanImage) mean = mean_from_cache (cache, train_idx, &image, g_steal_pointer (&train_set));
+  if (!kiln_mean_image_save (mean, run_dir, error))
+    return NULL;
+
+  KilnTrainer *trainer = kiln_trainer_new (run, spec, options);
+  kiln_trainer_set_train_data (trainer, cache, (guint *) train_idx->data, (int *) train_labels->data, train_idx->len);
+  kiln_trainer_set_val_data (trainer, cache, (guint *) val_idx->data, (int *) val_labels->data, val_idx->len);
+  kiln_trainer_set_mean (trainer, mean->mean, kiln_image_spec_size (&image));
+  if (setup->initial_weights)
+    kiln_trainer_set_initial_weights (trainer, setup->initial_weights);
+  kiln_trainer_take_cache (trainer, g_steal_pointer (&cache));
+  return trainer;
+}
+
+KilnTrainer *
+kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GError **error)
+{
+  g_autoptr(JsonObject) config = kiln_training_read_config (run_dir, error);
+  KilnImageSpec image;
+
+  if (config == NULL || !kiln_training_config_get_image_spec (config, &image, error))
+    return NULL;
+  const char *images_root = json_object_get_string_member_with_default (config, "images_root", NULL);
+  const char *cache_path = json_object_get_string_member_with_default (config, "cache", NULL);
+  JsonNode *spec_node = json_object_get_member (config, "spec");
+  JsonNode *options_node = json_object_get_member (config, "options");
+  if (images_root == NULL || cache_path == NULL || spec_node == NULL ||
+      options_node == NULL || !JSON_NODE_HOLDS_OBJECT (options_node))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+                   "%s/config.json lacks images_root, cache, spec or options; the run cannot be resumed", run_dir);
+      return NULL;
+    }
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new_from_json (spec_node, error);
+  if (spec == NULL)
+    return NULL;
+  KilnTrainerOptions options;
+  kiln_trainer_options_init (&options);
+  if (!kiln_trainer_options_from_json (&options, json_node_get_object (options_node), error))
+    {
+      kiln_trainer_options_clear (&options);
+      return NULL;
+    }
+
+  g_autofree char *labels_txt = g_build_filename (run_dir, "labels.txt", NULL);
+  g_autofree char *train_txt = g_build_filename (run_dir, "train.txt", NULL);
+  g_autofree char *val_txt = g_build_filename (run_dir, "val.txt", NULL);
+  g_autoptr(KilnLabelSet) train_set = kiln_labels_read (train_txt, labels_txt, error);
+  g_autoptr(KilnLabelSet) val_set = train_set ? kiln_labels_read (val_txt, labels_txt, error) : NULL;
+  if (val_set == NULL)
+    {
+      kiln_trainer_options_clear (&options);
+      return NULL;
+    }
+  KilnLabelSet *parts[] = { train_set, val_set };
+  g_autoptr(KilnTensorCache) cache = build_cache (cache_path, images_root, parts, 2, &image, progress, error);
+  if (cache == NULL)
+    {
+      kiln_trainer_options_clear (&options);
+      return NULL;
+    }
+  g_autoptr(GArray) train_idx = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GArray) train_labels = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr(GArray) val_idx = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GArray) val_labels = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr(JsonArray) skipped = json_array_new ();
+  collect (cache, train_set, 0, train_idx, train_labels, skipped);
+  collect (cache, val_set, train_set->paths->len, val_idx, val_labels, skipped);
+
+  g_autofree char *mean_path = g_build_filename (run_dir, "mean.f32", NULL);
+  gsize n_mean = kiln_image_spec_size (&image);
+  g_autofree float *mean = kiln_mean_image_load_f32 (mean_path, n_mean, error);
+  if (mean == NULL)
+    {
+      kiln_trainer_options_clear (&options);
+      return NULL;
+    }
+
+  /* Find the checkpoint first, then reopen the logs trimmed to it. */
+  g_autoptr(KilnRun) probe = kiln_run_open (run_dir, -1, error);
+  if (probe == NULL)
+    {
+      kiln_trainer_options_clear (&options);
+      return NULL;
+    }
+  gint64 iteration = 0;
+  g_autofree char *checkpoint = kiln_run_get_latest_checkpoint (probe, &iteration);
+  g_clear_object (&probe);
+  g_autoptr(KilnRun) run = kiln_run_open (run_dir, checkpoint ? iteration : 0, error);
+  if (run == NULL)
+    {
+      kiln_trainer_options_clear (&options);
+      return NULL;
+    }
+
+  KilnTrainer *trainer = kiln_trainer_new (run, spec, &options);
+  kiln_trainer_options_clear (&options);
+  kiln_trainer_set_train_data (trainer, cache, (guint *) train_idx->data, (int *) train_labels->data, train_idx->len);
+  kiln_trainer_set_val_data (trainer, cache, (guint *) val_idx->data, (int *) val_labels->data, val_idx->len);
+  kiln_trainer_set_mean (trainer, mean, n_mean);
+  if (checkpoint != NULL)
+    kiln_trainer_set_resume (trainer, checkpoint);
+  else
+    {
+      const char *weights = json_object_get_string_member_with_default (config, "initial_weights", NULL);
+      if (weights)
+        kiln_trainer_set_initial_weights (trainer, weights);
+    }
+  kiln_trainer_take_cache (trainer, g_steal_pointer (&cache));
+  return trainer;
+}

@@ -1,0 +1,70 @@
+/* kiln-training-setup.h: from a project folder to a ready KilnTrainer.
+ *
+ * Both front ends start and resume runs through these functions, so the
+ * GUI and kiln-cli cannot drift apart. Preparing a new run labels the
+ * project's images/ tree by folder, splits it (seeded, stratified), builds
+ * or reuses the decode-once cache, computes the mean image of the training
+ * images from that cache (the exact conversion training uses), and writes
+ * the run folder: config.json, labels.txt (class file), train.txt and
+ * val.txt (label files), mean.f32/mean.png/mean.json. Resuming reads all of
+ * that back and continues from the newest checkpoint.
+ *
+ * config.json ("format": "kiln-run-1") holds "images_root", "options"
+ * (kiln_trainer_options_to_json), "spec" (the net spec), "image" (the
+ * cache's width, height, channels, resize mode), "classes", "split" and
+ * "initial_weights"; KilnClassifier reads the same file.
+ *
+ * Threads: these functions block (decoding images); call them from a
+ * worker (GTask) in a UI. The trainer they return signals on the
+ * GMainContext that is thread-default for the caller. */
+#pragma once
+
+#include "kiln-image.h"
+#include "kiln-progress.h"
+#include "kiln-trainer.h"
+
+G_BEGIN_DECLS
+
+#define KILN_RUN_CONFIG_FORMAT "kiln-run-1"
+
+typedef struct {
+  /* How images become tensors; 0 width/height: the net's input size.
+   * A larger cache (AlexNet: 256 for 227 crops) allows random crops. */
+  int cache_width, cache_height;
+  KilnResizeMode resize;
+  double val_fraction;        /* 0.1 by default */
+  guint64 split_seed;
+  guint max_per_class;        /* 0: all */
+  const char *initial_weights;/* fine-tuning: a Kiln checkpoint, or NULL */
+  const char *run_id;         /* NULL: a time stamp */
+} KilnTrainingSetup;
+
+void         kiln_training_setup_init    (KilnTrainingSetup *setup);
+
+/* @project_dir holds images/<class>/…; runs go to @project_dir/runs and the
+ * cache to @project_dir/cache. The spec's last layer should have one output
+ * per class folder; when it has another number (fine-tuning a model made
+ * for other classes) its top layer is replaced, starting fresh. @progress
+ * (optional) follows cache building. */
+KilnTrainer *kiln_training_prepare       (const char               *project_dir,
+                                          KilnNetSpec              *spec,
+                                          const KilnTrainerOptions *options,
+                                          const KilnTrainingSetup  *setup,
+                                          KilnProgress             *progress,
+                                          GError                  **error);
+
+/* Reopens @run_dir and sets the trainer to resume from its newest
+ * checkpoint (or to start over when it has none yet). */
+KilnTrainer *kiln_training_prepare_resume (const char   *run_dir,
+                                           KilnProgress *progress,
+                                           GError      **error);
+
+/* Reads a run's config.json (for the classifier and front ends). */
+JsonObject  *kiln_training_read_config   (const char  *run_dir,
+                                          GError     **error);
+/* The image conversion a run's config describes. */
+gboolean     kiln_training_config_get_image_spec (JsonObject    *config,
+                                                  KilnImageSpec *spec,
+                                                  GError       **error);
+
+G_END_DECLS

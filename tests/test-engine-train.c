@@ -1,0 +1,419 @@
+/* KilnNet on the CPU backend: a small CNN learns a generated task, the same
+ * seed gives the same weights and loss curve, frozen layers stay untouched
+ * and no backward runs below the lowest trainable layer, gradients through
+ * a branching graph match finite differences, bad input is a GError naming
+ * the layer, and the learning-rate schedules give their factors. */
+#include <math.h>
+#include <string.h>
+
+#include "kiln-backend.h"
+#include "kiln-error.h"
+#include "kiln-net.h"
+
+static KilnBackend *backend;
+
+#define IMG 8
+#define CLASSES 4
+
+static void
+add (KilnNetSpec *spec, KilnLayerSpec *l)
+{
+  g_autoptr(GError) error = NULL;
+  g_assert_true (kiln_net_spec_add_layer (spec, l, &error));
+  g_assert_no_error (error);
+  kiln_layer_spec_clear (l);
+}
+
+static void
+add_conv (KilnNetSpec *spec, const char *name, int out, int k, int pad, const char *input)
+{
+  KilnLayerSpec l;
+  kiln_layer_spec_init (&l, KILN_LAYER_CONVOLUTION, name);
+  l.num_output = out;
+  l.kernel_h = l.kernel_w = k;
+  l.pad_top = l.pad_left = l.pad_bottom = l.pad_right = pad;
+  if (input)
+    l.inputs = g_strsplit (input, ",", -1);
+  add (spec, &l);
+}
+
+static void
+add_simple (KilnNetSpec *spec, KilnLayerType type, const char *name, const char *inputs)
+{
+  KilnLayerSpec l;
+  kiln_layer_spec_init (&l, type, name);
+  if (type == KILN_LAYER_MAX_POOL)
+    {
+      l.kernel_h = l.kernel_w = 2;
+      l.stride_h = l.stride_w = 2;
+    }
+  if (type == KILN_LAYER_INNER_PRODUCT)
+    l.num_output = CLASSES;
+  if (type == KILN_LAYER_DROPOUT)
+    l.ratio = 0.2f;
+  if (inputs)
+    l.inputs = g_strsplit (inputs, ",", -1);
+  add (spec, &l);
+}
+
+/* conv1 → relu → pool → conv2 → relu → bn → drop → fc */
+static KilnNetSpec *
+small_cnn (void)
+{
+  KilnNetSpec *spec = kiln_net_spec_new ("small", 1, IMG, IMG);
+  add_conv (spec, "conv1", 8, 3, 1, NULL);
+  add_simple (spec, KILN_LAYER_RELU, "relu1", NULL);
+  add_simple (spec, KILN_LAYER_MAX_POOL, "pool1", NULL);
+  add_conv (spec, "conv2", 16, 3, 1, NULL);
+  add_simple (spec, KILN_LAYER_RELU, "relu2", NULL);
+  add_simple (spec, KILN_LAYER_BATCH_NORM, "bn2", NULL);
+  add_simple (spec, KILN_LAYER_DROPOUT, "drop2", NULL);
+  add_simple (spec, KILN_LAYER_INNER_PRODUCT, "fc", NULL);
+  return spec;
+}
+
+/* The class is the quadrant holding a bright 2×2 blob, over noise. */
+static void
+make_data (GRand *rand, int n, float *images, int *labels)
+{
+  for (int i = 0; i < n; i++)
+    {
+      float *img = images + (gint64) i * IMG * IMG;
+      int cls = g_rand_int_range (rand, 0, CLASSES);
+      for (int p = 0; p < IMG * IMG; p++)
+        img[p] = (float) g_rand_double_range (rand, -0.5, 0.5);
+      int y0 = (cls / 2) * 4 + g_rand_int_range (rand, 0, 3);
+      int x0 = (cls % 2) * 4 + g_rand_int_range (rand, 0, 3);
+      for (int dy = 0; dy < 2; dy++)
+        for (int dx = 0; dx < 2; dx++)
+          img[(y0 + dy) * IMG + x0 + dx] += 1.0f;
+      labels[i] = cls;
+    }
+}
+
+static double
+train (KilnNet *net, KilnOptimizer *opt, int steps, double *curve)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (42);
+  int batch = kiln_net_get_batch_size (net);
+  g_autofree float *images = g_new (float, (gint64) batch * IMG * IMG * 8);
+  g_autofree int *labels = g_new (int, batch * 8);
+  double loss = 0;
+  int correct;
+
+  /* A fixed training set of 8 batches. */
+  make_data (rand, batch * 8, images, labels);
+  for (int s = 0; s < steps; s++)
+    {
+      int b = s % 8;
+      g_assert_true (kiln_net_train_step (net, opt, images + (gint64) b * batch * IMG * IMG,
+                                          labels + b * batch, &loss, &correct, &error));
+      g_assert_no_error (error);
+      if (curve)
+        curve[s] = loss;
+    }
+  return loss;
+}
+
+static void
+test_learns (gconstpointer data)
+{
+  gboolean adam = GPOINTER_TO_INT (data);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnNetSpec) spec = small_cnn ();
+  g_autoptr(KilnNet) net = kiln_net_new (spec, backend, 16, 1, &error);
+  g_assert_no_error (error);
+  g_autoptr(KilnOptimizer) opt = adam ? kiln_optimizer_new_adam (0.01f, 0.9f, 0.999f, 1e-8f, 0)
+                                      : kiln_optimizer_new_sgd (0.05f, 0.9f, 1e-4f);
+  double curve[400];
+  train (net, opt, 400, curve);
+
+  /* Mean over the last pass through the 8 batches. */
+  double first = 0, last = 0;
+  for (int i = 0; i < 8; i++)
+    {
+      first += curve[i] / 8;
+      last += curve[392 + i] / 8;
+    }
+  g_test_message ("%s: first step %.4f, first pass %.4f → last pass %.4f",
+                  adam ? "adam" : "sgd", curve[0], first, last);
+  g_assert_cmpfloat (curve[0], >, 1.0);   /* chance is ln 4 ≈ 1.39 */
+  g_assert_cmpfloat (last, <, 0.05);
+
+  /* Held-out data, inference mode. */
+  g_autoptr(GRand) rand = g_rand_new_with_seed (4242);
+  float images[16 * IMG * IMG], out[16 * CLASSES];
+  int labels[16], correct = 0;
+  make_data (rand, 16, images, labels);
+  kiln_net_set_input (net, images);
+  g_assert_true (kiln_net_forward (net, FALSE, &error));
+  kiln_net_get_output (net, out);
+  for (int i = 0; i < 16; i++)
+    {
+      int best = 0;
+      for (int j = 1; j < CLASSES; j++)
+        if (out[i * CLASSES + j] > out[i * CLASSES + best])
+          best = j;
+      correct += best == labels[i];
+    }
+  g_assert_cmpint (correct, >=, 15);
+}
+
+static void
+test_deterministic (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnNetSpec) spec = small_cnn ();
+  g_autoptr(KilnNet) a = kiln_net_new (spec, backend, 8, 7, &error);
+  g_autoptr(KilnNet) b = kiln_net_new (spec, backend, 8, 7, &error);
+  g_autoptr(KilnNet) c = kiln_net_new (spec, backend, 8, 8, &error);
+  g_assert_no_error (error);
+  float wa[8 * 9], wb[8 * 9], wc[8 * 9];
+
+  g_assert_true (kiln_net_get_param (a, "conv1", 0, wa, 72, &error));
+  g_assert_true (kiln_net_get_param (b, "conv1", 0, wb, 72, &error));
+  g_assert_true (kiln_net_get_param (c, "conv1", 0, wc, 72, &error));
+  g_assert_cmpmem (wa, sizeof wa, wb, sizeof wb);
+  g_assert_true (memcmp (wa, wc, sizeof wa) != 0);
+
+  g_autoptr(KilnOptimizer) oa = kiln_optimizer_new_sgd (0.05f, 0.9f, 0);
+  g_autoptr(KilnOptimizer) ob = kiln_optimizer_new_sgd (0.05f, 0.9f, 0);
+  double ca[12], cb[12];
+  train (a, oa, 12, ca);
+  train (b, ob, 12, cb);
+  g_assert_cmpmem (ca, sizeof ca, cb, sizeof cb);
+}
+
+static void
+test_freezing (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnNetSpec) spec = small_cnn ();
+  kiln_net_spec_get_layer (spec, 0)->frozen = TRUE;    /* conv1 */
+  g_autoptr(KilnNet) net = kiln_net_new (spec, backend, 8, 3, &error);
+  g_assert_no_error (error);
+
+  float before1[72], after1[72], before2[16 * 72], after2[16 * 72];
+  g_assert_true (kiln_net_get_param (net, "conv1", 0, before1, 72, &error));
+  g_assert_true (kiln_net_get_param (net, "conv2", 0, before2, 16 * 72, &error));
+  g_autoptr(KilnOptimizer) opt = kiln_optimizer_new_sgd (0.05f, 0.9f, 1e-3f);
+  train (net, opt, 5, NULL);
+  g_assert_true (kiln_net_get_param (net, "conv1", 0, after1, 72, &error));
+  g_assert_true (kiln_net_get_param (net, "conv2", 0, after2, 16 * 72, &error));
+
+  g_assert_cmpmem (before1, sizeof before1, after1, sizeof after1);
+  g_assert_true (memcmp (before2, after2, sizeof before2) != 0);
+  /* conv1 is the lowest layer and frozen: nothing runs there or below. */
+  g_assert_cmpint (kiln_net_get_backward_count (net, "conv1"), ==, 0);
+  g_assert_cmpint (kiln_net_get_backward_count (net, "pool1"), ==, 0);
+  g_assert_cmpint (kiln_net_get_backward_count (net, "conv2"), ==, 5);
+  g_assert_false (kiln_net_get_param_grad (net, "conv1", 0, after1, 72, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* A frozen layer between trainable ones passes gradients but keeps its weights. */
+  g_autoptr(KilnNetSpec) mid = small_cnn ();
+  kiln_net_spec_get_layer (mid, 3)->frozen = TRUE;     /* conv2 */
+  g_autoptr(KilnNet) net2 = kiln_net_new (mid, backend, 8, 3, &error);
+  g_assert_true (kiln_net_get_param (net2, "conv1", 0, before1, 72, &error));
+  g_assert_true (kiln_net_get_param (net2, "conv2", 0, before2, 16 * 72, &error));
+  g_autoptr(KilnOptimizer) opt2 = kiln_optimizer_new_sgd (0.05f, 0.9f, 1e-3f);
+  train (net2, opt2, 5, NULL);
+  g_assert_true (kiln_net_get_param (net2, "conv1", 0, after1, 72, &error));
+  g_assert_true (kiln_net_get_param (net2, "conv2", 0, after2, 16 * 72, &error));
+  g_assert_true (memcmp (before1, after1, sizeof before1) != 0);
+  g_assert_cmpmem (before2, sizeof before2, after2, sizeof after2);
+  g_assert_cmpint (kiln_net_get_backward_count (net2, "conv2"), ==, 5);
+}
+
+/* data → conv_a → relu_a → {conv_b, conv_c} → concat → conv_d; add(conv_d, conv_e(relu_a)) → fc */
+static KilnNetSpec *
+branchy (void)
+{
+  KilnNetSpec *spec = kiln_net_spec_new ("branchy", 2, 5, 6);
+  add_conv (spec, "conv_a", 4, 3, 1, NULL);
+  add_simple (spec, KILN_LAYER_RELU, "relu_a", NULL);
+  add_conv (spec, "conv_b", 3, 3, 1, "relu_a");
+  add_conv (spec, "conv_c", 2, 1, 0, "relu_a");
+  add_simple (spec, KILN_LAYER_CONCAT, "cat", "conv_b,conv_c");
+  add_conv (spec, "conv_d", 4, 3, 1, "cat");
+  add_conv (spec, "conv_e", 4, 1, 0, "relu_a");
+  add_simple (spec, KILN_LAYER_ADD, "sum", "conv_d,conv_e");
+  add_simple (spec, KILN_LAYER_INNER_PRODUCT, "fc", "sum");
+  return spec;
+}
+
+static double
+loss_of (KilnNet *net, const float *x, const int *labels)
+{
+  g_autoptr(GError) error = NULL;
+  double loss;
+  kiln_net_set_input (net, x);
+  g_assert_true (kiln_net_forward (net, TRUE, &error));
+  g_assert_true (kiln_net_loss (net, labels, &loss, NULL, &error));
+  return loss;
+}
+
+static void
+test_graph_gradients (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnNetSpec) spec = branchy ();
+  g_autoptr(KilnNet) net = kiln_net_new (spec, backend, 3, 11, &error);
+  g_assert_no_error (error);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  float x[3 * 2 * 5 * 6];
+  int labels[3] = { 0, 3, 2 };
+  for (guint i = 0; i < G_N_ELEMENTS (x); i++)
+    x[i] = (float) g_rand_double_range (rand, -1, 1);
+
+  loss_of (net, x, labels);
+  g_assert_true (kiln_net_backward (net, &error));
+
+  /* conv_a's gradient collects three consumers' parts. */
+  const char *names[] = { "conv_a", "conv_c", "conv_e" };
+  for (guint n = 0; n < G_N_ELEMENTS (names); n++)
+    {
+      KilnShape s;
+      g_assert_true (kiln_net_get_param_shape (net, names[n], 0, &s, &error));
+      gint64 count = kiln_shape_n_elements (&s);
+      g_autofree float *w = g_new (float, count);
+      g_autofree float *g = g_new (float, count);
+      g_assert_true (kiln_net_get_param (net, names[n], 0, w, count, &error));
+      g_assert_true (kiln_net_get_param_grad (net, names[n], 0, g, count, &error));
+      double num = 0, den = 0;
+      for (gint64 i = 0; i < count; i++)
+        {
+          const float h = 1e-2f;
+          float keep = w[i];
+          w[i] = keep + h;
+          kiln_net_set_param (net, names[n], 0, w, count, &error);
+          double lp = loss_of (net, x, labels);
+          w[i] = keep - h;
+          kiln_net_set_param (net, names[n], 0, w, count, &error);
+          double lm = loss_of (net, x, labels);
+          w[i] = keep;
+          kiln_net_set_param (net, names[n], 0, w, count, &error);
+          double fd = (lp - lm) / (2 * h);
+          num += (fd - g[i]) * (fd - g[i]);
+          den += fd * fd;
+        }
+      double err = sqrt (num / den);
+      g_test_message ("%s: gradient vs finite differences, relative error %.3g", names[n], err);
+      g_assert_cmpfloat (err, <, 1e-2);
+    }
+}
+
+static void
+test_bad_input (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* Two branches of different sizes into an Add. */
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("bad", 1, 6, 6);
+  add_conv (spec, "left", 4, 3, 1, NULL);
+  add_conv (spec, "right", 4, 3, 0, KILN_NET_SPEC_INPUT_NAME);
+  add_simple (spec, KILN_LAYER_ADD, "join", "left,right");
+  g_assert_null (kiln_net_new (spec, backend, 2, 1, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "join"));
+  g_assert_nonnull (strstr (error->message, "2×4×4×4"));
+  g_clear_error (&error);
+
+  g_autoptr(KilnNetSpec) small = small_cnn ();
+  g_assert_null (kiln_net_new (small, backend, 0, 1, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* An infinite weight makes the loss non-finite: the error names where it
+   * began (a ReLU would swallow a NaN, an infinity passes). */
+  g_autoptr(KilnNet) net = kiln_net_new (small, backend, 4, 1, &error);
+  g_assert_no_error (error);
+  KilnShape fc;
+  g_assert_true (kiln_net_get_param_shape (net, "fc", 0, &fc, &error));
+  gint64 n_fc = kiln_shape_n_elements (&fc);
+  g_autofree float *w = g_new (float, n_fc);
+  g_assert_true (kiln_net_get_param (net, "fc", 0, w, n_fc, &error));
+  for (gint64 i = 0; i < n_fc; i++)
+    w[i] = INFINITY;
+  g_assert_true (kiln_net_set_param (net, "fc", 0, w, n_fc, &error));
+  g_assert_false (kiln_net_set_param (net, "fc", 0, w, 3, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_clear_error (&error);
+  float x[4 * IMG * IMG] = { 0 };
+  int labels[4] = { 0, 1, 2, 3 };
+  double loss;
+  g_autoptr(KilnOptimizer) opt = kiln_optimizer_new_sgd (0.01f, 0.9f, 0);
+  g_assert_false (kiln_net_train_step (net, opt, x, labels, &loss, NULL, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_NUMERIC);
+  g_assert_nonnull (strstr (error->message, "“fc”"));
+  g_clear_error (&error);
+
+  g_assert_false (kiln_net_get_param (net, "nope", 0, w, 1, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+}
+
+static void
+test_schedules (void)
+{
+  g_autoptr(GError) error = NULL;
+  KilnLrSchedule s;
+
+  kiln_lr_schedule_init_fixed (&s);
+  g_assert_cmpfloat (kiln_lr_schedule_factor (&s, 1000, 10), ==, 1.0);
+
+  /* The seed: lr × 0.97 after every epoch. */
+  kiln_lr_schedule_init_exponential (&s, 0.97);
+  g_assert_cmpfloat (kiln_lr_schedule_factor (&s, 9, 10), ==, 1.0);
+  g_assert_cmpfloat_with_epsilon (kiln_lr_schedule_factor (&s, 10, 10), 0.97, 1e-12);
+  g_assert_cmpfloat_with_epsilon (kiln_lr_schedule_factor (&s, 35, 10), 0.97 * 0.97 * 0.97, 1e-12);
+
+  kiln_lr_schedule_init_step (&s, 0.1, 3);
+  g_assert_cmpfloat (kiln_lr_schedule_factor (&s, 29, 10), ==, 1.0);
+  g_assert_cmpfloat_with_epsilon (kiln_lr_schedule_factor (&s, 30, 10), 0.1, 1e-12);
+  g_assert_cmpfloat_with_epsilon (kiln_lr_schedule_factor (&s, 60, 10), 0.01, 1e-12);
+
+  kiln_lr_schedule_init_cosine (&s, 4, 0.0);
+  g_assert_cmpfloat (kiln_lr_schedule_factor (&s, 0, 10), ==, 1.0);
+  g_assert_cmpfloat_with_epsilon (kiln_lr_schedule_factor (&s, 20, 10), 0.5, 1e-12);
+  g_assert_cmpfloat_with_epsilon (kiln_lr_schedule_factor (&s, 40, 10), 0.0, 1e-12);
+
+  s.warmup_iterations = 4;
+  g_assert_cmpfloat_with_epsilon (kiln_lr_schedule_factor (&s, 0, 10), 0.2, 1e-3);
+  g_assert_cmpfloat_with_epsilon (kiln_lr_schedule_factor (&s, 3, 10), 0.8 * kiln_lr_schedule_factor (&(KilnLrSchedule) { .policy = KILN_LR_COSINE, .total_epochs = 4 }, 3, 10), 1e-12);
+  g_assert_true (kiln_lr_schedule_validate (&s, &error));
+
+  kiln_lr_schedule_init_step (&s, 0.1, 0);
+  g_assert_false (kiln_lr_schedule_validate (&s, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+
+  /* The optimizer applies the schedule per iteration. */
+  g_autoptr(KilnOptimizer) opt = kiln_optimizer_new_sgd (0.01f, 0.9f, 0);
+  kiln_lr_schedule_init_exponential (&s, 0.5);
+  kiln_optimizer_set_schedule (opt, &s, 2);
+  kiln_optimizer_set_iteration (opt, 4);
+  g_assert_cmpfloat_with_epsilon (kiln_optimizer_get_lr (opt), 0.0025, 1e-9);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+
+  g_test_init (&argc, &argv, NULL);
+  backend = kiln_backend_new ("cpu", &error);
+  g_assert_no_error (error);
+
+  g_test_add_data_func ("/engine/train/learns-sgd", GINT_TO_POINTER (FALSE), test_learns);
+  g_test_add_data_func ("/engine/train/learns-adam", GINT_TO_POINTER (TRUE), test_learns);
+  g_test_add_func ("/engine/train/deterministic", test_deterministic);
+  g_test_add_func ("/engine/train/freezing", test_freezing);
+  g_test_add_func ("/engine/train/graph-gradients", test_graph_gradients);
+  g_test_add_func ("/engine/train/bad-input", test_bad_input);
+  g_test_add_func ("/engine/train/schedules", test_schedules);
+
+  int ret = g_test_run ();
+  kiln_backend_free (backend);
+  return ret;
+}

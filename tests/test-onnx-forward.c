@@ -1,0 +1,122 @@
+/* Imported ONNX models run on Kiln's engine give PyTorch's outputs: each
+ * fixture of tests/fixtures/make-onnx-fixtures.py, at every opset it was
+ * exported at, is imported, built as a KilnNet on the CPU backend, loaded
+ * with its weights and run in inference mode on the fixed input; the output
+ * must match the reference PyTorch computed (normalized error below 1e-5). */
+#include <math.h>
+#include <string.h>
+
+#include "kiln-backend.h"
+#include "kiln-error.h"
+#include "kiln-net.h"
+#include "kiln-onnx.h"
+
+static const int opsets[] = { 7, 11, 13, 17 };
+
+static KilnOnnxTensor *
+load_reference (const char *net, const char *what)
+{
+  g_autofree char *name = g_strdup_printf ("%s-%s.pb", net, what);
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", "onnx", name, NULL);
+  g_autoptr(GError) error = NULL;
+  KilnOnnxTensor *tensor = kiln_onnx_tensor_load (path, &error);
+
+  g_assert_no_error (error);
+  return tensor;
+}
+
+/* ‖y − ref‖ / ‖ref‖ */
+static double
+normalized_error (const float *y, const float *ref, gsize n)
+{
+  double diff = 0, norm = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      diff += ((double) y[i] - ref[i]) * ((double) y[i] - ref[i]);
+      norm += (double) ref[i] * ref[i];
+    }
+  return sqrt (diff) / MAX (sqrt (norm), 1e-30);
+}
+
+static void
+check_net (gconstpointer data)
+{
+  const char *net_name = data;
+  g_autoptr(KilnOnnxTensor) input = load_reference (net_name, "input");
+  g_autoptr(KilnOnnxTensor) expected = load_reference (net_name, "output");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnBackend) backend = kiln_backend_new ("cpu", &error);
+
+  g_assert_no_error (error);
+  for (guint o = 0; o < G_N_ELEMENTS (opsets); o++)
+    {
+      g_autofree char *file = g_strdup_printf ("%s-opset%d.onnx", net_name, opsets[o]);
+      g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", "onnx", file, NULL);
+      g_autoptr(KilnNetSpec) spec = NULL;
+      g_autoptr(GHashTable) weights = NULL;
+      KilnNet *net;
+
+      kiln_onnx_import_spec (path, &spec, &weights, &error);
+      g_assert_no_error (error);
+      net = kiln_net_new (spec, backend, (int) input->dims[0], 1, &error);
+      g_assert_no_error (error);
+      kiln_onnx_load_weights (net, weights, &error);
+      g_assert_no_error (error);
+
+      const KilnShape *out_shape = kiln_net_get_output_shape (net);
+      g_assert_cmpint (kiln_shape_n_elements (out_shape), ==, (gint64) expected->n_elements);
+      g_assert_cmpint (kiln_shape_n_elements (kiln_net_get_input_shape (net)), ==, (gint64) input->n_elements);
+
+      g_autofree float *output = g_new0 (float, expected->n_elements);
+      kiln_net_set_input (net, input->data);
+      kiln_net_forward (net, FALSE, &error);
+      g_assert_no_error (error);
+      kiln_net_get_output (net, output);
+
+      double err = normalized_error (output, expected->data, expected->n_elements);
+      g_test_message ("%s: normalized error %.3g", file, err);
+      g_assert_cmpfloat (err, <, 1e-5);
+      kiln_net_free (net);
+    }
+}
+
+static void
+test_missing_weights (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", "onnx", "convnet-opset13.onnx", NULL);
+  g_autoptr(KilnNetSpec) spec = NULL;
+  g_autoptr(GHashTable) weights = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnBackend) backend = kiln_backend_new ("cpu", &error);
+  KilnNet *net;
+
+  g_assert_no_error (error);
+  kiln_onnx_import_spec (path, &spec, &weights, &error);
+  g_assert_no_error (error);
+  net = kiln_net_new (spec, backend, 1, 1, &error);
+  g_assert_no_error (error);
+
+  g_assert_true (g_hash_table_remove (weights, "/bn/BatchNormalization.var"));
+  g_assert_false (kiln_onnx_load_weights (net, weights, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "/bn/BatchNormalization.var"));
+  kiln_net_free (net);
+}
+
+int
+main (int argc, char **argv)
+{
+  static const char *nets[] = { "convnet", "branchnet", "gemmnet", "viewnet", "viewnet-dynamic" };
+
+  g_test_init (&argc, &argv, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (nets); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/onnx-forward/%s", nets[i]);
+      g_test_add_data_func (name, nets[i], check_net);
+    }
+  g_test_add_func ("/onnx-forward/missing-weights", test_missing_weights);
+
+  return g_test_run ();
+}

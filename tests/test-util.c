@@ -1,0 +1,135 @@
+#include <glib/gstdio.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "kiln-core.h"
+#include "test-util.h"
+
+void
+kiln_test_remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+
+        if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+          kiln_test_remove_tree (child);
+        else
+          g_unlink (child);
+      }
+  g_rmdir (path);
+}
+
+static guint8 *
+gunzip_all (const char *path,
+            gsize       size)
+{
+  gzFile gz = gzopen (path, "rb");
+  guint8 *data = g_malloc (size);
+
+  g_assert_nonnull (gz);
+  g_assert_cmpint (gzread (gz, data, size), ==, (int) size);
+  gzclose (gz);
+  return data;
+}
+
+static guint
+count_files (const char *dir,
+             const char *prefix)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (handle);
+  while ((name = g_dir_read_name (handle)) != NULL)
+    n += g_str_has_prefix (name, prefix);
+  return n;
+}
+
+void
+kiln_test_check_fashion_import (const char *dir,
+                                const char *prefix,
+                                const char *images_file,
+                                const char *labels_file,
+                                guint       n)
+{
+  g_autofree guint8 *labels = gunzip_all (labels_file, 8 + (gsize) n);
+  g_autofree guint8 *images = gunzip_all (images_file, 16 + (gsize) n * 784);
+  guint per_class[10] = { 0 };
+
+  g_assert_cmpmem (images, 4, "\0\0\x08\x03", 4);
+  g_assert_cmpmem (labels, 4, "\0\0\x08\x01", 4);
+  for (guint i = 0; i < n; i++)
+    {
+      guint label = labels[8 + i];
+      g_autofree char *name = g_strdup_printf ("%s%05u.png", prefix, i);
+      g_autofree char *path = g_build_filename (dir, kiln_labels_fashion_mnist_classes[label],
+                                                name, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GdkPixbuf) pixbuf = NULL;
+      guint8 gray[784];
+
+      g_assert_cmpuint (label, <, 10);
+      per_class[label]++;
+      pixbuf = kiln_image_load (path, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (gdk_pixbuf_get_width (pixbuf), ==, 28);
+      kiln_image_to_u8 (pixbuf, KILN_CHANNELS_GRAY, gray);
+      g_assert_cmpmem (gray, 784, images + 16 + (gsize) i * 784, 784);
+    }
+  for (guint c = 0; c < 10; c++)
+    {
+      g_autofree char *folder = g_build_filename (dir, kiln_labels_fashion_mnist_classes[c], NULL);
+      g_assert_cmpuint (count_files (folder, prefix), ==, per_class[c]);
+    }
+}
+
+int
+kiln_test_run_cli (const char *const *args,
+                   char              **out,
+                   char              **err)
+{
+  const char *cli = g_getenv ("KILN_CLI");
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  g_assert_nonnull (cli);
+  g_ptr_array_add (argv, (char *) cli);
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  /* No DISPLAY: the CLI must never need one. */
+  g_auto(GStrv) envp = g_environ_unsetenv (g_get_environ (), "DISPLAY");
+  envp = g_environ_unsetenv (envp, "WAYLAND_DISPLAY");
+  g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, &error);
+  g_assert_no_error (error);
+  return status;
+}
+
+void
+kiln_test_put_be32 (GByteArray *array,
+                    guint32     v)
+{
+  guint8 b[4] = { v >> 24, v >> 16, v >> 8, v };
+
+  g_byte_array_append (array, b, 4);
+}
+
+void
+kiln_test_write_gz (const char   *path,
+                    const guint8 *data,
+                    gsize         length)
+{
+  gzFile gz = gzopen (path, "wb");
+
+  g_assert_nonnull (gz);
+  g_assert_cmpint (gzwrite (gz, data, length), ==, (int) length);
+  g_assert_cmpint (gzclose (gz), ==, Z_OK);
+}

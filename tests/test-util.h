@@ -1,0 +1,36 @@
+/* test-util.h: helpers shared by Kiln's test programs. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Deletes @path and everything below it (symbolic links are not followed). */
+void kiln_test_remove_tree          (const char *path);
+
+/* Checks an IDX import of the first @n images of @images_file into @dir
+ * against the IDX files read independently (zlib's gzread): every image
+ * is in the folder of its Fashion-MNIST class with identical pixels, and
+ * each class folder holds exactly its count of @prefix files. */
+void kiln_test_check_fashion_import (const char *dir,
+                                     const char *prefix,
+                                     const char *images_file,
+                                     const char *labels_file,
+                                     guint       n);
+
+/* Appends @v big-endian (IDX headers). */
+void kiln_test_put_be32             (GByteArray *array,
+                                     guint32     v);
+
+/* Writes @data gzip-compressed to @path (zlib's gzwrite). */
+void kiln_test_write_gz             (const char   *path,
+                                     const guint8 *data,
+                                     gsize         length);
+
+/* Runs $KILN_CLI with @args (NULL-terminated) and no display; returns the
+ * wait status and the captured output. */
+int  kiln_test_run_cli              (const char *const *args,
+                                     char              **out,
+                                     char              **err);
+
+G_END_DECLS
