@@ -23,7 +23,7 @@ LINES=${LINES:-14000000}
 REPS=${REPS:-3}
 
 bash build-aux/install-packages.sh bench || exit 1
-for tool in wget /usr/bin/python3 cc pkg-config bc; do
+for tool in wget /usr/bin/python3 bc; do
   command -v "$tool" >/dev/null || { echo "gather.sh: $tool is missing (apt-get install wget python3-requests)" >&2; exit 1; }
 done
 /usr/bin/python3 -c 'import requests' 2>/dev/null || { echo "gather.sh: python3-requests is missing" >&2; exit 1; }
@@ -37,8 +37,8 @@ cleanup () {
 }
 trap cleanup EXIT
 
-cc -O2 -o "$work/gather-server" bench/gather-server.c $(pkg-config --cflags --libs libsoup-3.0 gdk-pixbuf-2.0)
-"$work/gather-server" "$PORT" "$N" 7 > "$work/urls.txt" 2> "$work/server.log" &
+[ -x "$build/bench/gather-server" ] || { echo "gather.sh: build first: $build/bench/gather-server not found" >&2; exit 1; }
+"$build/bench/gather-server" "$PORT" "$N" 7 > "$work/urls.txt" 2> "$work/server.log" &
 server_pid=$!
 for _ in $(seq 50); do
   [ "$(wc -l < "$work/urls.txt")" -ge "$N" ] && break
