@@ -981,6 +981,74 @@ test_connect_timeout (Fixture *f, gconstpointer data)
   g_assert_cmpint (rec->http_status, ==, 0);
 }
 
+static GBytes *placeholder_png, *placeholder_jpeg;
+
+static void
+placeholder_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
+                     GHashTable *query, gpointer data)
+{
+  if (g_str_has_suffix (path, ".png"))
+    serve_bytes (msg, "image/png", placeholder_png);
+  else
+    serve_bytes (msg, "image/jpeg", placeholder_jpeg);
+}
+
+/* A "photo unavailable" image served under the requested name, without a
+ * redirect: recognised by its perceptual hash (the inspector's), as PNG and
+ * as a re-encoded JPEG; real images pass. */
+static void
+test_placeholder_hash (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autofree char *text = g_strdup_printf ("%s/unavailable/a.png\n%s/unavailable/b.jpg\n%s/img/real.png\n%s/photo/real.jpg\n",
+                                           f->base, f->base, f->base, f->base);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 320, 240);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  RunState rs = { 0 };
+  char *buf;
+  gsize size;
+  guint64 hash;
+
+  g_assert_no_error (error);
+  /* A gray card with a dark band and a light frame, like the real ones. */
+  for (int y = 0; y < 240; y++)
+    for (int x = 0; x < 320; x++)
+      {
+        guint8 *p = gdk_pixbuf_get_pixels (pixbuf) + y * gdk_pixbuf_get_rowstride (pixbuf) + x * 3;
+        guint8 v = (y > 100 && y < 140 && x > 60 && x < 260) ? 40 : (x < 10 || y < 10) ? 250 : 180 - y / 4;
+        p[0] = p[1] = p[2] = v;
+      }
+  hash = kiln_inspector_phash (pixbuf);
+  gdk_pixbuf_save_to_buffer (pixbuf, &buf, &size, "png", &error, NULL);
+  g_assert_no_error (error);
+  placeholder_png = g_bytes_new_take (buf, size);
+  gdk_pixbuf_save_to_buffer (pixbuf, &buf, &size, "jpeg", &error, "quality", "75", NULL);
+  g_assert_no_error (error);
+  placeholder_jpeg = g_bytes_new_take (buf, size);
+  soup_server_add_handler (f->server, "/unavailable", placeholder_handler, NULL, NULL);
+  g_file_set_contents (list, text, -1, &error);
+  g_assert_no_error (error);
+
+  req = test_request (KILN_GATHER_URLS, list, "n02121808");
+  req->placeholders = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_array_append_val (req->placeholders, hash);
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  g_assert_cmpuint (rs.last.n_kept, ==, 2);
+  g_assert_cmpuint (rs.last.by_reason[KILN_GATHER_REASON_PLACEHOLDER], ==, 2);
+  {
+    g_autofree char *url = g_strdup_printf ("%s/unavailable/b.jpg", f->base);
+    g_autoptr(KilnDownloadRecord) rec = kiln_project_get_download (project, url, &error);
+    g_assert_nonnull (rec);
+    g_assert_cmpint (rec->outcome, ==, KILN_DOWNLOAD_REJECTED);
+    g_assert_true (g_str_has_prefix (rec->detail, "placeholder: looks like the known placeholder"));
+  }
+  g_clear_pointer (&placeholder_png, g_bytes_unref);
+  g_clear_pointer (&placeholder_jpeg, g_bytes_unref);
+}
+
 /* What a kill leaves in the temp area: a temp whose KEPT row was committed
  * is finished (renamed into images/), any other is removed. */
 static void
@@ -1181,6 +1249,7 @@ main (int argc, char *argv[])
   g_test_add ("/gatherer/limit", Fixture, NULL, fixture_setup, test_limit, fixture_teardown);
   g_test_add ("/gatherer/cli-kill", Fixture, NULL, fixture_setup, test_cli_kill, fixture_teardown);
   g_test_add ("/gatherer/connect-timeout", Fixture, NULL, fixture_setup, test_connect_timeout, fixture_teardown);
+  g_test_add ("/gatherer/placeholder-hash", Fixture, NULL, fixture_setup, test_placeholder_hash, fixture_teardown);
   g_test_add ("/gatherer/recover", Fixture, NULL, fixture_setup, test_recover, fixture_teardown);
   g_test_add ("/gatherer/archive", Fixture, NULL, fixture_setup, test_archive, fixture_teardown);
   g_test_add ("/gatherer/folder", Fixture, NULL, fixture_setup, test_folder, fixture_teardown);

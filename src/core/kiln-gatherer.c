@@ -14,6 +14,7 @@
 
 #include "kiln-error.h"
 #include "kiln-gatherer.h"
+#include "kiln-inspector.h"
 #include "kiln-synsets.h"
 #include "kiln-url-list.h"
 
@@ -68,6 +69,7 @@ kiln_gather_request_new (KilnGatherSource  source,
   req->max_bytes = 32 * 1024 * 1024;
   req->min_bytes = 1024;
   req->max_pixels = 100 * 1000 * 1000;
+  req->placeholder_distance = 6;
   return req;
 }
 
@@ -79,6 +81,7 @@ kiln_gather_request_copy (const KilnGatherRequest *request)
   copy->location = g_strdup (request->location);
   copy->wnid = g_strdup (request->wnid);
   copy->class_name = g_strdup (request->class_name);
+  copy->placeholders = request->placeholders ? g_array_copy (request->placeholders) : NULL;
   return copy;
 }
 
@@ -90,6 +93,7 @@ kiln_gather_request_free (KilnGatherRequest *request)
   g_free (request->location);
   g_free (request->wnid);
   g_free (request->class_name);
+  g_clear_pointer (&request->placeholders, g_array_unref);
   g_free (request);
 }
 
@@ -590,6 +594,7 @@ job_record (Job *job)
 typedef struct {
   guint max_pixels;
   gboolean too_big;
+  gboolean keep_detail;   /* placeholders are compared: decode at >= 64 px */
   int width, height;
 } SizeCheck;
 
@@ -619,7 +624,10 @@ on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer data)
       /* libjpeg still decodes every coefficient (corrupt data still fail)
        * but runs the inverse DCT at 1/8 size: a third of the CPU. The
        * inspector decodes kept files at full size later anyway. */
-      gdk_pixbuf_loader_set_size (loader, MAX (1, width / 8), MAX (1, height / 8));
+      int scale = check->keep_detail ? CLAMP (MIN (width, height) / 64, 1, 8) : 8;
+
+      if (scale > 1)
+        gdk_pixbuf_loader_set_size (loader, MAX (1, width / scale), MAX (1, height / scale));
     }
 }
 
@@ -742,7 +750,7 @@ validate_and_store (Job *job)
   g_autoptr(KilnImageRecord) image = NULL;
   const guint8 *data = job->data->data;
   gsize len = job->data->len;
-  SizeCheck check = { req->max_pixels, FALSE, 0, 0 };
+  SizeCheck check = { req->max_pixels, FALSE, req->placeholders && req->placeholders->len > 0, 0, 0 };
   gboolean ok = TRUE;
   GdkPixbuf *pixbuf;
   int fd;
@@ -779,6 +787,23 @@ validate_and_store (Job *job)
       job_set_result (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_TRUNCATED,
                       "%s data end without their end marker after %" G_GSIZE_FORMAT " bytes", format, len);
       return TRUE;
+    }
+
+  if (check.keep_detail)
+    {
+      guint64 hash = kiln_inspector_phash (pixbuf);
+
+      for (guint i = 0; i < req->placeholders->len; i++)
+        {
+          int distance = kiln_inspector_hamming (hash, g_array_index (req->placeholders, guint64, i));
+          if (distance <= req->placeholder_distance)
+            {
+              job_set_result (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_PLACEHOLDER,
+                              "looks like the known placeholder %016" G_GINT64_MODIFIER "x (distance %d)",
+                              g_array_index (req->placeholders, guint64, i), distance);
+              return TRUE;
+            }
+        }
     }
 
   if (g_atomic_int_get (&run->cancelled))
