@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "kiln-core.h"
+#include "test-util.h"
 
 #define CONNECT_MS 500
 #define TOTAL_MS 1000
@@ -282,24 +283,6 @@ fixture_setup (Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-        if (g_file_test (child, G_FILE_TEST_IS_DIR))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
-}
-
-static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   for (guint i = 0; i < f->drips->len; i++)
@@ -315,7 +298,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   /* Let the server's pending sources go before the next test. */
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  remove_tree (f->dir);
+  kiln_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->base);
   g_bytes_unref (f->png);
