@@ -503,6 +503,77 @@ kiln_net_get_param_grad (KilnNet *self, const char *name, guint index, float *ho
   return TRUE;
 }
 
+static KilnLayer *
+find_slot_layer (KilnNet *self, const char *name, guint index, guint slot, gint64 n,
+                 GError **error)
+{
+  KilnLayer *layer = find_param_layer (self, name, index, error);
+  if (layer == NULL || !check_count (layer, index, n, error))
+    return NULL;
+  if (index >= layer->n_learnable || slot >= G_N_ELEMENTS (layer->slots[0]))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                   "%s: parameter %u has no optimizer slot %u", name, index, slot);
+      return NULL;
+    }
+  return layer;
+}
+
+gboolean
+kiln_net_get_param_slot (KilnNet *self, const char *name, guint index, guint slot, float *host,
+                         gint64 n, GError **error)
+{
+  KilnLayer *layer = find_slot_layer (self, name, index, slot, n, error);
+  if (layer == NULL)
+    return FALSE;
+  if (layer->slots[index][slot] == NULL)
+    memset (host, 0, n * sizeof (float));
+  else
+    kiln_tensor_download (layer->slots[index][slot], host, n);
+  return TRUE;
+}
+
+gboolean
+kiln_net_set_param_slot (KilnNet *self, const char *name, guint index, guint slot,
+                         const float *host, gint64 n, GError **error)
+{
+  KilnLayer *layer = find_slot_layer (self, name, index, slot, n, error);
+  if (layer == NULL)
+    return FALSE;
+  if (layer->slots[index][slot] == NULL)
+    {
+      layer->slots[index][slot] = kiln_tensor_new (self->backend, &layer->param_shapes[index], error);
+      if (layer->slots[index][slot] == NULL)
+        return FALSE;
+    }
+  kiln_tensor_upload (layer->slots[index][slot], host, n);
+  return TRUE;
+}
+
+guint64
+kiln_net_get_seed (KilnNet *self)
+{
+  return self->seed;
+}
+
+void
+kiln_net_set_seed (KilnNet *self, guint64 seed)
+{
+  self->seed = seed;
+}
+
+gint64
+kiln_net_get_step (KilnNet *self)
+{
+  return self->step;
+}
+
+void
+kiln_net_set_step (KilnNet *self, gint64 step)
+{
+  self->step = step;
+}
+
 int
 kiln_net_get_backward_count (KilnNet *self, const char *name)
 {

@@ -97,6 +97,35 @@ gboolean     kiln_net_get_param_grad   (KilnNet    *self,
                                         float      *host,
                                         gint64      n_elements,
                                         GError    **error);
+/* Optimizer state for checkpoints: slot 0 is SGD's velocity or Adam's
+ * first moment, slot 1 Adam's second moment; same shape as the parameter.
+ * Reading a slot that no update has made yet gives zeros; writing one
+ * makes it. */
+gboolean     kiln_net_get_param_slot   (KilnNet    *self,
+                                        const char *layer,
+                                        guint       index,
+                                        guint       slot,
+                                        float      *host,
+                                        gint64      n_elements,
+                                        GError    **error);
+gboolean     kiln_net_set_param_slot   (KilnNet     *self,
+                                        const char  *layer,
+                                        guint        index,
+                                        guint        slot,
+                                        const float *host,
+                                        gint64       n_elements,
+                                        GError     **error);
+/* Dropout masks come from (seed, step, layer): a resumed run restores
+ * both. The seed also drew the initial weights when the net was built;
+ * setting it later changes only the masks. */
+guint64      kiln_net_get_seed         (KilnNet *self);
+void         kiln_net_set_seed         (KilnNet *self,
+                                        guint64  seed);
+/* Training forwards so far. */
+gint64       kiln_net_get_step         (KilnNet *self);
+void         kiln_net_set_step         (KilnNet *self,
+                                        gint64   step);
+
 /* How many backward passes ran through @layer (0 below the lowest
  * trainable layer); -1 for an unknown name. */
 int          kiln_net_get_backward_count (KilnNet    *self,
