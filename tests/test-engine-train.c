@@ -360,6 +360,36 @@ test_resume (gconstpointer data)
   g_assert_cmpfloat (ca[0], !=, first[0]);   /* the batches repeat, the state moved on */
 }
 
+/* A net that ends in Softmax: inference gives probabilities, training
+ * takes the loss on the scores before it (no softmax applied twice). */
+static void
+test_final_softmax (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnNetSpec) spec = small_cnn ();
+  add_simple (spec, KILN_LAYER_SOFTMAX, "prob", NULL);
+  g_autoptr(KilnNet) net = kiln_net_new (spec, backend, 16, 1, &error);
+  g_assert_no_error (error);
+  g_autoptr(KilnOptimizer) opt = kiln_optimizer_new_sgd (0.05f, 0.9f, 1e-4f);
+  double curve[200];
+  train (net, opt, 200, curve);
+  g_assert_cmpfloat (curve[199], <, 0.05);
+
+  float out[16 * CLASSES];
+  g_assert_true (kiln_net_forward (net, FALSE, &error));
+  kiln_net_get_output (net, out);
+  for (int i = 0; i < 16; i++)
+    {
+      double sum = 0;
+      for (int j = 0; j < CLASSES; j++)
+        {
+          g_assert_cmpfloat (out[i * CLASSES + j], >=, 0.f);
+          sum += out[i * CLASSES + j];
+        }
+      g_assert_cmpfloat_with_epsilon (sum, 1.0, 1e-5);
+    }
+}
+
 static void
 test_bad_input (void)
 {
@@ -471,6 +501,7 @@ main (int argc, char *argv[])
   g_test_add_data_func ("/engine/train/resume-sgd", GINT_TO_POINTER (FALSE), test_resume);
   g_test_add_data_func ("/engine/train/resume-adam", GINT_TO_POINTER (TRUE), test_resume);
   g_test_add_func ("/engine/train/graph-gradients", test_graph_gradients);
+  g_test_add_func ("/engine/train/final-softmax", test_final_softmax);
   g_test_add_func ("/engine/train/bad-input", test_bad_input);
   g_test_add_func ("/engine/train/schedules", test_schedules);
 
