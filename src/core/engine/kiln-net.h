@@ -8,6 +8,9 @@
  * are read and written by layer name as host float arrays in Kiln's plain
  * layout (kiln-op.h), which is what model I/O and checkpoints use.
  *
+ * BatchNorm layers update their running statistics in every training
+ * forward, frozen or not: freezing stops gradients, not statistics.
+ *
  * The same seed gives the same initial weights, the same dropout masks and
  * so the same loss curve on the same backend.
  *
