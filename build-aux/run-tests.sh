@@ -31,4 +31,14 @@ dbus-run-session -- xvfb-run -a -s "-screen 0 1280x1024x24" \
   meson test -C _build --print-errorlogs --num-processes 2
 meson test -C _build-asan --print-errorlogs --num-processes 2 --suite unit --suite engine
 
-/usr/bin/python3 build-aux/count-tests.py _build/meson-logs/testlog.json _build-asan/meson-logs/testlog.json
+# The libFuzzer targets need clang: configure with it, build only them and
+# give each a bounded run.
+fuzz_log=
+if command -v clang-14 >/dev/null; then
+  CC=clang-14 setup _build-fuzz -Dcuda=disabled || exit 1
+  ninja -C _build-fuzz tests/fuzz/fuzz-safetensors || exit 1
+  meson test -C _build-fuzz --no-rebuild --print-errorlogs fuzz-safetensors
+  fuzz_log=_build-fuzz/meson-logs/testlog.json
+fi
+
+/usr/bin/python3 build-aux/count-tests.py _build/meson-logs/testlog.json _build-asan/meson-logs/testlog.json $fuzz_log

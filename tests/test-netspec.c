@@ -1,6 +1,7 @@
 /* KilnNetSpec: layer bookkeeping, shape inference arithmetic, costs and
  * the errors people see when an input does not fit. */
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "kiln-core.h"
 
@@ -68,7 +69,7 @@ assert_shape (KilnNetSpec *spec, const char *name, int c, int h, int w)
 static void
 test_defaults (void)
 {
-  g_auto(KilnLayerSpec) l;
+  g_auto(KilnLayerSpec) l = { 0 };
   g_auto(KilnLayerSpec) copy = { 0 };
   KilnLayerType type;
 
@@ -557,6 +558,279 @@ test_preset_unknown (void)
   g_assert_nonnull (strstr (error->message, "alexnet, caffenet"));
 }
 
+static char *
+spec_to_text (KilnNetSpec *spec)
+{
+  g_autoptr(JsonNode) node = kiln_net_spec_to_json (spec);
+  return json_to_string (node, FALSE);
+}
+
+static void
+test_json_round_trip (void)
+{
+  const char *const *names = kiln_net_spec_list_presets ();
+  g_autofree char *dir = g_dir_make_tmp ("kiln-netspec-XXXXXX", NULL);
+
+  g_assert_nonnull (dir);
+  for (guint i = 0; names[i]; i++)
+    {
+      g_autoptr(KilnNetSpec) spec = preset (names[i], 7);
+      g_autoptr(KilnNetSpec) loaded = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *path = g_build_filename (dir, "spec.json", NULL);
+      g_autofree char *before = NULL, *after = NULL;
+
+      /* Touch the fields presets leave at defaults so they travel too. */
+      kiln_net_spec_get_layer (spec, 0)->frozen = TRUE;
+      before = spec_to_text (spec);
+      g_assert_true (kiln_net_spec_save (spec, path, &error));
+      g_assert_no_error (error);
+      loaded = kiln_net_spec_new_from_file (path, &error);
+      g_assert_no_error (error);
+      after = spec_to_text (loaded);
+      g_assert_cmpstr (before, ==, after);
+
+      g_assert_cmpuint (kiln_net_spec_get_n_layers (loaded), ==, kiln_net_spec_get_n_layers (spec));
+      g_assert_cmpint (kiln_net_spec_get_exact_fit (loaded), ==, kiln_net_spec_get_exact_fit (spec));
+      for (guint l = 0; l < kiln_net_spec_get_n_layers (spec); l++)
+        {
+          KilnLayerSpec *a = kiln_net_spec_get_layer (spec, l);
+          KilnLayerSpec *b = kiln_net_spec_get_layer (loaded, l);
+          g_assert_cmpstr (a->name, ==, b->name);
+          g_assert_cmpint (a->type, ==, b->type);
+          g_assert_cmpint (a->frozen, ==, b->frozen);
+          g_assert_cmpfloat (a->alpha, ==, b->alpha);
+          g_assert_cmpfloat (a->k, ==, b->k);
+          g_assert_cmpint (a->pad_bottom, ==, b->pad_bottom);
+          g_assert_cmpint (a->group, ==, b->group);
+          g_assert_cmpint (a->rounding, ==, b->rounding);
+          if (a->inputs)
+            g_assert_cmpstrv (a->inputs, b->inputs);
+          else
+            g_assert_null (b->inputs);
+        }
+      g_assert_true (kiln_net_spec_infer_shapes (loaded, &error));
+      g_assert_cmpint (kiln_net_spec_get_total_params (loaded), ==, kiln_net_spec_get_total_params (spec));
+      g_assert_cmpint (kiln_net_spec_get_total_macs (loaded), ==, kiln_net_spec_get_total_macs (spec));
+      g_assert_cmpint (g_remove (path), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+
+  /* Short forms: a single int for kernel/stride/pad, [h, w] pads. */
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_assert_true (json_parser_load_from_data (parser,
+    "{\"format\": \"kiln-netspec\", \"version\": 1, \"name\": \"short\","
+    " \"input\": {\"channels\": 1, \"height\": 9, \"width\": 9},"
+    " \"layers\": [{\"name\": \"c\", \"type\": \"convolution\", \"num_output\": 2, \"kernel\": 3,"
+    "               \"pad\": [1, 0], \"stride\": 2}]}", -1, &error));
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new_from_json (json_parser_get_root (parser), &error);
+  g_assert_no_error (error);
+  KilnLayerSpec *c = kiln_net_spec_get_layer (spec, 0);
+  g_assert_cmpint (c->kernel_w, ==, 3);
+  g_assert_cmpint (c->stride_h, ==, 2);
+  g_assert_cmpint (c->pad_top, ==, 1);
+  g_assert_cmpint (c->pad_bottom, ==, 1);
+  g_assert_cmpint (c->pad_left, ==, 0);
+  g_assert_true (kiln_net_spec_get_exact_fit (spec));
+  g_assert_true (kiln_net_spec_infer_shapes (spec, &error));
+  assert_shape (spec, "c", 2, 5, 4);
+}
+
+static void
+test_json_hostile (void)
+{
+  static const char *const start =
+    "{\"format\": \"kiln-netspec\", \"version\": 1, \"name\": \"t\","
+    " \"input\": {\"channels\": 3, \"height\": 8, \"width\": 8}, \"layers\": [";
+  static const char *const conv = "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": 3";
+  struct { const char *whole; const char *layers; int code; const char *says; } cases[] = {
+    { "[]", NULL, KILN_ERROR_CORRUPT, "JSON object" },
+    { "{\"version\": 1}", NULL, KILN_ERROR_CORRUPT, "“format”" },
+    { "{\"format\": \"kiln-netspec\", \"version\": 2}", NULL, KILN_ERROR_UNSUPPORTED, "version 2" },
+    { "{\"format\": \"kiln-netspec\", \"version\": \"1\"}", NULL, KILN_ERROR_UNSUPPORTED, "version" },
+    { "{\"format\": \"kiln-netspec\", \"version\": 1, \"name\": \"t\", \"input\": {\"channels\": \"3\", \"height\": 8, \"width\": 8}, \"layers\": []}",
+      NULL, KILN_ERROR_CORRUPT, "“input”" },
+    { "{\"format\": \"kiln-netspec\", \"version\": 1, \"name\": \"t\", \"input\": {\"channels\": 3, \"height\": -8, \"width\": 8}, \"layers\": []}",
+      NULL, KILN_ERROR_CORRUPT, "positive integers" },
+    { "{\"format\": \"kiln-netspec\", \"version\": 1, \"name\": \"t\", \"input\": {\"channels\": 3, \"height\": 8, \"width\": 8}, \"layers\": {}}",
+      NULL, KILN_ERROR_CORRUPT, "“layers”" },
+    { "{\"format\": \"kiln-netspec\", \"version\": 1, \"name\": \"t\", \"input\": {\"channels\": 3, \"height\": 8, \"width\": 8}, \"layers\": [], \"evil\": 1}",
+      NULL, KILN_ERROR_CORRUPT, "Unknown field “evil”" },
+    { NULL, "", KILN_ERROR_CORRUPT, "“layers”" },
+    { NULL, "3", KILN_ERROR_CORRUPT, "Layer 1 is not a JSON object" },
+    { NULL, "{\"type\": \"ReLU\"}", KILN_ERROR_CORRUPT, "no “name”" },
+    { NULL, "{\"name\": \"x\", \"type\": \"Frobnicate\"}", KILN_ERROR_UNSUPPORTED, "x: unknown layer type “Frobnicate”" },
+    { NULL, "{\"name\": \"x\", \"type\": 5}", KILN_ERROR_UNSUPPORTED, "unknown layer type" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": \"3\"}", KILN_ERROR_CORRUPT, "c: “kernel” must be an integer or [height, width]" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": -3}", KILN_ERROR_INVALID_ARGUMENT, "c: kernel -3×-3" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": [1, 2, 3]}", KILN_ERROR_CORRUPT, "“kernel”" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 1e10, \"kernel\": 3}", KILN_ERROR_CORRUPT, "“num_output” must be an integer" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 99999999999, \"kernel\": 3}", KILN_ERROR_CORRUPT, "“num_output”" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": 3, \"bias\": 1}", KILN_ERROR_CORRUPT, "“bias” must be true or false" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": 3, \"pad\": [-1, 0]}", KILN_ERROR_INVALID_ARGUMENT, "c: pads" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"kernel\": 3}", KILN_ERROR_INVALID_ARGUMENT, "c: 0 outputs" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"kernel\": 3}", KILN_ERROR_CORRUPT, "r: a ReLU layer has no field “kernel”" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"kernal\": 3}", KILN_ERROR_CORRUPT, "no field “kernal”" },
+    { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": 1.5}", KILN_ERROR_INVALID_ARGUMENT, "d: dropout ratio 1.5" },
+    { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": \"half\"}", KILN_ERROR_CORRUPT, "a finite number" },
+    { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": 1e300}", KILN_ERROR_CORRUPT, "a finite number" },
+    { NULL, "{\"name\": \"p\", \"type\": \"MaxPool\", \"kernel\": 2, \"rounding\": \"up\"}", KILN_ERROR_CORRUPT, "“floor” or “ceil”" },
+    { NULL, "{\"name\": \"p\", \"type\": \"AvgPool\", \"kernel\": 2, \"pad\": 2}", KILN_ERROR_INVALID_ARGUMENT, "p: pads (top 2, left 2, bottom 2, right 2) must be smaller than the 2×2 window" },
+    { NULL, "{\"name\": \"k\", \"type\": \"Concat\", \"axis\": 2, \"inputs\": [\"data\", \"data\"]}", KILN_ERROR_UNSUPPORTED, "axis 2" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": [\"nope\"]}", KILN_ERROR_NOT_FOUND, "r: input “nope”" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": []}", KILN_ERROR_CORRUPT, "non-empty array" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": [3]}", KILN_ERROR_CORRUPT, "“inputs”" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": \"data\"}", KILN_ERROR_CORRUPT, "“inputs”" },
+    /* Cycles: a layer reading itself, and two reading each other. */
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": [\"r\"]}", KILN_ERROR_INVALID_ARGUMENT, "r: input “r” comes later" },
+    { NULL, "{\"name\": \"a\", \"type\": \"ReLU\", \"inputs\": [\"b\"]}, {\"name\": \"b\", \"type\": \"ReLU\", \"inputs\": [\"a\"]}",
+      KILN_ERROR_NOT_FOUND, "a: input “b”" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\"}, {\"name\": \"r\", \"type\": \"ReLU\"}", KILN_ERROR_INVALID_ARGUMENT, "already taken" },
+    { NULL, "{\"name\": \"data\", \"type\": \"ReLU\"}", KILN_ERROR_INVALID_ARGUMENT, "already taken" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = cases[i].whole ? g_strdup (cases[i].whole)
+                                             : g_strconcat (start, cases[i].layers, "]}", NULL);
+      g_autoptr(KilnNetSpec) spec = NULL;
+
+      g_test_message ("case %u: %s", i, text);
+      g_assert_true (json_parser_load_from_data (parser, text, -1, NULL));
+      spec = kiln_net_spec_new_from_json (json_parser_get_root (parser), &error);
+      g_assert_null (spec);
+      g_assert_error (error, KILN_ERROR, cases[i].code);
+      if (strstr (error->message, cases[i].says) == NULL)
+        g_error ("case %u: “%s” does not say “%s”", i, error->message, cases[i].says);
+    }
+
+  /* The same shape, valid, loads: the cases above fail for their stated reason. */
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = g_strconcat (start, conv, "}]}", NULL);
+  g_assert_true (json_parser_load_from_data (parser, text, -1, NULL));
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new_from_json (json_parser_get_root (parser), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (spec);
+}
+
+static void
+test_json_files (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("kiln-netspec-XXXXXX", NULL);
+  g_autofree char *missing = g_build_filename (dir, "missing.json", NULL);
+  g_autofree char *broken = g_build_filename (dir, "broken.json", NULL);
+  g_autofree char *unwritable = g_build_filename (dir, "no", "such", "dir.json", NULL);
+  g_autoptr(KilnNetSpec) spec = preset ("lenet", 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (kiln_net_spec_new_from_file (missing, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, missing));
+  g_clear_error (&error);
+
+  g_assert_true (g_file_set_contents (broken, "{\"format\": \"kiln-netspec\", ", -1, NULL));
+  g_assert_null (kiln_net_spec_new_from_file (broken, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, broken));
+  g_clear_error (&error);
+
+  g_assert_false (kiln_net_spec_save (spec, unwritable, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_IO);
+  g_clear_error (&error);
+
+  /* Saving over an existing file replaces it whole. */
+  g_assert_true (kiln_net_spec_save (spec, broken, &error));
+  g_autoptr(KilnNetSpec) loaded = kiln_net_spec_new_from_file (broken, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (kiln_net_spec_get_name (loaded), ==, "lenet");
+  g_assert_cmpint (g_remove (broken), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
+static const KilnLayerChange *
+find_change (GPtrArray *changes, const char *name)
+{
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const KilnLayerChange *change = g_ptr_array_index (changes, i);
+      if (g_str_equal (change->name, name))
+        return change;
+    }
+  g_error ("no change entry for %s", name);
+  return NULL;
+}
+
+static void
+test_compare_input (void)
+{
+  g_autoptr(KilnNetSpec) spec = preset ("alexnet", 0);
+  g_autoptr(GPtrArray) changes = NULL;
+  g_autoptr(GError) error = NULL;
+  const KilnLayerChange *change;
+  guint n_changed = 0;
+
+  /* 259 = 227 + 32: pool5 becomes 7×7, so fc6 reads 256·49 = 12544 values. */
+  changes = kiln_net_spec_compare_input (spec, 3, 259, 259, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (changes->len, ==, kiln_net_spec_get_n_layers (spec));
+  for (guint i = 0; i < changes->len; i++)
+    {
+      change = g_ptr_array_index (changes, i);
+      g_assert_cmpuint (change->index, ==, i);
+      n_changed += change->weights_change;
+    }
+  g_assert_cmpuint (n_changed, ==, 1);
+
+  change = find_change (changes, "fc6");
+  g_assert_true (change->weights_change);
+  g_assert_cmpint (change->old_fan_in, ==, 9216);
+  g_assert_cmpint (change->new_fan_in, ==, 12544);
+  g_assert_cmpint (change->old_params, ==, 9216 * 4096 + 4096);
+  g_assert_cmpint (change->new_params, ==, 12544 * 4096 + 4096);
+  g_assert_cmpstr (change->description, ==, "fc6: inputs 9216 → 12544; weights must be re-initialised");
+
+  change = find_change (changes, "conv1");
+  g_assert_false (change->weights_change);
+  g_assert_cmpint (change->old_fan_in, ==, 3 * 121);
+  g_assert_cmpint (change->new_h, ==, 63);
+  g_assert_cmpstr (change->description, ==, "conv1: weights kept; output 96×55×55 → 96×63×63");
+  change = find_change (changes, "pool5");
+  g_assert_cmpstr (change->description, ==, "pool5: output 256×6×6 → 256×7×7");
+  change = find_change (changes, "fc7");
+  g_assert_false (change->weights_change);
+  g_assert_cmpstr (change->description, ==, "fc7: weights kept; output 4096×1×1 unchanged");
+  /* The spec itself is untouched. */
+  g_assert_cmpint (kiln_net_spec_get_shape (spec, kiln_net_spec_find_layer (spec, "pool5"))->h, ==, 6);
+  g_clear_pointer (&changes, g_ptr_array_unref);
+
+  /* Gray input: only conv1's weights change. */
+  changes = kiln_net_spec_compare_input (spec, 1, 227, 227, &error);
+  g_assert_no_error (error);
+  change = find_change (changes, "conv1");
+  g_assert_true (change->weights_change);
+  g_assert_cmpstr (change->description, ==, "conv1: inputs 363 → 121; weights must be re-initialised");
+  g_assert_false (find_change (changes, "fc6")->weights_change);
+  g_clear_pointer (&changes, g_ptr_array_unref);
+
+  /* ResNet-18 takes any size ≥ 32 without touching its weights (global pooling). */
+  g_autoptr(KilnNetSpec) resnet = preset ("resnet18", 0);
+  changes = kiln_net_spec_compare_input (resnet, 3, 320, 320, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < changes->len; i++)
+    g_assert_false (((KilnLayerChange *) g_ptr_array_index (changes, i))->weights_change);
+  g_clear_pointer (&changes, g_ptr_array_unref);
+
+  /* A size that does not fit is the inference error. */
+  changes = kiln_net_spec_compare_input (spec, 3, 224, 224, &error);
+  g_assert_null (changes);
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "54.25"));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -573,5 +847,9 @@ main (int argc, char *argv[])
   g_test_add_func ("/netspec/preset/caffenet", test_preset_caffenet);
   g_test_add_func ("/netspec/preset/counts", test_preset_counts);
   g_test_add_func ("/netspec/preset/unknown", test_preset_unknown);
+  g_test_add_func ("/netspec/json/round-trip", test_json_round_trip);
+  g_test_add_func ("/netspec/json/hostile", test_json_hostile);
+  g_test_add_func ("/netspec/json/files", test_json_files);
+  g_test_add_func ("/netspec/compare-input", test_compare_input);
   return g_test_run ();
 }

@@ -14,6 +14,7 @@ typedef struct {
 } KilnCliCommand;
 
 static const KilnCliCommand commands[] = {
+  { "calc", kiln_cli_calc, N_("Show layer sizes, parameters and costs of a network") },
   { "devices", kiln_cli_devices, N_("List the compute backends and devices that answer") },
 };
 

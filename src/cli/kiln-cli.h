@@ -23,6 +23,7 @@ gboolean kiln_cli_parse (const char         *command,
 int      kiln_cli_fail  (const char *command,
                          GError     *error);
 
+int kiln_cli_calc    (int argc, char **argv);
 int kiln_cli_devices (int argc, char **argv);
 
 G_END_DECLS

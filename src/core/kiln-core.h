@@ -6,5 +6,6 @@
 #pragma once
 
 #include "kiln-error.h"
+#include "kiln-safetensors.h"
 #include "kiln-version.h"
 #include "engine/kiln-netspec.h"

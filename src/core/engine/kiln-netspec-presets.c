@@ -139,6 +139,18 @@ relu_dropout (Builder *b, const char *relu_name, const char *drop_name)
   simple (b, KILN_LAYER_DROPOUT, drop_name, NULL, NULL);
 }
 
+/* The head AlexNet, CaffeNet and VGG share: fc6 and fc7 of 4096 with ReLU
+ * and dropout, fc8 of the class count. */
+static void
+classifier (Builder *b, int classes)
+{
+  fc (b, "fc6", 4096);
+  relu_dropout (b, "relu6", "drop6");
+  fc (b, "fc7", 4096);
+  relu_dropout (b, "relu7", "drop7");
+  fc (b, "fc8", classes);
+}
+
 /* Chainer's examples/imagenet/alex.py: ReLU before LRN, no groups, 227 input.
  * Chainer's LRN is n 5, k 2, alpha 1e-4 undivided (5e-4 here), beta 0.75;
  * its max pooling defaults to cover_all, i.e. ceil. */
@@ -160,11 +172,7 @@ build_alexnet (Builder *b, int classes)
   conv (b, "conv5", 256, 3, 1, 1);
   relu_named (b, "relu5");
   pool (b, "pool5", KILN_LAYER_MAX_POOL, 3, 2, 0, KILN_ROUND_CEIL);
-  fc (b, "fc6", 4096);
-  relu_dropout (b, "relu6", "drop6");
-  fc (b, "fc7", 4096);
-  relu_dropout (b, "relu7", "drop7");
-  fc (b, "fc8", classes);
+  classifier (b, classes);
 }
 
 /* BVLC reference CaffeNet: pooling before LRN, conv2/4/5 in two groups. */
@@ -186,11 +194,7 @@ build_caffenet (Builder *b, int classes)
   conv_from (b, "conv5", NULL, 256, 3, 1, 1, 2, TRUE);
   relu_named (b, "relu5");
   pool (b, "pool5", KILN_LAYER_MAX_POOL, 3, 2, 0, KILN_ROUND_CEIL);
-  fc (b, "fc6", 4096);
-  relu_dropout (b, "relu6", "drop6");
-  fc (b, "fc7", 4096);
-  relu_dropout (b, "relu7", "drop7");
-  fc (b, "fc8", classes);
+  classifier (b, classes);
 }
 
 /* Caffe's examples/mnist LeNet on 28×28 gray. */
@@ -230,11 +234,7 @@ build_vgg16 (Builder *b, int classes)
       relu_named (b, rname);
       index++;
     }
-  fc (b, "fc6", 4096);
-  relu_dropout (b, "relu6", "drop6");
-  fc (b, "fc7", 4096);
-  relu_dropout (b, "relu7", "drop7");
-  fc (b, "fc8", classes);
+  classifier (b, classes);
 }
 
 /* torchvision resnet18: BasicBlocks, a 1×1 strided projection where the

@@ -314,6 +314,17 @@ validate_layer (const KilnLayerSpec *layer,
           return FALSE;
         }
     }
+  if ((layer->type == KILN_LAYER_MAX_POOL || layer->type == KILN_LAYER_AVG_POOL)
+      && (MAX (layer->pad_top, layer->pad_bottom) >= layer->kernel_h
+          || MAX (layer->pad_left, layer->pad_right) >= layer->kernel_w))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   _("%s: pads (top %d, left %d, bottom %d, right %d) must be smaller than the "
+                     "%d×%d window, or a window would see only padding"),
+                   name, layer->pad_top, layer->pad_left, layer->pad_bottom, layer->pad_right,
+                   layer->kernel_h, layer->kernel_w);
+      return FALSE;
+    }
   if (layer->type == KILN_LAYER_CONVOLUTION)
     {
       if (!in_range (layer->dilation_h, 1, MAX_WINDOW) || !in_range (layer->dilation_w, 1, MAX_WINDOW))
@@ -633,10 +644,6 @@ pool_side (const Window *win,
   g_autofree char *arith = format_window (win->n, win->pad_a + win->pad_b, win->kernel, win->stride);
   gint64 size;
 
-  if (win->pad_a >= win->kernel || win->pad_b >= win->kernel)
-    return fail (failure, KILN_ERROR_INVALID_ARGUMENT, FALSE,
-                 _("%s: pad %d is not smaller than the %d-wide window; a window would see only padding"),
-                 win->layer, MAX (win->pad_a, win->pad_b), win->kernel);
   if (num < 0)
     return fail (failure, KILN_ERROR_SHAPE, TRUE,
                  _("%s: the %d-wide window is wider than the padded input: %s < 1"),
@@ -957,4 +964,108 @@ kiln_net_spec_get_total_activation_bytes (KilnNetSpec *self)
 {
   g_return_val_if_fail (KILN_IS_NET_SPEC (self), 0);
   return sum_shapes (self, G_STRUCT_OFFSET (KilnLayerShape, activation_bytes));
+}
+
+/* ---- Resize report ------------------------------------------------------ */
+
+void
+kiln_layer_change_free (KilnLayerChange *change)
+{
+  if (change == NULL)
+    return;
+  g_free (change->name);
+  g_free (change->description);
+  g_free (change);
+}
+
+/* How many values feed each output of a layer's weights: what must match
+ * for trained weights to be reused. */
+static gint64
+fan_in (KilnNetSpec *self,
+        guint        index)
+{
+  const KilnLayerSpec *layer = g_ptr_array_index (self->layers, index);
+  g_autoptr(GArray) inputs = NULL;
+  const KilnLayerShape *in;
+  KilnLayerShape net_input = { self->channels, self->height, self->width, 0, 0, 0 };
+  int j;
+
+  if (!kiln_layer_type_has_weights (layer->type))
+    return 0;
+  inputs = resolve_inputs (self, index, NULL);
+  j = inputs ? g_array_index (inputs, int, 0) : -1;
+  in = j < 0 ? &net_input : &g_array_index (self->shapes, KilnLayerShape, j);
+  switch (layer->type)
+    {
+    case KILN_LAYER_CONVOLUTION:
+      return (gint64) (in->c / layer->group) * layer->kernel_h * layer->kernel_w;
+    case KILN_LAYER_INNER_PRODUCT:
+      return (gint64) in->c * in->h * in->w;
+    case KILN_LAYER_BATCH_NORM:
+      return in->c;
+    default:
+      return 0;
+    }
+}
+
+GPtrArray *
+kiln_net_spec_compare_input (KilnNetSpec *self,
+                             int          channels,
+                             int          height,
+                             int          width,
+                             GError     **error)
+{
+  g_return_val_if_fail (KILN_IS_NET_SPEC (self), NULL);
+
+  g_autoptr(KilnNetSpec) before = kiln_net_spec_copy (self);
+  g_autoptr(KilnNetSpec) after = kiln_net_spec_copy (self);
+  g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_layer_change_free);
+
+  if (!kiln_net_spec_infer_shapes (before, error))
+    return NULL;
+  kiln_net_spec_set_input (after, channels, height, width);
+  if (!kiln_net_spec_infer_shapes (after, error))
+    return NULL;
+
+  for (guint i = 0; i < self->layers->len; i++)
+    {
+      const KilnLayerSpec *layer = g_ptr_array_index (self->layers, i);
+      const KilnLayerShape *a = kiln_net_spec_get_shape (before, i);
+      const KilnLayerShape *b = kiln_net_spec_get_shape (after, i);
+      KilnLayerChange *change = g_new0 (KilnLayerChange, 1);
+      gboolean same_output = a->c == b->c && a->h == b->h && a->w == b->w;
+
+      change->index = i;
+      change->name = g_strdup (layer->name);
+      change->old_c = a->c;
+      change->old_h = a->h;
+      change->old_w = a->w;
+      change->new_c = b->c;
+      change->new_h = b->h;
+      change->new_w = b->w;
+      change->old_fan_in = fan_in (before, i);
+      change->new_fan_in = fan_in (after, i);
+      change->old_params = a->params;
+      change->new_params = b->params;
+      change->weights_change = change->old_fan_in != change->new_fan_in || a->params != b->params;
+
+      if (change->weights_change)
+        change->description = g_strdup_printf (_("%s: inputs %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+                                                 "; weights must be re-initialised"),
+                                               layer->name, change->old_fan_in, change->new_fan_in);
+      else if (kiln_layer_type_has_weights (layer->type) && same_output)
+        change->description = g_strdup_printf (_("%s: weights kept; output %d×%d×%d unchanged"),
+                                               layer->name, a->c, a->h, a->w);
+      else if (kiln_layer_type_has_weights (layer->type))
+        change->description = g_strdup_printf (_("%s: weights kept; output %d×%d×%d → %d×%d×%d"),
+                                               layer->name, a->c, a->h, a->w, b->c, b->h, b->w);
+      else if (same_output)
+        change->description = g_strdup_printf (_("%s: output %d×%d×%d unchanged"),
+                                               layer->name, a->c, a->h, a->w);
+      else
+        change->description = g_strdup_printf (_("%s: output %d×%d×%d → %d×%d×%d"),
+                                               layer->name, a->c, a->h, a->w, b->c, b->h, b->w);
+      g_ptr_array_add (changes, change);
+    }
+  return g_steal_pointer (&changes);
 }

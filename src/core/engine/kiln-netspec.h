@@ -137,7 +137,8 @@ KilnLayerSpec *kiln_net_spec_get_layer     (KilnNetSpec *self,
                                             guint        index);
 int            kiln_net_spec_find_layer    (KilnNetSpec *self,
                                             const char  *name);
-/* Index of each input of layer `index` (-1 = the net input). */
+/* Index of each input of layer `index` (-1 = the net input), or NULL if an
+ * input edited in place names no earlier layer. */
 GArray        *kiln_net_spec_get_layer_inputs (KilnNetSpec *self,
                                                guint        index);
 
