@@ -183,6 +183,9 @@ kiln_net_new (KilnNetSpec *spec, KilnBackend *backend, int batch_size, guint64 s
       return NULL;
     }
   self->spec = kiln_net_spec_copy (spec);
+  /* The netspec's errors show the arithmetic and suggest input sizes. */
+  if (!kiln_net_spec_infer_shapes (self->spec, error))
+    return NULL;
   self->backend = backend;
   self->batch = batch_size;
   self->seed = seed;
@@ -235,6 +238,22 @@ kiln_net_new (KilnNetSpec *spec, KilnBackend *backend, int batch_size, guint64 s
       self->layers[i] = layer;
       if (relu >= 0)
         self->producer[relu] = i;
+    }
+
+  /* Two implementations of the same arithmetic must agree. */
+  for (guint i = 0; i < self->n_layers; i++)
+    {
+      const KilnLayerShape *want = kiln_net_spec_get_shape (self->spec, i);
+      const KilnShape *got = &self->layers[self->producer[i]]->desc.output;
+      if (got->c != want->c || got->h != want->h || got->w != want->w)
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
+                       "%s: the engine computes an output of %d×%d×%d but the network description "
+                       "infers %d×%d×%d; this is a bug in Kiln, please report it",
+                       kiln_net_spec_get_layer (self->spec, i)->name, got->c, got->h, got->w,
+                       want->c, want->h, want->w);
+          return NULL;
+        }
     }
 
   /* Parameters start from the seed and the layer's position. */

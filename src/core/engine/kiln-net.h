@@ -1,6 +1,8 @@
 /* kiln-net.h: a network of layers built from a KilnNetSpec on a backend.
  *
- * The net copies the spec, compiles one backend op per layer for a fixed
+ * The net copies the spec, checks it with kiln_net_spec_infer_shapes()
+ * (whose errors show the arithmetic and suggest sizes), compiles one
+ * backend op per layer for a fixed
  * batch size, and runs forward, backward and the optimizer update. A ReLU
  * that is the only consumer of a convolution or inner product is fused into
  * it. Backward runs only where it matters: frozen layers compute no weight
