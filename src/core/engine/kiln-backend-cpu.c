@@ -181,6 +181,13 @@ make_plain (KilnCpuBackend *cpu, gconstpointer data)
   lay->blocked = FALSE;
 }
 
+const dnnl_memory_desc_t *
+kiln_cpu_layout_md (KilnCpuBackend *cpu, const KilnTensor *t)
+{
+  KilnCpuLayout *lay = layout_of (cpu, kiln_tensor_get_data (t));
+  return lay != NULL && lay->blocked ? &lay->md : NULL;
+}
+
 const float *
 kiln_cpu_read (KilnCpuBackend *cpu, const KilnTensor *t)
 {
