@@ -356,6 +356,17 @@ test_full_disk (void)
       g_test_skip ("unshare (util-linux) is not installed: no private tmpfs for a full disk");
       return;
     }
+  const char *probe[] = { unshare, "-m", "true", NULL };
+  int probe_status;
+  g_autofree char *probe_err = NULL;
+  if (!g_spawn_sync (NULL, (char **) probe, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &probe_err,
+                     &probe_status, NULL) || !g_spawn_check_wait_status (probe_status, NULL))
+    {
+      g_autofree char *why = g_strdup_printf ("no private mount namespace here (unshare -m: %s)",
+                                              probe_err ? g_strstrip (probe_err) : "failed");
+      g_test_skip (why);
+      return;
+    }
   g_autofree char *run_dir = g_build_filename (project, "runs", "full", NULL);
   g_autofree char *copy = g_build_filename (project, "full-copy", NULL);
   g_assert_cmpint (g_mkdir_with_parents (run_dir, 0755), ==, 0);

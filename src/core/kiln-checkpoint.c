@@ -39,6 +39,7 @@ collect_net (GArray *entries, KilnNet *net, gboolean with_optimizer, const char 
   for (guint l = 0; l < kiln_net_spec_get_n_layers (spec); l++)
     {
       const char *layer = kiln_net_spec_get_layer (spec, l)->name;
+      gboolean frozen = kiln_net_spec_get_layer (spec, l)->frozen;
       guint n_params = kiln_net_get_n_params (net, layer);
       for (guint i = 0; i < n_params; i++)
         {
@@ -50,14 +51,15 @@ collect_net (GArray *entries, KilnNet *net, gboolean with_optimizer, const char 
             goto out_of_memory;
           if (!kiln_net_get_param (net, layer, i, g_array_index (entries, Entry, entries->len - 1).data, n, error))
             return FALSE;
-          if (!with_optimizer)
+          /* Frozen layers are never updated: they have no optimizer state. */
+          if (!with_optimizer || frozen)
             continue;
           for (guint s = 0; s < 2; s++)
             {
               if (!add_entry (entries, g_strdup_printf ("slot/%s/%u/%u", layer, i, s), &shape))
                 goto out_of_memory;
               Entry *e = &g_array_index (entries, Entry, entries->len - 1);
-              /* Frozen layers and non-learnable parameters have no slots. */
+              /* Non-learnable parameters (BatchNorm statistics) have no slots. */
               if (!kiln_net_get_param_slot (net, layer, i, s, e->data, n, NULL))
                 g_array_set_size (entries, entries->len - 1);
             }
