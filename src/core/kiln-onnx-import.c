@@ -1,9 +1,10 @@
 /* kiln-onnx-import.c: an ONNX graph as a KilnNetSpec plus weights.
  *
  * Nodes are visited in their (topological) order. Each ONNX value name maps
- * to the spec layer that produces it and its rank (4 for N×C×H×W, 2 once
- * flattened); constants (initializers, Constant and Cast-of-constant nodes)
- * are kept aside for Reshape shapes, Dropout ratios and MatMul biases.
+ * to the spec layer that produces it and its rank (4 for N×C×H×W, 3 for
+ * N×C×L run as C×L×1, 2 once flattened); constants (initializers, Constant
+ * and Cast-of-constant nodes) are kept aside for Reshape shapes, Dropout
+ * ratios and MatMul biases.
  * PyTorch's x.view(x.size(0), -1) exports as Shape → Gather → Unsqueeze →
  * Concat → Reshape; that shape arithmetic is folded here too, with the
  * batch size as a marker. */
@@ -556,7 +557,7 @@ bias_vector (Import *ctx, const KilnOnnxNode *node, const KilnOnnxTensor *c, gin
   gint64 dims[1] = { n };
   KilnOnnxTensor *bias;
 
-  if (c->n_elements != (gsize) n && c->n_elements != 1)
+  if (c->n_elements != (gsize) n && c->n_elements != 1 && !(c->n_dims == 2 && c->dims[1] == n))
     {
       g_autofree char *shape = kiln_onnx_tensor_dims_to_string (c);
       node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
@@ -564,7 +565,11 @@ bias_vector (Import *ctx, const KilnOnnxNode *node, const KilnOnnxTensor *c, gin
                   c->name, shape, n);
       return NULL;
     }
-  if (c->n_dims == 2 && c->dims[0] != 1)
+  /* M × N with M equal rows is a per-output bias written out per sample. */
+  gboolean rows_equal = c->n_dims == 2 && n > 0 && c->n_elements == (gsize) (c->dims[0] * n);
+  for (gsize i = n; rows_equal && i < c->n_elements; i++)
+    rows_equal = c->data[i] == c->data[i % n];
+  if (c->n_dims == 2 && c->dims[0] != 1 && !rows_equal)
     {
       node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
                   _("the bias %s varies across the batch; Kiln's inner product has one bias per output"), c->name);
@@ -851,9 +856,11 @@ import_shape (Import *ctx, const KilnOnnxNode *node, GError **error)
     set_int64 (shape, 1, (gint64) c * h * w);
   else
     {
+      /* Rank 3 (N×C×L) runs as C×L×1. */
       set_int64 (shape, 1, c);
       set_int64 (shape, 2, h);
-      set_int64 (shape, 3, w);
+      if (input->rank == 4)
+        set_int64 (shape, 3, w);
     }
   set_constant (ctx, node, shape);
   return TRUE;
@@ -1285,19 +1292,22 @@ setup_input (Import *ctx, GError **error)
                    ctx->where, n_found);
       return FALSE;
     }
-  if (found.elem_type != KILN_ONNX_TYPE_FLOAT || found.n_dims != 4 ||
-      found.dims[1] < 1 || found.dims[2] < 1 || found.dims[3] < 1 ||
-      found.dims[1] > G_MAXINT || found.dims[2] > G_MAXINT || found.dims[3] > G_MAXINT)
+  /* N×C (features) and N×C×L (sequences) run as C×1×1 and C×L×1. */
+  gboolean fixed = found.n_dims >= 2 && found.n_dims <= 4;
+  for (int d = 1; fixed && d < found.n_dims; d++)
+    fixed = found.dims[d] >= 1 && found.dims[d] <= G_MAXINT;
+  if (found.elem_type != KILN_ONNX_TYPE_FLOAT || !fixed)
     {
       g_autofree char *dims = kiln_onnx_value_info_dims_to_string (&found);
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   _("%s: input %s is %s %s; Kiln needs FLOAT N×C×H×W with C, H and W fixed "
-                   "(re-export with a fixed input size)"),
+                   _("%s: input %s is %s %s; Kiln needs FLOAT N×C×H×W (or N×C, N×C×L) with the "
+                   "sizes after N fixed (re-export with a fixed input size)"),
                    ctx->where, found.name, kiln_onnx_data_type_to_string (found.elem_type), dims);
       return FALSE;
     }
-  kiln_net_spec_set_input (ctx->spec, (int) found.dims[1], (int) found.dims[2], (int) found.dims[3]);
-  set_value (ctx, found.name, KILN_NET_SPEC_INPUT_NAME, 4, -1);
+  kiln_net_spec_set_input (ctx->spec, (int) found.dims[1], found.n_dims > 2 ? (int) found.dims[2] : 1,
+                           found.n_dims > 3 ? (int) found.dims[3] : 1);
+  set_value (ctx, found.name, KILN_NET_SPEC_INPUT_NAME, found.n_dims, -1);
   return TRUE;
 }
 
@@ -1419,6 +1429,9 @@ check_output (Import *ctx, GError **error)
   gboolean same;
   if (info.n_dims == 2)
     same = info.dims[1] < 0 || info.dims[1] == (gint64) shape->c * shape->h * shape->w;
+  else if (info.n_dims == 3)
+    same = (info.dims[1] < 0 || info.dims[1] == shape->c) && (info.dims[2] < 0 || info.dims[2] == shape->h) &&
+           shape->w == 1;
   else if (info.n_dims == 4)
     same = (info.dims[1] < 0 || info.dims[1] == shape->c) && (info.dims[2] < 0 || info.dims[2] == shape->h) &&
            (info.dims[3] < 0 || info.dims[3] == shape->w);
