@@ -23,6 +23,7 @@
 #include "kiln-onnx-node-test.h"
 #include "kiln-onnx.h"
 #include "onnx.pb-c.h"
+#include "test-util.h"
 
 #define MAX_ERROR 1e-4
 
@@ -75,25 +76,6 @@ skip (const char *name, const char *format, ...)
   va_end (args);
   g_test_skip (reason);
   record (name, "skipped", reason);
-}
-
-/* ‖y − ref‖ / ‖ref‖, in double. */
-static double
-normalized_error (const float *y, const float *ref, gsize n, double *max_abs)
-{
-  double diff = 0, norm = 0;
-
-  *max_abs = 0;
-  for (gsize i = 0; i < n; i++)
-    {
-      double d = (double) y[i] - ref[i];
-      diff += d * d;
-      norm += (double) ref[i] * ref[i];
-      *max_abs = MAX (*max_abs, fabs (d));
-    }
-  if (norm == 0)
-    return sqrt (diff);
-  return sqrt (diff) / sqrt (norm);
 }
 
 /* A TensorProto holding `tensor` under `name`; its arrays point into it. */
@@ -274,7 +256,7 @@ run_node_test (gconstpointer data)
       kiln_net_get_output (net, y);
 
       double max_abs;
-      double err = normalized_error (y, ref->data, ref->n_elements, &max_abs);
+      double err = kiln_test_normalized_error (y, ref->data, ref->n_elements, &max_abs);
       worst = MAX (worst, err);
       worst_abs = MAX (worst_abs, max_abs);
     }

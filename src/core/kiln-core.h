@@ -11,6 +11,7 @@
 #include "kiln-image.h"
 #include "kiln-inspector.h"
 #include "kiln-labels.h"
+#include "kiln-onnx-export.h"
 #include "kiln-onnx-node-test.h"
 #include "kiln-onnx.h"
 #include "kiln-progress.h"
