@@ -5,6 +5,7 @@
  * GMainContext an object was created in. */
 #pragma once
 
+#include "kiln-caffe.h"
 #include "kiln-dataset.h"
 #include "kiln-error.h"
 #include "kiln-gatherer.h"

@@ -9,6 +9,7 @@
 
 #include <glib/gi18n.h>
 #include <gio/gio.h>
+#include <string.h>
 
 #include "kiln-error.h"
 #include "kiln-protobuf.h"
@@ -322,3 +323,379 @@ kiln_protobuf_map_file (const char *path, const char *hint, GError **error)
   return mapped;
 }
 
+
+/* ---- Text format --------------------------------------------------------- */
+
+/* Deeper than any real prototxt (layer { convolution_param { weight_filler } }). */
+#define MAX_TEXT_DEPTH 32
+
+typedef struct {
+  const char *text;
+  gsize length;
+  gsize pos;
+  guint line;
+  const char *display_name;
+  GError **error;
+} TextParser;
+
+G_GNUC_PRINTF (2, 3)
+static gboolean
+text_error (TextParser *p, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (p->error, KILN_ERROR, KILN_ERROR_CORRUPT, _("%s, line %u: %s"), p->display_name, p->line, message);
+  return FALSE;
+}
+
+static void
+skip_space (TextParser *p)
+{
+  while (p->pos < p->length)
+    {
+      char c = p->text[p->pos];
+      if (c == '#')
+        {
+          while (p->pos < p->length && p->text[p->pos] != '\n')
+            p->pos++;
+        }
+      else if (c == '\n')
+        {
+          p->line++;
+          p->pos++;
+        }
+      else if (g_ascii_isspace (c) || c == '\0')
+        p->pos++;
+      else
+        break;
+    }
+}
+
+static gboolean
+peek (TextParser *p, char c)
+{
+  skip_space (p);
+  return p->pos < p->length && p->text[p->pos] == c;
+}
+
+static gboolean
+accept (TextParser *p, char c)
+{
+  if (!peek (p, c))
+    return FALSE;
+  p->pos++;
+  return TRUE;
+}
+
+/* An identifier, number or bare word: letters, digits, _ . + - */
+static char *
+read_word (TextParser *p)
+{
+  gsize start;
+
+  skip_space (p);
+  start = p->pos;
+  while (p->pos < p->length &&
+         (g_ascii_isalnum (p->text[p->pos]) || strchr ("_.+-", p->text[p->pos]) != NULL))
+    p->pos++;
+  if (p->pos == start)
+    return NULL;
+  return g_strndup (p->text + start, p->pos - start);
+}
+
+/* A quoted string ("…" or '…'; adjacent strings join) with C escapes. */
+static char *
+read_string (TextParser *p)
+{
+  GString *s = g_string_new (NULL);
+
+  while (peek (p, '"') || peek (p, '\''))
+    {
+      char quote = p->text[p->pos++];
+      for (;;)
+        {
+          if (p->pos >= p->length || p->text[p->pos] == '\n')
+            {
+              g_string_free (s, TRUE);
+              text_error (p, _("a string is not closed"));
+              return NULL;
+            }
+          char c = p->text[p->pos++];
+          if (c == quote)
+            break;
+          if (c == '\\' && p->pos < p->length)
+            {
+              c = p->text[p->pos++];
+              c = c == 'n' ? '\n' : c == 't' ? '\t' : c;
+            }
+          g_string_append_c (s, c);
+        }
+    }
+  return g_string_free (s, FALSE);
+}
+
+static gboolean parse_message (TextParser *p, const ProtobufCMessageDescriptor *desc, ProtobufCMessage *msg,
+                               guint depth, char close);
+static gboolean skip_message (TextParser *p, guint depth, char close);
+
+/* Skips one value of an undeclared field: a block, a list or a scalar. */
+static gboolean
+skip_value (TextParser *p, guint depth)
+{
+  if (accept (p, '{'))
+    return skip_message (p, depth + 1, '}');
+  if (accept (p, '<'))
+    return skip_message (p, depth + 1, '>');
+  if (accept (p, '['))
+    {
+      while (!accept (p, ']'))
+        {
+          if (!skip_value (p, depth))
+            return FALSE;
+          accept (p, ',');
+        }
+      return TRUE;
+    }
+  if (peek (p, '"') || peek (p, '\''))
+    {
+      g_autofree char *s = read_string (p);
+      return s != NULL;
+    }
+  g_autofree char *word = read_word (p);
+  if (word == NULL)
+    return text_error (p, _("a value is missing"));
+  return TRUE;
+}
+
+static gboolean
+skip_message (TextParser *p, guint depth, char close)
+{
+  if (depth > MAX_TEXT_DEPTH)
+    return text_error (p, _("blocks nest more than %d deep"), MAX_TEXT_DEPTH);
+  while (!accept (p, close))
+    {
+      g_autofree char *name = read_word (p);
+      if (name == NULL)
+        return text_error (p, p->pos >= p->length ? _("the file ends inside a block") : _("a field name is missing"));
+      accept (p, ':');
+      if (!skip_value (p, depth))
+        return FALSE;
+      if (!accept (p, ','))
+        accept (p, ';');
+    }
+  return TRUE;
+}
+
+static gsize
+scalar_size (ProtobufCType type)
+{
+  switch (type)
+    {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+      return 8;
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE:
+      return sizeof (gpointer);
+    case PROTOBUF_C_TYPE_BYTES:
+      return sizeof (ProtobufCBinaryData);
+    default:
+      return 4;
+    }
+}
+
+/* Where the next value of `field` goes: a new slot of a repeated field, or
+ * the field itself (its has_ flag set). */
+static gpointer
+field_slot (ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
+{
+  guint8 *base = (guint8 *) msg;
+  gsize size = scalar_size (field->type);
+
+  if (field->label == PROTOBUF_C_LABEL_REPEATED)
+    {
+      gsize *n = (gsize *) (base + field->quantifier_offset);
+      guint8 **array = (guint8 **) (base + field->offset);
+      *array = g_realloc (*array, (*n + 1) * size);
+      memset (*array + *n * size, 0, size);
+      return *array + (*n)++ * size;
+    }
+  if (field->type != PROTOBUF_C_TYPE_STRING && field->type != PROTOBUF_C_TYPE_MESSAGE && field->quantifier_offset)
+    *(protobuf_c_boolean *) (base + field->quantifier_offset) = TRUE;
+  return base + field->offset;
+}
+
+static gboolean
+parse_scalar (TextParser *p, ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
+{
+  if (field->type == PROTOBUF_C_TYPE_STRING)
+    {
+      char *s = read_string (p);
+      if (s == NULL)
+        return p->error && *p->error ? FALSE : text_error (p, _("%s needs a quoted string"), field->name);
+      char **slot = field_slot (msg, field);
+      if (*slot && *slot != field->default_value)
+        g_free (*slot);
+      *slot = s;
+      return TRUE;
+    }
+
+  g_autofree char *word = read_word (p);
+  if (word == NULL)
+    return text_error (p, _("%s needs a value"), field->name);
+  char *end = NULL;
+  gpointer slot;
+
+  switch (field->type)
+    {
+    case PROTOBUF_C_TYPE_BOOL:
+      if (!g_str_equal (word, "true") && !g_str_equal (word, "false") &&
+          !g_str_equal (word, "1") && !g_str_equal (word, "0"))
+        return text_error (p, _("%s is a boolean but reads “%s”"), field->name, word);
+      *(protobuf_c_boolean *) field_slot (msg, field) = word[0] == 't' || word[0] == '1';
+      return TRUE;
+    case PROTOBUF_C_TYPE_ENUM:
+      {
+        const ProtobufCEnumValue *value =
+          protobuf_c_enum_descriptor_get_value_by_name (field->descriptor, word);
+        if (value == NULL)
+          return text_error (p, _("%s has no value %s"), field->name, word);
+        *(int *) field_slot (msg, field) = value->value;
+        return TRUE;
+      }
+    case PROTOBUF_C_TYPE_FLOAT:
+    case PROTOBUF_C_TYPE_DOUBLE:
+      {
+        double v = g_ascii_strtod (word, &end);
+        if (end == word || *end != '\0')
+          return text_error (p, _("%s is a number but reads “%s”"), field->name, word);
+        slot = field_slot (msg, field);
+        if (field->type == PROTOBUF_C_TYPE_FLOAT)
+          *(float *) slot = (float) v;
+        else
+          *(double *) slot = v;
+        return TRUE;
+      }
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_FIXED64:
+      {
+        guint64 v;
+        if (!g_ascii_string_to_unsigned (word, 10, 0, field->type == PROTOBUF_C_TYPE_UINT32 ||
+                                         field->type == PROTOBUF_C_TYPE_FIXED32 ? G_MAXUINT32 : G_MAXUINT64,
+                                         &v, NULL))
+          return text_error (p, _("%s needs a whole number ≥ 0 but reads “%s”"), field->name, word);
+        slot = field_slot (msg, field);
+        if (scalar_size (field->type) == 8)
+          *(guint64 *) slot = v;
+        else
+          *(guint32 *) slot = (guint32) v;
+        return TRUE;
+      }
+    default:
+      {
+        gint64 v;
+        gboolean wide = scalar_size (field->type) == 8;
+        if (!g_ascii_string_to_signed (word, 10, wide ? G_MININT64 : G_MININT32, wide ? G_MAXINT64 : G_MAXINT32,
+                                       &v, NULL))
+          return text_error (p, _("%s needs a whole number but reads “%s”"), field->name, word);
+        slot = field_slot (msg, field);
+        if (wide)
+          *(gint64 *) slot = v;
+        else
+          *(gint32 *) slot = (gint32) v;
+        return TRUE;
+      }
+    }
+}
+
+static gboolean
+parse_value (TextParser *p, ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field, guint depth)
+{
+  if (field->type == PROTOBUF_C_TYPE_MESSAGE)
+    {
+      char close = accept (p, '{') ? '}' : accept (p, '<') ? '>' : '\0';
+      if (close == '\0')
+        return text_error (p, _("%s needs a { … } block"), field->name);
+      ProtobufCMessage **slot = field_slot (msg, field);
+      const ProtobufCMessageDescriptor *desc = field->descriptor;
+      if (*slot == NULL)
+        {
+          *slot = g_malloc0 (desc->sizeof_message);
+          desc->message_init (*slot);
+        }
+      return parse_message (p, desc, *slot, depth + 1, close);
+    }
+  if (field->type == PROTOBUF_C_TYPE_BYTES)
+    return skip_value (p, depth);
+  return parse_scalar (p, msg, field);
+}
+
+static gboolean
+parse_message (TextParser *p, const ProtobufCMessageDescriptor *desc, ProtobufCMessage *msg, guint depth, char close)
+{
+  if (depth > MAX_TEXT_DEPTH)
+    return text_error (p, _("blocks nest more than %d deep"), MAX_TEXT_DEPTH);
+  for (;;)
+    {
+      skip_space (p);
+      if (close ? accept (p, close) : p->pos >= p->length)
+        return TRUE;
+      g_autofree char *name = read_word (p);
+      if (name == NULL)
+        return text_error (p, p->pos >= p->length ? _("the file ends inside a block")
+                                                  : _("a field name is missing before “%c”"), p->text[p->pos]);
+      const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field_by_name (desc, name);
+      gboolean colon = accept (p, ':');
+
+      if (field == NULL)
+        {
+          /* Fields Kiln does not read (fillers, learning rates, …). */
+          if (!skip_value (p, depth))
+            return FALSE;
+        }
+      else if (field->label == PROTOBUF_C_LABEL_REPEATED && colon && accept (p, '['))
+        {
+          while (!accept (p, ']'))
+            {
+              if (p->pos >= p->length)
+                return text_error (p, _("a [ … ] list is not closed"));
+              if (!parse_value (p, msg, field, depth))
+                return FALSE;
+              accept (p, ',');
+            }
+        }
+      else if (!parse_value (p, msg, field, depth))
+        return FALSE;
+      if (!accept (p, ','))
+        accept (p, ';');
+    }
+}
+
+ProtobufCMessage *
+kiln_protobuf_parse_text (const ProtobufCMessageDescriptor *desc,
+                          const char                       *text,
+                          gsize                             length,
+                          const char                       *display_name,
+                          GError                          **error)
+{
+  TextParser p = { .text = text, .length = length, .line = 1, .display_name = display_name, .error = error };
+  ProtobufCMessage *msg = g_malloc0 (desc->sizeof_message);
+
+  desc->message_init (msg);
+  if (!parse_message (&p, desc, msg, 0, '\0'))
+    {
+      protobuf_c_message_free_unpacked (msg, NULL);
+      return NULL;
+    }
+  return msg;
+}

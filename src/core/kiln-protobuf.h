@@ -43,4 +43,16 @@ GMappedFile      *kiln_protobuf_map_file (const char  *path,
                                           const char  *hint,
                                           GError     **error);
 
+/* Protobuf text format (a Caffe deploy.prototxt) into a message of `desc`:
+ * `name: value`, `name { … }`, `name: [a, b]`, # comments. Fields the
+ * descriptor does not declare are skipped; a value of the wrong kind, an
+ * unknown enum name, an unclosed block or nesting past 32 levels is a
+ * KILN_ERROR_CORRUPT error with the line number. Free the result with
+ * protobuf_c_message_free_unpacked (msg, NULL). */
+ProtobufCMessage *kiln_protobuf_parse_text (const ProtobufCMessageDescriptor *desc,
+                                            const char                       *text,
+                                            gsize                             length,
+                                            const char                       *display_name,
+                                            GError                          **error);
+
 G_END_DECLS
