@@ -411,7 +411,11 @@ read_word (TextParser *p)
 static char *
 read_string (TextParser *p)
 {
-  GString *s = g_string_new (NULL);
+  GString *s;
+
+  if (!peek (p, '"') && !peek (p, '\''))
+    return NULL;
+  s = g_string_new (NULL);
 
   while (peek (p, '"') || peek (p, '\''))
     {
@@ -454,9 +458,12 @@ skip_value (TextParser *p, guint depth)
     {
       while (!accept (p, ']'))
         {
+          gsize start = p->pos;
           if (!skip_value (p, depth))
             return FALSE;
           accept (p, ',');
+          if (p->pos == start)
+            return text_error (p, _("a [ … ] list holds something that is not a value"));
         }
       return TRUE;
     }
@@ -651,9 +658,10 @@ parse_message (TextParser *p, const ProtobufCMessageDescriptor *desc, ProtobufCM
       if (close ? accept (p, close) : p->pos >= p->length)
         return TRUE;
       g_autofree char *name = read_word (p);
+      if (name == NULL && p->pos >= p->length)
+        return text_error (p, _("the file ends inside a block"));
       if (name == NULL)
-        return text_error (p, p->pos >= p->length ? _("the file ends inside a block")
-                                                  : _("a field name is missing before “%c”"), p->text[p->pos]);
+        return text_error (p, _("a field name is missing before “%c”"), p->text[p->pos]);
       const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field_by_name (desc, name);
       gboolean colon = accept (p, ':');
 
@@ -667,11 +675,14 @@ parse_message (TextParser *p, const ProtobufCMessageDescriptor *desc, ProtobufCM
         {
           while (!accept (p, ']'))
             {
+              gsize start = p->pos;
               if (p->pos >= p->length)
                 return text_error (p, _("a [ … ] list is not closed"));
               if (!parse_value (p, msg, field, depth))
                 return FALSE;
               accept (p, ',');
+              if (p->pos == start)
+                return text_error (p, _("a [ … ] list holds something that is not a value"));
             }
         }
       else if (!parse_value (p, msg, field, depth))
