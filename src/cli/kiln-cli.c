@@ -20,6 +20,7 @@ static const KilnCliCommand commands[] = {
   { "devices", kiln_cli_devices, N_("List the compute backends and devices that answer") },
   { "gather", kiln_cli_gather, N_("Download or import a synset's images into a project") },
   { "import-idx", kiln_cli_import_idx, N_("Import MNIST-style IDX files into class folders of PNGs") },
+  { "import-model", kiln_cli_import_model, N_("Convert an ONNX or Caffe model into a spec and weights to fine-tune") },
   { "inspect", kiln_cli_inspect, N_("Flag broken, doubtful and duplicate images") },
   { "label", kiln_cli_label, N_("Label images by folder and write label files") },
   { "mean", kiln_cli_mean, N_("Compute the mean image of a data set") },

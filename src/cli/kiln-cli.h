@@ -56,6 +56,7 @@ int kiln_cli_demo       (int argc, char **argv);
 int kiln_cli_devices    (int argc, char **argv);
 int kiln_cli_gather     (int argc, char **argv);
 int kiln_cli_import_idx (int argc, char **argv);
+int kiln_cli_import_model (int argc, char **argv);
 int kiln_cli_inspect    (int argc, char **argv);
 int kiln_cli_label      (int argc, char **argv);
 int kiln_cli_mean       (int argc, char **argv);

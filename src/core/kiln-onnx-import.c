@@ -1566,6 +1566,15 @@ kiln_onnx_load_weights (KilnNet    *net,
                         GHashTable *weights,
                         GError    **error)
 {
+  return kiln_onnx_load_weights_except (net, weights, NULL, error);
+}
+
+gboolean
+kiln_onnx_load_weights_except (KilnNet            *net,
+                               GHashTable         *weights,
+                               const char * const *skip,
+                               GError            **error)
+{
   /* kiln-op.h's parameter order for each layer type. */
   static const char *const conv_parts[] = { "weight", "bias" };
   static const char *const bn_parts[] = { "scale", "bias", "mean", "var" };
@@ -1577,6 +1586,8 @@ kiln_onnx_load_weights (KilnNet    *net,
       const char *const *parts = layer->type == KILN_LAYER_BATCH_NORM ? bn_parts : conv_parts;
       guint n_params = kiln_net_get_n_params (net, layer->name);
 
+      if (skip && g_strv_contains (skip, layer->name))
+        continue;
       for (guint k = 0; k < n_params && k < 4; k++)
         {
           g_autofree char *key = g_strconcat (layer->name, ".", parts[k], NULL);

@@ -197,5 +197,11 @@ gboolean        kiln_onnx_import_spec_from_model (KilnOnnxModel *model,
 gboolean        kiln_onnx_load_weights     (KilnNet      *net,
                                             GHashTable   *weights,
                                             GError      **error);
+/* The same, leaving the layers named in `skip` (NULL-terminated) as the net
+ * initialised them: a top layer replaced for another class count. */
+gboolean        kiln_onnx_load_weights_except (KilnNet            *net,
+                                               GHashTable         *weights,
+                                               const char * const *skip,
+                                               GError            **error);
 
 G_END_DECLS
