@@ -216,16 +216,6 @@ blob_tensor (Import *ctx, const Layer *l, guint index, GError **error)
   return tensor;
 }
 
-static void
-add_weight (Import *ctx, const char *layer, const char *suffix, KilnOnnxTensor *tensor)
-{
-  char *key = g_strconcat (layer, ".", suffix, NULL);
-
-  g_free (tensor->name);
-  tensor->name = g_strdup (key);
-  g_hash_table_replace (ctx->weights, key, tensor);
-}
-
 /* ---- Layers ------------------------------------------------------------- */
 
 /* The Kiln layers behind the Caffe bottoms; NULL with an error for an
@@ -308,13 +298,37 @@ pair (Import *ctx, const Layer *l, const char *what, gsize n, const guint32 *val
   return TRUE;
 }
 
+/* add_layer for a Convolution or InnerProduct, then its weight (taken) and,
+ * with a bias term, its bias from blob 2. */
+static gboolean
+add_weighted_layer (Import *ctx, const Layer *l, KilnLayerSpec *layer, KilnOnnxTensor **weight, GError **error)
+{
+  g_autoptr(KilnOnnxTensor) bias = NULL;
+
+  if (layer->bias)
+    {
+      if ((bias = blob_tensor (ctx, l, 1, error)) == NULL)
+        return FALSE;
+      if (bias->n_elements != (gsize) layer->num_output)
+        return layer_error (ctx, l, error, KILN_ERROR_SHAPE, _("the bias has %" G_GSIZE_FORMAT
+                            " values for %d outputs"), bias->n_elements, layer->num_output);
+      bias->dims[0] = layer->num_output;
+      bias->n_dims = 1;
+    }
+  if (!add_layer (ctx, l, layer, error))
+    return FALSE;
+  kiln_onnx_weights_insert (ctx->weights, layer->name, "weight", g_steal_pointer (weight));
+  if (bias)
+    kiln_onnx_weights_insert (ctx->weights, layer->name, "bias", g_steal_pointer (&bias));
+  return TRUE;
+}
+
 static gboolean
 import_convolution (Import *ctx, const Layer *l, GError **error)
 {
   const Caffe__ConvolutionParameter *p = l->conv;
   g_auto(KilnLayerSpec) layer = { 0 };
   g_autoptr(KilnOnnxTensor) weight = NULL;
-  g_autoptr(KilnOnnxTensor) bias = NULL;
   g_autofree char *name = unique_name (ctx, l->name);
   int pad_h, pad_w;
 
@@ -350,22 +364,7 @@ import_convolution (Import *ctx, const Layer *l, GError **error)
                           dims, layer.num_output, layer.kernel_h, layer.kernel_w, layer.num_output,
                           layer.kernel_h, layer.kernel_w);
     }
-  if (layer.bias)
-    {
-      if ((bias = blob_tensor (ctx, l, 1, error)) == NULL)
-        return FALSE;
-      if (bias->n_elements != (gsize) layer.num_output)
-        return layer_error (ctx, l, error, KILN_ERROR_SHAPE, _("the bias has %" G_GSIZE_FORMAT
-                            " values for %d outputs"), bias->n_elements, layer.num_output);
-      bias->dims[0] = layer.num_output;
-      bias->n_dims = 1;
-    }
-  if (!add_layer (ctx, l, &layer, error))
-    return FALSE;
-  add_weight (ctx, name, "weight", g_steal_pointer (&weight));
-  if (bias)
-    add_weight (ctx, name, "bias", g_steal_pointer (&bias));
-  return TRUE;
+  return add_weighted_layer (ctx, l, &layer, &weight, error);
 }
 
 static gboolean
@@ -374,7 +373,6 @@ import_inner_product (Import *ctx, const Layer *l, GError **error)
   const Caffe__InnerProductParameter *p = l->ip;
   g_auto(KilnLayerSpec) layer = { 0 };
   g_autoptr(KilnOnnxTensor) weight = NULL;
-  g_autoptr(KilnOnnxTensor) bias = NULL;
   g_autofree char *name = unique_name (ctx, l->name);
 
   if (p == NULL)
@@ -397,22 +395,7 @@ import_inner_product (Import *ctx, const Layer *l, GError **error)
     }
   weight->dims[1] = (gint64) (weight->n_elements / layer.num_output);
   weight->n_dims = 2;
-  if (layer.bias)
-    {
-      if ((bias = blob_tensor (ctx, l, 1, error)) == NULL)
-        return FALSE;
-      if (bias->n_elements != (gsize) layer.num_output)
-        return layer_error (ctx, l, error, KILN_ERROR_SHAPE, _("the bias has %" G_GSIZE_FORMAT
-                            " values for %d outputs"), bias->n_elements, layer.num_output);
-      bias->dims[0] = layer.num_output;
-      bias->n_dims = 1;
-    }
-  if (!add_layer (ctx, l, &layer, error))
-    return FALSE;
-  add_weight (ctx, name, "weight", g_steal_pointer (&weight));
-  if (bias)
-    add_weight (ctx, name, "bias", g_steal_pointer (&bias));
-  return TRUE;
+  return add_weighted_layer (ctx, l, &layer, &weight, error);
 }
 
 static gboolean
@@ -529,10 +512,10 @@ import_batch_norm (Import *ctx, const Layer *l, GError **error)
   t[0]->dims[0] = t[1]->dims[0] = c;
   if (!add_layer (ctx, l, &layer, error))
     goto out;
-  add_weight (ctx, name, "scale", g_steal_pointer (&scale));
-  add_weight (ctx, name, "bias", g_steal_pointer (&shift));
-  add_weight (ctx, name, "mean", g_steal_pointer (&t[0]));
-  add_weight (ctx, name, "var", g_steal_pointer (&t[1]));
+  kiln_onnx_weights_insert (ctx->weights, name, "scale", g_steal_pointer (&scale));
+  kiln_onnx_weights_insert (ctx->weights, name, "bias", g_steal_pointer (&shift));
+  kiln_onnx_weights_insert (ctx->weights, name, "mean", g_steal_pointer (&t[0]));
+  kiln_onnx_weights_insert (ctx->weights, name, "var", g_steal_pointer (&t[1]));
   ok = TRUE;
 
 out:

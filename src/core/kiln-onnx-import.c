@@ -271,14 +271,23 @@ add_layer (Import             *ctx,
   return (int) kiln_net_spec_get_n_layers (ctx->spec) - 1;
 }
 
-static void
-add_weight (Import *ctx, const char *layer, const char *suffix, KilnOnnxTensor *tensor)
+void
+kiln_onnx_weights_insert (GHashTable     *weights,
+                          const char     *layer,
+                          const char     *suffix,
+                          KilnOnnxTensor *tensor)
 {
   char *key = g_strconcat (layer, ".", suffix, NULL);
 
   g_free (tensor->name);
   tensor->name = g_strdup (key);
-  g_hash_table_replace (ctx->weights, key, tensor);
+  g_hash_table_replace (weights, key, tensor);
+}
+
+static void
+add_weight (Import *ctx, const char *layer, const char *suffix, KilnOnnxTensor *tensor)
+{
+  kiln_onnx_weights_insert (ctx->weights, layer, suffix, tensor);
 }
 
 /* add_layer for a one-input Convolution or InnerProduct, then its weight

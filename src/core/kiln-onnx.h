@@ -191,6 +191,12 @@ gboolean        kiln_onnx_import_spec_from_model (KilnOnnxModel *model,
                                                   KilnNetSpec  **spec,
                                                   GHashTable   **weights,
                                                   GError       **error);
+/* Adds `tensor` (taken) to an import's weights as "<layer>.<suffix>",
+ * renaming it to its key. */
+void            kiln_onnx_weights_insert   (GHashTable     *weights,
+                                            const char     *layer,
+                                            const char     *suffix,
+                                            KilnOnnxTensor *tensor);
 /* Uploads imported weights into a net built from the imported spec (any
  * batch size, any backend): every parameter of every layer must be in the
  * table with the element count the net expects. */
