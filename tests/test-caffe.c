@@ -10,6 +10,7 @@
 #include "kiln-caffe.h"
 #include "kiln-error.h"
 #include "kiln-net.h"
+#include "caffe.pb-c.h"
 #include "kiln-onnx.h"
 #include "test-util.h"
 
@@ -204,10 +205,24 @@ test_hostile (void)
 
   g_assert_true (g_file_get_contents (path, (char **) &model, &length, NULL));
 
-  /* Every truncation fails cleanly (or, at a layer boundary, names what is
-   * missing). */
-  for (gsize cut = 1; cut < length; cut += 7)
-    expect_error (model, cut, NULL, -1, NULL);
+  /* Every truncation is refused with an error, except a cut exactly between
+   * two layers, which leaves a shorter valid model. */
+  guint n_refused = 0, n_cuts = 0;
+  for (gsize cut = 1; cut < length; cut += 7, n_cuts++)
+    {
+      g_autoptr(KilnNetSpec) spec = NULL;
+      g_autoptr(GHashTable) weights = NULL;
+      g_autoptr(GError) error = NULL;
+      if (kiln_caffe_import_from_data (model, cut, "cut.caffemodel", NULL, 0, NULL, &spec, &weights, &error))
+        g_assert_nonnull (spec);
+      else
+        {
+          g_assert_nonnull (error);
+          n_refused++;
+        }
+    }
+  g_test_message ("%u of %u truncations refused", n_refused, n_cuts);
+  g_assert_cmpuint (n_refused, >=, n_cuts - 16);
 
   /* A length that claims more than the file holds. */
   const guint8 huge[] = { 0xa2, 0x06, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x0a, 0x01, 'x' };
@@ -248,6 +263,67 @@ test_hostile (void)
                 KILN_ERROR_SHAPE, "conv1");
 }
 
+/* A one-convolution model whose weight blob claims `dims` but holds no
+ * values, built with the C the build generates from Kiln's caffe.proto. */
+static guint8 *
+claiming_model (const int64_t *dims, gsize n_dims, gsize *length)
+{
+  Caffe__NetParameter net = CAFFE__NET_PARAMETER__INIT;
+  Caffe__LayerParameter layer = CAFFE__LAYER_PARAMETER__INIT;
+  Caffe__ConvolutionParameter conv = CAFFE__CONVOLUTION_PARAMETER__INIT;
+  Caffe__BlobProto blob = CAFFE__BLOB_PROTO__INIT;
+  Caffe__BlobShape shape = CAFFE__BLOB_SHAPE__INIT;
+  Caffe__LayerParameter *layers[] = { &layer };
+  Caffe__BlobProto *blobs[] = { &blob };
+  char *inputs[] = { (char *) "data" }, *tops[] = { (char *) "c" };
+  int32_t input_dims[] = { 1, 3, 4, 4 };
+  uint32_t kernel[] = { 1 };
+  guint8 *data;
+
+  shape.n_dim = n_dims;
+  shape.dim = (int64_t *) dims;
+  blob.shape = &shape;
+  conv.has_num_output = TRUE;
+  conv.num_output = 1u << 20;
+  conv.n_kernel_size = 1;
+  conv.kernel_size = kernel;
+  layer.name = (char *) "conv1";
+  layer.type = (char *) "Convolution";
+  layer.n_bottom = 1;
+  layer.bottom = inputs;
+  layer.n_top = 1;
+  layer.top = tops;
+  layer.convolution_param = &conv;
+  layer.n_blobs = 1;
+  layer.blobs = blobs;
+  net.n_input = 1;
+  net.input = inputs;
+  net.n_input_dim = 4;
+  net.input_dim = input_dims;
+  net.n_layer = 1;
+  net.layer = layers;
+  *length = caffe__net_parameter__get_packed_size (&net);
+  data = g_malloc (*length);
+  caffe__net_parameter__pack (&net, data);
+  return data;
+}
+
+static void
+test_claimed_sizes (void)
+{
+  /* 2^20 × 3 weights (12 MiB) claimed, none present: refused before any
+   * allocation; a shape whose product overflows likewise. */
+  const int64_t big[] = { 1 << 20, 3, 1, 1 };
+  const int64_t overflow[] = { G_GINT64_CONSTANT (1) << 40, G_GINT64_CONSTANT (1) << 40, 1 << 20, 1 };
+  gsize length;
+  g_autofree guint8 *model = claiming_model (big, G_N_ELEMENTS (big), &length);
+  g_autofree guint8 *model2 = NULL;
+
+  expect_error (model, length, NULL, KILN_ERROR_CORRUPT, "claims 3145728 values but holds 0");
+  model2 = claiming_model (overflow, G_N_ELEMENTS (overflow), &length);
+  expect_error (model2, length, NULL, KILN_ERROR_CORRUPT, "overflows");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -258,5 +334,6 @@ main (int argc, char **argv)
   g_test_add_func ("/caffe/new-deploy-over-v1", test_new_deploy_over_v1);
   g_test_add_func ("/caffe/mean", test_mean);
   g_test_add_func ("/caffe/hostile", test_hostile);
+  g_test_add_func ("/caffe/claimed-sizes", test_claimed_sizes);
   return g_test_run ();
 }

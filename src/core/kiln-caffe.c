@@ -175,8 +175,7 @@ blob_tensor (Import *ctx, const Layer *l, guint index, GError **error)
   if (index >= l->n_blobs)
     {
       layer_error (ctx, l, error, KILN_ERROR_NOT_FOUND,
-                   _("its blob %u (the %s) is missing from the .caffemodel"), index + 1,
-                   index == 0 ? _("weights") : _("bias"));
+                   _("its blob %u is missing from the .caffemodel (is the prototxt this model's?)"), index + 1);
       return NULL;
     }
   blob = l->blobs[index];
@@ -196,19 +195,28 @@ blob_tensor (Import *ctx, const Layer *l, guint index, GError **error)
       dims[0] = blob->num, dims[1] = blob->channels, dims[2] = blob->height, dims[3] = blob->width;
       n_dims = 4;
     }
+  /* The values must be there before anything is allocated for them: a
+   * hostile shape can claim terabytes. */
+  gsize n_values = blob->n_data ? blob->n_data : blob->n_double_data;
+  guint64 claimed = 1;
+  gboolean fits = TRUE;
+  for (int d = 0; d < n_dims && fits; d++)
+    fits = dims[d] >= 0 && g_uint64_checked_mul (&claimed, claimed, (guint64) dims[d]);
+  if (!fits)
+    {
+      layer_error (ctx, l, error, KILN_ERROR_CORRUPT, _("blob %u has a shape whose size overflows"), index + 1);
+      return NULL;
+    }
+  if (claimed != n_values)
+    {
+      layer_error (ctx, l, error, KILN_ERROR_CORRUPT, _("blob %u claims %" G_GUINT64_FORMAT " values but holds %"
+                   G_GSIZE_FORMAT), index + 1, claimed, n_values);
+      return NULL;
+    }
   tensor = kiln_onnx_tensor_new ("blob", n_dims, dims, error);
   if (tensor == NULL)
     {
       g_prefix_error (error, "%s: %s: ", ctx->where, l->name);
-      return NULL;
-    }
-  gsize n_values = blob->n_data ? blob->n_data : blob->n_double_data;
-  if (n_values != tensor->n_elements)
-    {
-      g_autofree char *text = kiln_onnx_tensor_dims_to_string (tensor);
-      kiln_onnx_tensor_free (tensor);
-      layer_error (ctx, l, error, KILN_ERROR_CORRUPT, _("blob %u is %s but holds %" G_GSIZE_FORMAT " values"),
-                   index + 1, text, n_values);
       return NULL;
     }
   for (gsize i = 0; i < n_values; i++)
