@@ -8,7 +8,9 @@
  * `test-onnx-export --write-fixture DIR` writes DIR/kiln-export.onnx (the
  * all-layers net, fixed weights) and, when DIR/kiln-export-input.pb exists,
  * Kiln's output on it as raw float32 in DIR/kiln-export-kiln-output.bin:
- * what the fixture script feeds to onnxruntime and compares. */
+ * what the fixture script feeds to onnxruntime and compares.
+ * `--write-preset NAME DIR` does the same for a preset (NAME.onnx …) with
+ * random weights: the script's full-size check, not committed. */
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -327,15 +329,23 @@ test_errors (void)
   g_rmdir (dir);
 }
 
+/* Writes DIR/NAME.onnx for the all-layers net (NAME kiln-export) or a
+ * preset with random weights, and Kiln's output on DIR/NAME-input.pb when
+ * that exists. */
 static int
-write_fixture (const char *dir)
+write_fixture (const char *dir, const char *preset)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(KilnBackend) backend = kiln_backend_new ("cpu", &error);
-  g_autofree char *model_path = g_build_filename (dir, "kiln-export.onnx", NULL);
-  g_autofree char *input_path = g_build_filename (dir, "kiln-export-input.pb", NULL);
-  g_autofree char *output_path = g_build_filename (dir, "kiln-export-kiln-output.bin", NULL);
+  const char *name = preset ? preset : "kiln-export";
+  g_autofree char *model_file = g_strconcat (name, ".onnx", NULL);
+  g_autofree char *input_file = g_strconcat (name, "-input.pb", NULL);
+  g_autofree char *output_file = g_strconcat (name, "-kiln-output.bin", NULL);
+  g_autofree char *model_path = g_build_filename (dir, model_file, NULL);
+  g_autofree char *input_path = g_build_filename (dir, input_file, NULL);
+  g_autofree char *output_path = g_build_filename (dir, output_file, NULL);
   g_autoptr(KilnOnnxTensor) input = NULL;
+  g_autoptr(KilnNetSpec) spec = NULL;
   g_autoptr(KilnNet) net = NULL;
   g_autofree float *y = NULL;
   int batch = 1;
@@ -348,7 +358,15 @@ write_fixture (const char *dir)
         goto fail;
       batch = (int) input->dims[0];
     }
-  net = build_all_layers_net (backend, batch);
+  if (preset == NULL)
+    net = build_all_layers_net (backend, batch);
+  else
+    {
+      if ((spec = kiln_net_spec_new_preset (preset, 0, &error)) == NULL ||
+          (net = kiln_net_new (spec, backend, batch, 7, &error)) == NULL)
+        goto fail;
+      randomize_params (net, FIXTURE_SEED);
+    }
   if (!kiln_onnx_export (net, model_path, &error))
     goto fail;
   if (input)
@@ -376,7 +394,9 @@ main (int argc, char **argv)
   static const char *fixtures[] = { "convnet", "branchnet", "gemmnet", "viewnet" };
 
   if (argc == 3 && g_str_equal (argv[1], "--write-fixture"))
-    return write_fixture (argv[2]);
+    return write_fixture (argv[2], NULL);
+  if (argc == 4 && g_str_equal (argv[1], "--write-preset"))
+    return write_fixture (argv[3], argv[2]);
 
   g_test_init (&argc, &argv, NULL);
   for (guint i = 0; i < G_N_ELEMENTS (fixtures); i++)
