@@ -255,6 +255,11 @@ test_hostile (void)
                 "input: \"data\" input_dim: 1 input_dim: 3 input_dim: 12 input_dim: 12\n"
                 "layer { name: \"relu\" type: \"ReLU\" bottom: \"nowhere\" top: \"r\" }",
                 KILN_ERROR_CORRUPT, "nowhere");
+  /* A Scale that is not a BatchNorm's second half. */
+  expect_error (model, length,
+                "input: \"data\" input_dim: 1 input_dim: 3 input_dim: 12 input_dim: 12\n"
+                "layer { name: \"scale2\" type: \"Scale\" bottom: \"data\" top: \"s\" }",
+                KILN_ERROR_UNSUPPORTED, "BatchNorm");
   /* The input size must fit the weights: 4 channels for 3-channel filters. */
   expect_error (model, length,
                 "input: \"data\" input_dim: 1 input_dim: 4 input_dim: 12 input_dim: 12\n"

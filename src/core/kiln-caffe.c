@@ -537,13 +537,18 @@ static gboolean
 import_scale (Import *ctx, const Layer *l, GError **error)
 {
   KilnLayerSpec *bn = l->n_bottom == 1 ? batch_norm_behind (ctx, l->bottom[0]) : NULL;
+  guint n_layers = kiln_net_spec_get_n_layers (ctx->spec);
+
+  /* Folding is exact only when nothing has read the BatchNorm's output yet. */
+  if (bn && bn != kiln_net_spec_get_layer (ctx->spec, n_layers - 1))
+    bn = NULL;
   g_autoptr(KilnOnnxTensor) gamma = NULL;
   g_autoptr(KilnOnnxTensor) beta = NULL;
   gboolean bias_term = l->scale && l->scale->bias_term;
 
   if (bn == NULL)
     return layer_error (ctx, l, error, KILN_ERROR_UNSUPPORTED,
-                        _("Kiln imports Scale only right after a BatchNorm, as its scale and shift"));
+                        _("Kiln imports Scale only directly after a BatchNorm, as its scale and shift"));
   if (l->scale && (l->scale->axis != 1 || l->scale->num_axes != 1))
     return layer_error (ctx, l, error, KILN_ERROR_UNSUPPORTED, _("axis %d, num_axes %d; Kiln scales channels"),
                         l->scale->axis, l->scale->num_axes);
