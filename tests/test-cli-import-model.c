@@ -2,7 +2,9 @@
  * net gives PyTorch's outputs (after the softmax the import drops); a Caffe
  * fixture with --classes gets a replaced top layer and otherwise the
  * imported weights; `kiln-cli train --spec --weights` fine-tunes the result
- * on a small project and reports the weights it loaded; bad input fails. */
+ * on a small project and reports the weights it loaded; kiln-cli
+ * export-onnx writes the imported and the trained nets as ONNX that reads
+ * back with the same outputs; bad input fails. */
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -215,6 +217,56 @@ test_caffe_fine_tune (Fixture *f, gconstpointer unused)
       found = TRUE;
     }
   g_assert_true (found);
+
+  /* export-onnx reads the spec the import stored in the weights file; the
+   * ONNX model computes what the spec + weights compute. */
+  g_autofree char *onnx = g_build_filename (f->dir, "tiny.onnx", NULL);
+  g_autofree char *export_out = NULL;
+  const char *export[] = { "export-onnx", weights, "--out", onnx, NULL };
+  run_ok (export, &export_out);
+  g_autoptr(KilnNetSpec) onnx_spec = NULL;
+  g_autoptr(GHashTable) onnx_weights = NULL;
+  kiln_onnx_import_spec (onnx, &onnx_spec, &onnx_weights, &error);
+  g_assert_no_error (error);
+  g_autoptr(KilnNet) onnx_net = kiln_net_new (onnx_spec, backend, 1, 1, &error);
+  g_assert_no_error (error);
+  kiln_onnx_load_weights (onnx_net, onnx_weights, &error);
+  g_assert_no_error (error);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  float x[3 * 12 * 12], a[3], b[3];
+  for (guint i = 0; i < G_N_ELEMENTS (x); i++)
+    x[i] = (float) g_rand_double_range (rand, -1, 1);
+  kiln_net_set_input (net, x);
+  kiln_net_forward (net, FALSE, &error);
+  g_assert_no_error (error);
+  kiln_net_get_output (net, a);
+  kiln_net_set_input (onnx_net, x);
+  kiln_net_forward (onnx_net, FALSE, &error);
+  g_assert_no_error (error);
+  kiln_net_get_output (onnx_net, b);
+  g_assert_cmpfloat (kiln_test_normalized_error (b, a, 3, NULL), <, 1e-6);
+
+  /* A trained net: the run's checkpoint carries its spec too. */
+  g_autofree char *checkpoints = g_build_filename (project, "runs", "tune", "checkpoints", NULL);
+  g_autoptr(GDir) dir = g_dir_open (checkpoints, 0, &error);
+  g_assert_no_error (error);
+  const char *entry;
+  g_autofree char *trained = NULL;
+  while ((entry = g_dir_read_name (dir)) != NULL && trained == NULL)
+    if (g_str_has_suffix (entry, ".safetensors"))
+      trained = g_build_filename (checkpoints, entry, NULL);
+  g_assert_nonnull (trained);
+  g_autofree char *trained_onnx = g_build_filename (f->dir, "trained.onnx", NULL);
+  g_autofree char *trained_out = NULL;
+  const char *export_trained[] = { "export-onnx", trained, "--out", trained_onnx, "--json", NULL };
+  run_ok (export_trained, &trained_out);
+  g_assert_nonnull (strstr (trained_out, "\"opset\" : 13"));
+  g_autoptr(KilnNetSpec) trained_spec = NULL;
+  g_autoptr(GHashTable) trained_weights = NULL;
+  kiln_onnx_import_spec (trained_onnx, &trained_spec, &trained_weights, &error);
+  g_assert_no_error (error);
+  guint last = kiln_net_spec_get_n_layers (trained_spec) - 1;
+  g_assert_cmpint (kiln_net_spec_get_shape (trained_spec, last)->c, ==, 3);
 }
 
 static void

@@ -153,7 +153,11 @@ kiln_cli_import_model (int argc, char **argv)
   g_autoptr(GHashTable) metadata = g_hash_table_new (g_str_hash, g_str_equal);
   g_autofree char *basename = g_path_get_basename (model);
   g_hash_table_insert (metadata, "kiln.imported_from", basename);
-  g_hash_table_insert (metadata, "kiln.format", caffe ? "caffe" : "onnx");
+  g_hash_table_insert (metadata, "kiln.imported_format", caffe ? "caffe" : "onnx");
+  /* As training checkpoints do, so export-onnx needs no --spec. */
+  g_autoptr(JsonNode) spec_node = kiln_net_spec_to_json (spec);
+  g_autofree char *spec_json = json_to_string (spec_node, FALSE);
+  g_hash_table_insert (metadata, "kiln.spec", spec_json);
   if (!kiln_net_spec_save (spec, out, &error) ||
       !kiln_checkpoint_save (net, weights_out, FALSE, metadata, &error))
     return kiln_cli_fail ("import-model", error);

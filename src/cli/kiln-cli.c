@@ -18,6 +18,7 @@ static const KilnCliCommand commands[] = {
   { "calc", kiln_cli_calc, N_("Show layer sizes, parameters and costs of a network") },
   { "demo", kiln_cli_demo, N_("Import the Fashion-MNIST demo project and train it end to end") },
   { "devices", kiln_cli_devices, N_("List the compute backends and devices that answer") },
+  { "export-onnx", kiln_cli_export_onnx, N_("Write a checkpoint's network as an ONNX model") },
   { "gather", kiln_cli_gather, N_("Download or import a synset's images into a project") },
   { "import-idx", kiln_cli_import_idx, N_("Import MNIST-style IDX files into class folders of PNGs") },
   { "import-model", kiln_cli_import_model, N_("Convert an ONNX or Caffe model into a spec and weights to fine-tune") },

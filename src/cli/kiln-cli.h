@@ -54,6 +54,7 @@ void     kiln_cli_print_json      (JsonBuilder     *builder);
 int kiln_cli_calc       (int argc, char **argv);
 int kiln_cli_demo       (int argc, char **argv);
 int kiln_cli_devices    (int argc, char **argv);
+int kiln_cli_export_onnx (int argc, char **argv);
 int kiln_cli_gather     (int argc, char **argv);
 int kiln_cli_import_idx (int argc, char **argv);
 int kiln_cli_import_model (int argc, char **argv);
