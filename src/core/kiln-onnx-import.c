@@ -336,9 +336,11 @@ value_shape (Import *ctx, const KilnOnnxNode *node, const Value *value, int *c, 
 
 /* ---- Windows (Conv, MaxPool, AveragePool) ------------------------------- */
 
-/* Two values of an INTS attribute that must be 2-D, or the defaults. */
+/* The values of an INTS attribute with one value per spatial axis (2, or 1
+ * for an N×C×L input, whose W is 1), or the defaults. */
 static gboolean
-get_pair (Import *ctx, const KilnOnnxNode *node, const char *name, int lo, int *a, int *b, GError **error)
+get_pair (Import *ctx, const KilnOnnxNode *node, const char *name, guint n_axes, int lo, int *a, int *b,
+          GError **error)
 {
   const gint64 *v = NULL;
   gsize n = 0;
@@ -347,9 +349,12 @@ get_pair (Import *ctx, const KilnOnnxNode *node, const char *name, int lo, int *
     return FALSE;
   if (v == NULL)
     return TRUE;
-  if (n != 2)
+  if (n != n_axes)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       _("%s has %" G_GSIZE_FORMAT " values; Kiln imports 2-D windows only"), name, n);
+                       _("%s has %" G_GSIZE_FORMAT " values for a %u-D input; Kiln imports 1-D and 2-D "
+                       "windows"), name, n, n_axes);
+  if (n_axes == 1)
+    return to_int (ctx, node, name, v[0], lo, a, error);
   return to_int (ctx, node, name, v[0], lo, a, error) && to_int (ctx, node, name, v[1], lo, b, error);
 }
 
@@ -366,10 +371,13 @@ parse_window (Import             *ctx,
   const gint64 *pads = NULL;
   gsize n_pads = 0;
   int kh = layer->kernel_h, kw = layer->kernel_w;
+  guint n_axes = input->rank - 2;
 
-  if (!get_pair (ctx, node, "kernel_shape", 1, &kh, &kw, error) ||
-      !get_pair (ctx, node, "strides", 1, &layer->stride_h, &layer->stride_w, error) ||
-      !get_pair (ctx, node, "dilations", 1, &layer->dilation_h, &layer->dilation_w, error) ||
+  if (n_axes == 1)
+    kw = 1;
+  if (!get_pair (ctx, node, "kernel_shape", n_axes, 1, &kh, &kw, error) ||
+      !get_pair (ctx, node, "strides", n_axes, 1, &layer->stride_h, &layer->stride_w, error) ||
+      !get_pair (ctx, node, "dilations", n_axes, 1, &layer->dilation_h, &layer->dilation_w, error) ||
       !kiln_onnx_node_get_ints (node, "pads", &pads, &n_pads, error) ||
       !kiln_onnx_node_get_string (node, "auto_pad", &auto_pad, error))
     return FALSE;
@@ -382,11 +390,20 @@ parse_window (Import             *ctx,
   layer->kernel_h = kh;
   layer->kernel_w = kw;
 
-  if (pads)
+  if (pads && n_axes == 1)
+    {
+      if (n_pads != 2)
+        return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
+                           _("pads has %" G_GSIZE_FORMAT " values for a 1-D window"), n_pads);
+      if (!to_int (ctx, node, "pads", pads[0], 0, &layer->pad_top, error) ||
+          !to_int (ctx, node, "pads", pads[1], 0, &layer->pad_bottom, error))
+        return FALSE;
+    }
+  else if (pads)
     {
       if (n_pads != 4)
         return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                           _("pads has %" G_GSIZE_FORMAT " values; Kiln imports 2-D windows only"), n_pads);
+                           _("pads has %" G_GSIZE_FORMAT " values; Kiln imports 1-D and 2-D windows"), n_pads);
       /* ONNX: all begins, then all ends. */
       if (!to_int (ctx, node, "pads", pads[0], 0, &layer->pad_top, error) ||
           !to_int (ctx, node, "pads", pads[1], 0, &layer->pad_left, error) ||
@@ -494,9 +511,10 @@ import_pool (Import *ctx, const KilnOnnxNode *node, GError **error)
   if (!check_attributes (ctx, node, is_max ? max_known : avg_known, error) ||
       !check_extra_outputs_unused (ctx, node, error) ||
       (input = get_value (ctx, node, 0, error)) == NULL ||
-      !require_rank (ctx, node, input, 4, error))
+      (input->rank != 3 && !require_rank (ctx, node, input, 4, error)))
     return FALSE;
 
+  /* N×C×L pools as C×L×1 with L×1 windows. */
   g_autofree char *name = layer_name (ctx, node);
   kiln_layer_spec_init (&layer, is_max ? KILN_LAYER_MAX_POOL : KILN_LAYER_AVG_POOL, name);
   if (!parse_window (ctx, node, input, &layer, error) ||
@@ -508,7 +526,7 @@ import_pool (Import *ctx, const KilnOnnxNode *node, GError **error)
                        _("dilations %d×%d; Kiln pools without dilation"), layer.dilation_h, layer.dilation_w);
   layer.rounding = ceil_mode ? KILN_ROUND_CEIL : KILN_ROUND_FLOOR;
   layer.count_include_pad = count_include_pad != 0;
-  return add_layer (ctx, node, &layer, &input, 1, 4, error) >= 0;
+  return add_layer (ctx, node, &layer, &input, 1, input->rank, error) >= 0;
 }
 
 /* Relu, GlobalAveragePool: no attributes, one input, same rank. */
@@ -521,7 +539,7 @@ import_simple (Import *ctx, const KilnOnnxNode *node, GError **error)
 
   if (!check_attributes (ctx, node, NULL, error) ||
       (input = get_value (ctx, node, 0, error)) == NULL ||
-      (global && !require_rank (ctx, node, input, 4, error)))
+      (global && input->rank != 3 && !require_rank (ctx, node, input, 4, error)))
     return FALSE;
   g_autofree char *name = layer_name (ctx, node);
   kiln_layer_spec_init (&layer, global ? KILN_LAYER_GLOBAL_AVG_POOL : KILN_LAYER_RELU, name);
