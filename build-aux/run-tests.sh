@@ -36,8 +36,8 @@ meson test -C _build-asan --print-errorlogs --num-processes 2 --suite unit --sui
 fuzz_log=
 if command -v clang-14 >/dev/null; then
   CC=clang-14 setup _build-fuzz -Dcuda=disabled || exit 1
-  ninja -C _build-fuzz tests/fuzz/fuzz-safetensors tests/fuzz/fuzz-onnx || exit 1
-  meson test -C _build-fuzz --no-rebuild --print-errorlogs fuzz-safetensors fuzz-onnx
+  ninja -C _build-fuzz tests/fuzz/fuzz-safetensors tests/fuzz/fuzz-onnx tests/fuzz/fuzz-caffe || exit 1
+  meson test -C _build-fuzz --no-rebuild --print-errorlogs fuzz-safetensors fuzz-onnx fuzz-caffe
   fuzz_log=_build-fuzz/meson-logs/testlog.json
 fi
 
