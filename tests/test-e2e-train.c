@@ -11,6 +11,7 @@
 
 #include "kiln-demo.h"
 #include "kiln-error.h"
+#include "kiln-onnx.h"
 #include "kiln-run.h"
 #include "kiln-safetensors.h"
 
@@ -154,6 +155,16 @@ test_classify_and_eval (void)
     }
   g_assert_cmpfloat (total, <=, 1.0 + 1e-6);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (predictions, 0), "class"), ==, "Trouser");
+
+  /* The finished run left its best model as ONNX, readable by the importer. */
+  g_autofree char *onnx = g_build_filename (run, "model.onnx", NULL);
+  g_autoptr(KilnNetSpec) imported = NULL;
+  g_autoptr(GHashTable) weights = NULL;
+  g_assert_true (kiln_onnx_import_spec (onnx, &imported, &weights, &error));
+  g_assert_no_error (error);
+  g_assert_true (kiln_net_spec_infer_shapes (imported, &error));
+  guint n = kiln_net_spec_get_n_layers (imported);
+  g_assert_cmpint (kiln_net_spec_get_shape (imported, n - 1)->c, ==, 10);
 
   /* A file that is not an image is an error naming it, not a crash. */
   const char *bad_args[] = { "classify", run, config, NULL };

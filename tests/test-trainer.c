@@ -284,6 +284,9 @@ test_learns_and_logs (Data *d, gconstpointer unused)
     }
   g_assert_cmpuint (n_events, >=, 8 * 2 + 2);
   g_assert_true (strstr (events, "\"type\":\"finished\"") != NULL);
+  g_assert_true (strstr (events, "\"type\":\"exported\"") != NULL);
+  g_autofree char *onnx = g_build_filename (dir, "model.onnx", NULL);
+  g_assert_true (g_file_test (onnx, G_FILE_TEST_IS_REGULAR));
 
   g_autoptr(KilnRun) reopened = kiln_run_open (dir, -1, &error);
   g_assert_no_error (error);

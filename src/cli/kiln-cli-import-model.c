@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "engine/kiln-json-text.h"
 #include "kiln-checkpoint.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"
@@ -156,10 +157,10 @@ kiln_cli_import_model (int argc, char **argv)
   g_hash_table_insert (metadata, "kiln.imported_format", caffe ? "caffe" : "onnx");
   /* As training checkpoints do, so export-onnx needs no --spec. */
   g_autoptr(JsonNode) spec_node = kiln_net_spec_to_json (spec);
-  g_autofree char *spec_json = json_to_string (spec_node, FALSE);
+  g_autofree char *spec_json = kiln_json_to_text (spec_node, FALSE);
   g_hash_table_insert (metadata, "kiln.spec", spec_json);
   if (!kiln_net_spec_save (spec, out, &error) ||
-      !kiln_checkpoint_save (net, weights_out, FALSE, metadata, &error))
+      !kiln_checkpoint_save (&net, 1, weights_out, FALSE, metadata, &error))
     return kiln_cli_fail ("import-model", error);
 
   int c, h, w;

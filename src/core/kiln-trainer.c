@@ -9,6 +9,7 @@
 #include "kiln-checkpoint.h"
 #include "kiln-error.h"
 #include "kiln-evaluation.h"
+#include "kiln-onnx-export.h"
 #include "engine/kiln-json-text.h"
 
 #define CHECKPOINT_FORMAT "kiln-checkpoint-1"
@@ -703,6 +704,32 @@ setup_feature_cache (Worker *w, guint n_frozen, GError **error)
   return w->net != NULL;
 }
 
+/* A finished run leaves its best model as model.onnx, for any runtime. */
+static gboolean
+export_best (Worker *w, GError **error)
+{
+  KilnTrainer *self = w->self;
+  g_autofree char *best = kiln_run_get_best_checkpoint (self->run, NULL, NULL);
+  if (best == NULL)
+    best = kiln_run_get_latest_checkpoint (self->run, NULL);
+  if (best == NULL)
+    return TRUE;
+  g_autoptr(KilnSafetensors) file = kiln_safetensors_new_from_file (best, error);
+  if (file == NULL)
+    return FALSE;
+  /* The whole net, frozen part included, one image at a time. */
+  g_autoptr(KilnNet) net = kiln_net_new (self->spec, w->backend, 1, self->options.seed, error);
+  if (net == NULL || kiln_checkpoint_load (net, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) < 0)
+    return FALSE;
+  g_autofree char *path = g_build_filename (kiln_run_get_dir (self->run), "model.onnx", NULL);
+  if (!kiln_onnx_export (net, path, error))
+    return FALSE;
+  g_autoptr(JsonObject) fields = json_object_new ();
+  json_object_set_string_member (fields, "file", path);
+  json_object_set_string_member (fields, "from", best);
+  return kiln_run_append_event (self->run, "exported", fields, error);
+}
+
 static gboolean
 train (Worker *w, GError **error)
 {
@@ -890,6 +917,8 @@ train (Worker *w, GError **error)
 
   /* A stop keeps everything done so far: checkpoint where we are. */
   if (w->iteration > w->last_checkpoint && w->iteration > 0 && !save_checkpoint (w, NAN, error))
+    return FALSE;
+  if (w->iteration >= total && !export_best (w, error))
     return FALSE;
   return kiln_run_sync (self->run, error);
 }
