@@ -298,6 +298,14 @@ test_learns_and_logs (Data *d, gconstpointer unused)
   g_assert_nonnull (kiln_safetensors_get_tensor (checkpoint, "param/fc2/0"));
   g_assert_nonnull (kiln_safetensors_get_tensor (checkpoint, "slot/fc2/0/0"));
   g_assert_cmpstr (kiln_safetensors_get_metadata (checkpoint, "kiln.iteration"), ==, "48");
+
+  /* Once finished, nothing keeps the trainer (and its caches) alive. */
+  KilnTrainer *gone = trainer;
+  g_object_add_weak_pointer (G_OBJECT (gone), (gpointer *) &gone);
+  g_clear_object (&trainer);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (gone);
 }
 
 static gboolean

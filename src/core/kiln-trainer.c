@@ -302,6 +302,8 @@ dispatch_ui (gpointer data)
             {
               g_thread_join (self->thread);
               self->thread = NULL;
+              /* The worker's reference; this source holds another until it returns. */
+              g_object_unref (self);
             }
           g_signal_emit (self, signals[SIGNAL_FINISHED], 0, (int) kiln_trainer_get_state (self));
           break;
@@ -1095,14 +1097,17 @@ kiln_trainer_start (KilnTrainer *self, GError **error)
   g_mutex_lock (&self->lock);
   self->status.state = KILN_TRAINER_RUNNING;
   g_mutex_unlock (&self->lock);
-  /* The worker is reaped by the "finished" dispatch, which holds a ref. */
+  /* The worker holds a reference until the "finished" dispatch reaps it. */
+  g_object_ref (self);
   self->thread = g_thread_try_new ("kiln-trainer", worker_main, self, error);
   if (self->thread == NULL)
     {
+      g_mutex_lock (&self->lock);
       self->status.state = KILN_TRAINER_IDLE;
+      g_mutex_unlock (&self->lock);
+      g_object_unref (self);
       return FALSE;
     }
-  g_object_ref (self);   /* for the worker; dropped in dispose after join */
   return TRUE;
 }
 
