@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "engine/kiln-backend-cpu.h"
 #include "engine/kiln-json-text.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"
@@ -228,6 +229,7 @@ print_usage (FILE *out)
 int
 main (int argc, char *argv[])
 {
+  kiln_backend_cpu_prepare_process (argv);
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

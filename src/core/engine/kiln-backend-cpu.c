@@ -684,6 +684,16 @@ static const KilnBackendVTable cpu_vtable = {
   .softmax_cross_entropy = cpu_softmax_cross_entropy,
 };
 
+void
+kiln_backend_cpu_prepare_process (char **argv)
+{
+  if (g_getenv ("OMP_WAIT_POLICY") != NULL)
+    return;
+  g_setenv ("OMP_WAIT_POLICY", "passive", TRUE);
+  execv ("/proc/self/exe", argv);
+  /* No /proc: carry on with the runtime's default. */
+}
+
 static int
 threads_from_environment (void)
 {
