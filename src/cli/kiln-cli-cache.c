@@ -7,6 +7,21 @@
 #include "kiln-core.h"
 #include "kiln-training-setup.h"
 
+typedef struct {
+  const char *path, *images;
+  KilnLabelSet **sets;
+  KilnImageSpec *spec;
+  KilnProgress *progress;
+  GError *error;
+} CacheJob;
+
+static gpointer
+build_thread (gpointer data)
+{
+  CacheJob *job = data;
+  return kiln_training_build_cache (job->path, job->images, job->sets, 1, job->spec, job->progress, &job->error);
+}
+
 int
 kiln_cli_cache (int argc, char **argv)
 {
@@ -47,9 +62,9 @@ kiln_cli_cache (int argc, char **argv)
     kiln_cli_show_progress (progress, _("decoding images"));
   KilnLabelSet *sets[] = { set };
   gint64 start = g_get_monotonic_time ();
-  g_autoptr(KilnTensorCache) cache = kiln_training_build_cache (path, images, sets, 1, &spec, progress, &error);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
+  CacheJob job = { path, images, sets, &spec, progress, NULL };
+  g_autoptr(KilnTensorCache) cache = kiln_cli_run_in_thread (build_thread, &job);
+  error = job.error;
   kiln_cli_status_done ();
   if (cache == NULL)
     return kiln_cli_fail ("cache", error);

@@ -47,6 +47,22 @@ print_report (KilnEvaluation *e, KilnClassifier *c, const KilnLabelSet *set, gui
     }
 }
 
+typedef struct {
+  KilnClassifier *classifier;
+  const KilnLabelSet *set;
+  const char *root;
+  KilnProgress *progress;
+  guint skipped;
+  GError *error;
+} EvalJob;
+
+static gpointer
+evaluate_thread (gpointer data)
+{
+  EvalJob *job = data;
+  return kiln_classifier_evaluate (job->classifier, job->set, job->root, job->progress, &job->skipped, &job->error);
+}
+
 int
 kiln_cli_eval (int argc, char **argv)
 {
@@ -91,12 +107,10 @@ kiln_cli_eval (int argc, char **argv)
   g_autoptr(KilnProgress) progress = kiln_progress_new ("eval");
   if (!as_json)
     kiln_cli_show_progress (progress, _("evaluating"));
-  guint skipped = 0;
-  g_autoptr(KilnEvaluation) evaluation = kiln_classifier_evaluate (classifier, set, images_root, progress,
-                                                                   &skipped, &error);
-  /* Deliver the last progress line before printing the report. */
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
+  EvalJob job = { classifier, set, images_root, progress, 0, NULL };
+  g_autoptr(KilnEvaluation) evaluation = kiln_cli_run_in_thread (evaluate_thread, &job);
+  guint skipped = job.skipped;
+  error = job.error;
   kiln_cli_status_done ();
   if (evaluation == NULL)
     return kiln_cli_fail ("eval", error);

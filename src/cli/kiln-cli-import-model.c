@@ -160,7 +160,7 @@ kiln_cli_import_model (int argc, char **argv)
   g_autofree char *spec_json = kiln_json_to_text (spec_node, FALSE);
   g_hash_table_insert (metadata, "kiln.spec", spec_json);
   if (!kiln_net_spec_save (spec, out, &error) ||
-      !kiln_checkpoint_save (&net, 1, weights_out, FALSE, metadata, &error))
+      !kiln_checkpoint_save (&net, 1, weights_out, 0, metadata, &error))
     return kiln_cli_fail ("import-model", error);
 
   int c, h, w;

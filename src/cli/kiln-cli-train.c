@@ -109,6 +109,24 @@ print_summary_json (KilnTrainer *trainer, int state)
   g_print ("%s\n", text);
 }
 
+typedef struct {
+  const char *project, *resume;
+  KilnNetSpec *spec;
+  const KilnTrainerOptions *options;
+  const KilnTrainingSetup *setup;
+  KilnProgress *progress;
+  GError *error;
+} PrepareJob;
+
+static gpointer
+prepare_thread (gpointer data)
+{
+  PrepareJob *job = data;
+  if (job->resume != NULL)
+    return kiln_training_prepare_resume (job->resume, job->progress, &job->error);
+  return kiln_training_prepare (job->project, job->spec, job->options, job->setup, job->progress, &job->error);
+}
+
 int
 kiln_cli_train (int argc, char **argv)
 {
@@ -162,7 +180,11 @@ kiln_cli_train (int argc, char **argv)
     kiln_cli_show_progress (progress, _("decoding images"));
 
   if (resume != NULL)
-    trainer = kiln_training_prepare_resume (resume, progress, &error);
+    {
+      PrepareJob job = { .resume = resume, .progress = progress };
+      trainer = kiln_cli_run_in_thread (prepare_thread, &job);
+      error = job.error;
+    }
   else
     {
       if (project == NULL)
@@ -260,7 +282,10 @@ kiln_cli_train (int argc, char **argv)
           kiln_trainer_options_clear (&options);
           return 2;
         }
-      trainer = kiln_training_prepare (project, spec, &options, &setup, progress, &error);
+      PrepareJob job = { .project = project, .spec = spec, .options = &options, .setup = &setup,
+                         .progress = progress };
+      trainer = kiln_cli_run_in_thread (prepare_thread, &job);
+      error = job.error;
       kiln_trainer_options_clear (&options);
     }
   kiln_cli_status_done ();

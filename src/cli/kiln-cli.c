@@ -78,6 +78,45 @@ kiln_cli_status_done (void)
   status_shown = FALSE;
 }
 
+typedef struct {
+  GThreadFunc func;
+  gpointer data;
+  gpointer result;
+  gboolean done;
+} ThreadJob;
+
+static gboolean
+mark_done (gpointer data)
+{
+  ((ThreadJob *) data)->done = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+run_job (gpointer data)
+{
+  ThreadJob *job = data;
+  job->result = job->func (job->data);
+  /* Wakes the main loop below; it then sees done. */
+  g_idle_add (mark_done, job);
+  return NULL;
+}
+
+gpointer
+kiln_cli_run_in_thread (GThreadFunc func, gpointer data)
+{
+  ThreadJob job = { func, data, NULL, FALSE };
+  GThread *thread = g_thread_new ("kiln-cli-work", run_job, &job);
+
+  while (!job.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_thread_join (thread);
+  /* Deliver the last progress update before the caller prints more. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  return job.result;
+}
+
 static void
 on_progress_changed (KilnProgress *progress, const char *what)
 {

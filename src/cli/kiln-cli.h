@@ -33,6 +33,12 @@ int      kiln_cli_fail  (const char *command,
 void     kiln_cli_status_line (const char *text);
 void     kiln_cli_status_done (void);
 
+/* Runs @func (@data) on a worker thread while the main context keeps
+ * turning, so KilnProgress lines appear while blocking core work runs;
+ * returns what @func returned. */
+gpointer kiln_cli_run_in_thread (GThreadFunc func,
+                                 gpointer    data);
+
 /* Shows @progress's "changed" as "@what: done / total · rate · ETA" on the
  * status line. @what must outlive @progress. */
 void     kiln_cli_show_progress (KilnProgress *progress,

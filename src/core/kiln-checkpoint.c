@@ -32,7 +32,7 @@ add_entry (GArray *entries, char *name, const KilnShape *shape)
 
 /* Appends one net's parameters (and slots) to @entries. */
 static gboolean
-collect_net (GArray *entries, KilnNet *net, gboolean with_optimizer, const char *path, GError **error)
+collect_net (GArray *entries, KilnNet *net, guint n_slots, const char *path, GError **error)
 {
   KilnNetSpec *spec = kiln_net_get_spec (net);
 
@@ -52,9 +52,9 @@ collect_net (GArray *entries, KilnNet *net, gboolean with_optimizer, const char 
           if (!kiln_net_get_param (net, layer, i, g_array_index (entries, Entry, entries->len - 1).data, n, error))
             return FALSE;
           /* Frozen layers are never updated: they have no optimizer state. */
-          if (!with_optimizer || frozen)
+          if (frozen)
             continue;
-          for (guint s = 0; s < 2; s++)
+          for (guint s = 0; s < n_slots; s++)
             {
               if (!add_entry (entries, g_strdup_printf ("slot/%s/%u/%u", layer, i, s), &shape))
                 goto out_of_memory;
@@ -73,7 +73,7 @@ out_of_memory:
 }
 
 gboolean
-kiln_checkpoint_save (KilnNet *const *nets, guint n_nets, const char *path, gboolean with_optimizer,
+kiln_checkpoint_save (KilnNet *const *nets, guint n_nets, const char *path, guint n_optimizer_slots,
                       GHashTable *metadata, GError **error)
 {
   g_autoptr(GArray) entries = g_array_new (FALSE, FALSE, sizeof (Entry));
@@ -81,7 +81,7 @@ kiln_checkpoint_save (KilnNet *const *nets, guint n_nets, const char *path, gboo
   g_array_set_clear_func (entries, entry_clear);
 
   for (guint k = 0; k < n_nets; k++)
-    if (!collect_net (entries, nets[k], with_optimizer, path, error))
+    if (!collect_net (entries, nets[k], MIN (n_optimizer_slots, 2), path, error))
       return FALSE;
 
   tensors = g_new0 (KilnSafetensorsTensor, MAX (entries->len, 1));

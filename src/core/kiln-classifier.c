@@ -30,23 +30,6 @@ struct _KilnClassifier
 
 G_DEFINE_FINAL_TYPE (KilnClassifier, kiln_classifier, G_TYPE_OBJECT)
 
-static char *
-pick_checkpoint (const char *run_dir, GError **error)
-{
-  g_autoptr(KilnRun) run = kiln_run_open (run_dir, -1, error);
-  if (run == NULL)
-    return NULL;
-  char *path = kiln_run_get_best_checkpoint (run, NULL, NULL);
-  if (path != NULL && g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    return path;
-  g_free (path);
-  path = kiln_run_get_latest_checkpoint (run, NULL);
-  if (path == NULL)
-    g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
-                 "The run %s has no checkpoint yet; train it for at least one epoch", run_dir);
-  return path;
-}
-
 KilnClassifier *
 kiln_classifier_new_from_run (const char *run_dir, const char *checkpoint, const char *backend,
                               int batch_size, GError **error)
@@ -88,7 +71,7 @@ kiln_classifier_new_from_run (const char *run_dir, const char *checkpoint, const
   if (self->mean == NULL)
     return NULL;
 
-  self->checkpoint = checkpoint ? g_strdup (checkpoint) : pick_checkpoint (run_dir, error);
+  self->checkpoint = checkpoint ? g_strdup (checkpoint) : kiln_run_find_checkpoint (run_dir, TRUE, NULL, error);
   if (self->checkpoint == NULL)
     return NULL;
   g_autoptr(KilnSafetensors) weights = kiln_safetensors_new_from_file (self->checkpoint, error);

@@ -234,8 +234,10 @@ kiln_trainer_options_from_json (KilnTrainerOptions *o, JsonObject *obj, GError *
       o->backend = g_strdup (json_object_get_string_member_with_default (obj, "backend", "auto"));
     }
 
-  if (batch < 1 || batch > 65536 || epochs < 1 || epochs > 1e6 || checkpoint < 0 || keep < 1 || validate < 0 ||
-      !(o->learning_rate > 0) || step_epochs < 0 || total_epochs < 0 || warmup < 0)
+  if (batch < 1 || batch > 65536 || epochs < 1 || epochs > 1e6 || checkpoint < 0 || checkpoint > G_MAXINT ||
+      keep < 1 || keep > 1e6 || validate < 0 || validate > 1e6 || !(o->learning_rate > 0) ||
+      step_epochs < 0 || step_epochs > 1e6 || total_epochs < 0 || total_epochs > 1e6 || warmup < 0 ||
+      warmup > G_MAXINT)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
                    "Training options out of range: batch size %g, epochs %g, learning rate %g, "
@@ -366,6 +368,7 @@ typedef struct {
   gint64 iteration;
   gint64 last_checkpoint;
   guint64 resume_position;
+  gboolean completed;        /* every epoch ran */
   double best_val_accuracy;
   gint64 started;
 } Worker;
@@ -442,7 +445,7 @@ save_checkpoint (Worker *w, double val_accuracy, GError **error)
   if (w->frozen != NULL)
     nets[n_nets++] = w->frozen;
   nets[n_nets++] = w->net;
-  if (!kiln_checkpoint_save (nets, n_nets, path, TRUE, meta, error) ||
+  if (!kiln_checkpoint_save (nets, n_nets, path, kiln_optimizer_n_slots (w->optimizer), meta, error) ||
       !kiln_run_commit_checkpoint (self->run, w->iteration, val_accuracy, self->options.keep_checkpoints, error))
     return FALSE;
   w->last_checkpoint = w->iteration;
@@ -600,8 +603,10 @@ validate (Worker *w, KilnEvaluation **out, GError **error)
       g_mutex_lock (&self->lock);
       gboolean stop = self->stop_requested;
       g_mutex_unlock (&self->lock);
+      /* A stop mid-way leaves no result: a partial score must not be
+       * logged, nor pick the best checkpoint. */
       if (stop)
-        break;
+        return TRUE;
     }
   *out = g_steal_pointer (&evaluation);
   return TRUE;
@@ -658,6 +663,14 @@ compute_features (Worker *w, Split *split, GError **error)
   guint position = 0;
   for (guint b = 0; b < kiln_batch_loader_get_batches_per_epoch (loader); b++)
     {
+      g_mutex_lock (&self->lock);
+      gboolean stop = self->stop_requested;
+      g_mutex_unlock (&self->lock);
+      if (stop)
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_CANCELLED, "Stopped while caching the frozen layers' outputs");
+          return NULL;
+        }
       guint n;
       const float *data = kiln_batch_loader_next (loader, NULL, NULL, &n, error);
       if (data == NULL)
@@ -759,11 +772,18 @@ train (Worker *w, GError **error)
       if (!restore (w, error))
         return FALSE;
       gint64 t0 = g_get_monotonic_time ();
-      w->train_features = compute_features (w, &self->train, error);
-      if (w->train_features == NULL)
-        return FALSE;
-      if (self->val.n > 0 && (w->val_features = compute_features (w, &self->val, error)) == NULL)
-        return FALSE;
+      g_autoptr(GError) feature_error = NULL;
+      w->train_features = compute_features (w, &self->train, &feature_error);
+      if (w->train_features != NULL && self->val.n > 0)
+        w->val_features = compute_features (w, &self->val, &feature_error);
+      if (feature_error != NULL)
+        {
+          /* A stop before training began: nothing to checkpoint. */
+          if (g_error_matches (feature_error, KILN_ERROR, KILN_ERROR_CANCELLED))
+            return kiln_run_sync (self->run, error);
+          g_propagate_error (error, g_steal_pointer (&feature_error));
+          return FALSE;
+        }
       const KilnShape *f = kiln_net_get_output_shape (w->frozen);
       KilnBatchLoaderOptions train_options = {
         .batch_size = o->batch_size, .shuffle = TRUE, .drop_last = TRUE, .seed = o->seed,
@@ -878,6 +898,8 @@ train (Worker *w, GError **error)
           g_autoptr(KilnEvaluation) evaluation = NULL;
           if (!validate (w, &evaluation, error))
             return FALSE;
+          if (evaluation == NULL)
+            goto checkpoint;   /* stopped during validation */
           val_accuracy = kiln_evaluation_get_top1 (evaluation);
           KilnRunMetrics val = {
             .iteration = w->iteration, .epoch = epoch, .phase = KILN_RUN_PHASE_VAL,
@@ -900,6 +922,7 @@ train (Worker *w, GError **error)
                          .loss = val.loss, .accuracy = val.accuracy, .top5 = val.top5 };
           post_event (self, e);
         }
+    checkpoint:
       if (epoch_end || (o->checkpoint_every > 0 && w->iteration % o->checkpoint_every == 0))
         if (!save_checkpoint (w, val_accuracy, error))
           return FALSE;
@@ -920,7 +943,8 @@ train (Worker *w, GError **error)
   /* A stop keeps everything done so far: checkpoint where we are. */
   if (w->iteration > w->last_checkpoint && w->iteration > 0 && !save_checkpoint (w, NAN, error))
     return FALSE;
-  if (w->iteration >= total && !export_best (w, error))
+  w->completed = w->iteration >= total;
+  if (w->completed && (!export_best (w, error) || !kiln_run_append_event (self->run, "finished", NULL, error)))
     return FALSE;
   return kiln_run_sync (self->run, error);
 }
@@ -941,8 +965,6 @@ worker_main (gpointer data)
       kiln_run_append_event (self->run, "failed", fields, NULL);
       kiln_run_sync (self->run, NULL);
     }
-  else
-    kiln_run_append_event (self->run, "finished", NULL, NULL);
   worker_clear (&w);
 
   g_mutex_lock (&self->lock);
@@ -952,7 +974,7 @@ worker_main (gpointer data)
       self->error = g_steal_pointer (&error);
     }
   else
-    self->status.state = self->stop_requested ? KILN_TRAINER_STOPPED : KILN_TRAINER_FINISHED;
+    self->status.state = w.completed ? KILN_TRAINER_FINISHED : KILN_TRAINER_STOPPED;
   g_cond_broadcast (&self->wake);
   g_mutex_unlock (&self->lock);
 
