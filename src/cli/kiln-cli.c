@@ -261,7 +261,7 @@ print_usage (FILE *out)
   fprintf (out, "%s", _("Usage:\n  kiln-cli [--version] [--help] COMMAND [OPTIONS…]\n\n"));
   fprintf (out, "%s", _("Gather, curate and train image classifiers without a display.\n\nCommands:\n"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-12s %s\n", commands[i].name, _(commands[i].summary));
+    fprintf (out, "  %-13s %s\n", commands[i].name, _(commands[i].summary));
   fprintf (out, "%s", _("\nRun “kiln-cli COMMAND --help” for a command's options.\n"));
 }
 
