@@ -687,9 +687,10 @@ static const KilnBackendVTable cpu_vtable = {
 void
 kiln_backend_cpu_prepare_process (char **argv)
 {
-  if (g_getenv ("OMP_WAIT_POLICY") != NULL)
+  /* The user's choice stands. */
+  if (g_getenv ("OMP_WAIT_POLICY") != NULL || g_getenv ("GOMP_SPINCOUNT") != NULL)
     return;
-  g_setenv ("OMP_WAIT_POLICY", "passive", TRUE);
+  g_setenv ("GOMP_SPINCOUNT", "20000", TRUE);
   execv ("/proc/self/exe", argv);
   /* No /proc: carry on with the runtime's default. */
 }
