@@ -3,7 +3,8 @@
  * forwards per second, the step's phases, seconds per layer, achieved
  * GFLOP/s, and the machine's single-precision GEMM peak measured with
  * oneDNN's sgemm on the same threads. Prints one "key value" per line for
- * bench/engine-alexnet.sh and bench/fashion-train.sh.
+ * bench/engine-alexnet.sh (and for profiling bench/fashion-cnn.json, see
+ * bench/RESULTS.md).
  *
  * Usage: kiln-bench-net [batch] [train-steps] [infer-steps] [spec.json] */
 #include <dnnl.h>
