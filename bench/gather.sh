@@ -6,10 +6,10 @@
 # streaming speed of the URL-list reader on a generated fall11_urls.txt of
 # 14 million lines, next to `wc -l` on the same file.
 #
-#   bench/gather.sh [BUILD_DIR]      (default _build; needs wget, python3-requests)
+#   bench/gather.sh [BUILD_DIR]      (default _build; installs the [bench] packages)
 #
 # Environment: N (1000), WIDTH (16), TIMEOUT (2 s), PORT (18431),
-# LINES (14000000), SKIP_WGET=1, SKIP_LINES=1.
+# LINES (14000000), REPS (3), SKIP_WGET=1, SKIP_LINES=1.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -20,8 +20,10 @@ WIDTH=${WIDTH:-16}
 TIMEOUT=${TIMEOUT:-2}
 PORT=${PORT:-18431}
 LINES=${LINES:-14000000}
+REPS=${REPS:-3}
 
-for tool in wget /usr/bin/python3 cc pkg-config; do
+bash build-aux/install-packages.sh bench || exit 1
+for tool in wget /usr/bin/python3 bc; do
   command -v "$tool" >/dev/null || { echo "gather.sh: $tool is missing (apt-get install wget python3-requests)" >&2; exit 1; }
 done
 /usr/bin/python3 -c 'import requests' 2>/dev/null || { echo "gather.sh: python3-requests is missing" >&2; exit 1; }
@@ -35,8 +37,8 @@ cleanup () {
 }
 trap cleanup EXIT
 
-cc -O2 -o "$work/gather-server" bench/gather-server.c $(pkg-config --cflags --libs libsoup-3.0 gdk-pixbuf-2.0)
-"$work/gather-server" "$PORT" "$N" 7 > "$work/urls.txt" 2> "$work/server.log" &
+[ -x "$build/bench/gather-server" ] || { echo "gather.sh: build first: $build/bench/gather-server not found" >&2; exit 1; }
+"$build/bench/gather-server" "$PORT" "$N" 7 > "$work/urls.txt" 2> "$work/server.log" &
 server_pid=$!
 for _ in $(seq 50); do
   [ "$(wc -l < "$work/urls.txt")" -ge "$N" ] && break
@@ -46,23 +48,42 @@ done
 
 now () { date +%s.%N; }
 count_files () { find "$1" -type f | wc -l; }
+median () { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
+
+# Each prints its wall time in seconds; $1 the URL list, $2 a fresh folder.
+run_kiln () {
+  local t0 t1
+  t0=$(now)
+  "$cli" gather --project "$2" --urls "$1" --wnid n02121808 \
+    -j "$WIDTH" --per-host "$WIDTH" --timeout "$TIMEOUT" --connect-timeout "$TIMEOUT" --retries 0 \
+    --min-size 100 --quiet --json > "$2.json"
+  t1=$(now)
+  echo "$t1 - $t0" | bc -l
+}
+run_requests () {
+  local t0 t1
+  t0=$(now)
+  /usr/bin/python3 bench/gather-requests.py "$1" "$2" "$WIDTH" "$TIMEOUT" > "$2.json"
+  t1=$(now)
+  echo "$t1 - $t0" | bc -l
+}
 
 echo "# $N URLs (75% images, 20% broken, 5% stalls), width $WIDTH, timeout ${TIMEOUT}s, no retries"
-echo "# $(nproc) CPUs; $(uname -r)"
+echo "# $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $(uname -r); kiln and requests interleaved $REPS times, median"
 
-t0=$(now)
-"$cli" gather --project "$work/kiln" --urls "$work/urls.txt" --wnid n02121808 \
-  -j "$WIDTH" --per-host "$WIDTH" --timeout "$TIMEOUT" --connect-timeout "$TIMEOUT" --retries 0 \
-  --min-size 100 --quiet --json > "$work/kiln.json"
-t1=$(now)
-kiln_s=$(echo "$t1 - $t0" | bc -l)
-kiln_kept=$(count_files "$work/kiln/images")
-
-t0=$(now)
-/usr/bin/python3 bench/gather-requests.py "$work/urls.txt" "$work/requests" "$WIDTH" "$TIMEOUT" > "$work/requests.json"
-t1=$(now)
-req_s=$(echo "$t1 - $t0" | bc -l)
-req_kept=$(count_files "$work/requests")
+# The same list without its stalls: per-request cost, not timeout slots.
+grep -v /stall/ "$work/urls.txt" > "$work/nostall.txt"
+kiln=(); req=(); kiln2=(); req2=()
+for r in $(seq "$REPS"); do
+  kiln+=("$(run_kiln "$work/urls.txt" "$work/kiln$r")")
+  req+=("$(run_requests "$work/urls.txt" "$work/requests$r")")
+  kiln2+=("$(run_kiln "$work/nostall.txt" "$work/kiln-ns$r")")
+  req2+=("$(run_requests "$work/nostall.txt" "$work/requests-ns$r")")
+done
+kiln_s=$(median "${kiln[@]}"); req_s=$(median "${req[@]}")
+kiln2_s=$(median "${kiln2[@]}"); req2_s=$(median "${req2[@]}")
+kiln_kept=$(count_files "$work/kiln1/images")
+req_kept=$(count_files "$work/requests1")
 
 if [ -z "${SKIP_WGET:-}" ]; then
   t0=$(now)
@@ -73,12 +94,16 @@ if [ -z "${SKIP_WGET:-}" ]; then
 fi
 
 printf '%-34s %9s %7s\n' "tool" "wall (s)" "files"
-printf '%-34s %9.2f %7d   (rejected: %s)\n' "kiln-cli gather (validated)" "$kiln_s" "$kiln_kept" \
-  "$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(", ".join("%s %d" % (k, v) for k, v in d["by_reason"].items() if v and k != "kept"))' "$work/kiln.json")"
-printf '%-34s %9.2f %7d\n' "python3-requests x$WIDTH threads" "$req_s" "$req_kept"
+printf '%-34s %9.2f %7d   (runs: %s; rejected: %s)\n' "kiln-cli gather (validated)" "$kiln_s" "$kiln_kept" \
+  "$(printf '%.2f ' "${kiln[@]}")" \
+  "$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(", ".join("%s %d" % (k, v) for k, v in d["by_reason"].items() if v and k != "kept"))' "$work/kiln1.json")"
+printf '%-34s %9.2f %7d   (runs: %s)\n' "python3-requests x$WIDTH threads" "$req_s" "$req_kept" "$(printf '%.2f ' "${req[@]}")"
 [ -n "${wget_s:-}" ] && printf '%-34s %9.2f %7d\n' "wget -i (sequential)" "$wget_s" "$wget_kept"
 printf 'throughput kiln / requests: %.2fx (target >= 1.5)\n' "$(echo "$req_s / $kiln_s" | bc -l)"
 [ -n "${wget_s:-}" ] && printf 'wall kiln / wget:            %.3fx (target <= 0.5)\n' "$(echo "$kiln_s / $wget_s" | bc -l)"
+printf 'without the stalls (%d URLs): kiln %.2f s (%s), requests %.2f s (%s), throughput kiln / requests: %.2fx\n' \
+  "$(wc -l < "$work/nostall.txt")" "$kiln2_s" "$(printf '%.2f ' "${kiln2[@]}")" "$req2_s" \
+  "$(printf '%.2f ' "${req2[@]}")" "$(echo "$req2_s / $kiln2_s" | bc -l)"
 
 kill "$server_pid" 2>/dev/null || true
 server_pid=

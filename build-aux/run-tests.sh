@@ -25,7 +25,7 @@ meson compile -C _build || exit 1
 setup _build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dcuda=disabled -Dbuildtype=debug || exit 1
 meson compile -C _build-asan || exit 1
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x1024x24" \
   meson test -C _build --print-errorlogs --num-processes 2
@@ -36,8 +36,8 @@ meson test -C _build-asan --print-errorlogs --num-processes 2 --suite unit --sui
 fuzz_log=
 if command -v clang-14 >/dev/null; then
   CC=clang-14 setup _build-fuzz -Dcuda=disabled || exit 1
-  ninja -C _build-fuzz tests/fuzz/fuzz-safetensors tests/fuzz/fuzz-onnx || exit 1
-  meson test -C _build-fuzz --no-rebuild --print-errorlogs fuzz-safetensors fuzz-onnx
+  ninja -C _build-fuzz tests/fuzz/fuzz-safetensors tests/fuzz/fuzz-onnx tests/fuzz/fuzz-caffe || exit 1
+  meson test -C _build-fuzz --no-rebuild --print-errorlogs fuzz-safetensors fuzz-onnx fuzz-caffe
   fuzz_log=_build-fuzz/meson-logs/testlog.json
 fi
 

@@ -121,6 +121,19 @@ test_cache_rebuilds_only_changed (Fixture *f, gconstpointer data)
 }
 
 static void
+test_stale_temporary_removed (Fixture *f, gconstpointer data)
+{
+  /* What a build killed half-way leaves behind. */
+  g_autofree char *cache_dir = g_path_get_dirname (f->cache_path);
+  g_assert_cmpint (g_mkdir_with_parents (cache_dir, 0755), ==, 0);
+  g_autofree char *stale = g_strdup_printf ("%s.tmp-AbC123", f->cache_path);
+  g_assert_true (g_file_set_contents (stale, "half a cache", -1, NULL));
+
+  g_autoptr(KilnTensorCache) cache = build (f, N_IMAGES);
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+}
+
+static void
 test_damaged_cache_is_an_error (Fixture *f, gconstpointer data)
 {
   g_autoptr(KilnTensorCache) cache = build (f, N_IMAGES);
@@ -310,6 +323,7 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/cache/rebuilds-only-changed", Fixture, NULL, fixture_setup, test_cache_rebuilds_only_changed, fixture_teardown);
+  g_test_add ("/cache/stale-temporary-removed", Fixture, NULL, fixture_setup, test_stale_temporary_removed, fixture_teardown);
   g_test_add ("/cache/damaged", Fixture, NULL, fixture_setup, test_damaged_cache_is_an_error, fixture_teardown);
   g_test_add ("/loader/plain-batches-exact", Fixture, NULL, fixture_setup, test_plain_batches_are_exact, fixture_teardown);
   g_test_add ("/loader/mean-scale-crop", Fixture, NULL, fixture_setup, test_mean_scale_and_crop, fixture_teardown);

@@ -1,6 +1,8 @@
 /* kiln-cli starts without a display, answers --version/--help, and rejects
  * what it does not know with a usage message and a non-zero status. */
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "kiln-version.h"
 #include "test-util.h"
@@ -77,6 +79,60 @@ test_bad_option (void)
   g_assert_nonnull (strstr (err, "kiln-cli devices:"));
 }
 
+static JsonObject *
+cache_json (const char *project, int *status)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  const char *args[] = { "cache", "--project", project, "--size", "16x20", "--channels", "1", "--json", NULL };
+  *status = kiln_test_run_cli (args, &out, &err);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, out, -1, NULL))
+    return NULL;
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+static void
+test_cache_reuses_unchanged (void)
+{
+  g_autofree char *project = g_dir_make_tmp ("kiln-cli-cache-XXXXXX", NULL);
+  const char *files[] = { "images/a/1.png", "images/a/2.png", "images/b/3.png", "images/b/broken.png", NULL };
+  for (guint i = 0; files[i]; i++)
+    {
+      g_autofree char *path = g_build_filename (project, files[i], NULL);
+      g_autofree char *dir = g_path_get_dirname (path);
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+      if (g_str_has_suffix (files[i], "broken.png"))
+        g_assert_true (g_file_set_contents (path, "<html>not an image</html>", -1, NULL));
+      else
+        {
+          g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 30, 24);
+          gdk_pixbuf_fill (pixbuf, 0x10203000u * (i + 1) | 0xff);
+          g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", NULL, NULL));
+        }
+    }
+
+  int status;
+  g_autoptr(JsonObject) first = cache_json (project, &status);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (first);
+  g_assert_cmpint (json_object_get_int_member (first, "images"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (first, "decoded"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (first, "undecodable"), ==, 1);
+  g_assert_true (g_str_has_suffix (json_object_get_string_member (first, "cache"), "images-16x20x1-squash.kilncache"));
+
+  /* Nothing changed: nothing is decoded again. */
+  g_autoptr(JsonObject) second = cache_json (project, &status);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_cmpint (json_object_get_int_member (second, "decoded"), ==, 1);   /* the broken one is retried */
+  g_assert_cmpint (json_object_get_int_member (second, "reused"), ==, 3);
+
+  g_autofree char *out = NULL, *err = NULL;
+  const char *bad[] = { "cache", "--project", project, "--channels", "2", NULL };
+  status = kiln_test_run_cli (bad, &out, &err);
+  g_assert_false (g_spawn_check_wait_status (status, NULL));
+  g_assert_nonnull (strstr (err, "--channels 1 or 3"));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -87,5 +143,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/cli/no-arguments", test_no_arguments);
   g_test_add_func ("/cli/devices-json", test_devices_json);
   g_test_add_func ("/cli/bad-option", test_bad_option);
+  g_test_add_func ("/cli/cache-reuses-unchanged", test_cache_reuses_unchanged);
   return g_test_run ();
 }

@@ -545,6 +545,18 @@ test_blocked_chain (void)
     }
   g_free (rd);
 
+  /* Inference: the convolutions may pick other layouts (NHWC), which LRN
+   * and pooling then adopt. */
+  for (int i = 0; i < 4; i++)
+    {
+      KilnOpArgs args = { .src = &t[i], .dst = t[i + 1], .params = tw[i], .n_params = spec[i].type == CONV ? 2 : 0,
+                          .train = FALSE };
+      g_assert_true (kiln_op_forward (op[i], &args, &error));
+      g_assert_no_error (error);
+    }
+  g_autofree double *got_eval = tensor_values (t[4]);
+  check_close ("forward (eval)", &c, got_eval, x[4], n_out, TOL);
+
   for (int i = 0; i < 5; i++)
     {
       g_free (x[i]);
@@ -637,6 +649,12 @@ test_bad_input (void)
   kiln_layer_spec_init (&l, KILN_LAYER_LRN, "norm9");
   l.local_size = 4;
   expect_desc_error (&l, &good, 1, KILN_ERROR_UNSUPPORTED, "n = 4");
+  kiln_layer_spec_clear (&l);
+
+  kiln_layer_spec_init (&l, KILN_LAYER_MAX_POOL, "pool7");
+  l.kernel_h = l.kernel_w = 2;
+  l.dilation_h = 2;
+  expect_desc_error (&l, &good, 1, KILN_ERROR_UNSUPPORTED, "dilated");
   kiln_layer_spec_clear (&l);
 
   kiln_layer_spec_init (&l, KILN_LAYER_SOFTMAX, "prob");

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "kiln-core.h"
+#include "test-util.h"
 
 #define CONNECT_MS 500
 #define TOTAL_MS 1000
@@ -282,24 +283,6 @@ fixture_setup (Fixture *f, gconstpointer data)
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    while ((name = g_dir_read_name (dir)) != NULL)
-      {
-        g_autofree char *child = g_build_filename (path, name, NULL);
-        if (g_file_test (child, G_FILE_TEST_IS_DIR))
-          remove_tree (child);
-        else
-          g_unlink (child);
-      }
-  g_rmdir (path);
-}
-
-static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   for (guint i = 0; i < f->drips->len; i++)
@@ -315,7 +298,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   /* Let the server's pending sources go before the next test. */
   while (g_main_context_iteration (NULL, FALSE))
     ;
-  remove_tree (f->dir);
+  kiln_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->base);
   g_bytes_unref (f->png);
@@ -929,6 +912,126 @@ test_cli_kill (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (images_tmp, G_FILE_TEST_EXISTS));
 }
 
+/* A host that never completes the TCP handshake: a listening socket with
+ * a backlog of 0 whose one queued connection is never accepted. The connect
+ * timeout ends the attempt, long before the total timeout. */
+static void
+test_connect_timeout (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(GSocket) listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_autoptr(GSocket) filler = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(KilnGatherRequest) req = NULL;
+  g_autoptr(KilnDownloadRecord) rec = NULL;
+  RunState rs = { 0 };
+  gint64 t0;
+  guint16 port;
+
+  g_assert_no_error (error);
+  g_socket_set_listen_backlog (listener, 0);
+  g_assert_true (g_socket_bind (listener, any, TRUE, &error));
+  g_assert_true (g_socket_listen (listener, &error));
+  bound = g_socket_get_local_address (listener, &error);
+  g_assert_no_error (error);
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  filler = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_true (g_socket_connect (filler, bound, NULL, &error));
+
+  text = g_strdup_printf ("http://127.0.0.1:%u/never.png\n", port);
+  g_file_set_contents (list, text, -1, &error);
+  g_assert_no_error (error);
+  req = test_request (KILN_GATHER_URLS, list, "n02121808");
+  req->connect_timeout_ms = 300;
+  req->total_timeout_ms = 10000;
+  req->max_retries = 0;
+  t0 = g_get_monotonic_time ();
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 3 * G_USEC_PER_SEC);
+  {
+    g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/never.png", port);
+    rec = kiln_project_get_download (project, url, &error);
+  }
+  g_assert_nonnull (rec);
+  g_assert_cmpint (rec->outcome, ==, KILN_DOWNLOAD_FAILED);
+  g_assert_true (g_str_has_prefix (rec->detail, "timeout: no connection within 0.3 s"));
+  g_assert_cmpint (rec->http_status, ==, 0);
+}
+
+static GBytes *placeholder_png, *placeholder_jpeg;
+
+static void
+placeholder_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
+                     GHashTable *query, gpointer data)
+{
+  if (g_str_has_suffix (path, ".png"))
+    serve_bytes (msg, "image/png", placeholder_png);
+  else
+    serve_bytes (msg, "image/jpeg", placeholder_jpeg);
+}
+
+/* A "photo unavailable" image served under the requested name, without a
+ * redirect: recognised by its perceptual hash (the inspector's), as PNG and
+ * as a re-encoded JPEG; real images pass. */
+static void
+test_placeholder_hash (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autofree char *text = g_strdup_printf ("%s/unavailable/a.png\n%s/unavailable/b.jpg\n%s/img/real.png\n%s/photo/real.jpg\n",
+                                           f->base, f->base, f->base, f->base);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 320, 240);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  RunState rs = { 0 };
+  char *buf;
+  gsize size;
+  guint64 hash;
+
+  g_assert_no_error (error);
+  /* A gray card with a dark band and a light frame, like the real ones. */
+  for (int y = 0; y < 240; y++)
+    for (int x = 0; x < 320; x++)
+      {
+        guint8 *p = gdk_pixbuf_get_pixels (pixbuf) + y * gdk_pixbuf_get_rowstride (pixbuf) + x * 3;
+        guint8 v = (y > 100 && y < 140 && x > 60 && x < 260) ? 40 : (x < 10 || y < 10) ? 250 : 180 - y / 4;
+        p[0] = p[1] = p[2] = v;
+      }
+  hash = kiln_inspector_phash (pixbuf);
+  gdk_pixbuf_save_to_buffer (pixbuf, &buf, &size, "png", &error, NULL);
+  g_assert_no_error (error);
+  placeholder_png = g_bytes_new_take (buf, size);
+  gdk_pixbuf_save_to_buffer (pixbuf, &buf, &size, "jpeg", &error, "quality", "75", NULL);
+  g_assert_no_error (error);
+  placeholder_jpeg = g_bytes_new_take (buf, size);
+  soup_server_add_handler (f->server, "/unavailable", placeholder_handler, NULL, NULL);
+  g_file_set_contents (list, text, -1, &error);
+  g_assert_no_error (error);
+
+  req = test_request (KILN_GATHER_URLS, list, "n02121808");
+  req->placeholders = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_array_append_val (req->placeholders, hash);
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  g_assert_cmpuint (rs.last.n_kept, ==, 2);
+  g_assert_cmpuint (rs.last.by_reason[KILN_GATHER_REASON_PLACEHOLDER], ==, 2);
+  {
+    g_autofree char *url = g_strdup_printf ("%s/unavailable/b.jpg", f->base);
+    g_autoptr(KilnDownloadRecord) rec = kiln_project_get_download (project, url, &error);
+    g_assert_nonnull (rec);
+    g_assert_cmpint (rec->outcome, ==, KILN_DOWNLOAD_REJECTED);
+    g_assert_true (g_str_has_prefix (rec->detail, "placeholder: looks like the known placeholder"));
+  }
+  g_clear_pointer (&placeholder_png, g_bytes_unref);
+  g_clear_pointer (&placeholder_jpeg, g_bytes_unref);
+}
+
 /* What a kill leaves in the temp area: a temp whose KEPT row was committed
  * is finished (renamed into images/), any other is removed. */
 static void
@@ -1003,7 +1106,8 @@ test_archive (Fixture *f, gconstpointer data)
   g_autofree char *tar = g_build_filename (f->dir, "ILSVRC2012_img_train.tar", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
-  g_autoptr(GBytes) garbage = g_bytes_new_static ("not a jpeg at all, but long enough to pass the minimum size of two hundred bytes ................................................................................................................................", 220);
+  g_autofree char *junk = g_strnfill (300, '#');
+  g_autoptr(GBytes) garbage = g_bytes_new_static (junk, 300);
   g_autoptr(GBytes) other = make_image ("jpeg", 40, 30, 7);
   const char *cat_names[] = { "n02121808_1.JPEG", "n02121808_2.JPEG", "n02121808_3.JPEG" };
   GBytes *cat_data[] = { f->jpeg, other, garbage };
@@ -1114,12 +1218,21 @@ int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+  /* The server is on 127.0.0.1: no proxy of the environment may sit between. */
+  {
+    const char *vars[] = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+    for (guint i = 0; i < G_N_ELEMENTS (vars); i++)
+      g_unsetenv (vars[i]);
+    g_setenv ("no_proxy", "127.0.0.1,localhost", TRUE);
+  }
   g_test_add_func ("/gatherer/file-names", test_file_names);
   g_test_add ("/gatherer/faults/plain", Fixture, GINT_TO_POINTER (FALSE), fixture_setup, test_faults, fixture_teardown);
   g_test_add ("/gatherer/faults/fall11", Fixture, GINT_TO_POINTER (TRUE), fixture_setup, test_faults, fixture_teardown);
   g_test_add ("/gatherer/resume", Fixture, NULL, fixture_setup, test_resume, fixture_teardown);
   g_test_add ("/gatherer/limit", Fixture, NULL, fixture_setup, test_limit, fixture_teardown);
   g_test_add ("/gatherer/cli-kill", Fixture, NULL, fixture_setup, test_cli_kill, fixture_teardown);
+  g_test_add ("/gatherer/connect-timeout", Fixture, NULL, fixture_setup, test_connect_timeout, fixture_teardown);
+  g_test_add ("/gatherer/placeholder-hash", Fixture, NULL, fixture_setup, test_placeholder_hash, fixture_teardown);
   g_test_add ("/gatherer/recover", Fixture, NULL, fixture_setup, test_recover, fixture_teardown);
   g_test_add ("/gatherer/archive", Fixture, NULL, fixture_setup, test_archive, fixture_teardown);
   g_test_add ("/gatherer/folder", Fixture, NULL, fixture_setup, test_folder, fixture_teardown);

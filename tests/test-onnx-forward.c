@@ -10,6 +10,7 @@
 #include "kiln-error.h"
 #include "kiln-net.h"
 #include "kiln-onnx.h"
+#include "test-util.h"
 
 static const int opsets[] = { 7, 11, 13, 17 };
 
@@ -23,20 +24,6 @@ load_reference (const char *net, const char *what)
 
   g_assert_no_error (error);
   return tensor;
-}
-
-/* ‖y − ref‖ / ‖ref‖ */
-static double
-normalized_error (const float *y, const float *ref, gsize n)
-{
-  double diff = 0, norm = 0;
-
-  for (gsize i = 0; i < n; i++)
-    {
-      diff += ((double) y[i] - ref[i]) * ((double) y[i] - ref[i]);
-      norm += (double) ref[i] * ref[i];
-    }
-  return sqrt (diff) / MAX (sqrt (norm), 1e-30);
 }
 
 static void
@@ -74,7 +61,7 @@ check_net (gconstpointer data)
       g_assert_no_error (error);
       kiln_net_get_output (net, output);
 
-      double err = normalized_error (output, expected->data, expected->n_elements);
+      double err = kiln_test_normalized_error (output, expected->data, expected->n_elements, NULL);
       g_test_message ("%s: normalized error %.3g", file, err);
       g_assert_cmpfloat (err, <, 1e-5);
       kiln_net_free (net);

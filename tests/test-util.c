@@ -1,4 +1,5 @@
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -132,4 +133,24 @@ kiln_test_write_gz (const char   *path,
   g_assert_nonnull (gz);
   g_assert_cmpint (gzwrite (gz, data, length), ==, (int) length);
   g_assert_cmpint (gzclose (gz), ==, Z_OK);
+}
+
+double
+kiln_test_normalized_error (const float *y,
+                            const float *ref,
+                            gsize        n,
+                            double      *max_abs)
+{
+  double diff = 0, norm = 0, worst = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      double d = (double) y[i] - ref[i];
+      diff += d * d;
+      norm += (double) ref[i] * ref[i];
+      worst = MAX (worst, fabs (d));
+    }
+  if (max_abs)
+    *max_abs = worst;
+  return norm > 0 ? sqrt (diff) / sqrt (norm) : sqrt (diff);
 }

@@ -33,4 +33,11 @@ int  kiln_test_run_cli              (const char *const *args,
                                      char              **out,
                                      char              **err);
 
+/* ‖y − ref‖ / ‖ref‖ in double (‖y − ref‖ when ref is all zeros); @max_abs
+ * (optional) receives the largest |y − ref|. */
+double kiln_test_normalized_error   (const float *y,
+                                     const float *ref,
+                                     gsize        n,
+                                     double      *max_abs);
+
 G_END_DECLS

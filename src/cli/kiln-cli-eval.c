@@ -10,16 +10,6 @@
 #include "kiln-training-setup.h"
 
 static void
-on_progress (KilnProgress *progress, gpointer user_data)
-{
-  KilnProgressSnapshot s;
-  kiln_progress_snapshot (progress, &s, NULL);
-  g_autofree char *text = kiln_progress_format (&s);
-  g_autofree char *line = g_strdup_printf (_("evaluating: %s"), text);
-  kiln_cli_status_line (line);
-}
-
-static void
 print_report (KilnEvaluation *e, KilnClassifier *c, const KilnLabelSet *set, guint list)
 {
   guint k = kiln_evaluation_get_n_classes (e);
@@ -55,6 +45,22 @@ print_report (KilnEvaluation *e, KilnClassifier *c, const KilnLabelSet *set, gui
                kiln_classifier_get_class_name (c, item->true_class),
                kiln_classifier_get_class_name (c, item->predicted_class), 100.0 * item->confidence);
     }
+}
+
+typedef struct {
+  KilnClassifier *classifier;
+  const KilnLabelSet *set;
+  const char *root;
+  KilnProgress *progress;
+  guint skipped;
+  GError *error;
+} EvalJob;
+
+static gpointer
+evaluate_thread (gpointer data)
+{
+  EvalJob *job = data;
+  return kiln_classifier_evaluate (job->classifier, job->set, job->root, job->progress, &job->skipped, &job->error);
 }
 
 int
@@ -100,13 +106,11 @@ kiln_cli_eval (int argc, char **argv)
     return kiln_cli_fail ("eval", error);
   g_autoptr(KilnProgress) progress = kiln_progress_new ("eval");
   if (!as_json)
-    g_signal_connect (progress, "changed", G_CALLBACK (on_progress), NULL);
-  guint skipped = 0;
-  g_autoptr(KilnEvaluation) evaluation = kiln_classifier_evaluate (classifier, set, images_root, progress,
-                                                                   &skipped, &error);
-  /* Deliver the last progress line before printing the report. */
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
+    kiln_cli_show_progress (progress, _("evaluating"));
+  EvalJob job = { classifier, set, images_root, progress, 0, NULL };
+  g_autoptr(KilnEvaluation) evaluation = kiln_cli_run_in_thread (evaluate_thread, &job);
+  guint skipped = job.skipped;
+  error = job.error;
   kiln_cli_status_done ();
   if (evaluation == NULL)
     return kiln_cli_fail ("eval", error);

@@ -161,7 +161,7 @@ int
 kiln_cli_gather (int argc, char **argv)
 {
   g_autofree char *wnid = NULL, *urls = NULL, *api = NULL, *archive = NULL, *folder = NULL;
-  g_autofree char *project_dir = NULL, *class_name = NULL;
+  g_autofree char *project_dir = NULL, *class_name = NULL, *placeholders = NULL;
   gboolean subset = FALSE, as_json = FALSE, quiet = FALSE;
   int limit = 0, parallel = -1, per_host = -1, retries = -1;
   double connect_timeout = -1, timeout = -1, max_size_mb = -1;
@@ -183,6 +183,8 @@ kiln_cli_gather (int argc, char **argv)
     { "retries", 0, 0, G_OPTION_ARG_INT, &retries, N_("Retries for timeouts, 429 and 5xx (default 3)"), N_("N") },
     { "max-size", 0, 0, G_OPTION_ARG_DOUBLE, &max_size_mb, N_("Largest file in MB (default 32)"), N_("MB") },
     { "min-size", 0, 0, G_OPTION_ARG_INT, &min_size, N_("Smallest file in bytes (default 1024)"), N_("BYTES") },
+    { "placeholders", 0, 0, G_OPTION_ARG_FILENAME, &placeholders,
+      N_("Reject images that look like these placeholders (perceptual hashes, 16 hex digits a line)"), N_("FILE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print a JSON summary"), NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress line"), NULL },
     { NULL }
@@ -235,6 +237,16 @@ kiln_cli_gather (int argc, char **argv)
     req->max_bytes = (guint64) (max_size_mb * 1024 * 1024);
   if (min_size >= 0)
     req->min_bytes = min_size;
+
+  if (placeholders)
+    {
+      g_autoptr(KilnInspectorSettings) settings = kiln_inspector_settings_new ();
+
+      if (!kiln_inspector_settings_load_placeholders (settings, placeholders, &error))
+        return kiln_cli_fail ("gather", error);
+      req->placeholders = g_array_copy (settings->placeholders);
+      req->placeholder_distance = settings->placeholder_distance;
+    }
 
   project = kiln_project_open (project_dir, &error);
   if (project == NULL)

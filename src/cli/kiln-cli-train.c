@@ -109,14 +109,22 @@ print_summary_json (KilnTrainer *trainer, int state)
   g_print ("%s\n", text);
 }
 
-static void
-on_cache_progress (KilnProgress *progress, gpointer user_data)
+typedef struct {
+  const char *project, *resume;
+  KilnNetSpec *spec;
+  const KilnTrainerOptions *options;
+  const KilnTrainingSetup *setup;
+  KilnProgress *progress;
+  GError *error;
+} PrepareJob;
+
+static gpointer
+prepare_thread (gpointer data)
 {
-  KilnProgressSnapshot s;
-  kiln_progress_snapshot (progress, &s, NULL);
-  g_autofree char *text = kiln_progress_format (&s);
-  g_autofree char *line = g_strdup_printf (_("decoding images: %s"), text);
-  kiln_cli_status_line (line);
+  PrepareJob *job = data;
+  if (job->resume != NULL)
+    return kiln_training_prepare_resume (job->resume, job->progress, &job->error);
+  return kiln_training_prepare (job->project, job->spec, job->options, job->setup, job->progress, &job->error);
 }
 
 int
@@ -169,10 +177,14 @@ kiln_cli_train (int argc, char **argv)
                        entries, &argc, &argv))
     return 2;
   if (!as_json)
-    g_signal_connect (progress, "changed", G_CALLBACK (on_cache_progress), NULL);
+    kiln_cli_show_progress (progress, _("decoding images"));
 
   if (resume != NULL)
-    trainer = kiln_training_prepare_resume (resume, progress, &error);
+    {
+      PrepareJob job = { .resume = resume, .progress = progress };
+      trainer = kiln_cli_run_in_thread (prepare_thread, &job);
+      error = job.error;
+    }
   else
     {
       if (project == NULL)
@@ -270,7 +282,10 @@ kiln_cli_train (int argc, char **argv)
           kiln_trainer_options_clear (&options);
           return 2;
         }
-      trainer = kiln_training_prepare (project, spec, &options, &setup, progress, &error);
+      PrepareJob job = { .project = project, .spec = spec, .options = &options, .setup = &setup,
+                         .progress = progress };
+      trainer = kiln_cli_run_in_thread (prepare_thread, &job);
+      error = job.error;
       kiln_trainer_options_clear (&options);
     }
   kiln_cli_status_done ();

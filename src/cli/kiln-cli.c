@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "engine/kiln-backend-cpu.h"
 #include "engine/kiln-json-text.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"
@@ -16,13 +17,16 @@ typedef struct {
 } KilnCliCommand;
 
 static const KilnCliCommand commands[] = {
+  { "cache", kiln_cli_cache, N_("Decode a project's images once to the training size") },
   { "calc", kiln_cli_calc, N_("Show layer sizes, parameters and costs of a network") },
   { "classify", kiln_cli_classify, N_("Classify images with a trained run") },
   { "demo", kiln_cli_demo, N_("Import the Fashion-MNIST demo project and train it end to end") },
   { "devices", kiln_cli_devices, N_("List the compute backends and devices that answer") },
   { "eval", kiln_cli_eval, N_("Evaluate a trained run: accuracy, confusion, review lists") },
+  { "export-onnx", kiln_cli_export_onnx, N_("Write a checkpoint's network as an ONNX model") },
   { "gather", kiln_cli_gather, N_("Download or import a synset's images into a project") },
   { "import-idx", kiln_cli_import_idx, N_("Import MNIST-style IDX files into class folders of PNGs") },
+  { "import-model", kiln_cli_import_model, N_("Convert an ONNX or Caffe model into a spec and weights to fine-tune") },
   { "inspect", kiln_cli_inspect, N_("Flag broken, doubtful and duplicate images") },
   { "label", kiln_cli_label, N_("Label images by folder and write label files") },
   { "mean", kiln_cli_mean, N_("Compute the mean image of a data set") },
@@ -72,6 +76,61 @@ kiln_cli_status_done (void)
     return;
   fputc ('\n', stderr);
   status_shown = FALSE;
+}
+
+typedef struct {
+  GThreadFunc func;
+  gpointer data;
+  gpointer result;
+  gboolean done;
+} ThreadJob;
+
+static gboolean
+mark_done (gpointer data)
+{
+  ((ThreadJob *) data)->done = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+run_job (gpointer data)
+{
+  ThreadJob *job = data;
+  job->result = job->func (job->data);
+  /* Wakes the main loop below; it then sees done. */
+  g_idle_add (mark_done, job);
+  return NULL;
+}
+
+gpointer
+kiln_cli_run_in_thread (GThreadFunc func, gpointer data)
+{
+  ThreadJob job = { func, data, NULL, FALSE };
+  GThread *thread = g_thread_new ("kiln-cli-work", run_job, &job);
+
+  while (!job.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_thread_join (thread);
+  /* Deliver the last progress update before the caller prints more. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  return job.result;
+}
+
+static void
+on_progress_changed (KilnProgress *progress, const char *what)
+{
+  KilnProgressSnapshot snapshot;
+  kiln_progress_snapshot (progress, &snapshot, NULL);
+  g_autofree char *text = kiln_progress_format (&snapshot);
+  g_autofree char *line = g_strdup_printf ("%s: %s", what, text);
+  kiln_cli_status_line (line);
+}
+
+void
+kiln_cli_show_progress (KilnProgress *progress, const char *what)
+{
+  g_signal_connect (progress, "changed", G_CALLBACK (on_progress_changed), (gpointer) what);
 }
 
 int
@@ -202,13 +261,14 @@ print_usage (FILE *out)
   fprintf (out, "%s", _("Usage:\n  kiln-cli [--version] [--help] COMMAND [OPTIONS…]\n\n"));
   fprintf (out, "%s", _("Gather, curate and train image classifiers without a display.\n\nCommands:\n"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-12s %s\n", commands[i].name, _(commands[i].summary));
+    fprintf (out, "  %-13s %s\n", commands[i].name, _(commands[i].summary));
   fprintf (out, "%s", _("\nRun “kiln-cli COMMAND --help” for a command's options.\n"));
 }
 
 int
 main (int argc, char *argv[])
 {
+  kiln_backend_cpu_prepare_process (argv);
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

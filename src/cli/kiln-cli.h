@@ -5,6 +5,8 @@
 #pragma once
 
 #include <glib.h>
+
+#include "kiln-progress.h"
 #include <json-glib/json-glib.h>
 
 #include "kiln-core.h"
@@ -30,6 +32,17 @@ int      kiln_cli_fail  (const char *command,
  * otherwise, so logs stay clean); _done ends it with a newline. */
 void     kiln_cli_status_line (const char *text);
 void     kiln_cli_status_done (void);
+
+/* Runs @func (@data) on a worker thread while the main context keeps
+ * turning, so KilnProgress lines appear while blocking core work runs;
+ * returns what @func returned. */
+gpointer kiln_cli_run_in_thread (GThreadFunc func,
+                                 gpointer    data);
+
+/* Shows @progress's "changed" as "@what: done / total · rate · ETA" on the
+ * status line. @what must outlive @progress. */
+void     kiln_cli_show_progress (KilnProgress *progress,
+                                 const char   *what);
 
 /* A progress line on stderr ("what: done/total, rate, ETA"), redrawn at
  * most five times a second and only when stderr is a terminal. */
@@ -69,13 +82,16 @@ gboolean kiln_cli_parse_spec      (const char      *command,
                                    gboolean         gray,
                                    KilnImageSpec   *spec);
 
+int kiln_cli_cache      (int argc, char **argv);
 int kiln_cli_calc       (int argc, char **argv);
 int kiln_cli_classify   (int argc, char **argv);
 int kiln_cli_demo       (int argc, char **argv);
 int kiln_cli_devices    (int argc, char **argv);
 int kiln_cli_eval       (int argc, char **argv);
+int kiln_cli_export_onnx (int argc, char **argv);
 int kiln_cli_gather     (int argc, char **argv);
 int kiln_cli_import_idx (int argc, char **argv);
+int kiln_cli_import_model (int argc, char **argv);
 int kiln_cli_inspect    (int argc, char **argv);
 int kiln_cli_label      (int argc, char **argv);
 int kiln_cli_mean       (int argc, char **argv);

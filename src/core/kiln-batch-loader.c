@@ -243,7 +243,9 @@ loader_new (KilnTensorCache *cache, const float *features, guint n_entries, int 
   self->batch_floats = (gsize) options->batch_size * self->channels * self->crop_h * self->crop_w;
 
   guint threads = options->n_threads ? options->n_threads : MAX (1, g_get_num_processors ());
-  self->n_slots = MAX (2, options->prefetch ? options->prefetch : 2 * threads);
+  /* A few batches ahead is enough; more only costs memory (an AlexNet batch
+   * of 128 is 79 MB). */
+  self->n_slots = MAX (2, options->prefetch ? options->prefetch : MIN (2 * threads, 4));
   self->slots = g_new0 (Slot, self->n_slots);
   for (guint i = 0; i < self->n_slots; i++)
     {

@@ -26,7 +26,7 @@ typedef struct {
   float scale;                  /* applied after the mean: (x − mean) · scale; 0 = 1 */
   guint64 seed;
   guint n_threads;              /* 0: the number of processors */
-  guint prefetch;               /* batches prepared ahead; 0: 2 × threads */
+  guint prefetch;               /* batches prepared ahead; 0: 2 × threads, at most 4 */
 } KilnBatchLoaderOptions;
 
 typedef struct _KilnBatchLoader KilnBatchLoader;

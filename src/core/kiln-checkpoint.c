@@ -32,13 +32,14 @@ add_entry (GArray *entries, char *name, const KilnShape *shape)
 
 /* Appends one net's parameters (and slots) to @entries. */
 static gboolean
-collect_net (GArray *entries, KilnNet *net, gboolean with_optimizer, const char *path, GError **error)
+collect_net (GArray *entries, KilnNet *net, guint n_slots, const char *path, GError **error)
 {
   KilnNetSpec *spec = kiln_net_get_spec (net);
 
   for (guint l = 0; l < kiln_net_spec_get_n_layers (spec); l++)
     {
       const char *layer = kiln_net_spec_get_layer (spec, l)->name;
+      gboolean frozen = kiln_net_spec_get_layer (spec, l)->frozen;
       guint n_params = kiln_net_get_n_params (net, layer);
       for (guint i = 0; i < n_params; i++)
         {
@@ -50,14 +51,15 @@ collect_net (GArray *entries, KilnNet *net, gboolean with_optimizer, const char 
             goto out_of_memory;
           if (!kiln_net_get_param (net, layer, i, g_array_index (entries, Entry, entries->len - 1).data, n, error))
             return FALSE;
-          if (!with_optimizer)
+          /* Frozen layers are never updated: they have no optimizer state. */
+          if (frozen)
             continue;
-          for (guint s = 0; s < 2; s++)
+          for (guint s = 0; s < n_slots; s++)
             {
               if (!add_entry (entries, g_strdup_printf ("slot/%s/%u/%u", layer, i, s), &shape))
                 goto out_of_memory;
               Entry *e = &g_array_index (entries, Entry, entries->len - 1);
-              /* Frozen layers and non-learnable parameters have no slots. */
+              /* Non-learnable parameters (BatchNorm statistics) have no slots. */
               if (!kiln_net_get_param_slot (net, layer, i, s, e->data, n, NULL))
                 g_array_set_size (entries, entries->len - 1);
             }
@@ -71,7 +73,7 @@ out_of_memory:
 }
 
 gboolean
-kiln_checkpoint_save (KilnNet *const *nets, guint n_nets, const char *path, gboolean with_optimizer,
+kiln_checkpoint_save (KilnNet *const *nets, guint n_nets, const char *path, guint n_optimizer_slots,
                       GHashTable *metadata, GError **error)
 {
   g_autoptr(GArray) entries = g_array_new (FALSE, FALSE, sizeof (Entry));
@@ -79,7 +81,7 @@ kiln_checkpoint_save (KilnNet *const *nets, guint n_nets, const char *path, gboo
   g_array_set_clear_func (entries, entry_clear);
 
   for (guint k = 0; k < n_nets; k++)
-    if (!collect_net (entries, nets[k], with_optimizer, path, error))
+    if (!collect_net (entries, nets[k], MIN (n_optimizer_slots, 2), path, error))
       return FALSE;
 
   tensors = g_new0 (KilnSafetensorsTensor, MAX (entries->len, 1));

@@ -25,11 +25,13 @@ typedef enum {
 } KilnCheckpointLoadFlags;
 
 /* Several nets (a frozen prefix and the trained rest) go into one file;
- * their layer names must not overlap. */
+ * their layer names must not overlap. @n_optimizer_slots: 0 for weights
+ * only, else kiln_optimizer_n_slots() of the optimizer in use (SGD 1,
+ * Adam 2). */
 gboolean kiln_checkpoint_save (KilnNet    *const *nets,
                                guint               n_nets,
                                const char  *path,
-                               gboolean     with_optimizer,
+                               guint        n_optimizer_slots,
                                GHashTable  *metadata,
                                GError     **error);
 

@@ -30,23 +30,6 @@ struct _KilnClassifier
 
 G_DEFINE_FINAL_TYPE (KilnClassifier, kiln_classifier, G_TYPE_OBJECT)
 
-static char *
-pick_checkpoint (const char *run_dir, GError **error)
-{
-  g_autoptr(KilnRun) run = kiln_run_open (run_dir, -1, error);
-  if (run == NULL)
-    return NULL;
-  char *path = kiln_run_get_best_checkpoint (run, NULL, NULL);
-  if (path != NULL && g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    return path;
-  g_free (path);
-  path = kiln_run_get_latest_checkpoint (run, NULL);
-  if (path == NULL)
-    g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
-                 "The run %s has no checkpoint yet; train it for at least one epoch", run_dir);
-  return path;
-}
-
 KilnClassifier *
 kiln_classifier_new_from_run (const char *run_dir, const char *checkpoint, const char *backend,
                               int batch_size, GError **error)
@@ -56,26 +39,18 @@ kiln_classifier_new_from_run (const char *run_dir, const char *checkpoint, const
 
   if (config == NULL || !kiln_training_config_get_image_spec (config, &self->image, error))
     return NULL;
-  JsonNode *spec_node = json_object_get_member (config, "spec");
-  JsonNode *options_node = json_object_get_member (config, "options");
   JsonNode *classes_node = json_object_get_member (config, "classes");
-  if (spec_node == NULL || options_node == NULL || !JSON_NODE_HOLDS_OBJECT (options_node) ||
-      classes_node == NULL || !JSON_NODE_HOLDS_ARRAY (classes_node))
+  if (classes_node == NULL || !JSON_NODE_HOLDS_ARRAY (classes_node))
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   "%s/config.json lacks the spec, options or classes of the run", run_dir);
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, "%s/config.json lacks the run's classes", run_dir);
       return NULL;
     }
-  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new_from_json (spec_node, error);
-  if (spec == NULL)
-    return NULL;
+  g_autoptr(KilnNetSpec) spec = NULL;
   KilnTrainerOptions options;
-  kiln_trainer_options_init (&options);
-  gboolean options_ok = kiln_trainer_options_from_json (&options, json_node_get_object (options_node), error);
+  if (!kiln_training_config_get_net (config, &spec, &options, error))
+    return NULL;
   self->scale = options.scale != 0 ? options.scale : 1.0f / 255.0f;
   kiln_trainer_options_clear (&options);
-  if (!options_ok)
-    return NULL;
 
   JsonArray *classes = json_node_get_array (classes_node);
   for (guint i = 0; i < json_array_get_length (classes); i++)
@@ -96,7 +71,7 @@ kiln_classifier_new_from_run (const char *run_dir, const char *checkpoint, const
   if (self->mean == NULL)
     return NULL;
 
-  self->checkpoint = checkpoint ? g_strdup (checkpoint) : pick_checkpoint (run_dir, error);
+  self->checkpoint = checkpoint ? g_strdup (checkpoint) : kiln_run_find_checkpoint (run_dir, TRUE, NULL, error);
   if (self->checkpoint == NULL)
     return NULL;
   g_autoptr(KilnSafetensors) weights = kiln_safetensors_new_from_file (self->checkpoint, error);

@@ -5,12 +5,14 @@
  * GMainContext an object was created in. */
 #pragma once
 
+#include "kiln-caffe.h"
 #include "kiln-dataset.h"
 #include "kiln-error.h"
 #include "kiln-gatherer.h"
 #include "kiln-image.h"
 #include "kiln-inspector.h"
 #include "kiln-labels.h"
+#include "kiln-onnx-export.h"
 #include "kiln-onnx-node-test.h"
 #include "kiln-onnx.h"
 #include "kiln-progress.h"

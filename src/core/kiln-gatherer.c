@@ -14,6 +14,7 @@
 
 #include "kiln-error.h"
 #include "kiln-gatherer.h"
+#include "kiln-inspector.h"
 #include "kiln-synsets.h"
 #include "kiln-url-list.h"
 
@@ -68,6 +69,7 @@ kiln_gather_request_new (KilnGatherSource  source,
   req->max_bytes = 32 * 1024 * 1024;
   req->min_bytes = 1024;
   req->max_pixels = 100 * 1000 * 1000;
+  req->placeholder_distance = 6;
   return req;
 }
 
@@ -79,6 +81,7 @@ kiln_gather_request_copy (const KilnGatherRequest *request)
   copy->location = g_strdup (request->location);
   copy->wnid = g_strdup (request->wnid);
   copy->class_name = g_strdup (request->class_name);
+  copy->placeholders = request->placeholders ? g_array_copy (request->placeholders) : NULL;
   return copy;
 }
 
@@ -90,6 +93,7 @@ kiln_gather_request_free (KilnGatherRequest *request)
   g_free (request->location);
   g_free (request->wnid);
   g_free (request->class_name);
+  g_clear_pointer (&request->placeholders, g_array_unref);
   g_free (request);
 }
 
@@ -211,6 +215,12 @@ typedef struct {
   guint in_flight;
 } SynsetState;
 
+typedef enum {
+  TIMEOUT_NONE,
+  TIMEOUT_CONNECT,
+  TIMEOUT_TOTAL,
+} TimeoutKind;
+
 typedef struct {
   Run              *run;
   char             *url;
@@ -225,8 +235,11 @@ typedef struct {
   GSource          *connect_timer;
   GSource          *total_timer;
   GSource          *retry_timer;
-  gboolean          timed_out;
+  TimeoutKind       timed_out;
   gboolean          holds_host;
+  gsize             drained;
+  char             *retry_what;    /* set while draining before a retry */
+  gint64            retry_after_ms;
   int               http_status;
   /* The result, filled by whoever finishes the job. */
   KilnDownloadOutcome outcome;
@@ -499,6 +512,7 @@ job_free (Job *job)
   g_free (job->host);
   g_free (job->detail);
   g_free (job->file);
+  g_free (job->retry_what);
   g_free (job);
 }
 
@@ -580,6 +594,7 @@ job_record (Job *job)
 typedef struct {
   guint max_pixels;
   gboolean too_big;
+  gboolean keep_detail;   /* placeholders are compared: decode at >= 64 px */
   int width, height;
 } SizeCheck;
 
@@ -609,7 +624,10 @@ on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer data)
       /* libjpeg still decodes every coefficient (corrupt data still fail)
        * but runs the inverse DCT at 1/8 size: a third of the CPU. The
        * inspector decodes kept files at full size later anyway. */
-      gdk_pixbuf_loader_set_size (loader, MAX (1, width / 8), MAX (1, height / 8));
+      int scale = check->keep_detail ? CLAMP (MIN (width, height) / 64, 1, 8) : 8;
+
+      if (scale > 1)
+        gdk_pixbuf_loader_set_size (loader, MAX (1, width / scale), MAX (1, height / scale));
     }
 }
 
@@ -732,7 +750,7 @@ validate_and_store (Job *job)
   g_autoptr(KilnImageRecord) image = NULL;
   const guint8 *data = job->data->data;
   gsize len = job->data->len;
-  SizeCheck check = { req->max_pixels, FALSE, 0, 0 };
+  SizeCheck check = { req->max_pixels, FALSE, req->placeholders && req->placeholders->len > 0, 0, 0 };
   gboolean ok = TRUE;
   GdkPixbuf *pixbuf;
   int fd;
@@ -769,6 +787,23 @@ validate_and_store (Job *job)
       job_set_result (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_TRUNCATED,
                       "%s data end without their end marker after %" G_GSIZE_FORMAT " bytes", format, len);
       return TRUE;
+    }
+
+  if (check.keep_detail)
+    {
+      guint64 hash = kiln_inspector_phash (pixbuf);
+
+      for (guint i = 0; i < req->placeholders->len; i++)
+        {
+          int distance = kiln_inspector_hamming (hash, g_array_index (req->placeholders, guint64, i));
+          if (distance <= req->placeholder_distance)
+            {
+              job_set_result (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_PLACEHOLDER,
+                              "looks like the known placeholder %016" G_GINT64_MODIFIER "x (distance %d)",
+                              g_array_index (req->placeholders, guint64, i), distance);
+              return TRUE;
+            }
+        }
     }
 
   if (g_atomic_int_get (&run->cancelled))
@@ -1001,7 +1036,8 @@ job_retry (Job *job, KilnGatherReason reason, gint64 retry_after_ms, const char 
   g_clear_object (&job->body);
   g_clear_object (&job->cancellable);
   g_clear_pointer (&job->data, g_byte_array_unref);
-  job->timed_out = FALSE;
+  job->timed_out = TIMEOUT_NONE;
+  job->drained = 0;
   job->attempt++;
   st->in_flight--;
   run->in_flight--;
@@ -1019,8 +1055,18 @@ job_network_error (Job *job, GError *error)
   if (g_atomic_int_get (&job->run->cancelled))
     job_abandon (job);
   else if (job->timed_out || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    job_retry (job, KILN_GATHER_REASON_TIMEOUT, -1,
-               job->timed_out ? "no complete answer within the timeout" : error->message);
+    {
+      g_autofree char *what = NULL;
+
+      if (job->timed_out == TIMEOUT_CONNECT)
+        what = g_strdup_printf ("no connection within %.1f s", job->run->req->connect_timeout_ms / 1000.0);
+      else if (job->timed_out == TIMEOUT_TOTAL)
+        what = g_strdup_printf ("no complete answer within %.1f s (%u bytes came)",
+                                job->run->req->total_timeout_ms / 1000.0, job->data ? job->data->len : 0);
+      else
+        what = g_strdup (error->message);
+      job_retry (job, KILN_GATHER_REASON_TIMEOUT, -1, what);
+    }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
     job_end (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_NETWORK,
              "the connection closed after %u bytes, before the body ended",
@@ -1030,13 +1076,23 @@ job_network_error (Job *job, GError *error)
 }
 
 static gboolean
-timeout_cb (gpointer data)
+timeout_cb (Job *job, TimeoutKind kind)
 {
-  Job *job = data;
-
-  job->timed_out = TRUE;
+  job->timed_out = kind;
   g_cancellable_cancel (job->cancellable);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+connect_timeout_cb (gpointer data)
+{
+  return timeout_cb (data, TIMEOUT_CONNECT);
+}
+
+static gboolean
+total_timeout_cb (gpointer data)
+{
+  return timeout_cb (data, TIMEOUT_TOTAL);
 }
 
 static void
@@ -1091,6 +1147,52 @@ acceptable_content_type (const char *type)
 }
 
 static void read_more (Job *job);
+
+#define DRAIN_MAX (64 * 1024)
+
+static void
+on_drained (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Job *job = data;
+  gssize n = g_input_stream_skip_finish (G_INPUT_STREAM (source), result, NULL);
+
+  if (g_atomic_int_get (&job->run->cancelled))
+    {
+      job_abandon (job);
+      return;
+    }
+  if (n > 0 && (job->drained += n) < DRAIN_MAX)
+    {
+      g_input_stream_skip_async (job->body, READ_CHUNK, G_PRIORITY_DEFAULT, job->cancellable, on_drained, job);
+      return;
+    }
+  if (job->retry_what)
+    {
+      g_autofree char *what = g_steal_pointer (&job->retry_what);
+      job_retry (job, KILN_GATHER_REASON_SERVER, job->retry_after_ms, what);
+      return;
+    }
+  job_record (job);
+  job_finish (job);
+}
+
+static void
+job_reject_after_body (Job *job, KilnGatherReason reason, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+/* Rejects a response whose body nobody wants, after reading a small body to
+ * its end: the connection then goes back to the pool instead of closing
+ * (broken links cluster on the same hosts). The verdict is already made;
+ * the timers still bound the read. */
+static void
+job_reject_after_body (Job *job, KilnGatherReason reason, const char *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  job_set_resultv (job, KILN_DOWNLOAD_REJECTED, reason, format, args);
+  va_end (args);
+  g_input_stream_skip_async (job->body, READ_CHUNK, G_PRIORITY_DEFAULT, job->cancellable, on_drained, job);
+}
 
 static void
 on_read (GObject *source, GAsyncResult *result, gpointer data)
@@ -1165,14 +1267,15 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
 
   if (status == 429 || (status >= 500 && status <= 599))
     {
-      g_autofree char *what = g_strdup_printf ("HTTP %u %s", status,
-                                               soup_message_get_reason_phrase (job->msg));
-      job_retry (job, KILN_GATHER_REASON_SERVER, parse_retry_after (job->msg), what);
+      /* Retried (or failed) once the small error body is read. */
+      job->retry_what = g_strdup_printf ("HTTP %u %s", status, soup_message_get_reason_phrase (job->msg));
+      job->retry_after_ms = parse_retry_after (job->msg);
+      g_input_stream_skip_async (job->body, READ_CHUNK, G_PRIORITY_DEFAULT, job->cancellable, on_drained, job);
       return;
     }
   if (status < 200 || status > 299)
     {
-      job_end (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_HTTP, "HTTP %u %s", status,
+      job_reject_after_body (job, KILN_GATHER_REASON_HTTP, "HTTP %u %s", status,
                soup_message_get_reason_phrase (job->msg));
       return;
     }
@@ -1185,7 +1288,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   if (g_strcmp0 (want, got) != 0)
     {
       g_autofree char *final = g_uri_to_string (soup_message_get_uri (job->msg));
-      job_end (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_PLACEHOLDER,
+      job_reject_after_body (job, KILN_GATHER_REASON_PLACEHOLDER,
                "redirected to %s, another file", final);
       return;
     }
@@ -1193,7 +1296,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   type = soup_message_headers_get_content_type (headers, NULL);
   if (!acceptable_content_type (type))
     {
-      job_end (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_CONTENT_TYPE, "served as %s", type);
+      job_reject_after_body (job, KILN_GATHER_REASON_CONTENT_TYPE, "served as %s", type);
       return;
     }
   length = soup_message_headers_get_content_length (headers);
@@ -1209,11 +1312,11 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static GSource *
-add_timer (Run *run, guint ms, Job *job)
+add_timer (Run *run, guint ms, GSourceFunc func, Job *job)
 {
   GSource *source = g_timeout_source_new (ms);
 
-  g_source_set_callback (source, timeout_cb, job, NULL);
+  g_source_set_callback (source, func, job, NULL);
   g_source_attach (source, run->ctx);
   return source;
 }
@@ -1235,8 +1338,8 @@ job_start (Job *job)
     job->msg = soup_message_new ("GET", job->url);
   job->cancellable = g_cancellable_new ();
   g_signal_connect (job->msg, "wrote-headers", G_CALLBACK (on_wrote_headers), job);
-  job->connect_timer = add_timer (run, run->req->connect_timeout_ms, job);
-  job->total_timer = add_timer (run, run->req->total_timeout_ms, job);
+  job->connect_timer = add_timer (run, run->req->connect_timeout_ms, connect_timeout_cb, job);
+  job->total_timer = add_timer (run, run->req->total_timeout_ms, total_timeout_cb, job);
   soup_session_send_async (run->session, job->msg, G_PRIORITY_DEFAULT, job->cancellable, on_sent, job);
 }
 

@@ -7,8 +7,8 @@
  * connect and total timeouts, retries with backoff for timeouts, 429 and 5xx
  * only (Retry-After honoured), a size cap and a per-synset limit. A response
  * is kept only if its status is 2xx, its final URL still names the requested
- * file, its content type is an image, it decodes fully (truncation checked)
- * and it is not too small. Kept files land in images/<class>/ under a
+ * file, its content type is an image, it decodes fully (truncation checked),
+ * it is not too small and it does not look like a known placeholder. Kept files land in images/<class>/ under a
  * sanitised name (temp file, fsync, rename); every URL's outcome goes to the
  * project's downloads table, so a stopped or killed run resumes without
  * fetching anything twice.
@@ -72,6 +72,9 @@ typedef struct {
   guint64           max_bytes;        /* per file */
   guint64           min_bytes;
   guint             max_pixels;       /* width × height cap, checked before decoding */
+  GArray           *placeholders;     /* guint64 perceptual hashes of known "photo
+                                       * unavailable" images (kiln-inspector), or NULL */
+  int               placeholder_distance;  /* Hamming distance that still matches (6) */
 } KilnGatherRequest;
 
 KilnGatherRequest *kiln_gather_request_new  (KilnGatherSource         source,

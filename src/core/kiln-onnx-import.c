@@ -1,9 +1,10 @@
 /* kiln-onnx-import.c: an ONNX graph as a KilnNetSpec plus weights.
  *
  * Nodes are visited in their (topological) order. Each ONNX value name maps
- * to the spec layer that produces it and its rank (4 for N×C×H×W, 2 once
- * flattened); constants (initializers, Constant and Cast-of-constant nodes)
- * are kept aside for Reshape shapes, Dropout ratios and MatMul biases.
+ * to the spec layer that produces it and its rank (4 for N×C×H×W, 3 for
+ * N×C×L run as C×L×1, 2 once flattened); constants (initializers, Constant
+ * and Cast-of-constant nodes) are kept aside for Reshape shapes, Dropout
+ * ratios and MatMul biases.
  * PyTorch's x.view(x.size(0), -1) exports as Shape → Gather → Unsqueeze →
  * Concat → Reshape; that shape arithmetic is folded here too, with the
  * batch size as a marker. */
@@ -270,14 +271,23 @@ add_layer (Import             *ctx,
   return (int) kiln_net_spec_get_n_layers (ctx->spec) - 1;
 }
 
-static void
-add_weight (Import *ctx, const char *layer, const char *suffix, KilnOnnxTensor *tensor)
+void
+kiln_onnx_weights_insert (GHashTable     *weights,
+                          const char     *layer,
+                          const char     *suffix,
+                          KilnOnnxTensor *tensor)
 {
   char *key = g_strconcat (layer, ".", suffix, NULL);
 
   g_free (tensor->name);
   tensor->name = g_strdup (key);
-  g_hash_table_replace (ctx->weights, key, tensor);
+  g_hash_table_replace (weights, key, tensor);
+}
+
+static void
+add_weight (Import *ctx, const char *layer, const char *suffix, KilnOnnxTensor *tensor)
+{
+  kiln_onnx_weights_insert (ctx->weights, layer, suffix, tensor);
 }
 
 /* add_layer for a one-input Convolution or InnerProduct, then its weight
@@ -326,9 +336,11 @@ value_shape (Import *ctx, const KilnOnnxNode *node, const Value *value, int *c, 
 
 /* ---- Windows (Conv, MaxPool, AveragePool) ------------------------------- */
 
-/* Two values of an INTS attribute that must be 2-D, or the defaults. */
+/* The values of an INTS attribute with one value per spatial axis (2, or 1
+ * for an N×C×L input, whose W is 1), or the defaults. */
 static gboolean
-get_pair (Import *ctx, const KilnOnnxNode *node, const char *name, int lo, int *a, int *b, GError **error)
+get_pair (Import *ctx, const KilnOnnxNode *node, const char *name, guint n_axes, int lo, int *a, int *b,
+          GError **error)
 {
   const gint64 *v = NULL;
   gsize n = 0;
@@ -337,9 +349,12 @@ get_pair (Import *ctx, const KilnOnnxNode *node, const char *name, int lo, int *
     return FALSE;
   if (v == NULL)
     return TRUE;
-  if (n != 2)
+  if (n != n_axes)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       _("%s has %" G_GSIZE_FORMAT " values; Kiln imports 2-D windows only"), name, n);
+                       _("%s has %" G_GSIZE_FORMAT " values for a %u-D input; Kiln imports 1-D and 2-D "
+                       "windows"), name, n, n_axes);
+  if (n_axes == 1)
+    return to_int (ctx, node, name, v[0], lo, a, error);
   return to_int (ctx, node, name, v[0], lo, a, error) && to_int (ctx, node, name, v[1], lo, b, error);
 }
 
@@ -356,10 +371,13 @@ parse_window (Import             *ctx,
   const gint64 *pads = NULL;
   gsize n_pads = 0;
   int kh = layer->kernel_h, kw = layer->kernel_w;
+  guint n_axes = input->rank - 2;
 
-  if (!get_pair (ctx, node, "kernel_shape", 1, &kh, &kw, error) ||
-      !get_pair (ctx, node, "strides", 1, &layer->stride_h, &layer->stride_w, error) ||
-      !get_pair (ctx, node, "dilations", 1, &layer->dilation_h, &layer->dilation_w, error) ||
+  if (n_axes == 1)
+    kw = 1;
+  if (!get_pair (ctx, node, "kernel_shape", n_axes, 1, &kh, &kw, error) ||
+      !get_pair (ctx, node, "strides", n_axes, 1, &layer->stride_h, &layer->stride_w, error) ||
+      !get_pair (ctx, node, "dilations", n_axes, 1, &layer->dilation_h, &layer->dilation_w, error) ||
       !kiln_onnx_node_get_ints (node, "pads", &pads, &n_pads, error) ||
       !kiln_onnx_node_get_string (node, "auto_pad", &auto_pad, error))
     return FALSE;
@@ -372,11 +390,20 @@ parse_window (Import             *ctx,
   layer->kernel_h = kh;
   layer->kernel_w = kw;
 
-  if (pads)
+  if (pads && n_axes == 1)
+    {
+      if (n_pads != 2)
+        return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
+                           _("pads has %" G_GSIZE_FORMAT " values for a 1-D window"), n_pads);
+      if (!to_int (ctx, node, "pads", pads[0], 0, &layer->pad_top, error) ||
+          !to_int (ctx, node, "pads", pads[1], 0, &layer->pad_bottom, error))
+        return FALSE;
+    }
+  else if (pads)
     {
       if (n_pads != 4)
         return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                           _("pads has %" G_GSIZE_FORMAT " values; Kiln imports 2-D windows only"), n_pads);
+                           _("pads has %" G_GSIZE_FORMAT " values; Kiln imports 1-D and 2-D windows"), n_pads);
       /* ONNX: all begins, then all ends. */
       if (!to_int (ctx, node, "pads", pads[0], 0, &layer->pad_top, error) ||
           !to_int (ctx, node, "pads", pads[1], 0, &layer->pad_left, error) ||
@@ -484,9 +511,10 @@ import_pool (Import *ctx, const KilnOnnxNode *node, GError **error)
   if (!check_attributes (ctx, node, is_max ? max_known : avg_known, error) ||
       !check_extra_outputs_unused (ctx, node, error) ||
       (input = get_value (ctx, node, 0, error)) == NULL ||
-      !require_rank (ctx, node, input, 4, error))
+      (input->rank != 3 && !require_rank (ctx, node, input, 4, error)))
     return FALSE;
 
+  /* N×C×L pools as C×L×1 with L×1 windows. */
   g_autofree char *name = layer_name (ctx, node);
   kiln_layer_spec_init (&layer, is_max ? KILN_LAYER_MAX_POOL : KILN_LAYER_AVG_POOL, name);
   if (!parse_window (ctx, node, input, &layer, error) ||
@@ -498,7 +526,7 @@ import_pool (Import *ctx, const KilnOnnxNode *node, GError **error)
                        _("dilations %d×%d; Kiln pools without dilation"), layer.dilation_h, layer.dilation_w);
   layer.rounding = ceil_mode ? KILN_ROUND_CEIL : KILN_ROUND_FLOOR;
   layer.count_include_pad = count_include_pad != 0;
-  return add_layer (ctx, node, &layer, &input, 1, 4, error) >= 0;
+  return add_layer (ctx, node, &layer, &input, 1, input->rank, error) >= 0;
 }
 
 /* Relu, GlobalAveragePool: no attributes, one input, same rank. */
@@ -511,7 +539,7 @@ import_simple (Import *ctx, const KilnOnnxNode *node, GError **error)
 
   if (!check_attributes (ctx, node, NULL, error) ||
       (input = get_value (ctx, node, 0, error)) == NULL ||
-      (global && !require_rank (ctx, node, input, 4, error)))
+      (global && input->rank != 3 && !require_rank (ctx, node, input, 4, error)))
     return FALSE;
   g_autofree char *name = layer_name (ctx, node);
   kiln_layer_spec_init (&layer, global ? KILN_LAYER_GLOBAL_AVG_POOL : KILN_LAYER_RELU, name);
@@ -556,7 +584,7 @@ bias_vector (Import *ctx, const KilnOnnxNode *node, const KilnOnnxTensor *c, gin
   gint64 dims[1] = { n };
   KilnOnnxTensor *bias;
 
-  if (c->n_elements != (gsize) n && c->n_elements != 1)
+  if (c->n_elements != (gsize) n && c->n_elements != 1 && !(c->n_dims == 2 && c->dims[1] == n))
     {
       g_autofree char *shape = kiln_onnx_tensor_dims_to_string (c);
       node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
@@ -564,7 +592,11 @@ bias_vector (Import *ctx, const KilnOnnxNode *node, const KilnOnnxTensor *c, gin
                   c->name, shape, n);
       return NULL;
     }
-  if (c->n_dims == 2 && c->dims[0] != 1)
+  /* M × N with M equal rows is a per-output bias written out per sample. */
+  gboolean rows_equal = c->n_dims == 2 && n > 0 && c->n_elements == (gsize) (c->dims[0] * n);
+  for (gsize i = n; rows_equal && i < c->n_elements; i++)
+    rows_equal = c->data[i] == c->data[i % n];
+  if (c->n_dims == 2 && c->dims[0] != 1 && !rows_equal)
     {
       node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
                   _("the bias %s varies across the batch; Kiln's inner product has one bias per output"), c->name);
@@ -851,9 +883,11 @@ import_shape (Import *ctx, const KilnOnnxNode *node, GError **error)
     set_int64 (shape, 1, (gint64) c * h * w);
   else
     {
+      /* Rank 3 (N×C×L) runs as C×L×1. */
       set_int64 (shape, 1, c);
       set_int64 (shape, 2, h);
-      set_int64 (shape, 3, w);
+      if (input->rank == 4)
+        set_int64 (shape, 3, w);
     }
   set_constant (ctx, node, shape);
   return TRUE;
@@ -1285,19 +1319,22 @@ setup_input (Import *ctx, GError **error)
                    ctx->where, n_found);
       return FALSE;
     }
-  if (found.elem_type != KILN_ONNX_TYPE_FLOAT || found.n_dims != 4 ||
-      found.dims[1] < 1 || found.dims[2] < 1 || found.dims[3] < 1 ||
-      found.dims[1] > G_MAXINT || found.dims[2] > G_MAXINT || found.dims[3] > G_MAXINT)
+  /* N×C (features) and N×C×L (sequences) run as C×1×1 and C×L×1. */
+  gboolean fixed = found.n_dims >= 2 && found.n_dims <= 4;
+  for (int d = 1; fixed && d < found.n_dims; d++)
+    fixed = found.dims[d] >= 1 && found.dims[d] <= G_MAXINT;
+  if (found.elem_type != KILN_ONNX_TYPE_FLOAT || !fixed)
     {
       g_autofree char *dims = kiln_onnx_value_info_dims_to_string (&found);
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   _("%s: input %s is %s %s; Kiln needs FLOAT N×C×H×W with C, H and W fixed "
-                   "(re-export with a fixed input size)"),
+                   _("%s: input %s is %s %s; Kiln needs FLOAT N×C×H×W (or N×C, N×C×L) with the "
+                   "sizes after N fixed (re-export with a fixed input size)"),
                    ctx->where, found.name, kiln_onnx_data_type_to_string (found.elem_type), dims);
       return FALSE;
     }
-  kiln_net_spec_set_input (ctx->spec, (int) found.dims[1], (int) found.dims[2], (int) found.dims[3]);
-  set_value (ctx, found.name, KILN_NET_SPEC_INPUT_NAME, 4, -1);
+  kiln_net_spec_set_input (ctx->spec, (int) found.dims[1], found.n_dims > 2 ? (int) found.dims[2] : 1,
+                           found.n_dims > 3 ? (int) found.dims[3] : 1);
+  set_value (ctx, found.name, KILN_NET_SPEC_INPUT_NAME, found.n_dims, -1);
   return TRUE;
 }
 
@@ -1419,6 +1456,9 @@ check_output (Import *ctx, GError **error)
   gboolean same;
   if (info.n_dims == 2)
     same = info.dims[1] < 0 || info.dims[1] == (gint64) shape->c * shape->h * shape->w;
+  else if (info.n_dims == 3)
+    same = (info.dims[1] < 0 || info.dims[1] == shape->c) && (info.dims[2] < 0 || info.dims[2] == shape->h) &&
+           shape->w == 1;
   else if (info.n_dims == 4)
     same = (info.dims[1] < 0 || info.dims[1] == shape->c) && (info.dims[2] < 0 || info.dims[2] == shape->h) &&
            (info.dims[3] < 0 || info.dims[3] == shape->w);
@@ -1553,6 +1593,15 @@ kiln_onnx_load_weights (KilnNet    *net,
                         GHashTable *weights,
                         GError    **error)
 {
+  return kiln_onnx_load_weights_except (net, weights, NULL, error);
+}
+
+gboolean
+kiln_onnx_load_weights_except (KilnNet            *net,
+                               GHashTable         *weights,
+                               const char * const *skip,
+                               GError            **error)
+{
   /* kiln-op.h's parameter order for each layer type. */
   static const char *const conv_parts[] = { "weight", "bias" };
   static const char *const bn_parts[] = { "scale", "bias", "mean", "var" };
@@ -1564,6 +1613,8 @@ kiln_onnx_load_weights (KilnNet    *net,
       const char *const *parts = layer->type == KILN_LAYER_BATCH_NORM ? bn_parts : conv_parts;
       guint n_params = kiln_net_get_n_params (net, layer->name);
 
+      if (skip && g_strv_contains (skip, layer->name))
+        continue;
       for (guint k = 0; k < n_params && k < 4; k++)
         {
           g_autofree char *key = g_strconcat (layer->name, ".", parts[k], NULL);

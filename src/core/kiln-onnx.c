@@ -14,332 +14,19 @@
 
 #include "kiln-error.h"
 #include "kiln-onnx.h"
+#include "kiln-protobuf.h"
 #include "onnx.pb-c.h"
 
 G_STATIC_ASSERT (sizeof (int64_t) == sizeof (gint64));
 
-/* Deeper than any real model (If/Loop subgraphs nest a few levels). */
-#define MAX_MESSAGE_DEPTH 64
-/* What protobuf-c may allocate beyond a multiple of the input size. */
-#define BUDGET_BASE ((gsize) 64 << 20)
-#define BUDGET_PER_INPUT_BYTE 4
-
 struct _KilnOnnxModel {
   char *display_name;
   ProtobufCAllocator allocator;
-  struct Budget *budget;
+  KilnProtobufBudget *budget;
   Onnx__ModelProto *proto;
   GHashTable *initializers;   /* name → Onnx__TensorProto*, borrowed */
   gint64 opset;
 };
-
-/* ---- The budget allocator ---------------------------------------------- */
-
-typedef struct Budget {
-  gsize used;
-  gsize limit;
-  gboolean exceeded;
-} Budget;
-
-/* A size header in front of every block; 16 bytes keep malloc's alignment. */
-#define BLOCK_HEADER 16
-
-static void *
-budget_alloc (void *data, size_t size)
-{
-  Budget *budget = data;
-  guint8 *block;
-
-  if (size > budget->limit - budget->used || size > G_MAXSIZE - BLOCK_HEADER)
-    {
-      budget->exceeded = TRUE;
-      return NULL;
-    }
-  block = g_try_malloc (size + BLOCK_HEADER);
-  if (block == NULL)
-    {
-      budget->exceeded = TRUE;
-      return NULL;
-    }
-  *(gsize *) block = size;
-  budget->used += size;
-  return block + BLOCK_HEADER;
-}
-
-static void
-budget_free (void *data, void *pointer)
-{
-  Budget *budget = data;
-  guint8 *block;
-
-  if (pointer == NULL)
-    return;
-  block = (guint8 *) pointer - BLOCK_HEADER;
-  budget->used -= *(gsize *) block;
-  g_free (block);
-}
-
-static void
-budget_init (Budget *budget, ProtobufCAllocator *allocator, gsize input_length)
-{
-  gsize limit = BUDGET_BASE;
-
-  if (input_length <= (G_MAXSIZE - limit) / BUDGET_PER_INPUT_BYTE)
-    limit += input_length * BUDGET_PER_INPUT_BYTE;
-  else
-    limit = G_MAXSIZE;
-  budget->used = 0;
-  budget->limit = limit;
-  budget->exceeded = FALSE;
-  allocator->alloc = budget_alloc;
-  allocator->free = budget_free;
-  allocator->allocator_data = budget;
-}
-
-/* ---- Wire-format walk --------------------------------------------------- */
-
-static gboolean
-read_varint (const guint8 *data, gsize length, gsize *pos, guint64 *value)
-{
-  guint64 v = 0;
-
-  for (guint shift = 0; shift < 64; shift += 7)
-    {
-      if (*pos >= length)
-        return FALSE;
-      guint8 byte = data[(*pos)++];
-      v |= (guint64) (byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0)
-        {
-          *value = v;
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
-static int
-expected_wire_type (ProtobufCType type)
-{
-  switch (type)
-    {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_BOOL:
-    case PROTOBUF_C_TYPE_ENUM:
-      return 0;
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-      return 1;
-    case PROTOBUF_C_TYPE_SFIXED32:
-    case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_FLOAT:
-      return 5;
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_BYTES:
-    case PROTOBUF_C_TYPE_MESSAGE:
-    default:
-      return 2;
-    }
-}
-
-/* Checks one message's bytes; `offset` is where they start in the file, for
- * messages that point at the bad byte. */
-static gboolean
-wire_check (const guint8                     *data,
-            gsize                             length,
-            gsize                             offset,
-            const ProtobufCMessageDescriptor *desc,
-            guint                             depth,
-            GString                          *problem)
-{
-  gsize pos = 0;
-
-  if (depth > MAX_MESSAGE_DEPTH)
-    {
-      g_string_printf (problem, _("messages nest more than %d deep at byte %" G_GSIZE_FORMAT),
-                       MAX_MESSAGE_DEPTH, offset);
-      return FALSE;
-    }
-
-  while (pos < length)
-    {
-      gsize field_start = pos;
-      guint64 tag, value;
-
-      if (!read_varint (data, length, &pos, &tag))
-        {
-          g_string_printf (problem, _("a field tag in %s at byte %" G_GSIZE_FORMAT " is cut off"),
-                           desc->short_name, offset + field_start);
-          return FALSE;
-        }
-      guint64 number = tag >> 3;
-      int wire_type = tag & 7;
-      if (number == 0 || number > 536870911)
-        {
-          g_string_printf (problem, _("%s has a field number %" G_GUINT64_FORMAT " at byte %" G_GSIZE_FORMAT),
-                           desc->short_name, number, offset + field_start);
-          return FALSE;
-        }
-      const ProtobufCFieldDescriptor *field =
-        protobuf_c_message_descriptor_get_field (desc, (unsigned) number);
-
-      switch (wire_type)
-        {
-        case 0:
-          if (!read_varint (data, length, &pos, &value))
-            goto truncated;
-          break;
-        case 1:
-          if (length - pos < 8)
-            goto truncated;
-          pos += 8;
-          break;
-        case 5:
-          if (length - pos < 4)
-            goto truncated;
-          pos += 4;
-          break;
-        case 2:
-          if (!read_varint (data, length, &pos, &value))
-            goto truncated;
-          if (value > length - pos)
-            {
-              g_string_printf (problem,
-                               _("%s.%s at byte %" G_GSIZE_FORMAT " claims %" G_GUINT64_FORMAT
-                               " bytes but only %" G_GSIZE_FORMAT " follow"),
-                               desc->short_name, field ? field->name : "(unknown field)",
-                               offset + field_start, value, length - pos);
-              return FALSE;
-            }
-          if (field && field->type == PROTOBUF_C_TYPE_MESSAGE &&
-              !wire_check (data + pos, value, offset + pos, field->descriptor, depth + 1, problem))
-            return FALSE;
-          pos += value;
-          break;
-        default:
-          g_string_printf (problem, _("%s field %" G_GUINT64_FORMAT " at byte %" G_GSIZE_FORMAT
-                           " has wire type %d, which ONNX never uses"),
-                           desc->short_name, number, offset + field_start, wire_type);
-          return FALSE;
-        }
-
-      if (field)
-        {
-          int expected = expected_wire_type (field->type);
-          /* Repeated numbers may come packed (length-delimited). */
-          gboolean packed_ok = field->label == PROTOBUF_C_LABEL_REPEATED && wire_type == 2;
-          if (wire_type != expected && !packed_ok)
-            {
-              g_string_printf (problem, _("%s.%s at byte %" G_GSIZE_FORMAT
-                               " has wire type %d where %d belongs"),
-                               desc->short_name, field->name, offset + field_start,
-                               wire_type, expected);
-              return FALSE;
-            }
-        }
-      continue;
-
-    truncated:
-      g_string_printf (problem, _("%s.%s at byte %" G_GSIZE_FORMAT " is cut off at the end of the data"),
-                       desc->short_name, field ? field->name : "(unknown field)",
-                       offset + field_start);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* Walk + budgeted unpack; on failure the message says why. */
-static ProtobufCMessage *
-unpack_checked (const ProtobufCMessageDescriptor *desc,
-                const guint8                     *data,
-                gsize                             length,
-                const char                       *display_name,
-                ProtobufCAllocator               *allocator,
-                Budget                           *budget,
-                GError                          **error)
-{
-  g_autoptr(GString) problem = g_string_new (NULL);
-  ProtobufCMessage *message;
-
-  if (!wire_check (data, length, 0, desc, 0, problem))
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   _("%s is not a valid ONNX %s: %s. The file is truncated, damaged or not ONNX; "
-                   "export or download it again"),
-                   display_name, desc->short_name, problem->str);
-      return NULL;
-    }
-
-  budget_init (budget, allocator, length);
-  message = protobuf_c_message_unpack (desc, allocator, length, data);
-  if (message == NULL)
-    {
-      if (budget->exceeded)
-        g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                     _("%s: decoding this %" G_GSIZE_FORMAT "-byte %s would need more than %"
-                     G_GSIZE_FORMAT " MiB of memory; the file is hostile or damaged"),
-                     display_name, length, desc->short_name, budget->limit >> 20);
-      else
-        g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                     _("%s is not a valid ONNX %s (protobuf decoding failed); "
-                     "export or download it again"), display_name, desc->short_name);
-    }
-  return message;
-}
-
-/* Maps a regular file of at most KILN_ONNX_MAX_FILE_SIZE bytes. */
-static GMappedFile *
-map_file (const char *path, GError **error)
-{
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-  g_autoptr(GFileInfo) info = NULL;
-  g_autoptr(GError) local_error = NULL;
-  GMappedFile *mapped;
-
-  info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_TYPE "," G_FILE_ATTRIBUTE_STANDARD_SIZE,
-                            G_FILE_QUERY_INFO_NONE, NULL, &local_error);
-  if (info == NULL)
-    {
-      g_set_error (error, KILN_ERROR,
-                   g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ?
-                   KILN_ERROR_NOT_FOUND : KILN_ERROR_IO,
-                   _("Cannot read %s: %s"), path, local_error->message);
-      return NULL;
-    }
-  if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   _("%s is not a regular file; give the path of an .onnx or .pb file"), path);
-      return NULL;
-    }
-  if (g_file_info_get_size (info) > KILN_ONNX_MAX_FILE_SIZE)
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   _("%s is %" G_GINT64_FORMAT " bytes; protobuf files cannot exceed 2 GiB. "
-                   "Models this large keep their weights as external data, which Kiln does not read"),
-                   path, g_file_info_get_size (info));
-      return NULL;
-    }
-  if (g_file_info_get_size (info) == 0)
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, _("%s is empty"), path);
-      return NULL;
-    }
-
-  mapped = g_mapped_file_new (path, FALSE, &local_error);
-  if (mapped == NULL)
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_IO, _("Cannot read %s: %s"), path, local_error->message);
-      return NULL;
-    }
-  return mapped;
-}
 
 /* ---- Tensors ------------------------------------------------------------ */
 
@@ -713,12 +400,12 @@ kiln_onnx_tensor_load_from_data (const guint8 *data,
                                  GError      **error)
 {
   ProtobufCAllocator allocator;
-  Budget budget;
+  KilnProtobufBudget budget;
   Onnx__TensorProto *proto;
   KilnOnnxTensor *tensor;
 
-  proto = (Onnx__TensorProto *) unpack_checked (&onnx__tensor_proto__descriptor, data, length,
-                                                display_name, &allocator, &budget, error);
+  proto = (Onnx__TensorProto *) kiln_protobuf_unpack (&onnx__tensor_proto__descriptor, data, length,
+                                                display_name, "ONNX", &allocator, &budget, error);
   if (proto == NULL)
     return NULL;
   tensor = tensor_from_proto (proto, display_name, error);
@@ -729,7 +416,7 @@ kiln_onnx_tensor_load_from_data (const guint8 *data,
 KilnOnnxTensor *
 kiln_onnx_tensor_load (const char *path, GError **error)
 {
-  g_autoptr(GMappedFile) mapped = map_file (path, error);
+  g_autoptr(GMappedFile) mapped = kiln_protobuf_map_file (path, _("give the path of an .onnx or .pb file"), error);
 
   if (mapped == NULL)
     return NULL;
@@ -837,10 +524,10 @@ kiln_onnx_model_load_from_data (const guint8 *data,
   g_autoptr(KilnOnnxModel) self = g_new0 (KilnOnnxModel, 1);
 
   self->display_name = g_strdup (display_name ? display_name : "(ONNX data)");
-  self->budget = g_new0 (Budget, 1);
+  self->budget = g_new0 (KilnProtobufBudget, 1);
   self->initializers = g_hash_table_new (g_str_hash, g_str_equal);
-  self->proto = (Onnx__ModelProto *) unpack_checked (&onnx__model_proto__descriptor, data, length,
-                                                     self->display_name, &self->allocator,
+  self->proto = (Onnx__ModelProto *) kiln_protobuf_unpack (&onnx__model_proto__descriptor, data, length,
+                                                     self->display_name, "ONNX", &self->allocator,
                                                      self->budget, error);
   if (self->proto == NULL || !validate_model (self, error))
     return NULL;
@@ -850,7 +537,7 @@ kiln_onnx_model_load_from_data (const guint8 *data,
 KilnOnnxModel *
 kiln_onnx_model_load (const char *path, GError **error)
 {
-  g_autoptr(GMappedFile) mapped = map_file (path, error);
+  g_autoptr(GMappedFile) mapped = kiln_protobuf_map_file (path, _("give the path of an .onnx or .pb file"), error);
 
   if (mapped == NULL)
     return NULL;

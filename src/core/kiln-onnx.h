@@ -175,8 +175,9 @@ KilnOnnxTensor *kiln_onnx_node_get_tensor  (const KilnOnnxNode *node,
                                             GError            **error);
 
 /* Import: a single-input CNN graph (opsets 7–17) becomes a spec whose input
- * is the model's C × H × W, with one layer per ONNX node (Gemm, MatMul + Add
- * become one inner product; Constant nodes are folded), named after the node.
+ * is the model's C × H × W (an N × C or N × C × L input runs as C × 1 × 1 or
+ * C × L × 1, 1-D pooling with L × 1 windows), with one layer per ONNX node (Gemm, MatMul + Add become one
+ * inner product; Constant nodes are folded), named after the node.
  * Weights are keyed "<layer>.weight" and "<layer>.bias" (Convolution:
  * M × C/group × kH × kW; InnerProduct: out × in, Gemm's alpha/beta folded in)
  * and, for BatchNorm, "<layer>.scale", "<layer>.bias", "<layer>.mean",
@@ -190,11 +191,23 @@ gboolean        kiln_onnx_import_spec_from_model (KilnOnnxModel *model,
                                                   KilnNetSpec  **spec,
                                                   GHashTable   **weights,
                                                   GError       **error);
+/* Adds `tensor` (taken) to an import's weights as "<layer>.<suffix>",
+ * renaming it to its key. */
+void            kiln_onnx_weights_insert   (GHashTable     *weights,
+                                            const char     *layer,
+                                            const char     *suffix,
+                                            KilnOnnxTensor *tensor);
 /* Uploads imported weights into a net built from the imported spec (any
  * batch size, any backend): every parameter of every layer must be in the
  * table with the element count the net expects. */
 gboolean        kiln_onnx_load_weights     (KilnNet      *net,
                                             GHashTable   *weights,
                                             GError      **error);
+/* The same, leaving the layers named in `skip` (NULL-terminated) as the net
+ * initialised them: a top layer replaced for another class count. */
+gboolean        kiln_onnx_load_weights_except (KilnNet            *net,
+                                               GHashTable         *weights,
+                                               const char * const *skip,
+                                               GError            **error);
 
 G_END_DECLS

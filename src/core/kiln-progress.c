@@ -65,9 +65,17 @@ emit_pending (gpointer data)
   gboolean emit_finished;
 
   g_mutex_lock (&self->lock);
-  g_clear_pointer (&self->pending, g_source_unref);
+  /* finish() may have replaced this source while it waited for the lock:
+   * only the pending one clears itself, and nothing follows "finished". */
+  if (self->pending == g_main_current_source ())
+    g_clear_pointer (&self->pending, g_source_unref);
+  if (self->finish_emitted)
+    {
+      g_mutex_unlock (&self->lock);
+      return G_SOURCE_REMOVE;
+    }
   self->last_emit = g_get_monotonic_time ();
-  emit_finished = self->finished && !self->finish_emitted;
+  emit_finished = self->finished && self->pending == NULL;
   if (emit_finished)
     self->finish_emitted = TRUE;
   g_mutex_unlock (&self->lock);

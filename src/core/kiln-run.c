@@ -312,6 +312,28 @@ kiln_run_open (const char *run_dir, gint64 resume_iteration, GError **error)
   return g_steal_pointer (&self);
 }
 
+char *
+kiln_run_find_checkpoint (const char *run_dir, gboolean best, gint64 *iteration, GError **error)
+{
+  /* Only the index is read: no log is trimmed or opened for writing. */
+  g_autoptr(KilnRun) self = g_object_new (KILN_TYPE_RUN, NULL);
+  char *path = NULL;
+
+  self->dir = g_strdup (run_dir);
+  if (!read_index (self, error))
+    return NULL;
+  if (best)
+    path = kiln_run_get_best_checkpoint (self, iteration, NULL);
+  if (path != NULL && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    g_clear_pointer (&path, g_free);
+  if (path == NULL)
+    path = kiln_run_get_latest_checkpoint (self, iteration);
+  if (path == NULL)
+    g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                 "The run %s has no checkpoint yet; train it for at least one epoch", run_dir);
+  return path;
+}
+
 const char *
 kiln_run_get_id (KilnRun *self)
 {
@@ -415,15 +437,22 @@ kiln_run_commit_checkpoint (KilnRun *self, gint64 iteration, double val_accuracy
                    "Checkpoint %s was not written; it cannot be recorded", path);
       return FALSE;
     }
-  /* Re-committing an iteration (after a resume) replaces its entry. */
+  g_autoptr(GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);
+  /* Re-committing an iteration (after a resume) replaces its entry; newer
+   * ones belong to the abandoned future and go. */
   for (guint i = 0; i < self->checkpoints->len; i++)
-    if (g_array_index (self->checkpoints, CheckpointEntry, i).iteration >= iteration)
+    {
+      gint64 other = g_array_index (self->checkpoints, CheckpointEntry, i).iteration;
+      if (other < iteration)
+        continue;
+      if (other > iteration)
+        g_ptr_array_add (doomed, kiln_run_checkpoint_path (self, other));
       g_array_remove_index (self->checkpoints, i--);
+    }
   g_array_append_val (self->checkpoints, entry);
 
   keep_last = MAX (keep_last, 1);
   gint best = best_index (self);
-  g_autoptr(GPtrArray) doomed = g_ptr_array_new_with_free_func (g_free);
   for (gint i = (gint) self->checkpoints->len - (gint) keep_last - 1; i >= 0; i--)
     {
       if (i == best)

@@ -85,6 +85,14 @@ char        *kiln_run_get_best_checkpoint   (KilnRun *self,
                                              gint64  *iteration,
                                              double  *val_accuracy);
 
+/* The best checkpoint of @run_dir by validation accuracy (@best), else
+ * its newest, reading only checkpoints/index.json: safe on a read-only run
+ * or one that is still training. */
+char        *kiln_run_find_checkpoint       (const char  *run_dir,
+                                             gboolean     best,
+                                             gint64      *iteration,
+                                             GError     **error);
+
 /* Reads metrics.csv back (complete rows only), for charts and tests. */
 GArray      *kiln_run_read_metrics       (const char  *run_dir,
                                           GError     **error);

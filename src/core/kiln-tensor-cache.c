@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -240,6 +241,31 @@ decode_one (gpointer index_ptr, gpointer user_data)
     kiln_progress_add_done (job->progress, 1);
 }
 
+/* A killed build leaves CACHE.tmp-XXXXXX behind, already full size: remove
+ * those that no live build is writing (a build holds a flock on its file, which conflicts even within one process). */
+static void
+remove_stale_temporaries (const char *cache_path)
+{
+  g_autofree char *dir = g_path_get_dirname (cache_path);
+  g_autofree char *base = g_path_get_basename (cache_path);
+  g_autofree char *prefix = g_strconcat (base, ".tmp-", NULL);
+  g_autoptr(GDir) folder = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (folder != NULL && (name = g_dir_read_name (folder)) != NULL)
+    {
+      if (!g_str_has_prefix (name, prefix))
+        continue;
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      int fd = g_open (path, O_RDWR | O_CLOEXEC, 0);
+      if (fd < 0)
+        continue;
+      if (flock (fd, LOCK_EX | LOCK_NB) == 0)
+        g_unlink (path);
+      close (fd);
+    }
+}
+
 KilnTensorCache *
 kiln_tensor_cache_build (const char *cache_path, const char *const *paths, guint n_paths,
                          int channels, int height, int width,
@@ -298,13 +324,18 @@ kiln_tensor_cache_build (const char *cache_path, const char *const *paths, guint
       io_error (error, errno, "create the folder of", cache_path);
       return NULL;
     }
-  g_autofree char *tmp_path = g_strdup_printf ("%s.tmp-%d", cache_path, (int) getpid ());
-  int fd = g_open (tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  remove_stale_temporaries (cache_path);
+  g_autofree char *tmp_path = g_strdup_printf ("%s.tmp-XXXXXX", cache_path);
+  /* A unique name: two builds of one cache never write the same file. */
+  int fd = g_mkstemp_full (tmp_path, O_RDWR | O_CLOEXEC, 0644);
   if (fd < 0)
     {
       io_error (error, errno, "create", tmp_path);
       return NULL;
     }
+  /* Held until close: tells remove_stale_temporaries() this build is alive. */
+  if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    g_debug ("image cache: could not lock %s", tmp_path);
   /* posix_fallocate, not ftruncate: a full disk fails here, not as SIGBUS later. */
   int falloc = total > 0 ? posix_fallocate (fd, 0, total) : 0;
   if (falloc != 0)

@@ -9,6 +9,7 @@
 #include "kiln-checkpoint.h"
 #include "kiln-error.h"
 #include "kiln-evaluation.h"
+#include "kiln-onnx-export.h"
 #include "engine/kiln-json-text.h"
 
 #define CHECKPOINT_FORMAT "kiln-checkpoint-1"
@@ -233,8 +234,10 @@ kiln_trainer_options_from_json (KilnTrainerOptions *o, JsonObject *obj, GError *
       o->backend = g_strdup (json_object_get_string_member_with_default (obj, "backend", "auto"));
     }
 
-  if (batch < 1 || batch > 65536 || epochs < 1 || epochs > 1e6 || checkpoint < 0 || keep < 1 || validate < 0 ||
-      !(o->learning_rate > 0) || step_epochs < 0 || total_epochs < 0 || warmup < 0)
+  if (batch < 1 || batch > 65536 || epochs < 1 || epochs > 1e6 || checkpoint < 0 || checkpoint > G_MAXINT ||
+      keep < 1 || keep > 1e6 || validate < 0 || validate > 1e6 || !(o->learning_rate > 0) ||
+      step_epochs < 0 || step_epochs > 1e6 || total_epochs < 0 || total_epochs > 1e6 || warmup < 0 ||
+      warmup > G_MAXINT)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
                    "Training options out of range: batch size %g, epochs %g, learning rate %g, "
@@ -301,6 +304,8 @@ dispatch_ui (gpointer data)
             {
               g_thread_join (self->thread);
               self->thread = NULL;
+              /* The worker's reference; this source holds another until it returns. */
+              g_object_unref (self);
             }
           g_signal_emit (self, signals[SIGNAL_FINISHED], 0, (int) kiln_trainer_get_state (self));
           break;
@@ -363,6 +368,7 @@ typedef struct {
   gint64 iteration;
   gint64 last_checkpoint;
   guint64 resume_position;
+  gboolean completed;        /* every epoch ran */
   double best_val_accuracy;
   gint64 started;
 } Worker;
@@ -439,7 +445,7 @@ save_checkpoint (Worker *w, double val_accuracy, GError **error)
   if (w->frozen != NULL)
     nets[n_nets++] = w->frozen;
   nets[n_nets++] = w->net;
-  if (!kiln_checkpoint_save (nets, n_nets, path, TRUE, meta, error) ||
+  if (!kiln_checkpoint_save (nets, n_nets, path, kiln_optimizer_n_slots (w->optimizer), meta, error) ||
       !kiln_run_commit_checkpoint (self->run, w->iteration, val_accuracy, self->options.keep_checkpoints, error))
     return FALSE;
   w->last_checkpoint = w->iteration;
@@ -597,8 +603,10 @@ validate (Worker *w, KilnEvaluation **out, GError **error)
       g_mutex_lock (&self->lock);
       gboolean stop = self->stop_requested;
       g_mutex_unlock (&self->lock);
+      /* A stop mid-way leaves no result: a partial score must not be
+       * logged, nor pick the best checkpoint. */
       if (stop)
-        break;
+        return TRUE;
     }
   *out = g_steal_pointer (&evaluation);
   return TRUE;
@@ -655,6 +663,14 @@ compute_features (Worker *w, Split *split, GError **error)
   guint position = 0;
   for (guint b = 0; b < kiln_batch_loader_get_batches_per_epoch (loader); b++)
     {
+      g_mutex_lock (&self->lock);
+      gboolean stop = self->stop_requested;
+      g_mutex_unlock (&self->lock);
+      if (stop)
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_CANCELLED, "Stopped while caching the frozen layers' outputs");
+          return NULL;
+        }
       guint n;
       const float *data = kiln_batch_loader_next (loader, NULL, NULL, &n, error);
       if (data == NULL)
@@ -703,6 +719,32 @@ setup_feature_cache (Worker *w, guint n_frozen, GError **error)
   return w->net != NULL;
 }
 
+/* A finished run leaves its best model as model.onnx, for any runtime. */
+static gboolean
+export_best (Worker *w, GError **error)
+{
+  KilnTrainer *self = w->self;
+  g_autofree char *best = kiln_run_get_best_checkpoint (self->run, NULL, NULL);
+  if (best == NULL)
+    best = kiln_run_get_latest_checkpoint (self->run, NULL);
+  if (best == NULL)
+    return TRUE;
+  g_autoptr(KilnSafetensors) file = kiln_safetensors_new_from_file (best, error);
+  if (file == NULL)
+    return FALSE;
+  /* The whole net, frozen part included, one image at a time. */
+  g_autoptr(KilnNet) net = kiln_net_new (self->spec, w->backend, 1, self->options.seed, error);
+  if (net == NULL || kiln_checkpoint_load (net, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) < 0)
+    return FALSE;
+  g_autofree char *path = g_build_filename (kiln_run_get_dir (self->run), "model.onnx", NULL);
+  if (!kiln_onnx_export (net, path, error))
+    return FALSE;
+  g_autoptr(JsonObject) fields = json_object_new ();
+  json_object_set_string_member (fields, "file", path);
+  json_object_set_string_member (fields, "from", best);
+  return kiln_run_append_event (self->run, "exported", fields, error);
+}
+
 static gboolean
 train (Worker *w, GError **error)
 {
@@ -730,11 +772,18 @@ train (Worker *w, GError **error)
       if (!restore (w, error))
         return FALSE;
       gint64 t0 = g_get_monotonic_time ();
-      w->train_features = compute_features (w, &self->train, error);
-      if (w->train_features == NULL)
-        return FALSE;
-      if (self->val.n > 0 && (w->val_features = compute_features (w, &self->val, error)) == NULL)
-        return FALSE;
+      g_autoptr(GError) feature_error = NULL;
+      w->train_features = compute_features (w, &self->train, &feature_error);
+      if (w->train_features != NULL && self->val.n > 0)
+        w->val_features = compute_features (w, &self->val, &feature_error);
+      if (feature_error != NULL)
+        {
+          /* A stop before training began: nothing to checkpoint. */
+          if (g_error_matches (feature_error, KILN_ERROR, KILN_ERROR_CANCELLED))
+            return kiln_run_sync (self->run, error);
+          g_propagate_error (error, g_steal_pointer (&feature_error));
+          return FALSE;
+        }
       const KilnShape *f = kiln_net_get_output_shape (w->frozen);
       KilnBatchLoaderOptions train_options = {
         .batch_size = o->batch_size, .shuffle = TRUE, .drop_last = TRUE, .seed = o->seed,
@@ -849,6 +898,8 @@ train (Worker *w, GError **error)
           g_autoptr(KilnEvaluation) evaluation = NULL;
           if (!validate (w, &evaluation, error))
             return FALSE;
+          if (evaluation == NULL)
+            goto checkpoint;   /* stopped during validation */
           val_accuracy = kiln_evaluation_get_top1 (evaluation);
           KilnRunMetrics val = {
             .iteration = w->iteration, .epoch = epoch, .phase = KILN_RUN_PHASE_VAL,
@@ -871,6 +922,7 @@ train (Worker *w, GError **error)
                          .loss = val.loss, .accuracy = val.accuracy, .top5 = val.top5 };
           post_event (self, e);
         }
+    checkpoint:
       if (epoch_end || (o->checkpoint_every > 0 && w->iteration % o->checkpoint_every == 0))
         if (!save_checkpoint (w, val_accuracy, error))
           return FALSE;
@@ -891,6 +943,9 @@ train (Worker *w, GError **error)
   /* A stop keeps everything done so far: checkpoint where we are. */
   if (w->iteration > w->last_checkpoint && w->iteration > 0 && !save_checkpoint (w, NAN, error))
     return FALSE;
+  w->completed = w->iteration >= total;
+  if (w->completed && (!export_best (w, error) || !kiln_run_append_event (self->run, "finished", NULL, error)))
+    return FALSE;
   return kiln_run_sync (self->run, error);
 }
 
@@ -910,8 +965,6 @@ worker_main (gpointer data)
       kiln_run_append_event (self->run, "failed", fields, NULL);
       kiln_run_sync (self->run, NULL);
     }
-  else
-    kiln_run_append_event (self->run, "finished", NULL, NULL);
   worker_clear (&w);
 
   g_mutex_lock (&self->lock);
@@ -921,7 +974,7 @@ worker_main (gpointer data)
       self->error = g_steal_pointer (&error);
     }
   else
-    self->status.state = self->stop_requested ? KILN_TRAINER_STOPPED : KILN_TRAINER_FINISHED;
+    self->status.state = w.completed ? KILN_TRAINER_FINISHED : KILN_TRAINER_STOPPED;
   g_cond_broadcast (&self->wake);
   g_mutex_unlock (&self->lock);
 
@@ -1066,14 +1119,17 @@ kiln_trainer_start (KilnTrainer *self, GError **error)
   g_mutex_lock (&self->lock);
   self->status.state = KILN_TRAINER_RUNNING;
   g_mutex_unlock (&self->lock);
-  /* The worker is reaped by the "finished" dispatch, which holds a ref. */
+  /* The worker holds a reference until the "finished" dispatch reaps it. */
+  g_object_ref (self);
   self->thread = g_thread_try_new ("kiln-trainer", worker_main, self, error);
   if (self->thread == NULL)
     {
+      g_mutex_lock (&self->lock);
       self->status.state = KILN_TRAINER_IDLE;
+      g_mutex_unlock (&self->lock);
+      g_object_unref (self);
       return FALSE;
     }
-  g_object_ref (self);   /* for the worker; dropped in dispose after join */
   return TRUE;
 }
 

@@ -25,16 +25,16 @@ decode_for_cache (const char *path, guint8 *chw, gpointer user_data, GError **er
   return kiln_image_load_u8 (path, user_data, chw, NULL, error);
 }
 
-static char *
-cache_path_for (const char *project_dir, const KilnImageSpec *spec)
+char *
+kiln_training_cache_path (const char *project_dir, const KilnImageSpec *spec)
 {
-  g_autofree char *name = g_strdup_printf ("images-%dx%dx%d-%s.kilncache", spec->width, spec->height,
+  g_autofree char *name = g_strdup_printf ("images-%dx%dx%d-%s.kilncache", spec->height, spec->width,
                                            (int) spec->channels, kiln_resize_mode_to_string (spec->mode));
   return g_build_filename (project_dir, "cache", name, NULL);
 }
 
-static KilnTensorCache *
-build_cache (const char *cache_path, const char *images_root, KilnLabelSet *const *sets, guint n_sets,
+KilnTensorCache *
+kiln_training_build_cache (const char *cache_path, const char *images_root, KilnLabelSet *const *sets, guint n_sets,
              KilnImageSpec *spec, KilnProgress *progress, GError **error)
 {
   g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
@@ -163,6 +163,31 @@ bad:
   return FALSE;
 }
 
+gboolean
+kiln_training_config_get_net (JsonObject *config, KilnNetSpec **spec, KilnTrainerOptions *options, GError **error)
+{
+  JsonNode *spec_node = json_object_get_member (config, "spec");
+  JsonNode *options_node = json_object_get_member (config, "options");
+
+  if (spec_node == NULL || options_node == NULL || !JSON_NODE_HOLDS_OBJECT (options_node))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+                   "The run's config.json lacks its \"spec\" or \"options\"");
+      return FALSE;
+    }
+  g_autoptr(KilnNetSpec) net = kiln_net_spec_new_from_json (spec_node, error);
+  if (net == NULL)
+    return FALSE;
+  kiln_trainer_options_init (options);
+  if (!kiln_trainer_options_from_json (options, json_node_get_object (options_node), error))
+    {
+      kiln_trainer_options_clear (options);
+      return FALSE;
+    }
+  *spec = g_steal_pointer (&net);
+  return TRUE;
+}
+
 JsonObject *
 kiln_training_read_config (const char *run_dir, GError **error)
 {
@@ -243,9 +268,9 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
                    "The network takes %d input channels; Kiln feeds images as 1 (gray) or 3 (RGB)", in_c);
       return NULL;
     }
-  g_autofree char *cache_path = cache_path_for (project_dir, &image);
+  g_autofree char *cache_path = kiln_training_cache_path (project_dir, &image);
   KilnLabelSet *parts[] = { train_set, val_set };
-  g_autoptr(KilnTensorCache) cache = build_cache (cache_path, images_root, parts, 2, &image, progress, error);
+  g_autoptr(KilnTensorCache) cache = kiln_training_build_cache (cache_path, images_root, parts, 2, &image, progress, error);
   if (cache == NULL)
     return NULL;
 
@@ -345,25 +370,16 @@ kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GErro
     return NULL;
   const char *images_root = json_object_get_string_member_with_default (config, "images_root", NULL);
   const char *cache_path = json_object_get_string_member_with_default (config, "cache", NULL);
-  JsonNode *spec_node = json_object_get_member (config, "spec");
-  JsonNode *options_node = json_object_get_member (config, "options");
-  if (images_root == NULL || cache_path == NULL || spec_node == NULL ||
-      options_node == NULL || !JSON_NODE_HOLDS_OBJECT (options_node))
+  if (images_root == NULL || cache_path == NULL)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   "%s/config.json lacks images_root, cache, spec or options; the run cannot be resumed", run_dir);
+                   "%s/config.json lacks images_root or cache; the run cannot be resumed", run_dir);
       return NULL;
     }
-  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new_from_json (spec_node, error);
-  if (spec == NULL)
-    return NULL;
+  g_autoptr(KilnNetSpec) spec = NULL;
   KilnTrainerOptions options;
-  kiln_trainer_options_init (&options);
-  if (!kiln_trainer_options_from_json (&options, json_node_get_object (options_node), error))
-    {
-      kiln_trainer_options_clear (&options);
-      return NULL;
-    }
+  if (!kiln_training_config_get_net (config, &spec, &options, error))
+    return NULL;
 
   g_autofree char *labels_txt = g_build_filename (run_dir, "labels.txt", NULL);
   g_autofree char *train_txt = g_build_filename (run_dir, "train.txt", NULL);
@@ -376,7 +392,7 @@ kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GErro
       return NULL;
     }
   KilnLabelSet *parts[] = { train_set, val_set };
-  g_autoptr(KilnTensorCache) cache = build_cache (cache_path, images_root, parts, 2, &image, progress, error);
+  g_autoptr(KilnTensorCache) cache = kiln_training_build_cache (cache_path, images_root, parts, 2, &image, progress, error);
   if (cache == NULL)
     {
       kiln_trainer_options_clear (&options);

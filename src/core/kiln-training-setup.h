@@ -20,6 +20,7 @@
 #pragma once
 
 #include "kiln-image.h"
+#include "kiln-labels.h"
 #include "kiln-progress.h"
 #include "kiln-trainer.h"
 
@@ -59,9 +60,29 @@ KilnTrainer *kiln_training_prepare_resume (const char   *run_dir,
                                            KilnProgress *progress,
                                            GError      **error);
 
+/* Where the decode-once cache of @project_dir's images converted as @spec
+ * says lives (@project_dir/cache/images-HxWxC-MODE.kilncache). */
+char        *kiln_training_cache_path    (const char          *project_dir,
+                                          const KilnImageSpec *spec);
+/* Builds (or refreshes, decoding only changed images) the cache of the
+ * images of @sets, in order, paths relative to @images_root. */
+KilnTensorCache *kiln_training_build_cache (const char          *cache_path,
+                                            const char          *images_root,
+                                            KilnLabelSet *const *sets,
+                                            guint                n_sets,
+                                            KilnImageSpec       *spec,
+                                            KilnProgress        *progress,
+                                            GError             **error);
+
 /* Reads a run's config.json (for the classifier and front ends). */
 JsonObject  *kiln_training_read_config   (const char  *run_dir,
                                           GError     **error);
+/* The net spec and training options a run's config holds; clear @options
+ * with kiln_trainer_options_clear() on success. */
+gboolean     kiln_training_config_get_net (JsonObject          *config,
+                                           KilnNetSpec        **spec,
+                                           KilnTrainerOptions  *options,
+                                           GError             **error);
 /* The image conversion a run's config describes. */
 gboolean     kiln_training_config_get_image_spec (JsonObject    *config,
                                                   KilnImageSpec *spec,

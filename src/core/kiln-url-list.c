@@ -158,7 +158,8 @@ kiln_url_list_next (KilnUrlList   *self,
 
       self->line++;
       len = strlen (line);
-      while (len > 0 && g_ascii_isspace (line[len - 1]))
+      /* Not the tab: "id<TAB>" with no URL must stay recognisable. */
+      while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
         line[--len] = '\0';
       while (*line == ' ')
         line++;
@@ -180,7 +181,14 @@ kiln_url_list_next (KilnUrlList   *self,
           url = tab + 1;
           while (*url == ' ' || *url == '\t')
             url++;
+          g_strchomp (url);
           entry->id = line;
+          if (*url == '\0' && strstr (line, "://") != NULL)
+            {
+              /* A plain URL with a stray tab after it. */
+              url = line;
+              entry->id = NULL;
+            }
           if (is_image_id (line))
             {
               memcpy (entry->wnid, line, 9);

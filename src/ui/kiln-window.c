@@ -196,6 +196,9 @@ import_demo_done (GObject *source, GAsyncResult *result, gpointer user_data)
         }
       return;
     }
+  /* The user may have opened a project of their own meanwhile. */
+  if (self->project != NULL)
+    return;
   g_autoptr(GFile) folder = g_file_new_for_path (job->project_dir);
   kiln_window_open_project (self, folder);
 }

@@ -133,6 +133,10 @@ float     *kiln_cpu_write      (KilnCpuBackend *cpu,
 float     *kiln_cpu_modify     (KilnCpuBackend *cpu,
                                 KilnTensor     *t);
 
+/* The blocked layout a primitive left @t in, or NULL when it is plain. */
+const dnnl_memory_desc_t *kiln_cpu_layout_md (KilnCpuBackend   *cpu,
+                                              const KilnTensor *t);
+
 /* Diff of a fused ReLU, in place: g = dst > 0 ? g : 0 (idempotent). */
 void      kiln_cpu_relu_mask    (KilnCpuBackend   *cpu,
                                  const KilnTensor *dst,

@@ -181,6 +181,13 @@ make_plain (KilnCpuBackend *cpu, gconstpointer data)
   lay->blocked = FALSE;
 }
 
+const dnnl_memory_desc_t *
+kiln_cpu_layout_md (KilnCpuBackend *cpu, const KilnTensor *t)
+{
+  KilnCpuLayout *lay = layout_of (cpu, kiln_tensor_get_data (t));
+  return lay != NULL && lay->blocked ? &lay->md : NULL;
+}
+
 const float *
 kiln_cpu_read (KilnCpuBackend *cpu, const KilnTensor *t)
 {
@@ -676,6 +683,16 @@ static const KilnBackendVTable cpu_vtable = {
   .adam_update = cpu_adam_update,
   .softmax_cross_entropy = cpu_softmax_cross_entropy,
 };
+
+void
+kiln_backend_cpu_prepare_process (char **argv)
+{
+  if (g_getenv ("OMP_WAIT_POLICY") != NULL)
+    return;
+  g_setenv ("OMP_WAIT_POLICY", "passive", TRUE);
+  execv ("/proc/self/exe", argv);
+  /* No /proc: carry on with the runtime's default. */
+}
 
 static int
 threads_from_environment (void)

@@ -12,6 +12,15 @@
 G_BEGIN_DECLS
 
 KilnBackend *kiln_backend_cpu_new         (GError **error);
+
+/* Call first thing in main(). OpenMP threads that wait by spinning steal
+ * the cores their siblings need whenever anything else runs on the machine
+ * (measured: LeNet training 15–20× slower under a load of 3), and a desktop
+ * app must not burn idle CPU. libgomp reads OMP_WAIT_POLICY once, when it
+ * is loaded, so when the variable is unset this sets it to "passive" and
+ * re-executes the program (before anything else happened). Returns only if
+ * nothing needed doing or the re-exec failed. */
+void         kiln_backend_cpu_prepare_process (char **argv);
 int          kiln_backend_cpu_get_threads (KilnBackend *self);
 
 G_END_DECLS

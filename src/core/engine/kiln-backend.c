@@ -5,9 +5,6 @@
 #include "kiln-backend-private.h"
 #include "kiln-error.h"
 
-/* The entry point a GPU module exports next to its probe. */
-#define CUDA_BACKEND_SYMBOL "kiln_cuda_backend_new"
-typedef KilnBackend *(*BackendNewFunc) (GError **error);
 
 void
 kiln_backend_init_base (KilnBackend             *self,
@@ -24,15 +21,15 @@ static KilnBackend *
 cuda_backend_new (GError **error)
 {
   GModule *module = kiln_backend_module_open ("cuda", error);
-  BackendNewFunc backend_new = NULL;
+  KilnBackendModuleNewFunc backend_new = NULL;
 
   if (module == NULL)
     return NULL;
-  if (!g_module_symbol (module, CUDA_BACKEND_SYMBOL, (gpointer *) &backend_new) || backend_new == NULL)
+  if (!g_module_symbol (module, KILN_BACKEND_MODULE_NEW_SYMBOL, (gpointer *) &backend_new) || backend_new == NULL)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_BACKEND,
                    "Backend module %s has no %s entry point; it is from another Kiln version",
-                   g_module_name (module), CUDA_BACKEND_SYMBOL);
+                   g_module_name (module), KILN_BACKEND_MODULE_NEW_SYMBOL);
       return NULL;
     }
   return backend_new (error);

@@ -40,7 +40,10 @@ void         kiln_op_free               (KilnOp *op);
 gboolean     kiln_op_forward            (KilnOp           *op,
                                          const KilnOpArgs *args,
                                          GError          **error);
-/* Writes (overwrites) the non-NULL args->diff_src entries. */
+/* Backward passes follow a training forward of the same op (max pooling,
+ * LRN, dropout and BatchNorm keep what they need from it).
+ * Writes (overwrites) the non-NULL args->diff_src entries; a convolution
+ * with a fused ReLU also masks args->diff_dst in place. */
 gboolean     kiln_op_backward_data      (KilnOp           *op,
                                          const KilnOpArgs *args,
                                          GError          **error);

@@ -22,7 +22,8 @@ typedef union {
 typedef struct {
   KilnCpuOp parent;
   dnnl_memory_desc_t src_md, dst_md;     /* Kiln's plain layouts */
-  dnnl_memory_desc_t src_op, dst_op;     /* the layouts the primitive runs on */
+  dnnl_memory_desc_t src_op, dst_op;     /* the layouts the primitives run on */
+  dnnl_memory_desc_t infer_src, infer_dst;  /* inference follows its producer's layout */
   KilnCpuPrim fwd_train, fwd_infer, bwd;
   void *workspace;                /* from the last training forward */
   const dnnl_memory_desc_t *workspace_md;
@@ -34,7 +35,8 @@ typedef struct {
 #define DATA(t) kiln_tensor_get_data (t)
 
 static gboolean
-describe (CpuUnary *self, AnyDesc *d, gboolean backward, dnnl_prop_kind_t prop, GError **error)
+describe (CpuUnary *self, AnyDesc *d, gboolean backward, dnnl_prop_kind_t prop,
+          const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst, GError **error)
 {
   const KilnLayerSpec *l = self->parent.layer;
   dnnl_status_t st;
@@ -43,33 +45,33 @@ describe (CpuUnary *self, AnyDesc *d, gboolean backward, dnnl_prop_kind_t prop, 
     {
     case KILN_LAYER_RELU:
       st = backward
-        ? dnnl_eltwise_backward_desc_init (&d->eltwise, dnnl_eltwise_relu, &self->src_op,
-                                           &self->src_op, 0.f, 0.f)
-        : dnnl_eltwise_forward_desc_init (&d->eltwise, prop, dnnl_eltwise_relu, &self->src_op,
+        ? dnnl_eltwise_backward_desc_init (&d->eltwise, dnnl_eltwise_relu, src,
+                                           src, 0.f, 0.f)
+        : dnnl_eltwise_forward_desc_init (&d->eltwise, prop, dnnl_eltwise_relu, src,
                                           0.f, 0.f);
       break;
     case KILN_LAYER_LRN:
       st = backward
-        ? dnnl_lrn_backward_desc_init (&d->lrn, dnnl_lrn_across_channels, &self->src_op,
-                                       &self->src_op, l->local_size, l->alpha, l->beta, l->k)
-        : dnnl_lrn_forward_desc_init (&d->lrn, prop, dnnl_lrn_across_channels, &self->src_op,
+        ? dnnl_lrn_backward_desc_init (&d->lrn, dnnl_lrn_across_channels, src,
+                                       src, l->local_size, l->alpha, l->beta, l->k)
+        : dnnl_lrn_forward_desc_init (&d->lrn, prop, dnnl_lrn_across_channels, src,
                                       l->local_size, l->alpha, l->beta, l->k);
       break;
     case KILN_LAYER_MAX_POOL:
     case KILN_LAYER_AVG_POOL:
     case KILN_LAYER_GLOBAL_AVG_POOL:
       st = backward
-        ? dnnl_pooling_v2_backward_desc_init (&d->pool, self->pool_alg, &self->src_op,
-                                              &self->dst_op, self->strides, self->kernel,
+        ? dnnl_pooling_v2_backward_desc_init (&d->pool, self->pool_alg, src,
+                                              dst, self->strides, self->kernel,
                                               self->dilation, self->pad_l, self->pad_r)
-        : dnnl_pooling_v2_forward_desc_init (&d->pool, prop, self->pool_alg, &self->src_op,
-                                             &self->dst_op, self->strides, self->kernel,
+        : dnnl_pooling_v2_forward_desc_init (&d->pool, prop, self->pool_alg, src,
+                                             dst, self->strides, self->kernel,
                                              self->dilation, self->pad_l, self->pad_r);
       break;
     case KILN_LAYER_SOFTMAX:
       st = backward
-        ? dnnl_softmax_backward_desc_init (&d->softmax, &self->dst_op, &self->dst_op, 1)
-        : dnnl_softmax_forward_desc_init (&d->softmax, prop, &self->src_op, 1);
+        ? dnnl_softmax_backward_desc_init (&d->softmax, dst, dst, 1)
+        : dnnl_softmax_forward_desc_init (&d->softmax, prop, src, 1);
       break;
     default:
       g_assert_not_reached ();
@@ -85,7 +87,9 @@ ensure_forward (CpuUnary *self, gboolean train, GError **error)
 
   if (prim->prim != NULL)
     return TRUE;
-  if (!describe (self, &d, FALSE, train ? dnnl_forward_training : dnnl_forward_inference, error) ||
+  if (!describe (self, &d, FALSE, train ? dnnl_forward_training : dnnl_forward_inference,
+                 train ? &self->src_op : &self->infer_src, train ? &self->dst_op : &self->infer_dst,
+                 error) ||
       !kiln_cpu_prim_create (self->parent.cpu, prim, &d, NULL, NULL, self->parent.layer->name,
                              "create the forward primitive", error))
     return FALSE;
@@ -104,13 +108,44 @@ ensure_forward (CpuUnary *self, gboolean train, GError **error)
   return TRUE;
 }
 
+/* Inference convolutions (brgconv) leave NHWC, training ones nChw16c: LRN
+ * and pooling in inference adopt whatever blocked layout arrives instead of
+ * reordering it (their JIT kernels take both). */
+static void
+follow_producer (CpuUnary *self, const KilnTensor *src)
+{
+  const KilnLayerSpec *l = self->parent.layer;
+  const dnnl_memory_desc_t *have = kiln_cpu_layout_md (self->parent.cpu, src);
+
+  if (have == NULL || dnnl_memory_desc_equal (have, &self->infer_src) ||
+      (l->type != KILN_LAYER_LRN && l->type != KILN_LAYER_MAX_POOL &&
+       l->type != KILN_LAYER_AVG_POOL && l->type != KILN_LAYER_GLOBAL_AVG_POOL))
+    return;
+  kiln_cpu_prim_clear (&self->fwd_infer);
+  self->infer_src = *have;
+  if (l->type == KILN_LAYER_LRN)
+    self->infer_dst = *have;
+  else
+    dnnl_memory_desc_init_by_tag (&self->infer_dst, 4, self->dst_md.dims, dnnl_f32,
+                                  dnnl_format_tag_any);
+}
+
 static gboolean
 unary_forward (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
 {
   CpuUnary *self = (CpuUnary *) op;
 
-  if (!ensure_forward (self, args->train, error))
-    return FALSE;
+  if (!args->train)
+    follow_producer (self, args->src[0]);
+  if (!ensure_forward (self, args->train, NULL))
+    {
+      /* The adopted layout has no kernel: back to the op's own. */
+      self->infer_src = self->src_op;
+      self->infer_dst = self->dst_op;
+      kiln_cpu_prim_clear (&self->fwd_infer);
+      if (!ensure_forward (self, args->train, error))
+        return FALSE;
+    }
 
   KilnCpuArg a[] = {
     { DNNL_ARG_SRC, &self->src_md, DATA (args->src[0]) },
@@ -134,7 +169,7 @@ unary_backward_data (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
   if (self->bwd.prim == NULL)
     {
       AnyDesc d;
-      if (!describe (self, &d, TRUE, dnnl_backward_data, error) ||
+      if (!describe (self, &d, TRUE, dnnl_backward_data, &self->src_op, &self->dst_op, error) ||
           !kiln_cpu_prim_create (op->cpu, &self->bwd, &d, NULL, self->fwd_train.pd,
                                  op->layer->name, "create the backward primitive", error))
         return FALSE;
@@ -197,6 +232,8 @@ kiln_cpu_unary_new (KilnCpuBackend *cpu, const KilnOpDesc *desc, GError **error)
       kiln_cpu_md_blocked (&self->src_op, in);
       kiln_cpu_md_blocked (&self->dst_op, &desc->output);
     }
+  self->infer_src = self->src_op;
+  self->infer_dst = self->dst_op;
 
   if (l->type == KILN_LAYER_GLOBAL_AVG_POOL)
     {

@@ -183,6 +183,9 @@ kiln_net_new (KilnNetSpec *spec, KilnBackend *backend, int batch_size, guint64 s
       return NULL;
     }
   self->spec = kiln_net_spec_copy (spec);
+  /* The netspec's errors show the arithmetic and suggest input sizes. */
+  if (!kiln_net_spec_infer_shapes (self->spec, error))
+    return NULL;
   self->backend = backend;
   self->batch = batch_size;
   self->seed = seed;
@@ -235,6 +238,22 @@ kiln_net_new (KilnNetSpec *spec, KilnBackend *backend, int batch_size, guint64 s
       self->layers[i] = layer;
       if (relu >= 0)
         self->producer[relu] = i;
+    }
+
+  /* Two implementations of the same arithmetic must agree. */
+  for (guint i = 0; i < self->n_layers; i++)
+    {
+      const KilnLayerShape *want = kiln_net_spec_get_shape (self->spec, i);
+      const KilnShape *got = &self->layers[self->producer[i]]->desc.output;
+      if (got->c != want->c || got->h != want->h || got->w != want->w)
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
+                       "%s: the engine computes an output of %d×%d×%d but the network description "
+                       "infers %d×%d×%d; this is a bug in Kiln, please report it",
+                       kiln_net_spec_get_layer (self->spec, i)->name, got->c, got->h, got->w,
+                       want->c, want->h, want->w);
+          return NULL;
+        }
     }
 
   /* Parameters start from the seed and the layer's position. */
@@ -485,65 +504,6 @@ kiln_net_set_param (KilnNet *self, const char *name, guint index, const float *h
   return TRUE;
 }
 
-static KilnLayer *
-find_slot_layer (KilnNet *self, const char *name, guint index, guint slot, gint64 n, GError **error)
-{
-  KilnLayer *layer = find_param_layer (self, name, index, error);
-
-  if (layer == NULL || !check_count (layer, index, n, error))
-    return NULL;
-  if (!layer->trainable || index >= layer->n_learnable || slot >= G_N_ELEMENTS (layer->slots[0]))
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
-                   "%s: parameter %u has no optimizer slot %u (frozen or not learnable)", name, index, slot);
-      return NULL;
-    }
-  return layer;
-}
-
-gboolean
-kiln_net_get_param_slot (KilnNet *self, const char *name, guint index, guint slot, float *host, gint64 n,
-                         GError **error)
-{
-  KilnLayer *layer = find_slot_layer (self, name, index, slot, n, error);
-  if (layer == NULL)
-    return FALSE;
-  if (layer->slots[index][slot] == NULL)
-    memset (host, 0, n * sizeof (float));
-  else
-    kiln_tensor_download (layer->slots[index][slot], host, n);
-  return TRUE;
-}
-
-gboolean
-kiln_net_set_param_slot (KilnNet *self, const char *name, guint index, guint slot, const float *host,
-                         gint64 n, GError **error)
-{
-  KilnLayer *layer = find_slot_layer (self, name, index, slot, n, error);
-  if (layer == NULL)
-    return FALSE;
-  if (layer->slots[index][slot] == NULL)
-    {
-      layer->slots[index][slot] = kiln_tensor_new (self->backend, &layer->param_shapes[index], error);
-      if (layer->slots[index][slot] == NULL)
-        return FALSE;
-    }
-  kiln_tensor_upload (layer->slots[index][slot], host, n);
-  return TRUE;
-}
-
-gint64
-kiln_net_get_step (KilnNet *self)
-{
-  return self->step;
-}
-
-void
-kiln_net_set_step (KilnNet *self, gint64 step)
-{
-  self->step = step;
-}
-
 gboolean
 kiln_net_get_param_grad (KilnNet *self, const char *name, guint index, float *host, gint64 n,
                          GError **error)
@@ -560,6 +520,77 @@ kiln_net_get_param_grad (KilnNet *self, const char *name, guint index, float *ho
     }
   kiln_tensor_download (layer->diff_params[index], host, n);
   return TRUE;
+}
+
+static KilnLayer *
+find_slot_layer (KilnNet *self, const char *name, guint index, guint slot, gint64 n,
+                 GError **error)
+{
+  KilnLayer *layer = find_param_layer (self, name, index, error);
+  if (layer == NULL || !check_count (layer, index, n, error))
+    return NULL;
+  if (index >= layer->n_learnable || slot >= G_N_ELEMENTS (layer->slots[0]))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                   "%s: parameter %u has no optimizer slot %u", name, index, slot);
+      return NULL;
+    }
+  return layer;
+}
+
+gboolean
+kiln_net_get_param_slot (KilnNet *self, const char *name, guint index, guint slot, float *host,
+                         gint64 n, GError **error)
+{
+  KilnLayer *layer = find_slot_layer (self, name, index, slot, n, error);
+  if (layer == NULL)
+    return FALSE;
+  if (layer->slots[index][slot] == NULL)
+    memset (host, 0, n * sizeof (float));
+  else
+    kiln_tensor_download (layer->slots[index][slot], host, n);
+  return TRUE;
+}
+
+gboolean
+kiln_net_set_param_slot (KilnNet *self, const char *name, guint index, guint slot,
+                         const float *host, gint64 n, GError **error)
+{
+  KilnLayer *layer = find_slot_layer (self, name, index, slot, n, error);
+  if (layer == NULL)
+    return FALSE;
+  if (layer->slots[index][slot] == NULL)
+    {
+      layer->slots[index][slot] = kiln_tensor_new (self->backend, &layer->param_shapes[index], error);
+      if (layer->slots[index][slot] == NULL)
+        return FALSE;
+    }
+  kiln_tensor_upload (layer->slots[index][slot], host, n);
+  return TRUE;
+}
+
+guint64
+kiln_net_get_seed (KilnNet *self)
+{
+  return self->seed;
+}
+
+void
+kiln_net_set_seed (KilnNet *self, guint64 seed)
+{
+  self->seed = seed;
+}
+
+gint64
+kiln_net_get_step (KilnNet *self)
+{
+  return self->step;
+}
+
+void
+kiln_net_set_step (KilnNet *self, gint64 step)
+{
+  self->step = step;
 }
 
 int

@@ -1,12 +1,17 @@
 /* kiln-net.h: a network of layers built from a KilnNetSpec on a backend.
  *
- * The net copies the spec, compiles one backend op per layer for a fixed
+ * The net copies the spec, checks it with kiln_net_spec_infer_shapes()
+ * (whose errors show the arithmetic and suggest sizes), compiles one
+ * backend op per layer for a fixed
  * batch size, and runs forward, backward and the optimizer update. A ReLU
  * that is the only consumer of a convolution or inner product is fused into
  * it. Backward runs only where it matters: frozen layers compute no weight
  * gradients, and nothing runs below the lowest trainable layer. Parameters
  * are read and written by layer name as host float arrays in Kiln's plain
  * layout (kiln-op.h), which is what model I/O and checkpoints use.
+ *
+ * BatchNorm layers update their running statistics in every training
+ * forward, frozen or not: freezing stops gradients, not statistics.
  *
  * The same seed gives the same initial weights, the same dropout masks and
  * so the same loss curve on the same backend.
@@ -97,10 +102,10 @@ gboolean     kiln_net_get_param_grad   (KilnNet    *self,
                                         float      *host,
                                         gint64      n_elements,
                                         GError    **error);
-/* Optimizer state for checkpoints: @slot 0 is the SGD velocity or Adam's
- * first moment, 1 Adam's second moment. A slot that no update has made yet
- * reads as zeros; writing one makes it. Only learnable parameters of
- * trainable layers have slots. */
+/* Optimizer state for checkpoints: slot 0 is SGD's velocity or Adam's
+ * first moment, slot 1 Adam's second moment; same shape as the parameter.
+ * Reading a slot that no update has made yet gives zeros; writing one
+ * makes it. */
 gboolean     kiln_net_get_param_slot   (KilnNet    *self,
                                         const char *layer,
                                         guint       index,
@@ -115,8 +120,13 @@ gboolean     kiln_net_set_param_slot   (KilnNet     *self,
                                         const float *host,
                                         gint64       n_elements,
                                         GError     **error);
-/* Training forwards so far: it picks the dropout masks, so a resumed run
- * sets it back to the checkpoint's value. */
+/* Dropout masks come from (seed, step, layer): a resumed run restores
+ * both. The seed also drew the initial weights when the net was built;
+ * setting it later changes only the masks. */
+guint64      kiln_net_get_seed         (KilnNet *self);
+void         kiln_net_set_seed         (KilnNet *self,
+                                        guint64  seed);
+/* Training forwards so far. */
 gint64       kiln_net_get_step         (KilnNet *self);
 void         kiln_net_set_step         (KilnNet *self,
                                         gint64   step);

@@ -23,6 +23,16 @@ kiln_net_spec_freeze_up_to (KilnNetSpec *self, const char *layer, GError **error
                    "freeze up to a layer below it", layer);
       return FALSE;
     }
+  gboolean trainable_left = FALSE;
+  for (guint i = last + 1; i < n; i++)
+    trainable_left |= kiln_layer_type_has_weights (kiln_net_spec_get_layer (self, i)->type);
+  if (!trainable_left)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "No layer with weights comes after “%s”: freezing up to it would leave nothing to "
+                   "train; freeze up to a layer below the last one with weights", layer);
+      return FALSE;
+    }
   for (guint i = 0; i < n; i++)
     kiln_net_spec_get_layer (self, i)->frozen = (int) i <= last;
   return TRUE;

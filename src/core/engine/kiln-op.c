@@ -128,6 +128,10 @@ kiln_op_desc_init (KilnOpDesc          *desc,
     case KILN_LAYER_AVG_POOL:
       if (!expect_inputs (l, n_inputs, 1, error) || !check_window (l, error))
         return FALSE;
+      if ((l->dilation_h != 0 && l->dilation_h != 1) || (l->dilation_w != 0 && l->dilation_w != 1))
+        return LAYER_ERROR (KILN_ERROR_UNSUPPORTED,
+                            "%s: dilated pooling (%d×%d) is not supported; use dilation 1",
+                            l->name, l->dilation_h, l->dilation_w);
       if (!pool_extent (l, "height", in->h, l->kernel_h, l->stride_h, l->pad_top, l->pad_bottom,
                         &out->h, &desc->extra_pad_bottom, error) ||
           !pool_extent (l, "width", in->w, l->kernel_w, l->stride_w, l->pad_left, l->pad_right,

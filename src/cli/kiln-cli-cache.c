@@ -1,0 +1,100 @@
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <stdio.h>
+
+#include "kiln-cli.h"
+#include "kiln-core.h"
+#include "kiln-training-setup.h"
+
+typedef struct {
+  const char *path, *images;
+  KilnLabelSet **sets;
+  KilnImageSpec *spec;
+  KilnProgress *progress;
+  GError *error;
+} CacheJob;
+
+static gpointer
+build_thread (gpointer data)
+{
+  CacheJob *job = data;
+  return kiln_training_build_cache (job->path, job->images, job->sets, 1, job->spec, job->progress, &job->error);
+}
+
+int
+kiln_cli_cache (int argc, char **argv)
+{
+  g_autofree char *project = NULL, *size = NULL, *resize = NULL;
+  int channels = 3;
+  gboolean as_json = FALSE;
+  const GOptionEntry entries[] = {
+    { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project, N_("Project folder (with images/<class>/…)"), N_("DIR") },
+    { "size", 's', 0, G_OPTION_ARG_STRING, &size, N_("Training size (default 227x227)"), N_("HxW") },
+    { "channels", 'c', 0, G_OPTION_ARG_INT, &channels, N_("1 (gray) or 3 (RGB, default)"), N_("N") },
+    { "resize", 0, 0, G_OPTION_ARG_STRING, &resize, N_("squash (default), crop-center, fill or downscale-crop"), N_("MODE") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print a JSON summary"), NULL },
+    { NULL }
+  };
+  g_autoptr(GError) error = NULL;
+
+  if (!kiln_cli_parse ("cache", NULL,
+                       _("Decode a project's images once to the training size; training reuses the cache "
+                         "and a rebuild decodes only changed images."), entries, &argc, &argv))
+    return 2;
+  KilnImageSpec spec = { .width = 227, .height = 227, .channels = KILN_CHANNELS_RGB, .mode = KILN_RESIZE_SQUASH };
+  if (project == NULL || (channels != 1 && channels != 3) ||
+      (size != NULL && sscanf (size, "%dx%d", &spec.height, &spec.width) != 2) ||
+      spec.width <= 0 || spec.height <= 0 ||
+      (resize != NULL && !kiln_resize_mode_from_string (resize, &spec.mode)))
+    {
+      g_printerr ("%s", _("kiln-cli cache: give --project DIR, --size HxW, --channels 1 or 3 and a known --resize mode\n"));
+      return 2;
+    }
+  spec.channels = channels;
+  g_autofree char *images = g_build_filename (project, "images", NULL);
+  g_autoptr(KilnLabelSet) set = kiln_labels_from_folder (images, NULL, &error);
+  if (set == NULL)
+    return kiln_cli_fail ("cache", error);
+  g_autofree char *path = kiln_training_cache_path (project, &spec);
+  g_autoptr(KilnProgress) progress = kiln_progress_new ("cache");
+  if (!as_json)
+    kiln_cli_show_progress (progress, _("decoding images"));
+  KilnLabelSet *sets[] = { set };
+  gint64 start = g_get_monotonic_time ();
+  CacheJob job = { path, images, sets, &spec, progress, NULL };
+  g_autoptr(KilnTensorCache) cache = kiln_cli_run_in_thread (build_thread, &job);
+  error = job.error;
+  kiln_cli_status_done ();
+  if (cache == NULL)
+    return kiln_cli_fail ("cache", error);
+  guint invalid = 0;
+  for (guint i = 0; i < kiln_tensor_cache_get_n (cache); i++)
+    invalid += !kiln_tensor_cache_is_valid (cache, i);
+  double seconds = (g_get_monotonic_time () - start) / 1e6;
+  guint decoded = kiln_tensor_cache_get_n_decoded (cache);
+
+  if (as_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "cache");
+      json_builder_add_string_value (b, path);
+      json_builder_set_member_name (b, "images");
+      json_builder_add_int_value (b, kiln_tensor_cache_get_n (cache));
+      json_builder_set_member_name (b, "decoded");
+      json_builder_add_int_value (b, decoded);
+      json_builder_set_member_name (b, "reused");
+      json_builder_add_int_value (b, kiln_tensor_cache_get_n (cache) - decoded);
+      json_builder_set_member_name (b, "undecodable");
+      json_builder_add_int_value (b, invalid);
+      json_builder_set_member_name (b, "seconds");
+      json_builder_add_double_value (b, seconds);
+      json_builder_end_object (b);
+      kiln_cli_print_json (b);
+    }
+  else
+    g_print (_("%s: %u images (%u decoded, %u reused, %u undecodable) in %.1f s\n"), path,
+             kiln_tensor_cache_get_n (cache), decoded, kiln_tensor_cache_get_n (cache) - decoded, invalid, seconds);
+  return 0;
+}

@@ -1,0 +1,28 @@
+/* kiln-onnx-export.h: a KilnNet written as an ONNX model.
+ *
+ * The net's spec becomes an ONNX graph (opset 13, IR version 7) with one
+ * node per layer, named after it (an InnerProduct on an N×C×H×W input gets a
+ * Flatten before its Gemm), and the net's current parameters become
+ * initializers named like the importer's weights ("<layer>.weight",
+ * "<layer>.bias"; BatchNorm "<layer>.scale", ".bias", ".mean", ".var"), so
+ * kiln_onnx_import_spec() reads an export back as the same net. The batch
+ * axis is symbolic ("N"). Dropout is written for inference.
+ *
+ * Threads: call it on the thread that drives the net. */
+#pragma once
+
+#include "kiln-net.h"
+
+G_BEGIN_DECLS
+
+#define KILN_ONNX_EXPORT_OPSET 13
+#define KILN_ONNX_EXPORT_IR_VERSION 7
+
+/* Written atomically (temp file, fsync, rename). Fails with
+ * KILN_ERROR_UNSUPPORTED, naming the layer, for what ONNX cannot express the
+ * same way (a ceil-rounded pooling whose last window Kiln drops). */
+gboolean kiln_onnx_export (KilnNet     *net,
+                           const char  *path,
+                           GError     **error);
+
+G_END_DECLS
