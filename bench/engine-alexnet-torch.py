@@ -2,7 +2,7 @@
 """The PyTorch peer for bench/engine-alexnet.sh: the same AlexNet as Kiln's
 "alexnet" preset (Chainer alex.py: ceil pooling, LRN n=5 k=2 alpha=1e-4
 undivided, i.e. 5e-4 in PyTorch's alpha/n form, beta=0.75), 227x227, random
-data, SGD momentum 0.9. Prints "key value" lines like kiln-bench-alexnet.
+data, SGD momentum 0.9. Prints "key value" lines like kiln-bench-net.
 
 Usage: engine-alexnet-torch.py BATCH TRAIN_STEPS INFER_STEPS THREADS"""
 import sys

@@ -19,7 +19,7 @@ threads=${THREADS:-2}
 train_steps=${TRAIN_STEPS:-5}
 infer_steps=${INFER_STEPS:-10}
 rounds=${ROUNDS:-3}
-bench=$build/bench/kiln-bench-alexnet
+bench=$build/bench/kiln-bench-net
 
 if [ ! -x "$bench" ]; then
   echo "engine-alexnet: $bench is missing; build first (ninja -C $build)" >&2

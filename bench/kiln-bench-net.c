@@ -1,9 +1,12 @@
-/* Times Kiln's engine on AlexNet (the "alexnet" preset, 227 × 227): training
- * steps and inference forwards per second, achieved GFLOP/s, and the
- * machine's single-precision GEMM peak measured with oneDNN's sgemm on the
- * same threads. Prints one "key value" per line for bench/engine-alexnet.sh.
+/* Times Kiln's engine on a net (by default AlexNet, the "alexnet" preset,
+ * 227 × 227; or a KilnNetSpec JSON file): training steps and inference
+ * forwards per second, the step's phases, seconds per layer, achieved
+ * GFLOP/s, and the machine's single-precision GEMM peak measured with
+ * oneDNN's sgemm on the same threads. Prints one "key value" per line for
+ * bench/engine-alexnet.sh (and for profiling bench/fashion-cnn.json, see
+ * bench/RESULTS.md).
  *
- * Usage: kiln-bench-alexnet [batch] [train-steps] [infer-steps] */
+ * Usage: kiln-bench-net [batch] [train-steps] [infer-steps] [spec.json] */
 #include <dnnl.h>
 #include <glib.h>
 #include <omp.h>
@@ -54,27 +57,34 @@ main (int argc, char *argv[])
   int infer_steps = argc > 3 ? atoi (argv[3]) : 10;
 
   g_autoptr(KilnBackend) backend = kiln_backend_new ("cpu", &error);
-  g_autoptr(KilnNetSpec) spec = backend ? kiln_net_spec_new_preset ("alexnet", 1000, &error) : NULL;
+  g_autoptr(KilnNetSpec) spec = backend == NULL ? NULL
+                                : argc > 4 ? kiln_net_spec_new_from_file (argv[4], &error)
+                                : kiln_net_spec_new_preset ("alexnet", 1000, &error);
   if (spec == NULL || !kiln_net_spec_infer_shapes (spec, &error))
     {
-      g_printerr ("kiln-bench-alexnet: %s\n", error->message);
+      g_printerr ("kiln-bench-net: %s\n", error->message);
       return 1;
     }
+  int channels, height, width;
+  kiln_net_spec_get_input (spec, &channels, &height, &width);
+  /* Labels below the top layer's width: the last layer is the class scores. */
+  KilnLayerSpec *top = kiln_net_spec_get_layer (spec, kiln_net_spec_get_n_layers (spec) - 1);
+  int classes = MAX (top->num_output, 1);
   g_autoptr(KilnNet) net = kiln_net_new (spec, backend, batch, 1, &error);
   if (net == NULL)
     {
-      g_printerr ("kiln-bench-alexnet: %s\n", error->message);
+      g_printerr ("kiln-bench-net: %s\n", error->message);
       return 1;
     }
 
-  gint64 n_in = (gint64) batch * 3 * 227 * 227;
+  gint64 n_in = (gint64) batch * channels * height * width;
   g_autofree float *x = g_new (float, n_in);
   g_autofree int *labels = g_new (int, batch);
   GRand *rand = g_rand_new_with_seed (1);
   for (gint64 i = 0; i < n_in; i++)
     x[i] = (float) g_rand_double_range (rand, -1, 1);
   for (int i = 0; i < batch; i++)
-    labels[i] = g_rand_int_range (rand, 0, 1000);
+    labels[i] = g_rand_int_range (rand, 0, classes);
   g_rand_free (rand);
 
   g_autoptr(KilnOptimizer) opt = kiln_optimizer_new_sgd (0.001f, 0.9f, 5e-4f);
@@ -140,6 +150,6 @@ main (int argc, char *argv[])
   return 0;
 
 fail:
-  g_printerr ("kiln-bench-alexnet: %s\n", error->message);
+  g_printerr ("kiln-bench-net: %s\n", error->message);
   return 1;
 }
