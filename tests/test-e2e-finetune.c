@@ -11,6 +11,7 @@
 #include "kiln-demo.h"
 #include "kiln-run.h"
 #include "kiln-safetensors.h"
+#include "test-util.h"
 
 #define REQUIRED_ACCURACY 0.90
 
@@ -19,17 +20,10 @@ static const char *held_out[] = { "Trouser", "Bag" };
 static JsonObject *
 train (const char *const *args)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *out = NULL, *err = NULL;
-  int status;
+  int status = kiln_test_run_cli (args, &out, &err);
 
-  g_ptr_array_add (argv, (char *) g_getenv ("KILN_CLI"));
-  for (guint i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error);
-  g_assert_no_error (error);
   if (!g_spawn_check_wait_status (status, NULL))
     g_error ("kiln-cli failed: %s", err);
   g_autoptr(JsonParser) parser = json_parser_new ();

@@ -14,28 +14,22 @@
 #include "kiln-onnx.h"
 #include "kiln-run.h"
 #include "kiln-safetensors.h"
+#include "test-util.h"
 
 #define LIMIT "1800"
 #define REQUIRED_ACCURACY 0.70
 
 static char *project;
 
+/* kiln-cli's stdout; its stderr goes to the test log when it fails. */
 static char *
 run_cli (const char *const *args, int *status)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  char *out = NULL, *err = NULL;
-
-  g_ptr_array_add (argv, (char *) g_getenv ("KILN_CLI"));
-  for (guint i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, status, &error);
-  g_assert_no_error (error);
+  char *out = NULL;
+  g_autofree char *err = NULL;
+  *status = kiln_test_run_cli (args, &out, &err);
   if (!g_spawn_check_wait_status (*status, NULL))
     g_test_message ("kiln-cli failed: %s", err);
-  g_free (err);
   return out;
 }
 
