@@ -407,10 +407,11 @@ kiln_cpu_relu_mask (KilnCpuBackend *cpu, const KilnTensor *dst, KilnTensor *diff
     }
   const float *y = kiln_tensor_get_data (dst);
   float *g = kiln_tensor_get_data (diff);
-#pragma omp parallel for num_threads(cpu->n_threads) schedule(static)
+  /* A select, not a branch: it vectorises (the branchy loop was 6% of a
+   * small net's training step). NaN in y masks the gradient, as before. */
+#pragma omp parallel for simd num_threads(cpu->n_threads) schedule(static)
   for (gint64 i = 0; i < n; i++)
-    if (!(y[i] > 0.f))
-      g[i] = 0.f;
+    g[i] = y[i] > 0.f ? g[i] : 0.f;
 }
 
 gpointer
