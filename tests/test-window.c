@@ -1,9 +1,11 @@
 /* The real main window under Xvfb: it maps, has its pages and actions, and
  * opening a project folder shows what the folder holds. */
 #include <adwaita.h>
+#include <string.h>
 #include <glib/gstdio.h>
 
 #include "kiln-application.h"
+#include "kiln-training-setup.h"
 #include "kiln-window.h"
 
 static void
@@ -153,6 +155,113 @@ test_demo_import_can_be_cancelled (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static void
+add_layer (KilnNetSpec *spec, KilnLayerType type, const char *name, int outputs, int kernel, int stride)
+{
+  g_auto(KilnLayerSpec) layer;
+  kiln_layer_spec_init (&layer, type, name);
+  layer.num_output = outputs;
+  if (kernel > 0)
+    {
+      layer.kernel_h = layer.kernel_w = kernel;
+      layer.stride_h = layer.stride_w = stride;
+    }
+  g_assert_true (kiln_net_spec_add_layer (spec, &layer, NULL));
+}
+
+static void
+on_epoch_stop (KilnTrainer *trainer, int epoch, gpointer data)
+{
+  kiln_trainer_stop (trainer);
+}
+
+static gboolean
+trainer_is (gpointer data)
+{
+  gpointer *args = data;
+  return (kiln_window_get_trainer (args[0]) != NULL) == GPOINTER_TO_INT (args[1]);
+}
+
+static void
+test_resume_a_stopped_run (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *project = g_dir_make_tmp ("kiln-window-run-XXXXXX", NULL);
+
+  /* A two-class project of 12×12 bars, and a run stopped after one epoch. */
+  for (guint i = 0; i < 24; i++)
+    {
+      const char *cls = i % 2 ? "vertical" : "horizontal";
+      g_autofree char *dir = g_build_filename (project, "images", cls, NULL);
+      g_autofree char *name = g_strdup_printf ("%u.png", i);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+      g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 12, 12);
+      gdk_pixbuf_fill (pixbuf, 0x000000ff);
+      guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+      int stride = gdk_pixbuf_get_rowstride (pixbuf);
+      for (int k = 1; k < 11; k++)
+        {
+          int at = 2 + (int) (i % 8);
+          int x = i % 2 ? at : k, y = i % 2 ? k : at;
+          memset (pixels + y * stride + x * 3, 255, 3);
+        }
+      g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", NULL, NULL));
+    }
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("bars", 1, 12, 12);
+  add_layer (spec, KILN_LAYER_CONVOLUTION, "conv", 4, 3, 1);
+  add_layer (spec, KILN_LAYER_RELU, "relu", 0, 0, 0);
+  add_layer (spec, KILN_LAYER_MAX_POOL, "pool", 0, 2, 2);
+  add_layer (spec, KILN_LAYER_INNER_PRODUCT, "fc", 2, 0, 0);
+  KilnTrainerOptions options;
+  kiln_trainer_options_init (&options);
+  options.epochs = 3;
+  options.batch_size = 4;
+  g_free (options.backend);
+  options.backend = g_strdup ("cpu");
+  KilnTrainingSetup setup;
+  kiln_training_setup_init (&setup);
+  setup.val_fraction = 0.25;
+  setup.run_id = "bars";
+  g_autoptr(KilnTrainer) first = kiln_training_prepare (project, spec, &options, &setup, NULL, &error);
+  kiln_trainer_options_clear (&options);
+  g_assert_no_error (error);
+  g_signal_connect (first, "epoch-finished", G_CALLBACK (on_epoch_stop), NULL);
+  g_assert_true (kiln_trainer_start (first, &error));
+  /* The stop comes from a signal handler, so the main context must turn. */
+  while (kiln_trainer_get_state (first) == KILN_TRAINER_RUNNING)
+    g_main_context_iteration (NULL, TRUE);
+  kiln_trainer_join (first);
+  g_assert_cmpint (kiln_trainer_get_state (first), ==, KILN_TRAINER_STOPPED);
+
+  /* The Train page lists it with a Resume button, which finishes it. */
+  g_autoptr(KilnApplication) app = make_app ();
+  KilnWindow *window = kiln_window_new (app);
+  gtk_window_present (GTK_WINDOW (window));
+  g_autoptr(GFile) folder = g_file_new_for_path (project);
+  kiln_window_open_project (window, folder);
+  GtkWidget *stack = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (window), KILN_TYPE_WINDOW, "runs_stack"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (stack)), ==, "runs");
+
+  g_autofree char *run_dir = g_build_filename (project, "runs", "bars", NULL);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.resume-run", "s", run_dir));
+  gpointer started[] = { window, GINT_TO_POINTER (TRUE) };
+  spin_until (trainer_is, started);
+  g_assert_nonnull (kiln_window_get_trainer (window));
+  gpointer ended[] = { window, GINT_TO_POINTER (FALSE) };
+  spin_until (trainer_is, ended);
+  g_assert_null (kiln_window_get_trainer (window));
+
+  g_autofree char *onnx = g_build_filename (run_dir, "model.onnx", NULL);
+  g_assert_true (g_file_test (onnx, G_FILE_TEST_EXISTS));
+  g_autofree char *events_path = g_build_filename (run_dir, "events.jsonl", NULL);
+  g_autofree char *events = NULL;
+  g_assert_true (g_file_get_contents (events_path, &events, NULL, NULL));
+  g_assert_nonnull (strstr (events, "\"type\":\"resumed\""));
+  g_assert_nonnull (strstr (events, "\"type\":\"finished\""));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -174,5 +283,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/maps", test_window_maps);
   g_test_add_func ("/window/open-project", test_open_project_counts_classes);
   g_test_add_func ("/window/demo-import-cancel", test_demo_import_can_be_cancelled);
+  g_test_add_func ("/window/resume-a-stopped-run", test_resume_a_stopped_run);
   return g_test_run ();
 }

@@ -4,6 +4,8 @@
 
 #include "kiln-demo.h"
 #include "kiln-labels.h"
+#include "kiln-run.h"
+#include "kiln-training-setup.h"
 #include "kiln-progress.h"
 #include "kiln-window.h"
 
@@ -18,6 +20,11 @@ struct _KilnWindow
   AdwStatusPage *preparing_status;
   GtkProgressBar *preparing_progress;
   KilnProgress *import_progress;
+  GtkStack *runs_stack;
+  AdwPreferencesGroup *runs_group;
+  GPtrArray *run_rows;          /* rows added to runs_group */
+  KilnTrainer *trainer;         /* the run being resumed */
+  AdwActionRow *trainer_row;
 
   GFile *project;
   GtkFileChooserNative *chooser;
@@ -80,6 +87,178 @@ label_project_done (GObject *source, GAsyncResult *result, gpointer user_data)
   adw_status_page_set_description (self->images_status, both);
 }
 
+KilnTrainer *
+kiln_window_get_trainer (KilnWindow *self)
+{
+  g_return_val_if_fail (KILN_IS_WINDOW (self), NULL);
+  return self->trainer;
+}
+
+/* "iteration 120 · best validation accuracy 91.2 %" from metrics.csv. */
+static char *
+describe_run (const char *run_dir, gboolean *finished)
+{
+  g_autoptr(GArray) rows = kiln_run_read_metrics (run_dir, NULL);
+  g_autofree char *onnx = g_build_filename (run_dir, "model.onnx", NULL);
+  gint64 iteration = 0;
+  double best = -1;
+
+  *finished = g_file_test (onnx, G_FILE_TEST_EXISTS);
+  for (guint i = 0; rows != NULL && i < rows->len; i++)
+    {
+      KilnRunMetrics *row = &g_array_index (rows, KilnRunMetrics, i);
+      iteration = MAX (iteration, row->iteration);
+      if (row->phase == KILN_RUN_PHASE_VAL && row->accuracy > best)
+        best = row->accuracy;
+    }
+  const char *state = *finished ? _("finished") : _("stopped");
+  if (best >= 0)
+    return g_strdup_printf (_("%s at iteration %" G_GINT64_FORMAT " · best validation accuracy %.1f %%"),
+                            state, iteration, 100 * best);
+  return g_strdup_printf (_("%s at iteration %" G_GINT64_FORMAT), state, iteration);
+}
+
+static void
+refresh_runs (KilnWindow *self)
+{
+  for (guint i = 0; i < self->run_rows->len; i++)
+    adw_preferences_group_remove (self->runs_group, self->run_rows->pdata[i]);
+  g_ptr_array_set_size (self->run_rows, 0);
+  self->trainer_row = NULL;
+  gtk_stack_set_visible_child_name (self->runs_stack, "empty");
+  if (self->project == NULL)
+    return;
+
+  g_autoptr(GFile) runs = g_file_get_child (self->project, "runs");
+  g_autofree char *runs_path = g_file_get_path (runs);
+  g_autoptr(GDir) dir = runs_path ? g_dir_open (runs_path, 0, NULL) : NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  /* Run ids are time stamps by default: newest first. */
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  for (int i = (int) names->len - 1; i >= 0; i--)
+    {
+      g_autofree char *run_dir = g_build_filename (runs_path, names->pdata[i], NULL);
+      g_autofree char *config = g_build_filename (run_dir, "config.json", NULL);
+      if (!g_file_test (config, G_FILE_TEST_EXISTS))
+        continue;
+      gboolean finished = FALSE;
+      g_autofree char *subtitle = describe_run (run_dir, &finished);
+      AdwActionRow *row = ADW_ACTION_ROW (adw_action_row_new ());
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), names->pdata[i]);
+      adw_action_row_set_subtitle (row, subtitle);
+      g_object_set_data_full (G_OBJECT (row), "run-dir", g_strdup (run_dir), g_free);
+      if (!finished)
+        {
+          GtkWidget *button = gtk_button_new_with_mnemonic (_("_Resume"));
+          gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+          gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.resume-run");
+          gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "s", run_dir);
+          adw_action_row_add_suffix (row, button);
+        }
+      adw_preferences_group_add (self->runs_group, GTK_WIDGET (row));
+      g_ptr_array_add (self->run_rows, row);
+    }
+  if (self->run_rows->len > 0)
+    gtk_stack_set_visible_child_name (self->runs_stack, "runs");
+}
+
+static void
+on_trainer_progress (KilnTrainer *trainer, KilnWindow *self)
+{
+  KilnTrainerStatus s;
+  if (self->trainer_row == NULL)
+    return;
+  kiln_trainer_get_status (trainer, &s);
+  g_autofree char *text =
+    g_strdup_printf (_("training: iteration %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " · loss %.4f · %.0f images/s"),
+                     s.iteration, s.total_iterations, s.loss, s.images_per_second);
+  adw_action_row_set_subtitle (self->trainer_row, text);
+}
+
+static void
+on_trainer_finished (KilnTrainer *trainer, int state, KilnWindow *self)
+{
+  const GError *error = kiln_trainer_get_error (trainer);
+  g_autofree char *id = g_strdup (kiln_run_get_id (kiln_trainer_get_run (trainer)));
+  g_autofree char *text = NULL;
+
+  if (state == KILN_TRAINER_FINISHED)
+    text = g_strdup_printf (_("Run %s finished"), id);
+  else if (state == KILN_TRAINER_FAILED && error != NULL)
+    text = g_strdup_printf (_("Run %s failed: %s"), id, error->message);
+  else
+    text = g_strdup_printf (_("Run %s stopped; it can be resumed"), id);
+  show_toast (self, text);
+  g_signal_handlers_disconnect_by_data (trainer, self);
+  g_clear_object (&self->trainer);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.stop-run", FALSE);
+  refresh_runs (self);
+}
+
+static void
+prepare_resume_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  KilnTrainer *trainer = kiln_training_prepare_resume (data, NULL, &error);
+  if (trainer != NULL)
+    g_task_return_pointer (task, trainer, g_object_unref);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+prepare_resume_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  KilnWindow *self = KILN_WINDOW (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnTrainer) trainer = g_task_propagate_pointer (G_TASK (result), &error);
+  const char *run_dir = g_task_get_task_data (G_TASK (result));
+
+  if (trainer == NULL || !kiln_trainer_start (trainer, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("The run could not be resumed: %s"), error->message);
+      show_toast (self, text);
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.resume-run", TRUE);
+      return;
+    }
+  self->trainer = g_steal_pointer (&trainer);
+  g_signal_connect (self->trainer, "progress", G_CALLBACK (on_trainer_progress), self);
+  g_signal_connect (self->trainer, "finished", G_CALLBACK (on_trainer_finished), self);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.stop-run", TRUE);
+  for (guint i = 0; i < self->run_rows->len; i++)
+    if (g_strcmp0 (g_object_get_data (self->run_rows->pdata[i], "run-dir"), run_dir) == 0)
+      self->trainer_row = self->run_rows->pdata[i];
+}
+
+static void
+resume_run_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+
+  if (self->trainer != NULL)
+    {
+      show_toast (self, _("A run is already training; stop it first"));
+      return;
+    }
+  /* Decoding the cache and loading the checkpoint block: off the main thread. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.resume-run", FALSE);
+  g_autoptr(GTask) task = g_task_new (self, NULL, prepare_resume_done, NULL);
+  g_task_set_source_tag (task, resume_run_activated);
+  g_task_set_task_data (task, g_variant_dup_string (parameter, NULL), g_free);
+  g_task_run_in_thread (task, prepare_resume_thread);
+}
+
+static void
+stop_run_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+  if (self->trainer != NULL)
+    kiln_trainer_stop (self->trainer);
+}
+
 void
 kiln_window_open_project (KilnWindow *self, GFile *folder)
 {
@@ -101,6 +280,8 @@ kiln_window_open_project (KilnWindow *self, GFile *folder)
     }
 
   g_set_object (&self->project, folder);
+  if (self->trainer == NULL)
+    refresh_runs (self);
   g_autofree char *basename = g_file_get_basename (folder);
   adw_view_switcher_title_set_subtitle (self->switcher_title, basename);
   adw_status_page_set_title (self->images_status, basename);
@@ -322,6 +503,15 @@ kiln_window_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
   g_clear_object (&self->project);
+  if (self->trainer != NULL)
+    {
+      /* Closing the window stops the run after a checkpoint. */
+      g_signal_handlers_disconnect_by_data (self->trainer, self);
+      kiln_trainer_stop (self->trainer);
+      kiln_trainer_join (self->trainer);
+      g_clear_object (&self->trainer);
+    }
+  g_clear_pointer (&self->run_rows, g_ptr_array_unref);
   if (self->import_progress != NULL)
     {
       g_cancellable_cancel (kiln_progress_get_cancellable (self->import_progress));
@@ -350,9 +540,13 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, images_stack);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, preparing_status);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, preparing_progress);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, runs_stack);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, runs_group);
 
   gtk_widget_class_install_action (widget_class, "win.open-project", NULL, open_project_activated);
   gtk_widget_class_install_action (widget_class, "win.cancel-import", NULL, cancel_import_activated);
+  gtk_widget_class_install_action (widget_class, "win.resume-run", "s", resume_run_activated);
+  gtk_widget_class_install_action (widget_class, "win.stop-run", NULL, stop_run_activated);
 }
 
 static void
@@ -360,4 +554,6 @@ kiln_window_init (KilnWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-import", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.stop-run", FALSE);
+  self->run_rows = g_ptr_array_new ();
 }
