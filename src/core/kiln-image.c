@@ -631,6 +631,13 @@ clamp_weighted (gint32 acc)
   return (guint8) CLAMP (acc, 0, 255);
 }
 
+/* The resampler is the one hot loop of decoding Kiln controls; -O3's
+ * fuller vectorisation made decode + resize ~8% faster (bench/images.py). */
+#if defined (__GNUC__) && !defined (__clang__)
+#pragma GCC push_options
+#pragma GCC optimize ("O3")
+#endif
+
 /* acc[x] += weight × row[x]. The fixed 16-wide blocks and restrict let
  * the compiler vectorise this at -O2 (its "very cheap" cost model wants a
  * known trip count and no aliasing checks). */
@@ -651,13 +658,6 @@ accumulate_row (gint32       *restrict acc,
 
 /* The same in 16 bits for 8-bit weights (255 × 256 fits): twice the
  * lanes, and SSE2 multiplies 16-bit lanes natively. */
-/* The resampler is the one hot loop of decoding Kiln controls; -O3's
- * fuller vectorisation made decode + resize ~8% faster (bench/images.py). */
-#if defined (__GNUC__) && !defined (__clang__)
-#pragma GCC push_options
-#pragma GCC optimize ("O3")
-#endif
-
 static void
 accumulate_row16 (guint16      *restrict acc,
                   const guint8 *restrict row,
