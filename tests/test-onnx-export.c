@@ -391,7 +391,7 @@ fail:
 int
 main (int argc, char **argv)
 {
-  static const char *fixtures[] = { "convnet", "branchnet", "gemmnet", "viewnet" };
+  static const char *fixtures[] = { "convnet", "branchnet", "gemmnet", "viewnet", "signalnet" };
 
   if (argc == 3 && g_str_equal (argv[1], "--write-fixture"))
     return write_fixture (argv[2], NULL);

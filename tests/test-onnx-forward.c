@@ -94,7 +94,7 @@ test_missing_weights (void)
 int
 main (int argc, char **argv)
 {
-  static const char *nets[] = { "convnet", "branchnet", "gemmnet", "viewnet", "viewnet-dynamic" };
+  static const char *nets[] = { "convnet", "branchnet", "gemmnet", "viewnet", "viewnet-dynamic", "signalnet" };
 
   g_test_init (&argc, &argv, NULL);
 

@@ -370,7 +370,7 @@ test_hand_same_lower_gemm (void)
 static void
 test_opsets_agree (void)
 {
-  const char *nets[] = { "convnet", "branchnet", "gemmnet", "viewnet", "viewnet-dynamic" };
+  const char *nets[] = { "convnet", "branchnet", "gemmnet", "viewnet", "viewnet-dynamic", "signalnet" };
 
   for (guint n = 0; n < G_N_ELEMENTS (nets); n++)
     {
@@ -468,6 +468,7 @@ test_refusals (void)
   assert_import_fails ("bad-dropout-mask.onnx", KILN_ERROR_UNSUPPORTED, "drop", "mask");
   assert_import_fails ("bad-weights.onnx", KILN_ERROR_SHAPE, "conv_wrong_c", NULL);
   assert_import_fails ("bad-add-constant.onnx", KILN_ERROR_UNSUPPORTED, "add_const", NULL);
+  assert_import_fails ("bad-pad.onnx", KILN_ERROR_UNSUPPORTED, "pad_edges", "0, 0, 1, 1, 0, 0, 1, 1");
   assert_import_fails ("bad-custom-domain.onnx", KILN_ERROR_UNSUPPORTED, "com.microsoft", "conv_ms");
   assert_import_fails ("bad-external.onnx", KILN_ERROR_UNSUPPORTED, "external", "weights.bin");
   /* ONNX 1.12 declares 4×4 where Kiln's (Caffe's, PyTorch's) ceil gives 3×3. */

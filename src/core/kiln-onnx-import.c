@@ -468,12 +468,19 @@ import_conv (Import *ctx, const KilnOnnxNode *node, GError **error)
 
   if (!check_attributes (ctx, node, known, error) ||
       (input = get_value (ctx, node, 0, error)) == NULL ||
-      !require_rank (ctx, node, input, 4, error) ||
+      (input->rank != 3 && !require_rank (ctx, node, input, 4, error)) ||
       (weight = get_constant (ctx, node, 1, "weight", error)) == NULL)
     return FALSE;
-  if (weight->n_dims != 4)
+  if (weight->n_dims != input->rank)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       _("the weights have %d dims; Kiln imports 2-D convolutions (4-D weights)"), weight->n_dims);
+                       _("the weights have %d dims for a %d-D input; Kiln imports 1-D convolutions (3-D weights) "
+                       "and 2-D ones (4-D weights)"), weight->n_dims, input->rank);
+  /* N×C×L convolves as C×L×1 with K×1 kernels: the same bytes, one more axis. */
+  if (weight->n_dims == 3)
+    {
+      weight->dims[3] = 1;
+      weight->n_dims = 4;
+    }
   if (has_input (node, 2) && (bias = get_constant (ctx, node, 2, "bias", error)) == NULL)
     return FALSE;
   if (bias && (bias->n_dims != 1 || bias->dims[0] != weight->dims[0]))
@@ -493,7 +500,7 @@ import_conv (Import *ctx, const KilnOnnxNode *node, GError **error)
       !to_int (ctx, node, "group", group, 1, &layer.group, error) ||
       !parse_window (ctx, node, input, &layer, error))
     return FALSE;
-  return add_weighted_layer (ctx, node, &layer, input, 4, &weight, &bias, error);
+  return add_weighted_layer (ctx, node, &layer, input, input->rank, &weight, &bias, error);
 }
 
 static gboolean
@@ -656,8 +663,9 @@ import_gemm (Import *ctx, const KilnOnnxNode *node, GError **error)
     return FALSE;
   if (trans_a)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       _("transA = 1 transposes the activations (batch × features); "
-                       "an inner product cannot express that"));
+                       _("transA = 1 multiplies across the batch (Aᵀ puts the images of a batch on the "
+                       "feature axis) while Kiln computes each image on its own; re-export the model "
+                       "with transA = 0"));
   if ((input = get_value (ctx, node, 0, error)) == NULL ||
       !require_rank (ctx, node, input, 2, error) ||
       (b = get_constant (ctx, node, 1, "weight (B)", error)) == NULL ||
@@ -1269,6 +1277,50 @@ import_identity (Import *ctx, const KilnOnnxNode *node, GError **error)
   return TRUE;
 }
 
+/* PyTorch writes a Pad that adds nothing before 1-D average pooling; such a
+ * Pad is the identity. Real padding belongs in the next window's pads. */
+static gboolean
+import_pad (Import *ctx, const KilnOnnxNode *node, GError **error)
+{
+  static const char *const known[] = { "mode", "pads", "value", NULL };
+  g_autoptr(KilnOnnxTensor) pads_input = NULL;
+  const gint64 *pads = NULL;
+  gsize n_pads = 0;
+  const Value *input;
+
+  if (!check_attributes (ctx, node, known, error) ||
+      (input = get_value (ctx, node, 0, error)) == NULL)
+    return FALSE;
+  if (ctx->opset < 11)
+    {
+      if (!kiln_onnx_node_get_ints (node, "pads", &pads, &n_pads, error))
+        return FALSE;
+    }
+  else
+    {
+      if ((pads_input = get_int64_vector (ctx, node, 1, "pads", error)) == NULL)
+        return FALSE;
+      pads = pads_input->int64_data;
+      n_pads = pads_input->n_elements;
+    }
+  if (pads == NULL || n_pads != 2 * (gsize) input->rank)
+    return node_error (ctx, node, error, KILN_ERROR_CORRUPT,
+                       _("pads has %" G_GSIZE_FORMAT " values for a %d-D input (2 per axis)"),
+                       n_pads, input->rank);
+  for (gsize i = 0; i < n_pads; i++)
+    if (pads[i] != 0)
+      {
+        g_autoptr(GString) list = g_string_new (NULL);
+        for (gsize j = 0; j < n_pads; j++)
+          g_string_append_printf (list, "%s%" G_GINT64_FORMAT, j ? ", " : "", pads[j]);
+        return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
+                           _("pads [%s]; Kiln imports a Pad only when it adds nothing: re-export with the "
+                           "padding in the Conv or pooling node's own pads"), list->str);
+      }
+  set_value (ctx, kiln_onnx_node_get_output (node, 0), input->layer, input->rank, -1);
+  return TRUE;
+}
+
 static const struct {
   const char *op_type;
   ImportFunc func;
@@ -1289,6 +1341,7 @@ static const struct {
   { "LRN", import_lrn },
   { "MatMul", import_matmul },
   { "MaxPool", import_pool },
+  { "Pad", import_pad },
   { "Relu", import_simple },
   { "Reshape", import_reshape },
   { "Shape", import_shape },
