@@ -1,6 +1,8 @@
 #!/bin/bash
-# bench/gather.sh: Kiln's gatherer against `wget -i` and the seed's approach
-# (python3-requests in a thread pool of the same width), in one run, against
+# bench/gather.sh: Kiln's gatherer against `wget -i`, the seed's approach
+# (asyncio + aiohttp, slices of WIDTH URLs awaited one after another:
+# bench/gather-seed.py) and a stronger peer than the seed, python3-requests in
+# a work-conserving thread pool of the same width, in one run, against
 # one local server (bench/gather-server.c: N images, 20% broken links, 5%
 # stalls), with the same timeout and no retries for anyone. Then the
 # streaming speed of the URL-list reader on a generated fall11_urls.txt of
@@ -26,7 +28,7 @@ bash build-aux/install-packages.sh bench || exit 1
 for tool in wget /usr/bin/python3 bc; do
   command -v "$tool" >/dev/null || { echo "gather.sh: $tool is missing (apt-get install wget python3-requests)" >&2; exit 1; }
 done
-/usr/bin/python3 -c 'import requests' 2>/dev/null || { echo "gather.sh: python3-requests is missing" >&2; exit 1; }
+/usr/bin/python3 -c 'import requests, aiohttp' 2>/dev/null || { echo "gather.sh: python3-requests or python3-aiohttp is missing" >&2; exit 1; }
 [ -x "$cli" ] || { echo "gather.sh: build first: $cli not found" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/kiln-bench-gather.XXXXXX)
@@ -60,30 +62,33 @@ run_kiln () {
   t1=$(now)
   echo "$t1 - $t0" | bc -l
 }
-run_requests () {
+# $1 the peer script, $2 the URL list, $3 a fresh folder.
+run_peer () {
   local t0 t1
   t0=$(now)
-  /usr/bin/python3 bench/gather-requests.py "$1" "$2" "$WIDTH" "$TIMEOUT" > "$2.json"
+  /usr/bin/python3 "bench/$1" "$2" "$3" "$WIDTH" "$TIMEOUT" > "$3.json"
   t1=$(now)
   echo "$t1 - $t0" | bc -l
 }
 
 echo "# $N URLs (75% images, 20% broken, 5% stalls), width $WIDTH, timeout ${TIMEOUT}s, no retries"
-echo "# $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $(uname -r); kiln and requests interleaved $REPS times, median"
+echo "# $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $(uname -r); kiln, seed and requests interleaved $REPS times, median"
 
 # The same list without its stalls: per-request cost, not timeout slots.
 grep -v /stall/ "$work/urls.txt" > "$work/nostall.txt"
-kiln=(); req=(); kiln2=(); req2=()
+kiln=(); seed=(); req=(); kiln2=(); req2=()
 for r in $(seq "$REPS"); do
   kiln+=("$(run_kiln "$work/urls.txt" "$work/kiln$r")")
-  req+=("$(run_requests "$work/urls.txt" "$work/requests$r")")
+  seed+=("$(run_peer gather-seed.py "$work/urls.txt" "$work/seed$r")")
+  req+=("$(run_peer gather-requests.py "$work/urls.txt" "$work/requests$r")")
   kiln2+=("$(run_kiln "$work/nostall.txt" "$work/kiln-ns$r")")
-  req2+=("$(run_requests "$work/nostall.txt" "$work/requests-ns$r")")
+  req2+=("$(run_peer gather-requests.py "$work/nostall.txt" "$work/requests-ns$r")")
 done
-kiln_s=$(median "${kiln[@]}"); req_s=$(median "${req[@]}")
+kiln_s=$(median "${kiln[@]}"); seed_s=$(median "${seed[@]}"); req_s=$(median "${req[@]}")
 kiln2_s=$(median "${kiln2[@]}"); req2_s=$(median "${req2[@]}")
 kiln_kept=$(count_files "$work/kiln1/images")
 req_kept=$(count_files "$work/requests1")
+seed_kept=$(count_files "$work/seed1")
 
 if [ -z "${SKIP_WGET:-}" ]; then
   t0=$(now)
@@ -97,9 +102,11 @@ printf '%-34s %9s %7s\n' "tool" "wall (s)" "files"
 printf '%-34s %9.2f %7d   (runs: %s; rejected: %s)\n' "kiln-cli gather (validated)" "$kiln_s" "$kiln_kept" \
   "$(printf '%.2f ' "${kiln[@]}")" \
   "$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(", ".join("%s %d" % (k, v) for k, v in d["by_reason"].items() if v and k != "kept"))' "$work/kiln1.json")"
-printf '%-34s %9.2f %7d   (runs: %s)\n' "python3-requests x$WIDTH threads" "$req_s" "$req_kept" "$(printf '%.2f ' "${req[@]}")"
+printf '%-34s %9.2f %7d   (runs: %s)\n' "seed: aiohttp, slices of $WIDTH" "$seed_s" "$seed_kept" "$(printf '%.2f ' "${seed[@]}")"
+printf '%-34s %9.2f %7d   (runs: %s)\n' "python3-requests pool x$WIDTH" "$req_s" "$req_kept" "$(printf '%.2f ' "${req[@]}")"
 [ -n "${wget_s:-}" ] && printf '%-34s %9.2f %7d\n' "wget -i (sequential)" "$wget_s" "$wget_kept"
-printf 'throughput kiln / requests: %.2fx (target >= 1.5)\n' "$(echo "$req_s / $kiln_s" | bc -l)"
+printf 'throughput kiln / seed:     %.2fx (target >= 1.5)\n' "$(echo "$seed_s / $kiln_s" | bc -l)"
+printf 'throughput kiln / requests: %.2fx (a work-conserving pool: both at the stall floor)\n' "$(echo "$req_s / $kiln_s" | bc -l)"
 [ -n "${wget_s:-}" ] && printf 'wall kiln / wget:            %.3fx (target <= 0.5)\n' "$(echo "$kiln_s / $wget_s" | bc -l)"
 printf 'without the stalls (%d URLs): kiln %.2f s (%s), requests %.2f s (%s), throughput kiln / requests: %.2fx\n' \
   "$(wc -l < "$work/nostall.txt")" "$kiln2_s" "$(printf '%.2f ' "${kiln2[@]}")" "$req2_s" \
