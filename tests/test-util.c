@@ -25,6 +25,21 @@ kiln_test_remove_tree (const char *path)
   g_rmdir (path);
 }
 
+void
+kiln_test_isolate_home (void)
+{
+  static const char *const variables[] = { "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME" };
+  g_autofree char *home = g_dir_make_tmp ("kiln-test-home-XXXXXX", NULL);
+
+  g_assert_nonnull (home);
+  for (guint i = 0; i < G_N_ELEMENTS (variables); i++)
+    {
+      g_autofree char *dir = g_build_filename (home, variables[i], NULL);
+      g_setenv (variables[i], dir, TRUE);
+    }
+  g_setenv ("HOME", home, TRUE);
+}
+
 static guint8 *
 gunzip_all (const char *path,
             gsize       size)

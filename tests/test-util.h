@@ -7,6 +7,11 @@ G_BEGIN_DECLS
 
 /* Deletes @path and everything below it (symbolic links are not followed). */
 void kiln_test_remove_tree          (const char *path);
+/* Points HOME and the XDG_*_HOME folders at a fresh temporary folder, so a
+ * test never touches the user's own. Not G_TEST_OPTION_ISOLATE_DIRS: that
+ * also empties XDG_DATA_DIRS, hiding the MIME database GdkPixbuf needs to
+ * load SVG icons. */
+void kiln_test_isolate_home         (void);
 
 /* Checks an IDX import of the first @n images of @images_file into @dir
  * against the IDX files read independently (zlib's gzread): every image

@@ -7,14 +7,8 @@
 #include "kiln-application.h"
 #include "kiln-training-setup.h"
 #include "kiln-window.h"
-
-static void
-spin_until (gboolean (*done) (gpointer), gpointer data)
-{
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (!done (data) && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (NULL, TRUE);
-}
+#include "test-ui-util.h"
+#include "test-util.h"
 
 static gboolean
 is_mapped (gpointer widget)
@@ -22,30 +16,14 @@ is_mapped (gpointer widget)
   return gtk_widget_get_mapped (GTK_WIDGET (widget));
 }
 
-/* One registered application for the whole program, as in the real app. */
-static KilnApplication *
-make_app (void)
-{
-  static KilnApplication *app;
-
-  if (app == NULL)
-    {
-      g_autoptr(GError) error = NULL;
-      app = kiln_application_new ();
-      g_application_register (G_APPLICATION (app), NULL, &error);
-      g_assert_no_error (error);
-    }
-  return g_object_ref (app);
-}
-
 static void
 test_window_maps (void)
 {
-  g_autoptr(KilnApplication) app = make_app ();
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
   KilnWindow *window = kiln_window_new (app);
 
   gtk_window_present (GTK_WINDOW (window));
-  spin_until (is_mapped, window);
+  kiln_test_spin_until (is_mapped, window, 10);
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window)));
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (window)), ==, "Kiln");
   gtk_test_accessible_assert_role (GTK_ACCESSIBLE (window), GTK_ACCESSIBLE_ROLE_WINDOW);
@@ -84,7 +62,7 @@ write_png (const char *path)
 static void
 test_open_project_counts_classes (void)
 {
-  g_autoptr(KilnApplication) app = make_app ();
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
   KilnWindow *window = kiln_window_new (app);
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("kiln-project-XXXXXX", &error);
@@ -104,7 +82,7 @@ test_open_project_counts_classes (void)
   kiln_window_open_project (window, folder);
   g_assert_true (g_file_equal (kiln_window_get_project (window), folder));
   gpointer args[] = { window, (gpointer) "2 classes · 3 images" };
-  spin_until (description_is, args);
+  kiln_test_spin_until (description_is, args, 10);
   g_assert_true (description_is (args));
 
   /* A folder that does not exist leaves the open project in place. */
@@ -131,7 +109,7 @@ test_demo_import_can_be_cancelled (void)
       g_test_skip ("dataset-fashion-mnist is not installed");
       return;
     }
-  g_autoptr(KilnApplication) app = make_app ();
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
   KilnWindow *window = kiln_window_new (app);
   g_autofree char *dir = g_dir_make_tmp ("kiln-demo-XXXXXX", NULL);
   g_autofree char *project = g_build_filename (dir, "demo", NULL);
@@ -143,7 +121,7 @@ test_demo_import_can_be_cancelled (void)
   /* Cancel is what the page's button does. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel-import", NULL));
   gpointer back[] = { window, (gpointer) "project" };
-  spin_until (stack_shows, back);
+  kiln_test_spin_until (stack_shows, back, 10);
   g_assert_true (stack_shows (back));
 
   /* Nothing half-imported is left to be trusted later. */
@@ -235,7 +213,7 @@ test_resume_a_stopped_run (void)
   g_assert_cmpint (kiln_trainer_get_state (first), ==, KILN_TRAINER_STOPPED);
 
   /* The Train page lists it with a Resume button, which finishes it. */
-  g_autoptr(KilnApplication) app = make_app ();
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
   KilnWindow *window = kiln_window_new (app);
   gtk_window_present (GTK_WINDOW (window));
   g_autoptr(GFile) folder = g_file_new_for_path (project);
@@ -246,10 +224,10 @@ test_resume_a_stopped_run (void)
   g_autofree char *run_dir = g_build_filename (project, "runs", "bars", NULL);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.resume-run", "s", run_dir));
   gpointer started[] = { window, GINT_TO_POINTER (TRUE) };
-  spin_until (trainer_is, started);
+  kiln_test_spin_until (trainer_is, started, 10);
   g_assert_nonnull (kiln_window_get_trainer (window));
   gpointer ended[] = { window, GINT_TO_POINTER (FALSE) };
-  spin_until (trainer_is, ended);
+  kiln_test_spin_until (trainer_is, ended, 10);
   g_assert_null (kiln_window_get_trainer (window));
 
   g_autofree char *onnx = g_build_filename (run_dir, "model.onnx", NULL);
@@ -265,18 +243,7 @@ test_resume_a_stopped_run (void)
 int
 main (int argc, char *argv[])
 {
-  /* Not G_TEST_OPTION_ISOLATE_DIRS: it also empties XDG_DATA_DIRS, which
-   * hides the shared MIME database GdkPixbuf needs to load SVG icons. The
-   * user's own folders are still kept out of reach. */
-  g_autofree char *home = g_dir_make_tmp ("kiln-test-home-XXXXXX", NULL);
-  g_assert_nonnull (home);
-  const char *subdirs[] = { "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME" };
-  for (guint i = 0; i < G_N_ELEMENTS (subdirs); i++)
-    {
-      g_autofree char *dir = g_build_filename (home, subdirs[i], NULL);
-      g_setenv (subdirs[i], dir, TRUE);
-    }
-  g_setenv ("HOME", home, TRUE);
+  kiln_test_isolate_home ();
   g_test_init (&argc, &argv, NULL);
   gtk_init ();
   adw_init ();

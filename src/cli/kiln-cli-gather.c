@@ -30,20 +30,10 @@ format_bytes (char *buf, gsize size, double bytes)
   g_strlcpy (buf, text, size);
 }
 
-static void
-format_eta (char *buf, gsize size, double seconds)
-{
-  if (seconds < 0)
-    g_strlcpy (buf, "?", size);
-  else
-    g_snprintf (buf, size, "%d:%02d:%02d", (int) seconds / 3600, ((int) seconds / 60) % 60, (int) seconds % 60);
-}
-
 /* One line, rewritten in place on a terminal. */
 static void
 print_progress_line (GatherState *st, const KilnGatherProgress *p, gboolean final)
 {
-  char bytes[32], rate[32], eta[32];
   g_autofree char *line = NULL;
   gint64 now = g_get_monotonic_time ();
 
@@ -52,14 +42,7 @@ print_progress_line (GatherState *st, const KilnGatherProgress *p, gboolean fina
   if (!final && now - st->last_line_us < 100 * 1000)
     return;
   st->last_line_us = now;
-  format_bytes (bytes, sizeof bytes, p->bytes);
-  format_bytes (rate, sizeof rate, p->bytes_per_s);
-  format_eta (eta, sizeof eta, p->eta_s);
-  line = g_strdup_printf (_("kept %" G_GUINT64_FORMAT ", rejected %" G_GUINT64_FORMAT ", failed %"
-                            G_GUINT64_FORMAT ", retrying %" G_GUINT64_FORMAT ", skipped %" G_GUINT64_FORMAT
-                            " · %s, %s/s, %.1f files/s · ETA %s"),
-                          p->n_kept, p->n_rejected, p->n_failed, p->n_retrying, p->n_skipped,
-                          bytes, rate, p->files_per_s, eta);
+  line = kiln_gather_progress_format (p);
   /* Pad over the previous line's tail. */
   fprintf (stderr, "\r%s%*s", line, (int) MAX (0, (gssize) st->line_len - (gssize) strlen (line)), "");
   st->line_len = strlen (line);

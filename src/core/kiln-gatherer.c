@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <string.h>
@@ -45,6 +46,24 @@ kiln_gather_reason_to_string (KilnGatherReason reason)
 {
   g_return_val_if_fail (reason < KILN_GATHER_N_REASONS, NULL);
   return reason_names[reason];
+}
+
+char *
+kiln_gather_progress_format (const KilnGatherProgress *p)
+{
+  g_autofree char *bytes = g_format_size (p->bytes);
+  g_autofree char *rate = g_format_size ((guint64) p->bytes_per_s);
+  g_autofree char *eta = NULL;
+
+  if (p->eta_s < 0)
+    eta = g_strdup ("?");
+  else
+    eta = g_strdup_printf ("%d:%02d:%02d", (int) p->eta_s / 3600, ((int) p->eta_s / 60) % 60, (int) p->eta_s % 60);
+  return g_strdup_printf (_("kept %" G_GUINT64_FORMAT ", rejected %" G_GUINT64_FORMAT ", failed %"
+                            G_GUINT64_FORMAT ", retrying %" G_GUINT64_FORMAT ", skipped %" G_GUINT64_FORMAT
+                            " · %s, %s/s, %.1f files/s · ETA %s"),
+                          p->n_kept, p->n_rejected, p->n_failed, p->n_retrying, p->n_skipped,
+                          bytes, rate, p->files_per_s, eta);
 }
 
 /* Requests --------------------------------------------------------------- */

@@ -3,6 +3,7 @@
 #include <glib/gi18n.h>
 
 #include "kiln-demo.h"
+#include "kiln-gather-page.h"
 #include "kiln-labels.h"
 #include "kiln-run.h"
 #include "kiln-training-setup.h"
@@ -15,6 +16,8 @@ struct _KilnWindow
 
   AdwToastOverlay *toast_overlay;
   AdwViewSwitcherTitle *switcher_title;
+  AdwViewStack *view_stack;
+  KilnGatherPage *gather_page;
   AdwStatusPage *images_status;
   GtkStack *images_stack;
   AdwStatusPage *preparing_status;
@@ -259,6 +262,35 @@ stop_run_activated (GtkWidget *widget, const char *action_name, GVariant *parame
     kiln_trainer_stop (self->trainer);
 }
 
+/* Labelling walks every file: off the main thread. */
+static void
+count_images (KilnWindow *self)
+{
+  g_autoptr(GFile) images = g_file_get_child (self->project, "images");
+  g_autofree char *images_path = g_file_get_path (images);
+
+  if (images_path == NULL || !g_file_test (images_path, G_FILE_TEST_IS_DIR))
+    {
+      adw_status_page_set_description (self->images_status,
+                                       _("No images yet: gather some, or put one folder of images per class "
+                                         "in its images folder."));
+      return;
+    }
+  adw_status_page_set_description (self->images_status, _("Counting images…"));
+  g_autoptr(GTask) task = g_task_new (self, NULL, label_project_done, NULL);
+  g_task_set_source_tag (task, count_images);
+  g_task_set_task_data (task, g_object_ref (self->project), g_object_unref);
+  g_task_run_in_thread (task, label_project_thread);
+}
+
+/* New images are in the project: count them again. */
+static void
+gather_finished_cb (KilnWindow *self)
+{
+  if (self->project != NULL)
+    count_images (self);
+}
+
 void
 kiln_window_open_project (KilnWindow *self, GFile *folder)
 {
@@ -286,20 +318,8 @@ kiln_window_open_project (KilnWindow *self, GFile *folder)
   adw_view_switcher_title_set_subtitle (self->switcher_title, basename);
   adw_status_page_set_title (self->images_status, basename);
 
-  g_autoptr(GFile) images = g_file_get_child (folder, "images");
-  g_autofree char *images_path = g_file_get_path (images);
-  if (images_path == NULL || !g_file_test (images_path, G_FILE_TEST_IS_DIR))
-    adw_status_page_set_description (self->images_status,
-                                     _("No images yet: put one folder of images per class in its images folder."));
-  else
-    {
-      adw_status_page_set_description (self->images_status, _("Counting images…"));
-      /* Labelling walks every file: off the main thread. */
-      g_autoptr(GTask) task = g_task_new (self, NULL, label_project_done, NULL);
-      g_task_set_source_tag (task, kiln_window_open_project);
-      g_task_set_task_data (task, g_object_ref (folder), g_object_unref);
-      g_task_run_in_thread (task, label_project_thread);
-    }
+  kiln_gather_page_set_project (self->gather_page, folder);
+  count_images (self);
 
   GSettings *settings = kiln_application_get_settings (KILN_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
   if (settings != NULL)
@@ -533,9 +553,13 @@ kiln_window_class_init (KilnWindowClass *klass)
   object_class->dispose = kiln_window_dispose;
   window_class->close_request = kiln_window_close_request;
 
+  g_type_ensure (KILN_TYPE_GATHER_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/kiln/Kiln/ui/kiln-window.ui");
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, gather_page);
+  gtk_widget_class_bind_template_callback (widget_class, gather_finished_cb);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, images_status);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, images_stack);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, preparing_status);
@@ -553,6 +577,8 @@ static void
 kiln_window_init (KilnWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* Gather comes first in the switcher, but a project opens on its images. */
+  adw_view_stack_set_visible_child_name (self->view_stack, "images");
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-import", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.stop-run", FALSE);
   self->run_rows = g_ptr_array_new ();

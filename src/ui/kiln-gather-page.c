@@ -1,0 +1,509 @@
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "kiln-error.h"
+#include "kiln-gather-page.h"
+#include "kiln-gatherer.h"
+#include "kiln-synsets.h"
+
+/* Enough to scroll through; a longer list means the query needs a word more. */
+#define MAX_RESULTS 500
+
+struct _KilnGatherPage
+{
+  AdwBin parent_instance;
+
+  GtkSearchEntry *search_entry;
+  GtkLabel *results_label;
+  GtkListView *synset_list;
+  AdwPreferencesGroup *synset_group;
+  AdwActionRow *wnid_row;
+  AdwActionRow *membership_row;
+  AdwActionRow *subtree_row;
+  AdwComboRow *source_row;
+  AdwEntryRow *location_row;
+  GtkSwitch *subset_switch;
+  GtkSpinButton *limit_spin;
+  GtkSpinButton *parallel_spin;
+  GtkProgressBar *progress_bar;
+  GtkLabel *status_label;
+
+  KilnSynsets *synsets;
+  GtkStringList *results;       /* wnids */
+  GtkSingleSelection *selection;
+  GFile *project_dir;
+  KilnProject *project;         /* opened on the first run */
+  KilnGatherer *gatherer;       /* the run in progress, or NULL */
+  GCancellable *cancellable;
+  GtkFileChooserNative *chooser;
+};
+
+enum { SIGNAL_FINISHED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (KilnGatherPage, kiln_gather_page, ADW_TYPE_BIN)
+
+GtkWidget *
+kiln_gather_page_new (void)
+{
+  return g_object_new (KILN_TYPE_GATHER_PAGE, NULL);
+}
+
+gboolean
+kiln_gather_page_is_running (KilnGatherPage *self)
+{
+  g_return_val_if_fail (KILN_IS_GATHER_PAGE (self), FALSE);
+  return self->gatherer != NULL;
+}
+
+const char *
+kiln_gather_page_get_wnid (KilnGatherPage *self)
+{
+  g_return_val_if_fail (KILN_IS_GATHER_PAGE (self), NULL);
+  GtkStringObject *item = gtk_single_selection_get_selected_item (self->selection);
+  return item ? gtk_string_object_get_string (item) : NULL;
+}
+
+static void
+set_status (KilnGatherPage *self, const char *text)
+{
+  gtk_label_set_text (self->status_label, text);
+}
+
+static void
+update_actions (KilnGatherPage *self)
+{
+  gboolean running = self->gatherer != NULL;
+  KilnGatherSource source = adw_combo_row_get_selected (self->source_row);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.start", !running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.cancel", running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.choose", !running && source != KILN_GATHER_API);
+}
+
+/* ---- Browsing ------------------------------------------------------------ */
+
+static gboolean
+ensure_synsets (KilnGatherPage *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->synsets == NULL)
+    self->synsets = kiln_synsets_get_default (&error);
+  if (self->synsets == NULL)
+    gtk_label_set_text (self->results_label, error->message);
+  return self->synsets != NULL;
+}
+
+static void
+search_changed_cb (KilnGatherPage *self)
+{
+  g_autofree char *query = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->search_entry))));
+  guint n_old = g_list_model_get_n_items (G_LIST_MODEL (self->results));
+
+  if (*query == '\0' || !ensure_synsets (self))
+    {
+      gtk_string_list_splice (self->results, 0, n_old, NULL);
+      if (*query == '\0')
+        gtk_label_set_text (self->results_label,
+                            _("Type a word such as “cat”, or an ImageNet id such as n02121808."));
+      return;
+    }
+
+  g_autoptr(GArray) found = kiln_synsets_search (self->synsets, query, MAX_RESULTS);
+  g_autofree const char **wnids = g_new0 (const char *, found->len + 1);
+  for (guint i = 0; i < found->len; i++)
+    wnids[i] = kiln_synsets_get_wnid (self->synsets, g_array_index (found, guint, i));
+  gtk_string_list_splice (self->results, 0, n_old, wnids);
+
+  g_autofree char *text = NULL;
+  if (found->len == 0)
+    text = g_strdup_printf (_("No synset matches “%s”."), query);
+  else if (found->len >= MAX_RESULTS)
+    text = g_strdup_printf (_("The first %u matches; type more to narrow them."), found->len);
+  else
+    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u match", "%u matches", found->len), found->len);
+  gtk_label_set_text (self->results_label, text);
+}
+
+static void
+show_synset (KilnGatherPage *self)
+{
+  const char *wnid = kiln_gather_page_get_wnid (self);
+  guint index = wnid && self->synsets ? kiln_synsets_lookup (self->synsets, wnid) : KILN_SYNSET_NONE;
+
+  if (index == KILN_SYNSET_NONE)
+    {
+      adw_preferences_group_set_title (self->synset_group, _("No Synset Chosen"));
+      adw_preferences_group_set_description (self->synset_group,
+                                             _("Pick a synset to gather its images; a URL list or folder can "
+                                               "also be gathered without one."));
+      adw_action_row_set_subtitle (self->wnid_row, "—");
+      adw_action_row_set_subtitle (self->membership_row, "—");
+      adw_action_row_set_subtitle (self->subtree_row, "—");
+      return;
+    }
+
+  const char * const *words = kiln_synsets_get_words (self->synsets, index);
+  g_autofree char *also = words[0] && words[1] ? g_strjoinv (", ", (char **) words + 1) : NULL;
+  g_autofree char *description = also
+    ? g_strdup_printf (_("%s (also: %s)"), kiln_synsets_get_gloss (self->synsets, index), also)
+    : g_strdup (kiln_synsets_get_gloss (self->synsets, index));
+  adw_preferences_group_set_title (self->synset_group, kiln_synsets_get_name (self->synsets, index));
+  adw_preferences_group_set_description (self->synset_group, description);
+  adw_action_row_set_subtitle (self->wnid_row, wnid);
+
+  const char *membership;
+  if (kiln_synsets_in_1k (self->synsets, index))
+    membership = _("An ILSVRC-2012 class (ImageNet-1k), and in ImageNet-21k");
+  else if (kiln_synsets_in_21k (self->synsets, index))
+    membership = _("ImageNet-21k");
+  else
+    membership = _("No: the API has no images for it, though its hyponyms may");
+  adw_action_row_set_subtitle (self->membership_row, membership);
+
+  guint below = kiln_synsets_get_subtree_size (self->synsets, index, 0) - 1;
+  guint below_21k = kiln_synsets_get_subtree_size (self->synsets, index, KILN_SYNSET_IN_21K);
+  if (kiln_synsets_in_21k (self->synsets, index))
+    below_21k--;
+  g_autofree char *subtree = g_strdup_printf (_("%u synsets below it, %u of them in ImageNet-21k"), below, below_21k);
+  adw_action_row_set_subtitle (self->subtree_row, subtree);
+}
+
+static void
+selection_changed_cb (KilnGatherPage *self)
+{
+  show_synset (self);
+}
+
+static void
+setup_row_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *name = gtk_label_new (NULL);
+  GtkWidget *detail = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (name), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_END);
+  gtk_label_set_xalign (GTK_LABEL (detail), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (detail), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (detail, "dim-label");
+  gtk_widget_add_css_class (detail, "caption");
+  gtk_box_append (GTK_BOX (box), name);
+  gtk_box_append (GTK_BOX (box), detail);
+  gtk_list_item_set_child (item, box);
+}
+
+static void
+bind_row_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  KilnGatherPage *self = data;
+  GtkWidget *box = gtk_list_item_get_child (item);
+  GtkWidget *name = gtk_widget_get_first_child (box);
+  GtkWidget *detail = gtk_widget_get_next_sibling (name);
+  const char *wnid = gtk_string_object_get_string (gtk_list_item_get_item (item));
+  guint index = kiln_synsets_lookup (self->synsets, wnid);
+  g_autofree char *words = g_strjoinv (", ", (char **) kiln_synsets_get_words (self->synsets, index));
+  const char *where = kiln_synsets_in_1k (self->synsets, index) ? " · ILSVRC-2012"
+                      : kiln_synsets_in_21k (self->synsets, index) ? " · ImageNet-21k" : "";
+  g_autofree char *text = g_strdup_printf ("%s%s", wnid, where);
+
+  gtk_label_set_text (GTK_LABEL (name), words);
+  gtk_label_set_text (GTK_LABEL (detail), text);
+}
+
+/* ---- Source -------------------------------------------------------------- */
+
+static void
+source_changed_cb (KilnGatherPage *self)
+{
+  KilnGatherSource source = adw_combo_row_get_selected (self->source_row);
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->location_row));
+  static const char *const titles[] = {
+    [KILN_GATHER_URLS] = N_("URL list file (fall11_urls.txt form, or one URL a line)"),
+    [KILN_GATHER_API] = N_("URL template ({wnid} becomes the synset)"),
+    [KILN_GATHER_ARCHIVE] = N_("ImageNet training tar"),
+    [KILN_GATHER_FOLDER] = N_("Folder of images"),
+  };
+
+  if (source > KILN_GATHER_FOLDER)
+    return;
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->location_row), _(titles[source]));
+  if (source == KILN_GATHER_API && *text == '\0')
+    gtk_editable_set_text (GTK_EDITABLE (self->location_row), KILN_GATHER_DEFAULT_API);
+  else if (source != KILN_GATHER_API && g_strcmp0 (text, KILN_GATHER_DEFAULT_API) == 0)
+    gtk_editable_set_text (GTK_EDITABLE (self->location_row), "");
+  update_actions (self);
+}
+
+static void
+chooser_response_cb (GtkNativeDialog *dialog, int response, gpointer data)
+{
+  KilnGatherPage *self = data;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      if (path != NULL)
+        gtk_editable_set_text (GTK_EDITABLE (self->location_row), path);
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+choose_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnGatherPage *self = KILN_GATHER_PAGE (widget);
+  KilnGatherSource source = adw_combo_row_get_selected (self->source_row);
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  if (self->chooser != NULL)
+    return;
+  self->chooser = gtk_file_chooser_native_new (source == KILN_GATHER_FOLDER ? _("Choose a Folder of Images")
+                                               : _("Choose a File"),
+                                               GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                               source == KILN_GATHER_FOLDER ? GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER
+                                               : GTK_FILE_CHOOSER_ACTION_OPEN,
+                                               _("_Choose"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  g_signal_connect (self->chooser, "response", G_CALLBACK (chooser_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+/* ---- Running ------------------------------------------------------------- */
+
+static void
+on_progress (KilnGatherer *gatherer, const KilnGatherProgress *p, gpointer data)
+{
+  KilnGatherPage *self = data;
+  g_autofree char *text = kiln_gather_progress_format (p);
+  guint64 total = p->n_done + p->n_queued;
+
+  set_status (self, text);
+  if (p->source_done && total > 0)
+    gtk_progress_bar_set_fraction (self->progress_bar, (double) p->n_done / (double) total);
+  else
+    gtk_progress_bar_pulse (self->progress_bar);
+}
+
+/* "rejected 3 (http 2, placeholder 1)" style detail of why URLs failed. */
+static char *
+describe_reasons (const KilnGatherProgress *p)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint r = KILN_GATHER_REASON_KEPT + 1; r < KILN_GATHER_N_REASONS; r++)
+    if (p->by_reason[r] > 0)
+      g_string_append_printf (text, "%s%s %" G_GUINT64_FORMAT, text->len ? ", " : "",
+                              kiln_gather_reason_to_string (r), p->by_reason[r]);
+  return g_string_free (text, FALSE);
+}
+
+static void
+gather_done_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr(KilnGatherPage) self = data;
+  KilnGatherer *gatherer = KILN_GATHERER (source);
+  g_autoptr(GError) error = NULL;
+  KilnGatherProgress p;
+  gboolean ok = kiln_gatherer_run_finish (gatherer, result, &error);
+
+  kiln_gatherer_get_progress (gatherer, &p);
+  g_signal_handlers_disconnect_by_data (gatherer, self);
+  if (gatherer == self->gatherer)
+    {
+      g_clear_object (&self->gatherer);
+      g_clear_object (&self->cancellable);
+    }
+
+  g_autofree char *reasons = describe_reasons (&p);
+  g_autofree char *text = NULL;
+  if (ok)
+    text = g_strdup_printf (_("Done: kept %" G_GUINT64_FORMAT " new images, rejected %" G_GUINT64_FORMAT
+                              ", failed %" G_GUINT64_FORMAT ", already done %" G_GUINT64_FORMAT
+                              ", over the limit %" G_GUINT64_FORMAT ".%s%s%s"),
+                            p.n_kept, p.n_rejected, p.n_failed, p.n_skipped, p.n_over_limit,
+                            *reasons ? _(" By reason: ") : "", reasons, *reasons ? "." : "");
+  else if (g_error_matches (error, KILN_ERROR, KILN_ERROR_CANCELLED))
+    text = g_strdup_printf (_("Stopped after keeping %" G_GUINT64_FORMAT " images. Nothing half-written was "
+                              "left; gather again to resume where it stopped."), p.n_kept);
+  else
+    text = g_strdup_printf (_("Gathering failed: %s"), error->message);
+  set_status (self, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
+  update_actions (self);
+  g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
+}
+
+static void
+start_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnGatherPage *self = KILN_GATHER_PAGE (widget);
+  KilnGatherSource source = adw_combo_row_get_selected (self->source_row);
+  g_autofree char *location = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->location_row))));
+  const char *wnid = kiln_gather_page_get_wnid (self);
+  g_autoptr(GError) error = NULL;
+
+  if (self->gatherer != NULL)
+    return;
+  if (self->project_dir == NULL)
+    {
+      set_status (self, _("Open a project first: images are gathered into its images folder."));
+      return;
+    }
+  if (source == KILN_GATHER_API && wnid == NULL)
+    {
+      set_status (self, _("Choose a synset first: the API is asked for one synset's image URLs."));
+      return;
+    }
+  if (*location == '\0' && source != KILN_GATHER_API)
+    {
+      set_status (self, source == KILN_GATHER_FOLDER ? _("Choose the folder of images first.")
+                                                     : _("Choose the file to gather from first."));
+      return;
+    }
+  if (self->project == NULL)
+    {
+      g_autofree char *path = g_file_get_path (self->project_dir);
+      self->project = path ? kiln_project_open (path, &error) : NULL;
+      if (self->project == NULL)
+        {
+          g_autofree char *text = g_strdup_printf (_("The project could not be opened: %s"),
+                                                   error ? error->message : _("it is not a local folder"));
+          set_status (self, text);
+          return;
+        }
+    }
+
+  g_autoptr(KilnGatherRequest) request = kiln_gather_request_new (source, *location ? location : NULL, wnid);
+  request->subset = wnid != NULL && gtk_switch_get_active (self->subset_switch);
+  request->limit = (guint) gtk_spin_button_get_value_as_int (self->limit_spin);
+  request->max_parallel = (guint) gtk_spin_button_get_value_as_int (self->parallel_spin);
+
+  self->gatherer = kiln_gatherer_new (self->project);
+  self->cancellable = g_cancellable_new ();
+  g_signal_connect (self->gatherer, "progress", G_CALLBACK (on_progress), self);
+  kiln_gatherer_run_async (self->gatherer, request, self->cancellable, gather_done_cb, g_object_ref (self));
+
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
+  set_status (self, _("Starting…"));
+  update_actions (self);
+}
+
+static void
+cancel_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnGatherPage *self = KILN_GATHER_PAGE (widget);
+
+  if (self->cancellable != NULL)
+    {
+      g_cancellable_cancel (self->cancellable);
+      set_status (self, _("Stopping…"));
+    }
+}
+
+void
+kiln_gather_page_set_project (KilnGatherPage *self, GFile *folder)
+{
+  g_return_if_fail (KILN_IS_GATHER_PAGE (self));
+  g_return_if_fail (folder == NULL || G_IS_FILE (folder));
+
+  if (self->project_dir != NULL && folder != NULL && g_file_equal (self->project_dir, folder))
+    return;
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_set_object (&self->project_dir, folder);
+  g_clear_object (&self->project);
+}
+
+/* ---- Object -------------------------------------------------------------- */
+
+static void
+kiln_gather_page_dispose (GObject *object)
+{
+  KilnGatherPage *self = KILN_GATHER_PAGE (object);
+
+  /* A run in progress holds a reference to the page until it ends. */
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  gtk_widget_dispose_template (GTK_WIDGET (self), KILN_TYPE_GATHER_PAGE);
+  G_OBJECT_CLASS (kiln_gather_page_parent_class)->dispose (object);
+}
+
+static void
+kiln_gather_page_finalize (GObject *object)
+{
+  KilnGatherPage *self = KILN_GATHER_PAGE (object);
+
+  g_clear_object (&self->gatherer);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->project);
+  g_clear_object (&self->project_dir);
+  g_signal_handlers_disconnect_by_data (self->selection, self);
+  g_clear_object (&self->selection);
+  g_clear_object (&self->synsets);
+  G_OBJECT_CLASS (kiln_gather_page_parent_class)->finalize (object);
+}
+
+static void
+kiln_gather_page_class_init (KilnGatherPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = kiln_gather_page_dispose;
+  object_class->finalize = kiln_gather_page_finalize;
+
+  signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/kiln/Kiln/ui/kiln-gather-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, results_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, synset_list);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, synset_group);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, wnid_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, membership_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, subtree_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, source_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, location_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, subset_switch);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, limit_spin);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, parallel_spin);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, status_label);
+  gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, source_changed_cb);
+
+  gtk_widget_class_install_action (widget_class, "gather.start", NULL, start_activated);
+  gtk_widget_class_install_action (widget_class, "gather.cancel", NULL, cancel_activated);
+  gtk_widget_class_install_action (widget_class, "gather.choose", NULL, choose_activated);
+}
+
+static void
+kiln_gather_page_init (KilnGatherPage *self)
+{
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->results = gtk_string_list_new (NULL);
+  self->selection = gtk_single_selection_new (G_LIST_MODEL (self->results));  /* takes results */
+  g_signal_connect_swapped (self->selection, "notify::selected-item", G_CALLBACK (selection_changed_cb), self);
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_row_cb), self);
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_row_cb), self);
+  gtk_list_view_set_model (self->synset_list, GTK_SELECTION_MODEL (self->selection));
+  gtk_list_view_set_factory (self->synset_list, factory);
+  g_object_unref (factory);
+
+  /* Typing anywhere on the page searches. */
+  gtk_search_entry_set_key_capture_widget (self->search_entry, GTK_WIDGET (self));
+  source_changed_cb (self);
+  update_actions (self);
+}

@@ -1,0 +1,27 @@
+/* kiln-gather-page.h: the window's Gather page.
+ *
+ * Browse the WordNet noun synsets (filtered as the user types), see where a
+ * synset sits in ImageNet, and gather its images into the open project from
+ * a URL list, an HTTP API, an ImageNet archive or a folder, with live
+ * progress and Stop. The work is KilnGatherer's; the page only drives it.
+ *
+ * Signals: "finished" (no arguments) after each run, however it ended.
+ * Threads: main thread only. */
+#pragma once
+
+#include <adwaita.h>
+
+G_BEGIN_DECLS
+
+#define KILN_TYPE_GATHER_PAGE (kiln_gather_page_get_type ())
+G_DECLARE_FINAL_TYPE (KilnGatherPage, kiln_gather_page, KILN, GATHER_PAGE, AdwBin)
+
+GtkWidget  *kiln_gather_page_new           (void);
+/* The project gathered into; changing it stops a run on the previous one. */
+void        kiln_gather_page_set_project   (KilnGatherPage *self,
+                                            GFile          *folder);
+gboolean    kiln_gather_page_is_running    (KilnGatherPage *self);
+/* The chosen synset's wnid, or NULL. */
+const char *kiln_gather_page_get_wnid      (KilnGatherPage *self);
+
+G_END_DECLS

@@ -1,0 +1,345 @@
+/* The window's Gather page under Xvfb, driven as a user would: typing
+ * filters the WordNet synsets and shows where the chosen one sits in
+ * ImageNet; gathering a URL list served by a local SoupServer fills the
+ * project, says what happened to every URL and updates the Images page; a
+ * second run fetches nothing twice; Stop ends a stalled run at once and
+ * leaves no half-written file. */
+#include <adwaita.h>
+#include <libsoup/soup.h>
+#include <string.h>
+
+#include "kiln-application.h"
+#include "kiln-gather-page.h"
+#include "kiln-window.h"
+#include "test-ui-util.h"
+#include "test-util.h"
+
+typedef struct {
+  SoupServer *server;
+  char       *base;
+  GBytes     *jpeg;
+  GPtrArray  *stalled;   /* SoupServerMessage * held open */
+  guint       n_requests;
+} Server;
+
+static Server server;
+
+static GBytes *
+make_jpeg (int w, int h)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, w, h);
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+  g_autoptr(GError) error = NULL;
+  char *buffer = NULL;
+  gsize size = 0;
+
+  /* Noise keeps the file above the gatherer's minimum size. */
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w * 3; x++)
+      pixels[y * gdk_pixbuf_get_rowstride (pixbuf) + x] = g_rand_int_range (rand, 0, 256);
+  gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &size, "jpeg", &error, NULL);
+  g_assert_no_error (error);
+  return g_bytes_new_take (buffer, size);
+}
+
+static void
+handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer data)
+{
+  server.n_requests++;
+  if (g_str_has_prefix (path, "/img/"))
+    {
+      soup_server_message_set_status (msg, 200, NULL);
+      soup_server_message_set_response (msg, "image/jpeg", SOUP_MEMORY_COPY,
+                                        g_bytes_get_data (server.jpeg, NULL), g_bytes_get_size (server.jpeg));
+    }
+  else if (g_str_has_prefix (path, "/stall/"))
+    {
+      /* Headers and a few bytes, then nothing. */
+      soup_server_message_set_status (msg, 200, NULL);
+      soup_message_headers_set_content_type (soup_server_message_get_response_headers (msg), "image/jpeg", NULL);
+      soup_message_headers_set_encoding (soup_server_message_get_response_headers (msg), SOUP_ENCODING_CHUNKED);
+      soup_message_body_append (soup_server_message_get_response_body (msg), SOUP_MEMORY_COPY,
+                                g_bytes_get_data (server.jpeg, NULL), 200);
+      g_ptr_array_add (server.stalled, g_object_ref (msg));
+    }
+  else
+    soup_server_message_set_status (msg, 404, NULL);
+}
+
+static void
+start_server (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  server.jpeg = make_jpeg (96, 72);
+  server.stalled = g_ptr_array_new_with_free_func (g_object_unref);
+  server.server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (server.server, NULL, handler, NULL, NULL);
+  soup_server_listen_local (server.server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  GSList *uris = soup_server_get_uris (server.server);
+  server.base = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+}
+
+static gpointer
+child (gpointer widget, GType type, const char *name)
+{
+  gpointer found = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
+  g_assert_nonnull (found);
+  return found;
+}
+
+static KilnGatherPage *
+gather_page (KilnWindow *window)
+{
+  return KILN_GATHER_PAGE (child (window, KILN_TYPE_WINDOW, "gather_page"));
+}
+
+static const char *
+status_text (KilnGatherPage *page)
+{
+  return gtk_label_get_text (child (page, KILN_TYPE_GATHER_PAGE, "status_label"));
+}
+
+static const char *
+row_subtitle (KilnGatherPage *page, const char *row)
+{
+  return adw_action_row_get_subtitle (child (page, KILN_TYPE_GATHER_PAGE, row));
+}
+
+typedef struct {
+  KilnGatherPage *page;
+  const char     *text;
+  const char     *wnid;
+} WnidWait;
+
+/* Setting the text clears the entry first, which searches at once; the
+ * new text is searched after the entry's delay. */
+static gboolean
+wnid_is (gpointer data)
+{
+  WnidWait *w = data;
+  GtkLabel *results = child (w->page, KILN_TYPE_GATHER_PAGE, "results_label");
+  gboolean searched = *w->text == '\0' || !g_str_has_prefix (gtk_label_get_text (results), "Type a word");
+  return searched && g_strcmp0 (kiln_gather_page_get_wnid (w->page), w->wnid) == 0;
+}
+
+/* Types @text into the search entry and waits for the top hit. */
+static void
+search (KilnGatherPage *page, const char *text, const char *expect_wnid)
+{
+  WnidWait wait = { page, text, expect_wnid };
+
+  gtk_editable_set_text (child (page, KILN_TYPE_GATHER_PAGE, "search_entry"), text);
+  kiln_test_spin_until (wnid_is, &wait, 10);
+  g_assert_cmpstr (kiln_gather_page_get_wnid (page), ==, expect_wnid);
+}
+
+static gboolean
+not_running (gpointer page)
+{
+  return !kiln_gather_page_is_running (page);
+}
+
+/* A window showing a fresh, empty project. */
+typedef struct {
+  KilnWindow     *window;
+  KilnGatherPage *page;
+  char           *dir;
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
+  g_autoptr(GError) error = NULL;
+
+  f->window = kiln_window_new (app);
+  gtk_window_present (GTK_WINDOW (f->window));
+  f->page = gather_page (f->window);
+  f->dir = g_dir_make_tmp ("kiln-gather-page-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autoptr(GFile) folder = g_file_new_for_path (f->dir);
+  kiln_window_open_project (f->window, folder);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  g_ptr_array_set_size (server.stalled, 0);
+  kiln_test_remove_tree (f->dir);
+  g_free (f->dir);
+}
+
+static char *
+write_url_list (const char *dir, const char *const *lines)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (dir, "urls.txt", NULL);
+
+  for (guint i = 0; lines[i]; i++)
+    g_string_append_printf (text, lines[i], server.base);
+  g_file_set_contents (path, text->str, -1, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+/* Files under @dir, the project's store and the test's URL list aside. */
+static guint
+count_files (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (d && (name = g_dir_read_name (d)))
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        n += count_files (path);
+      else
+        n += !g_str_has_prefix (name, "kiln.db") && !g_str_equal (name, "urls.txt");
+    }
+  return n;
+}
+
+static gboolean
+images_description_is (gpointer data)
+{
+  gpointer *args = data;
+  AdwStatusPage *status = child (args[0], KILN_TYPE_WINDOW, "images_status");
+  return g_strcmp0 (adw_status_page_get_description (status), args[1]) == 0;
+}
+
+static void
+test_browse_synsets (Fixture *f, gconstpointer data)
+{
+  KilnGatherPage *page = f->page;
+
+  search (page, "domestic cat", "n02121808");
+  AdwPreferencesGroup *group = child (page, KILN_TYPE_GATHER_PAGE, "synset_group");
+  g_assert_cmpstr (adw_preferences_group_get_title (group), ==, "domestic cat");
+  g_assert_cmpstr (row_subtitle (page, "wnid_row"), ==, "n02121808");
+  g_assert_nonnull (strstr (row_subtitle (page, "membership_row"), "ImageNet-21k"));
+  g_assert_nonnull (strstr (row_subtitle (page, "subtree_row"), "synsets below it"));
+
+  /* An ILSVRC-2012 class, found by its wnid. */
+  search (page, "n02123045", "n02123045");
+  g_assert_nonnull (strstr (row_subtitle (page, "membership_row"), "ILSVRC-2012"));
+
+  search (page, "qqxqzzv", NULL);
+  GtkLabel *results = child (page, KILN_TYPE_GATHER_PAGE, "results_label");
+  g_assert_nonnull (strstr (gtk_label_get_text (results), "No synset matches"));
+  g_assert_cmpstr (row_subtitle (page, "wnid_row"), ==, "—");
+
+  /* The API needs a synset: a clear message, no run. */
+  AdwComboRow *source = child (page, KILN_TYPE_GATHER_PAGE, "source_row");
+  adw_combo_row_set_selected (source, 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.start", NULL));
+  g_assert_false (kiln_gather_page_is_running (page));
+  g_assert_nonnull (strstr (status_text (page), "Choose a synset first"));
+}
+
+static void
+test_gather_url_list (Fixture *f, gconstpointer data)
+{
+  KilnWindow *window = f->window;
+  KilnGatherPage *page = f->page;
+  const char *dir = f->dir;
+  const char *const lines[] = {
+    "n02121808_1\t%s/img/tabby.jpg\n",
+    "n02121808_2\t%s/img/kitten.jpg\n",
+    "n02121808_3\t%s/gone/lost.jpg\n",
+    "n02084071_1\t%s/img/dog.jpg\n",   /* another synset: not asked for */
+    NULL,
+  };
+  g_autofree char *urls = write_url_list (dir, lines);
+
+  search (page, "domestic cat", "n02121808");
+  adw_combo_row_set_selected (child (page, KILN_TYPE_GATHER_PAGE, "source_row"), 0);
+  gtk_editable_set_text (child (page, KILN_TYPE_GATHER_PAGE, "location_row"), urls);
+
+  server.n_requests = 0;
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.start", NULL));
+  g_assert_true (kiln_gather_page_is_running (page));
+  kiln_test_spin_until (not_running, page, 30);
+  g_assert_false (kiln_gather_page_is_running (page));
+  g_test_message ("status: %s", status_text (page));
+  g_assert_true (g_str_has_prefix (status_text (page), "Done: kept 2 new images, rejected 1"));
+  g_assert_nonnull (strstr (status_text (page), "http 1"));
+  g_assert_cmpuint (server.n_requests, ==, 3);
+
+  g_autofree char *class_dir = g_build_filename (dir, "images", "n02121808", NULL);
+  g_assert_cmpuint (count_files (class_dir), ==, 2);
+  gpointer args[] = { window, (gpointer) "1 class · 2 images" };
+  kiln_test_spin_until (images_description_is, args, 10);
+  g_assert_true (images_description_is (args));
+
+  /* Every outcome was recorded: the second run fetches nothing. */
+  server.n_requests = 0;
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.start", NULL));
+  kiln_test_spin_until (not_running, page, 30);
+  g_test_message ("status: %s", status_text (page));
+  g_assert_true (g_str_has_prefix (status_text (page), "Done: kept 0 new images"));
+  g_assert_nonnull (strstr (status_text (page), "already done 3"));
+  g_assert_cmpuint (server.n_requests, ==, 0);
+}
+
+static gboolean
+stalls_reached (gpointer data)
+{
+  return server.stalled->len >= GPOINTER_TO_UINT (data);
+}
+
+static void
+test_stop_a_stalled_run (Fixture *f, gconstpointer data)
+{
+  KilnGatherPage *page = f->page;
+  const char *dir = f->dir;
+  const char *const lines[] = {
+    "%s/stall/one.jpg\n", "%s/stall/two.jpg\n", "%s/stall/three.jpg\n", NULL,
+  };
+  g_autofree char *urls = write_url_list (dir, lines);
+
+  /* No synset: a URL list can be gathered as it is. */
+  search (page, "", NULL);
+  adw_combo_row_set_selected (child (page, KILN_TYPE_GATHER_PAGE, "source_row"), 0);
+  gtk_editable_set_text (child (page, KILN_TYPE_GATHER_PAGE, "location_row"), urls);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.start", NULL));
+  kiln_test_spin_until (stalls_reached, GUINT_TO_POINTER (3), 10);
+  g_assert_cmpuint (server.stalled->len, ==, 3);
+  g_assert_true (kiln_gather_page_is_running (page));
+
+  gint64 start = g_get_monotonic_time ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.cancel", NULL));
+  kiln_test_spin_until (not_running, page, 10);
+  g_assert_false (kiln_gather_page_is_running (page));
+  /* The total timeout is a minute: Stop does not wait for it. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+  g_test_message ("status: %s", status_text (page));
+  g_assert_true (g_str_has_prefix (status_text (page), "Stopped after keeping 0 images"));
+
+  /* Nothing half-written anywhere in the project. */
+  g_assert_cmpuint (count_files (dir), ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  kiln_test_isolate_home ();
+  g_test_init (&argc, &argv, NULL);
+  gtk_init ();
+  adw_init ();
+  start_server ();
+
+  g_test_add ("/gather-page/browse-synsets", Fixture, NULL, fixture_setup, test_browse_synsets, fixture_teardown);
+  g_test_add ("/gather-page/gather-a-url-list", Fixture, NULL, fixture_setup, test_gather_url_list,
+              fixture_teardown);
+  g_test_add ("/gather-page/stop-a-stalled-run", Fixture, NULL, fixture_setup, test_stop_a_stalled_run,
+              fixture_teardown);
+  return g_test_run ();
+}

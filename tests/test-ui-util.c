@@ -1,0 +1,25 @@
+#include "test-ui-util.h"
+
+KilnApplication *
+kiln_test_make_app (void)
+{
+  static KilnApplication *app;
+
+  if (app == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      app = kiln_application_new ();
+      g_application_register (G_APPLICATION (app), NULL, &error);
+      g_assert_no_error (error);
+    }
+  return g_object_ref (app);
+}
+
+void
+kiln_test_spin_until (gboolean (*done) (gpointer), gpointer data, int seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+
+  while (!done (data) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+}
