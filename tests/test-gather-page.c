@@ -2,8 +2,8 @@
  * filters the WordNet synsets and shows where the chosen one sits in
  * ImageNet; gathering a URL list served by a local SoupServer fills the
  * project, says what happened to every URL and updates the Images page; a
- * second run fetches nothing twice; Stop ends a stalled run at once and
- * leaves no half-written file. */
+ * second run fetches nothing twice; Stop, or closing the window, ends a
+ * stalled run at once and leaves no half-written file. */
 #include <adwaita.h>
 #include <libsoup/soup.h>
 #include <string.h>
@@ -168,7 +168,8 @@ fixture_setup (Fixture *f, gconstpointer data)
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  gtk_window_destroy (GTK_WINDOW (f->window));
+  if (f->window != NULL)
+    gtk_window_destroy (GTK_WINDOW (f->window));
   g_ptr_array_set_size (server.stalled, 0);
   kiln_test_remove_tree (f->dir);
   g_free (f->dir);
@@ -327,6 +328,28 @@ test_stop_a_stalled_run (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_files (dir), ==, 0);
 }
 
+/* Closing the window stops the run; the page outlives its widgets until
+ * the run has ended, without touching them. */
+static void
+test_close_while_gathering (Fixture *f, gconstpointer data)
+{
+  g_autoptr(KilnGatherPage) page = g_object_ref (f->page);
+  const char *const lines[] = { "%s/stall/four.jpg\n", "%s/stall/five.jpg\n", NULL };
+  g_autofree char *urls = write_url_list (f->dir, lines);
+
+  adw_combo_row_set_selected (child (page, KILN_TYPE_GATHER_PAGE, "source_row"), 0);
+  gtk_editable_set_text (child (page, KILN_TYPE_GATHER_PAGE, "location_row"), urls);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.start", NULL));
+  kiln_test_spin_until (stalls_reached, GUINT_TO_POINTER (2), 10);
+  g_assert_cmpuint (server.stalled->len, ==, 2);
+
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  f->window = NULL;
+  kiln_test_spin_until (not_running, page, 10);
+  g_assert_false (kiln_gather_page_is_running (page));
+  g_assert_cmpuint (count_files (f->dir), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -340,6 +363,8 @@ main (int argc, char **argv)
   g_test_add ("/gather-page/gather-a-url-list", Fixture, NULL, fixture_setup, test_gather_url_list,
               fixture_teardown);
   g_test_add ("/gather-page/stop-a-stalled-run", Fixture, NULL, fixture_setup, test_stop_a_stalled_run,
+              fixture_teardown);
+  g_test_add ("/gather-page/close-while-gathering", Fixture, NULL, fixture_setup, test_close_while_gathering,
               fixture_teardown);
   return g_test_run ();
 }

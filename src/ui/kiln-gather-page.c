@@ -318,6 +318,10 @@ gather_done_cb (GObject *source, GAsyncResult *result, gpointer data)
       g_clear_object (&self->cancellable);
     }
 
+  /* The window closed while the run stopped: no widgets left to update. */
+  if (self->status_label == NULL)
+    return;
+
   g_autofree char *reasons = describe_reasons (&p);
   g_autofree char *text = NULL;
   if (ok)
@@ -421,12 +425,25 @@ kiln_gather_page_set_project (KilnGatherPage *self, GFile *folder)
 
 /* ---- Object -------------------------------------------------------------- */
 
+/* Leaving the window (it closed) stops the run. */
+static void
+kiln_gather_page_unroot (GtkWidget *widget)
+{
+  KilnGatherPage *self = KILN_GATHER_PAGE (widget);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  GTK_WIDGET_CLASS (kiln_gather_page_parent_class)->unroot (widget);
+}
+
 static void
 kiln_gather_page_dispose (GObject *object)
 {
   KilnGatherPage *self = KILN_GATHER_PAGE (object);
 
   /* A run in progress holds a reference to the page until it ends. */
+  if (self->gatherer != NULL)
+    g_signal_handlers_disconnect_by_data (self->gatherer, self);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   if (self->chooser != NULL)
@@ -459,6 +476,7 @@ kiln_gather_page_class_init (KilnGatherPageClass *klass)
 
   object_class->dispose = kiln_gather_page_dispose;
   object_class->finalize = kiln_gather_page_finalize;
+  widget_class->unroot = kiln_gather_page_unroot;
 
   signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                            0, NULL, NULL, NULL, G_TYPE_NONE, 0);
