@@ -375,6 +375,126 @@ test_stop_and_resume_is_exact (Data *d, gconstpointer unused)
 }
 
 static void
+copy_tree (const char *from, const char *to)
+{
+  g_autoptr(GDir) dir = g_dir_open (from, 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (dir);
+  g_assert_cmpint (g_mkdir_with_parents (to, 0755), ==, 0);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *src = g_build_filename (from, name, NULL);
+      g_autofree char *dest = g_build_filename (to, name, NULL);
+      g_autofree char *contents = NULL;
+      gsize length = 0;
+
+      if (g_file_test (src, G_FILE_TEST_IS_DIR))
+        {
+          copy_tree (src, dest);
+          continue;
+        }
+      g_assert_true (g_file_get_contents (src, &contents, &length, NULL));
+      g_assert_true (g_file_set_contents (dest, contents, length, NULL));
+    }
+}
+
+/* A stop that lands while the last epoch is being validated leaves that
+ * epoch's checkpoint marked "validation pending" and no val row for it.
+ * That state is made here from a copy of an uninterrupted run (the stop's
+ * timing cannot be forced); resuming it must validate first and end with
+ * the uninterrupted run's log and weights. */
+static void
+test_resume_finishes_interrupted_validation (Data *d, gconstpointer unused)
+{
+  Seen full = { 0 }, second = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  g_autoptr(KilnTrainer) uninterrupted = make_trainer (d, d->dir, "whole", 4, &full, NULL);
+  run_to_end (uninterrupted, &full);
+  g_assert_cmpint (full.final_state, ==, KILN_TRAINER_FINISHED);
+  const char *whole_dir = kiln_run_get_dir (kiln_trainer_get_run (uninterrupted));
+  g_autoptr(GArray) rows_a = kiln_run_read_metrics (whole_dir, &error);
+  g_assert_no_error (error);
+
+  /* The second epoch's validation is the one interrupted. */
+  gint64 at = -1;
+  guint n_val = 0;
+  for (guint i = 0; i < rows_a->len && at < 0; i++)
+    if (g_array_index (rows_a, KilnRunMetrics, i).phase == KILN_RUN_PHASE_VAL && ++n_val == 2)
+      at = g_array_index (rows_a, KilnRunMetrics, i).iteration;
+  g_assert_cmpint (at, >, 0);
+
+  g_autofree char *pending_dir = g_build_filename (d->dir, "pending", NULL);
+  copy_tree (whole_dir, pending_dir);
+  g_autoptr(KilnRun) pending = kiln_run_open (pending_dir, -1, &error);
+  g_assert_no_error (error);
+  for (gint64 i = at + 1; i <= rows_a->len; i++)
+    {
+      g_autofree char *later = kiln_run_checkpoint_path (pending, i);
+      g_unlink (later);
+    }
+  g_autofree char *checkpoint = kiln_run_checkpoint_path (pending, at);
+  g_clear_object (&pending);
+
+  g_autofree char *bytes = NULL;
+  gsize length = 0;
+  g_assert_true (g_file_get_contents (checkpoint, &bytes, &length, NULL));
+  /* The JSON header follows its 8-byte length; same-length edit, same offsets. */
+  g_assert_cmpuint (length, >, 8);
+  char *key = g_strstr_len (bytes + 8, MIN (length - 8, GUINT64_FROM_LE (*(guint64 *) bytes)),
+                            "\"kiln.validation_pending\"");
+  g_assert_nonnull (key);
+  char *flag = strchr (key + strlen ("\"kiln.validation_pending\""), '0');
+  g_assert_nonnull (flag);
+  *flag = '1';
+  g_assert_true (g_file_set_contents (checkpoint, bytes, length, NULL));
+
+  g_autofree char *metrics_path = g_build_filename (pending_dir, "metrics.csv", NULL);
+  g_autofree char *metrics = NULL;
+  g_assert_true (g_file_get_contents (metrics_path, &metrics, NULL, NULL));
+  g_auto(GStrv) lines = g_strsplit (metrics, "\n", -1);
+  g_autoptr(GString) kept = g_string_new (NULL);
+  g_autofree char *val_prefix = g_strdup_printf ("%" G_GINT64_FORMAT ",", at);
+  for (guint i = 0; lines[i] && *lines[i]; i++)
+    {
+      gboolean started_after = !g_str_has_prefix (lines[i], "iteration") && g_ascii_strtoll (lines[i], NULL, 10) > at;
+      if (started_after || (g_str_has_prefix (lines[i], val_prefix) && strstr (lines[i], ",val,")))
+        continue;
+      g_string_append_printf (kept, "%s\n", lines[i]);
+    }
+  g_assert_true (g_file_set_contents (metrics_path, kept->str, -1, NULL));
+
+  g_autoptr(KilnTrainer) resumed = make_trainer (d, d->dir, "pending", 4, &second, pending_dir);
+  run_to_end (resumed, &second);
+  if (kiln_trainer_get_error (resumed))
+    g_error ("resume failed: %s", kiln_trainer_get_error (resumed)->message);
+  g_assert_cmpint (second.final_state, ==, KILN_TRAINER_FINISHED);
+  g_assert_cmpuint (second.validated, ==, 3);   /* the pending one, then epochs 3 and 4 */
+
+  g_autoptr(GArray) rows_b = kiln_run_read_metrics (pending_dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows_a->len, ==, rows_b->len);
+  for (guint i = 0; i < rows_a->len; i++)
+    {
+      KilnRunMetrics *x = &g_array_index (rows_a, KilnRunMetrics, i);
+      KilnRunMetrics *y = &g_array_index (rows_b, KilnRunMetrics, i);
+      g_assert_cmpint (x->iteration, ==, y->iteration);
+      g_assert_cmpint (x->phase, ==, y->phase);
+      g_assert_cmpfloat (x->loss, ==, y->loss);
+    }
+  g_autoptr(KilnRun) a = kiln_run_open (whole_dir, -1, &error);
+  g_autoptr(KilnRun) b = kiln_run_open (pending_dir, -1, &error);
+  g_autofree char *a_last = kiln_run_get_latest_checkpoint (a, NULL);
+  g_autofree char *b_last = kiln_run_get_latest_checkpoint (b, NULL);
+  g_assert_true (same_params (a_last, b_last));
+  /* The pending validation counted for the best checkpoint, as it would have. */
+  g_autofree char *a_best = kiln_run_get_best_checkpoint (a, NULL, NULL);
+  g_autofree char *b_best = kiln_run_get_best_checkpoint (b, NULL, NULL);
+  g_assert_cmpstr (strrchr (a_best, '/'), ==, strrchr (b_best, '/'));
+}
+
+static void
 test_frozen_features_resume_exact (Data *d, gconstpointer unused)
 {
   /* The same stop-and-resume check with conv1 frozen and its outputs cached. */
@@ -538,6 +658,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/trainer/options-json", test_options_json_round_trip);
   g_test_add ("/trainer/learns-and-logs", Data, NULL, data_setup, test_learns_and_logs, data_teardown);
   g_test_add ("/trainer/stop-and-resume-exact", Data, NULL, data_setup, test_stop_and_resume_is_exact, data_teardown);
+  g_test_add ("/trainer/resume-finishes-interrupted-validation", Data, NULL, data_setup,
+              test_resume_finishes_interrupted_validation, data_teardown);
   g_test_add ("/trainer/frozen-features-resume-exact", Data, NULL, data_setup, test_frozen_features_resume_exact, data_teardown);
   g_test_add ("/trainer/pause", Data, NULL, data_setup, test_pause_and_resume, data_teardown);
   g_test_add ("/trainer/nan-loss", Data, NULL, data_setup, test_nan_loss_fails_cleanly, data_teardown);

@@ -370,6 +370,9 @@ typedef struct {
   guint64 resume_position;
   gboolean completed;        /* every epoch ran */
   double best_val_accuracy;
+  /* A stop interrupted the validation at the end of the current epoch: the
+   * checkpoint says so, and a resume validates before training on. */
+  gboolean validation_pending;
   gint64 started;
 } Worker;
 
@@ -439,6 +442,7 @@ save_checkpoint (Worker *w, double val_accuracy, GError **error)
   g_hash_table_insert (meta, "kiln.best_val_accuracy",
                        g_strdup (g_ascii_dtostr (buf, sizeof buf, w->best_val_accuracy)));
   g_hash_table_insert (meta, "kiln.spec", g_steal_pointer (&spec_json));
+  g_hash_table_insert (meta, "kiln.validation_pending", g_strdup (w->validation_pending ? "1" : "0"));
 
   KilnNet *nets[2];
   guint n_nets = 0;
@@ -537,6 +541,7 @@ restore (Worker *w, GError **error)
         return FALSE;
       const char *best = kiln_safetensors_get_metadata (file, "kiln.best_val_accuracy");
       w->best_val_accuracy = best ? g_ascii_strtod (best, NULL) : NAN;
+      w->validation_pending = g_strcmp0 (kiln_safetensors_get_metadata (file, "kiln.validation_pending"), "1") == 0;
       w->iteration = w->last_checkpoint = iteration;
       kiln_net_set_step (w->net, step);
       kiln_optimizer_set_iteration (w->optimizer, opt_iteration);
@@ -609,6 +614,43 @@ validate (Worker *w, KilnEvaluation **out, GError **error)
         return TRUE;
     }
   *out = g_steal_pointer (&evaluation);
+  return TRUE;
+}
+
+/* Validates the net at the current iteration, logs the row and tells the
+ * UI. *stopped: a stop came first, nothing was logged. */
+static gboolean
+validate_and_log (Worker *w, int epoch, gint64 run_start, double *val_accuracy, gboolean *stopped, GError **error)
+{
+  KilnTrainer *self = w->self;
+  g_autoptr(KilnEvaluation) evaluation = NULL;
+
+  if (!validate (w, &evaluation, error))
+    return FALSE;
+  *stopped = evaluation == NULL;
+  if (evaluation == NULL)
+    return TRUE;
+  *val_accuracy = kiln_evaluation_get_top1 (evaluation);
+  KilnRunMetrics val = {
+    .iteration = w->iteration, .epoch = epoch, .phase = KILN_RUN_PHASE_VAL,
+    .loss = kiln_evaluation_get_mean_loss (evaluation), .accuracy = *val_accuracy,
+    .top5 = kiln_evaluation_get_top5 (evaluation), .learning_rate = NAN,
+    .images_per_second = NAN, .elapsed_seconds = (g_get_monotonic_time () - run_start) / 1e6,
+  };
+  if (!kiln_run_append_metrics (self->run, &val, error))
+    return FALSE;
+  if (isnan (w->best_val_accuracy) || *val_accuracy > w->best_val_accuracy)
+    w->best_val_accuracy = *val_accuracy;
+  g_mutex_lock (&self->lock);
+  self->status.val_loss = val.loss;
+  self->status.val_accuracy = val.accuracy;
+  self->status.val_top5 = val.top5;
+  self->status.best_val_accuracy = w->best_val_accuracy;
+  g_mutex_unlock (&self->lock);
+  Event *e = g_new0 (Event, 1);
+  *e = (Event) { .type = EVENT_VALIDATED, .iteration = w->iteration, .epoch = epoch,
+                 .loss = val.loss, .accuracy = val.accuracy, .top5 = val.top5 };
+  post_event (self, e);
   return TRUE;
 }
 
@@ -850,6 +892,22 @@ train (Worker *w, GError **error)
 
   double rate = 0;
   gint64 run_start = g_get_monotonic_time ();
+  /* The run stopped while validating its last epoch: finish that first, so
+   * the log and the best checkpoint are what an uninterrupted run has. */
+  if (w->validation_pending && w->val_loader != NULL && w->iteration > 0)
+    {
+      double val_accuracy = NAN;
+      gboolean stopped = FALSE;
+      if (!validate_and_log (w, (int) ((w->iteration - 1) / w->batches_per_epoch), run_start, &val_accuracy,
+                             &stopped, error))
+        return FALSE;
+      if (!stopped)
+        {
+          w->validation_pending = FALSE;
+          if (!save_checkpoint (w, val_accuracy, error))
+            return FALSE;
+        }
+    }
   while (w->iteration < total)
     {
       if (!wait_if_paused (self))
@@ -895,32 +953,14 @@ train (Worker *w, GError **error)
       if (epoch_end && w->val_loader != NULL && o->validate_every > 0 &&
           ((epoch + 1) % o->validate_every == 0 || w->iteration == total))
         {
-          g_autoptr(KilnEvaluation) evaluation = NULL;
-          if (!validate (w, &evaluation, error))
+          gboolean stopped = FALSE;
+          if (!validate_and_log (w, epoch, run_start, &val_accuracy, &stopped, error))
             return FALSE;
-          if (evaluation == NULL)
-            goto checkpoint;   /* stopped during validation */
-          val_accuracy = kiln_evaluation_get_top1 (evaluation);
-          KilnRunMetrics val = {
-            .iteration = w->iteration, .epoch = epoch, .phase = KILN_RUN_PHASE_VAL,
-            .loss = kiln_evaluation_get_mean_loss (evaluation), .accuracy = val_accuracy,
-            .top5 = kiln_evaluation_get_top5 (evaluation), .learning_rate = NAN,
-            .images_per_second = NAN, .elapsed_seconds = (g_get_monotonic_time () - run_start) / 1e6,
-          };
-          if (!kiln_run_append_metrics (self->run, &val, error))
-            return FALSE;
-          if (isnan (w->best_val_accuracy) || val_accuracy > w->best_val_accuracy)
-            w->best_val_accuracy = val_accuracy;
-          g_mutex_lock (&self->lock);
-          self->status.val_loss = val.loss;
-          self->status.val_accuracy = val.accuracy;
-          self->status.val_top5 = val.top5;
-          self->status.best_val_accuracy = w->best_val_accuracy;
-          g_mutex_unlock (&self->lock);
-          Event *e = g_new0 (Event, 1);
-          *e = (Event) { .type = EVENT_VALIDATED, .iteration = w->iteration, .epoch = epoch,
-                         .loss = val.loss, .accuracy = val.accuracy, .top5 = val.top5 };
-          post_event (self, e);
+          if (stopped)
+            {
+              w->validation_pending = TRUE;
+              goto checkpoint;
+            }
         }
     checkpoint:
       if (epoch_end || (o->checkpoint_every > 0 && w->iteration % o->checkpoint_every == 0))
