@@ -69,6 +69,47 @@ check_net (gconstpointer data)
 }
 
 static void
+forward_fixture (const char *file, KilnBackend *backend, const float *input, int batch, float *output, gsize n)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", "onnx", file, NULL);
+  g_autoptr(KilnNetSpec) spec = NULL;
+  g_autoptr(GHashTable) weights = NULL;
+  g_autoptr(GError) error = NULL;
+
+  kiln_onnx_import_spec (path, &spec, &weights, &error);
+  g_assert_no_error (error);
+  KilnNet *net = kiln_net_new (spec, backend, batch, 1, &error);
+  g_assert_no_error (error);
+  kiln_onnx_load_weights (net, weights, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (kiln_shape_n_elements (kiln_net_get_output_shape (net)), ==, (gint64) n);
+  kiln_net_set_input (net, input);
+  kiln_net_forward (net, FALSE, &error);
+  g_assert_no_error (error);
+  kiln_net_get_output (net, output);
+  kiln_net_free (net);
+}
+
+/* Transpose then Gemm with transA = 1 is the plain Gemm (onnxruntime gives
+ * the two fixtures identical outputs): Kiln computes exactly the same. */
+static void
+test_transposed_gemm (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnBackend) backend = kiln_backend_new ("cpu", &error);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  enum { BATCH = 3, IN = BATCH * 3 * 4 * 4, OUT = BATCH * 5 };
+  float input[IN], plain[OUT], transposed[OUT];
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < IN; i++)
+    input[i] = (float) g_rand_double_range (rand, -1, 1);
+  forward_fixture ("hand-plain-gemm.onnx", backend, input, BATCH, plain, OUT);
+  forward_fixture ("hand-transpose-gemm.onnx", backend, input, BATCH, transposed, OUT);
+  g_assert_cmpmem (plain, sizeof plain, transposed, sizeof transposed);
+}
+
+static void
 test_missing_weights (void)
 {
   g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", "onnx", "convnet-opset13.onnx", NULL);
@@ -103,6 +144,7 @@ main (int argc, char **argv)
       g_autofree char *name = g_strdup_printf ("/onnx-forward/%s", nets[i]);
       g_test_add_data_func (name, nets[i], check_net);
     }
+  g_test_add_func ("/onnx-forward/transposed-gemm", test_transposed_gemm);
   g_test_add_func ("/onnx-forward/missing-weights", test_missing_weights);
 
   return g_test_run ();

@@ -469,6 +469,7 @@ test_refusals (void)
   assert_import_fails ("bad-weights.onnx", KILN_ERROR_SHAPE, "conv_wrong_c", NULL);
   assert_import_fails ("bad-add-constant.onnx", KILN_ERROR_UNSUPPORTED, "add_const", NULL);
   assert_import_fails ("bad-pad.onnx", KILN_ERROR_UNSUPPORTED, "pad_edges", "0, 0, 1, 1, 0, 0, 1, 1");
+  assert_import_fails ("bad-transpose-relu.onnx", KILN_ERROR_UNSUPPORTED, "relu_t", "transposed");
   assert_import_fails ("bad-custom-domain.onnx", KILN_ERROR_UNSUPPORTED, "com.microsoft", "conv_ms");
   assert_import_fails ("bad-external.onnx", KILN_ERROR_UNSUPPORTED, "external", "weights.bin");
   /* ONNX 1.12 declares 4×4 where Kiln's (Caffe's, PyTorch's) ceil gives 3×3. */

@@ -27,6 +27,9 @@ typedef struct {
   char *layer;        /* producing layer, or KILN_NET_SPEC_INPUT_NAME */
   int rank;
   int matmul_layer;   /* index of a MatMul inner product still without bias, else -1 */
+  /* A 2-D batch-first value transposed (features × batch): only a Gemm with
+   * transA = 1, which transposes it back, may read it. */
+  gboolean transposed;
 } Value;
 
 typedef struct {
@@ -93,9 +96,34 @@ set_value (Import *ctx, const char *name, const char *layer, int rank, int matmu
   g_hash_table_replace (ctx->values, g_strdup (name), value);
 }
 
-/* The activation behind input `index` of `node`. */
+/* @name now names @from's activation (an op that changes nothing). */
+static void
+alias_value (Import *ctx, const char *name, const Value *from)
+{
+  set_value (ctx, name, from->layer, from->rank, -1);
+  ((Value *) g_hash_table_lookup (ctx->values, name))->transposed = from->transposed;
+}
+
+static const Value *get_value_maybe_transposed (Import *ctx, const KilnOnnxNode *node, guint index, GError **error);
+
+/* The activation behind input `index` of `node`, batch first. */
 static const Value *
 get_value (Import *ctx, const KilnOnnxNode *node, guint index, GError **error)
+{
+  const Value *value = get_value_maybe_transposed (ctx, node, index, error);
+
+  if (value != NULL && value->transposed)
+    {
+      node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
+                  _("input %s is transposed (the batch on axis 1); Kiln keeps the batch on axis 0, and only "
+                  "a Gemm with transA = 1 may read a transposed value"), kiln_onnx_node_get_input (node, index));
+      return NULL;
+    }
+  return value;
+}
+
+static const Value *
+get_value_maybe_transposed (Import *ctx, const KilnOnnxNode *node, guint index, GError **error)
 {
   const char *name;
   const Value *value;
@@ -661,13 +689,16 @@ import_gemm (Import *ctx, const KilnOnnxNode *node, GError **error)
       !kiln_onnx_node_get_float (node, "alpha", &alpha, error) ||
       !kiln_onnx_node_get_float (node, "beta", &beta, error))
     return FALSE;
-  if (trans_a)
+  if ((input = trans_a ? get_value_maybe_transposed (ctx, node, 0, error) : get_value (ctx, node, 0, error)) == NULL)
+    return FALSE;
+  /* Aᵀ is batch first only when A is a transposed batch-first value. */
+  if (trans_a && !input->transposed)
     return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                       _("transA = 1 multiplies across the batch (Aᵀ puts the images of a batch on the "
-                       "feature axis) while Kiln computes each image on its own; re-export the model "
-                       "with transA = 0"));
-  if ((input = get_value (ctx, node, 0, error)) == NULL ||
-      !require_rank (ctx, node, input, 2, error) ||
+                       _("transA = 1 turns “%s” so that its batch lies on the feature axis, mixing the images "
+                       "of a batch, while Kiln computes each image on its own; re-export the model with "
+                       "transA = 0 (a Transpose just before the Gemm is accepted)"),
+                       kiln_onnx_node_get_input (node, 0));
+  if (!require_rank (ctx, node, input, 2, error) ||
       (b = get_constant (ctx, node, 1, "weight (B)", error)) == NULL ||
       (weight = inner_product_weights (ctx, node, b, trans_b != 0, alpha, error)) == NULL)
     return FALSE;
@@ -1228,7 +1259,7 @@ import_cast (Import *ctx, const KilnOnnxNode *node, GError **error)
         return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
                            _("casts activations to %s; Kiln computes in FLOAT"),
                            kiln_onnx_data_type_to_string ((int) to));
-      set_value (ctx, kiln_onnx_node_get_output (node, 0), value->layer, value->rank, -1);
+      alias_value (ctx, kiln_onnx_node_get_output (node, 0), value);
       return TRUE;
     }
 
@@ -1267,7 +1298,7 @@ import_identity (Import *ctx, const KilnOnnxNode *node, GError **error)
     return FALSE;
   if (value)
     {
-      set_value (ctx, kiln_onnx_node_get_output (node, 0), value->layer, value->rank, -1);
+      alias_value (ctx, kiln_onnx_node_get_output (node, 0), value);
       return TRUE;
     }
   g_autoptr(KilnOnnxTensor) tensor = get_constant (ctx, node, 0, "input", error);
@@ -1317,7 +1348,35 @@ import_pad (Import *ctx, const KilnOnnxNode *node, GError **error)
                            _("pads [%s]; Kiln imports a Pad only when it adds nothing: re-export with the "
                            "padding in the Conv or pooling node's own pads"), list->str);
       }
-  set_value (ctx, kiln_onnx_node_get_output (node, 0), input->layer, input->rank, -1);
+  alias_value (ctx, kiln_onnx_node_get_output (node, 0), input);
+  return TRUE;
+}
+
+/* A 2-D Transpose: TF-converted graphs write features × batch then a Gemm
+ * with transA = 1, and the two cancel. Kept as a mark on the value. */
+static gboolean
+import_transpose (Import *ctx, const KilnOnnxNode *node, GError **error)
+{
+  static const char *const known[] = { "perm", NULL };
+  const gint64 *perm = NULL;
+  gsize n_perm = 0;
+  const Value *input;
+
+  if (!check_attributes (ctx, node, known, error) ||
+      !kiln_onnx_node_get_ints (node, "perm", &perm, &n_perm, error) ||
+      (input = get_value_maybe_transposed (ctx, node, 0, error)) == NULL)
+    return FALSE;
+  if (input->rank != 2 || (perm != NULL && (n_perm != 2 || perm[0] != 1 || perm[1] != 0)))
+    {
+      g_autoptr(GString) list = g_string_new (NULL);
+      for (gsize i = 0; i < n_perm; i++)
+        g_string_append_printf (list, "%s%" G_GINT64_FORMAT, i ? ", " : "", perm[i]);
+      return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
+                         _("perm [%s] of a %d-D value; Kiln imports only the 2-D transpose that a Gemm with "
+                         "transA = 1 undoes"), perm ? list->str : _("reversed"), input->rank);
+    }
+  alias_value (ctx, kiln_onnx_node_get_output (node, 0), input);
+  ((Value *) g_hash_table_lookup (ctx->values, kiln_onnx_node_get_output (node, 0)))->transposed = !input->transposed;
   return TRUE;
 }
 
@@ -1346,6 +1405,7 @@ static const struct {
   { "Reshape", import_reshape },
   { "Shape", import_shape },
   { "Softmax", import_softmax },
+  { "Transpose", import_transpose },
   { "Unsqueeze", import_unsqueeze },
 };
 
@@ -1496,6 +1556,13 @@ check_output (Import *ctx, GError **error)
     }
   kiln_onnx_model_get_output (ctx->model, 0, &info);
   value = g_hash_table_lookup (ctx->values, info.name);
+  if (value != NULL && value->transposed)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
+                   _("%s: the output %s is transposed (the batch on axis 1); Kiln's nets end batch first"),
+                   ctx->where, info.name);
+      return FALSE;
+    }
   if (value == NULL || n_layers == 0 ||
       !g_str_equal (value->layer, kiln_net_spec_get_layer (ctx->spec, n_layers - 1)->name))
     {
