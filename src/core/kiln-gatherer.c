@@ -59,11 +59,12 @@ kiln_gather_progress_format (const KilnGatherProgress *p)
     eta = g_strdup ("?");
   else
     eta = g_strdup_printf ("%d:%02d:%02d", (int) p->eta_s / 3600, ((int) p->eta_s / 60) % 60, (int) p->eta_s % 60);
-  return g_strdup_printf (_("kept %" G_GUINT64_FORMAT ", rejected %" G_GUINT64_FORMAT ", failed %"
-                            G_GUINT64_FORMAT ", retrying %" G_GUINT64_FORMAT ", skipped %" G_GUINT64_FORMAT
-                            " · %s, %s/s, %.1f files/s · ETA %s"),
-                          p->n_kept, p->n_rejected, p->n_failed, p->n_retrying, p->n_skipped,
-                          bytes, rate, p->files_per_s, eta);
+  /* %llu, not G_GUINT64_FORMAT: xgettext cuts a message at a macro. */
+  return g_strdup_printf (_("kept %llu, rejected %llu, failed %llu, retrying %llu, skipped %llu · %s, %s/s, "
+                            "%.1f files/s · ETA %s"),
+                          (unsigned long long) p->n_kept, (unsigned long long) p->n_rejected,
+                          (unsigned long long) p->n_failed, (unsigned long long) p->n_retrying,
+                          (unsigned long long) p->n_skipped, bytes, rate, p->files_per_s, eta);
 }
 
 /* Requests --------------------------------------------------------------- */

@@ -325,14 +325,15 @@ gather_done_cb (GObject *source, GAsyncResult *result, gpointer data)
   g_autofree char *reasons = describe_reasons (&p);
   g_autofree char *text = NULL;
   if (ok)
-    text = g_strdup_printf (_("Done: kept %" G_GUINT64_FORMAT " new images, rejected %" G_GUINT64_FORMAT
-                              ", failed %" G_GUINT64_FORMAT ", already done %" G_GUINT64_FORMAT
-                              ", over the limit %" G_GUINT64_FORMAT ".%s%s%s"),
-                            p.n_kept, p.n_rejected, p.n_failed, p.n_skipped, p.n_over_limit,
+    text = g_strdup_printf (_("Done: kept %llu new images, rejected %llu, failed %llu, already done %llu, "
+                              "over the limit %llu.%s%s%s"),
+                            (unsigned long long) p.n_kept, (unsigned long long) p.n_rejected,
+                            (unsigned long long) p.n_failed, (unsigned long long) p.n_skipped,
+                            (unsigned long long) p.n_over_limit,
                             *reasons ? _(" By reason: ") : "", reasons, *reasons ? "." : "");
   else if (g_error_matches (error, KILN_ERROR, KILN_ERROR_CANCELLED))
-    text = g_strdup_printf (_("Stopped after keeping %" G_GUINT64_FORMAT " images. Nothing half-written was "
-                              "left; gather again to resume where it stopped."), p.n_kept);
+    text = g_strdup_printf (_("Stopped after keeping %llu images. Nothing half-written was left; gather again "
+                              "to resume where it stopped."), (unsigned long long) p.n_kept);
   else
     text = g_strdup_printf (_("Gathering failed: %s"), error->message);
   set_status (self, text);
