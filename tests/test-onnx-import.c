@@ -366,6 +366,20 @@ test_hand_same_lower_gemm (void)
   assert_shape (spec, 3, 3, 1, 1);
 }
 
+/* Identity and Transpose nodes whose output reuses the input's name (not
+ * SSA, but a file may say so) alias it like any other: a conv and the inner
+ * product of a Gemm with transA = 1 on the transposed features. */
+static void
+test_hand_same_name (void)
+{
+  g_autoptr(GHashTable) weights = NULL;
+  g_autoptr(KilnNetSpec) spec = import_fixture ("hand-same-name.onnx", &weights);
+
+  g_assert_cmpuint (kiln_net_spec_get_n_layers (spec), ==, 3);
+  g_assert_cmpint (kiln_net_spec_get_layer (spec, 2)->type, ==, KILN_LAYER_INNER_PRODUCT);
+  g_assert_cmpint (kiln_net_spec_get_layer (spec, 2)->num_output, ==, 5);
+}
+
 /* The opsets differ in how they write things, not in the net. */
 static void
 test_opsets_agree (void)
@@ -486,6 +500,7 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-import/gemmnet", test_gemmnet);
   g_test_add_func ("/onnx-import/viewnet", test_viewnet);
   g_test_add_func ("/onnx-import/same-lower-gemm", test_hand_same_lower_gemm);
+  g_test_add_func ("/onnx-import/same-name", test_hand_same_name);
   g_test_add_func ("/onnx-import/opsets-agree", test_opsets_agree);
   g_test_add_func ("/onnx-import/reference-tensors", test_reference_tensors);
   g_test_add_func ("/onnx-import/refusals", test_refusals);

@@ -98,10 +98,15 @@ set_value (Import *ctx, const char *name, const char *layer, int rank, int matmu
 
 /* @name now names @from's activation (an op that changes nothing). */
 static void
-alias_value (Import *ctx, const char *name, const Value *from)
+alias_value (Import *ctx, const char *name, const Value *from, gboolean transpose)
 {
-  set_value (ctx, name, from->layer, from->rank, -1);
-  ((Value *) g_hash_table_lookup (ctx->values, name))->transposed = from->transposed;
+  /* @from may be the entry @name replaces (a hostile x → x node): copy first. */
+  g_autofree char *layer = g_strdup (from->layer);
+  int rank = from->rank;
+  gboolean transposed = from->transposed != transpose;
+
+  set_value (ctx, name, layer, rank, -1);
+  ((Value *) g_hash_table_lookup (ctx->values, name))->transposed = transposed;
 }
 
 static const Value *get_value_maybe_transposed (Import *ctx, const KilnOnnxNode *node, guint index, GError **error);
@@ -1259,7 +1264,7 @@ import_cast (Import *ctx, const KilnOnnxNode *node, GError **error)
         return node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
                            _("casts activations to %s; Kiln computes in FLOAT"),
                            kiln_onnx_data_type_to_string ((int) to));
-      alias_value (ctx, kiln_onnx_node_get_output (node, 0), value);
+      alias_value (ctx, kiln_onnx_node_get_output (node, 0), value, FALSE);
       return TRUE;
     }
 
@@ -1298,7 +1303,7 @@ import_identity (Import *ctx, const KilnOnnxNode *node, GError **error)
     return FALSE;
   if (value)
     {
-      alias_value (ctx, kiln_onnx_node_get_output (node, 0), value);
+      alias_value (ctx, kiln_onnx_node_get_output (node, 0), value, FALSE);
       return TRUE;
     }
   g_autoptr(KilnOnnxTensor) tensor = get_constant (ctx, node, 0, "input", error);
@@ -1348,7 +1353,7 @@ import_pad (Import *ctx, const KilnOnnxNode *node, GError **error)
                            _("pads [%s]; Kiln imports a Pad only when it adds nothing: re-export with the "
                            "padding in the Conv or pooling node's own pads"), list->str);
       }
-  alias_value (ctx, kiln_onnx_node_get_output (node, 0), input);
+  alias_value (ctx, kiln_onnx_node_get_output (node, 0), input, FALSE);
   return TRUE;
 }
 
@@ -1375,8 +1380,7 @@ import_transpose (Import *ctx, const KilnOnnxNode *node, GError **error)
                          _("perm [%s] of a %d-D value; Kiln imports only the 2-D transpose that a Gemm with "
                          "transA = 1 undoes"), perm ? list->str : _("reversed"), input->rank);
     }
-  alias_value (ctx, kiln_onnx_node_get_output (node, 0), input);
-  ((Value *) g_hash_table_lookup (ctx->values, kiln_onnx_node_get_output (node, 0)))->transposed = !input->transposed;
+  alias_value (ctx, kiln_onnx_node_get_output (node, 0), input, TRUE);
   return TRUE;
 }
 
