@@ -399,13 +399,16 @@ copy_tree (const char *from, const char *to)
     }
 }
 
-/* A stop that lands while the last epoch is being validated leaves that
- * epoch's checkpoint marked "validation pending" and no val row for it.
- * That state is made here from a copy of an uninterrupted run (the stop's
- * timing cannot be forced); resuming it must validate first and end with
- * the uninterrupted run's log and weights. */
+/* A stop that lands while an epoch is being validated leaves that epoch's
+ * checkpoint marked "validation pending" and no val row for it. That state
+ * is made here from a copy of an uninterrupted run (the stop's timing
+ * cannot be forced): the validation of epoch @data (1-based) is the one
+ * interrupted. For the last epoch the run is not finished (no model.onnx),
+ * and its val row is left in the log, as a crash after the row and before
+ * the checkpoint would leave it. Resuming must validate first and end with
+ * the uninterrupted run's log, weights, best checkpoint and export. */
 static void
-test_resume_finishes_interrupted_validation (Data *d, gconstpointer unused)
+test_resume_finishes_interrupted_validation (Data *d, gconstpointer data)
 {
   Seen full = { 0 }, second = { 0 };
   g_autoptr(GError) error = NULL;
@@ -417,11 +420,12 @@ test_resume_finishes_interrupted_validation (Data *d, gconstpointer unused)
   g_autoptr(GArray) rows_a = kiln_run_read_metrics (whole_dir, &error);
   g_assert_no_error (error);
 
-  /* The second epoch's validation is the one interrupted. */
+  guint interrupted = GPOINTER_TO_UINT (data);
+  gboolean last_epoch = interrupted == 4;
   gint64 at = -1;
   guint n_val = 0;
   for (guint i = 0; i < rows_a->len && at < 0; i++)
-    if (g_array_index (rows_a, KilnRunMetrics, i).phase == KILN_RUN_PHASE_VAL && ++n_val == 2)
+    if (g_array_index (rows_a, KilnRunMetrics, i).phase == KILN_RUN_PHASE_VAL && ++n_val == interrupted)
       at = g_array_index (rows_a, KilnRunMetrics, i).iteration;
   g_assert_cmpint (at, >, 0);
 
@@ -459,18 +463,22 @@ test_resume_finishes_interrupted_validation (Data *d, gconstpointer unused)
   for (guint i = 0; lines[i] && *lines[i]; i++)
     {
       gboolean started_after = !g_str_has_prefix (lines[i], "iteration") && g_ascii_strtoll (lines[i], NULL, 10) > at;
-      if (started_after || (g_str_has_prefix (lines[i], val_prefix) && strstr (lines[i], ",val,")))
+      if (started_after || (!last_epoch && g_str_has_prefix (lines[i], val_prefix) && strstr (lines[i], ",val,")))
         continue;
       g_string_append_printf (kept, "%s\n", lines[i]);
     }
   g_assert_true (g_file_set_contents (metrics_path, kept->str, -1, NULL));
+  g_autofree char *export_path = g_build_filename (pending_dir, "model.onnx", NULL);
+  g_unlink (export_path);
 
   g_autoptr(KilnTrainer) resumed = make_trainer (d, d->dir, "pending", 4, &second, pending_dir);
   run_to_end (resumed, &second);
   if (kiln_trainer_get_error (resumed))
     g_error ("resume failed: %s", kiln_trainer_get_error (resumed)->message);
   g_assert_cmpint (second.final_state, ==, KILN_TRAINER_FINISHED);
-  g_assert_cmpuint (second.validated, ==, 3);   /* the pending one, then epochs 3 and 4 */
+  /* The pending one, then those of the epochs after it. */
+  g_assert_cmpuint (second.validated, ==, 1 + 4 - interrupted);
+  g_assert_true (g_file_test (export_path, G_FILE_TEST_IS_REGULAR));
 
   g_autoptr(GArray) rows_b = kiln_run_read_metrics (pending_dir, &error);
   g_assert_no_error (error);
@@ -658,7 +666,9 @@ main (int argc, char *argv[])
   g_test_add_func ("/trainer/options-json", test_options_json_round_trip);
   g_test_add ("/trainer/learns-and-logs", Data, NULL, data_setup, test_learns_and_logs, data_teardown);
   g_test_add ("/trainer/stop-and-resume-exact", Data, NULL, data_setup, test_stop_and_resume_is_exact, data_teardown);
-  g_test_add ("/trainer/resume-finishes-interrupted-validation", Data, NULL, data_setup,
+  g_test_add ("/trainer/resume-finishes-interrupted-validation/epoch-2", Data, GUINT_TO_POINTER (2), data_setup,
+              test_resume_finishes_interrupted_validation, data_teardown);
+  g_test_add ("/trainer/resume-finishes-interrupted-validation/last-epoch", Data, GUINT_TO_POINTER (4), data_setup,
               test_resume_finishes_interrupted_validation, data_teardown);
   g_test_add ("/trainer/frozen-features-resume-exact", Data, NULL, data_setup, test_frozen_features_resume_exact, data_teardown);
   g_test_add ("/trainer/pause", Data, NULL, data_setup, test_pause_and_resume, data_teardown);

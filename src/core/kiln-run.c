@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "kiln-error.h"
@@ -209,10 +210,11 @@ kiln_run_create (const char *runs_dir, const char *run_id, JsonObject *config, G
   return g_steal_pointer (&self);
 }
 
-/* Keeps the header and complete rows with iteration ≤ @last (all when < 0);
- * rewrites the file atomically only when something must go. */
+/* Keeps the header and complete rows with iteration ≤ @last (all when < 0),
+ * but not validation rows at @drop_val_at (≥ 0); rewrites the file
+ * atomically only when something must go. */
 static gboolean
-trim_metrics (const char *path, gint64 last, GError **error)
+trim_metrics (const char *path, gint64 last, gint64 drop_val_at, GError **error)
 {
   g_autofree char *contents = NULL;
   gsize length = 0;
@@ -238,6 +240,11 @@ trim_metrics (const char *path, gint64 last, GError **error)
           char *stop = NULL;
           gint64 iteration = g_ascii_strtoll (line, &stop, 10);
           keep = stop != line && (last < 0 || iteration <= last);
+          if (keep && iteration == drop_val_at)
+            {
+              const char *phase = memchr (stop + 1, ',', end - stop - 1);
+              keep = !(phase && end - phase > 4 && strncmp (phase + 1, "val,", 4) == 0);
+            }
         }
       if (keep)
         g_string_append_len (kept, line, end - line + 1);
@@ -296,7 +303,7 @@ kiln_run_open (const char *run_dir, gint64 resume_iteration, GError **error)
   g_autofree char *metrics_path = g_build_filename (run_dir, "metrics.csv", NULL);
   g_autofree char *events_path = g_build_filename (run_dir, "events.jsonl", NULL);
   /* Only regular files are trimmed (a device or pipe could never be read to its end). */
-  if (g_file_test (metrics_path, G_FILE_TEST_IS_REGULAR) && !trim_metrics (metrics_path, resume_iteration, error))
+  if (g_file_test (metrics_path, G_FILE_TEST_IS_REGULAR) && !trim_metrics (metrics_path, resume_iteration, -1, error))
     return NULL;
   if (!trim_torn_line (events_path, error))
     return NULL;
@@ -350,6 +357,20 @@ JsonObject *
 kiln_run_get_config (KilnRun *self)
 {
   return self->config;
+}
+
+gboolean
+kiln_run_drop_val_metrics (KilnRun *self, gint64 iteration, GError **error)
+{
+  g_autofree char *path = g_build_filename (self->dir, "metrics.csv", NULL);
+
+  g_return_val_if_fail (KILN_IS_RUN (self), FALSE);
+  g_return_val_if_fail (self->metrics != NULL, FALSE);
+  g_clear_pointer (&self->metrics, fclose);
+  if (!trim_metrics (path, -1, iteration, error))
+    return FALSE;
+  self->metrics = open_append (self->dir, "metrics.csv", KILN_RUN_METRICS_HEADER, error);
+  return self->metrics != NULL;
 }
 
 gboolean

@@ -57,6 +57,11 @@ JsonObject  *kiln_run_get_config         (KilnRun *self);
 gboolean     kiln_run_append_metrics     (KilnRun              *self,
                                           const KilnRunMetrics *row,
                                           GError              **error);
+/* Removes the validation rows logged at @iteration (a resume that redoes a
+ * validation a stop or crash interrupted), atomically. */
+gboolean     kiln_run_drop_val_metrics   (KilnRun              *self,
+                                          gint64                iteration,
+                                          GError              **error);
 /* Appends {"time": …, "type": @type, …@fields} as one line of events.jsonl. */
 gboolean     kiln_run_append_event       (KilnRun     *self,
                                           const char  *type,

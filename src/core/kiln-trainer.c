@@ -898,6 +898,10 @@ train (Worker *w, GError **error)
     {
       double val_accuracy = NAN;
       gboolean stopped = FALSE;
+      /* A crash after this validation's row but before its checkpoint
+       * would otherwise leave the row twice. */
+      if (!kiln_run_drop_val_metrics (self->run, w->iteration, error))
+        return FALSE;
       if (!validate_and_log (w, (int) ((w->iteration - 1) / w->batches_per_epoch), run_start, &val_accuracy,
                              &stopped, error))
         return FALSE;
@@ -983,7 +987,8 @@ train (Worker *w, GError **error)
   /* A stop keeps everything done so far: checkpoint where we are. */
   if (w->iteration > w->last_checkpoint && w->iteration > 0 && !save_checkpoint (w, NAN, error))
     return FALSE;
-  w->completed = w->iteration >= total;
+  /* Stopped in the last epoch's validation: not finished until a resume validates. */
+  w->completed = w->iteration >= total && !w->validation_pending;
   if (w->completed && (!export_best (w, error) || !kiln_run_append_event (self->run, "finished", NULL, error)))
     return FALSE;
   return kiln_run_sync (self->run, error);
