@@ -15,11 +15,20 @@ kiln_test_make_app (void)
   return g_object_ref (app);
 }
 
+static gboolean
+wake_up (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
 void
 kiln_test_spin_until (gboolean (*done) (gpointer), gpointer data, int seconds)
 {
   gint64 deadline = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+  /* A blocking iteration with nothing to do would outlive the deadline. */
+  guint tick = g_timeout_add (100, wake_up, NULL);
 
   while (!done (data) && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, TRUE);
+  g_source_remove (tick);
 }

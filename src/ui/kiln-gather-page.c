@@ -116,15 +116,28 @@ search_changed_cb (KilnGatherPage *self)
   for (guint i = 0; i < found->len; i++)
     wnids[i] = kiln_synsets_get_wnid (self->synsets, g_array_index (found, guint, i));
   gtk_string_list_splice (self->results, 0, n_old, wnids);
+  /* Nothing is chosen behind the user's back, except a wnid typed in full. */
+  if (found->len > 0 && g_ascii_strcasecmp (wnids[0], query) == 0)
+    gtk_single_selection_set_selected (self->selection, 0);
 
   g_autofree char *text = NULL;
   if (found->len == 0)
     text = g_strdup_printf (_("No synset matches “%s”."), query);
   else if (found->len >= MAX_RESULTS)
-    text = g_strdup_printf (_("The first %u matches; type more to narrow them."), found->len);
+    text = g_strdup_printf (_("The first %u matches; type more to narrow them, or pick one."), found->len);
   else
-    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u match", "%u matches", found->len), found->len);
+    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u match; press Enter to choose it",
+                                         "%u matches; pick one, or press Enter for the first", found->len),
+                            found->len);
   gtk_label_set_text (self->results_label, text);
+}
+
+/* Enter in the search entry chooses the top hit. */
+static void
+search_activate_cb (KilnGatherPage *self)
+{
+  if (g_list_model_get_n_items (G_LIST_MODEL (self->results)) > 0)
+    gtk_single_selection_set_selected (self->selection, 0);
 }
 
 static void
@@ -150,8 +163,11 @@ show_synset (KilnGatherPage *self)
   g_autofree char *description = also
     ? g_strdup_printf (_("%s (also: %s)"), kiln_synsets_get_gloss (self->synsets, index), also)
     : g_strdup (kiln_synsets_get_gloss (self->synsets, index));
-  adw_preferences_group_set_title (self->synset_group, kiln_synsets_get_name (self->synsets, index));
-  adw_preferences_group_set_description (self->synset_group, description);
+  /* The group's labels take markup; glosses hold “&” and “<”. */
+  g_autofree char *title_markup = g_markup_escape_text (kiln_synsets_get_name (self->synsets, index), -1);
+  g_autofree char *description_markup = g_markup_escape_text (description, -1);
+  adw_preferences_group_set_title (self->synset_group, title_markup);
+  adw_preferences_group_set_description (self->synset_group, description_markup);
   adw_action_row_set_subtitle (self->wnid_row, wnid);
 
   const char *membership;
@@ -498,6 +514,7 @@ kiln_gather_page_class_init (KilnGatherPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, status_label);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, search_activate_cb);
   gtk_widget_class_bind_template_callback (widget_class, source_changed_cb);
 
   gtk_widget_class_install_action (widget_class, "gather.start", NULL, start_activated);
@@ -514,6 +531,8 @@ kiln_gather_page_init (KilnGatherPage *self)
 
   self->results = gtk_string_list_new (NULL);
   self->selection = gtk_single_selection_new (G_LIST_MODEL (self->results));  /* takes results */
+  gtk_single_selection_set_autoselect (self->selection, FALSE);
+  gtk_single_selection_set_can_unselect (self->selection, TRUE);
   g_signal_connect_swapped (self->selection, "notify::selected-item", G_CALLBACK (selection_changed_cb), self);
   g_signal_connect (factory, "setup", G_CALLBACK (setup_row_cb), self);
   g_signal_connect (factory, "bind", G_CALLBACK (bind_row_cb), self);

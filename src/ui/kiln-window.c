@@ -26,6 +26,7 @@ struct _KilnWindow
   GtkStack *runs_stack;
   AdwPreferencesGroup *runs_group;
   GPtrArray *run_rows;          /* rows added to runs_group */
+  guint count_generation;       /* the image count whose result is shown */
   KilnTrainer *trainer;         /* the run being resumed */
   AdwActionRow *trainer_row;
 
@@ -51,7 +52,9 @@ kiln_window_get_project (KilnWindow *self)
 static void
 show_toast (KilnWindow *self, const char *text)
 {
-  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (text));
+  /* Toast titles are markup; messages name files that may hold “&”. */
+  g_autofree char *markup = g_markup_escape_text (text, -1);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (markup));
 }
 
 static void
@@ -75,12 +78,14 @@ label_project_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autoptr(KilnLabelSet) set = g_task_propagate_pointer (G_TASK (result), &error);
 
-  /* A newer project may have been opened meanwhile. */
-  if (g_task_get_task_data (G_TASK (result)) != self->project)
+  /* A newer count (another project, or new images) may have started meanwhile. */
+  if (GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (result), "generation")) != self->count_generation)
     return;
   if (set == NULL)
     {
-      adw_status_page_set_description (self->images_status, error->message);
+      /* The description is markup. */
+      g_autofree char *markup = g_markup_escape_text (error->message, -1);
+      adw_status_page_set_description (self->images_status, markup);
       return;
     }
   guint n_classes = set->classes->len, n_images = set->paths->len;
@@ -150,6 +155,8 @@ refresh_runs (KilnWindow *self)
       gboolean finished = FALSE;
       g_autofree char *subtitle = describe_run (run_dir, &finished);
       AdwActionRow *row = ADW_ACTION_ROW (adw_action_row_new ());
+      /* Run ids are folder names: plain text, not markup. */
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), names->pdata[i]);
       adw_action_row_set_subtitle (row, subtitle);
       g_object_set_data_full (G_OBJECT (row), "run-dir", g_strdup (run_dir), g_free);
@@ -268,6 +275,7 @@ count_images (KilnWindow *self)
 {
   g_autoptr(GFile) images = g_file_get_child (self->project, "images");
   g_autofree char *images_path = g_file_get_path (images);
+  guint generation = ++self->count_generation;   /* counts still running are stale */
 
   if (images_path == NULL || !g_file_test (images_path, G_FILE_TEST_IS_DIR))
     {
@@ -280,6 +288,7 @@ count_images (KilnWindow *self)
   g_autoptr(GTask) task = g_task_new (self, NULL, label_project_done, NULL);
   g_task_set_source_tag (task, count_images);
   g_task_set_task_data (task, g_object_ref (self->project), g_object_unref);
+  g_object_set_data (G_OBJECT (task), "generation", GUINT_TO_POINTER (generation));
   g_task_run_in_thread (task, label_project_thread);
 }
 
