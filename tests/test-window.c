@@ -36,6 +36,19 @@ test_window_maps (void)
   g_auto(GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), "app.quit");
   g_assert_cmpstr (accels[0], ==, "<Control>q");
 
+  /* Pages by Alt+digit, the synset search by Ctrl+F. */
+  AdwViewStack *stack = ADW_VIEW_STACK (gtk_widget_get_template_child (GTK_WIDGET (window), KILN_TYPE_WINDOW,
+                                                                       "view_stack"));
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "images");
+  g_auto(GStrv) page_accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), "win.show-page::train");
+  g_assert_cmpstr (page_accels[0], ==, "<Alt>3");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "train"));
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "train");
+  g_auto(GStrv) find_accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), "win.find-synset");
+  g_assert_cmpstr (find_accels[0], ==, "<Control>f");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.find-synset", NULL));
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "gather");
+
   gtk_window_destroy (GTK_WINDOW (window));
 }
 

@@ -101,6 +101,10 @@ kiln_application_startup (GApplication *app)
   static const char *quit_accels[] = { "<Control>q", NULL };
   static const char *open_accels[] = { "<Control>o", NULL };
   static const char *close_accels[] = { "<Control>w", NULL };
+  static const char *find_accels[] = { "<Control>f", NULL };
+  static const struct { const char *name, *accel; } pages[] = {
+    { "gather", "<Alt>1" }, { "images", "<Alt>2" }, { "train", "<Alt>3" },
+  };
 
   G_APPLICATION_CLASS (kiln_application_parent_class)->startup (app);
 
@@ -114,6 +118,13 @@ kiln_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.open-project", open_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "window.close", close_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.find-synset", find_accels);
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      const char *accels[] = { pages[i].accel, NULL };
+      g_autofree char *detailed = g_strdup_printf ("win.show-page::%s", pages[i].name);
+      gtk_application_set_accels_for_action (GTK_APPLICATION (app), detailed, accels);
+    }
 }
 
 static void

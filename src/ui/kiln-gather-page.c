@@ -65,6 +65,14 @@ kiln_gather_page_get_wnid (KilnGatherPage *self)
   return item ? gtk_string_object_get_string (item) : NULL;
 }
 
+void
+kiln_gather_page_focus_search (KilnGatherPage *self)
+{
+  g_return_if_fail (KILN_IS_GATHER_PAGE (self));
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+  gtk_editable_select_region (GTK_EDITABLE (self->search_entry), 0, -1);
+}
+
 static void
 set_status (KilnGatherPage *self, const char *text)
 {

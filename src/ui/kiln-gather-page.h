@@ -21,6 +21,8 @@ GtkWidget  *kiln_gather_page_new           (void);
 void        kiln_gather_page_set_project   (KilnGatherPage *self,
                                             GFile          *folder);
 gboolean    kiln_gather_page_is_running    (KilnGatherPage *self);
+/* Puts the keyboard focus in the synset search, its text selected. */
+void        kiln_gather_page_focus_search  (KilnGatherPage *self);
 /* The chosen synset's wnid, or NULL. */
 const char *kiln_gather_page_get_wnid      (KilnGatherPage *self);
 

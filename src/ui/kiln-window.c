@@ -552,6 +552,25 @@ kiln_window_dispose (GObject *object)
 }
 
 static void
+show_page_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+  const char *name = g_variant_get_string (parameter, NULL);
+
+  if (adw_view_stack_get_child_by_name (self->view_stack, name) != NULL)
+    adw_view_stack_set_visible_child_name (self->view_stack, name);
+}
+
+static void
+find_synset_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+
+  adw_view_stack_set_visible_child_name (self->view_stack, "gather");
+  kiln_gather_page_focus_search (self->gather_page);
+}
+
+static void
 kiln_window_class_init (KilnWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -580,6 +599,8 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.cancel-import", NULL, cancel_import_activated);
   gtk_widget_class_install_action (widget_class, "win.resume-run", "s", resume_run_activated);
   gtk_widget_class_install_action (widget_class, "win.stop-run", NULL, stop_run_activated);
+  gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_activated);
+  gtk_widget_class_install_action (widget_class, "win.find-synset", NULL, find_synset_activated);
 }
 
 static void
