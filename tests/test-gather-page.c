@@ -214,6 +214,22 @@ count_files (const char *dir)
   return n;
 }
 
+/* The action row under @widget whose title ends with @suffix, or NULL. */
+static AdwActionRow *
+find_row (GtkWidget *widget, const char *suffix)
+{
+  if (ADW_IS_ACTION_ROW (widget) &&
+      g_str_has_suffix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), suffix))
+    return ADW_ACTION_ROW (widget);
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      AdwActionRow *found = find_row (c, suffix);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
 static gboolean
 images_description_is (gpointer data)
 {
@@ -294,6 +310,14 @@ test_gather_url_list (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (status_text (page), "http 1"));
   g_assert_cmpuint (server.n_requests, ==, 3);
 
+  /* Why the 404 failed, on the page itself. */
+  AdwPreferencesGroup *failures = child (page, KILN_TYPE_GATHER_PAGE, "failures_group");
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (failures)));
+  g_assert_cmpstr (adw_preferences_group_get_description (failures), ==, "1 URL will not be fetched again.");
+  AdwActionRow *row = find_row (GTK_WIDGET (failures), "/gone/lost.jpg");
+  g_assert_nonnull (row);
+  g_assert_true (g_str_has_prefix (adw_action_row_get_subtitle (row), "rejected · HTTP 404"));
+
   g_autofree char *class_dir = g_build_filename (dir, "images", "n02121808", NULL);
   g_assert_cmpuint (count_files (class_dir), ==, 2);
   gpointer args[] = { window, (gpointer) "1 class · 2 images" };
@@ -308,6 +332,15 @@ test_gather_url_list (Fixture *f, gconstpointer data)
   g_assert_true (g_str_has_prefix (status_text (page), "Done: kept 0 new images"));
   g_assert_nonnull (strstr (status_text (page), "already done 3"));
   g_assert_cmpuint (server.n_requests, ==, 0);
+
+  /* Opening the project again, in another window, shows the same outcomes. */
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
+  KilnWindow *other = kiln_window_new (app);
+  g_autoptr(GFile) folder = g_file_new_for_path (dir);
+  kiln_window_open_project (other, folder);
+  KilnGatherPage *other_page = gather_page (other);
+  g_assert_nonnull (find_row (child (other_page, KILN_TYPE_GATHER_PAGE, "failures_group"), "/gone/lost.jpg"));
+  gtk_window_destroy (GTK_WINDOW (other));
 }
 
 static gboolean

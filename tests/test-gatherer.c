@@ -527,6 +527,36 @@ check_outcomes (Fixture *f, KilnProject *project)
   }
 }
 
+/* `kiln-cli gather --report --failed` shows why each URL failed. */
+static void
+check_cli_report (const char *pdir)
+{
+  const char *args[] = { "gather", "--project", pdir, "--report", "--failed", "--json", NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (kiln_test_run_cli (args, &out, &err), ==, 0);
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  JsonArray *rows = json_node_get_array (json_parser_get_root (parser));
+  /* 11 rejected and 3 failed; no kept image listed. */
+  g_assert_cmpuint (json_array_get_length (rows), ==, 14);
+  gboolean saw_404 = FALSE;
+  for (guint i = 0; i < json_array_get_length (rows); i++)
+    {
+      JsonObject *row = json_array_get_object_element (rows, i);
+      g_assert_cmpstr (json_object_get_string_member (row, "outcome"), !=, "kept");
+      if (g_str_has_suffix (json_object_get_string_member (row, "url"), "/404/gone.png"))
+        {
+          saw_404 = TRUE;
+          g_assert_cmpstr (json_object_get_string_member (row, "outcome"), ==, "rejected");
+          g_assert_cmpint (json_object_get_int_member (row, "http_status"), ==, 404);
+        }
+    }
+  g_assert_true (saw_404);
+}
+
 static void
 test_faults (Fixture *f, gconstpointer data)
 {
@@ -548,6 +578,7 @@ test_faults (Fixture *f, gconstpointer data)
   g_test_message ("gathered %u URLs in %.2f s", (guint) G_N_ELEMENTS (expectations), elapsed);
 
   check_outcomes (f, project);
+  check_cli_report (pdir);
   /* One timeout and its one retry bound the run: the timeouts, 429 wait
    * and backoffs added up would be well over this. */
   g_assert_cmpfloat (elapsed, <, 2 * TOTAL_MS / 1000.0 + 1.5);

@@ -664,6 +664,22 @@ test_downloads (Fixture       *f,
   g_autoptr(GPtrArray) list = kiln_project_list_downloads (project, "n02", &error);
   g_assert_cmpuint (list->len, ==, 1);
 
+  /* Only what will not be fetched again: the 404, then a failure added now
+   * (newest first), and a limit. */
+  g_autoptr(GPtrArray) failed = kiln_project_list_failed_downloads (project, NULL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (failed->len, ==, 1);
+  g_assert_cmpstr (((KilnDownloadRecord *) failed->pdata[0])->url, ==, "http://a/3.jpg");
+  g_assert_cmpint (((KilnDownloadRecord *) failed->pdata[0])->http_status, ==, 404);
+  g_usleep (1100 * 1000);   /* `updated` has whole seconds */
+  kiln_project_record_download (project, "http://b/1.jpg", NULL, KILN_DOWNLOAD_FAILED, 0, "timed out", NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(GPtrArray) newest = kiln_project_list_failed_downloads (project, NULL, 1, &error);
+  g_assert_cmpuint (newest->len, ==, 1);
+  g_assert_cmpstr (((KilnDownloadRecord *) newest->pdata[0])->url, ==, "http://b/1.jpg");
+  g_autoptr(GPtrArray) of_n01 = kiln_project_list_failed_downloads (project, "n01", 0, &error);
+  g_assert_cmpuint (of_n01->len, ==, 1);
+
   KilnDownloadOutcome outcome;
   for (guint i = 0; i < KILN_DOWNLOAD_N_OUTCOMES; i++)
     {

@@ -140,12 +140,65 @@ print_summary (const KilnGatherProgress *p)
              p->n_source_errors);
 }
 
+/* What became of each URL the project has seen: one line (or JSON object)
+ * per URL in URL order, or the failures only, newest first. */
+static int
+print_report (const char *project_dir, const char *wnid, gboolean failed_only, gboolean as_json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (project_dir, &error);
+  g_autoptr(GPtrArray) records = project == NULL ? NULL
+                                 : failed_only ? kiln_project_list_failed_downloads (project, wnid, 0, &error)
+                                 : kiln_project_list_downloads (project, wnid, &error);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  if (records == NULL)
+    return kiln_cli_fail ("gather", error);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < records->len; i++)
+    {
+      const KilnDownloadRecord *r = records->pdata[i];
+      const char *outcome = kiln_download_outcome_to_string (r->outcome);
+
+      if (!as_json)
+        {
+          g_print ("%s\t%d\t%s\t%s\n", outcome, r->http_status, r->url,
+                   r->file ? r->file : r->detail ? r->detail : "");
+          continue;
+        }
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "url");
+      json_builder_add_string_value (b, r->url);
+      json_builder_set_member_name (b, "wnid");
+      json_builder_add_string_value (b, r->wnid);
+      json_builder_set_member_name (b, "outcome");
+      json_builder_add_string_value (b, outcome);
+      json_builder_set_member_name (b, "http_status");
+      json_builder_add_int_value (b, r->http_status);
+      json_builder_set_member_name (b, "detail");
+      json_builder_add_string_value (b, r->detail);
+      json_builder_set_member_name (b, "file");
+      json_builder_add_string_value (b, r->file);
+      json_builder_set_member_name (b, "attempts");
+      json_builder_add_int_value (b, r->attempts);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  if (as_json)
+    {
+      g_autoptr(JsonNode) root = json_builder_get_root (b);
+      g_autofree char *text = kiln_json_to_text (root, TRUE);
+      g_print ("%s\n", text);
+    }
+  return 0;
+}
+
 int
 kiln_cli_gather (int argc, char **argv)
 {
   g_autofree char *wnid = NULL, *urls = NULL, *api = NULL, *archive = NULL, *folder = NULL;
   g_autofree char *project_dir = NULL, *class_name = NULL, *placeholders = NULL;
-  gboolean subset = FALSE, as_json = FALSE, quiet = FALSE;
+  gboolean subset = FALSE, as_json = FALSE, quiet = FALSE, report = FALSE, failed_only = FALSE;
   int limit = 0, parallel = -1, per_host = -1, retries = -1;
   double connect_timeout = -1, timeout = -1, max_size_mb = -1;
   int min_size = -1;
@@ -168,6 +221,9 @@ kiln_cli_gather (int argc, char **argv)
     { "min-size", 0, 0, G_OPTION_ARG_INT, &min_size, N_("Smallest file in bytes (default 1024)"), N_("BYTES") },
     { "placeholders", 0, 0, G_OPTION_ARG_FILENAME, &placeholders,
       N_("Reject images that look like these placeholders (perceptual hashes, 16 hex digits a line)"), N_("FILE") },
+    { "report", 0, 0, G_OPTION_ARG_NONE, &report,
+      N_("Gather nothing; list what became of each URL (outcome, HTTP status, URL, file or reason)"), NULL },
+    { "failed", 0, 0, G_OPTION_ARG_NONE, &failed_only, N_("With --report: only the URLs that were not kept"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print a JSON summary"), NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress line"), NULL },
     { NULL }
@@ -187,6 +243,13 @@ kiln_cli_gather (int argc, char **argv)
                        entries, &argc, &argv))
     return 2;
   n_sources = (urls != NULL) + (api != NULL) + (archive != NULL) + (folder != NULL);
+  if (report && project_dir != NULL && n_sources == 0)
+    return print_report (project_dir, wnid, failed_only, as_json);
+  if (report)
+    {
+      g_printerr (_("kiln-cli gather: --report needs --project and no source. See “kiln-cli gather --help”.\n"));
+      return 2;
+    }
   if (project_dir == NULL || n_sources > 1 || (wnid == NULL && (n_sources == 0 || api != NULL)) ||
       limit < 0)
     {

@@ -1730,31 +1730,50 @@ kiln_project_get_done_urls (KilnProject  *self,
   return g_steal_pointer (&done);
 }
 
-GPtrArray *
-kiln_project_list_downloads (KilnProject  *self,
-                             const char   *wnid,
-                             GError      **error)
+static GPtrArray *
+list_downloads (KilnProject *self, const char *sql, const char *wnid, gint64 limit, GError **error)
 {
   g_autoptr(GPtrArray) records =
     g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_download_record_free);
   sqlite3_stmt *stmt;
 
-  g_return_val_if_fail (KILN_IS_PROJECT (self), NULL);
-
   g_rec_mutex_lock (&self->lock);
-  stmt = sql_prepare (self, "SELECT " DOWNLOAD_COLUMNS " FROM downloads"
-                            " WHERE ?1 IS NULL OR wnid = ?1 ORDER BY url", error);
+  stmt = sql_prepare (self, sql, error);
   if (stmt == NULL)
     {
       g_rec_mutex_unlock (&self->lock);
       return NULL;
     }
   bind_text (stmt, 1, wnid);
+  sqlite3_bind_int64 (stmt, 2, limit);
   while (sqlite3_step (stmt) == SQLITE_ROW)
     g_ptr_array_add (records, download_from_row (stmt));
   sqlite3_reset (stmt);
   g_rec_mutex_unlock (&self->lock);
   return g_steal_pointer (&records);
+}
+
+GPtrArray *
+kiln_project_list_downloads (KilnProject  *self,
+                             const char   *wnid,
+                             GError      **error)
+{
+  g_return_val_if_fail (KILN_IS_PROJECT (self), NULL);
+  return list_downloads (self, "SELECT " DOWNLOAD_COLUMNS " FROM downloads"
+                               " WHERE ?1 IS NULL OR wnid = ?1 ORDER BY url LIMIT ?2", wnid, -1, error);
+}
+
+GPtrArray *
+kiln_project_list_failed_downloads (KilnProject  *self,
+                                    const char   *wnid,
+                                    guint         max_records,
+                                    GError      **error)
+{
+  g_return_val_if_fail (KILN_IS_PROJECT (self), NULL);
+  return list_downloads (self, "SELECT " DOWNLOAD_COLUMNS " FROM downloads"
+                               " WHERE (?1 IS NULL OR wnid = ?1) AND outcome IN ('rejected', 'failed')"
+                               " ORDER BY updated DESC, url LIMIT ?2",
+                         wnid, max_records > 0 ? (gint64) max_records : -1, error);
 }
 
 gboolean

@@ -241,6 +241,12 @@ GHashTable  *kiln_project_get_done_urls      (KilnProject  *self,
 GPtrArray   *kiln_project_list_downloads     (KilnProject  *self,
                                               const char   *wnid,
                                               GError      **error);
+/* The rejected and failed downloads of one synset (or all), newest first,
+ * at most @max_records (0 = all). */
+GPtrArray   *kiln_project_list_failed_downloads (KilnProject  *self,
+                                                 const char   *wnid,
+                                                 guint         max_records,
+                                                 GError      **error);
 /* Fills @counts[KILN_DOWNLOAD_N_OUTCOMES] for one synset or all. */
 gboolean     kiln_project_count_downloads    (KilnProject  *self,
                                               const char   *wnid,

@@ -9,6 +9,8 @@
 
 /* Enough to scroll through; a longer list means the query needs a word more. */
 #define MAX_RESULTS 500
+/* The newest failures shown; `kiln-cli gather --report --failed` lists all. */
+#define MAX_FAILURES_SHOWN 50
 
 struct _KilnGatherPage
 {
@@ -28,6 +30,8 @@ struct _KilnGatherPage
   GtkSpinButton *parallel_spin;
   GtkProgressBar *progress_bar;
   GtkLabel *status_label;
+  AdwPreferencesGroup *failures_group;
+  GPtrArray *failure_rows;      /* rows added to failures_group */
 
   KilnSynsets *synsets;
   GtkStringList *results;       /* wnids */
@@ -296,6 +300,57 @@ choose_activated (GtkWidget *widget, const char *action_name, GVariant *paramete
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
+/* ---- Outcomes ------------------------------------------------------------ */
+
+/* The project's newest rejected and failed URLs, with why. */
+static void
+show_failures (KilnGatherPage *self)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 counts[KILN_DOWNLOAD_N_OUTCOMES];
+
+  for (guint i = 0; i < self->failure_rows->len; i++)
+    adw_preferences_group_remove (self->failures_group, self->failure_rows->pdata[i]);
+  g_ptr_array_set_size (self->failure_rows, 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->failures_group), FALSE);
+  if (self->project == NULL)
+    return;
+
+  g_autoptr(GPtrArray) failed = kiln_project_list_failed_downloads (self->project, NULL, MAX_FAILURES_SHOWN, &error);
+  if (failed == NULL || !kiln_project_count_downloads (self->project, NULL, counts, &error))
+    {
+      g_warning ("Could not read the project's download outcomes: %s", error->message);
+      return;
+    }
+  if (failed->len == 0)
+    return;
+  gint64 total = counts[KILN_DOWNLOAD_REJECTED] + counts[KILN_DOWNLOAD_FAILED];
+  g_autofree char *description =
+    total > failed->len
+      ? g_strdup_printf (_("The newest %u of %lld; “kiln-cli gather --project DIR --report --failed” lists them all."),
+                         failed->len, (long long) total)
+      : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u URL will not be fetched again.",
+                                      "%u URLs will not be fetched again.", failed->len), failed->len);
+  adw_preferences_group_set_description (self->failures_group, description);
+
+  for (guint i = 0; i < failed->len; i++)
+    {
+      const KilnDownloadRecord *r = failed->pdata[i];
+      GtkWidget *row = adw_action_row_new ();
+      g_autofree char *status = r->http_status > 0 ? g_strdup_printf ("HTTP %d · ", r->http_status) : g_strdup ("");
+      g_autofree char *subtitle = g_strdup_printf ("%s · %s%s", kiln_download_outcome_to_string (r->outcome),
+                                                   status, r->detail ? r->detail : "");
+
+      /* URLs and server messages are text, not markup. */
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), r->url);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      adw_preferences_group_add (self->failures_group, row);
+      g_ptr_array_add (self->failure_rows, row);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->failures_group), TRUE);
+}
+
 /* ---- Running ------------------------------------------------------------- */
 
 static void
@@ -362,6 +417,7 @@ gather_done_cb (GObject *source, GAsyncResult *result, gpointer data)
     text = g_strdup_printf (_("Gathering failed: %s"), error->message);
   set_status (self, text);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
+  show_failures (self);
   update_actions (self);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
@@ -446,6 +502,22 @@ kiln_gather_page_set_project (KilnGatherPage *self, GFile *folder)
     g_cancellable_cancel (self->cancellable);
   g_set_object (&self->project_dir, folder);
   g_clear_object (&self->project);
+
+  /* A folder that already is a Kiln project shows its past failures; any
+   * other is left untouched until the first gather. */
+  g_autofree char *path = folder ? g_file_get_path (folder) : NULL;
+  g_autofree char *store = path ? g_build_filename (path, "kiln.db", NULL) : NULL;
+  if (store != NULL && g_file_test (store, G_FILE_TEST_IS_REGULAR))
+    {
+      g_autoptr(GError) error = NULL;
+      self->project = kiln_project_open (path, &error);
+      if (self->project == NULL)
+        {
+          g_autofree char *text = g_strdup_printf (_("The project could not be opened: %s"), error->message);
+          set_status (self, text);
+        }
+    }
+  show_failures (self);
 }
 
 /* ---- Object -------------------------------------------------------------- */
@@ -490,6 +562,7 @@ kiln_gather_page_finalize (GObject *object)
   g_signal_handlers_disconnect_by_data (self->selection, self);
   g_clear_object (&self->selection);
   g_clear_object (&self->synsets);
+  g_clear_pointer (&self->failure_rows, g_ptr_array_unref);
   G_OBJECT_CLASS (kiln_gather_page_parent_class)->finalize (object);
 }
 
@@ -521,6 +594,7 @@ kiln_gather_page_class_init (KilnGatherPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, parallel_spin);
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, status_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, failures_group);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, search_activate_cb);
   gtk_widget_class_bind_template_callback (widget_class, source_changed_cb);
@@ -536,6 +610,7 @@ kiln_gather_page_init (KilnGatherPage *self)
   GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->failure_rows = g_ptr_array_new ();
 
   self->results = gtk_string_list_new (NULL);
   self->selection = gtk_single_selection_new (G_LIST_MODEL (self->results));  /* takes results */
