@@ -2,7 +2,10 @@
  * what it does not know with a usage message and a non-zero status. */
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <string.h>
+#include <sys/wait.h>
 
 #include "kiln-version.h"
 #include "test-util.h"
@@ -52,6 +55,35 @@ test_no_arguments (void)
 
   g_assert_false (g_spawn_check_wait_status (status, NULL));
   g_assert_nonnull (strstr (err, "Usage:"));
+}
+
+/* A report on a folder that is not a project says so and creates nothing;
+ * --failed without --report is a usage error, not a download. */
+static void
+test_gather_report_arguments (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("kiln-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *typo = g_build_filename (tmp, "no-such-project", NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  const char *report[] = { "gather", "--project", typo, "--report", NULL };
+  int status = kiln_test_run_cli (report, &out, &err);
+
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_nonnull (strstr (err, "is not a Kiln project"));
+  g_assert_false (g_file_test (typo, G_FILE_TEST_EXISTS));
+
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  const char *failed[] = { "gather", "--project", typo, "--urls", "/nonexistent/urls.txt", "--failed", NULL };
+  status = kiln_test_run_cli (failed, &out, &err);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 2);
+  g_assert_nonnull (strstr (err, "--failed goes with --report"));
+  g_assert_false (g_file_test (typo, G_FILE_TEST_EXISTS));
+  g_rmdir (tmp);
 }
 
 static void
@@ -142,6 +174,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/cli/unknown-command", test_unknown_command);
   g_test_add_func ("/cli/no-arguments", test_no_arguments);
   g_test_add_func ("/cli/devices-json", test_devices_json);
+  g_test_add_func ("/cli/gather-report-arguments", test_gather_report_arguments);
   g_test_add_func ("/cli/bad-option", test_bad_option);
   g_test_add_func ("/cli/cache-reuses-unchanged", test_cache_reuses_unchanged);
   return g_test_run ();

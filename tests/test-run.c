@@ -216,6 +216,49 @@ test_full_disk_is_an_error (void)
     }
 }
 
+/* Redoing an interrupted validation: its row goes, the train row of the
+ * same iteration stays, later appends land in the rewritten file, and a
+ * hand-damaged row (no comma) is neither read past nor kept. */
+static void
+test_drop_val_metrics (void)
+{
+  g_autofree char *tmp = make_tmp ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnRun) run = kiln_run_create (tmp, "revalidate", NULL, &error);
+  g_assert_no_error (error);
+
+  for (int i = 1; i <= 12; i++)
+    {
+      KilnRunMetrics row = train_row (i, 1.0 / i);
+      g_assert_true (kiln_run_append_metrics (run, &row, NULL));
+    }
+  KilnRunMetrics val = train_row (12, 0.7);
+  val.phase = KILN_RUN_PHASE_VAL;
+  g_assert_true (kiln_run_append_metrics (run, &val, NULL));
+  g_autofree char *metrics = g_build_filename (kiln_run_get_dir (run), "metrics.csv", NULL);
+  FILE *f = g_fopen (metrics, "a");
+  fputs ("12\n", f);
+  fclose (f);
+
+  g_assert_true (kiln_run_drop_val_metrics (run, 12, &error));
+  g_assert_no_error (error);
+  KilnRunMetrics again = val;
+  again.loss = 0.6;
+  g_assert_true (kiln_run_append_metrics (run, &again, &error));
+  g_assert_true (kiln_run_sync (run, &error));
+
+  g_autoptr(GArray) rows = kiln_run_read_metrics (kiln_run_get_dir (run), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, ==, 13);
+  g_assert_cmpint (g_array_index (rows, KilnRunMetrics, 11).phase, ==, KILN_RUN_PHASE_TRAIN);
+  g_assert_cmpint (g_array_index (rows, KilnRunMetrics, 12).phase, ==, KILN_RUN_PHASE_VAL);
+  g_assert_cmpfloat (g_array_index (rows, KilnRunMetrics, 12).loss, ==, 0.6);
+
+  /* Nothing to drop: the file is left alone. */
+  g_assert_true (kiln_run_drop_val_metrics (run, 5, &error));
+  g_assert_no_error (error);
+}
+
 static void
 test_open_rejects_non_run (void)
 {
@@ -236,6 +279,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/run/checkpoint-rotation", test_checkpoint_rotation_keeps_best);
   g_test_add_func ("/run/resume-trims", test_resume_trims_after_checkpoint);
   g_test_add_func ("/run/full-disk", test_full_disk_is_an_error);
+  g_test_add_func ("/run/drop-val-metrics", test_drop_val_metrics);
   g_test_add_func ("/run/open-rejects-non-run", test_open_rejects_non_run);
   return g_test_run ();
 }

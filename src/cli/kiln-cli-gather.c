@@ -146,6 +146,15 @@ static int
 print_report (const char *project_dir, const char *wnid, gboolean failed_only, gboolean as_json)
 {
   g_autoptr(GError) error = NULL;
+  g_autofree char *store = g_build_filename (project_dir, "kiln.db", NULL);
+
+  /* Opening creates a project: a mistyped folder must not become one. */
+  if (!g_file_test (store, G_FILE_TEST_IS_REGULAR))
+    {
+      g_printerr (_("kiln-cli gather: %s is not a Kiln project (it has no kiln.db); nothing to report.\n"),
+                  project_dir);
+      return 1;
+    }
   g_autoptr(KilnProject) project = kiln_project_open (project_dir, &error);
   g_autoptr(GPtrArray) records = project == NULL ? NULL
                                  : failed_only ? kiln_project_list_failed_downloads (project, wnid, 0, &error)
@@ -223,7 +232,8 @@ kiln_cli_gather (int argc, char **argv)
       N_("Reject images that look like these placeholders (perceptual hashes, 16 hex digits a line)"), N_("FILE") },
     { "report", 0, 0, G_OPTION_ARG_NONE, &report,
       N_("Gather nothing; list what became of each URL (outcome, HTTP status, URL, file or reason)"), NULL },
-    { "failed", 0, 0, G_OPTION_ARG_NONE, &failed_only, N_("With --report: only the URLs that were not kept"), NULL },
+    { "failed", 0, 0, G_OPTION_ARG_NONE, &failed_only,
+      N_("With --report: only the URLs rejected or failed for good (not those still to try)"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print a JSON summary"), NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress line"), NULL },
     { NULL }
@@ -245,9 +255,10 @@ kiln_cli_gather (int argc, char **argv)
   n_sources = (urls != NULL) + (api != NULL) + (archive != NULL) + (folder != NULL);
   if (report && project_dir != NULL && n_sources == 0)
     return print_report (project_dir, wnid, failed_only, as_json);
-  if (report)
+  if (report || failed_only)
     {
-      g_printerr (_("kiln-cli gather: --report needs --project and no source. See “kiln-cli gather --help”.\n"));
+      g_printerr (_("kiln-cli gather: --report needs --project and no source; --failed goes with --report. "
+                    "See “kiln-cli gather --help”.\n"));
       return 2;
     }
   if (project_dir == NULL || n_sources > 1 || (wnid == NULL && (n_sources == 0 || api != NULL)) ||

@@ -210,11 +210,11 @@ kiln_run_create (const char *runs_dir, const char *run_id, JsonObject *config, G
   return g_steal_pointer (&self);
 }
 
-/* Keeps the header and complete rows with iteration ≤ @last (all when < 0),
+/* Keeps the header and whole rows with iteration ≤ @last (all when < 0),
  * but not validation rows at @drop_val_at (≥ 0); rewrites the file
  * atomically only when something must go. */
 static gboolean
-trim_metrics (const char *path, gint64 last, gint64 drop_val_at, GError **error)
+trim_metrics (const char *path, gint64 last, gint64 drop_val_at, gboolean *rewritten, GError **error)
 {
   g_autofree char *contents = NULL;
   gsize length = 0;
@@ -239,7 +239,8 @@ trim_metrics (const char *path, gint64 last, gint64 drop_val_at, GError **error)
         {
           char *stop = NULL;
           gint64 iteration = g_ascii_strtoll (line, &stop, 10);
-          keep = stop != line && (last < 0 || iteration <= last);
+          /* A row starts with its iteration and a comma; anything else is damage. */
+          keep = stop != line && stop < end && *stop == ',' && (last < 0 || iteration <= last);
           if (keep && iteration == drop_val_at)
             {
               const char *phase = memchr (stop + 1, ',', end - stop - 1);
@@ -253,6 +254,8 @@ trim_metrics (const char *path, gint64 last, gint64 drop_val_at, GError **error)
       first = FALSE;
       line = end + 1;
     }
+  if (rewritten != NULL)
+    *rewritten = changed;
   if (!changed)
     return TRUE;
   return g_file_set_contents_full (path, kept->str, kept->len, durable, 0644, error);
@@ -303,7 +306,7 @@ kiln_run_open (const char *run_dir, gint64 resume_iteration, GError **error)
   g_autofree char *metrics_path = g_build_filename (run_dir, "metrics.csv", NULL);
   g_autofree char *events_path = g_build_filename (run_dir, "events.jsonl", NULL);
   /* Only regular files are trimmed (a device or pipe could never be read to its end). */
-  if (g_file_test (metrics_path, G_FILE_TEST_IS_REGULAR) && !trim_metrics (metrics_path, resume_iteration, -1, error))
+  if (g_file_test (metrics_path, G_FILE_TEST_IS_REGULAR) && !trim_metrics (metrics_path, resume_iteration, -1, NULL, error))
     return NULL;
   if (!trim_torn_line (events_path, error))
     return NULL;
@@ -364,13 +367,25 @@ kiln_run_drop_val_metrics (KilnRun *self, gint64 iteration, GError **error)
 {
   g_autofree char *path = g_build_filename (self->dir, "metrics.csv", NULL);
 
+  gboolean rewritten = FALSE;
+
   g_return_val_if_fail (KILN_IS_RUN (self), FALSE);
   g_return_val_if_fail (self->metrics != NULL, FALSE);
-  g_clear_pointer (&self->metrics, fclose);
-  if (!trim_metrics (path, -1, iteration, error))
+  /* Rows are flushed as written, so the file can be read while open. A
+   * failed rewrite leaves it, and the open handle, as they were. */
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return TRUE;   /* a device or pipe is never rewritten */
+  if (!trim_metrics (path, -1, iteration, &rewritten, error))
     return FALSE;
-  self->metrics = open_append (self->dir, "metrics.csv", KILN_RUN_METRICS_HEADER, error);
-  return self->metrics != NULL;
+  if (!rewritten)
+    return TRUE;
+  /* The handle still points at the replaced file. */
+  FILE *file = open_append (self->dir, "metrics.csv", KILN_RUN_METRICS_HEADER, error);
+  if (file == NULL)
+    return FALSE;
+  fclose (self->metrics);
+  self->metrics = file;
+  return TRUE;
 }
 
 gboolean
@@ -419,7 +434,7 @@ kiln_run_sync (KilnRun *self, GError **error)
   const char *names[] = { "metrics.csv", "events.jsonl" };
 
   for (guint i = 0; i < G_N_ELEMENTS (files); i++)
-    if (fflush (files[i]) != 0 || fdatasync (fileno (files[i])) != 0)
+    if (files[i] != NULL && (fflush (files[i]) != 0 || fdatasync (fileno (files[i])) != 0))
       return set_io_error (error, errno, "sync", names[i]);
   return TRUE;
 }

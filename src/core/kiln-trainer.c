@@ -894,7 +894,10 @@ train (Worker *w, GError **error)
   gint64 run_start = g_get_monotonic_time ();
   /* The run stopped while validating its last epoch: finish that first, so
    * the log and the best checkpoint are what an uninterrupted run has. */
-  if (w->validation_pending && w->val_loader != NULL && w->iteration > 0)
+  /* Without validation data now (an empty val split), nothing is pending. */
+  if (w->val_loader == NULL)
+    w->validation_pending = FALSE;
+  if (w->validation_pending && w->iteration > 0)
     {
       double val_accuracy = NAN;
       gboolean stopped = FALSE;
