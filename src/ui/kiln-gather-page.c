@@ -319,7 +319,9 @@ show_failures (KilnGatherPage *self)
   g_autoptr(GPtrArray) failed = kiln_project_list_failed_downloads (self->project, NULL, MAX_FAILURES_SHOWN, &error);
   if (failed == NULL || !kiln_project_count_downloads (self->project, NULL, counts, &error))
     {
-      g_warning ("Could not read the project's download outcomes: %s", error->message);
+      g_autofree char *text = g_strdup_printf (_("The project's download outcomes could not be read: %s"),
+                                               error->message);
+      set_status (self, text);
       return;
     }
   if (failed->len == 0)
@@ -367,7 +369,7 @@ on_progress (KilnGatherer *gatherer, const KilnGatherProgress *p, gpointer data)
     gtk_progress_bar_pulse (self->progress_bar);
 }
 
-/* "rejected 3 (http 2, placeholder 1)" style detail of why URLs failed. */
+/* "http 2, placeholder 1": how many URLs ended for each reason. */
 static char *
 describe_reasons (const KilnGatherProgress *p)
 {
