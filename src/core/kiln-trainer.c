@@ -892,9 +892,9 @@ train (Worker *w, GError **error)
 
   double rate = 0;
   gint64 run_start = g_get_monotonic_time ();
-  /* The run stopped while validating its last epoch: finish that first, so
-   * the log and the best checkpoint are what an uninterrupted run has. */
-  /* Without validation data now (an empty val split), nothing is pending. */
+  /* The run stopped while validating an epoch: finish that first, so the
+   * log and the best checkpoint are what an uninterrupted run has. Without
+   * validation data now (an empty val split) nothing is pending. */
   if (w->val_loader == NULL)
     w->validation_pending = FALSE;
   if (w->validation_pending && w->iteration > 0)
