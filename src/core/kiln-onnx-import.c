@@ -1371,7 +1371,8 @@ import_transpose (Import *ctx, const KilnOnnxNode *node, GError **error)
       !kiln_onnx_node_get_ints (node, "perm", &perm, &n_perm, error) ||
       (input = get_value_maybe_transposed (ctx, node, 0, error)) == NULL)
     return FALSE;
-  if (input->rank != 2 || (perm != NULL && (n_perm != 2 || perm[0] != 1 || perm[1] != 0)))
+  gboolean identity = perm != NULL && n_perm == 2 && perm[0] == 0 && perm[1] == 1;
+  if (input->rank != 2 || (perm != NULL && !identity && (n_perm != 2 || perm[0] != 1 || perm[1] != 0)))
     {
       g_autoptr(GString) list = g_string_new (NULL);
       for (gsize i = 0; i < n_perm; i++)
@@ -1380,7 +1381,7 @@ import_transpose (Import *ctx, const KilnOnnxNode *node, GError **error)
                          _("perm [%s] of a %d-D value; Kiln imports only the 2-D transpose that a Gemm with "
                          "transA = 1 undoes"), perm ? list->str : _("reversed"), input->rank);
     }
-  alias_value (ctx, kiln_onnx_node_get_output (node, 0), input, TRUE);
+  alias_value (ctx, kiln_onnx_node_get_output (node, 0), input, !identity);
   return TRUE;
 }
 
