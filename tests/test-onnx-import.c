@@ -378,6 +378,12 @@ test_hand_same_name (void)
   g_assert_cmpuint (kiln_net_spec_get_n_layers (spec), ==, 3);
   g_assert_cmpint (kiln_net_spec_get_layer (spec, 2)->type, ==, KILN_LAYER_INNER_PRODUCT);
   g_assert_cmpint (kiln_net_spec_get_layer (spec, 2)->num_output, ==, 5);
+
+  /* A Transpose with the identity perm leaves the value batch first. */
+  g_autoptr(GHashTable) identity_weights = NULL;
+  g_autoptr(KilnNetSpec) identity = import_fixture ("hand-identity-transpose.onnx", &identity_weights);
+  g_assert_cmpuint (kiln_net_spec_get_n_layers (identity), ==, 3);
+  g_assert_cmpint (kiln_net_spec_get_layer (identity, 2)->type, ==, KILN_LAYER_INNER_PRODUCT);
 }
 
 /* The opsets differ in how they write things, not in the net. */
