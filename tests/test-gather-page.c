@@ -214,6 +214,12 @@ count_files (const char *dir)
   return n;
 }
 
+static gboolean
+is_visible (gpointer widget)
+{
+  return gtk_widget_get_visible (widget);
+}
+
 /* The action row under @widget whose title ends with @suffix, or NULL. */
 static AdwActionRow *
 find_row (GtkWidget *widget, const char *suffix)
@@ -312,6 +318,7 @@ test_gather_url_list (Fixture *f, gconstpointer data)
 
   /* Why the 404 failed, on the page itself. */
   AdwPreferencesGroup *failures = child (page, KILN_TYPE_GATHER_PAGE, "failures_group");
+  kiln_test_spin_until (is_visible, failures, 10);   /* read on a thread */
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (failures)));
   g_assert_cmpstr (adw_preferences_group_get_description (failures), ==, "1 URL will not be fetched again.");
   AdwActionRow *row = find_row (GTK_WIDGET (failures), "/gone/lost.jpg");
@@ -339,7 +346,9 @@ test_gather_url_list (Fixture *f, gconstpointer data)
   g_autoptr(GFile) folder = g_file_new_for_path (dir);
   kiln_window_open_project (other, folder);
   KilnGatherPage *other_page = gather_page (other);
-  g_assert_nonnull (find_row (child (other_page, KILN_TYPE_GATHER_PAGE, "failures_group"), "/gone/lost.jpg"));
+  GtkWidget *other_failures = child (other_page, KILN_TYPE_GATHER_PAGE, "failures_group");
+  kiln_test_spin_until (is_visible, other_failures, 10);
+  g_assert_nonnull (find_row (other_failures, "/gone/lost.jpg"));
   gtk_window_destroy (GTK_WINDOW (other));
 }
 

@@ -146,10 +146,8 @@ static int
 print_report (const char *project_dir, const char *wnid, gboolean failed_only, gboolean as_json)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *store = g_build_filename (project_dir, "kiln.db", NULL);
-
   /* Opening creates a project: a mistyped folder must not become one. */
-  if (!g_file_test (store, G_FILE_TEST_IS_REGULAR))
+  if (!kiln_project_exists (project_dir))
     {
       g_printerr (_("kiln-cli gather: %s is not a Kiln project (it has no kiln.db); nothing to report.\n"),
                   project_dir);

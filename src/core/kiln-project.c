@@ -94,6 +94,7 @@ G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == KILN_PROJECT_SCHEMA_VERSION);
 
 static const char *const subfolders[] = { "images", "discarded", "cache", "runs" };
 
+#define STORE_NAME "kiln.db"
 #define IMAGE_COLUMNS \
   "i.id, i.path, i.original_path, c.name, i.status, i.discard_reason, i.size," \
   " i.width, i.height, i.sha256, i.pixel_hash, i.phash, i.source_url, i.http_status"
@@ -615,6 +616,15 @@ replay_pending_moves (KilnProject  *self,
   return TRUE;
 }
 
+gboolean
+kiln_project_exists (const char *path)
+{
+  g_autofree char *store = g_build_filename (path, STORE_NAME, NULL);
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  return g_file_test (store, G_FILE_TEST_IS_REGULAR);
+}
+
 KilnProject *
 kiln_project_open (const char  *path,
                    GError     **error)
@@ -625,7 +635,7 @@ kiln_project_open (const char  *path,
 
   self = g_object_new (KILN_TYPE_PROJECT, NULL);
   self->path = g_canonicalize_filename (path, NULL);
-  self->db_path = g_build_filename (self->path, "kiln.db", NULL);
+  self->db_path = g_build_filename (self->path, STORE_NAME, NULL);
 
   for (guint i = 0; i < G_N_ELEMENTS (subfolders); i++)
     {

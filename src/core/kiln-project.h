@@ -104,6 +104,9 @@ G_DECLARE_FINAL_TYPE (KilnProject, kiln_project, KILN, PROJECT, GObject)
  * a newer Kiln. Finishes discards/restores that a crash interrupted. */
 KilnProject *kiln_project_open               (const char   *path,
                                               GError      **error);
+/* Whether @path already holds a project's store; opening creates one, so
+ * look first where a folder must not become a project by accident. */
+gboolean     kiln_project_exists             (const char   *path);
 const char  *kiln_project_get_path           (KilnProject  *self);
 int          kiln_project_get_schema_version (KilnProject  *self);
 /* Absolute path of a relative project path (newly allocated). */

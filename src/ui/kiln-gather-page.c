@@ -32,6 +32,7 @@ struct _KilnGatherPage
   GtkLabel *status_label;
   AdwPreferencesGroup *failures_group;
   GPtrArray *failure_rows;      /* rows added to failures_group */
+  guint outcomes_generation;    /* the failure list whose read is shown */
 
   KilnSynsets *synsets;
   GtkStringList *results;       /* wnids */
@@ -327,42 +328,72 @@ choose_activated (GtkWidget *widget, const char *action_name, GVariant *paramete
 
 /* ---- Outcomes ------------------------------------------------------------ */
 
-/* The project's newest rejected and failed URLs, with why. */
+/* What a thread read of the project's failures: the store is opened and
+ * queried off the main thread (SQLite may wait up to its busy timeout
+ * while a kiln-cli run holds the store). */
+typedef struct {
+  char        *path;
+  KilnProject *project;    /* in: the page's, if open; out: opened here */
+  GPtrArray   *failed;     /* KilnDownloadRecord, newest first */
+  gint64       total;      /* rejected + failed */
+} Outcomes;
+
 static void
-show_failures (KilnGatherPage *self)
+outcomes_free (Outcomes *o)
 {
-  g_autoptr(GError) error = NULL;
+  g_free (o->path);
+  g_clear_object (&o->project);
+  g_clear_pointer (&o->failed, g_ptr_array_unref);
+  g_free (o);
+}
+
+static void
+read_outcomes_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  Outcomes *o = data;
+  GError *error = NULL;
   gint64 counts[KILN_DOWNLOAD_N_OUTCOMES];
 
+  /* A folder that is not a project yet stays untouched until a gather. */
+  if (o->project == NULL && kiln_project_exists (o->path) &&
+      (o->project = kiln_project_open (o->path, &error)) == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (o->project != NULL &&
+      ((o->failed = kiln_project_list_failed_downloads (o->project, NULL, MAX_FAILURES_SHOWN, &error)) == NULL ||
+       !kiln_project_count_downloads (o->project, NULL, counts, &error)))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (o->project != NULL)
+    o->total = counts[KILN_DOWNLOAD_REJECTED] + counts[KILN_DOWNLOAD_FAILED];
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+show_failures (KilnGatherPage *self, const Outcomes *o)
+{
   for (guint i = 0; i < self->failure_rows->len; i++)
     adw_preferences_group_remove (self->failures_group, self->failure_rows->pdata[i]);
   g_ptr_array_set_size (self->failure_rows, 0);
   gtk_widget_set_visible (GTK_WIDGET (self->failures_group), FALSE);
-  if (self->project == NULL)
+  if (o->failed == NULL || o->failed->len == 0)
     return;
 
-  g_autoptr(GPtrArray) failed = kiln_project_list_failed_downloads (self->project, NULL, MAX_FAILURES_SHOWN, &error);
-  if (failed == NULL || !kiln_project_count_downloads (self->project, NULL, counts, &error))
-    {
-      g_autofree char *text = g_strdup_printf (_("The project's download outcomes could not be read: %s"),
-                                               error->message);
-      set_status (self, text);
-      return;
-    }
-  if (failed->len == 0)
-    return;
-  gint64 total = counts[KILN_DOWNLOAD_REJECTED] + counts[KILN_DOWNLOAD_FAILED];
   g_autofree char *description =
-    total > failed->len
+    o->total > o->failed->len
       ? g_strdup_printf (_("The newest %u of %lld; “kiln-cli gather --project DIR --report --failed” lists them all."),
-                         failed->len, (long long) total)
+                         o->failed->len, (long long) o->total)
       : g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u URL will not be fetched again.",
-                                      "%u URLs will not be fetched again.", failed->len), failed->len);
+                                      "%u URLs will not be fetched again.", o->failed->len), o->failed->len);
   adw_preferences_group_set_description (self->failures_group, description);
 
-  for (guint i = 0; i < failed->len; i++)
+  for (guint i = 0; i < o->failed->len; i++)
     {
-      const KilnDownloadRecord *r = failed->pdata[i];
+      const KilnDownloadRecord *r = o->failed->pdata[i];
       GtkWidget *row = adw_action_row_new ();
       g_autofree char *status = r->http_status > 0 ? g_strdup_printf ("HTTP %d · ", r->http_status) : g_strdup ("");
       g_autofree char *subtitle = g_strdup_printf ("%s · %s%s", kiln_download_outcome_to_string (r->outcome),
@@ -376,6 +407,50 @@ show_failures (KilnGatherPage *self)
       g_ptr_array_add (self->failure_rows, row);
     }
   gtk_widget_set_visible (GTK_WIDGET (self->failures_group), TRUE);
+}
+
+static void
+read_outcomes_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  KilnGatherPage *self = KILN_GATHER_PAGE (source);
+  Outcomes *o = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  /* A newer read (another project, another run) may have started. */
+  if (GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (result), "generation")) != self->outcomes_generation ||
+      self->status_label == NULL)
+    return;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("The project's download outcomes could not be read: %s"),
+                                               error->message);
+      set_status (self, text);
+      return;
+    }
+  if (self->project == NULL && o->project != NULL)
+    self->project = g_object_ref (o->project);
+  show_failures (self, o);
+}
+
+/* Reads the project's newest failures on a thread, then lists them. */
+static void
+refresh_failures (KilnGatherPage *self)
+{
+  Outcomes *o = g_new0 (Outcomes, 1);
+  g_autoptr(GTask) task = g_task_new (self, NULL, read_outcomes_done, NULL);
+
+  o->path = self->project_dir ? g_file_get_path (self->project_dir) : NULL;
+  o->project = self->project ? g_object_ref (self->project) : NULL;
+  g_task_set_source_tag (task, refresh_failures);
+  g_task_set_task_data (task, o, (GDestroyNotify) outcomes_free);
+  g_object_set_data (G_OBJECT (task), "generation", GUINT_TO_POINTER (++self->outcomes_generation));
+  if (o->path == NULL)
+    {
+      Outcomes none = { 0 };
+      show_failures (self, &none);
+      return;
+    }
+  g_task_run_in_thread (task, read_outcomes_thread);
 }
 
 /* ---- Running ------------------------------------------------------------- */
@@ -444,7 +519,7 @@ gather_done_cb (GObject *source, GAsyncResult *result, gpointer data)
     text = g_strdup_printf (_("Gathering failed: %s"), error->message);
   set_status (self, text);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
-  show_failures (self);
+  refresh_failures (self);
   update_actions (self);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
 }
@@ -530,21 +605,8 @@ kiln_gather_page_set_project (KilnGatherPage *self, GFile *folder)
   g_set_object (&self->project_dir, folder);
   g_clear_object (&self->project);
 
-  /* A folder that already is a Kiln project shows its past failures; any
-   * other is left untouched until the first gather. */
-  g_autofree char *path = folder ? g_file_get_path (folder) : NULL;
-  g_autofree char *store = path ? g_build_filename (path, "kiln.db", NULL) : NULL;
-  if (store != NULL && g_file_test (store, G_FILE_TEST_IS_REGULAR))
-    {
-      g_autoptr(GError) error = NULL;
-      self->project = kiln_project_open (path, &error);
-      if (self->project == NULL)
-        {
-          g_autofree char *text = g_strdup_printf (_("The project could not be opened: %s"), error->message);
-          set_status (self, text);
-        }
-    }
-  show_failures (self);
+  /* A folder that already is a project shows its past failures. */
+  refresh_failures (self);
 }
 
 /* ---- Object -------------------------------------------------------------- */
