@@ -94,11 +94,18 @@ test_cache_rebuilds_only_changed (Fixture *f, gconstpointer data)
     }
   g_clear_pointer (&first, kiln_tensor_cache_free);
 
-  /* Change three images (new contents, new mtime) and break one. */
-  g_usleep (10000);
-  write_image (f->paths->pdata[3], 1000);
-  write_image (f->paths->pdata[17], 1017);
-  write_image (f->paths->pdata[42], 1042);
+  /* Change three images (new contents, a later mtime set explicitly, as a
+   * coarse-timestamp file system might not move it) and break one. */
+  const guint changed[] = { 3, 17, 42 };
+  for (guint k = 0; k < G_N_ELEMENTS (changed); k++)
+    {
+      const char *path = f->paths->pdata[changed[k]];
+      g_autoptr(GFile) file = g_file_new_for_path (path);
+      write_image (path, 1000 + changed[k]);
+      g_assert_true (g_file_set_attribute_uint64 (file, G_FILE_ATTRIBUTE_TIME_MODIFIED,
+                                                  (guint64) g_get_real_time () / G_USEC_PER_SEC + 10,
+                                                  G_FILE_QUERY_INFO_NONE, NULL, NULL));
+    }
   g_assert_true (g_file_set_contents (f->paths->pdata[7], "not an image", -1, NULL));
 
   g_autoptr(KilnTensorCache) second = build (f, N_IMAGES);

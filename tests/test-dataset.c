@@ -75,17 +75,20 @@ test_split_shares (void)
 
   /* The same seed gives the same split; another seed another one with
    * the same sizes. */
-  kiln_dataset_split (labels, n, &spec, b, &error);
+  g_assert_true (kiln_dataset_split (labels, n, &spec, b, &error));
+  g_assert_no_error (error);
   g_assert_cmpmem (a, n, b, n);
   spec.seed = 2;
-  kiln_dataset_split (labels, n, &spec, c, &error);
+  g_assert_true (kiln_dataset_split (labels, n, &spec, c, &error));
+  g_assert_no_error (error);
   g_assert_true (memcmp (a, c, n) != 0);
   count_subsets (labels, c, n, 0, counts);
   assert_counts (counts, 80, 10, 10, 0);
 
   /* A 64-bit seed uses both halves. */
   spec.seed = G_GUINT64_CONSTANT (1) << 40 | 1;
-  kiln_dataset_split (labels, n, &spec, c, &error);
+  g_assert_true (kiln_dataset_split (labels, n, &spec, c, &error));
+  g_assert_no_error (error);
   g_assert_true (memcmp (a, c, n) != 0);
 
   /* Shares below 1 leave the rest unused. */

@@ -36,7 +36,7 @@ test_metrics (void)
 
   g_assert_cmpuint (kiln_evaluation_get_n (e), ==, 6);
   g_assert_cmpfloat_with_epsilon (kiln_evaluation_get_top1 (e), 4.0 / 6, 1e-12);
-  /* With three classes every truth is within the top 5. */
+  /* With three classes every truth is within the top 5 (test_top5 ranks). */
   g_assert_cmpfloat (kiln_evaluation_get_top5 (e), ==, 1.0);
   double loss = -(log (0.7f) + log (0.4f) + log (0.8f) + log (0.3f) + log (0.6f) + log (0.9f)) / 6;
   g_assert_cmpfloat_with_epsilon (kiln_evaluation_get_mean_loss (e), loss, 1e-6);
@@ -53,6 +53,26 @@ test_metrics (void)
   g_assert_cmpfloat (kiln_evaluation_get_precision (e, 1), ==, 0.5);
   g_assert_cmpfloat_with_epsilon (kiln_evaluation_get_precision (e, 2), 2.0 / 3, 1e-12);
   g_assert_cmpfloat (kiln_evaluation_get_recall (e, 2), ==, 1.0);
+}
+
+/* Seven classes: a truth ranked 5th counts for top-5, one ranked 6th does not. */
+static void
+test_top5 (void)
+{
+  static const float p[] = {
+    0.30f, 0.20f, 0.15f, 0.12f, 0.10f, 0.08f, 0.05f,   /* truth 4: 5th */
+    0.30f, 0.20f, 0.15f, 0.12f, 0.10f, 0.08f, 0.05f,   /* truth 5: 6th */
+    0.05f, 0.08f, 0.10f, 0.12f, 0.15f, 0.20f, 0.30f,   /* truth 6: 1st */
+  };
+  static const int truth[] = { 4, 5, 6 };
+  static const guint64 ids[] = { 1, 2, 3 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnEvaluation) e = kiln_evaluation_new (7, NULL);
+
+  g_assert_true (kiln_evaluation_add_batch (e, p, truth, ids, 3, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat_with_epsilon (kiln_evaluation_get_top1 (e), 1.0 / 3, 1e-12);
+  g_assert_cmpfloat_with_epsilon (kiln_evaluation_get_top5 (e), 2.0 / 3, 1e-12);
 }
 
 static void
@@ -114,6 +134,7 @@ int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/evaluation/top5", test_top5);
   g_test_add_func ("/evaluation/metrics", test_metrics);
   g_test_add_func ("/evaluation/lists", test_lists);
   g_test_add_func ("/evaluation/json-and-undefined", test_json_and_undefined);
