@@ -8,7 +8,6 @@
 
 #include "kiln-cli.h"
 #include "kiln-core.h"
-#include "engine/kiln-json-text.h"
 
 /* "3x227x227", "227x227" (channels kept) or "227"; × works as well as x. */
 static gboolean
@@ -239,15 +238,6 @@ add_changes_json (JsonBuilder *builder, GPtrArray *changes)
   json_builder_end_array (builder);
 }
 
-static void
-print_json (JsonBuilder *builder)
-{
-  g_autoptr(JsonNode) root = json_builder_get_root (builder);
-  g_autofree char *text = kiln_json_to_text (root, TRUE);
-
-  g_print ("%s\n", text);
-}
-
 /* Errors go to stderr; with --json a {"error": …} object also goes to
  * stdout so scripts always get something to parse. */
 static int
@@ -259,7 +249,7 @@ fail (gboolean as_json, GError *error)
       json_builder_begin_object (builder);
       add_string (builder, "error", error->message);
       json_builder_end_object (builder);
-      print_json (builder);
+      kiln_cli_print_json (builder);
     }
   return kiln_cli_fail ("calc", error);
 }
@@ -343,7 +333,7 @@ kiln_cli_calc (int argc, char **argv)
       if (changes)
         add_changes_json (builder, changes);
       json_builder_end_object (builder);
-      print_json (builder);
+      kiln_cli_print_json (builder);
       return 0;
     }
 

@@ -6,7 +6,6 @@
 #include "kiln-cli.h"
 #include "kiln-core.h"
 #include "engine/kiln-backend-module.h"
-#include "engine/kiln-json-text.h"
 
 int
 kiln_cli_devices (int argc, char **argv)
@@ -36,9 +35,7 @@ kiln_cli_devices (int argc, char **argv)
       json_builder_set_member_name (builder, "cuda_status");
       json_builder_add_string_value (builder, n_cuda > 0 ? description : error->message);
       json_builder_end_object (builder);
-      g_autoptr(JsonNode) root = json_builder_get_root (builder);
-      g_autofree char *text = kiln_json_to_text (root, TRUE);
-      g_print ("%s\n", text);
+      kiln_cli_print_json (builder);
       return 0;
     }
 

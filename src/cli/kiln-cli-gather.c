@@ -6,9 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "engine/kiln-json-text.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"
 
@@ -17,38 +15,25 @@ typedef struct {
   GCancellable *cancellable;
   gboolean      ok;
   GError       *error;
-  gboolean      tty;
   gboolean      quiet;
   gint64        last_line_us;
-  gsize         line_len;
 } GatherState;
 
-static void
-format_bytes (char *buf, gsize size, double bytes)
-{
-  g_autofree char *text = g_format_size ((guint64) bytes);
-  g_strlcpy (buf, text, size);
-}
-
-/* One line, rewritten in place on a terminal. */
+/* One line, rewritten in place on a terminal (kiln_cli_status_line). */
 static void
 print_progress_line (GatherState *st, const KilnGatherProgress *p, gboolean final)
 {
-  g_autofree char *line = NULL;
   gint64 now = g_get_monotonic_time ();
 
-  if (st->quiet || !st->tty)
+  if (st->quiet)
     return;
   if (!final && now - st->last_line_us < 100 * 1000)
     return;
   st->last_line_us = now;
-  line = kiln_gather_progress_format (p);
-  /* Pad over the previous line's tail. */
-  fprintf (stderr, "\r%s%*s", line, (int) MAX (0, (gssize) st->line_len - (gssize) strlen (line)), "");
-  st->line_len = strlen (line);
+  g_autofree char *line = kiln_gather_progress_format (p);
+  kiln_cli_status_line (line);
   if (final)
-    fputc ('\n', stderr);
-  fflush (stderr);
+    kiln_cli_status_done ();
 }
 
 static void
@@ -79,8 +64,6 @@ static void
 print_json (const KilnGatherProgress *p, const char *project, gboolean ok, GError *error)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *text = NULL;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "project");
@@ -116,17 +99,14 @@ print_json (const KilnGatherProgress *p, const char *project, gboolean ok, GErro
     }
   json_builder_end_object (b);
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  text = kiln_json_to_text (root, TRUE);
-  g_print ("%s\n", text);
+  kiln_cli_print_json (b);
 }
 
 static void
 print_summary (const KilnGatherProgress *p)
 {
-  char bytes[32];
+  g_autofree char *bytes = g_format_size (p->bytes);
 
-  format_bytes (bytes, sizeof bytes, p->bytes);
   g_print (_("kept %" G_GUINT64_FORMAT ", rejected %" G_GUINT64_FORMAT ", failed %" G_GUINT64_FORMAT
              ", already done %" G_GUINT64_FORMAT ", over the limit %" G_GUINT64_FORMAT
              "; %s in %.1f s (%.1f files/s)\n"),
@@ -192,11 +172,7 @@ print_report (const char *project_dir, const char *wnid, gboolean failed_only, g
     }
   json_builder_end_array (b);
   if (as_json)
-    {
-      g_autoptr(JsonNode) root = json_builder_get_root (b);
-      g_autofree char *text = kiln_json_to_text (root, TRUE);
-      g_print ("%s\n", text);
-    }
+    kiln_cli_print_json (b);
   return 0;
 }
 
@@ -309,7 +285,6 @@ kiln_cli_gather (int argc, char **argv)
 
   st.loop = g_main_loop_new (NULL, FALSE);
   st.cancellable = cancellable;
-  st.tty = isatty (STDERR_FILENO);
   st.quiet = quiet;
   gatherer = kiln_gatherer_new (project);
   g_signal_connect (gatherer, "progress", G_CALLBACK (on_progress), &st);
