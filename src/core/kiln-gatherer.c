@@ -516,8 +516,9 @@ job_clear_timers (Job *job)
   g_clear_pointer (&job->retry_timer, g_source_unref);
 }
 
+/* Drops everything of the current attempt: timers, message, body, data. */
 static void
-job_free (Job *job)
+job_drop_attempt (Job *job)
 {
   job_clear_timers (job);
   if (job->msg)
@@ -526,6 +527,12 @@ job_free (Job *job)
   g_clear_object (&job->body);
   g_clear_object (&job->cancellable);
   g_clear_pointer (&job->data, g_byte_array_unref);
+}
+
+static void
+job_free (Job *job)
+{
+  job_drop_attempt (job);
   g_free (job->url);
   g_free (job->wnid);
   g_free (job->class_name);
@@ -1048,14 +1055,8 @@ job_retry (Job *job, KilnGatherReason reason, gint64 retry_after_ms, const char 
   if (retry_after_ms < 0)
     delay += g_random_int_range (0, (gint32) MIN (delay / 4 + 1, G_MAXINT32));
 
-  job_clear_timers (job);
   release_slot (job);
-  if (job->msg)
-    g_signal_handlers_disconnect_by_data (job->msg, job);
-  g_clear_object (&job->msg);
-  g_clear_object (&job->body);
-  g_clear_object (&job->cancellable);
-  g_clear_pointer (&job->data, g_byte_array_unref);
+  job_drop_attempt (job);
   job->timed_out = TIMEOUT_NONE;
   job->drained = 0;
   job->attempt++;
