@@ -220,22 +220,6 @@ is_visible (gpointer widget)
   return gtk_widget_get_visible (widget);
 }
 
-/* The action row under @widget whose title ends with @suffix, or NULL. */
-static AdwActionRow *
-find_row (GtkWidget *widget, const char *suffix)
-{
-  if (ADW_IS_ACTION_ROW (widget) &&
-      g_str_has_suffix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), suffix))
-    return ADW_ACTION_ROW (widget);
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      AdwActionRow *found = find_row (c, suffix);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static gboolean
 images_description_is (gpointer data)
 {
@@ -321,7 +305,7 @@ test_gather_url_list (Fixture *f, gconstpointer data)
   kiln_test_spin_until (is_visible, failures, 10);   /* read on a thread */
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (failures)));
   g_assert_cmpstr (adw_preferences_group_get_description (failures), ==, "1 URL will not be fetched again.");
-  AdwActionRow *row = find_row (GTK_WIDGET (failures), "/gone/lost.jpg");
+  AdwActionRow *row = kiln_test_find_action_row (failures, "/gone/lost.jpg");
   g_assert_nonnull (row);
   g_assert_true (g_str_has_prefix (adw_action_row_get_subtitle (row), "rejected · HTTP 404"));
 
@@ -348,7 +332,7 @@ test_gather_url_list (Fixture *f, gconstpointer data)
   KilnGatherPage *other_page = gather_page (other);
   GtkWidget *other_failures = child (other_page, KILN_TYPE_GATHER_PAGE, "failures_group");
   kiln_test_spin_until (is_visible, other_failures, 10);
-  g_assert_nonnull (find_row (other_failures, "/gone/lost.jpg"));
+  g_assert_nonnull (kiln_test_find_action_row (other_failures, "/gone/lost.jpg"));
   gtk_window_destroy (GTK_WINDOW (other));
 }
 

@@ -260,6 +260,44 @@ test_drop_val_metrics (void)
 }
 
 static void
+test_summarize (void)
+{
+  g_autofree char *tmp = make_tmp ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnRun) run = kiln_run_create (tmp, "summary", NULL, &error);
+  KilnRunSummary summary;
+  g_assert_no_error (error);
+  const char *dir = kiln_run_get_dir (run);
+
+  g_assert_true (kiln_run_summarize (dir, &summary, &error));
+  g_assert_cmpint (summary.iteration, ==, 0);
+  g_assert_true (isnan (summary.best_val_accuracy));
+  g_assert_false (summary.finished);
+
+  const double val_accuracy[] = { 0.6, 0.8, 0.7 };
+  for (int i = 1; i <= 30; i++)
+    {
+      KilnRunMetrics row = train_row (i, 1.0 / i);
+      g_assert_true (kiln_run_append_metrics (run, &row, NULL));
+      if (i % 10 == 0)
+        {
+          row.phase = KILN_RUN_PHASE_VAL;
+          row.accuracy = val_accuracy[i / 10 - 1];
+          g_assert_true (kiln_run_append_metrics (run, &row, NULL));
+        }
+    }
+  g_assert_true (kiln_run_summarize (dir, &summary, &error));
+  g_assert_cmpint (summary.iteration, ==, 30);
+  g_assert_cmpfloat (summary.best_val_accuracy, ==, 0.8);
+  g_assert_false (summary.finished);
+
+  g_autofree char *export_path = g_build_filename (dir, KILN_RUN_EXPORT_NAME, NULL);
+  g_assert_true (g_file_set_contents (export_path, "onnx", -1, NULL));
+  g_assert_true (kiln_run_summarize (dir, &summary, &error));
+  g_assert_true (summary.finished);
+}
+
+static void
 test_open_rejects_non_run (void)
 {
   g_autofree char *tmp = make_tmp ();
@@ -280,6 +318,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/run/resume-trims", test_resume_trims_after_checkpoint);
   g_test_add_func ("/run/full-disk", test_full_disk_is_an_error);
   g_test_add_func ("/run/drop-val-metrics", test_drop_val_metrics);
+  g_test_add_func ("/run/summarize", test_summarize);
   g_test_add_func ("/run/open-rejects-non-run", test_open_rejects_non_run);
   return g_test_run ();
 }

@@ -32,3 +32,18 @@ kiln_test_spin_until (gboolean (*done) (gpointer), gpointer data, int seconds)
     g_main_context_iteration (NULL, TRUE);
   g_source_remove (tick);
 }
+
+gpointer
+kiln_test_find_action_row (gpointer widget, const char *suffix)
+{
+  if (ADW_IS_ACTION_ROW (widget) &&
+      g_str_has_suffix (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), suffix))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      gpointer found = kiln_test_find_action_row (c, suffix);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}

@@ -1,6 +1,8 @@
 /* test-ui-util.h: helpers for the display tests (GTK; run under Xvfb). */
 #pragma once
 
+#include <adwaita.h>
+
 #include "kiln-application.h"
 
 G_BEGIN_DECLS
@@ -13,5 +15,9 @@ KilnApplication *kiln_test_make_app   (void);
 void             kiln_test_spin_until (gboolean (*done) (gpointer),
                                        gpointer  data,
                                        int       seconds);
+
+/* The AdwActionRow under @widget whose title ends with @suffix, or NULL. */
+gpointer         kiln_test_find_action_row (gpointer    widget,
+                                            const char *suffix);
 
 G_END_DECLS

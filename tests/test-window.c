@@ -173,6 +173,19 @@ trainer_is (gpointer data)
   return (kiln_window_get_trainer (args[0]) != NULL) == GPOINTER_TO_INT (args[1]);
 }
 
+static gboolean
+run_is_finished (gpointer group)
+{
+  AdwActionRow *row = kiln_test_find_action_row (group, "bars");
+  return row != NULL && g_str_has_prefix (adw_action_row_get_subtitle (row), "finished at iteration");
+}
+
+static gboolean
+shows_runs (gpointer stack)
+{
+  return g_strcmp0 (gtk_stack_get_visible_child_name (stack), "runs") == 0;
+}
+
 static void
 test_resume_a_stopped_run (void)
 {
@@ -232,6 +245,7 @@ test_resume_a_stopped_run (void)
   g_autoptr(GFile) folder = g_file_new_for_path (project);
   kiln_window_open_project (window, folder);
   GtkWidget *stack = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (window), KILN_TYPE_WINDOW, "runs_stack"));
+  kiln_test_spin_until (shows_runs, stack, 10);   /* the logs are read on a thread */
   g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (stack)), ==, "runs");
 
   g_autofree char *run_dir = g_build_filename (project, "runs", "bars", NULL);
@@ -250,6 +264,11 @@ test_resume_a_stopped_run (void)
   g_assert_true (g_file_get_contents (events_path, &events, NULL, NULL));
   g_assert_nonnull (strstr (events, "\"type\":\"resumed\""));
   g_assert_nonnull (strstr (events, "\"type\":\"finished\""));
+
+  /* The page lists it again, now finished and without Resume. */
+  GtkWidget *group = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (window), KILN_TYPE_WINDOW, "runs_group"));
+  kiln_test_spin_until (run_is_finished, group, 10);
+  g_assert_true (run_is_finished (group));
   gtk_window_destroy (GTK_WINDOW (window));
 }
 

@@ -589,6 +589,30 @@ kiln_run_read_metrics (const char *run_dir, GError **error)
   return g_steal_pointer (&rows);
 }
 
+gboolean
+kiln_run_summarize (const char *run_dir, KilnRunSummary *summary, GError **error)
+{
+  g_autofree char *export_path = g_build_filename (run_dir, KILN_RUN_EXPORT_NAME, NULL);
+  g_autofree char *metrics_path = g_build_filename (run_dir, "metrics.csv", NULL);
+
+  *summary = (KilnRunSummary) { .iteration = 0, .best_val_accuracy = NAN };
+  summary->finished = g_file_test (export_path, G_FILE_TEST_IS_REGULAR);
+  if (!g_file_test (metrics_path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_autoptr(GArray) rows = kiln_run_read_metrics (run_dir, error);
+  if (rows == NULL)
+    return FALSE;
+  for (guint i = 0; i < rows->len; i++)
+    {
+      const KilnRunMetrics *row = &g_array_index (rows, KilnRunMetrics, i);
+      summary->iteration = MAX (summary->iteration, row->iteration);
+      if (row->phase == KILN_RUN_PHASE_VAL &&
+          (isnan (summary->best_val_accuracy) || row->accuracy > summary->best_val_accuracy))
+        summary->best_val_accuracy = row->accuracy;
+    }
+  return TRUE;
+}
+
 static void
 kiln_run_finalize (GObject *object)
 {

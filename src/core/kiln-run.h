@@ -102,4 +102,20 @@ char        *kiln_run_find_checkpoint       (const char  *run_dir,
 GArray      *kiln_run_read_metrics       (const char  *run_dir,
                                           GError     **error);
 
+/* The model a finished run exports beside its logs. */
+#define KILN_RUN_EXPORT_NAME "model.onnx"
+
+typedef struct {
+  gint64   iteration;          /* the last one logged, 0 before any */
+  double   best_val_accuracy;  /* NAN before a validation */
+  gboolean finished;           /* it exported KILN_RUN_EXPORT_NAME */
+} KilnRunSummary;
+
+/* Where a run stands, read from its folder without opening it for writing
+ * (a run without a metrics.csv yet is at iteration 0). Reads the whole log:
+ * call it off the main thread. */
+gboolean     kiln_run_summarize          (const char     *run_dir,
+                                          KilnRunSummary *summary,
+                                          GError        **error);
+
 G_END_DECLS

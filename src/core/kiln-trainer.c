@@ -778,7 +778,7 @@ export_best (Worker *w, GError **error)
   g_autoptr(KilnNet) net = kiln_net_new (self->spec, w->backend, 1, self->options.seed, error);
   if (net == NULL || kiln_checkpoint_load (net, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) < 0)
     return FALSE;
-  g_autofree char *path = g_build_filename (kiln_run_get_dir (self->run), "model.onnx", NULL);
+  g_autofree char *path = g_build_filename (kiln_run_get_dir (self->run), KILN_RUN_EXPORT_NAME, NULL);
   if (!kiln_onnx_export (net, path, error))
     return FALSE;
   g_autoptr(JsonObject) fields = json_object_new ();

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <math.h>
 
 #include "kiln-demo.h"
 #include "kiln-gather-page.h"
@@ -27,6 +28,7 @@ struct _KilnWindow
   AdwPreferencesGroup *runs_group;
   GPtrArray *run_rows;          /* rows added to runs_group */
   guint count_generation;       /* the image count whose result is shown */
+  guint runs_generation;        /* the run listing whose result is shown */
   KilnTrainer *trainer;         /* the run being resumed */
   AdwActionRow *trainer_row;
 
@@ -102,28 +104,103 @@ kiln_window_get_trainer (KilnWindow *self)
   return self->trainer;
 }
 
-/* "iteration 120 · best validation accuracy 91.2 %" from metrics.csv. */
-static char *
-describe_run (const char *run_dir, gboolean *finished)
-{
-  g_autoptr(GArray) rows = kiln_run_read_metrics (run_dir, NULL);
-  g_autofree char *onnx = g_build_filename (run_dir, "model.onnx", NULL);
-  gint64 iteration = 0;
-  double best = -1;
+/* One run folder and where it stands, read on a thread. */
+typedef struct {
+  char           *id;
+  char           *dir;
+  KilnRunSummary  summary;
+  char           *problem;   /* why the log could not be read, or NULL */
+} RunEntry;
 
-  *finished = g_file_test (onnx, G_FILE_TEST_EXISTS);
-  for (guint i = 0; rows != NULL && i < rows->len; i++)
-    {
-      KilnRunMetrics *row = &g_array_index (rows, KilnRunMetrics, i);
-      iteration = MAX (iteration, row->iteration);
-      if (row->phase == KILN_RUN_PHASE_VAL && row->accuracy > best)
-        best = row->accuracy;
-    }
-  const char *state = *finished ? _("finished") : _("stopped");
-  if (best >= 0)
+static void
+run_entry_free (RunEntry *entry)
+{
+  g_free (entry->id);
+  g_free (entry->dir);
+  g_free (entry->problem);
+  g_free (entry);
+}
+
+/* "stopped at iteration 120 · best validation accuracy 91.2 %". */
+static char *
+describe_run (const RunEntry *entry)
+{
+  const KilnRunSummary *s = &entry->summary;
+  const char *state = s->finished ? _("finished") : _("stopped");
+
+  if (entry->problem != NULL)
+    return g_strdup (entry->problem);
+  if (!isnan (s->best_val_accuracy))
     return g_strdup_printf (_("%s at iteration %" G_GINT64_FORMAT " · best validation accuracy %.1f %%"),
-                            state, iteration, 100 * best);
-  return g_strdup_printf (_("%s at iteration %" G_GINT64_FORMAT), state, iteration);
+                            state, s->iteration, 100 * s->best_val_accuracy);
+  return g_strdup_printf (_("%s at iteration %" G_GINT64_FORMAT), state, s->iteration);
+}
+
+/* The project's runs, newest first (run ids are time stamps by default);
+ * every log is read, so this runs on a thread. */
+static void
+list_runs_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  g_autoptr(GFile) runs = g_file_get_child (G_FILE (data), "runs");
+  g_autofree char *runs_path = g_file_get_path (runs);
+  g_autoptr(GDir) dir = runs_path ? g_dir_open (runs_path, 0, NULL) : NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) run_entry_free);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  for (int i = (int) names->len - 1; i >= 0; i--)
+    {
+      g_autofree char *run_dir = g_build_filename (runs_path, names->pdata[i], NULL);
+      g_autofree char *config = g_build_filename (run_dir, "config.json", NULL);
+      g_autoptr(GError) error = NULL;
+      if (!g_file_test (config, G_FILE_TEST_EXISTS))
+        continue;
+      RunEntry *entry = g_new0 (RunEntry, 1);
+      entry->id = g_strdup (names->pdata[i]);
+      entry->dir = g_steal_pointer (&run_dir);
+      if (!kiln_run_summarize (entry->dir, &entry->summary, &error))
+        entry->problem = g_strdup (error->message);
+      g_ptr_array_add (entries, entry);
+    }
+  g_task_return_pointer (task, entries, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+list_runs_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  KilnWindow *self = KILN_WINDOW (source);
+  g_autoptr(GPtrArray) entries = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  /* A newer listing started, or the window is going. */
+  if (GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (result), "generation")) != self->runs_generation ||
+      self->runs_group == NULL || entries == NULL)
+    return;
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const RunEntry *entry = entries->pdata[i];
+      g_autofree char *subtitle = describe_run (entry);
+      AdwActionRow *row = ADW_ACTION_ROW (adw_action_row_new ());
+      /* Run ids are folder names: plain text, not markup. */
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), entry->id);
+      adw_action_row_set_subtitle (row, subtitle);
+      g_object_set_data_full (G_OBJECT (row), "run-dir", g_strdup (entry->dir), g_free);
+      if (!entry->summary.finished && entry->problem == NULL)
+        {
+          GtkWidget *button = gtk_button_new_with_mnemonic (_("_Resume"));
+          gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+          gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.resume-run");
+          gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "s", entry->dir);
+          adw_action_row_add_suffix (row, button);
+        }
+      adw_preferences_group_add (self->runs_group, GTK_WIDGET (row));
+      g_ptr_array_add (self->run_rows, row);
+    }
+  if (self->run_rows->len > 0)
+    gtk_stack_set_visible_child_name (self->runs_stack, "runs");
 }
 
 static void
@@ -134,45 +211,15 @@ refresh_runs (KilnWindow *self)
   g_ptr_array_set_size (self->run_rows, 0);
   self->trainer_row = NULL;
   gtk_stack_set_visible_child_name (self->runs_stack, "empty");
+  self->runs_generation++;
   if (self->project == NULL)
     return;
 
-  g_autoptr(GFile) runs = g_file_get_child (self->project, "runs");
-  g_autofree char *runs_path = g_file_get_path (runs);
-  g_autoptr(GDir) dir = runs_path ? g_dir_open (runs_path, 0, NULL) : NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    g_ptr_array_add (names, g_strdup (name));
-  /* Run ids are time stamps by default: newest first. */
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
-  for (int i = (int) names->len - 1; i >= 0; i--)
-    {
-      g_autofree char *run_dir = g_build_filename (runs_path, names->pdata[i], NULL);
-      g_autofree char *config = g_build_filename (run_dir, "config.json", NULL);
-      if (!g_file_test (config, G_FILE_TEST_EXISTS))
-        continue;
-      gboolean finished = FALSE;
-      g_autofree char *subtitle = describe_run (run_dir, &finished);
-      AdwActionRow *row = ADW_ACTION_ROW (adw_action_row_new ());
-      /* Run ids are folder names: plain text, not markup. */
-      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), names->pdata[i]);
-      adw_action_row_set_subtitle (row, subtitle);
-      g_object_set_data_full (G_OBJECT (row), "run-dir", g_strdup (run_dir), g_free);
-      if (!finished)
-        {
-          GtkWidget *button = gtk_button_new_with_mnemonic (_("_Resume"));
-          gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
-          gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.resume-run");
-          gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "s", run_dir);
-          adw_action_row_add_suffix (row, button);
-        }
-      adw_preferences_group_add (self->runs_group, GTK_WIDGET (row));
-      g_ptr_array_add (self->run_rows, row);
-    }
-  if (self->run_rows->len > 0)
-    gtk_stack_set_visible_child_name (self->runs_stack, "runs");
+  g_autoptr(GTask) task = g_task_new (self, NULL, list_runs_done, NULL);
+  g_task_set_source_tag (task, refresh_runs);
+  g_task_set_task_data (task, g_object_ref (self->project), g_object_unref);
+  g_object_set_data (G_OBJECT (task), "generation", GUINT_TO_POINTER (self->runs_generation));
+  g_task_run_in_thread (task, list_runs_thread);
 }
 
 static void
