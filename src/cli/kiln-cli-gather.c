@@ -112,9 +112,9 @@ print_summary (const KilnGatherProgress *p)
              "; %s in %.1f s (%.1f files/s)\n"),
            p->n_kept, p->n_rejected, p->n_failed, p->n_skipped, p->n_over_limit,
            bytes, p->elapsed_s, p->files_per_s);
-  for (guint r = 1; r < KILN_GATHER_N_REASONS; r++)
-    if (p->by_reason[r] > 0)
-      g_print ("  %-13s %" G_GUINT64_FORMAT "\n", kiln_gather_reason_to_string (r), p->by_reason[r]);
+  g_autofree char *reasons = kiln_gather_progress_format_reasons (p);
+  if (*reasons)
+    g_print (_("  by reason: %s\n"), reasons);
   if (p->n_source_errors > 0)
     g_print (_("  %u parts of the source could not be read (API calls or archive members)\n"),
              p->n_source_errors);

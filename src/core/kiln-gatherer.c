@@ -67,6 +67,17 @@ kiln_gather_progress_format (const KilnGatherProgress *p)
                           (unsigned long long) p->n_skipped, bytes, rate, p->files_per_s, eta);
 }
 
+char *
+kiln_gather_progress_format_reasons (const KilnGatherProgress *p)
+{
+  GString *text = g_string_new (NULL);
+
+  for (guint r = KILN_GATHER_REASON_KEPT + 1; r < KILN_GATHER_N_REASONS; r++)
+    if (p->by_reason[r] > 0)
+      g_string_append_printf (text, "%s%s %" G_GUINT64_FORMAT, text->len ? ", " : "", reason_names[r], p->by_reason[r]);
+  return g_string_free (text, FALSE);
+}
+
 /* Requests --------------------------------------------------------------- */
 
 KilnGatherRequest *

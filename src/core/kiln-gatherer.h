@@ -107,6 +107,9 @@ typedef struct {
 /* "kept 12, rejected 3, failed 1, retrying 0, skipped 0 · 1.2 MB, 300 kB/s,
  * 4.0 files/s · ETA 0:00:05": the one-line status the CLI and the window show. */
 char *kiln_gather_progress_format (const KilnGatherProgress *progress);
+/* "http 2, placeholder 1": how many URLs ended for each reason other than
+ * kept, or "" when none failed. */
+char *kiln_gather_progress_format_reasons (const KilnGatherProgress *progress);
 
 #define KILN_TYPE_GATHERER (kiln_gatherer_get_type ())
 G_DECLARE_FINAL_TYPE (KilnGatherer, kiln_gatherer, KILN, GATHERER, GObject)

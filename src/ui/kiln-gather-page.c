@@ -469,19 +469,6 @@ on_progress (KilnGatherer *gatherer, const KilnGatherProgress *p, gpointer data)
     gtk_progress_bar_pulse (self->progress_bar);
 }
 
-/* "http 2, placeholder 1": how many URLs ended for each reason. */
-static char *
-describe_reasons (const KilnGatherProgress *p)
-{
-  GString *text = g_string_new (NULL);
-
-  for (guint r = KILN_GATHER_REASON_KEPT + 1; r < KILN_GATHER_N_REASONS; r++)
-    if (p->by_reason[r] > 0)
-      g_string_append_printf (text, "%s%s %" G_GUINT64_FORMAT, text->len ? ", " : "",
-                              kiln_gather_reason_to_string (r), p->by_reason[r]);
-  return g_string_free (text, FALSE);
-}
-
 static void
 gather_done_cb (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -503,7 +490,7 @@ gather_done_cb (GObject *source, GAsyncResult *result, gpointer data)
   if (self->status_label == NULL)
     return;
 
-  g_autofree char *reasons = describe_reasons (&p);
+  g_autofree char *reasons = kiln_gather_progress_format_reasons (&p);
   g_autofree char *text = NULL;
   if (ok)
     text = g_strdup_printf (_("Done: kept %llu new images, rejected %llu, failed %llu, already done %llu, "
