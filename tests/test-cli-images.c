@@ -142,16 +142,31 @@ test_project_workflow (void)
   g_assert_cmpint (json_object_get_int_member (again, "val"), ==,
                    json_object_get_int_member (splitted, "val"));
 
-  /* mean of the training subset, gray 8 × 8. */
+  /* mean of the training subset, gray, 8 wide and 6 high (sizes are WxH). */
   g_autofree char *mean_dir = g_build_filename (dir, "mean", NULL);
-  const char *mean[] = { "mean", "--project", project, "--split", "default", "--size", "8x8",
+  const char *mean[] = { "mean", "--project", project, "--split", "default", "--size", "8x6",
                          "--gray", "--output", mean_dir, "--json", NULL };
   g_autoptr(JsonObject) averaged = run_json (mean);
   g_assert_cmpint (json_object_get_int_member (averaged, "images")
                    + json_object_get_int_member (averaged, "skipped"), ==, train);
   g_autofree char *f32 = g_build_filename (mean_dir, "mean.f32", NULL);
-  g_autofree float *values = kiln_mean_image_load_f32 (f32, 64, &error);
+  g_autofree float *values = kiln_mean_image_load_f32 (f32, 8 * 6, &error);
   g_assert_no_error (error);
+  g_autofree char *png = g_build_filename (mean_dir, "mean.png", NULL);
+  int png_width = 0, png_height = 0;
+  g_assert_nonnull (gdk_pixbuf_get_file_info (png, &png_width, &png_height));
+  g_assert_cmpint (png_width, ==, 8);
+  g_assert_cmpint (png_height, ==, 6);
+
+  /* A size that is not WIDTHxHEIGHT is a usage error that shows the form. */
+  {
+    g_autofree char *bad_out = NULL, *bad_err = NULL;
+    const char *bad_size[] = { "cache", "--project", project, "--size", "16", NULL };
+    int bad = kiln_test_run_cli (bad_size, &bad_out, &bad_err);
+    g_assert_true (WIFEXITED (bad));
+    g_assert_cmpint (WEXITSTATUS (bad), ==, 2);
+    g_assert_nonnull (strstr (bad_err, "WIDTHxHEIGHT"));
+  }
 
   /* Usage errors exit with status 2 and say what is missing. */
   g_autofree char *out = NULL, *err = NULL;

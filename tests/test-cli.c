@@ -150,7 +150,8 @@ test_cache_reuses_unchanged (void)
   g_assert_cmpint (json_object_get_int_member (first, "images"), ==, 4);
   g_assert_cmpint (json_object_get_int_member (first, "decoded"), ==, 4);
   g_assert_cmpint (json_object_get_int_member (first, "undecodable"), ==, 1);
-  g_assert_true (g_str_has_suffix (json_object_get_string_member (first, "cache"), "images-16x20x1-squash.kilncache"));
+  /* --size is width × height; the cache is named by its tensor shape, H × W × C. */
+  g_assert_true (g_str_has_suffix (json_object_get_string_member (first, "cache"), "images-20x16x1-squash.kilncache"));
 
   /* Nothing changed: nothing is decoded again. */
   g_autoptr(JsonObject) second = cache_json (project, &status);

@@ -30,7 +30,7 @@ kiln_cli_cache (int argc, char **argv)
   gboolean as_json = FALSE;
   const GOptionEntry entries[] = {
     { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project, N_("Project folder (with images/<class>/…)"), N_("DIR") },
-    { "size", 's', 0, G_OPTION_ARG_STRING, &size, N_("Training size (default 227x227)"), N_("HxW") },
+    { "size", 's', 0, G_OPTION_ARG_STRING, &size, N_("Training size, width × height (default 227x227)"), N_("WxH") },
     { "channels", 'c', 0, G_OPTION_ARG_INT, &channels, N_("1 (gray) or 3 (RGB, default)"), N_("N") },
     { "resize", 0, 0, G_OPTION_ARG_STRING, &resize, N_("squash (default), crop-center, fill or downscale-crop"), N_("MODE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print a JSON summary"), NULL },
@@ -43,12 +43,12 @@ kiln_cli_cache (int argc, char **argv)
                          "and a rebuild decodes only changed images."), entries, &argc, &argv))
     return 2;
   KilnImageSpec spec = { .width = 227, .height = 227, .channels = KILN_CHANNELS_RGB, .mode = KILN_RESIZE_SQUASH };
+  if (size != NULL && !kiln_cli_parse_size ("cache", "--size", size, &spec.width, &spec.height))
+    return 2;
   if (project == NULL || (channels != 1 && channels != 3) ||
-      (size != NULL && sscanf (size, "%dx%d", &spec.height, &spec.width) != 2) ||
-      spec.width <= 0 || spec.height <= 0 ||
       (resize != NULL && !kiln_resize_mode_from_string (resize, &spec.mode)))
     {
-      g_printerr ("%s", _("kiln-cli cache: give --project DIR, --size HxW, --channels 1 or 3 and a known --resize mode\n"));
+      g_printerr ("%s", _("kiln-cli cache: give --project DIR, --size WxH, --channels 1 or 3 and a known --resize mode\n"));
       return 2;
     }
   spec.channels = channels;

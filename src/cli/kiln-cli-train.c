@@ -143,7 +143,7 @@ kiln_cli_train (int argc, char **argv)
     { "preset", 0, 0, G_OPTION_ARG_STRING, &preset, N_("Network preset (lenet, alexnet, caffenet, vgg16, resnet18, squeezenet1_1)"), N_("NAME") },
     { "spec", 0, 0, G_OPTION_ARG_FILENAME, &spec_file, N_("Network spec (JSON from kiln-cli calc --save)"), N_("FILE") },
     { "input", 0, 0, G_OPTION_ARG_STRING, &input, N_("Network input size"), N_("CxHxW") },
-    { "cache-size", 0, 0, G_OPTION_ARG_STRING, &cache_size, N_("Decode images to this size (larger than the input allows random crops)"), N_("HxW") },
+    { "cache-size", 0, 0, G_OPTION_ARG_STRING, &cache_size, N_("Decode images to this size, width × height (larger than the input allows random crops)"), N_("WxH") },
     { "resize", 0, 0, G_OPTION_ARG_STRING, &resize, N_("How images are fitted: squash, crop-center, fill, downscale-crop"), N_("MODE") },
     { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, N_("Start from these weights (fine-tuning; layers of another shape start fresh)"), N_("FILE") },
     { "freeze-up-to", 0, 0, G_OPTION_ARG_STRING, &freeze, N_("Freeze the layers up to and including LAYER (fine-tuning)"), N_("LAYER") },
@@ -270,9 +270,9 @@ kiln_cli_train (int argc, char **argv)
       setup.max_per_class = MAX (0, max_per_class);
       setup.run_id = run_id;
       setup.initial_weights = weights;
-      if (cache_size != NULL && sscanf (cache_size, "%dx%d", &setup.cache_height, &setup.cache_width) != 2)
+      if (cache_size != NULL &&
+          !kiln_cli_parse_size ("train", "--cache-size", cache_size, &setup.cache_width, &setup.cache_height))
         {
-          g_printerr (_("kiln-cli train: --cache-size wants HxW, e.g. 256x256, not “%s”\n"), cache_size);
           kiln_trainer_options_clear (&options);
           return 2;
         }

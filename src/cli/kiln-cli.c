@@ -232,18 +232,31 @@ kiln_cli_project_images (KilnProject  *project,
 }
 
 gboolean
+kiln_cli_parse_size (const char *command, const char *option, const char *text, int *width, int *height)
+{
+  int w = 0, h = 0;
+  char end = 0;
+
+  if (sscanf (text, "%dx%d%c", &w, &h, &end) != 2 || w <= 0 || h <= 0)
+    {
+      g_printerr (_("kiln-cli %s: %s wants WIDTHxHEIGHT such as 227x227 or 320x240, not “%s”\n"),
+                  command, option, text);
+      return FALSE;
+    }
+  *width = w;
+  *height = h;
+  return TRUE;
+}
+
+gboolean
 kiln_cli_parse_spec (const char    *command,
                      const char    *size,
                      const char    *resize,
                      gboolean       gray,
                      KilnImageSpec *spec)
 {
-  if (size != NULL && (sscanf (size, "%dx%d", &spec->width, &spec->height) != 2
-                       || spec->width <= 0 || spec->height <= 0))
-    {
-      g_printerr (_("kiln-cli %s: --size wants WIDTHxHEIGHT such as 227x227\n"), command);
-      return FALSE;
-    }
+  if (size != NULL && !kiln_cli_parse_size (command, "--size", size, &spec->width, &spec->height))
+    return FALSE;
   if (resize != NULL && !kiln_resize_mode_from_string (resize, &spec->mode))
     {
       g_printerr (_("kiln-cli %s: unknown --resize “%s”; use crop-center, squash, fill or "

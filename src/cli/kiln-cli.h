@@ -74,6 +74,14 @@ KilnLabelSet *kiln_cli_project_images (KilnProject  *project,
                                        const char   *subset,
                                        GError      **error);
 
+/* Reads WIDTHxHEIGHT (e.g. 320x240) for @option; prints the problem and
+ * returns FALSE otherwise. Every size option of kiln-cli uses this order. */
+gboolean kiln_cli_parse_size      (const char      *command,
+                                   const char      *option,
+                                   const char      *text,
+                                   int             *width,
+                                   int             *height);
+
 /* Applies --size WxH, --resize MODE and --gray to @spec; prints the
  * problem and returns FALSE on bad values. */
 gboolean kiln_cli_parse_spec      (const char      *command,
