@@ -46,6 +46,10 @@ sgemm_peak (int threads)
   return best;
 }
 
+/* Process policy: unlike kiln and kiln-cli (see kiln-cli.c's main), this
+ * keeps libgomp's default wait policy unless the caller sets one, so that
+ * it and the PyTorch peer in bench/engine-alexnet.sh run under the same
+ * OpenMP policy. */
 int
 main (int argc, char *argv[])
 {

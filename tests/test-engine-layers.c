@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "kiln-backend.h"
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 #include "kiln-reference.h"
 
 #define TOL 1e-4       /* float32 backend vs float64 reference */
@@ -610,7 +610,7 @@ test_softmax_cross_entropy (void)
 
   labels[2] = 11;
   g_assert_false (kiln_backend_softmax_cross_entropy (backend, logits, labels, diff, &loss, NULL, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT);
 }
 
 static void
@@ -619,7 +619,7 @@ expect_desc_error (KilnLayerSpec *l, const KilnShape *in, guint n_in, int code, 
   g_autoptr(GError) error = NULL;
   KilnOpDesc desc;
   g_assert_false (kiln_op_desc_init (&desc, l, in, n_in, &error));
-  g_assert_error (error, KILN_ERROR, code);
+  g_assert_error (error, KILN_ENGINE_ERROR, code);
   g_assert_nonnull (strstr (error->message, l->name));
   g_assert_nonnull (strstr (error->message, fragment));
 }
@@ -634,38 +634,38 @@ test_bad_input (void)
   kiln_layer_spec_init (&l, KILN_LAYER_CONVOLUTION, "convX");
   l.num_output = 6;
   l.kernel_h = l.kernel_w = 3;
-  expect_desc_error (&l, &zero, 1, KILN_ERROR_SHAPE, "zero");
+  expect_desc_error (&l, &zero, 1, KILN_ENGINE_ERROR_SHAPE, "zero");
   l.group = 3;
-  expect_desc_error (&l, &good, 1, KILN_ERROR_SHAPE, "group 3");
+  expect_desc_error (&l, &good, 1, KILN_ENGINE_ERROR_SHAPE, "group 3");
   l.group = 1;
   l.kernel_h = 11;
-  expect_desc_error (&l, &good, 1, KILN_ERROR_SHAPE, "11");
+  expect_desc_error (&l, &good, 1, KILN_ENGINE_ERROR_SHAPE, "11");
   kiln_layer_spec_clear (&l);
 
   kiln_layer_spec_init (&l, KILN_LAYER_ADD, "sum1");
-  expect_desc_error (&l, pair, 2, KILN_ERROR_SHAPE, "2×3×8×8");
+  expect_desc_error (&l, pair, 2, KILN_ENGINE_ERROR_SHAPE, "2×3×8×8");
   kiln_layer_spec_clear (&l);
 
   kiln_layer_spec_init (&l, KILN_LAYER_LRN, "norm9");
   l.local_size = 4;
-  expect_desc_error (&l, &good, 1, KILN_ERROR_UNSUPPORTED, "n = 4");
+  expect_desc_error (&l, &good, 1, KILN_ENGINE_ERROR_UNSUPPORTED, "n = 4");
   kiln_layer_spec_clear (&l);
 
   kiln_layer_spec_init (&l, KILN_LAYER_MAX_POOL, "pool7");
   l.kernel_h = l.kernel_w = 2;
   l.dilation_h = 2;
-  expect_desc_error (&l, &good, 1, KILN_ERROR_UNSUPPORTED, "dilated");
+  expect_desc_error (&l, &good, 1, KILN_ENGINE_ERROR_UNSUPPORTED, "dilated");
   kiln_layer_spec_clear (&l);
 
   kiln_layer_spec_init (&l, KILN_LAYER_SOFTMAX, "prob");
   l.axis = 2;
-  expect_desc_error (&l, &good, 1, KILN_ERROR_UNSUPPORTED, "axis 2");
+  expect_desc_error (&l, &good, 1, KILN_ENGINE_ERROR_UNSUPPORTED, "axis 2");
   kiln_layer_spec_clear (&l);
 
   g_autoptr(GError) error = NULL;
   KilnShape bad = { 0, 1, 1, 1 };
   g_assert_null (kiln_tensor_new (backend, &bad, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
 }
 
 static void
@@ -683,7 +683,7 @@ test_backend_names (void)
   g_assert_nonnull (any);
 
   g_assert_null (kiln_backend_new ("tpu", &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT);
 }
 
 int

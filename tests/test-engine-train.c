@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "kiln-backend.h"
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 #include "kiln-net.h"
 
 static KilnBackend *backend;
@@ -209,7 +209,7 @@ test_freezing (void)
   g_assert_cmpint (kiln_net_get_backward_count (net, "pool1"), ==, 0);
   g_assert_cmpint (kiln_net_get_backward_count (net, "conv2"), ==, 5);
   g_assert_false (kiln_net_get_param_grad (net, "conv1", 0, after1, 72, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
   /* A frozen layer between trainable ones passes gradients but keeps its weights. */
@@ -401,14 +401,14 @@ test_bad_input (void)
   add_conv (spec, "right", 4, 3, 0, KILN_NET_SPEC_INPUT_NAME);
   add_simple (spec, KILN_LAYER_ADD, "join", "left,right");
   g_assert_null (kiln_net_new (spec, backend, 2, 1, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
   g_assert_nonnull (strstr (error->message, "join"));
   g_assert_nonnull (strstr (error->message, "4×4×4"));
   g_clear_error (&error);
 
   g_autoptr(KilnNetSpec) small = small_cnn ();
   g_assert_null (kiln_net_new (small, backend, 0, 1, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
   /* An infinite weight makes the loss non-finite: the error names where it
@@ -424,19 +424,19 @@ test_bad_input (void)
     w[i] = INFINITY;
   g_assert_true (kiln_net_set_param (net, "fc", 0, w, n_fc, &error));
   g_assert_false (kiln_net_set_param (net, "fc", 0, w, 3, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
   g_clear_error (&error);
   float x[4 * IMG * IMG] = { 0 };
   int labels[4] = { 0, 1, 2, 3 };
   double loss;
   g_autoptr(KilnOptimizer) opt = kiln_optimizer_new_sgd (0.01f, 0.9f, 0);
   g_assert_false (kiln_net_train_step (net, opt, x, labels, &loss, NULL, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_NUMERIC);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NUMERIC);
   g_assert_nonnull (strstr (error->message, "“fc”"));
   g_clear_error (&error);
 
   g_assert_false (kiln_net_get_param (net, "nope", 0, w, 1, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND);
 }
 
 static void
@@ -471,7 +471,7 @@ test_schedules (void)
 
   kiln_lr_schedule_init_step (&s, 0.1, 0);
   g_assert_false (kiln_lr_schedule_validate (&s, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT);
 
   /* The optimizer applies the schedule per iteration. */
   g_autoptr(KilnOptimizer) opt = kiln_optimizer_new_sgd (0.01f, 0.9f, 0);

@@ -3,7 +3,7 @@
 #include <glib.h>
 
 #include "engine/kiln-backend-module.h"
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 
 static void
 test_probe (void)
@@ -15,7 +15,7 @@ test_probe (void)
   if (n == 0)
     {
       g_assert_nonnull (error);
-      g_assert_true (error->domain == KILN_ERROR);
+      g_assert_true (error->domain == KILN_ENGINE_ERROR);
       g_autofree char *why = g_strdup_printf ("no CUDA device answers: %s", error->message);
       g_test_skip (why);
       return;
@@ -30,10 +30,10 @@ static void
 test_missing_module_is_an_error (void)
 {
   g_autoptr(GError) error = NULL;
-  GModule *module = kiln_backend_module_open ("no-such-backend", &error);
+  const KilnBackendModuleInfo *info = kiln_backend_module_load ("no-such-backend", &error);
 
-  g_assert_null (module);
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+  g_assert_null (info);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND);
   g_assert_nonnull (strstr (error->message, "libkiln-backend-no-such-backend.so"));
 }
 

@@ -143,7 +143,7 @@ test_add_find_inputs (void)
   /* Duplicates, empty names, the reserved input name, unknown inputs. */
   kiln_layer_spec_init (&l, KILN_LAYER_RELU, "r");
   g_assert_false (kiln_net_spec_add_layer (spec, &l, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   kiln_layer_spec_clear (&l);
   kiln_layer_spec_init (&l, KILN_LAYER_RELU, "");
@@ -157,7 +157,7 @@ test_add_find_inputs (void)
   kiln_layer_spec_init (&l, KILN_LAYER_RELU, "x");
   l.inputs = g_strdupv ((char **) later);
   g_assert_false (kiln_net_spec_add_layer (spec, &l, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND);
   g_assert_nonnull (strstr (error->message, "“nope”"));
   g_clear_error (&error);
   kiln_layer_spec_clear (&l);
@@ -169,7 +169,7 @@ test_add_find_inputs (void)
   l.kernel_h = -3;
   l.kernel_w = 3;
   g_assert_false (kiln_net_spec_add_layer (spec, &l, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "bad: kernel -3×3"));
   g_clear_error (&error);
   l.kernel_h = 3;
@@ -259,7 +259,7 @@ test_conv_arithmetic (void)
   /* The same layer with exact fit refuses the half row and says how to fix it. */
   kiln_net_spec_set_exact_fit (spec, TRUE);
   g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
   g_assert_nonnull (strstr (error->message, "c: (17 + 3 − 5)/2 + 1 = 8.5 is not a whole number"));
   g_assert_nonnull (strstr (error->message, "use input 18×20 (or 16×20)"));
   g_assert_nonnull (strstr (error->message, "pad top 1 and bottom 3"));
@@ -275,7 +275,7 @@ test_exact_fit_error (void)
   add_conv (spec, "conv1", 96, 11, 4, 0);
   add_pool (spec, "pool1", 3, 2, 0, KILN_ROUND_CEIL);
   g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
   /* 213 needs 3 more rows to reach 216; 213 = 3·71 also tiles with stride 3. */
   g_assert_cmpstr (error->message, ==,
                    "conv1: (224 − 11)/4 + 1 = 54.25 is not a whole number; "
@@ -285,7 +285,7 @@ test_exact_fit_error (void)
   /* Too small an input: the window does not fit, and the smallest size that does is offered. */
   kiln_net_spec_set_input (spec, 3, 8, 8);
   g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
   g_assert_nonnull (strstr (error->message, "conv1: the vertical window (11) is wider than the padded input: (8 − 11)/4 + 1 < 1"));
   g_assert_nonnull (strstr (error->message, "use input 19×19"));
   g_clear_error (&error);
@@ -293,7 +293,7 @@ test_exact_fit_error (void)
   /* Not fixable by size at all. */
   kiln_net_spec_set_input (spec, 0, 227, 227);
   g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
   kiln_net_spec_set_input (spec, 3, 227, 227);
@@ -336,7 +336,7 @@ test_pool_rounding (void)
   g_autoptr(GError) error = NULL;
   add_pool (spec, "p", 3, 2, 0, KILN_ROUND_CEIL);
   g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
   g_assert_nonnull (strstr (error->message, "p: the 3-wide window"));
   g_assert_nonnull (strstr (error->message, "use input 3×3"));
 }
@@ -383,7 +383,7 @@ test_other_layers (void)
   l.inputs = g_strsplit ("a,half", ",", -1);
   add (spec, &l);
   g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
   g_assert_nonnull (strstr (error->message, "badcat: input 2 is 4×4×4 but input 1 is 4×9×9"));
   g_clear_error (&error);
 
@@ -394,7 +394,7 @@ test_other_layers (void)
   kiln_net_spec_get_layer (spec, kiln_net_spec_find_layer (spec, "badcat"))->inputs[1][0] = 'b';
   kiln_net_spec_get_layer (spec, kiln_net_spec_find_layer (spec, "badcat"))->inputs[1][1] = '\0';
   g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
   g_assert_nonnull (strstr (error->message, "badadd: input 2 is 4×9×9 but input 1 is 8×1×1; Add needs equal shapes"));
 }
 
@@ -411,7 +411,7 @@ test_grouped_channels (void)
   l.group = 2;
   add (spec, &l);
   g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
   g_assert_nonnull (strstr (error->message, "g: 3 input channels do not split into 2 groups"));
   g_clear_error (&error);
   kiln_net_spec_set_input (spec, 6, 8, 8);
@@ -476,7 +476,7 @@ test_preset_alexnet (void)
   /* The classic mistake: feeding it 224. */
   kiln_net_spec_set_input (spec, 3, 224, 224);
   g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
   g_assert_cmpstr (error->message, ==,
                    "conv1: (224 − 11)/4 + 1 = 54.25 is not a whole number; "
                    "use input 227×227 (or 223×223), or pad top 1 and bottom 2, or stride 3");
@@ -553,7 +553,7 @@ test_preset_unknown (void)
   g_assert_cmpuint (g_strv_length ((char **) names), ==, 6);
   g_assert_true (g_strv_contains (names, "squeezenet1_1"));
   g_assert_null (kiln_net_spec_new_preset ("alexnett", 0, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND);
   g_assert_nonnull (strstr (error->message, "“alexnett”"));
   g_assert_nonnull (strstr (error->message, "alexnet, caffenet"));
 }
@@ -645,49 +645,49 @@ test_json_hostile (void)
     " \"input\": {\"channels\": 3, \"height\": 8, \"width\": 8}, \"layers\": [";
   static const char *const conv = "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": 3";
   struct { const char *whole; const char *layers; int code; const char *says; } cases[] = {
-    { "[]", NULL, KILN_ERROR_CORRUPT, "JSON object" },
-    { "{\"version\": 1}", NULL, KILN_ERROR_CORRUPT, "“format”" },
-    { "{\"format\": \"kiln-netspec\", \"version\": 2}", NULL, KILN_ERROR_UNSUPPORTED, "version 2" },
-    { "{\"format\": \"kiln-netspec\", \"version\": \"1\"}", NULL, KILN_ERROR_UNSUPPORTED, "version" },
+    { "[]", NULL, KILN_ENGINE_ERROR_CORRUPT, "JSON object" },
+    { "{\"version\": 1}", NULL, KILN_ENGINE_ERROR_CORRUPT, "“format”" },
+    { "{\"format\": \"kiln-netspec\", \"version\": 2}", NULL, KILN_ENGINE_ERROR_UNSUPPORTED, "version 2" },
+    { "{\"format\": \"kiln-netspec\", \"version\": \"1\"}", NULL, KILN_ENGINE_ERROR_UNSUPPORTED, "version" },
     { "{\"format\": \"kiln-netspec\", \"version\": 1, \"name\": \"t\", \"input\": {\"channels\": \"3\", \"height\": 8, \"width\": 8}, \"layers\": []}",
-      NULL, KILN_ERROR_CORRUPT, "“input”" },
+      NULL, KILN_ENGINE_ERROR_CORRUPT, "“input”" },
     { "{\"format\": \"kiln-netspec\", \"version\": 1, \"name\": \"t\", \"input\": {\"channels\": 3, \"height\": -8, \"width\": 8}, \"layers\": []}",
-      NULL, KILN_ERROR_CORRUPT, "positive integers" },
+      NULL, KILN_ENGINE_ERROR_CORRUPT, "positive integers" },
     { "{\"format\": \"kiln-netspec\", \"version\": 1, \"name\": \"t\", \"input\": {\"channels\": 3, \"height\": 8, \"width\": 8}, \"layers\": {}}",
-      NULL, KILN_ERROR_CORRUPT, "“layers”" },
+      NULL, KILN_ENGINE_ERROR_CORRUPT, "“layers”" },
     { "{\"format\": \"kiln-netspec\", \"version\": 1, \"name\": \"t\", \"input\": {\"channels\": 3, \"height\": 8, \"width\": 8}, \"layers\": [], \"evil\": 1}",
-      NULL, KILN_ERROR_CORRUPT, "Unknown field “evil”" },
-    { NULL, "", KILN_ERROR_CORRUPT, "“layers”" },
-    { NULL, "3", KILN_ERROR_CORRUPT, "Layer 1 is not a JSON object" },
-    { NULL, "{\"type\": \"ReLU\"}", KILN_ERROR_CORRUPT, "no “name”" },
-    { NULL, "{\"name\": \"x\", \"type\": \"Frobnicate\"}", KILN_ERROR_UNSUPPORTED, "x: unknown layer type “Frobnicate”" },
-    { NULL, "{\"name\": \"x\", \"type\": 5}", KILN_ERROR_UNSUPPORTED, "unknown layer type" },
-    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": \"3\"}", KILN_ERROR_CORRUPT, "c: “kernel” must be an integer or [height, width]" },
-    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": -3}", KILN_ERROR_INVALID_ARGUMENT, "c: kernel -3×-3" },
-    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": [1, 2, 3]}", KILN_ERROR_CORRUPT, "“kernel”" },
-    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 1e10, \"kernel\": 3}", KILN_ERROR_CORRUPT, "“num_output” must be an integer" },
-    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 99999999999, \"kernel\": 3}", KILN_ERROR_CORRUPT, "“num_output”" },
-    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": 3, \"bias\": 1}", KILN_ERROR_CORRUPT, "“bias” must be true or false" },
-    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": 3, \"pad\": [-1, 0]}", KILN_ERROR_INVALID_ARGUMENT, "c: pads" },
-    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"kernel\": 3}", KILN_ERROR_INVALID_ARGUMENT, "c: 0 outputs" },
-    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"kernel\": 3}", KILN_ERROR_CORRUPT, "r: a ReLU layer has no field “kernel”" },
-    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"kernal\": 3}", KILN_ERROR_CORRUPT, "no field “kernal”" },
-    { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": 1.5}", KILN_ERROR_INVALID_ARGUMENT, "d: dropout ratio 1.5" },
-    { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": \"half\"}", KILN_ERROR_CORRUPT, "a finite number" },
-    { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": 1e300}", KILN_ERROR_CORRUPT, "a finite number" },
-    { NULL, "{\"name\": \"p\", \"type\": \"MaxPool\", \"kernel\": 2, \"rounding\": \"up\"}", KILN_ERROR_CORRUPT, "“floor” or “ceil”" },
-    { NULL, "{\"name\": \"p\", \"type\": \"AvgPool\", \"kernel\": 2, \"pad\": 2}", KILN_ERROR_INVALID_ARGUMENT, "p: pads (top 2, left 2, bottom 2, right 2) must be smaller than the 2×2 window" },
-    { NULL, "{\"name\": \"k\", \"type\": \"Concat\", \"axis\": 2, \"inputs\": [\"data\", \"data\"]}", KILN_ERROR_UNSUPPORTED, "axis 2" },
-    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": [\"nope\"]}", KILN_ERROR_NOT_FOUND, "r: input “nope”" },
-    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": []}", KILN_ERROR_CORRUPT, "non-empty array" },
-    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": [3]}", KILN_ERROR_CORRUPT, "“inputs”" },
-    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": \"data\"}", KILN_ERROR_CORRUPT, "“inputs”" },
+      NULL, KILN_ENGINE_ERROR_CORRUPT, "Unknown field “evil”" },
+    { NULL, "", KILN_ENGINE_ERROR_CORRUPT, "“layers”" },
+    { NULL, "3", KILN_ENGINE_ERROR_CORRUPT, "Layer 1 is not a JSON object" },
+    { NULL, "{\"type\": \"ReLU\"}", KILN_ENGINE_ERROR_CORRUPT, "no “name”" },
+    { NULL, "{\"name\": \"x\", \"type\": \"Frobnicate\"}", KILN_ENGINE_ERROR_UNSUPPORTED, "x: unknown layer type “Frobnicate”" },
+    { NULL, "{\"name\": \"x\", \"type\": 5}", KILN_ENGINE_ERROR_UNSUPPORTED, "unknown layer type" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": \"3\"}", KILN_ENGINE_ERROR_CORRUPT, "c: “kernel” must be an integer or [height, width]" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": -3}", KILN_ENGINE_ERROR_INVALID_ARGUMENT, "c: kernel -3×-3" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": [1, 2, 3]}", KILN_ENGINE_ERROR_CORRUPT, "“kernel”" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 1e10, \"kernel\": 3}", KILN_ENGINE_ERROR_CORRUPT, "“num_output” must be an integer" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 99999999999, \"kernel\": 3}", KILN_ENGINE_ERROR_CORRUPT, "“num_output”" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": 3, \"bias\": 1}", KILN_ENGINE_ERROR_CORRUPT, "“bias” must be true or false" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"num_output\": 4, \"kernel\": 3, \"pad\": [-1, 0]}", KILN_ENGINE_ERROR_INVALID_ARGUMENT, "c: pads" },
+    { NULL, "{\"name\": \"c\", \"type\": \"Convolution\", \"kernel\": 3}", KILN_ENGINE_ERROR_INVALID_ARGUMENT, "c: 0 outputs" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"kernel\": 3}", KILN_ENGINE_ERROR_CORRUPT, "r: a ReLU layer has no field “kernel”" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"kernal\": 3}", KILN_ENGINE_ERROR_CORRUPT, "no field “kernal”" },
+    { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": 1.5}", KILN_ENGINE_ERROR_INVALID_ARGUMENT, "d: dropout ratio 1.5" },
+    { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": \"half\"}", KILN_ENGINE_ERROR_CORRUPT, "a finite number" },
+    { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": 1e300}", KILN_ENGINE_ERROR_CORRUPT, "a finite number" },
+    { NULL, "{\"name\": \"p\", \"type\": \"MaxPool\", \"kernel\": 2, \"rounding\": \"up\"}", KILN_ENGINE_ERROR_CORRUPT, "“floor” or “ceil”" },
+    { NULL, "{\"name\": \"p\", \"type\": \"AvgPool\", \"kernel\": 2, \"pad\": 2}", KILN_ENGINE_ERROR_INVALID_ARGUMENT, "p: pads (top 2, left 2, bottom 2, right 2) must be smaller than the 2×2 window" },
+    { NULL, "{\"name\": \"k\", \"type\": \"Concat\", \"axis\": 2, \"inputs\": [\"data\", \"data\"]}", KILN_ENGINE_ERROR_UNSUPPORTED, "axis 2" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": [\"nope\"]}", KILN_ENGINE_ERROR_NOT_FOUND, "r: input “nope”" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": []}", KILN_ENGINE_ERROR_CORRUPT, "non-empty array" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": [3]}", KILN_ENGINE_ERROR_CORRUPT, "“inputs”" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": \"data\"}", KILN_ENGINE_ERROR_CORRUPT, "“inputs”" },
     /* Cycles: a layer reading itself, and two reading each other. */
-    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": [\"r\"]}", KILN_ERROR_INVALID_ARGUMENT, "r: input “r” comes later" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": [\"r\"]}", KILN_ENGINE_ERROR_INVALID_ARGUMENT, "r: input “r” comes later" },
     { NULL, "{\"name\": \"a\", \"type\": \"ReLU\", \"inputs\": [\"b\"]}, {\"name\": \"b\", \"type\": \"ReLU\", \"inputs\": [\"a\"]}",
-      KILN_ERROR_NOT_FOUND, "a: input “b”" },
-    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\"}, {\"name\": \"r\", \"type\": \"ReLU\"}", KILN_ERROR_INVALID_ARGUMENT, "already taken" },
-    { NULL, "{\"name\": \"data\", \"type\": \"ReLU\"}", KILN_ERROR_INVALID_ARGUMENT, "already taken" },
+      KILN_ENGINE_ERROR_NOT_FOUND, "a: input “b”" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\"}, {\"name\": \"r\", \"type\": \"ReLU\"}", KILN_ENGINE_ERROR_INVALID_ARGUMENT, "already taken" },
+    { NULL, "{\"name\": \"data\", \"type\": \"ReLU\"}", KILN_ENGINE_ERROR_INVALID_ARGUMENT, "already taken" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -702,7 +702,7 @@ test_json_hostile (void)
       g_assert_true (json_parser_load_from_data (parser, text, -1, NULL));
       spec = kiln_net_spec_new_from_json (json_parser_get_root (parser), &error);
       g_assert_null (spec);
-      g_assert_error (error, KILN_ERROR, cases[i].code);
+      g_assert_error (error, KILN_ENGINE_ERROR, cases[i].code);
       if (strstr (error->message, cases[i].says) == NULL)
         g_error ("case %u: “%s” does not say “%s”", i, error->message, cases[i].says);
     }
@@ -728,18 +728,18 @@ test_json_files (void)
   g_autoptr(GError) error = NULL;
 
   g_assert_null (kiln_net_spec_new_from_file (missing, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND);
   g_assert_nonnull (strstr (error->message, missing));
   g_clear_error (&error);
 
   g_assert_true (g_file_set_contents (broken, "{\"format\": \"kiln-netspec\", ", -1, NULL));
   g_assert_null (kiln_net_spec_new_from_file (broken, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_CORRUPT);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT);
   g_assert_nonnull (strstr (error->message, broken));
   g_clear_error (&error);
 
   g_assert_false (kiln_net_spec_save (spec, unwritable, &error));
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_IO);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_IO);
   g_clear_error (&error);
 
   /* Saving over an existing file replaces it whole. */
@@ -827,7 +827,7 @@ test_compare_input (void)
   /* A size that does not fit is the inference error. */
   changes = kiln_net_spec_compare_input (spec, 3, 224, 224, &error);
   g_assert_null (changes);
-  g_assert_error (error, KILN_ERROR, KILN_ERROR_SHAPE);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
   g_assert_nonnull (strstr (error->message, "54.25"));
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine/kiln-netspec.h"
+#include "kiln-engine-error.h"
 #include "kiln-error.h"
 #include "kiln-safetensors.h"
 #include "kiln-tensor-cache.h"
@@ -582,7 +583,7 @@ test_nan_loss_fails_cleanly (Data *d, gconstpointer unused)
   g_assert_cmpint (seen.final_state, ==, KILN_TRAINER_FAILED);
   const GError *why = kiln_trainer_get_error (trainer);
   g_assert_nonnull (why);
-  g_assert_true (g_error_matches (why, KILN_ERROR, KILN_ERROR_NUMERIC));
+  g_assert_true (g_error_matches (why, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NUMERIC));
   g_test_message ("%s", why->message);
 
   /* The last checkpoint before the failure is intact and loadable. */

@@ -21,4 +21,5 @@
 #include "kiln-synsets.h"
 #include "kiln-url-list.h"
 #include "kiln-version.h"
-#include "engine/kiln-netspec.h"
+#include "kiln-engine-error.h"
+#include "kiln-netspec.h"

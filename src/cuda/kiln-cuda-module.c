@@ -5,14 +5,14 @@
 #include <gmodule.h>
 
 #include "kiln-cuda-fill.h"
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 
 static gboolean
 check_cuda (cudaError_t status, const char *what, GError **error)
 {
   if (status == cudaSuccess)
     return TRUE;
-  g_set_error (error, KILN_ERROR, KILN_ERROR_BACKEND,
+  g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
                "CUDA: %s failed: %s (%s)", what,
                cudaGetErrorString (status), cudaGetErrorName (status));
   return FALSE;
@@ -36,7 +36,7 @@ run_fill_check (GError **error)
   for (long i = 0; i < n; i++)
     if (host[i] != 3.5f)
       {
-        g_set_error (error, KILN_ERROR, KILN_ERROR_BACKEND,
+        g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
                      "CUDA: device 0 ran the fill kernel but element %ld reads %g, not 3.5",
                      i, host[i]);
         return FALSE;
@@ -44,8 +44,10 @@ run_fill_check (GError **error)
   return TRUE;
 }
 
-int
-kiln_cuda_module_probe (char **description, GError **error)
+/* Asks the driver for devices and runs one kernel on device 0 to prove the
+ * device really executes code. */
+static int
+cuda_probe (char **description, GError **error)
 {
   int count = 0;
   int driver_version = 0;
@@ -57,14 +59,14 @@ kiln_cuda_module_probe (char **description, GError **error)
   cudaError_t status = cudaDriverGetVersion (&driver_version);
   if (status != cudaSuccess || driver_version == 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_BACKEND,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
                    "CUDA: no NVIDIA driver answers on this machine; Kiln will use the CPU backend");
       return 0;
     }
   status = cudaGetDeviceCount (&count);
   if (status != cudaSuccess || count == 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_BACKEND,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
                    "CUDA: the driver (version %d.%d) reports no usable device: %s",
                    driver_version / 1000, (driver_version % 1000) / 10,
                    status == cudaSuccess ? "0 devices" : cudaGetErrorString (status));
@@ -89,4 +91,29 @@ kiln_cuda_module_probe (char **description, GError **error)
   if (description)
     *description = g_string_free (g_steal_pointer (&text), FALSE);
   return count;
+}
+
+static KilnBackend *
+cuda_backend_new (GError **error)
+{
+  g_autofree char *devices = NULL;
+
+  if (cuda_probe (&devices, error) == 0)
+    return NULL;
+  g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_UNSUPPORTED,
+               "CUDA: a device answers (%s), but this module has no training backend yet; "
+               "use --backend cpu", g_strchomp (devices));
+  return NULL;
+}
+
+const KilnBackendModuleInfo *
+kiln_backend_module_entry (void)
+{
+  static const KilnBackendModuleInfo info = {
+    .api_version = KILN_BACKEND_MODULE_API_VERSION,
+    .name = "cuda",
+    .probe = cuda_probe,
+    .backend_new = cuda_backend_new,
+  };
+  return &info;
 }

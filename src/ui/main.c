@@ -1,15 +1,23 @@
 #include "config.h"
 
+#include <unistd.h>
+
 #include <glib/gi18n.h>
 #include <locale.h>
 
-#include "engine/kiln-backend-cpu.h"
 #include "kiln-application.h"
 
 int
 main (int argc, char *argv[])
 {
-  kiln_backend_cpu_prepare_process (argv);
+  /* libgomp reads GOMP_SPINCOUNT once, when it loads: re-execute with a
+   * short spin so oneDNN's idle threads sleep instead of stealing cores
+   * (a desktop app must not burn idle CPU; measured in kiln-cli.c's main). The user's own setting stands. */
+  if (g_getenv ("OMP_WAIT_POLICY") == NULL && g_getenv ("GOMP_SPINCOUNT") == NULL)
+    {
+      g_setenv ("GOMP_SPINCOUNT", "20000", TRUE);
+      execv ("/proc/self/exe", argv); /* no /proc: carry on with the default */
+    }
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

@@ -8,7 +8,7 @@
 #include <dnnl_debug.h>
 
 #include "kiln-backend-cpu-private.h"
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 
 #define CPU(self) ((KilnCpuBackend *) (self))
 
@@ -17,8 +17,8 @@ kiln_cpu_check (dnnl_status_t status, const char *layer, const char *what, GErro
 {
   if (status == dnnl_success)
     return TRUE;
-  g_set_error (error, KILN_ERROR,
-               status == dnnl_unimplemented ? KILN_ERROR_UNSUPPORTED : KILN_ERROR_BACKEND,
+  g_set_error (error, KILN_ENGINE_ERROR,
+               status == dnnl_unimplemented ? KILN_ENGINE_ERROR_UNSUPPORTED : KILN_ENGINE_ERROR_BACKEND,
                "%s: oneDNN could not %s (%s)", layer ? layer : "cpu", what,
                dnnl_status2str (status));
   return FALSE;
@@ -376,7 +376,7 @@ kiln_cpu_buffer_alloc (gsize bytes, GError **error)
   void *data = NULL;
   if (posix_memalign (&data, 64, MAX (bytes, 64)) != 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_BACKEND,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
                    "Out of memory: could not allocate %" G_GSIZE_FORMAT " MiB of host memory",
                    bytes >> 20);
       return NULL;
@@ -492,7 +492,7 @@ cpu_supports_op (KilnBackend *self, const KilnOpDesc *desc, GError **error)
    * what oneDNN itself refuses is reported when the op is created. */
   if (desc->layer->type >= KILN_LAYER_N_TYPES)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_UNSUPPORTED,
                    "%s: the CPU backend has no op for layer type %d", desc->layer->name,
                    desc->layer->type);
       return FALSE;
@@ -500,7 +500,7 @@ cpu_supports_op (KilnBackend *self, const KilnOpDesc *desc, GError **error)
   if (desc->fuse_relu && desc->layer->type != KILN_LAYER_CONVOLUTION &&
       desc->layer->type != KILN_LAYER_INNER_PRODUCT)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_UNSUPPORTED,
                    "%s: the CPU backend fuses ReLU only into convolution and inner product",
                    desc->layer->name);
       return FALSE;
@@ -568,7 +568,7 @@ cpu_op_backward_weights (KilnOp *op, const KilnOpArgs *args, GError **error)
   KilnCpuOp *cop = KILN_CPU_OP (op);
   if (cop->klass->backward_weights == NULL)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    "%s: %s has no weights", cop->layer->name,
                    kiln_layer_type_to_string (cop->layer->type));
       return FALSE;
@@ -637,7 +637,7 @@ cpu_softmax_cross_entropy (KilnBackend *self, const KilnTensor *logits, const in
   for (int i = 0; i < n; i++)
     if (labels[i] < 0 || labels[i] >= c)
       {
-        g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+        g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                      "Label %d of sample %d is outside the %d classes of the last layer",
                      labels[i], i, c);
         return FALSE;
@@ -684,17 +684,6 @@ static const KilnBackendVTable cpu_vtable = {
   .adam_update = cpu_adam_update,
   .softmax_cross_entropy = cpu_softmax_cross_entropy,
 };
-
-void
-kiln_backend_cpu_prepare_process (char **argv)
-{
-  /* The user's choice stands. */
-  if (g_getenv ("OMP_WAIT_POLICY") != NULL || g_getenv ("GOMP_SPINCOUNT") != NULL)
-    return;
-  g_setenv ("GOMP_SPINCOUNT", "20000", TRUE);
-  execv ("/proc/self/exe", argv);
-  /* No /proc: carry on with the runtime's default. */
-}
 
 static int
 threads_from_environment (void)

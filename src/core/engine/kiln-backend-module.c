@@ -1,10 +1,8 @@
 #include "config.h"
 
 #include "kiln-backend-module.h"
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 
-/* Mirrors src/cuda/kiln-cuda-module.h; the engine must not include src/cuda. */
-typedef int (*CudaProbeFunc) (char **description, GError **error);
 
 static char *
 exe_sibling_dir (const char *name)
@@ -25,8 +23,8 @@ exe_sibling_dir (const char *name)
   return NULL;
 }
 
-GModule *
-kiln_backend_module_open (const char *name, GError **error)
+static GModule *
+backend_module_open (const char *name, GError **error)
 {
   g_autofree char *file = g_strdup_printf ("libkiln-backend-%s.so", name);
   g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
@@ -50,7 +48,7 @@ kiln_backend_module_open (const char *name, GError **error)
       GModule *module = g_module_open (path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
       if (module == NULL)
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_BACKEND,
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
                        "Backend module %s could not be loaded: %s (is its GPU runtime installed?)",
                        path, g_module_error ());
           return NULL;
@@ -59,26 +57,56 @@ kiln_backend_module_open (const char *name, GError **error)
       return module;
     }
 
-  g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+  g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND,
                "The %s backend is not installed (looked for %s); set KILN_BACKEND_DIR to its folder "
                "or rebuild with -Dcuda=enabled", name, tried->str);
   return NULL;
 }
 
+const KilnBackendModuleInfo *
+kiln_backend_module_load (const char *name, GError **error)
+{
+  GModule *module = backend_module_open (name, error);
+  KilnBackendModuleEntryFunc entry = NULL;
+
+  if (module == NULL)
+    return NULL;
+  if (!g_module_symbol (module, KILN_BACKEND_MODULE_ENTRY_SYMBOL, (gpointer *) &entry) || entry == NULL)
+    {
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
+                   "Backend module %s has no %s entry point: it was built for a Kiln older than "
+                   "module API %d; install the module that came with this Kiln",
+                   g_module_name (module), KILN_BACKEND_MODULE_ENTRY_SYMBOL,
+                   KILN_BACKEND_MODULE_API_VERSION);
+      return NULL;
+    }
+  const KilnBackendModuleInfo *info = entry ();
+  if (info == NULL || info->api_version != KILN_BACKEND_MODULE_API_VERSION)
+    {
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
+                   "Backend module %s speaks module API %u, this Kiln speaks %d; "
+                   "install the module that came with this Kiln",
+                   g_module_name (module), info ? info->api_version : 0,
+                   KILN_BACKEND_MODULE_API_VERSION);
+      return NULL;
+    }
+  if (info->probe == NULL || info->backend_new == NULL)
+    {
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
+                   "Backend module %s lacks a probe or a constructor", g_module_name (module));
+      return NULL;
+    }
+  return info;
+}
+
 int
 kiln_backend_module_probe_cuda (char **description, GError **error)
 {
-  GModule *module = kiln_backend_module_open ("cuda", error);
-  CudaProbeFunc probe = NULL;
+  const KilnBackendModuleInfo *info = kiln_backend_module_load ("cuda", error);
 
-  if (module == NULL)
+  if (description)
+    *description = NULL;
+  if (info == NULL)
     return 0;
-  if (!g_module_symbol (module, "kiln_cuda_module_probe", (gpointer *) &probe) || probe == NULL)
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_BACKEND,
-                   "Backend module %s has no kiln_cuda_module_probe entry point; it is from another Kiln version",
-                   g_module_name (module));
-      return 0;
-    }
-  return probe (description, error);
+  return info->probe (description, error);
 }

@@ -1,22 +1,49 @@
-/* kiln-backend-module.h: finding and opening backend modules.
+/* kiln-backend-module.h: the one entry point a backend module exports.
  *
  * GPU backends live in loadable modules (libkiln-backend-cuda.so) so that
- * kiln and kiln-cli link no GPU library and start anywhere. A missing
- * module, driver or device is a GError, never a crash.
+ * kiln and kiln-cli link no GPU library and start anywhere. A module
+ * exports exactly one symbol, KILN_BACKEND_MODULE_ENTRY_SYMBOL, a function
+ * returning a static KilnBackendModuleInfo. The engine refuses a module
+ * whose api_version differs from the one it was built with, saying so; a
+ * missing module, driver or device is a GError, never a crash.
  *
- * Threads: any; the module is opened once and kept for the process. */
+ * A module includes this header and kiln-backend-private.h (the vtable it
+ * fills) and links the engine's backend interface only, never the core.
+ *
+ * Threads: any; a module is opened once and kept for the process. */
 #pragma once
 
 #include <gmodule.h>
 
+#include "kiln-backend.h"
+
 G_BEGIN_DECLS
 
-/* Where modules are looked for, in order: $KILN_BACKEND_DIR, the folder
- * beside the running binary's build tree (../cuda), then PKGLIBDIR. */
-GModule  *kiln_backend_module_open       (const char  *name,
-                                          GError     **error);
+/* Bump whenever KilnBackendModuleInfo or the backend vtable changes. */
+#define KILN_BACKEND_MODULE_API_VERSION 2
+#define KILN_BACKEND_MODULE_ENTRY_SYMBOL "kiln_backend_module_entry"
 
-/* Opens the CUDA module and asks it for devices. Returns the number that
+typedef struct {
+  guint        api_version;   /* KILN_BACKEND_MODULE_API_VERSION it was built with */
+  const char  *name;          /* "cuda" */
+  /* Asks the driver for devices and proves one runs code. Returns the
+   * number of usable devices, or 0 with @error saying why none answers;
+   * @description gets one line per device. */
+  int          (*probe)       (char   **description,
+                               GError **error);
+  /* A backend on the first usable device, or NULL with @error saying why. */
+  KilnBackend *(*backend_new) (GError **error);
+} KilnBackendModuleInfo;
+
+typedef const KilnBackendModuleInfo *(*KilnBackendModuleEntryFunc) (void);
+
+/* Where modules are looked for, in order: $KILN_BACKEND_DIR, the folder
+ * beside the running binary's build tree (../cuda), then PKGLIBDIR.
+ * Returns the module's info after checking its API version. */
+const KilnBackendModuleInfo *kiln_backend_module_load (const char  *name,
+                                                       GError     **error);
+
+/* Loads the CUDA module and asks it for devices. Returns the number that
  * answered; 0 with @error saying why otherwise. */
 int       kiln_backend_module_probe_cuda (char       **description,
                                           GError     **error);

@@ -13,12 +13,6 @@ G_BEGIN_DECLS
 
 typedef struct _KilnBackendVTable KilnBackendVTable;
 
-/* What a backend module (libkiln-backend-cuda.so) exports next to its
- * probe: a constructor that fills a KilnBackend with its vtable, or returns
- * NULL with @error saying why (no device, driver too old). */
-#define KILN_BACKEND_MODULE_NEW_SYMBOL "kiln_cuda_backend_new"
-typedef KilnBackend *(*KilnBackendModuleNewFunc) (GError **error);
-
 struct _KilnBackend {
   const KilnBackendVTable *vtable;
   char *name;

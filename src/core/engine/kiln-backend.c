@@ -3,7 +3,7 @@
 #include "kiln-backend-cpu.h"
 #include "kiln-backend-module.h"
 #include "kiln-backend-private.h"
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 
 
 void
@@ -20,19 +20,9 @@ kiln_backend_init_base (KilnBackend             *self,
 static KilnBackend *
 cuda_backend_new (GError **error)
 {
-  GModule *module = kiln_backend_module_open ("cuda", error);
-  KilnBackendModuleNewFunc backend_new = NULL;
+  const KilnBackendModuleInfo *info = kiln_backend_module_load ("cuda", error);
 
-  if (module == NULL)
-    return NULL;
-  if (!g_module_symbol (module, KILN_BACKEND_MODULE_NEW_SYMBOL, (gpointer *) &backend_new) || backend_new == NULL)
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_BACKEND,
-                   "Backend module %s has no %s entry point; it is from another Kiln version",
-                   g_module_name (module), KILN_BACKEND_MODULE_NEW_SYMBOL);
-      return NULL;
-    }
-  return backend_new (error);
+  return info ? info->backend_new (error) : NULL;
 }
 
 KilnBackend *
@@ -56,7 +46,7 @@ kiln_backend_new (const char *name, GError **error)
   if (g_str_equal (name, "cuda"))
     return cuda_backend_new (error);
 
-  g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+  g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                "Unknown backend “%s”; use cpu, cuda or auto", name);
   return NULL;
 }

@@ -2,7 +2,7 @@
 
 #include <math.h>
 
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 #include "kiln-layer.h"
 
 const KilnLayerClass kiln_layer_plain_class = {

@@ -2,7 +2,7 @@
 
 #include <math.h>
 
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 #include "kiln-lr-schedule.h"
 
 void
@@ -51,7 +51,7 @@ kiln_lr_schedule_validate (const KilnLrSchedule *self, GError **error)
 
   if (problem != NULL)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    "Learning-rate schedule: %s", problem);
       return FALSE;
     }

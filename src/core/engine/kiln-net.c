@@ -2,7 +2,7 @@
 
 #include <math.h>
 
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 #include "kiln-layer.h"
 #include "kiln-net.h"
 
@@ -178,7 +178,7 @@ kiln_net_new (KilnNetSpec *spec, KilnBackend *backend, int batch_size, guint64 s
 
   if (batch_size <= 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    "%s: batch size %d must be at least 1", kiln_net_spec_get_name (spec), batch_size);
       return NULL;
     }
@@ -192,7 +192,7 @@ kiln_net_new (KilnNetSpec *spec, KilnBackend *backend, int batch_size, guint64 s
   self->n_layers = kiln_net_spec_get_n_layers (self->spec);
   if (self->n_layers == 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    "%s: the network has no layers", kiln_net_spec_get_name (spec));
       return NULL;
     }
@@ -247,7 +247,7 @@ kiln_net_new (KilnNetSpec *spec, KilnBackend *backend, int batch_size, guint64 s
       const KilnShape *got = &self->layers[self->producer[i]]->desc.output;
       if (got->c != want->c || got->h != want->h || got->w != want->w)
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE,
                        "%s: the engine computes an output of %d×%d×%d but the network description "
                        "infers %d×%d×%d; this is a bug in Kiln, please report it",
                        kiln_net_spec_get_layer (self->spec, i)->name, got->c, got->h, got->w,
@@ -360,7 +360,7 @@ report_non_finite (KilnNet *self, double loss, GError **error)
   if (culprit == NULL)
     culprit = self->layers[self->loss_layer]->spec->name;
 
-  g_set_error (error, KILN_ERROR, KILN_ERROR_NUMERIC,
+  g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NUMERIC,
                "Training step %" G_GINT64_FORMAT ": the loss is %g; the output of “%s” is the first "
                "that is not finite. Lower the learning rate or check the input data.",
                self->step, loss, culprit);
@@ -435,13 +435,13 @@ find_param_layer (KilnNet *self, const char *name, guint index, GError **error)
   int i = kiln_net_spec_find_layer (self->spec, name);
   if (i < 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND, "The network has no layer “%s”", name);
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND, "The network has no layer “%s”", name);
       return NULL;
     }
   KilnLayer *layer = self->layers[i];
   if (layer == NULL || self->producer[i] != i || index >= layer->n_params)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND, "%s: has no parameter %u (it has %u)",
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND, "%s: has no parameter %u (it has %u)",
                    name, index, layer && self->producer[i] == i ? layer->n_params : 0);
       return NULL;
     }
@@ -475,7 +475,7 @@ check_count (KilnLayer *layer, guint index, gint64 n, GError **error)
   char buf[64];
   if (n == want)
     return TRUE;
-  g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
+  g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE,
                "%s: parameter %u has %" G_GINT64_FORMAT " values (%s), not %" G_GINT64_FORMAT,
                layer->spec->name, index, want,
                kiln_shape_to_string (&layer->param_shapes[index], buf, sizeof buf), n);
@@ -513,7 +513,7 @@ kiln_net_get_param_grad (KilnNet *self, const char *name, guint index, float *ho
     return FALSE;
   if (layer->diff_params[index] == NULL)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND,
                    "%s: parameter %u has no gradient (the layer is frozen or not trainable)",
                    name, index);
       return FALSE;
@@ -531,7 +531,7 @@ find_slot_layer (KilnNet *self, const char *name, guint index, guint slot, gint6
     return NULL;
   if (index >= layer->n_learnable || slot >= G_N_ELEMENTS (layer->slots[0]))
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND,
                    "%s: parameter %u has no optimizer slot %u", name, index, slot);
       return NULL;
     }

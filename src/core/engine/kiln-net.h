@@ -53,7 +53,7 @@ void         kiln_net_get_output       (KilnNet *self,
 
 /* Softmax cross-entropy of the class scores against @labels (N indices)
  * after a training forward, and its gradient for backward. A loss that is
- * not finite is a KILN_ERROR_NUMERIC naming the first layer whose output
+ * not finite is a KILN_ENGINE_ERROR_NUMERIC naming the first layer whose output
  * went bad. */
 gboolean     kiln_net_loss             (KilnNet   *self,
                                         const int *labels,

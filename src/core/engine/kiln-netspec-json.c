@@ -10,7 +10,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 #include "kiln-netspec.h"
 #include "kiln-json-text.h"
 
@@ -313,7 +313,7 @@ read_layer (KilnNetSpec *spec,
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT,
                    _("Layer %u is not a JSON object"), index + 1);
       return FALSE;
     }
@@ -322,7 +322,7 @@ read_layer (KilnNetSpec *spec,
   type_name = get_string_member (object, "type");
   if (name == NULL)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT,
                    _("Layer %u has no “name” string"), index + 1);
       return FALSE;
     }
@@ -331,7 +331,7 @@ read_layer (KilnNetSpec *spec,
       g_autoptr(GString) known = g_string_new (NULL);
       for (guint t = 0; t < KILN_LAYER_N_TYPES; t++)
         g_string_append_printf (known, "%s%s", t ? ", " : "", kiln_layer_type_to_string (t));
-      g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_UNSUPPORTED,
                    _("%s: unknown layer type “%s”; known types are %s"),
                    name, type_name ? type_name : "", known->str);
       return FALSE;
@@ -365,7 +365,7 @@ read_layer (KilnNetSpec *spec,
             }
           if (array == NULL || n == 0)
             {
-              g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+              g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT,
                            _("%s: “inputs” must be a non-empty array of layer names"), name);
               return FALSE;
             }
@@ -377,14 +377,14 @@ read_layer (KilnNetSpec *spec,
           break;
       if (f == G_N_ELEMENTS (fields) || !(fields[f].types & (1u << type)))
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT,
                        _("%s: a %s layer has no field “%s”"),
                        name, kiln_layer_type_to_string (type), member);
           return FALSE;
         }
       if (!read_field (f, value, &layer))
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT,
                        _("%s: “%s” must be %s"), name, member, field_expectation (fields[f].kind));
           return FALSE;
         }
@@ -404,7 +404,7 @@ check_members (JsonObject         *object,
   for (const GList *l = members; l; l = l->next)
     if (!g_strv_contains (allowed, l->data))
       {
-        g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+        g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT,
                      _("Unknown field “%s” in %s"), (const char *) l->data, where);
         return FALSE;
       }
@@ -428,21 +428,21 @@ kiln_net_spec_new_from_json (JsonNode *node,
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, _("A net spec must be a JSON object"));
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT, _("A net spec must be a JSON object"));
       return NULL;
     }
   root = json_node_get_object (node);
   format = get_string_member (root, "format");
   if (g_strcmp0 (format, FORMAT_NAME) != 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT,
                    _("Not a Kiln net spec: “format” must be “%s”"), FORMAT_NAME);
       return NULL;
     }
   member = json_object_get_member (root, "version");
   if (member == NULL || !read_int (member, 1, G_MAXINT, &version) || version > FORMAT_VERSION)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_UNSUPPORTED,
                    _("Net spec version %d is not supported; this Kiln reads version %d"),
                    version, FORMAT_VERSION);
       return NULL;
@@ -461,7 +461,7 @@ kiln_net_spec_new_from_json (JsonNode *node,
       || !read_int (json_object_get_member (input, "height"), 1, G_MAXINT, &h)
       || !read_int (json_object_get_member (input, "width"), 1, G_MAXINT, &w))
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT,
                    _("A net spec needs a “name” string and an “input” of positive integers "
                      "{“channels”, “height”, “width”}"));
       return NULL;
@@ -473,7 +473,7 @@ kiln_net_spec_new_from_json (JsonNode *node,
     {
       if (!JSON_NODE_HOLDS_VALUE (member) || json_node_get_value_type (member) != G_TYPE_BOOLEAN)
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, _("“exact_fit” must be true or false"));
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT, _("“exact_fit” must be true or false"));
           return NULL;
         }
       kiln_net_spec_set_exact_fit (spec, json_node_get_boolean (member));
@@ -483,7 +483,7 @@ kiln_net_spec_new_from_json (JsonNode *node,
   layers = member && JSON_NODE_HOLDS_ARRAY (member) ? json_node_get_array (member) : NULL;
   if (layers == NULL || json_array_get_length (layers) == 0 || json_array_get_length (layers) > MAX_LAYERS)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT,
                    _("“layers” must be an array of 1 to %d layers"), MAX_LAYERS);
       return NULL;
     }
@@ -511,7 +511,7 @@ kiln_net_spec_save (KilnNetSpec *self,
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                  0644, &local_error))
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_IO,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_IO,
                    _("Could not save the net spec: %s"), local_error->message);
       return FALSE;
     }
@@ -534,32 +534,32 @@ kiln_net_spec_new_from_file (const char  *path,
   if (g_stat (path, &st) != 0)
     {
       int saved = errno;
-      g_set_error (error, KILN_ERROR, saved == ENOENT ? KILN_ERROR_NOT_FOUND : KILN_ERROR_IO,
+      g_set_error (error, KILN_ENGINE_ERROR, saved == ENOENT ? KILN_ENGINE_ERROR_NOT_FOUND : KILN_ENGINE_ERROR_IO,
                    _("%s: %s"), path, g_strerror (saved));
       return NULL;
     }
   if (st.st_size > MAX_FILE_SIZE)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT,
                    _("%s: %" G_GINT64_FORMAT " bytes is too large for a net spec (at most %d)"),
                    path, (gint64) st.st_size, MAX_FILE_SIZE);
       return NULL;
     }
   if (!g_file_get_contents (path, &contents, &length, &local_error))
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "%s", local_error->message);
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_IO, "%s", local_error->message);
       return NULL;
     }
   if (!json_parser_load_from_data (parser, contents, length, &local_error))
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT,
                    _("%s: not valid JSON: %s"), path, local_error->message);
       return NULL;
     }
   spec = kiln_net_spec_new_from_json (json_parser_get_root (parser), &local_error);
   if (spec == NULL)
     {
-      g_set_error (error, KILN_ERROR, local_error->code, "%s: %s", path, local_error->message);
+      g_set_error (error, KILN_ENGINE_ERROR, local_error->code, "%s: %s", path, local_error->message);
       return NULL;
     }
   return spec;

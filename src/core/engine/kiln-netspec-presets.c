@@ -6,7 +6,7 @@
 
 #include <glib/gi18n.h>
 
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 #include "kiln-netspec.h"
 
 static const char *const preset_names[] = {
@@ -370,7 +370,7 @@ kiln_net_spec_new_preset (const char *name,
     }
 
   g_autofree char *known = g_strjoinv (", ", (char **) preset_names);
-  g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+  g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND,
                _("There is no preset network called “%s”; the presets are %s"),
                name ? name : "", known);
   return NULL;

@@ -2,7 +2,7 @@
  * top layer, and split a net where the frozen part ends. */
 #include "kiln-netspec.h"
 
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 
 gboolean
 kiln_net_spec_freeze_up_to (KilnNetSpec *self, const char *layer, GError **error)
@@ -11,14 +11,14 @@ kiln_net_spec_freeze_up_to (KilnNetSpec *self, const char *layer, GError **error
 
   if (layer != NULL && last < 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND,
                    "The network has no layer “%s” to freeze up to; kiln-cli calc lists its layers", layer);
       return FALSE;
     }
   guint n = kiln_net_spec_get_n_layers (self);
   if (last == (int) n - 1)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    "Freezing up to “%s”, the last layer, would leave nothing to train; "
                    "freeze up to a layer below it", layer);
       return FALSE;
@@ -28,7 +28,7 @@ kiln_net_spec_freeze_up_to (KilnNetSpec *self, const char *layer, GError **error
     trainable_left |= kiln_layer_type_has_weights (kiln_net_spec_get_layer (self, i)->type);
   if (!trainable_left)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    "No layer with weights comes after “%s”: freezing up to it would leave nothing to "
                    "train; freeze up to a layer below the last one with weights", layer);
       return FALSE;
@@ -55,7 +55,7 @@ kiln_net_spec_replace_top (KilnNetSpec *self, int num_classes, GError **error)
 
   if (num_classes < 2)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    "A classifier needs at least 2 classes, not %d", num_classes);
       return FALSE;
     }
@@ -71,7 +71,7 @@ kiln_net_spec_replace_top (KilnNetSpec *self, int num_classes, GError **error)
       layer->frozen = FALSE;
       return kiln_net_spec_infer_shapes (self, error);
     }
-  g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
+  g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_UNSUPPORTED,
                "The network does not end in an inner product or convolution whose outputs could be "
                "the classes; its top layer cannot be replaced");
   return FALSE;
@@ -84,7 +84,7 @@ kiln_net_spec_split (KilnNetSpec *self, guint first, GError **error)
 
   if (first == 0 || first >= n)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    "A net of %u layers cannot be split before layer %u", n, first);
       return NULL;
     }
@@ -112,7 +112,7 @@ kiln_net_spec_split (KilnNetSpec *self, guint first, GError **error)
             g_strv_builder_add (names, kiln_net_spec_get_layer (self, from)->name);
           else
             {
-              g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+              g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                            "%s reads %s, below %s: the net cannot be split there (a branch crosses it)",
                            layer.name, from < 0 ? KILN_NET_SPEC_INPUT_NAME : kiln_net_spec_get_layer (self, from)->name,
                            boundary->name);

@@ -3,7 +3,7 @@
 
 #include <glib/gi18n.h>
 
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 #include "kiln-netspec.h"
 
 /* Bounds that keep every product below in gint64 and reject absurd specs. */
@@ -284,7 +284,7 @@ validate_layer (const KilnLayerSpec *layer,
 
   if ((guint) layer->type >= KILN_LAYER_N_TYPES)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    _("%s: unknown layer type %d"), name, (int) layer->type);
       return FALSE;
     }
@@ -292,14 +292,14 @@ validate_layer (const KilnLayerSpec *layer,
     {
       if (!in_range (layer->kernel_h, 1, MAX_WINDOW) || !in_range (layer->kernel_w, 1, MAX_WINDOW))
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                        _("%s: kernel %d×%d is not usable; each side must be 1 to %d"),
                        name, layer->kernel_h, layer->kernel_w, MAX_WINDOW);
           return FALSE;
         }
       if (!in_range (layer->stride_h, 1, MAX_WINDOW) || !in_range (layer->stride_w, 1, MAX_WINDOW))
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                        _("%s: stride %d×%d is not usable; each side must be 1 to %d"),
                        name, layer->stride_h, layer->stride_w, MAX_WINDOW);
           return FALSE;
@@ -307,7 +307,7 @@ validate_layer (const KilnLayerSpec *layer,
       if (!in_range (layer->pad_top, 0, MAX_WINDOW) || !in_range (layer->pad_bottom, 0, MAX_WINDOW)
           || !in_range (layer->pad_left, 0, MAX_WINDOW) || !in_range (layer->pad_right, 0, MAX_WINDOW))
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                        _("%s: pads (top %d, left %d, bottom %d, right %d) must be 0 to %d"),
                        name, layer->pad_top, layer->pad_left, layer->pad_bottom,
                        layer->pad_right, MAX_WINDOW);
@@ -318,7 +318,7 @@ validate_layer (const KilnLayerSpec *layer,
       && (MAX (layer->pad_top, layer->pad_bottom) >= layer->kernel_h
           || MAX (layer->pad_left, layer->pad_right) >= layer->kernel_w))
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    _("%s: pads (top %d, left %d, bottom %d, right %d) must be smaller than the "
                      "%d×%d window, or a window would see only padding"),
                    name, layer->pad_top, layer->pad_left, layer->pad_bottom, layer->pad_right,
@@ -329,14 +329,14 @@ validate_layer (const KilnLayerSpec *layer,
     {
       if (!in_range (layer->dilation_h, 1, MAX_WINDOW) || !in_range (layer->dilation_w, 1, MAX_WINDOW))
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                        _("%s: dilation %d×%d is not usable; each side must be 1 to %d"),
                        name, layer->dilation_h, layer->dilation_w, MAX_WINDOW);
           return FALSE;
         }
       if (!in_range (layer->group, 1, MAX_CHANNELS))
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                        _("%s: group %d is not usable; it must be at least 1"), name, layer->group);
           return FALSE;
         }
@@ -344,14 +344,14 @@ validate_layer (const KilnLayerSpec *layer,
   if ((layer->type == KILN_LAYER_CONVOLUTION || layer->type == KILN_LAYER_INNER_PRODUCT)
       && !in_range (layer->num_output, 1, MAX_CHANNELS))
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    _("%s: %d outputs is not usable; it must be 1 to %d"),
                    name, layer->num_output, MAX_CHANNELS);
       return FALSE;
     }
   if (layer->type == KILN_LAYER_CONVOLUTION && layer->num_output % layer->group != 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    _("%s: %d outputs do not split into %d groups"),
                    name, layer->num_output, layer->group);
       return FALSE;
@@ -360,28 +360,28 @@ validate_layer (const KilnLayerSpec *layer,
       && (!in_range (layer->local_size, 1, MAX_WINDOW) || !(layer->beta >= 0.0f)
           || !(layer->alpha >= 0.0f) || !(layer->k > 0.0f)))
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    _("%s: LRN needs size ≥ 1, alpha ≥ 0, beta ≥ 0 and k > 0 (got %d, %g, %g, %g)"),
                    name, layer->local_size, layer->alpha, layer->beta, layer->k);
       return FALSE;
     }
   if (layer->type == KILN_LAYER_DROPOUT && !(layer->ratio >= 0.0f && layer->ratio < 1.0f))
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    _("%s: dropout ratio %g must be at least 0 and below 1"), name, layer->ratio);
       return FALSE;
     }
   if (layer->type == KILN_LAYER_BATCH_NORM
       && !(layer->epsilon > 0.0f && layer->momentum >= 0.0f && layer->momentum <= 1.0f))
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    _("%s: batch norm needs epsilon > 0 and momentum 0 to 1 (got %g, %g)"),
                    name, layer->epsilon, layer->momentum);
       return FALSE;
     }
   if ((layer->type == KILN_LAYER_CONCAT || layer->type == KILN_LAYER_FLATTEN) && layer->axis != 1)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_UNSUPPORTED,
                    _("%s: %s along axis %d is not supported; only axis 1 (channels) is"),
                    name, kiln_layer_type_to_string (layer->type), layer->axis);
       return FALSE;
@@ -412,13 +412,13 @@ resolve_inputs (KilnNetSpec *self,
 
       if (j == -1 && !g_str_equal (input, KILN_NET_SPEC_INPUT_NAME))
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND,
                        _("%s: input “%s” is not a layer of this net"), layer->name, input);
           return NULL;
         }
       if (j >= (int) index)
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                        _("%s: input “%s” comes later in the net; layers may only read earlier ones"),
                        layer->name, input);
           return NULL;
@@ -438,7 +438,7 @@ kiln_net_spec_add_layer (KilnNetSpec         *self,
 
   if (layer->name == NULL || layer->name[0] == '\0')
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    _("Layer %u of “%s” has no name; every layer needs one"),
                    self->layers->len + 1, self->name);
       return FALSE;
@@ -446,7 +446,7 @@ kiln_net_spec_add_layer (KilnNetSpec         *self,
   if (g_str_equal (layer->name, KILN_NET_SPEC_INPUT_NAME)
       || kiln_net_spec_find_layer (self, layer->name) >= 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                    _("%s: the name is already taken in “%s”; layer names must be unique"),
                    layer->name, self->name);
       return FALSE;
@@ -584,7 +584,7 @@ conv_side (const Window *win,
   g_autofree char *arith = format_window (win->n, win->pad_a + win->pad_b, (int) span, win->stride);
 
   if (num < 0)
-    return fail (failure, KILN_ERROR_SHAPE, TRUE,
+    return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
                  _("%s: the %s window (%d) is wider than the padded input: %s < 1"),
                  win->layer, win->is_height ? _("vertical") : _("horizontal"),
                  (int) span, arith);
@@ -624,7 +624,7 @@ conv_side (const Window *win,
         }
       else
         g_string_free (fix, TRUE);
-      return fail (failure, KILN_ERROR_SHAPE, TRUE,
+      return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
                    _("%s: %s = %s is not a whole number"), win->layer, arith, value);
     }
   *out = (int) (num / win->stride + 1);
@@ -645,7 +645,7 @@ pool_side (const Window *win,
   gint64 size;
 
   if (num < 0)
-    return fail (failure, KILN_ERROR_SHAPE, TRUE,
+    return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
                  _("%s: the %d-wide window is wider than the padded input: %s < 1"),
                  win->layer, win->kernel, arith);
   if (rounding == KILN_ROUND_CEIL)
@@ -673,7 +673,7 @@ check_same_hw (const KilnLayerSpec *layer,
       if (in[i]->h == in[0]->h && in[i]->w == in[0]->w
           && (!same_channels || in[i]->c == in[0]->c))
         continue;
-      return fail (failure, KILN_ERROR_SHAPE, TRUE,
+      return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
                    same_channels
                      ? _("%s: input %u is %d×%d×%d but input 1 is %d×%d×%d; %s needs equal shapes")
                      : _("%s: input %u is %d×%d×%d but input 1 is %d×%d×%d; %s needs equal heights and widths"),
@@ -707,11 +707,11 @@ infer_layer (KilnNetSpec          *self,
   if (inputs == NULL)
     return fail (failure, error->code, FALSE, "%s", error->message);
   if (inputs->len > G_N_ELEMENTS (in))
-    return fail (failure, KILN_ERROR_UNSUPPORTED, FALSE,
+    return fail (failure, KILN_ENGINE_ERROR_UNSUPPORTED, FALSE,
                  _("%s: %u inputs; at most %u are supported"),
                  layer->name, inputs->len, (guint) G_N_ELEMENTS (in));
   if (!multi && inputs->len != 1)
-    return fail (failure, KILN_ERROR_INVALID_ARGUMENT, FALSE,
+    return fail (failure, KILN_ENGINE_ERROR_INVALID_ARGUMENT, FALSE,
                  _("%s: %s takes one input, not %u"),
                  layer->name, kiln_layer_type_to_string (layer->type), inputs->len);
   for (guint i = 0; i < inputs->len; i++)
@@ -735,7 +735,7 @@ infer_layer (KilnNetSpec          *self,
                       layer->pad_left, layer->pad_right, layer->dilation_w };
 
         if (in[0]->c % layer->group != 0)
-          return fail (failure, KILN_ERROR_SHAPE, FALSE,
+          return fail (failure, KILN_ENGINE_ERROR_SHAPE, FALSE,
                        _("%s: %d input channels do not split into %d groups"),
                        layer->name, in[0]->c, layer->group);
         if (!conv_side (&wh, self->exact_fit, &out->h, failure)
@@ -745,7 +745,7 @@ infer_layer (KilnNetSpec          *self,
         fan_in = (gint64) (in[0]->c / layer->group) * layer->kernel_h * layer->kernel_w;
         if (!checked_mul (fan_in, layer->num_output, &out->params)
             || !checked_mul (out->params, (gint64) out->h * out->w, &out->macs))
-          return fail (failure, KILN_ERROR_SHAPE, FALSE, _("%s: the layer is too large to count"), layer->name);
+          return fail (failure, KILN_ENGINE_ERROR_SHAPE, FALSE, _("%s: the layer is too large to count"), layer->name);
         if (layer->bias)
           out->params += layer->num_output;
         break;
@@ -776,7 +776,7 @@ infer_layer (KilnNetSpec          *self,
       out->c = layer->num_output;
       out->h = out->w = 1;
       if (!checked_mul (elements, layer->num_output, &out->params))
-        return fail (failure, KILN_ERROR_SHAPE, FALSE, _("%s: the layer is too large to count"), layer->name);
+        return fail (failure, KILN_ENGINE_ERROR_SHAPE, FALSE, _("%s: the layer is too large to count"), layer->name);
       out->macs = out->params;
       if (layer->bias)
         out->params += layer->num_output;
@@ -784,7 +784,7 @@ infer_layer (KilnNetSpec          *self,
 
     case KILN_LAYER_FLATTEN:
       if (elements > G_MAXINT)
-        return fail (failure, KILN_ERROR_SHAPE, FALSE,
+        return fail (failure, KILN_ENGINE_ERROR_SHAPE, FALSE,
                      _("%s: %" G_GINT64_FORMAT " values do not fit in one axis"), layer->name, elements);
       out->c = (int) elements;
       out->h = out->w = 1;
@@ -796,7 +796,7 @@ infer_layer (KilnNetSpec          *self,
       for (guint i = 1; i < inputs->len; i++)
         out->c += in[i]->c;
       if (out->c > MAX_CHANNELS)
-        return fail (failure, KILN_ERROR_SHAPE, FALSE,
+        return fail (failure, KILN_ENGINE_ERROR_SHAPE, FALSE,
                      _("%s: %d channels is more than %d"), layer->name, out->c, MAX_CHANNELS);
       break;
 
@@ -838,11 +838,11 @@ infer_all (KilnNetSpec *self,
 
   if (!in_range (channels, 1, MAX_CHANNELS) || !in_range (height, 1, MAX_SPATIAL)
       || !in_range (width, 1, MAX_SPATIAL))
-    return fail (failure, KILN_ERROR_INVALID_ARGUMENT, FALSE,
+    return fail (failure, KILN_ENGINE_ERROR_INVALID_ARGUMENT, FALSE,
                  _("%s: input %d×%d×%d is not usable; channels must be 1 to %d, height and width 1 to %d"),
                  self->name, channels, height, width, MAX_CHANNELS, MAX_SPATIAL);
   if (self->layers->len == 0)
-    return fail (failure, KILN_ERROR_INVALID_ARGUMENT, FALSE, _("%s: the net has no layers"), self->name);
+    return fail (failure, KILN_ENGINE_ERROR_INVALID_ARGUMENT, FALSE, _("%s: the net has no layers"), self->name);
 
   g_array_set_size (shapes, self->layers->len);
   for (guint i = 0; i < self->layers->len; i++)
@@ -915,7 +915,7 @@ kiln_net_spec_infer_shapes (KilnNetSpec *self,
     g_string_append_printf (message, "; %s, or %s", inputs, failure.local_fix);
   else if (inputs || failure.local_fix)
     g_string_append_printf (message, "; %s", inputs ? inputs : failure.local_fix);
-  g_set_error_literal (error, KILN_ERROR, failure.code, message->str);
+  g_set_error_literal (error, KILN_ENGINE_ERROR, failure.code, message->str);
   g_string_free (message, TRUE);
   failure_clear (&failure);
   return FALSE;

@@ -142,8 +142,8 @@ int            kiln_net_spec_find_layer    (KilnNetSpec *self,
 GArray        *kiln_net_spec_get_layer_inputs (KilnNetSpec *self,
                                                guint        index);
 
-/* Shape inference for every layer. On failure (KILN_ERROR_SHAPE, or
- * KILN_ERROR_INVALID_ARGUMENT/UNSUPPORTED for a layer that cannot work at
+/* Shape inference for every layer. On failure (KILN_ENGINE_ERROR_SHAPE, or
+ * KILN_ENGINE_ERROR_INVALID_ARGUMENT/UNSUPPORTED for a layer that cannot work at
  * all) the error names the layer and shows the arithmetic, e.g.
  * "conv1: (224 − 11)/4 + 1 = 54.25", and suggests input sizes that work.
  *

@@ -1,22 +1,22 @@
 #include "config.h"
 
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 #include "kiln-op.h"
 
 #define LAYER_ERROR(code, ...) \
-  (g_set_error (error, KILN_ERROR, code, __VA_ARGS__), FALSE)
+  (g_set_error (error, KILN_ENGINE_ERROR, code, __VA_ARGS__), FALSE)
 
 static gboolean
 check_window (const KilnLayerSpec *l, GError **error)
 {
   if (l->kernel_h <= 0 || l->kernel_w <= 0)
-    return LAYER_ERROR (KILN_ERROR_INVALID_ARGUMENT,
+    return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                         "%s: kernel %d×%d must be at least 1×1", l->name, l->kernel_h, l->kernel_w);
   if (l->stride_h <= 0 || l->stride_w <= 0)
-    return LAYER_ERROR (KILN_ERROR_INVALID_ARGUMENT,
+    return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                         "%s: stride %d×%d must be at least 1×1", l->name, l->stride_h, l->stride_w);
   if (l->pad_top < 0 || l->pad_left < 0 || l->pad_bottom < 0 || l->pad_right < 0)
-    return LAYER_ERROR (KILN_ERROR_INVALID_ARGUMENT,
+    return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                         "%s: negative padding (%d, %d, %d, %d top/left/bottom/right)", l->name,
                         l->pad_top, l->pad_left, l->pad_bottom, l->pad_right);
   return TRUE;
@@ -30,7 +30,7 @@ conv_extent (const KilnLayerSpec *l, const char *axis, int in, int k, int s, int
   int span = (k - 1) * d + 1;
   int padded = in + p0 + p1;
   if (padded < span)
-    return LAYER_ERROR (KILN_ERROR_SHAPE,
+    return LAYER_ERROR (KILN_ENGINE_ERROR_SHAPE,
                         "%s: the %s input %d plus padding %d+%d is smaller than the kernel extent %d; "
                         "use a larger input or more padding", l->name, axis, in, p0, p1, span);
   *out = (padded - span) / s + 1;
@@ -45,11 +45,11 @@ pool_extent (const KilnLayerSpec *l, const char *axis, int in, int k, int s,
 {
   int padded = in + p0 + p1;
   if (padded < k)
-    return LAYER_ERROR (KILN_ERROR_SHAPE,
+    return LAYER_ERROR (KILN_ENGINE_ERROR_SHAPE,
                         "%s: the %s input %d plus padding %d+%d is smaller than the window %d",
                         l->name, axis, in, p0, p1, k);
   if (p0 >= k || p1 >= k)
-    return LAYER_ERROR (KILN_ERROR_UNSUPPORTED,
+    return LAYER_ERROR (KILN_ENGINE_ERROR_UNSUPPORTED,
                         "%s: padding %d/%d must be smaller than the %s window %d",
                         l->name, p0, p1, axis, k);
   int o = (padded - k) / s + 1;
@@ -69,7 +69,7 @@ static gboolean
 expect_inputs (const KilnLayerSpec *l, guint n_inputs, guint want, GError **error)
 {
   if (n_inputs != want)
-    return LAYER_ERROR (KILN_ERROR_INVALID_ARGUMENT, "%s: %s takes %u input(s), got %u",
+    return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT, "%s: %s takes %u input(s), got %u",
                         l->name, kiln_layer_type_to_string (l->type), want, n_inputs);
   return TRUE;
 }
@@ -86,12 +86,12 @@ kiln_op_desc_init (KilnOpDesc          *desc,
   memset (desc, 0, sizeof *desc);
   desc->layer = l;
   if (n_inputs == 0 || n_inputs > KILN_OP_MAX_INPUTS)
-    return LAYER_ERROR (KILN_ERROR_INVALID_ARGUMENT, "%s: %u inputs (1 to %d supported)",
+    return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT, "%s: %u inputs (1 to %d supported)",
                         l->name, n_inputs, KILN_OP_MAX_INPUTS);
   for (guint i = 0; i < n_inputs; i++)
     {
       if (inputs[i].n <= 0 || inputs[i].c <= 0 || inputs[i].h <= 0 || inputs[i].w <= 0)
-        return LAYER_ERROR (KILN_ERROR_SHAPE, "%s: input %u has shape %s with a zero dimension",
+        return LAYER_ERROR (KILN_ENGINE_ERROR_SHAPE, "%s: input %u has shape %s with a zero dimension",
                             l->name, i, kiln_shape_to_string (&inputs[i], a, sizeof a));
       desc->inputs[i] = inputs[i];
     }
@@ -107,13 +107,13 @@ kiln_op_desc_init (KilnOpDesc          *desc,
       if (!expect_inputs (l, n_inputs, 1, error) || !check_window (l, error))
         return FALSE;
       if (l->num_output <= 0)
-        return LAYER_ERROR (KILN_ERROR_INVALID_ARGUMENT, "%s: num_output %d must be positive",
+        return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT, "%s: num_output %d must be positive",
                             l->name, l->num_output);
       if (l->dilation_h <= 0 || l->dilation_w <= 0)
-        return LAYER_ERROR (KILN_ERROR_INVALID_ARGUMENT, "%s: dilation %d×%d must be at least 1×1",
+        return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT, "%s: dilation %d×%d must be at least 1×1",
                             l->name, l->dilation_h, l->dilation_w);
       if (l->group <= 0 || in->c % l->group != 0 || l->num_output % l->group != 0)
-        return LAYER_ERROR (KILN_ERROR_SHAPE,
+        return LAYER_ERROR (KILN_ENGINE_ERROR_SHAPE,
                             "%s: group %d must divide the input channels %d and num_output %d",
                             l->name, l->group, in->c, l->num_output);
       out->c = l->num_output;
@@ -129,7 +129,7 @@ kiln_op_desc_init (KilnOpDesc          *desc,
       if (!expect_inputs (l, n_inputs, 1, error) || !check_window (l, error))
         return FALSE;
       if ((l->dilation_h != 0 && l->dilation_h != 1) || (l->dilation_w != 0 && l->dilation_w != 1))
-        return LAYER_ERROR (KILN_ERROR_UNSUPPORTED,
+        return LAYER_ERROR (KILN_ENGINE_ERROR_UNSUPPORTED,
                             "%s: dilated pooling (%d×%d) is not supported; use dilation 1",
                             l->name, l->dilation_h, l->dilation_w);
       if (!pool_extent (l, "height", in->h, l->kernel_h, l->stride_h, l->pad_top, l->pad_bottom,
@@ -139,7 +139,7 @@ kiln_op_desc_init (KilnOpDesc          *desc,
         return FALSE;
       if (l->type == KILN_LAYER_AVG_POOL && l->count_include_pad &&
           (desc->extra_pad_bottom > 0 || desc->extra_pad_right > 0))
-        return LAYER_ERROR (KILN_ERROR_UNSUPPORTED,
+        return LAYER_ERROR (KILN_ENGINE_ERROR_UNSUPPORTED,
                             "%s: average pooling that counts padding with ceil rounding over a "
                             "partial last window (%d×%d input) is not supported; use floor rounding "
                             "or count_include_pad = false", l->name, in->h, in->w);
@@ -155,11 +155,11 @@ kiln_op_desc_init (KilnOpDesc          *desc,
       if (!expect_inputs (l, n_inputs, 1, error))
         return FALSE;
       if (l->local_size <= 0 || l->local_size % 2 == 0)
-        return LAYER_ERROR (KILN_ERROR_UNSUPPORTED,
+        return LAYER_ERROR (KILN_ENGINE_ERROR_UNSUPPORTED,
                             "%s: LRN size n = %d is not supported; use an odd size such as 5",
                             l->name, l->local_size);
       if (!(l->k > 0.f) || !(l->beta >= 0.f) || !(l->alpha >= 0.f))
-        return LAYER_ERROR (KILN_ERROR_INVALID_ARGUMENT,
+        return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                             "%s: LRN needs k > 0, alpha ≥ 0, beta ≥ 0 (k = %g, alpha = %g, beta = %g)",
                             l->name, l->k, l->alpha, l->beta);
       break;
@@ -168,7 +168,7 @@ kiln_op_desc_init (KilnOpDesc          *desc,
       if (!expect_inputs (l, n_inputs, 1, error))
         return FALSE;
       if (l->num_output <= 0)
-        return LAYER_ERROR (KILN_ERROR_INVALID_ARGUMENT, "%s: num_output %d must be positive",
+        return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT, "%s: num_output %d must be positive",
                             l->name, l->num_output);
       out->c = l->num_output;
       out->h = out->w = 1;
@@ -178,7 +178,7 @@ kiln_op_desc_init (KilnOpDesc          *desc,
       if (!expect_inputs (l, n_inputs, 1, error))
         return FALSE;
       if (!(l->ratio >= 0.f && l->ratio < 1.f))
-        return LAYER_ERROR (KILN_ERROR_INVALID_ARGUMENT, "%s: dropout ratio %g must be in [0, 1)",
+        return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT, "%s: dropout ratio %g must be in [0, 1)",
                             l->name, l->ratio);
       break;
 
@@ -186,7 +186,7 @@ kiln_op_desc_init (KilnOpDesc          *desc,
       if (!expect_inputs (l, n_inputs, 1, error))
         return FALSE;
       if (!(l->epsilon > 0.f) || !(l->momentum >= 0.f && l->momentum <= 1.f))
-        return LAYER_ERROR (KILN_ERROR_INVALID_ARGUMENT,
+        return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT,
                             "%s: BatchNorm needs epsilon > 0 and momentum in [0, 1] (got %g, %g)",
                             l->name, l->epsilon, l->momentum);
       break;
@@ -200,7 +200,7 @@ kiln_op_desc_init (KilnOpDesc          *desc,
       if (!expect_inputs (l, n_inputs, 1, error))
         return FALSE;
       if (l->axis != 1)
-        return LAYER_ERROR (KILN_ERROR_UNSUPPORTED,
+        return LAYER_ERROR (KILN_ENGINE_ERROR_UNSUPPORTED,
                             "%s: softmax over axis %d is not supported; only the channel axis 1",
                             l->name, l->axis);
       break;
@@ -209,7 +209,7 @@ kiln_op_desc_init (KilnOpDesc          *desc,
       if (!expect_inputs (l, n_inputs, 1, error))
         return FALSE;
       if (l->axis != 1)
-        return LAYER_ERROR (KILN_ERROR_UNSUPPORTED,
+        return LAYER_ERROR (KILN_ENGINE_ERROR_UNSUPPORTED,
                             "%s: flatten at axis %d is not supported; only axis 1 (keep the batch)",
                             l->name, l->axis);
       out->c = in->c * in->h * in->w;
@@ -218,14 +218,14 @@ kiln_op_desc_init (KilnOpDesc          *desc,
 
     case KILN_LAYER_CONCAT:
       if (l->axis != 1)
-        return LAYER_ERROR (KILN_ERROR_UNSUPPORTED,
+        return LAYER_ERROR (KILN_ENGINE_ERROR_UNSUPPORTED,
                             "%s: concat along axis %d is not supported; only the channel axis 1",
                             l->name, l->axis);
       out->c = 0;
       for (guint i = 0; i < n_inputs; i++)
         {
           if (inputs[i].n != in->n || inputs[i].h != in->h || inputs[i].w != in->w)
-            return LAYER_ERROR (KILN_ERROR_SHAPE,
+            return LAYER_ERROR (KILN_ENGINE_ERROR_SHAPE,
                                 "%s: input %u is %s but input 0 is %s; concat needs equal N, H and W",
                                 l->name, i, kiln_shape_to_string (&inputs[i], a, sizeof a),
                                 kiln_shape_to_string (in, b, sizeof b));
@@ -235,11 +235,11 @@ kiln_op_desc_init (KilnOpDesc          *desc,
 
     case KILN_LAYER_ADD:
       if (n_inputs < 2)
-        return LAYER_ERROR (KILN_ERROR_INVALID_ARGUMENT, "%s: add needs at least 2 inputs, got %u",
+        return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT, "%s: add needs at least 2 inputs, got %u",
                             l->name, n_inputs);
       for (guint i = 1; i < n_inputs; i++)
         if (!kiln_shape_equal (&inputs[i], in))
-          return LAYER_ERROR (KILN_ERROR_SHAPE,
+          return LAYER_ERROR (KILN_ENGINE_ERROR_SHAPE,
                               "%s: input %u is %s but input 0 is %s; add needs equal shapes",
                               l->name, i, kiln_shape_to_string (&inputs[i], a, sizeof a),
                               kiln_shape_to_string (in, b, sizeof b));
@@ -247,11 +247,11 @@ kiln_op_desc_init (KilnOpDesc          *desc,
 
     case KILN_LAYER_N_TYPES:
     default:
-      return LAYER_ERROR (KILN_ERROR_UNSUPPORTED, "%s: unknown layer type %d", l->name, l->type);
+      return LAYER_ERROR (KILN_ENGINE_ERROR_UNSUPPORTED, "%s: unknown layer type %d", l->name, l->type);
     }
 
   if (out->h <= 0 || out->w <= 0)
-    return LAYER_ERROR (KILN_ERROR_SHAPE, "%s: input %s gives an empty output %s", l->name,
+    return LAYER_ERROR (KILN_ENGINE_ERROR_SHAPE, "%s: input %s gives an empty output %s", l->name,
                         kiln_shape_to_string (in, a, sizeof a),
                         kiln_shape_to_string (out, b, sizeof b));
   return TRUE;

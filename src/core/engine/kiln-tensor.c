@@ -1,7 +1,7 @@
 #include "config.h"
 
 #include "kiln-backend-private.h"
-#include "kiln-error.h"
+#include "kiln-engine-error.h"
 #include "kiln-tensor.h"
 
 struct _KilnTensor {
@@ -37,7 +37,7 @@ kiln_tensor_new (KilnBackend *backend, const KilnShape *shape, GError **error)
 
   if (shape->n <= 0 || shape->c <= 0 || shape->h <= 0 || shape->w <= 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE,
                    "Tensor shape %s has a zero or negative dimension",
                    kiln_shape_to_string (shape, buf, sizeof buf));
       return NULL;
