@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the image corpus of tests/test-image.c and tests/test-inspector.c.
+"""Writes the image corpus of tests/images/test-image.c and tests/images/test-inspector.c.
 
 Run with Debian's Python and python3-pil:  /usr/bin/python3 tests/make-bad-images.py tests/images
 The output is committed, so building and testing need neither.

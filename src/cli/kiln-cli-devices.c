@@ -5,7 +5,7 @@
 
 #include "kiln-cli.h"
 #include "kiln-core.h"
-#include "engine/kiln-backend-module.h"
+#include "kiln-backend-module.h"
 
 int
 kiln_cli_devices (int argc, char **argv)

@@ -3,7 +3,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
-#include "engine/kiln-json-text.h"
+#include "kiln-json-text.h"
 #include "kiln-classifier.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"

@@ -6,7 +6,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
-#include "engine/kiln-json-text.h"
+#include "kiln-json-text.h"
 #include "kiln-checkpoint.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "engine/kiln-json-text.h"
+#include "kiln-json-text.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"
 

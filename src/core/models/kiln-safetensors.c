@@ -10,7 +10,7 @@
 
 #include "kiln-error.h"
 #include "kiln-safetensors.h"
-#include "engine/kiln-json-text.h"
+#include "kiln-json-text.h"
 
 /* The reference implementation's limit on the JSON header. */
 #define MAX_HEADER_SIZE  100000000

@@ -4,7 +4,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 
-#include "engine/kiln-json-text.h"
+#include "kiln-json-text.h"
 #include "kiln-dataset.h"
 #include "kiln-error.h"
 #include "kiln-labels.h"

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "engine/kiln-netspec.h"
+#include "kiln-netspec.h"
 #include "kiln-engine-error.h"
 #include "kiln-error.h"
 #include "kiln-safetensors.h"

@@ -3,14 +3,14 @@
 #include <math.h>
 #include <string.h>
 
-#include "engine/kiln-backend.h"
-#include "engine/kiln-net.h"
+#include "kiln-backend.h"
+#include "kiln-net.h"
 #include "kiln-batch-loader.h"
 #include "kiln-checkpoint.h"
 #include "kiln-error.h"
 #include "kiln-evaluation.h"
 #include "kiln-onnx-export.h"
-#include "engine/kiln-json-text.h"
+#include "kiln-json-text.h"
 
 #define CHECKPOINT_FORMAT "kiln-checkpoint-1"
 

@@ -2,7 +2,7 @@
  * the test is skipped with the driver's reason. */
 #include <glib.h>
 
-#include "engine/kiln-backend-module.h"
+#include "kiln-backend-module.h"
 #include "kiln-engine-error.h"
 
 static void

@@ -9,7 +9,7 @@
  * Threads: called on the thread that drives the net. */
 #pragma once
 
-#include "engine/kiln-net.h"
+#include "kiln-net.h"
 #include "kiln-safetensors.h"
 
 G_BEGIN_DECLS

@@ -1,5 +1,5 @@
 /* JSON written by Kiln parses back, whatever doubles it holds. */
-#include "engine/kiln-json-text.h"
+#include "kiln-json-text.h"
 
 static void
 test_exponent_doubles_round_trip (void)

@@ -18,9 +18,9 @@
 
 #include <json-glib/json-glib.h>
 
-#include "engine/kiln-lr-schedule.h"
-#include "engine/kiln-netspec.h"
-#include "engine/kiln-optimizer.h"
+#include "kiln-lr-schedule.h"
+#include "kiln-netspec.h"
+#include "kiln-optimizer.h"
 #include "kiln-run.h"
 #include "kiln-tensor-cache.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "kiln-dataset.h"
-#include "engine/kiln-json-text.h"
+#include "kiln-json-text.h"
 #include "kiln-error.h"
 #include "kiln-parallel.h"
 

@@ -2,8 +2,8 @@
 
 #include <math.h>
 
-#include "engine/kiln-backend.h"
-#include "engine/kiln-net.h"
+#include "kiln-backend.h"
+#include "kiln-net.h"
 #include "kiln-batch-loader.h"
 #include "kiln-checkpoint.h"
 #include "kiln-dataset.h"

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "kiln-error.h"
-#include "engine/kiln-json-text.h"
+#include "kiln-json-text.h"
 
 typedef struct {
   gint64 iteration;

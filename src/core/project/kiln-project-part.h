@@ -1,0 +1,11 @@
+/* kiln-project-part.h: the public headers of src/core/project/.
+ *
+ * A project folder and its SQLite store, the one truth about images,
+ * labels and splits; class names and label files; the demo import.
+ * Depends on base and the engine.
+ */
+#pragma once
+
+#include "kiln-demo.h"
+#include "kiln-labels.h"
+#include "kiln-project.h"

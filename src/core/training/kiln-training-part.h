@@ -1,0 +1,12 @@
+/* kiln-training-part.h: the public headers of src/core/training/.
+ *
+ * Run folders, training setup, the trainer thread, evaluation and the
+ * classifier. Depends on images and models.
+ */
+#pragma once
+
+#include "kiln-classifier.h"
+#include "kiln-evaluation.h"
+#include "kiln-run.h"
+#include "kiln-trainer.h"
+#include "kiln-training-setup.h"
