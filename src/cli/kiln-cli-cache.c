@@ -52,10 +52,13 @@ kiln_cli_cache (int argc, char **argv)
       return 2;
     }
   spec.channels = channels;
-  g_autofree char *images = g_build_filename (project, "images", NULL);
-  g_autoptr(KilnLabelSet) set = kiln_labels_from_folder (images, NULL, &error);
+  /* The project's kept images, as training reads them (entries are reused
+   * by path, so the order need not match a run's). */
+  g_autoptr(KilnProject) store = kiln_training_open_project (project, NULL, &error);
+  g_autoptr(KilnLabelSet) set = store ? kiln_project_get_label_set (store, NULL, NULL, NULL, &error) : NULL;
   if (set == NULL)
     return kiln_cli_fail ("cache", error);
+  const char *images = kiln_project_get_path (store);
   g_autofree char *path = kiln_training_cache_path (project, &spec);
   g_autoptr(KilnProgress) progress = kiln_progress_new ("cache");
   if (!as_json)

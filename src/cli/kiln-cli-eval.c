@@ -66,11 +66,12 @@ evaluate_thread (gpointer data)
 int
 kiln_cli_eval (int argc, char **argv)
 {
-  g_autofree char *checkpoint = NULL, *backend = NULL, *labels = NULL, *root = NULL;
+  g_autofree char *checkpoint = NULL, *backend = NULL, *labels = NULL, *root = NULL, *subset = NULL;
   int batch = 32, list = 10;
   gboolean as_json = FALSE;
   const GOptionEntry entries[] = {
-    { "labels", 'l', 0, G_OPTION_ARG_FILENAME, &labels, N_("Label file to evaluate on (default: the run's val.txt)"), N_("FILE") },
+    { "subset", 's', 0, G_OPTION_ARG_STRING, &subset, N_("The subset of the run's split to evaluate on: test, val (default) or train"), N_("NAME") },
+    { "labels", 'l', 0, G_OPTION_ARG_FILENAME, &labels, N_("Label file to evaluate on instead of a subset"), N_("FILE") },
     { "root", 0, 0, G_OPTION_ARG_FILENAME, &root, N_("Folder the label file's paths are relative to (default: the run's images)"), N_("DIR") },
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, N_("Use this checkpoint (default: the run's best)"), N_("FILE") },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, N_("Images per forward pass (default 32)"), N_("N") },
@@ -94,8 +95,27 @@ kiln_cli_eval (int argc, char **argv)
   g_autoptr(JsonObject) config = kiln_training_read_config (run_dir, &error);
   if (config == NULL)
     return kiln_cli_fail ("eval", error);
-  g_autofree char *default_labels = g_build_filename (run_dir, "val.txt", NULL);
+  if (subset != NULL && !g_str_equal (subset, "test") && !g_str_equal (subset, "val")
+      && !g_str_equal (subset, "train"))
+    {
+      g_printerr (_("kiln-cli eval: --subset is test, val or train, not “%s”\n"), subset);
+      return 2;
+    }
+  if (subset != NULL && labels != NULL)
+    {
+      g_printerr ("%s", _("kiln-cli eval: give --subset or --labels, not both\n"));
+      return 2;
+    }
+  /* The run wrote each subset of its split as SUBSET.txt. */
+  g_autofree char *subset_file = g_strconcat (subset ? subset : "val", ".txt", NULL);
+  g_autofree char *default_labels = g_build_filename (run_dir, subset_file, NULL);
   g_autofree char *class_file = g_build_filename (run_dir, "labels.txt", NULL);
+  if (labels == NULL && !g_file_test (default_labels, G_FILE_TEST_EXISTS))
+    {
+      g_printerr (_("kiln-cli eval: %s has no %s: it was trained before Kiln recorded the held-out "
+                    "subsets; train again, or give --labels FILE\n"), run_dir, subset_file);
+      return 1;
+    }
   g_autoptr(KilnLabelSet) set = kiln_labels_read (labels ? labels : default_labels, class_file, &error);
   if (set == NULL)
     return kiln_cli_fail ("eval", error);

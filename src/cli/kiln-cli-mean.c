@@ -55,7 +55,12 @@ kiln_cli_mean (int argc, char **argv)
       project = kiln_project_open (project_dir, &error);
       if (project == NULL)
         return kiln_cli_fail ("mean", error);
-      set = kiln_cli_project_images (project, split, subset ? subset : "train", &error);
+      /* By default the images training uses: the current split's train
+       * subset (all kept images when the project has no split yet). */
+      if (split == NULL)
+        split = kiln_project_get_current_split (project, &error);
+      if (error == NULL)
+        set = kiln_project_get_label_set (project, split, subset ? subset : "train", NULL, &error);
       base = kiln_project_get_path (project);
     }
   else if (label_file != NULL)

@@ -49,10 +49,11 @@ kiln_cli_split (int argc, char **argv)
   };
   g_autoptr(GError) error = NULL;
   g_autoptr(KilnProject) project = NULL;
-  KilnSplitSpec spec = { .fractions = { 0.8, 0.1, 0.1 } };
-  guint counts[KILN_N_SUBSETS];
+  KilnSplitSpec spec;
+  KilnSplitSummary summary;
   double values[3];
 
+  kiln_split_spec_init (&spec);
   if (!kiln_cli_parse ("split", NULL,
                        _("Split a project's kept images into train, validation and test sets, "
                          "class by class, reproducibly from a seed."),
@@ -89,7 +90,7 @@ kiln_cli_split (int argc, char **argv)
 
   project = kiln_project_open (project_dir, &error);
   if (project == NULL
-      || !kiln_dataset_split_project (project, name ? name : "default", &spec, counts, &error))
+      || !kiln_dataset_split_project (project, name ? name : KILN_SPLIT_DEFAULT_NAME, &spec, &summary, &error))
     return kiln_cli_fail ("split", error);
 
   if (as_json)
@@ -98,20 +99,26 @@ kiln_cli_split (int argc, char **argv)
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, name ? name : "default");
+      json_builder_add_string_value (builder, name ? name : KILN_SPLIT_DEFAULT_NAME);
       json_builder_set_member_name (builder, "seed");
       json_builder_add_int_value (builder, seed);
       for (guint s = 0; s < KILN_N_SUBSETS; s++)
         {
           json_builder_set_member_name (builder, kiln_subset_to_string (s));
-          json_builder_add_int_value (builder, counts[s]);
+          json_builder_add_int_value (builder, summary.counts[s]);
         }
+      json_builder_set_member_name (builder, "near_duplicate_groups");
+      json_builder_add_int_value (builder, summary.n_groups);
+      json_builder_set_member_name (builder, "moved_to_keep_groups_whole");
+      json_builder_add_int_value (builder, summary.n_moved);
       json_builder_end_object (builder);
       kiln_cli_print_json (builder);
       return 0;
     }
   g_print (_("train %u, val %u, test %u, unused %u (seed %" G_GINT64_FORMAT ")\n"),
-           counts[KILN_SUBSET_TRAIN], counts[KILN_SUBSET_VAL], counts[KILN_SUBSET_TEST],
-           counts[KILN_SUBSET_UNUSED], seed);
+           summary.counts[KILN_SUBSET_TRAIN], summary.counts[KILN_SUBSET_VAL], summary.counts[KILN_SUBSET_TEST],
+           summary.counts[KILN_SUBSET_UNUSED], seed);
+  g_print (_("%u near-duplicate groups kept whole, each in one subset (%u images moved to their group's subset)\n"),
+           summary.n_groups, summary.n_moved);
   return 0;
 }

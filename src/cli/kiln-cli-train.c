@@ -132,7 +132,7 @@ kiln_cli_train (int argc, char **argv)
 {
   g_autofree char *project = NULL, *preset = NULL, *spec_file = NULL, *input = NULL, *resume = NULL;
   g_autofree char *optimizer = NULL, *schedule = NULL, *backend = NULL, *run_id = NULL, *weights = NULL;
-  g_autofree char *resize = NULL, *cache_size = NULL, *freeze = NULL;
+  g_autofree char *resize = NULL, *cache_size = NULL, *freeze = NULL, *split = NULL;
   int epochs = 0, batch = 0, checkpoint_every = -1, keep = 0, warmup = -1, max_per_class = 0;
   double lr = 0, momentum = -1, weight_decay = -1, gamma = 0, val_fraction = -1;
   gint64 seed = -1;
@@ -158,8 +158,9 @@ kiln_cli_train (int argc, char **argv)
     { "gamma", 0, 0, G_OPTION_ARG_DOUBLE, &gamma, N_("Decay factor of step/exponential schedules"), N_("X") },
     { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, N_("Linear warm-up iterations"), N_("N") },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Random seed (weights, order, dropout, split)"), N_("N") },
-    { "val-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &val_fraction, N_("Share of each class kept for validation (default 0.1)"), N_("X") },
-    { "max-per-class", 0, 0, G_OPTION_ARG_INT, &max_per_class, N_("Use at most N images per class"), N_("N") },
+    { "split", 0, 0, G_OPTION_ARG_STRING, &split, N_("Train on this split of the project (default: its current split; the first run makes one: 80% train, 10% val, 10% test)"), N_("NAME") },
+    { "val-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &val_fraction, N_("Share of each class for validation when the first run makes the split (default 0.1)"), N_("X") },
+    { "max-per-class", 0, 0, G_OPTION_ARG_INT, &max_per_class, N_("At most N images per class when the first run makes the split"), N_("N") },
     { "random-crop", 0, 0, G_OPTION_ARG_NONE, &random_crop, N_("Random crops from the cached size"), NULL },
     { "no-mirror", 0, 0, G_OPTION_ARG_NONE, &no_mirror, N_("No random left-right flips"), NULL },
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &checkpoint_every, N_("Also checkpoint every N iterations"), N_("N") },
@@ -193,10 +194,20 @@ kiln_cli_train (int argc, char **argv)
           return 2;
         }
       g_autoptr(KilnNetSpec) spec = NULL;
-      g_autofree char *images = g_build_filename (project, "images", NULL);
-      g_autoptr(KilnLabelSet) classes = kiln_labels_from_folder (images, NULL, &error);
+      g_autoptr(KilnProject) store = kiln_training_open_project (project, NULL, &error);
+      g_autofree char *current = store ? kiln_project_get_current_split (store, &error) : NULL;
+      g_autoptr(KilnLabelSet) classes = error ? NULL : kiln_project_get_label_set (store, NULL, NULL, NULL, &error);
       if (classes == NULL)
         return kiln_cli_fail ("train", error);
+      /* Split options shape only a split this run makes. */
+      if ((val_fraction >= 0 || max_per_class > 0) && (split != NULL || current != NULL))
+        {
+          g_printerr (_("kiln-cli train: %s already has the split “%s”; --val-fraction and --max-per-class "
+                        "only shape the first one. Make another with “kiln-cli split --project %s --name NAME "
+                        "--shares T,V,T --max N” and train with --split NAME\n"),
+                      project, split ? split : current, project);
+          return 2;
+        }
       if (spec_file != NULL)
         spec = kiln_net_spec_new_from_file (spec_file, &error);
       else
@@ -268,6 +279,7 @@ kiln_cli_train (int argc, char **argv)
       if (val_fraction >= 0) setup.val_fraction = val_fraction;
       if (seed >= 0) setup.split_seed = (guint64) seed;
       setup.max_per_class = MAX (0, max_per_class);
+      setup.split = split;
       setup.run_id = run_id;
       setup.initial_weights = weights;
       if (cache_size != NULL &&

@@ -29,6 +29,7 @@ static const KilnCliCommand commands[] = {
   { "inspect", kiln_cli_inspect, N_("Flag broken, doubtful and duplicate images") },
   { "label", kiln_cli_label, N_("Label images by folder and write label files") },
   { "mean", kiln_cli_mean, N_("Compute the mean image of a data set") },
+  { "new", kiln_cli_new, N_("Make a project, empty or from a folder of class folders") },
   { "restore", kiln_cli_restore, N_("Move discarded images back into the project") },
   { "split", kiln_cli_split, N_("Split a project into train, validation and test sets") },
   { "train", kiln_cli_train, N_("Train or fine-tune a classifier, or resume a run") },
@@ -189,45 +190,6 @@ kiln_cli_print_json (JsonBuilder *builder)
   g_autofree char *text = kiln_json_to_text (root, TRUE);
 
   g_print ("%s\n", text);
-}
-
-/* The kept images of @project (optionally one subset of a split) as a
- * label set relative to the project folder. */
-KilnLabelSet *
-kiln_cli_project_images (KilnProject  *project,
-                         const char   *split,
-                         const char   *subset,
-                         GError      **error)
-{
-  g_autoptr(KilnLabelSet) set = kiln_label_set_new ();
-  g_autoptr(GPtrArray) images = kiln_project_list_images (project, NULL, KILN_IMAGE_KEPT, error);
-  g_autoptr(GHashTable) assignment = NULL;
-  g_auto(GStrv) classes = kiln_project_list_classes (project, error);
-
-  if (images == NULL || classes == NULL)
-    return NULL;
-  if (split != NULL)
-    {
-      assignment = kiln_project_get_split (project, split, NULL, error);
-      if (assignment == NULL)
-        return NULL;
-    }
-  for (guint c = 0; classes[c] != NULL; c++)
-    g_ptr_array_add (set->classes, g_strdup (classes[c]));
-  for (guint i = 0; i < images->len; i++)
-    {
-      KilnImageRecord *record = images->pdata[i];
-      int label = -1;
-
-      if (assignment != NULL
-          && g_strcmp0 (g_hash_table_lookup (assignment, &record->id), subset) != 0)
-        continue;
-      for (guint c = 0; classes[c] != NULL; c++)
-        if (g_strcmp0 (classes[c], record->class_name) == 0)
-          label = (int) c;
-      kiln_label_set_add (set, record->path, label);
-    }
-  return g_steal_pointer (&set);
 }
 
 gboolean

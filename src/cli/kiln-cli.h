@@ -66,14 +66,6 @@ void     kiln_cli_progress_end    (KilnCliProgress *progress);
 /* Prints the builder's object as pretty JSON on stdout. */
 void     kiln_cli_print_json      (JsonBuilder     *builder);
 
-/* The kept images of @project, or of one @subset of its split @split (not
- * NULL), as a label set relative to the project folder, labeled in the
- * project's class order. */
-KilnLabelSet *kiln_cli_project_images (KilnProject  *project,
-                                       const char   *split,
-                                       const char   *subset,
-                                       GError      **error);
-
 /* Reads WIDTHxHEIGHT (e.g. 320x240) for @option; prints the problem and
  * returns FALSE otherwise. Every size option of kiln-cli uses this order. */
 gboolean kiln_cli_parse_size      (const char      *command,
@@ -103,6 +95,7 @@ int kiln_cli_import_model (int argc, char **argv);
 int kiln_cli_inspect    (int argc, char **argv);
 int kiln_cli_label      (int argc, char **argv);
 int kiln_cli_mean       (int argc, char **argv);
+int kiln_cli_new        (int argc, char **argv);
 int kiln_cli_restore    (int argc, char **argv);
 int kiln_cli_split      (int argc, char **argv);
 int kiln_cli_train      (int argc, char **argv);

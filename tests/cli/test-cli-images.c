@@ -137,7 +137,12 @@ test_project_workflow (void)
   gint64 train = json_object_get_int_member (splitted, "train");
   g_assert_cmpint (train + json_object_get_int_member (splitted, "val")
                    + json_object_get_int_member (splitted, "test"), ==, 32);
-  g_assert_cmpint (train, ==, 7 + 7 + 6);
+  /* again.png is a copy of t-00001.png: the pair stays in one subset,
+   * which may move one image away from the 7 + 7 + 6 of plain shares. */
+  g_assert_cmpint (json_object_get_int_member (splitted, "near_duplicate_groups"), ==, 1);
+  gint64 moved_images = json_object_get_int_member (splitted, "moved_to_keep_groups_whole");
+  g_assert_cmpint (moved_images, <=, 1);
+  g_assert_cmpint (ABS (train - (7 + 7 + 6)), <=, moved_images);
   g_autoptr(JsonObject) again = run_json (split);
   g_assert_cmpint (json_object_get_int_member (again, "val"), ==,
                    json_object_get_int_member (splitted, "val"));

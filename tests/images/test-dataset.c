@@ -144,8 +144,8 @@ test_split_project (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("kiln-split-XXXXXX", &error);
   g_autoptr(KilnProject) project = kiln_project_open (dir, &error);
-  KilnSplitSpec spec = { .fractions = { 0.6, 0.2, 0.2 }, .seed = 9 };
-  guint counts[KILN_N_SUBSETS];
+  KilnSplitSpec spec = { .fractions = { 0.6, 0.2, 0.2 }, .seed = 9, .near_distance = -1 };
+  KilnSplitSummary summary;
   guint64 seed = 0;
 
   g_assert_no_error (error);
@@ -156,17 +156,174 @@ test_split_project (void)
       kiln_project_add_image (project, record, &error);
       g_assert_no_error (error);
     }
-  kiln_dataset_split_project (project, "default", &spec, counts, &error);
+  kiln_dataset_split_project (project, "default", &spec, &summary, &error);
   g_assert_no_error (error);
   /* cat: 10 → 6/2/2, dog: 20 → 12/4/4. */
-  g_assert_cmpuint (counts[KILN_SUBSET_TRAIN], ==, 18);
-  g_assert_cmpuint (counts[KILN_SUBSET_VAL], ==, 6);
-  g_assert_cmpuint (counts[KILN_SUBSET_TEST], ==, 6);
+  g_assert_cmpuint (summary.counts[KILN_SUBSET_TRAIN], ==, 18);
+  g_assert_cmpuint (summary.counts[KILN_SUBSET_VAL], ==, 6);
+  g_assert_cmpuint (summary.counts[KILN_SUBSET_TEST], ==, 6);
+  g_assert_cmpuint (summary.n_groups, ==, 0);
 
   g_autoptr(GHashTable) split = kiln_project_get_split (project, "default", &seed, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (seed, ==, 9);
   g_assert_cmpuint (g_hash_table_size (split), ==, 30);
+  kiln_test_remove_tree (dir);
+}
+
+/* Near twins must never straddle the split: an image in test whose copy
+ * (or slightly edited copy) is in train would grade what training saw. */
+static void
+test_split_keeps_near_duplicates_together (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("kiln-split-groups-XXXXXX", &error);
+  g_autoptr(KilnProject) project = kiln_project_open (dir, &error);
+  KilnSplitSpec spec;
+  KilnSplitSummary summary;
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  g_assert_no_error (error);
+  kiln_split_spec_init (&spec);
+  spec.fractions[0] = 0.4, spec.fractions[1] = 0.3, spec.fractions[2] = 0.3;
+  spec.seed = 3;
+  for (guint i = 0; i < 60; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("images/%s/%u.png", i % 2 ? "dog" : "cat", i);
+      g_autoptr(KilnImageRecord) record = kiln_image_record_new (path, i % 2 ? "dog" : "cat");
+      /* Images 0–29 come in ten exact triples (same pixels); 30–59 are all
+       * different, except 40/41/50 whose perceptual hashes differ by a bit
+       * or two, and 42 that lies 20 bits away from 40. */
+      if (i < 30)
+        record->pixel_hash = g_strdup_printf ("%064u", i / 3);
+      else
+        record->pixel_hash = g_strdup_printf ("%064u", 1000 + i);
+      record->has_phash = TRUE;
+      record->phash = G_GUINT64_CONSTANT (0x9e3779b97f4a7c15) * (i + 1);
+      if (i == 41)
+        record->phash = (G_GUINT64_CONSTANT (0x9e3779b97f4a7c15) * 41) ^ 1;
+      if (i == 50)
+        record->phash = (G_GUINT64_CONSTANT (0x9e3779b97f4a7c15) * 41) ^ 6;
+      if (i == 42)
+        record->phash = (G_GUINT64_CONSTANT (0x9e3779b97f4a7c15) * 41) ^ 0xfffff;
+      kiln_project_add_image (project, record, &error);
+      g_assert_no_error (error);
+      g_array_append_val (ids, record->id);
+    }
+  g_assert_true (kiln_dataset_split_project (project, "grouped", &spec, &summary, &error));
+  g_assert_no_error (error);
+  /* Ten triples and the trio 40/41/50. */
+  g_assert_cmpuint (summary.n_groups, ==, 11);
+  g_assert_cmpuint (summary.counts[KILN_SUBSET_TRAIN] + summary.counts[KILN_SUBSET_VAL]
+                    + summary.counts[KILN_SUBSET_TEST], ==, 60);
+
+  g_autoptr(GHashTable) split = kiln_project_get_split (project, "grouped", NULL, &error);
+  g_assert_no_error (error);
+#define SUBSET_OF(i) ((const char *) g_hash_table_lookup (split, &g_array_index (ids, gint64, (i))))
+  for (guint i = 0; i < 30; i += 3)
+    {
+      g_assert_cmpstr (SUBSET_OF (i), ==, SUBSET_OF (i + 1));
+      g_assert_cmpstr (SUBSET_OF (i), ==, SUBSET_OF (i + 2));
+    }
+  g_assert_cmpstr (SUBSET_OF (40), ==, SUBSET_OF (41));
+  g_assert_cmpstr (SUBSET_OF (40), ==, SUBSET_OF (50));
+#undef SUBSET_OF
+  /* The split just made is the project's current one. */
+  g_autofree char *current = kiln_project_get_current_split (project, &error);
+  g_assert_cmpstr (current, ==, "grouped");
+
+  /* Without grouping the same seed straddles at least one triple: the
+   * test above is not passing by luck. */
+  spec.near_distance = -1;
+  for (guint i = 0; i < 60; i++)
+    {
+      g_autoptr(KilnImageRecord) record = kiln_project_get_image (project, g_array_index (ids, gint64, i), &error);
+      g_clear_pointer (&record->pixel_hash, g_free);
+      record->has_phash = FALSE;
+      g_assert_true (kiln_project_update_image (project, record, &error));
+    }
+  g_assert_true (kiln_dataset_split_project (project, "plain", &spec, &summary, &error));
+  g_assert_cmpuint (summary.n_groups, ==, 0);
+  g_autoptr(GHashTable) plain = kiln_project_get_split (project, "plain", NULL, &error);
+  guint straddled = 0;
+  for (guint i = 0; i < 30; i += 3)
+    {
+      const char *a = g_hash_table_lookup (plain, &g_array_index (ids, gint64, i));
+      const char *b = g_hash_table_lookup (plain, &g_array_index (ids, gint64, i + 1));
+      const char *c = g_hash_table_lookup (plain, &g_array_index (ids, gint64, i + 2));
+      straddled += g_strcmp0 (a, b) != 0 || g_strcmp0 (a, c) != 0;
+    }
+  g_assert_cmpuint (straddled, >, 0);
+  kiln_test_remove_tree (dir);
+}
+
+/* Every reader of the dataset goes through the store: discarded images
+ * are in no subset, classes left without kept images are no label, and
+ * the first training split is made once and then reused. */
+static void
+test_label_set_from_store (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("kiln-labelset-XXXXXX", &error);
+  g_autoptr(KilnProject) project = kiln_project_open (dir, &error);
+  KilnSplitSpec spec;
+  gint64 discarded = 0;
+
+  g_assert_no_error (error);
+  kiln_split_spec_init (&spec);
+  for (guint i = 0; i < 21; i++)
+    {
+      const char *cls = i < 10 ? "bird" : i < 20 ? "cat" : "gone";
+      g_autofree char *path = g_strdup_printf ("images/%s/%u.png", cls, i);
+      g_autofree char *file = g_build_filename (dir, path, NULL);
+      g_autofree char *parent = g_path_get_dirname (file);
+      g_autoptr(KilnImageRecord) record = kiln_image_record_new (path, cls);
+      g_mkdir_with_parents (parent, 0755);
+      g_assert_true (g_file_set_contents (file, "x", 1, NULL));
+      kiln_project_add_image (project, record, &error);
+      g_assert_no_error (error);
+      if (i == 3 || i == 20)
+        {
+          discarded = i == 3 ? record->id : discarded;
+          g_assert_true (kiln_project_discard_image (project, record->id, "blurry", &error));
+        }
+    }
+  g_autofree char *none = kiln_project_get_current_split (project, &error);
+  g_assert_no_error (error);
+  g_assert_null (none);
+
+  gboolean created = FALSE;
+  g_autofree char *name = kiln_dataset_ensure_split (project, NULL, &spec, &created, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (name, ==, KILN_SPLIT_DEFAULT_NAME);
+  g_assert_true (created);
+  g_autofree char *again = kiln_dataset_ensure_split (project, NULL, &spec, &created, &error);
+  g_assert_cmpstr (again, ==, KILN_SPLIT_DEFAULT_NAME);
+  g_assert_false (created);
+  g_assert_null (kiln_dataset_ensure_split (project, "nope", &spec, &created, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "kiln-cli split"));
+  g_clear_error (&error);
+
+  guint total = 0;
+  const char *subsets[] = { "train", "val", "test" };
+  for (guint s = 0; s < G_N_ELEMENTS (subsets); s++)
+    {
+      g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+      g_autoptr(KilnLabelSet) set = kiln_project_get_label_set (project, name, subsets[s], ids, &error);
+      g_assert_no_error (error);
+      /* "gone" lost its only image: two classes, in every subset alike. */
+      g_assert_cmpuint (set->classes->len, ==, 2);
+      g_assert_cmpstr (set->classes->pdata[0], ==, "bird");
+      g_assert_cmpuint (ids->len, ==, set->paths->len);
+      for (guint i = 0; i < ids->len; i++)
+        {
+          g_assert_cmpint (g_array_index (ids, gint64, i), !=, discarded);
+          g_assert_true (g_str_has_prefix (set->paths->pdata[i], "images/"));
+        }
+      total += set->paths->len;
+    }
+  g_assert_cmpuint (total, ==, 19);
   kiln_test_remove_tree (dir);
 }
 
@@ -316,6 +473,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/dataset/split-shares", test_split_shares);
   g_test_add_func ("/dataset/split-limits-and-counts", test_split_limits_and_counts);
   g_test_add_func ("/dataset/split-project", test_split_project);
+  g_test_add_func ("/dataset/split-keeps-near-duplicates-together", test_split_keeps_near_duplicates_together);
+  g_test_add_func ("/dataset/label-set-from-store", test_label_set_from_store);
   g_test_add_func ("/dataset/mean-exact", test_mean_exact);
   return g_test_run ();
 }

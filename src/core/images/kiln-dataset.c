@@ -8,6 +8,8 @@
 #include "kiln-dataset.h"
 #include "kiln-json-text.h"
 #include "kiln-error.h"
+#include "kiln-inspector.h"
+#include "kiln-project-dataset.h"
 #include "kiln-parallel.h"
 
 static const char *const subset_names[] = {
@@ -166,11 +168,90 @@ kiln_dataset_split (const int            *labels,
   return TRUE;
 }
 
+void
+kiln_split_spec_init (KilnSplitSpec *spec)
+{
+  *spec = (KilnSplitSpec) { .fractions = { 0.8, 0.1, 0.1 } };
+}
+
+/* Union–find over image indices, for near-duplicate groups. */
+static guint
+group_root (guint *parent, guint i)
+{
+  while (parent[i] != i)
+    i = parent[i] = parent[parent[i]];
+  return i;
+}
+
+static void
+group_join (guint *parent, guint a, guint b)
+{
+  a = group_root (parent, a);
+  b = group_root (parent, b);
+  /* The lower index leads, so a group's subset is its first image's. */
+  if (a < b)
+    parent[b] = a;
+  else if (b < a)
+    parent[a] = b;
+}
+
+/* Joins images with equal pixels (or bytes) and images whose perceptual
+ * hashes lie within @distance, as the inspector groups them. Images never
+ * inspected have no hashes and stay alone. */
+static guint *
+near_duplicate_groups (GPtrArray *images, int distance)
+{
+  guint n = images->len;
+  guint *parent = g_new (guint, MAX (n, 1));
+  g_autoptr(GHashTable) first_with = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GArray) hashed = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GArray) hashes = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  for (guint i = 0; i < n; i++)
+    parent[i] = i;
+  for (guint i = 0; i < n; i++)
+    {
+      KilnImageRecord *record = images->pdata[i];
+      const char *digests[] = { record->pixel_hash, record->sha256 };
+      for (guint d = 0; d < G_N_ELEMENTS (digests); d++)
+        {
+          gpointer other;
+          if (digests[d] == NULL)
+            continue;
+          if (g_hash_table_lookup_extended (first_with, digests[d], NULL, &other))
+            group_join (parent, GPOINTER_TO_UINT (other), i);
+          else
+            g_hash_table_insert (first_with, (gpointer) digests[d], GUINT_TO_POINTER (i));
+        }
+      if (record->has_phash)
+        {
+          g_array_append_val (hashed, i);
+          g_array_append_val (hashes, record->phash);
+        }
+    }
+  if (distance >= 0 && hashes->len > 1)
+    {
+      g_autoptr(GArray) group = kiln_inspector_group_hashes ((const guint64 *) hashes->data, hashes->len,
+                                                            distance, NULL);
+      g_autoptr(GHashTable) first_in = g_hash_table_new (g_direct_hash, g_direct_equal);
+      for (guint k = 0; k < hashes->len; k++)
+        {
+          gpointer g = GUINT_TO_POINTER (g_array_index (group, guint, k) + 1), other;
+          guint i = g_array_index (hashed, guint, k);
+          if (g_hash_table_lookup_extended (first_in, g, NULL, &other))
+            group_join (parent, GPOINTER_TO_UINT (other), i);
+          else
+            g_hash_table_insert (first_in, g, GUINT_TO_POINTER (i));
+        }
+    }
+  return parent;
+}
+
 gboolean
 kiln_dataset_split_project (KilnProject          *project,
                             const char           *name,
                             const KilnSplitSpec  *spec,
-                            guint                *counts,
+                            KilnSplitSummary     *summary,
                             GError              **error)
 {
   g_autoptr(GPtrArray) images = NULL;
@@ -180,6 +261,9 @@ kiln_dataset_split_project (KilnProject          *project,
   g_autofree guint8 *subsets = NULL;
   g_autofree gint64 *ids = NULL;
   g_autofree const char **names = NULL;
+  g_autofree guint *group = NULL;
+  g_autofree guint *members = NULL;
+  KilnSplitSummary local = { 0 };
 
   g_return_val_if_fail (KILN_IS_PROJECT (project), FALSE);
   g_return_val_if_fail (name != NULL && spec != NULL, FALSE);
@@ -212,15 +296,64 @@ kiln_dataset_split_project (KilnProject          *project,
       g_prefix_error (error, "%s: ", kiln_project_get_path (project));
       return FALSE;
     }
-  if (counts != NULL)
-    memset (counts, 0, sizeof (guint) * KILN_N_SUBSETS);
+
+  /* A near twin on each side of the split would let the test set grade
+   * what training saw: every group goes where its first image went. */
+  group = near_duplicate_groups (images, spec->near_distance == 0 ? KILN_SPLIT_NEAR_DISTANCE
+                                                                  : spec->near_distance);
+  members = g_new0 (guint, MAX (images->len, 1));
+  for (guint i = 0; i < images->len; i++)
+    {
+      guint root = group_root (group, i);
+      if (root != i && subsets[i] != subsets[root])
+        {
+          subsets[i] = subsets[root];
+          local.n_moved++;
+        }
+      if (members[root]++ == 1)
+        local.n_groups++;
+    }
+
   for (guint i = 0; i < images->len; i++)
     {
       names[i] = subset_names[subsets[i]];
-      if (counts != NULL)
-        counts[subsets[i]]++;
+      local.counts[subsets[i]]++;
     }
+  if (summary != NULL)
+    *summary = local;
   return kiln_project_set_split (project, name, spec->seed, ids, names, images->len, error);
+}
+
+char *
+kiln_dataset_ensure_split (KilnProject          *project,
+                           const char           *name,
+                           const KilnSplitSpec  *spec,
+                           gboolean             *created,
+                           GError              **error)
+{
+  g_autofree char *current = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (created != NULL)
+    *created = FALSE;
+  if (name != NULL)
+    {
+      g_autoptr(GHashTable) split = kiln_project_get_split (project, name, NULL, error);
+      return split ? g_strdup (name) : NULL;
+    }
+  current = kiln_project_get_current_split (project, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (current != NULL)
+    return g_steal_pointer (&current);
+  if (!kiln_dataset_split_project (project, KILN_SPLIT_DEFAULT_NAME, spec, NULL, error))
+    return NULL;
+  if (created != NULL)
+    *created = TRUE;
+  return g_strdup (KILN_SPLIT_DEFAULT_NAME);
 }
 
 /* Mean image -------------------------------------------------------------- */

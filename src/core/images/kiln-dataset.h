@@ -39,7 +39,24 @@ typedef struct {
   guint    min_per_class;  /* classes with fewer images are left out entirely */
   guint    max_per_class;  /* 0: no cap; otherwise images beyond it are left out */
   guint64  seed;
+  /* Perceptual-hash distance that makes two images near twins, kept in one
+   * subset (0: KILN_SPLIT_NEAR_DISTANCE; -1: only exact copies). */
+  int      near_distance;
 } KilnSplitSpec;
+
+/* The inspector's default near-duplicate distance. */
+#define KILN_SPLIT_NEAR_DISTANCE 4
+/* The split training makes on first use when a project has none. */
+#define KILN_SPLIT_DEFAULT_NAME "default"
+
+/* 80% train, 10% validation, 10% test per class, seed 0. */
+void      kiln_split_spec_init       (KilnSplitSpec        *spec);
+
+typedef struct {
+  guint counts[KILN_N_SUBSETS]; /* images per subset */
+  guint n_groups;               /* near-duplicate groups of 2 or more, each kept in one subset */
+  guint n_moved;                /* images moved to their group's subset to keep it whole */
+} KilnSplitSummary;
 
 /* Assigns each of the @n items (with class @labels[i] >= 0) a subset in
  * @subsets. Fails, naming the class, when counts ask for more images than
@@ -51,12 +68,24 @@ gboolean  kiln_dataset_split         (const int            *labels,
                                       GError              **error);
 
 /* Splits the kept images of @project by class and stores the result as
- * the split @name (kiln_project_set_split). @counts, if not NULL,
- * receives the number of images per subset (KILN_N_SUBSETS entries). */
+ * the split @name (kiln_project_set_split), which becomes the project's
+ * current split. Images the inspector found to be exact or near copies of
+ * each other (equal pixel or file hashes, perceptual hashes within
+ * @spec->near_distance) all go to the subset of the group's first image,
+ * so no test image has a near twin in training. @summary may be NULL. */
 gboolean  kiln_dataset_split_project (KilnProject          *project,
                                       const char           *name,
                                       const KilnSplitSpec  *spec,
-                                      guint                *counts,
+                                      KilnSplitSummary     *summary,
+                                      GError              **error);
+
+/* The split training uses: @name when given (failing, with the command to
+ * make it, when it does not exist), else the project's current split, else
+ * a new KILN_SPLIT_DEFAULT_NAME split made with @spec (*@created TRUE). */
+char     *kiln_dataset_ensure_split  (KilnProject          *project,
+                                      const char           *name,
+                                      const KilnSplitSpec  *spec,
+                                      gboolean             *created,
                                       GError              **error);
 
 typedef struct {

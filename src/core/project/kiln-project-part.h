@@ -9,3 +9,4 @@
 #include "kiln-demo.h"
 #include "kiln-labels.h"
 #include "kiln-project.h"
+#include "kiln-project-dataset.h"

@@ -1559,7 +1559,8 @@ kiln_project_get_split (KilnProject  *self,
     {
       sqlite3_reset (stmt);
       g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
-                   "%s: no split named “%s”; make one with kiln-cli split", self->path, name);
+                   "%s: no split named “%s”; make one with kiln-cli split --project %s --name %s",
+                   self->path, name, self->path, name);
       goto out;
     }
   if (seed != NULL)
@@ -1582,6 +1583,34 @@ kiln_project_get_split (KilnProject  *self,
 out:
   g_rec_mutex_unlock (&self->lock);
   return g_steal_pointer (&split);
+}
+
+GStrv
+kiln_project_list_splits (KilnProject  *self,
+                          GError      **error)
+{
+  g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
+  sqlite3_stmt *stmt;
+  GStrv result = NULL;
+
+  g_return_val_if_fail (KILN_IS_PROJECT (self), NULL);
+
+  g_rec_mutex_lock (&self->lock);
+  /* Setting a split replaces its split_info row, so the newest rowid is
+   * the split set last. */
+  stmt = sql_prepare (self, "SELECT name FROM split_info ORDER BY rowid DESC", error);
+  if (stmt != NULL)
+    {
+      while (sqlite3_step (stmt) == SQLITE_ROW)
+        {
+          g_autofree char *name = column_text (stmt, 0);
+          g_strv_builder_add (names, name);
+        }
+      sqlite3_reset (stmt);
+      result = g_strv_builder_end (names);
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return result;
 }
 
 /* Downloads -------------------------------------------------------------- */

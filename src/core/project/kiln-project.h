@@ -212,6 +212,11 @@ GHashTable  *kiln_project_get_split          (KilnProject  *self,
                                               guint64      *seed,
                                               GError      **error);
 
+/* Names of the project's splits, the one set last first (the project's
+ * current split). An empty list when there is none. */
+GStrv        kiln_project_list_splits        (KilnProject  *self,
+                                              GError      **error);
+
 /* Downloads (the gatherer's queue and outcomes), keyed by URL. */
 /* Queues @url as PENDING unless the store already knows it. */
 gboolean     kiln_project_queue_download     (KilnProject  *self,

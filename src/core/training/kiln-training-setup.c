@@ -8,6 +8,7 @@
 #include "kiln-dataset.h"
 #include "kiln-error.h"
 #include "kiln-labels.h"
+#include "kiln-project-dataset.h"
 
 void
 kiln_training_setup_init (KilnTrainingSetup *setup)
@@ -47,10 +48,11 @@ kiln_training_build_cache (const char *cache_path, const char *images_root, Kiln
                                   decode_for_cache, spec, progress, error);
 }
 
-/* Indices of valid cache entries [first, first + set size) and their labels. */
+/* Indices of valid cache entries [first, first + set size) and their
+ * labels; @used (optional) receives the images that decoded. */
 static void
 collect (KilnTensorCache *cache, KilnLabelSet *set, guint first, GArray *indices, GArray *labels,
-         JsonArray *skipped)
+         JsonArray *skipped, KilnLabelSet *used)
 {
   for (guint i = 0; i < set->paths->len; i++)
     {
@@ -62,6 +64,8 @@ collect (KilnTensorCache *cache, KilnLabelSet *set, guint first, GArray *indices
         }
       g_array_append_val (indices, entry);
       g_array_append_val (labels, g_array_index (set->labels, int, i));
+      if (used != NULL)
+        kiln_label_set_add (used, set->paths->pdata[i], g_array_index (set->labels, int, i));
     }
 }
 
@@ -100,18 +104,6 @@ mean_from_cache (KilnTensorCache *cache, GArray *indices, const KilnImageSpec *s
   mean->used = used;
   mean->skipped = kiln_label_set_new ();
   return mean;
-}
-
-static KilnLabelSet *
-subset_of (KilnLabelSet *set, const guint8 *subsets, KilnSubset which)
-{
-  KilnLabelSet *out = kiln_label_set_new ();
-  for (guint i = 0; i < set->classes->len; i++)
-    g_ptr_array_add (out->classes, g_strdup (set->classes->pdata[i]));
-  for (guint i = 0; i < set->paths->len; i++)
-    if (subsets[i] == which)
-      kiln_label_set_add (out, set->paths->pdata[i], g_array_index (set->labels, int, i));
-  return out;
 }
 
 static int
@@ -208,28 +200,108 @@ kiln_training_read_config (const char *run_dir, GError **error)
   return json_object_ref (json_node_get_object (root));
 }
 
+KilnProject *
+kiln_training_open_project (const char    *project_dir,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  g_autofree char *images = g_build_filename (project_dir, "images", NULL);
+
+  if (!kiln_project_exists (project_dir))
+    {
+      if (kiln_project_is_class_tree (project_dir))
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                       "%s is a folder of class folders, not a Kiln project; make a project of it with "
+                       "“kiln-cli new PROJECT --from %s” (add --reference to link instead of copying)",
+                       project_dir, project_dir);
+          return NULL;
+        }
+      if (!g_file_test (images, G_FILE_TEST_IS_DIR))
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                       "%s is not a Kiln project (no kiln.db, no images/ folder); make one with "
+                       "“kiln-cli new PROJECT --from FOLDER”", project_dir);
+          return NULL;
+        }
+    }
+  g_autoptr(KilnProject) project = kiln_project_open (project_dir, error);
+  if (project == NULL || !kiln_project_sync_images (project, NULL, cancellable, error))
+    return NULL;
+  return g_steal_pointer (&project);
+}
+
+/* One line per image of the run's split: store id, subset, path. */
+static gboolean
+write_split_ids (const char *path, KilnLabelSet *const *sets, GArray *const *ids, const char *const *names,
+                 guint n_sets, GError **error)
+{
+  g_autoptr(GString) text = g_string_new ("# image id\tsubset\tpath (relative to the project)\n");
+  for (guint s = 0; s < n_sets; s++)
+    for (guint i = 0; i < ids[s]->len; i++)
+      g_string_append_printf (text, "%" G_GINT64_FORMAT "\t%s\t%s\n", g_array_index (ids[s], gint64, i),
+                              names[s], (const char *) sets[s]->paths->pdata[i]);
+  return g_file_set_contents (path, text->str, text->len, error);
+}
+
 KilnTrainer *
 kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTrainerOptions *options,
                        const KilnTrainingSetup *setup, KilnProgress *progress, GError **error)
 {
-  g_autofree char *images_root = g_build_filename (project_dir, "images", NULL);
-  g_autoptr(GError) local_error = NULL;
-
-  if (!g_file_test (images_root, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
-                   "%s has no images/ folder; put one folder of images per class there", project_dir);
-      return NULL;
-    }
   GCancellable *cancellable = progress ? kiln_progress_get_cancellable (progress) : NULL;
-  g_autoptr(KilnLabelSet) set = kiln_labels_from_folder (images_root, cancellable, error);
-  if (set == NULL)
+  g_autoptr(KilnProject) project = kiln_training_open_project (project_dir, cancellable, error);
+  if (project == NULL)
     return NULL;
-  if (set->classes->len < 2)
+  /* Paths in the store, and so in the run's label files, are relative to
+   * the project folder ("images/cat/1.jpg"). */
+  const char *images_root = kiln_project_get_path (project);
+
+  /* The split: the one named, else the project's current one, else a new
+   * one made as the setup says and kept in the store for the next run. */
+  KilnSplitSpec split = { 0 };
+  kiln_split_spec_init (&split);
+  split.fractions[1] = setup->val_fraction;
+  split.fractions[0] = MAX (0.0, 1.0 - split.fractions[1] - split.fractions[2]);
+  split.max_per_class = setup->max_per_class;
+  split.seed = setup->split_seed;
+  gboolean split_created = FALSE;
+  g_autofree char *split_name = kiln_dataset_ensure_split (project, setup->split, &split, &split_created, error);
+  if (split_name == NULL)
+    return NULL;
+  guint64 split_seed = 0;
+  g_autoptr(GHashTable) assignment = kiln_project_get_split (project, split_name, &split_seed, error);
+  if (assignment == NULL)
+    return NULL;
+
+  g_autoptr(GArray) train_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GArray) val_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GArray) test_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GArray) kept_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(KilnLabelSet) train_set = kiln_project_get_label_set (project, split_name, "train", train_ids, error);
+  g_autoptr(KilnLabelSet) val_set = train_set ? kiln_project_get_label_set (project, split_name, "val", val_ids, error) : NULL;
+  g_autoptr(KilnLabelSet) test_set = val_set ? kiln_project_get_label_set (project, split_name, "test", test_ids, error) : NULL;
+  g_autoptr(KilnLabelSet) kept = test_set ? kiln_project_get_label_set (project, NULL, NULL, kept_ids, error) : NULL;
+  if (kept == NULL)
+    return NULL;
+  /* Kept images the split has never seen (gathered or copied in after it
+   * was made) are not trained on; the run says how many. */
+  guint outside = 0;
+  for (guint i = 0; i < kept_ids->len; i++)
+    outside += !g_hash_table_contains (assignment, &g_array_index (kept_ids, gint64, i));
+
+  if (train_set->classes->len < 2)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "%s has %u class folder%s; a classifier needs at least two", images_root,
-                   set->classes->len, set->classes->len == 1 ? "" : "s");
+                   "%s has %u class%s with kept images; a classifier needs at least two (put one folder "
+                   "of images per class under images/)", project_dir,
+                   train_set->classes->len, train_set->classes->len == 1 ? "" : "es");
+      return NULL;
+    }
+  if (train_set->paths->len == 0)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "The split “%s” of %s has no training images; make a new one with kiln-cli split",
+                   split_name, project_dir);
       return NULL;
     }
   int outputs = spec_outputs (spec, error);
@@ -237,21 +309,10 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
     return NULL;
   /* Fine-tuning a model made for other classes: a fresh top layer. */
   g_autoptr(KilnNetSpec) adapted = kiln_net_spec_copy (spec);
-  gboolean replaced_top = (guint) outputs != set->classes->len;
-  if (replaced_top && !kiln_net_spec_replace_top (adapted, set->classes->len, error))
+  gboolean replaced_top = (guint) outputs != train_set->classes->len;
+  if (replaced_top && !kiln_net_spec_replace_top (adapted, train_set->classes->len, error))
     return NULL;
   spec = adapted;
-
-  /* Split. */
-  KilnSplitSpec split = {
-    .fractions = { 1.0 - setup->val_fraction, setup->val_fraction, 0 },
-    .max_per_class = setup->max_per_class, .seed = setup->split_seed,
-  };
-  g_autofree guint8 *subsets = g_new (guint8, set->paths->len);
-  if (!kiln_dataset_split ((const int *) set->labels->data, set->paths->len, &split, subsets, error))
-    return NULL;
-  g_autoptr(KilnLabelSet) train_set = subset_of (set, subsets, KILN_SUBSET_TRAIN);
-  g_autoptr(KilnLabelSet) val_set = subset_of (set, subsets, KILN_SUBSET_VAL);
 
   /* Cache. */
   int in_c, in_h, in_w;
@@ -279,20 +340,25 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
   g_autoptr(GArray) val_idx = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr(GArray) val_labels = g_array_new (FALSE, FALSE, sizeof (int));
   JsonArray *skipped = json_array_new ();
-  collect (cache, train_set, 0, train_idx, train_labels, skipped);
-  collect (cache, val_set, train_set->paths->len, val_idx, val_labels, skipped);
+  KilnLabelSet *decoded = kiln_label_set_new ();
+  for (guint c = 0; c < train_set->classes->len; c++)
+    g_ptr_array_add (decoded->classes, g_strdup (train_set->classes->pdata[c]));
+  collect (cache, train_set, 0, train_idx, train_labels, skipped, decoded);
+  collect (cache, val_set, train_set->paths->len, val_idx, val_labels, skipped, NULL);
+  /* The mean's image list is exactly what training decodes. */
+  g_autoptr(KilnMeanImage) mean = mean_from_cache (cache, train_idx, &image, decoded);
   if (train_idx->len == 0)
     {
       json_array_unref (skipped);
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "None of the training images in %s could be decoded; run kiln-cli inspect", images_root);
+                   "None of the training images in %s could be decoded; run kiln-cli inspect", project_dir);
       return NULL;
     }
 
   /* The run folder. */
   g_autoptr(JsonObject) config = json_object_new ();
   g_autoptr(JsonNode) spec_node = kiln_net_spec_to_json (spec);
-  g_autofree char *split_seed = g_strdup_printf ("%" G_GUINT64_FORMAT, setup->split_seed);
+  g_autofree char *seed_text = g_strdup_printf ("%" G_GUINT64_FORMAT, split_seed);
   JsonObject *split_json = json_object_new ();
   JsonArray *classes = json_array_new ();
   json_object_set_string_member (config, "format", KILN_RUN_CONFIG_FORMAT);
@@ -302,14 +368,17 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
   json_object_set_object_member (config, "options", kiln_trainer_options_to_json (options));
   json_object_set_member (config, "spec", json_node_copy (spec_node));
   json_object_set_object_member (config, "image", image_spec_to_json (&image));
-  for (guint i = 0; i < set->classes->len; i++)
-    json_array_add_string_element (classes, set->classes->pdata[i]);
+  for (guint i = 0; i < train_set->classes->len; i++)
+    json_array_add_string_element (classes, train_set->classes->pdata[i]);
   json_object_set_array_member (config, "classes", classes);
-  json_object_set_double_member (split_json, "val_fraction", setup->val_fraction);
-  json_object_set_string_member (split_json, "seed", split_seed);
-  json_object_set_int_member (split_json, "max_per_class", setup->max_per_class);
+  json_object_set_string_member (split_json, "name", split_name);
+  json_object_set_boolean_member (split_json, "created_for_this_run", split_created);
+  json_object_set_string_member (split_json, "seed", seed_text);
   json_object_set_int_member (split_json, "train", train_idx->len);
   json_object_set_int_member (split_json, "val", val_idx->len);
+  json_object_set_int_member (split_json, "test", test_set->paths->len);
+  json_object_set_int_member (split_json, "kept_outside_split", outside);
+  json_object_set_string_member (split_json, "ids", KILN_RUN_SPLIT_IDS_FILE);
   json_object_set_object_member (config, "split", split_json);
   if (setup->initial_weights)
     json_object_set_string_member (config, "initial_weights", setup->initial_weights);
@@ -327,8 +396,15 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
   g_autofree char *labels_txt = g_build_filename (run_dir, "labels.txt", NULL);
   g_autofree char *train_txt = g_build_filename (run_dir, "train.txt", NULL);
   g_autofree char *val_txt = g_build_filename (run_dir, "val.txt", NULL);
+  g_autofree char *test_txt = g_build_filename (run_dir, "test.txt", NULL);
+  g_autofree char *ids_tsv = g_build_filename (run_dir, KILN_RUN_SPLIT_IDS_FILE, NULL);
+  KilnLabelSet *subsets[] = { train_set, val_set, test_set };
+  GArray *subset_ids[] = { train_ids, val_ids, test_ids };
+  const char *subset_names[] = { "train", "val", "test" };
   if (!kiln_labels_write (train_set, train_txt, labels_txt, error) ||
-      !kiln_labels_write (val_set, val_txt, NULL, error))
+      !kiln_labels_write (val_set, val_txt, NULL, error) ||
+      !kiln_labels_write (test_set, test_txt, NULL, error) ||
+      !write_split_ids (ids_tsv, subsets, subset_ids, subset_names, G_N_ELEMENTS (subsets), error))
     {
       json_array_unref (skipped);
       return NULL;
@@ -337,16 +413,23 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
   json_object_set_array_member (fields, "images", skipped);
   if (json_array_get_length (skipped) > 0 && !kiln_run_append_event (run, "undecodable-images", fields, error))
     return NULL;
+  if (outside > 0)
+    {
+      g_autoptr(JsonObject) note = json_object_new ();
+      json_object_set_string_member (note, "split", split_name);
+      json_object_set_int_member (note, "images", outside);
+      if (!kiln_run_append_event (run, "images-outside-split", note, error))
+        return NULL;
+    }
   if (replaced_top)
     {
       g_autoptr(JsonObject) top = json_object_new ();
       json_object_set_int_member (top, "from_outputs", outputs);
-      json_object_set_int_member (top, "to_classes", set->classes->len);
+      json_object_set_int_member (top, "to_classes", train_set->classes->len);
       if (!kiln_run_append_event (run, "top-layer-replaced", top, error))
         return NULL;
     }
 
-  g_autoptr(KilnMeanImage) mean = mean_from_cache (cache, train_idx, &image, g_steal_pointer (&train_set));
   if (!kiln_mean_image_save (mean, run_dir, error))
     return NULL;
 
@@ -403,8 +486,8 @@ kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GErro
   g_autoptr(GArray) val_idx = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr(GArray) val_labels = g_array_new (FALSE, FALSE, sizeof (int));
   g_autoptr(JsonArray) skipped = json_array_new ();
-  collect (cache, train_set, 0, train_idx, train_labels, skipped);
-  collect (cache, val_set, train_set->paths->len, val_idx, val_labels, skipped);
+  collect (cache, train_set, 0, train_idx, train_labels, skipped, NULL);
+  collect (cache, val_set, train_set->paths->len, val_idx, val_labels, skipped, NULL);
 
   g_autofree char *mean_path = g_build_filename (run_dir, "mean.f32", NULL);
   gsize n_mean = kiln_image_spec_size (&image);

@@ -1,18 +1,24 @@
 /* kiln-training-setup.h: from a project folder to a ready KilnTrainer.
  *
  * Both front ends start and resume runs through these functions, so the
- * GUI and kiln-cli cannot drift apart. Preparing a new run labels the
- * project's images/ tree by folder, splits it (seeded, stratified), builds
- * or reuses the decode-once cache, computes the mean image of the training
- * images from that cache (the exact conversion training uses), and writes
- * the run folder: config.json, labels.txt (class file), train.txt and
- * val.txt (label files), mean.f32/mean.png/mean.json. Resuming reads all of
- * that back and continues from the newest checkpoint.
+ * GUI and kiln-cli cannot drift apart. Preparing a new run reads the
+ * project's kept images and a named split from its store (the one truth:
+ * a discarded image is in no list, and `kiln-cli split` decides what is
+ * held out), registering first any image copied into images/<class>/ by
+ * hand. It builds or reuses the decode-once cache, computes the mean image
+ * of the training images from that cache (the exact conversion training
+ * uses), and writes the run folder: config.json, labels.txt (class file),
+ * train.txt, val.txt and test.txt (label files, paths relative to the
+ * project), split-ids.tsv (the store id of every image in each subset, so
+ * the run can be reproduced after the folder changes), and
+ * mean.f32/mean.png/mean.json. Resuming reads all of that back and
+ * continues from the newest checkpoint.
  *
  * config.json ("format": "kiln-run-1") holds "images_root", "options"
  * (kiln_trainer_options_to_json), "spec" (the net spec), "image" (the
- * cache's width, height, channels, resize mode), "classes", "split" and
- * "initial_weights"; KilnClassifier reads the same file.
+ * cache's width, height, channels, resize mode), "classes", "split" (its
+ * name, seed, subset sizes, kept images outside it) and "initial_weights";
+ * KilnClassifier reads the same file.
  *
  * Threads: these functions block (decoding images); call them from a
  * worker (GTask) in a UI. The trainer they return signals on the
@@ -21,29 +27,43 @@
 
 #include "kiln-image.h"
 #include "kiln-labels.h"
+#include "kiln-project.h"
 #include "kiln-progress.h"
 #include "kiln-trainer.h"
 
 G_BEGIN_DECLS
 
 #define KILN_RUN_CONFIG_FORMAT "kiln-run-1"
+#define KILN_RUN_SPLIT_IDS_FILE "split-ids.tsv"
 
 typedef struct {
   /* How images become tensors; 0 width/height: the net's input size.
    * A larger cache (AlexNet: 256 for 227 crops) allows random crops. */
   int cache_width, cache_height;
   KilnResizeMode resize;
-  double val_fraction;        /* 0.1 by default */
+  /* The project's split to train on; NULL: its current split. */
+  const char *split;
+  /* When the project has no split yet, one named "default" is made:
+   * val_fraction (0.1) for validation, 10% for test, the rest to train,
+   * at most max_per_class images a class (0: all), from split_seed. */
+  double val_fraction;
   guint64 split_seed;
-  guint max_per_class;        /* 0: all */
+  guint max_per_class;
   const char *initial_weights;/* fine-tuning: a Kiln checkpoint, or NULL */
   const char *run_id;         /* NULL: a time stamp */
 } KilnTrainingSetup;
 
 void         kiln_training_setup_init    (KilnTrainingSetup *setup);
 
-/* @project_dir holds images/<class>/…; runs go to @project_dir/runs and the
- * cache to @project_dir/cache. The spec's last layer should have one output
+/* Opens the project in @project_dir for training and registers images
+ * copied into images/<class>/ by hand. A folder of class folders that is
+ * not a project is refused with the command that makes it one. */
+KilnProject *kiln_training_open_project  (const char    *project_dir,
+                                          GCancellable  *cancellable,
+                                          GError       **error);
+
+/* @project_dir is a project (kiln_training_open_project); runs go to
+ * @project_dir/runs and the cache to @project_dir/cache. The spec's last layer should have one output
  * per class folder; when it has another number (fine-tuning a model made
  * for other classes) its top layer is replaced, starting fresh. @progress
  * (optional) follows cache building. */

@@ -1,0 +1,227 @@
+/* One truth for the dataset, through kiln-cli as a user drives it: a class
+ * tree is refused by train with the command that makes it a project; `new
+ * --from` copies or links it; `split`, a discard, `train`, `eval --subset
+ * test` and `mean` then all read the same images from the store. */
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "kiln-core.h"
+#include "test-util.h"
+
+static JsonObject *
+run_json (const char *const *args)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  int status = kiln_test_run_cli (args, &out, &err);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("kiln-cli %s failed: %s", args[0], err);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+/* 3 classes × 12 gray 28 × 28 PNGs whose brightness tells the class. */
+static void
+make_class_tree (const char *root)
+{
+  const char *classes[] = { "dark", "mid", "light" };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  for (guint c = 0; c < G_N_ELEMENTS (classes); c++)
+    {
+      g_autofree char *folder = g_build_filename (root, classes[c], NULL);
+      g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+      for (guint i = 0; i < 12; i++)
+        {
+          g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 28, 28);
+          guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+          int stride = gdk_pixbuf_get_rowstride (pixbuf);
+          for (int y = 0; y < 28; y++)
+            for (int x = 0; x < 28; x++)
+              {
+                guint8 v = (guint8) (40 + 80 * c + g_rand_int_range (rand, 0, 40));
+                pixels[y * stride + 3 * x] = pixels[y * stride + 3 * x + 1] = pixels[y * stride + 3 * x + 2] = v;
+              }
+          g_autofree char *name = g_strdup_printf ("%s-%02u.png", classes[c], i);
+          g_autofree char *path = g_build_filename (folder, name, NULL);
+          g_autoptr(GError) error = NULL;
+          g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", &error, NULL));
+        }
+    }
+}
+
+static int
+compare_lines (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Sorted lines of a file, comments and blanks left out. */
+static GPtrArray *
+read_lines (const char *path)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (lines[i][0] != '\0' && lines[i][0] != '#')
+      g_ptr_array_add (out, g_strdup (lines[i]));
+  g_ptr_array_sort (out, compare_lines);
+  return out;
+}
+
+static void
+test_store_is_the_one_truth (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("kiln-cli-dataset-XXXXXX", &error);
+  g_autofree char *tree = g_build_filename (dir, "photos", NULL);
+  g_autofree char *project = g_build_filename (dir, "proj", NULL);
+  g_autofree char *linked = g_build_filename (dir, "linked", NULL);
+  make_class_tree (tree);
+
+  /* A class tree is not a project: train says so and names the command. */
+  {
+    g_autofree char *out = NULL, *err = NULL;
+    const char *train[] = { "train", "--project", tree, "--preset", "lenet", NULL };
+    int status = kiln_test_run_cli (train, &out, &err);
+    g_assert_true (WIFEXITED (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+    g_assert_nonnull (strstr (err, "not a Kiln project"));
+    g_assert_nonnull (strstr (err, "kiln-cli new PROJECT --from"));
+    g_autofree char *store = g_build_filename (tree, "kiln.db", NULL);
+    g_assert_false (g_file_test (store, G_FILE_TEST_EXISTS));
+  }
+
+  /* new --from copies (the default) or links. */
+  const char *make[] = { "new", project, "--from", tree, "--json", NULL };
+  g_autoptr(JsonObject) made = run_json (make);
+  g_assert_cmpint (json_object_get_int_member (made, "classes"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (made, "images"), ==, 36);
+  g_autofree char *copied = g_build_filename (project, "images", "mid", "mid-03.png", NULL);
+  g_assert_true (g_file_test (copied, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (copied, G_FILE_TEST_IS_SYMLINK));
+  const char *link[] = { "new", linked, "--from", tree, "--reference", "--json", NULL };
+  g_autoptr(JsonObject) made_linked = run_json (link);
+  g_assert_cmpint (json_object_get_int_member (made_linked, "images"), ==, 36);
+  g_autofree char *link_path = g_build_filename (linked, "images", "mid", "mid-03.png", NULL);
+  g_assert_true (g_file_test (link_path, G_FILE_TEST_IS_SYMLINK));
+  {
+    /* A second new into the same project is refused, nothing changes. */
+    g_autofree char *out = NULL, *err = NULL;
+    int status = kiln_test_run_cli (make, &out, &err);
+    g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+    g_assert_nonnull (strstr (err, "already a Kiln project"));
+  }
+
+  const char *split[] = { "split", "--project", project, "--shares", "50,25,25", "--seed", "4", "--json", NULL };
+  g_autoptr(JsonObject) splitted = run_json (split);
+  g_assert_cmpint (json_object_get_int_member (splitted, "test"), ==, 9);
+
+  /* Discard one training image through the store. */
+  gint64 discarded_id = 0;
+  g_autofree char *discarded_path = NULL;
+  g_autoptr(GArray) store_test_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  {
+    g_autoptr(KilnProject) store = kiln_project_open (project, &error);
+    g_assert_no_error (error);
+    g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+    g_autoptr(KilnLabelSet) train = kiln_project_get_label_set (store, "default", "train", ids, &error);
+    g_assert_no_error (error);
+    discarded_id = g_array_index (ids, gint64, 2);
+    discarded_path = g_strdup (train->paths->pdata[2]);
+    g_assert_true (kiln_project_discard_image (store, discarded_id, "blurry", &error));
+    g_autoptr(KilnLabelSet) test = kiln_project_get_label_set (store, "default", "test", store_test_ids, &error);
+    g_assert_no_error (error);
+  }
+
+  const char *train[] = { "train", "--project", project, "--preset", "lenet", "--epochs", "1", "--batch", "6",
+                          "--run-id", "r1", "--backend", "cpu", "--json", NULL };
+  g_autoptr(JsonObject) trained = run_json (train);
+  g_assert_cmpstr (json_object_get_string_member (trained, "state"), ==, "finished");
+  g_autofree char *run = g_build_filename (project, "runs", "r1", NULL);
+
+  /* The run names its split and lists every image id it used by subset. */
+  g_autoptr(JsonObject) config = kiln_training_read_config (run, &error);
+  g_assert_no_error (error);
+  JsonObject *split_info = json_object_get_object_member (config, "split");
+  g_assert_cmpstr (json_object_get_string_member (split_info, "name"), ==, "default");
+  g_assert_false (json_object_get_boolean_member (split_info, "created_for_this_run"));
+  g_autofree char *ids_path = g_build_filename (run, KILN_RUN_SPLIT_IDS_FILE, NULL);
+  g_autoptr(GPtrArray) rows = read_lines (ids_path);
+  g_autoptr(GHashTable) train_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autoptr(GArray) run_test_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  for (guint i = 0; i < rows->len; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (rows->pdata[i], "\t", 3);
+      gint64 id = g_ascii_strtoll (fields[0], NULL, 10);
+      g_assert_cmpint (id, !=, discarded_id);
+      g_assert_cmpstr (fields[2], !=, discarded_path);
+      if (g_str_equal (fields[1], "train"))
+        g_hash_table_add (train_ids, g_memdup2 (&id, sizeof id));
+      else if (g_str_equal (fields[1], "test"))
+        g_array_append_val (run_test_ids, id);
+    }
+  /* The held-out test subset is the store's, and none of it was trained on. */
+  g_assert_cmpuint (run_test_ids->len, ==, store_test_ids->len);
+  for (guint i = 0; i < run_test_ids->len; i++)
+    {
+      gboolean in_store = FALSE;
+      for (guint j = 0; j < store_test_ids->len; j++)
+        in_store |= g_array_index (store_test_ids, gint64, j) == g_array_index (run_test_ids, gint64, i);
+      g_assert_true (in_store);
+      g_assert_false (g_hash_table_contains (train_ids, &g_array_index (run_test_ids, gint64, i)));
+    }
+  g_assert_cmpuint (g_hash_table_size (train_ids), ==, 17);
+  const char *lists[] = { "train.txt", "val.txt", "test.txt" };
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    {
+      g_autofree char *path = g_build_filename (run, lists[l], NULL);
+      g_autofree char *text = NULL;
+      g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+      g_assert_null (strstr (text, discarded_path));
+    }
+
+  const char *eval[] = { "eval", run, "--subset", "test", "--backend", "cpu", "--json", NULL };
+  g_autoptr(JsonObject) evaluated = run_json (eval);
+  g_assert_cmpint (json_object_get_int_member (evaluated, "images"), ==, 9);
+
+  /* mean, asked for the training conversion, averages exactly the images
+   * training averaged, to the same values. */
+  g_autofree char *mean_dir = g_build_filename (dir, "mean", NULL);
+  const char *mean[] = { "mean", "--project", project, "--size", "28x28", "--gray", "--resize", "squash",
+                         "--output", mean_dir, "--json", NULL };
+  g_autoptr(JsonObject) averaged = run_json (mean);
+  g_assert_cmpint (json_object_get_int_member (averaged, "images"), ==, 17);
+  g_autofree char *cli_list = g_build_filename (mean_dir, "mean-images.txt", NULL);
+  g_autofree char *run_list = g_build_filename (run, "mean-images.txt", NULL);
+  g_autoptr(GPtrArray) cli_images = read_lines (cli_list);
+  g_autoptr(GPtrArray) run_images = read_lines (run_list);
+  g_assert_cmpuint (cli_images->len, ==, run_images->len);
+  for (guint i = 0; i < cli_images->len; i++)
+    g_assert_cmpstr (cli_images->pdata[i], ==, run_images->pdata[i]);
+  g_autofree char *cli_f32 = g_build_filename (mean_dir, "mean.f32", NULL);
+  g_autofree char *run_f32 = g_build_filename (run, "mean.f32", NULL);
+  g_autofree float *cli_mean = kiln_mean_image_load_f32 (cli_f32, 28 * 28, &error);
+  g_autofree float *run_mean = kiln_mean_image_load_f32 (run_f32, 28 * 28, &error);
+  g_assert_no_error (error);
+  for (guint k = 0; k < 28 * 28; k++)
+    g_assert_cmpfloat_with_epsilon (cli_mean[k], run_mean[k], 1e-4);
+
+  kiln_test_remove_tree (dir);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  kiln_test_isolate_home ();
+  g_test_add_func ("/cli/dataset/store-is-the-one-truth", test_store_is_the_one_truth);
+  return g_test_run ();
+}
