@@ -1,0 +1,58 @@
+/* kiln-project-private.h: what the files of KilnProject share.
+ *
+ * KilnProject is one object whose store code is too long for one file:
+ * kiln-project.c (opening, transactions, classes, images),
+ * kiln-project-curation.c (flags, discard, restore and their crash
+ * journal), kiln-project-splits.c and kiln-project-downloads.c. The SQL
+ * helpers below run with the project's lock held by the caller. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "kiln-project.h"
+
+G_BEGIN_DECLS
+
+struct _KilnProject
+{
+  GObject     parent_instance;
+
+  char       *path;
+  char       *db_path;
+  sqlite3    *db;
+  GRecMutex   lock;
+  GHashTable *statements;   /* SQL text → sqlite3_stmt */
+  guint       depth;        /* open transactions (savepoints when > 1) */
+};
+
+/* Sets @error from SQLite's last message, naming @what; returns FALSE. */
+gboolean      kiln_project_sql_fail      (KilnProject   *self,
+                                          GError       **error,
+                                          const char    *what);
+/* A cached statement for @sql, reset and unbound. */
+sqlite3_stmt *kiln_project_sql_prepare   (KilnProject   *self,
+                                          const char    *sql,
+                                          GError       **error);
+/* Steps @stmt to its end and resets it. */
+gboolean      kiln_project_sql_step_done (KilnProject   *self,
+                                          sqlite3_stmt  *stmt,
+                                          GError       **error);
+void          kiln_project_bind_text     (sqlite3_stmt  *stmt,
+                                          int            index,
+                                          const char    *text);
+/* A copy of a text column, NULL for SQL NULL. */
+char         *kiln_project_column_text   (sqlite3_stmt  *stmt,
+                                          int            index);
+gint64        kiln_project_now_seconds   (void);
+/* Takes the lock and opens a transaction (a savepoint when nested);
+ * kiln_project_finish() commits when @ok, else rolls back, and unlocks. */
+gboolean      kiln_project_begin         (KilnProject   *self,
+                                          GError       **error);
+gboolean      kiln_project_finish        (KilnProject   *self,
+                                          gboolean       ok,
+                                          GError       **error);
+/* Finishes the file moves a crash interrupted (kiln-project-curation.c). */
+gboolean      kiln_project_replay_pending_moves (KilnProject  *self,
+                                                 GError      **error);
+
+G_END_DECLS
