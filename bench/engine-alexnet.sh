@@ -59,7 +59,8 @@ while [ "$r" -le "$rounds" ]; do
   k=$tmp/kiln.$r
   line="round $r: kiln train $(get "$k" train_images_per_s) infer $(get "$k" infer_images_per_s) images/s"
   line="$line (forward $(get "$k" train_forward_s) s, backward $(get "$k" train_backward_s) s, update $(get "$k" train_update_s) s per step;"
-  line="$line $(get "$k" train_gflops) / $(get "$k" infer_gflops) GFLOP/s, sgemm peak $(get "$k" sgemm_peak_gflops))"
+  line="$line $(get "$k" train_gflops) / $(get "$k" infer_gflops) GFLOP/s, sgemm peak $(get "$k" sgemm_peak_gflops);"
+  line="$line reorders per step: train $(get "$k" train_reorders_per_step), inference $(get "$k" infer_reorders_per_step))"
   echo "$line"
   if [ "$peer" = yes ]; then
     t=$tmp/torch.$r
@@ -70,6 +71,9 @@ while [ "$r" -le "$rounds" ]; do
   r=$((r + 1))
 done
 
+# Figures differ by instruction set: say which one oneDNN's kernels used
+# (ONEDNN_MAX_CPU_ISA=AVX2 measures AVX2 on a newer machine).
+echo "kiln  isa $(get "$tmp/kiln.1" isa), oneDNN $(get "$tmp/kiln.1" onednn), cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 for m in train_images_per_s infer_images_per_s train_gflops infer_gflops sgemm_peak_gflops; do
   echo "kiln  median $m $(for f in "$tmp"/kiln.*; do get "$f" $m; done | median)"
 done

@@ -99,6 +99,7 @@ main (int argc, char *argv[])
     goto fail;
   /* The step in its phases, to say where the time goes. */
   double phase[4] = { 0 };
+  guint64 reorders_before = kiln_backend_cpu_get_reorder_count (backend);
   double t = now ();
   for (int s = 0; s < train_steps; s++)
     {
@@ -122,18 +123,25 @@ main (int argc, char *argv[])
       phase[3] += t4 - t3;
     }
   double train_s = (now () - t) / train_steps;
+  double train_reorders = (double) (kiln_backend_cpu_get_reorder_count (backend) - reorders_before) / train_steps;
   profile = kiln_net_dup_profile (net);
 
   if (!kiln_net_forward (net, FALSE, &error))
     goto fail;
+  reorders_before = kiln_backend_cpu_get_reorder_count (backend);
   t = now ();
   for (int s = 0; s < infer_steps; s++)
     if (!kiln_net_forward (net, FALSE, &error))
       goto fail;
   double infer_s = (now () - t) / infer_steps;
+  double infer_reorders = (double) (kiln_backend_cpu_get_reorder_count (backend) - reorders_before)
+                          / MAX (infer_steps, 1);
 
   double fwd_flop = 2.0 * kiln_net_spec_get_total_macs (spec) * batch;
   int threads = kiln_backend_cpu_get_threads (backend);
+  const dnnl_version_t *onednn = dnnl_version ();
+  g_print ("isa %s\n", kiln_backend_cpu_get_isa_name ());
+  g_print ("onednn %d.%d.%d\n", onednn->major, onednn->minor, onednn->patch);
   g_print ("threads %d\n", threads);
   g_print ("batch %d\n", batch);
   g_print ("train_images_per_s %.3f\n", batch / train_s);
@@ -147,6 +155,8 @@ main (int argc, char *argv[])
   g_print ("train_backward_s %.3f\n", phase[2] / train_steps);
   g_print ("train_update_s %.3f\n", phase[3] / train_steps);
   g_print ("final_loss %.4f\n", loss);
+  g_print ("train_reorders_per_step %.1f\n", train_reorders);
+  g_print ("infer_reorders_per_step %.1f\n", infer_reorders);
   /* Per layer, summed over the warm-up and the timed training steps. */
   lines = g_strsplit (profile, "\n", -1);
   for (guint i = 0; lines[i] && lines[i][0]; i++)

@@ -18,6 +18,7 @@ typedef struct {
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   int n_threads;
+  guint64 n_reorders;         /* layout reorders run, for the benchmark */
   /* Every tensor buffer → KilnCpuLayout. Activations and their gradients
    * stay in the layout the primitive that wrote them chose (nChw16c …) so
    * the next primitive reads them without a reorder; code that reads raw
@@ -91,8 +92,12 @@ void      kiln_cpu_md_nchw      (dnnl_memory_desc_t *md,
                                  const KilnShape    *shape);
 void      kiln_cpu_md_vector    (dnnl_memory_desc_t *md,
                                  int                 n);
-/* NCHW with channels in blocks of 16 or 8 when they divide C (what the
- * JIT kernels of LRN and pooling want), else plain NCHW. */
+/* The channel block oneDNN's JIT kernels want on this machine's effective
+ * ISA: 16 with AVX-512, else 8. */
+int       kiln_cpu_channel_block (void);
+/* NCHW with channels in blocks of kiln_cpu_channel_block() (or 8) when
+ * they divide C (what the JIT kernels of LRN and pooling want), else plain
+ * NCHW. */
 void      kiln_cpu_md_blocked   (dnnl_memory_desc_t *md,
                                  const KilnShape    *shape);
 /* Creates the pd (with @hint for backward) and its primitive. */

@@ -38,11 +38,29 @@ kiln_cpu_md_vector (dnnl_memory_desc_t *md, int n)
   dnnl_memory_desc_init_by_tag (md, 1, dims, dnnl_f32, dnnl_x);
 }
 
+int
+kiln_cpu_channel_block (void)
+{
+  static gsize block = 0;
+
+  /* oneDNN's JIT pooling and LRN take one register of floats per block:
+   * 16 with AVX-512, 8 with AVX2, AVX and SSE4.1 (where a 16-block falls
+   * back to its reference code). ONEDNN_MAX_CPU_ISA lowers the answer. */
+  if (g_once_init_enter (&block))
+    {
+      dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa ();
+      gboolean avx512 = (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+      g_once_init_leave (&block, avx512 ? 16 : 8);
+    }
+  return (int) block;
+}
+
 void
 kiln_cpu_md_blocked (dnnl_memory_desc_t *md, const KilnShape *shape)
 {
   dnnl_dims_t dims = { shape->n, shape->c, shape->h, shape->w };
-  dnnl_format_tag_t tag = shape->c % 16 == 0 ? dnnl_nChw16c
+  int block = kiln_cpu_channel_block ();
+  dnnl_format_tag_t tag = block == 16 && shape->c % 16 == 0 ? dnnl_nChw16c
                         : shape->c % 8 == 0 ? dnnl_nChw8c : dnnl_nchw;
   dnnl_memory_desc_init_by_tag (md, 4, dims, dnnl_f32, tag);
 }
@@ -146,6 +164,7 @@ reorder (KilnCpuBackend *cpu, dnnl_primitive_t prim, const dnnl_memory_desc_t *f
   if (ok)
     {
       dnnl_exec_arg_t args[2] = { { DNNL_ARG_FROM, a }, { DNNL_ARG_TO, b } };
+      cpu->n_reorders++;
       ok = kiln_cpu_check (dnnl_primitive_execute (prim, cpu->stream, 2, args), layer,
                            "reorder a layout", error) &&
            kiln_cpu_check (dnnl_stream_wait (cpu->stream), layer, "reorder a layout", error);
@@ -733,4 +752,30 @@ kiln_backend_cpu_get_threads (KilnBackend *self)
 {
   g_return_val_if_fail (self->vtable == &cpu_vtable, 1);
   return CPU (self)->n_threads;
+}
+
+guint64
+kiln_backend_cpu_get_reorder_count (KilnBackend *self)
+{
+  g_return_val_if_fail (self->vtable == &cpu_vtable, 0);
+  return CPU (self)->n_reorders;
+}
+
+const char *
+kiln_backend_cpu_get_isa_name (void)
+{
+  dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa ();
+
+  switch ((int) isa)
+    {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+    }
 }

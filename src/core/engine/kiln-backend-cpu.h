@@ -14,5 +14,10 @@ G_BEGIN_DECLS
 KilnBackend *kiln_backend_cpu_new         (GError **error);
 
 int          kiln_backend_cpu_get_threads (KilnBackend *self);
+/* Layout reorders run so far (between primitives, for staging). */
+guint64      kiln_backend_cpu_get_reorder_count (KilnBackend *self);
+/* The instruction set oneDNN's kernels use here ("avx2", "avx512_core"…),
+ * after ONEDNN_MAX_CPU_ISA. */
+const char  *kiln_backend_cpu_get_isa_name (void);
 
 G_END_DECLS
