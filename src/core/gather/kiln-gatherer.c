@@ -791,7 +791,8 @@ validate_and_store (Job *job)
   SizeCheck check = { req->max_pixels, FALSE, req->placeholders && req->placeholders->len > 0, 0, 0 };
   gboolean ok = TRUE;
   GdkPixbuf *pixbuf;
-  int fd;
+  guint64 known;
+  int fd, distance;
 
   if (len < req->min_bytes)
     {
@@ -827,21 +828,14 @@ validate_and_store (Job *job)
       return TRUE;
     }
 
-  if (check.keep_detail)
+  if (check.keep_detail &&
+      kiln_inspector_match_placeholder (req->placeholders, req->placeholder_distance,
+                                        kiln_inspector_phash (pixbuf), &known, &distance))
     {
-      guint64 hash = kiln_inspector_phash (pixbuf);
-
-      for (guint i = 0; i < req->placeholders->len; i++)
-        {
-          int distance = kiln_inspector_hamming (hash, g_array_index (req->placeholders, guint64, i));
-          if (distance <= req->placeholder_distance)
-            {
-              job_set_result (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_PLACEHOLDER,
-                              "looks like the known placeholder %016" G_GINT64_MODIFIER "x (distance %d)",
-                              g_array_index (req->placeholders, guint64, i), distance);
-              return TRUE;
-            }
-        }
+      job_set_result (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_PLACEHOLDER,
+                      "looks like the known placeholder %016" G_GINT64_MODIFIER "x (distance %d)",
+                      known, distance);
+      return TRUE;
     }
 
   if (g_atomic_int_get (&run->cancelled))
