@@ -1,7 +1,8 @@
 /* kiln-gather-check.h: the one set of checks every gathered image passes,
  * whichever source it came from. Bytes are refused over the request's size
- * cap and under its floor; the image must decode, within the pixel cap,
- * and end with its format's end marker (GdkPixbuf accepts a truncated JPEG
+ * cap and under its floor; decoding goes through kiln-image (the header's
+ * pixel count is checked before allocating, and JPEG, PNG and GIF files
+ * are walked to their end marker, since GdkPixbuf accepts a truncated JPEG
  * silently); a decoded image close to a known placeholder (the inspector's
  * perceptual hash) is refused.
  *
