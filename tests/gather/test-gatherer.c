@@ -1406,6 +1406,54 @@ test_same_checks (Fixture *f, gconstpointer data)
   g_assert_cmpuint (rs.last.n_kept, ==, 2);
 }
 
+/* --limit counts kept and in-flight images for local sources too: 20 good
+ * images, 16 at once, a limit of 3 keeps exactly 3, and the rest are left
+ * for a later run with a higher limit (not recorded). */
+static void
+test_local_limit (Fixture *f, gconstpointer data)
+{
+  KilnGatherSource source = GPOINTER_TO_INT (data);
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *class_dir = g_build_filename (pdir, "images", "n02121808", NULL);
+  g_autofree char *location = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) images = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  gint64 counts[KILN_DOWNLOAD_N_OUTCOMES] = { 0 };
+  RunState rs = { 0 };
+  const guint n = 20;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    {
+      g_ptr_array_add (names, g_strdup_printf ("n02121808_%02u.JPEG", i));
+      g_ptr_array_add (images, make_image ("jpeg", 80, 60, 100 + i));
+    }
+  location = write_local_source (f, source, n, (const char * const *) names->pdata, (GBytes * const *) images->pdata);
+
+  req = test_request (source, location, "n02121808");
+  req->max_parallel = 16;
+  req->limit = 3;
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  g_assert_no_error (rs.error);
+  g_assert_cmpuint (rs.last.n_kept, ==, 3);
+  g_assert_cmpuint (rs.last.n_over_limit, ==, n - 3);
+  g_assert_true (kiln_project_count_downloads (project, NULL, counts, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (counts[KILN_DOWNLOAD_KEPT], ==, 3);
+  g_assert_cmpuint (count_files (class_dir), ==, 3);
+
+  /* The limit holds across runs. */
+  {
+    RunState again = { 0 };
+    g_assert_true (run_gather (project, req, &again, NULL));
+    g_assert_cmpuint (again.last.n_kept, ==, 0);
+    g_assert_cmpuint (count_files (class_dir), ==, 3);
+  }
+}
+
 static void
 test_file_names (void)
 {
@@ -1460,6 +1508,8 @@ main (int argc, char *argv[])
   g_test_add ("/gatherer/same-checks/urls", Fixture, GINT_TO_POINTER (KILN_GATHER_URLS), fixture_setup, test_same_checks, fixture_teardown);
   g_test_add ("/gatherer/same-checks/folder", Fixture, GINT_TO_POINTER (KILN_GATHER_FOLDER), fixture_setup, test_same_checks, fixture_teardown);
   g_test_add ("/gatherer/same-checks/archive", Fixture, GINT_TO_POINTER (KILN_GATHER_ARCHIVE), fixture_setup, test_same_checks, fixture_teardown);
+  g_test_add ("/gatherer/limit/folder", Fixture, GINT_TO_POINTER (KILN_GATHER_FOLDER), fixture_setup, test_local_limit, fixture_teardown);
+  g_test_add ("/gatherer/limit/archive", Fixture, GINT_TO_POINTER (KILN_GATHER_ARCHIVE), fixture_setup, test_local_limit, fixture_teardown);
   g_test_add ("/gatherer/api-subset", Fixture, NULL, fixture_setup, test_api, fixture_teardown);
   return g_test_run ();
 }

@@ -1,8 +1,8 @@
 /* kiln-gather-run.c: one gathering run, from the request to the last
  * recorded outcome. It knows which synsets are wanted and what earlier
  * runs finished, decides what may start (downloads at once, per host, and
- * per synset within the limit), and takes every item through the one
- * check and the store.
+ * per synset: kept plus in-flight images stay within the limit, whichever
+ * the source), and takes every item through the one check and the store.
  * The HTTP side lives in the worker's main loop; archives and folders are
  * read by the worker thread itself, which waits for room. */
 #include "config.h"
@@ -489,19 +489,20 @@ kiln_gather_run_offer_bytes (KilnGatherRun *run,
 {
   g_autoptr(GByteArray) owned = data;
   KilnGatherItem *item;
-  gboolean stopping, full;
+  gboolean stopping;
+  Room room = ROOM_BUSY;
 
   g_mutex_lock (&run->lock);
-  while (!(stopping = kiln_gather_run_stopping (run)) && run->local_in_flight >= run->req->max_parallel)
+  while (!(stopping = kiln_gather_run_stopping (run)) &&
+         (room = take_place_locked (run, wnid, run->local_in_flight < run->req->max_parallel)) == ROOM_BUSY)
     g_cond_wait (&run->cond, &run->lock);
-  full = run->req->limit && synset_state_locked (run, wnid)->kept >= run->req->limit;
-  if (!stopping && !full)
+  if (room == ROOM_OPEN)
     run->local_in_flight++;
   g_mutex_unlock (&run->lock);
 
   if (stopping)
     return FALSE;
-  if (full)
+  if (room == ROOM_FULL)
     {
       kiln_gather_progress_add_over_limit (run, 1);
       return TRUE;
@@ -522,9 +523,7 @@ local_pool_func (gpointer data, gpointer user_data)
 
   g_mutex_lock (&run->lock);
   run->local_in_flight--;
-  if (kept)
-    count_kept_locked (run, synset_state_locked (run, item->wnid), item->wnid);
-  g_cond_broadcast (&run->cond);
+  leave_place_locked (run, item->wnid, kept);
   g_mutex_unlock (&run->lock);
 }
 

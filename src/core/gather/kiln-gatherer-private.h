@@ -125,8 +125,8 @@ gboolean       kiln_gather_run_all_full       (KilnGatherRun           *run);
 
 /* Local producers (worker thread, blocking): whether to read @url at all
  * (not done by an earlier run, its synset not full), then hand its bytes
- * over; offering waits while the pool has no room. FALSE from offering:
- * the run stops. */
+ * over; offering waits while the limit or the pool has no room. FALSE from
+ * offering: the run stops. */
 gboolean       kiln_gather_run_should_read    (KilnGatherRun           *run,
                                                const char              *url,
                                                const char              *wnid);
