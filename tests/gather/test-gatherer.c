@@ -1218,6 +1218,242 @@ test_folder (Fixture *f, gconstpointer data)
   }
 }
 
+/* A JPEG whose APP1 segment carries an embedded thumbnail (as EXIF does),
+ * cut 300 bytes into its scan data: the thumbnail's end marker lies within
+ * the last kilobyte, so only walking the file's structure finds the cut. */
+static GBytes *
+make_cut_jpeg_with_thumbnail (void)
+{
+  g_autoptr(GBytes) main_image = make_image ("jpeg", 200, 150, 11);
+  g_autoptr(GBytes) thumbnail = make_image ("jpeg", 16, 12, 12);
+  const guint8 *data = g_bytes_get_data (main_image, NULL);
+  gsize size = g_bytes_get_size (main_image), thumb_size = g_bytes_get_size (thumbnail);
+  gsize segment = 2 + 6 + thumb_size, scan = 0;
+  GByteArray *out = g_byte_array_new ();
+  guint8 head[4] = { 0xFF, 0xE1, (guint8) (segment >> 8), (guint8) segment };
+
+  for (gsize i = 2; i + 1 < size && scan == 0; i++)
+    if (data[i] == 0xFF && data[i + 1] == 0xDA)
+      scan = i;
+  g_assert_cmpuint (scan, >, 0);
+  g_assert_cmpuint (scan + 300, <, size);
+  g_byte_array_append (out, data, 2);
+  g_byte_array_append (out, head, 4);
+  g_byte_array_append (out, (const guint8 *) "Exif\0\0", 6);
+  g_byte_array_append (out, g_bytes_get_data (thumbnail, NULL), thumb_size);
+  g_byte_array_append (out, data + 2, scan + 300 - 2);
+  return g_byte_array_free_to_bytes (out);
+}
+
+/* Writes the files @names with @contents where a local @source reads
+ * them (a folder, or a tar of them) and returns that location. */
+static char *
+write_local_source (Fixture *f, KilnGatherSource source, guint n,
+                    const char * const *names, GBytes * const *contents)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (source == KILN_GATHER_ARCHIVE)
+    {
+      g_autofree char *tar = g_build_filename (f->dir, "n02121808.tar", NULL);
+      g_autoptr(GBytes) bytes = make_tar (n, names, contents);
+
+      g_file_set_contents (tar, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), &error);
+      g_assert_no_error (error);
+      return g_steal_pointer (&tar);
+    }
+  else
+    {
+      g_autofree char *folder = g_build_filename (f->dir, "photos", NULL);
+
+      g_mkdir_with_parents (folder, 0755);
+      for (guint i = 0; i < n; i++)
+        {
+          g_autofree char *path = g_build_filename (folder, names[i], NULL);
+          g_file_set_contents (path, g_bytes_get_data (contents[i], NULL), g_bytes_get_size (contents[i]), &error);
+          g_assert_no_error (error);
+        }
+      return g_steal_pointer (&folder);
+    }
+}
+
+/* The inspector's hash of @bytes, as the CLI's --placeholders file holds it. */
+static guint64
+placeholder_hash (GBytes *bytes)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkPixbuf) pixbuf = kiln_image_load_bytes (bytes, "placeholder", NULL, NULL, &error);
+  g_autoptr(GdkPixbuf) flat = NULL;
+
+  g_assert_no_error (error);
+  flat = kiln_image_flatten (pixbuf);
+  return kiln_inspector_phash (flat);
+}
+
+typedef struct {
+  const char *name;
+  GBytes     *bytes;
+  const char *reason;
+} SameCase;
+
+static SameCase *same_cases;   /* while test_same_checks runs */
+static guint n_same_cases;
+
+static void
+same_handler (SoupServer *server, SoupServerMessage *msg, const char *path,
+              GHashTable *query, gpointer data)
+{
+  for (guint i = 0; i < n_same_cases; i++)
+    if (g_str_has_suffix (path, same_cases[i].name))
+      {
+        serve_bytes (msg, g_str_has_suffix (same_cases[i].name, ".jpg") ? "image/jpeg" : "image/png",
+                     same_cases[i].bytes);
+        return;
+      }
+  soup_server_message_set_status (msg, 404, NULL);
+}
+
+/* One set of checks whichever source an image comes from: a truncated
+ * JPEG (even with a thumbnail's end marker near the cut) or PNG, garbage,
+ * a web page, a tiny file and a known placeholder end the same way from a
+ * URL list, a folder and an archive. */
+static void
+test_same_checks (Fixture *f, gconstpointer data)
+{
+  KilnGatherSource source = GPOINTER_TO_INT (data);
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *padding = g_strnfill (300, ' ');
+  g_autofree char *page = g_strdup_printf ("<!DOCTYPE html>\n<html><body>Gone.%s</body></html>\n", padding);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(GBytes) cut_jpeg = make_cut_jpeg_with_thumbnail ();
+  g_autoptr(GBytes) cut_png = g_bytes_new_from_bytes (f->png, 0, g_bytes_get_size (f->png) * 2 / 3);
+  g_autoptr(GBytes) junk = g_bytes_new_take (g_strnfill (4000, 'x'), 4000);
+  g_autoptr(GBytes) html = g_bytes_new_static (page, strlen (page));
+  g_autoptr(GBytes) tiny = g_bytes_new_from_bytes (f->png, 0, 40);
+  g_autoptr(GBytes) unavailable = make_image ("png", 120, 90, 99);
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(KilnGatherRequest) req = NULL;
+  g_autofree char *location = NULL;
+  guint64 unavailable_hash = placeholder_hash (unavailable);
+  RunState rs = { 0 };
+  SameCase cases[] = {
+    { "good.png", f->png, "kept" },
+    { "good.jpg", f->jpeg, "kept" },
+    { "thumb-cut.jpg", cut_jpeg, "truncated" },
+    { "half.png", cut_png, "truncated" },
+    { "junk.png", junk, "undecodable" },
+    { "page.png", html, "undecodable" },
+    { "tiny.png", tiny, "too-small" },
+    { "unavailable.png", unavailable, "placeholder" },
+  };
+  const char *names[G_N_ELEMENTS (cases)];
+  GBytes *contents[G_N_ELEMENTS (cases)];
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      names[i] = cases[i].name;
+      contents[i] = cases[i].bytes;
+    }
+  if (source == KILN_GATHER_URLS)
+    {
+      g_autoptr(GString) urls = g_string_new (NULL);
+
+      for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+        g_string_append_printf (urls, "%s/same/%s\n", f->base, cases[i].name);
+      location = g_build_filename (f->dir, "urls.txt", NULL);
+      g_file_set_contents (location, urls->str, urls->len, &error);
+      g_assert_no_error (error);
+      same_cases = cases;
+      n_same_cases = G_N_ELEMENTS (cases);
+      soup_server_add_handler (f->server, "/same", same_handler, NULL, NULL);
+    }
+  else
+    location = write_local_source (f, source, G_N_ELEMENTS (cases), names, contents);
+
+  req = test_request (source, location, "n02121808");
+  req->placeholders = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_array_append_val (req->placeholders, unavailable_hash);
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  g_assert_no_error (rs.error);
+  same_cases = NULL;
+  n_same_cases = 0;
+
+  records = kiln_project_list_downloads (project, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (records->len, ==, G_N_ELEMENTS (cases));
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      KilnDownloadRecord *found = NULL;
+
+      /* Named …/good.png, ….tar#good.png or …/same/good.png. */
+      for (guint k = 0; k < records->len; k++)
+        {
+          KilnDownloadRecord *rec = g_ptr_array_index (records, k);
+          const char *base = strrchr (rec->url, source == KILN_GATHER_ARCHIVE ? '#' : '/');
+
+          if (base && g_str_equal (base + 1, cases[i].name))
+            found = rec;
+        }
+      if (found == NULL)
+        g_error ("%s: not recorded", cases[i].name);
+      if (!g_str_has_prefix (found->detail, cases[i].reason))
+        g_error ("%s: “%s”, expected %s", cases[i].name, found->detail, cases[i].reason);
+      g_assert_cmpint (found->outcome, ==, g_str_equal (cases[i].reason, "kept") ? KILN_DOWNLOAD_KEPT
+                                                                              : KILN_DOWNLOAD_REJECTED);
+    }
+  g_assert_cmpuint (rs.last.n_kept, ==, 2);
+}
+
+/* --limit counts kept and in-flight images for local sources too: 20 good
+ * images, 16 at once, a limit of 3 keeps exactly 3, and the rest are left
+ * for a later run with a higher limit (not recorded). */
+static void
+test_local_limit (Fixture *f, gconstpointer data)
+{
+  KilnGatherSource source = GPOINTER_TO_INT (data);
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *class_dir = g_build_filename (pdir, "images", "n02121808", NULL);
+  g_autofree char *location = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) images = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  gint64 counts[KILN_DOWNLOAD_N_OUTCOMES] = { 0 };
+  RunState rs = { 0 };
+  const guint n = 20;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    {
+      g_ptr_array_add (names, g_strdup_printf ("n02121808_%02u.JPEG", i));
+      g_ptr_array_add (images, make_image ("jpeg", 80, 60, 100 + i));
+    }
+  location = write_local_source (f, source, n, (const char * const *) names->pdata, (GBytes * const *) images->pdata);
+
+  req = test_request (source, location, "n02121808");
+  req->max_parallel = 16;
+  req->limit = 3;
+  g_assert_true (run_gather (project, req, &rs, NULL));
+  g_assert_no_error (rs.error);
+  g_assert_cmpuint (rs.last.n_kept, ==, 3);
+  g_assert_cmpuint (rs.last.n_over_limit, ==, n - 3);
+  g_assert_true (kiln_project_count_downloads (project, NULL, counts, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (counts[KILN_DOWNLOAD_KEPT], ==, 3);
+  g_assert_cmpuint (count_files (class_dir), ==, 3);
+
+  /* The limit holds across runs. */
+  {
+    RunState again = { 0 };
+    g_assert_true (run_gather (project, req, &again, NULL));
+    g_assert_cmpuint (again.last.n_kept, ==, 0);
+    g_assert_cmpuint (count_files (class_dir), ==, 3);
+  }
+}
+
 static void
 test_file_names (void)
 {
@@ -1269,6 +1505,11 @@ main (int argc, char *argv[])
   g_test_add ("/gatherer/recover", Fixture, NULL, fixture_setup, test_recover, fixture_teardown);
   g_test_add ("/gatherer/archive", Fixture, NULL, fixture_setup, test_archive, fixture_teardown);
   g_test_add ("/gatherer/folder", Fixture, NULL, fixture_setup, test_folder, fixture_teardown);
+  g_test_add ("/gatherer/same-checks/urls", Fixture, GINT_TO_POINTER (KILN_GATHER_URLS), fixture_setup, test_same_checks, fixture_teardown);
+  g_test_add ("/gatherer/same-checks/folder", Fixture, GINT_TO_POINTER (KILN_GATHER_FOLDER), fixture_setup, test_same_checks, fixture_teardown);
+  g_test_add ("/gatherer/same-checks/archive", Fixture, GINT_TO_POINTER (KILN_GATHER_ARCHIVE), fixture_setup, test_same_checks, fixture_teardown);
+  g_test_add ("/gatherer/limit/folder", Fixture, GINT_TO_POINTER (KILN_GATHER_FOLDER), fixture_setup, test_local_limit, fixture_teardown);
+  g_test_add ("/gatherer/limit/archive", Fixture, GINT_TO_POINTER (KILN_GATHER_ARCHIVE), fixture_setup, test_local_limit, fixture_teardown);
   g_test_add ("/gatherer/api-subset", Fixture, NULL, fixture_setup, test_api, fixture_teardown);
   return g_test_run ();
 }

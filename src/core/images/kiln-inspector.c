@@ -148,6 +148,28 @@ kiln_inspector_hamming (guint64 a,
   return __builtin_popcountll (a ^ b);
 }
 
+gboolean
+kiln_inspector_match_placeholder (const GArray *placeholders,
+                                  int           max_distance,
+                                  guint64       phash,
+                                  guint64      *known,
+                                  int          *distance)
+{
+  for (guint i = 0; placeholders != NULL && i < placeholders->len; i++)
+    {
+      guint64 candidate = g_array_index (placeholders, guint64, i);
+      int d = kiln_inspector_hamming (phash, candidate);
+
+      if (d <= max_distance)
+        {
+          *known = candidate;
+          *distance = d;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 static inline guint64
 rotl64 (guint64 x,
         int     r)
@@ -541,7 +563,8 @@ kiln_inspector_analyse (const KilnInspectorSettings *settings,
   g_autoptr(GdkPixbuf) pixbuf = NULL;
   g_autoptr(GdkPixbuf) flat = NULL;
   g_autofree char *sha256 = NULL;
-  int shorter, longer;
+  guint64 known;
+  int shorter, longer, distance;
 
   g_return_val_if_fail (settings != NULL && path != NULL, report);
 
@@ -609,19 +632,11 @@ kiln_inspector_analyse (const KilnInspectorSettings *settings,
     flag (report, KILN_INSPECT_TOO_LIGHT,
           g_strdup_printf ("mean brightness %.0f of 255", report->mean));
 
-  for (guint i = 0; i < settings->placeholders->len; i++)
-    {
-      guint64 known = g_array_index (settings->placeholders, guint64, i);
-      int distance = kiln_inspector_hamming (report->phash, known);
-
-      if (distance <= settings->placeholder_distance)
-        {
-          flag (report, KILN_INSPECT_PLACEHOLDER,
-                g_strdup_printf ("matches the known placeholder %016" G_GINT64_MODIFIER
-                                 "x (distance %d)", known, distance));
-          break;
-        }
-    }
+  if (kiln_inspector_match_placeholder (settings->placeholders, settings->placeholder_distance,
+                                        report->phash, &known, &distance))
+    flag (report, KILN_INSPECT_PLACEHOLDER,
+          g_strdup_printf ("matches the known placeholder %016" G_GINT64_MODIFIER
+                           "x (distance %d)", known, distance));
   return report;
 }
 

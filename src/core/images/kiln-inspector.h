@@ -122,6 +122,14 @@ guint    kiln_inspector_flag_duplicates (const KilnInspectorSettings *settings,
 guint64  kiln_inspector_phash           (GdkPixbuf *pixbuf);
 int      kiln_inspector_hamming         (guint64    a,
                                          guint64    b);
+/* Whether @phash is within @max_distance of one of @placeholders (guint64
+ * hashes, may be NULL): the first such is returned in @known, with its
+ * @distance. The inspector and the gatherer judge placeholders by this. */
+gboolean kiln_inspector_match_placeholder (const GArray *placeholders,
+                                           int           max_distance,
+                                           guint64       phash,
+                                           guint64      *known,
+                                           int          *distance);
 
 /* Groups @n hashes whose Hamming distance is <= @max_distance (linked
  * transitively). Returns an array of n group numbers (guint), equal for
