@@ -5,6 +5,7 @@
 
 #include "kiln-engine-error.h"
 #include "kiln-netspec.h"
+#include "kiln-window.h"
 
 /* Bounds that keep every product below in gint64 and reject absurd specs. */
 #define MAX_SPATIAL   (1 << 16)
@@ -579,16 +580,18 @@ conv_side (const Window *win,
 {
   if (failure)
     failure->side = win->is_height ? SIDE_HEIGHT : SIDE_WIDTH;
-  gint64 span = (gint64) win->dilation * (win->kernel - 1) + 1;
-  gint64 num = (gint64) win->n + win->pad_a + win->pad_b - span;
-  g_autofree char *arith = format_window (win->n, win->pad_a + win->pad_b, (int) span, win->stride);
+  KilnWindowExtent e;
+  gboolean fits = kiln_window_extent (win->n, win->kernel, win->stride, win->dilation,
+                                      win->pad_a, win->pad_b, KILN_ROUND_FLOOR, &e);
+  gint64 num = e.numerator;
+  g_autofree char *arith = format_window (win->n, win->pad_a + win->pad_b, (int) e.span, win->stride);
 
-  if (num < 0)
+  if (!fits)
     return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
                  _("%s: the %s window (%d) is wider than the padded input: %s < 1"),
                  win->layer, win->is_height ? _("vertical") : _("horizontal"),
-                 (int) span, arith);
-  if (exact_fit && num % win->stride != 0)
+                 (int) e.span, arith);
+  if (exact_fit && !e.whole)
     {
       g_autofree char *value = format_quotient_plus_one (num, win->stride);
       const char *a = win->is_height ? _("top") : _("left");
@@ -627,7 +630,7 @@ conv_side (const Window *win,
       return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
                    _("%s: %s = %s is not a whole number"), win->layer, arith, value);
     }
-  *out = (int) (num / win->stride + 1);
+  *out = (int) e.size;
   return TRUE;
 }
 
@@ -640,24 +643,16 @@ pool_side (const Window *win,
 {
   if (failure)
     failure->side = win->is_height ? SIDE_HEIGHT : SIDE_WIDTH;
-  gint64 num = (gint64) win->n + win->pad_a + win->pad_b - win->kernel;
+  KilnWindowExtent e;
+  gboolean fits = kiln_window_extent (win->n, win->kernel, win->stride, win->dilation,
+                                      win->pad_a, win->pad_b, rounding, &e);
   g_autofree char *arith = format_window (win->n, win->pad_a + win->pad_b, win->kernel, win->stride);
-  gint64 size;
 
-  if (num < 0)
+  if (!fits)
     return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
                  _("%s: the %d-wide window is wider than the padded input: %s < 1"),
                  win->layer, win->kernel, arith);
-  if (rounding == KILN_ROUND_CEIL)
-    {
-      size = (num + win->stride - 1) / win->stride + 1;
-      /* Caffe: the last window must start inside the input or the top/left pad. */
-      if ((size - 1) * win->stride >= (gint64) win->n + win->pad_a)
-        size--;
-    }
-  else
-    size = num / win->stride + 1;
-  *out = (int) size;
+  *out = (int) e.size;
   return TRUE;
 }
 
