@@ -4,6 +4,7 @@
 #include <glib/gstdio.h>
 
 #include "kiln-core.h"
+#include "kiln-window.h"
 
 static void
 add (KilnNetSpec *spec, KilnLayerSpec *layer)
@@ -831,6 +832,67 @@ test_compare_input (void)
   g_assert_nonnull (strstr (error->message, "54.25"));
 }
 
+/* kiln_window_extent() alone: the arithmetic shape inference, the ops and
+ * the ONNX export share. */
+static void
+test_window_extent (void)
+{
+  struct {
+    int n, k, s, d, p0, p1;
+    KilnRounding r;
+    gint64 span, numerator, size, extra;
+    gboolean whole, dropped;
+  } cases[] = {
+    /* AlexNet conv1: (227 − 11)/4 + 1 = 55, whole. */
+    { 227, 11, 4, 1, 0, 0, KILN_ROUND_FLOOR, 11, 216, 55, 0, TRUE, FALSE },
+    /* At 224: (224 − 11)/4 + 1 = 54.25, not whole; floor gives 54. */
+    { 224, 11, 4, 1, 0, 0, KILN_ROUND_FLOOR, 11, 213, 54, 0, FALSE, FALSE },
+    /* The same with ceil reads 3 rows past the input. */
+    { 224, 11, 4, 1, 0, 0, KILN_ROUND_CEIL, 11, 213, 55, 3, FALSE, FALSE },
+    /* Padding on both sides: (224 + 1 + 2 − 11)/4 + 1 = 55. */
+    { 224, 11, 4, 1, 1, 2, KILN_ROUND_FLOOR, 11, 216, 55, 0, TRUE, FALSE },
+    /* Dilation 2 spreads a 3-tap kernel over 5: (17 + 3 − 5)/2 + 1 = 8 (8.5). */
+    { 17, 3, 2, 2, 1, 2, KILN_ROUND_FLOOR, 5, 15, 8, 0, FALSE, FALSE },
+    /* Floor and ceil pooling differ on a half window: 7 wide, 2 by 2. */
+    { 7, 2, 2, 1, 0, 0, KILN_ROUND_FLOOR, 2, 5, 3, 0, FALSE, FALSE },
+    { 7, 2, 2, 1, 0, 0, KILN_ROUND_CEIL, 2, 5, 4, 1, FALSE, FALSE },
+    /* AlexNet pool1 at 55: (55 − 3)/2 + 1 = 27 either way. */
+    { 55, 3, 2, 1, 0, 0, KILN_ROUND_CEIL, 3, 52, 27, 0, TRUE, FALSE },
+    /* ceil((5 + 2 − 2)/2) + 1 = 4, but the 4th window would start at 6,
+     * past the input and its leading pad (5 + 1): it is dropped. */
+    { 5, 2, 2, 1, 1, 1, KILN_ROUND_CEIL, 2, 5, 3, 0, FALSE, TRUE },
+    /* A window exactly as wide as the input: one position. */
+    { 3, 3, 2, 1, 0, 0, KILN_ROUND_CEIL, 3, 0, 1, 0, TRUE, FALSE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      KilnWindowExtent e;
+
+      g_test_message ("case %u: n %d, kernel %d, stride %d", i, cases[i].n, cases[i].k, cases[i].s);
+      g_assert_true (kiln_window_extent (cases[i].n, cases[i].k, cases[i].s, cases[i].d,
+                                         cases[i].p0, cases[i].p1, cases[i].r, &e));
+      g_assert_cmpint (e.span, ==, cases[i].span);
+      g_assert_cmpint (e.numerator, ==, cases[i].numerator);
+      g_assert_cmpint (e.size, ==, cases[i].size);
+      g_assert_cmpint (e.extra_after, ==, cases[i].extra);
+      g_assert_cmpint (e.whole, ==, cases[i].whole);
+      g_assert_cmpint (e.dropped_last, ==, cases[i].dropped);
+    }
+
+  /* A window wider than the padded input does not fit; span and numerator
+   * are still there for the message: (8 − 11) < 0. */
+  KilnWindowExtent e;
+  g_assert_false (kiln_window_extent (8, 11, 4, 1, 0, 0, KILN_ROUND_FLOOR, &e));
+  g_assert_cmpint (e.span, ==, 11);
+  g_assert_cmpint (e.numerator, ==, -3);
+  g_assert_cmpint (e.size, ==, 0);
+  /* Dilation is what makes it too wide here: (3 − 1)·3 + 1 = 7 > 6. */
+  g_assert_true (kiln_window_extent (6, 3, 1, 2, 0, 0, KILN_ROUND_FLOOR, &e));
+  g_assert_false (kiln_window_extent (6, 3, 1, 3, 0, 0, KILN_ROUND_FLOOR, &e));
+  g_assert_cmpint (e.span, ==, 7);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -838,6 +900,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/netspec/defaults", test_defaults);
   g_test_add_func ("/netspec/add-find-inputs", test_add_find_inputs);
   g_test_add_func ("/netspec/copy-and-edit", test_copy_and_edit);
+  g_test_add_func ("/netspec/window-extent", test_window_extent);
   g_test_add_func ("/netspec/conv-arithmetic", test_conv_arithmetic);
   g_test_add_func ("/netspec/exact-fit-error", test_exact_fit_error);
   g_test_add_func ("/netspec/pool-rounding", test_pool_rounding);

@@ -1,7 +1,11 @@
+/* kiln-op.c: a layer checked against its input shapes, with its output
+ * shape and parameter shapes, computed once for every backend; dropout's
+ * mask. */
 #include "config.h"
 
 #include "kiln-engine-error.h"
 #include "kiln-op.h"
+#include "kiln-window.h"
 
 #define LAYER_ERROR(code, ...) \
   (g_set_error (error, KILN_ENGINE_ERROR, code, __VA_ARGS__), FALSE)
@@ -27,13 +31,13 @@ static gboolean
 conv_extent (const KilnLayerSpec *l, const char *axis, int in, int k, int s, int d,
              int p0, int p1, int *out, GError **error)
 {
-  int span = (k - 1) * d + 1;
-  int padded = in + p0 + p1;
-  if (padded < span)
+  KilnWindowExtent e;
+
+  if (!kiln_window_extent (in, k, s, d, p0, p1, KILN_ROUND_FLOOR, &e))
     return LAYER_ERROR (KILN_ENGINE_ERROR_SHAPE,
                         "%s: the %s input %d plus padding %d+%d is smaller than the kernel extent %d; "
-                        "use a larger input or more padding", l->name, axis, in, p0, p1, span);
-  *out = (padded - span) / s + 1;
+                        "use a larger input or more padding", l->name, axis, in, p0, p1, (int) e.span);
+  *out = (int) e.size;
   return TRUE;
 }
 
@@ -43,8 +47,9 @@ static gboolean
 pool_extent (const KilnLayerSpec *l, const char *axis, int in, int k, int s,
              int p0, int p1, int *out, int *extra, GError **error)
 {
-  int padded = in + p0 + p1;
-  if (padded < k)
+  KilnWindowExtent e;
+
+  if (!kiln_window_extent (in, k, s, 1, p0, p1, l->rounding, &e))
     return LAYER_ERROR (KILN_ENGINE_ERROR_SHAPE,
                         "%s: the %s input %d plus padding %d+%d is smaller than the window %d",
                         l->name, axis, in, p0, p1, k);
@@ -52,16 +57,8 @@ pool_extent (const KilnLayerSpec *l, const char *axis, int in, int k, int s,
     return LAYER_ERROR (KILN_ENGINE_ERROR_UNSUPPORTED,
                         "%s: padding %d/%d must be smaller than the %s window %d",
                         l->name, p0, p1, axis, k);
-  int o = (padded - k) / s + 1;
-  if (l->rounding == KILN_ROUND_CEIL)
-    {
-      o = (padded - k + s - 1) / s + 1;
-      /* The last window must start inside the input or its leading pad. */
-      if ((o - 1) * s >= in + p0)
-        o--;
-    }
-  *out = o;
-  *extra = MAX (0, (o - 1) * s + k - padded);
+  *out = (int) e.size;
+  *extra = (int) e.extra_after;
   return TRUE;
 }
 

@@ -7,12 +7,12 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <math.h>
 #include <string.h>
 
 #include "kiln-error.h"
 #include "kiln-onnx-export.h"
 #include "kiln-version.h"
+#include "kiln-window.h"
 #include "onnx.pb-c.h"
 
 typedef struct {
@@ -264,19 +264,18 @@ check_pool_size (Export *ex, const KilnLayerSpec *layer, int in_h, int in_w, con
 {
   const int in[2] = { in_h, in_w }, k[2] = { layer->kernel_h, layer->kernel_w };
   const int s[2] = { layer->stride_h, layer->stride_w };
-  const int pad[2] = { layer->pad_top + layer->pad_bottom, layer->pad_left + layer->pad_right };
+  const int p0[2] = { layer->pad_top, layer->pad_left }, p1[2] = { layer->pad_bottom, layer->pad_right };
   const int got[2] = { out->h, out->w };
 
   for (int i = 0; i < 2; i++)
     {
-      double steps = (double) (in[i] + pad[i] - k[i]) / s[i];
-      gint64 onnx = (gint64) (layer->rounding == KILN_ROUND_CEIL ? ceil (steps) : floor (steps)) + 1;
-      if (onnx != got[i])
+      KilnWindowExtent e;
+      if (kiln_window_extent (in[i], k[i], s[i], 1, p0[i], p1[i], layer->rounding, &e) && e.dropped_last)
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
                        _("%s: ONNX computes %" G_GINT64_FORMAT " outputs along %s where Kiln computes %d (its "
                        "last ceil-mode window starts in the padding); reduce the end padding to export it"),
-                       layer->name, onnx, i == 0 ? _("the height") : _("the width"), got[i]);
+                       layer->name, e.size + 1, i == 0 ? _("the height") : _("the width"), got[i]);
           return FALSE;
         }
     }

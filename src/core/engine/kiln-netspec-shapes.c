@@ -1,0 +1,586 @@
+/* kiln-netspec-shapes.c: what a KilnNetSpec computes from its input size:
+ * each layer's output shape (the window arithmetic is kiln-window.c's),
+ * parameter and multiply-add counts, the calculator's errors with the
+ * arithmetic and the input sizes that would work, and the report of what a
+ * new input size changes. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "kiln-engine-error.h"
+#include "kiln-netspec-private.h"
+#include "kiln-window.h"
+
+/* How far from the requested input size to look for one that works. */
+#define SUGGEST_RANGE 256
+
+/* ---- Shape inference ---------------------------------------------------- */
+
+/* Why a layer failed, kept apart so suggestions can be added afterwards. */
+typedef struct {
+  int code;
+  char *message;
+  char *local_fix;         /* "pad top 1 and bottom 2, or stride 3" */
+  gboolean size_dependent; /* another input size might work */
+  int side;                /* SIDE_HEIGHT, SIDE_WIDTH or 0 */
+} Failure;
+
+enum { SIDE_HEIGHT = 1, SIDE_WIDTH = 2 };
+
+static void
+failure_clear (Failure *failure)
+{
+  g_clear_pointer (&failure->message, g_free);
+  g_clear_pointer (&failure->local_fix, g_free);
+}
+
+G_GNUC_PRINTF (4, 5)
+static gboolean
+fail (Failure    *failure,
+      int         code,
+      gboolean    size_dependent,
+      const char *format,
+      ...)
+{
+  va_list args;
+
+  if (failure == NULL)
+    return FALSE;
+  va_start (args, format);
+  g_free (failure->message);
+  failure->message = g_strdup_vprintf (format, args);
+  va_end (args);
+  failure->code = code;
+  failure->size_dependent = size_dependent;
+  return FALSE;
+}
+
+static gboolean
+checked_mul (gint64 a, gint64 b, gint64 *out)
+{
+  return !__builtin_mul_overflow (a, b, out);
+}
+
+/* num/den + 1 for humans: "54.25", "55". */
+static char *
+format_quotient_plus_one (gint64 num,
+                          gint64 den)
+{
+  char *text = g_strdup_printf ("%.2f", (double) num / (double) den + 1.0);
+  char *end = text + strlen (text) - 1;
+
+  while (*end == '0')
+    *end-- = '\0';
+  if (*end == '.')
+    *end = '\0';
+  return text;
+}
+
+/* The window arithmetic shown in errors: "(224 + 2 − 11)/4 + 1". */
+static char *
+format_window (int n, int pad_total, int window, int stride)
+{
+  if (pad_total > 0)
+    return g_strdup_printf ("(%d + %d − %d)/%d + 1", n, pad_total, window, stride);
+  return g_strdup_printf ("(%d − %d)/%d + 1", n, window, stride);
+}
+
+typedef struct {
+  const char *layer;
+  gboolean is_height;
+  int n, kernel, stride, pad_a, pad_b, dilation;
+} Window;
+
+/* One spatial side of a convolution. */
+static gboolean
+conv_side (const Window *win,
+           gboolean      exact_fit,
+           int          *out,
+           Failure      *failure)
+{
+  if (failure)
+    failure->side = win->is_height ? SIDE_HEIGHT : SIDE_WIDTH;
+  KilnWindowExtent e;
+  gboolean fits = kiln_window_extent (win->n, win->kernel, win->stride, win->dilation,
+                                      win->pad_a, win->pad_b, KILN_ROUND_FLOOR, &e);
+  gint64 num = e.numerator;
+  g_autofree char *arith = format_window (win->n, win->pad_a + win->pad_b, (int) e.span, win->stride);
+
+  if (!fits)
+    return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
+                 _("%s: the %s window (%d) is wider than the padded input: %s < 1"),
+                 win->layer, win->is_height ? _("vertical") : _("horizontal"),
+                 (int) e.span, arith);
+  if (exact_fit && !e.whole)
+    {
+      g_autofree char *value = format_quotient_plus_one (num, win->stride);
+      const char *a = win->is_height ? _("top") : _("left");
+      const char *b = win->is_height ? _("bottom") : _("right");
+      GString *fix = g_string_new (NULL);
+      int extra = (int) (win->stride - num % win->stride);
+      int pa = win->pad_a + extra / 2, pb = win->pad_b + extra - extra / 2;
+
+      if (pa == pb)
+        g_string_append_printf (fix, _("pad %d"), pa);
+      else
+        g_string_append_printf (fix, _("pad %s %d and %s %d"), a, pa, b, pb);
+      /* The nearest other stride that tiles the input, if a close one does. */
+      for (int d = 1; d <= 2; d++)
+        {
+          int s = win->stride - d;
+          if (s >= 1 && num % s == 0)
+            {
+              g_string_append_printf (fix, _(", or stride %d"), s);
+              break;
+            }
+          s = win->stride + d;
+          if (num % s == 0)
+            {
+              g_string_append_printf (fix, _(", or stride %d"), s);
+              break;
+            }
+        }
+      if (failure)
+        {
+          g_free (failure->local_fix);
+          failure->local_fix = g_string_free (fix, FALSE);
+        }
+      else
+        g_string_free (fix, TRUE);
+      return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
+                   _("%s: %s = %s is not a whole number"), win->layer, arith, value);
+    }
+  *out = (int) e.size;
+  return TRUE;
+}
+
+/* One spatial side of a pooling window, floor or Caffe's ceil. */
+static gboolean
+pool_side (const Window *win,
+           KilnRounding  rounding,
+           int          *out,
+           Failure      *failure)
+{
+  if (failure)
+    failure->side = win->is_height ? SIDE_HEIGHT : SIDE_WIDTH;
+  KilnWindowExtent e;
+  gboolean fits = kiln_window_extent (win->n, win->kernel, win->stride, win->dilation,
+                                      win->pad_a, win->pad_b, rounding, &e);
+  g_autofree char *arith = format_window (win->n, win->pad_a + win->pad_b, win->kernel, win->stride);
+
+  if (!fits)
+    return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
+                 _("%s: the %d-wide window is wider than the padded input: %s < 1"),
+                 win->layer, win->kernel, arith);
+  *out = (int) e.size;
+  return TRUE;
+}
+
+static gboolean
+check_same_hw (const KilnLayerSpec *layer,
+               GArray              *inputs,
+               const KilnLayerShape *in[],
+               gboolean             same_channels,
+               Failure             *failure)
+{
+  for (guint i = 1; i < inputs->len; i++)
+    {
+      if (in[i]->h == in[0]->h && in[i]->w == in[0]->w
+          && (!same_channels || in[i]->c == in[0]->c))
+        continue;
+      return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
+                   same_channels
+                     ? _("%s: input %u is %d×%d×%d but input 1 is %d×%d×%d; %s needs equal shapes")
+                     : _("%s: input %u is %d×%d×%d but input 1 is %d×%d×%d; %s needs equal heights and widths"),
+                   layer->name, i + 1, in[i]->c, in[i]->h, in[i]->w,
+                   in[0]->c, in[0]->h, in[0]->w, kiln_layer_type_to_string (layer->type));
+    }
+  return TRUE;
+}
+
+static gboolean
+infer_layer (KilnNetSpec          *self,
+             guint                 index,
+             const KilnLayerShape *input_shape,
+             GArray               *shapes,
+             Failure              *failure)
+{
+  const KilnLayerSpec *layer = g_ptr_array_index (self->layers, index);
+  KilnLayerShape *out = &g_array_index (shapes, KilnLayerShape, index);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) inputs = NULL;
+  const KilnLayerShape *in[64];
+  gint64 elements, fan_in;
+  gboolean multi = layer->type == KILN_LAYER_CONCAT || layer->type == KILN_LAYER_ADD;
+
+  memset (out, 0, sizeof *out);
+  if (failure)
+    failure->side = 0;
+  if (!kiln_net_spec_validate_layer (layer, &error))
+    return fail (failure, error->code, FALSE, "%s", error->message);
+  inputs = kiln_net_spec_resolve_inputs (self, index, &error);
+  if (inputs == NULL)
+    return fail (failure, error->code, FALSE, "%s", error->message);
+  if (inputs->len > G_N_ELEMENTS (in))
+    return fail (failure, KILN_ENGINE_ERROR_UNSUPPORTED, FALSE,
+                 _("%s: %u inputs; at most %u are supported"),
+                 layer->name, inputs->len, (guint) G_N_ELEMENTS (in));
+  if (!multi && inputs->len != 1)
+    return fail (failure, KILN_ENGINE_ERROR_INVALID_ARGUMENT, FALSE,
+                 _("%s: %s takes one input, not %u"),
+                 layer->name, kiln_layer_type_to_string (layer->type), inputs->len);
+  for (guint i = 0; i < inputs->len; i++)
+    {
+      int j = g_array_index (inputs, int, i);
+      in[i] = j < 0 ? input_shape : &g_array_index (shapes, KilnLayerShape, j);
+    }
+
+  out->c = in[0]->c;
+  out->h = in[0]->h;
+  out->w = in[0]->w;
+  elements = (gint64) in[0]->c * in[0]->h * in[0]->w;
+
+  switch (layer->type)
+    {
+    case KILN_LAYER_CONVOLUTION:
+      {
+        Window wh = { layer->name, TRUE, in[0]->h, layer->kernel_h, layer->stride_h,
+                      layer->pad_top, layer->pad_bottom, layer->dilation_h };
+        Window ww = { layer->name, FALSE, in[0]->w, layer->kernel_w, layer->stride_w,
+                      layer->pad_left, layer->pad_right, layer->dilation_w };
+
+        if (in[0]->c % layer->group != 0)
+          return fail (failure, KILN_ENGINE_ERROR_SHAPE, FALSE,
+                       _("%s: %d input channels do not split into %d groups"),
+                       layer->name, in[0]->c, layer->group);
+        if (!conv_side (&wh, self->exact_fit, &out->h, failure)
+            || !conv_side (&ww, self->exact_fit, &out->w, failure))
+          return FALSE;
+        out->c = layer->num_output;
+        fan_in = (gint64) (in[0]->c / layer->group) * layer->kernel_h * layer->kernel_w;
+        if (!checked_mul (fan_in, layer->num_output, &out->params)
+            || !checked_mul (out->params, (gint64) out->h * out->w, &out->macs))
+          return fail (failure, KILN_ENGINE_ERROR_SHAPE, FALSE, _("%s: the layer is too large to count"), layer->name);
+        if (layer->bias)
+          out->params += layer->num_output;
+        break;
+      }
+
+    case KILN_LAYER_MAX_POOL:
+    case KILN_LAYER_AVG_POOL:
+      {
+        Window wh = { layer->name, TRUE, in[0]->h, layer->kernel_h, layer->stride_h,
+                      layer->pad_top, layer->pad_bottom, 1 };
+        Window ww = { layer->name, FALSE, in[0]->w, layer->kernel_w, layer->stride_w,
+                      layer->pad_left, layer->pad_right, 1 };
+
+        if (!pool_side (&wh, layer->rounding, &out->h, failure)
+            || !pool_side (&ww, layer->rounding, &out->w, failure))
+          return FALSE;
+        if (layer->type == KILN_LAYER_AVG_POOL)
+          out->macs = (gint64) out->c * out->h * out->w * layer->kernel_h * layer->kernel_w;
+        break;
+      }
+
+    case KILN_LAYER_GLOBAL_AVG_POOL:
+      out->h = out->w = 1;
+      out->macs = elements;
+      break;
+
+    case KILN_LAYER_INNER_PRODUCT:
+      out->c = layer->num_output;
+      out->h = out->w = 1;
+      if (!checked_mul (elements, layer->num_output, &out->params))
+        return fail (failure, KILN_ENGINE_ERROR_SHAPE, FALSE, _("%s: the layer is too large to count"), layer->name);
+      out->macs = out->params;
+      if (layer->bias)
+        out->params += layer->num_output;
+      break;
+
+    case KILN_LAYER_FLATTEN:
+      if (elements > G_MAXINT)
+        return fail (failure, KILN_ENGINE_ERROR_SHAPE, FALSE,
+                     _("%s: %" G_GINT64_FORMAT " values do not fit in one axis"), layer->name, elements);
+      out->c = (int) elements;
+      out->h = out->w = 1;
+      break;
+
+    case KILN_LAYER_CONCAT:
+      if (!check_same_hw (layer, inputs, in, FALSE, failure))
+        return FALSE;
+      for (guint i = 1; i < inputs->len; i++)
+        out->c += in[i]->c;
+      if (out->c > MAX_CHANNELS)
+        return fail (failure, KILN_ENGINE_ERROR_SHAPE, FALSE,
+                     _("%s: %d channels is more than %d"), layer->name, out->c, MAX_CHANNELS);
+      break;
+
+    case KILN_LAYER_ADD:
+      if (!check_same_hw (layer, inputs, in, TRUE, failure))
+        return FALSE;
+      break;
+
+    case KILN_LAYER_LRN:
+      out->macs = elements * layer->local_size;
+      break;
+
+    case KILN_LAYER_BATCH_NORM:
+      out->params = 2 * (gint64) out->c;   /* scale and shift; running stats are not learnt */
+      out->macs = elements;
+      break;
+
+    case KILN_LAYER_RELU:
+    case KILN_LAYER_DROPOUT:
+    case KILN_LAYER_SOFTMAX:
+    case KILN_LAYER_N_TYPES:
+    default:
+      break;
+    }
+
+  out->activation_bytes = (gint64) out->c * out->h * out->w * (gint64) sizeof (float);
+  return TRUE;
+}
+
+static gboolean
+infer_all (KilnNetSpec *self,
+           int          channels,
+           int          height,
+           int          width,
+           GArray      *shapes,
+           Failure     *failure)
+{
+  KilnLayerShape input = { channels, height, width, 0, 0, 0 };
+
+  if (!in_range (channels, 1, MAX_CHANNELS) || !in_range (height, 1, MAX_SPATIAL)
+      || !in_range (width, 1, MAX_SPATIAL))
+    return fail (failure, KILN_ENGINE_ERROR_INVALID_ARGUMENT, FALSE,
+                 _("%s: input %d×%d×%d is not usable; channels must be 1 to %d, height and width 1 to %d"),
+                 self->name, channels, height, width, MAX_CHANNELS, MAX_SPATIAL);
+  if (self->layers->len == 0)
+    return fail (failure, KILN_ENGINE_ERROR_INVALID_ARGUMENT, FALSE, _("%s: the net has no layers"), self->name);
+
+  g_array_set_size (shapes, self->layers->len);
+  for (guint i = 0; i < self->layers->len; i++)
+    if (!infer_layer (self, i, &input, shapes, failure))
+      return FALSE;
+  return TRUE;
+}
+
+/* The nearest input sizes (one above, one below) at which the whole net
+ * infers. Only the failing side moves when it is known; otherwise, or for a
+ * square input, both move together. */
+static char *
+suggest_inputs (KilnNetSpec *self,
+                int          side)
+{
+  g_autoptr(GArray) scratch = g_array_new (FALSE, TRUE, sizeof (KilnLayerShape));
+  gboolean square = self->height == self->width;
+  gboolean move_h = square || side != SIDE_WIDTH;
+  gboolean move_w = square || side != SIDE_HEIGHT;
+  int found[2] = { 0, 0 };   /* offsets above and below */
+  char *sizes[2] = { NULL, NULL };
+  char *result;
+
+  for (int dir = 0; dir < 2; dir++)
+    for (int d = 1; d <= SUGGEST_RANGE && !found[dir]; d++)
+      {
+        int delta = dir == 0 ? d : -d;
+        int h = self->height + (move_h ? delta : 0);
+        int w = self->width + (move_w ? delta : 0);
+
+        if (h < 1 || w < 1)
+          break;
+        if (infer_all (self, self->channels, h, w, scratch, NULL))
+          {
+            found[dir] = delta;
+            sizes[dir] = g_strdup_printf ("%d×%d", h, w);
+          }
+      }
+
+  if (sizes[0] && sizes[1])
+    result = g_strdup_printf (_("use input %s (or %s)"), sizes[0], sizes[1]);
+  else if (sizes[0] || sizes[1])
+    result = g_strdup_printf (_("use input %s"), sizes[0] ? sizes[0] : sizes[1]);
+  else
+    result = NULL;
+  g_free (sizes[0]);
+  g_free (sizes[1]);
+  return result;
+}
+
+gboolean
+kiln_net_spec_infer_shapes (KilnNetSpec *self,
+                            GError     **error)
+{
+  g_return_val_if_fail (KILN_IS_NET_SPEC (self), FALSE);
+
+  Failure failure = { 0 };
+
+  self->shapes_valid = FALSE;
+  if (infer_all (self, self->channels, self->height, self->width, self->shapes, &failure))
+    {
+      self->shapes_valid = TRUE;
+      return TRUE;
+    }
+
+  g_autofree char *inputs = failure.size_dependent ? suggest_inputs (self, failure.side) : NULL;
+  GString *message = g_string_new (failure.message);
+
+  if (inputs && failure.local_fix)
+    g_string_append_printf (message, "; %s, or %s", inputs, failure.local_fix);
+  else if (inputs || failure.local_fix)
+    g_string_append_printf (message, "; %s", inputs ? inputs : failure.local_fix);
+  g_set_error_literal (error, KILN_ENGINE_ERROR, failure.code, message->str);
+  g_string_free (message, TRUE);
+  failure_clear (&failure);
+  return FALSE;
+}
+
+const KilnLayerShape *
+kiln_net_spec_get_shape (KilnNetSpec *self,
+                         guint        index)
+{
+  g_return_val_if_fail (KILN_IS_NET_SPEC (self), NULL);
+
+  if (!self->shapes_valid || index >= self->shapes->len)
+    return NULL;
+  return &g_array_index (self->shapes, KilnLayerShape, index);
+}
+
+static gint64
+sum_shapes (KilnNetSpec *self,
+            gsize        offset)
+{
+  gint64 total = 0;
+
+  if (!self->shapes_valid)
+    return 0;
+  for (guint i = 0; i < self->shapes->len; i++)
+    total += G_STRUCT_MEMBER (gint64, &g_array_index (self->shapes, KilnLayerShape, i), offset);
+  return total;
+}
+
+gint64
+kiln_net_spec_get_total_params (KilnNetSpec *self)
+{
+  g_return_val_if_fail (KILN_IS_NET_SPEC (self), 0);
+  return sum_shapes (self, G_STRUCT_OFFSET (KilnLayerShape, params));
+}
+
+gint64
+kiln_net_spec_get_total_macs (KilnNetSpec *self)
+{
+  g_return_val_if_fail (KILN_IS_NET_SPEC (self), 0);
+  return sum_shapes (self, G_STRUCT_OFFSET (KilnLayerShape, macs));
+}
+
+gint64
+kiln_net_spec_get_total_activation_bytes (KilnNetSpec *self)
+{
+  g_return_val_if_fail (KILN_IS_NET_SPEC (self), 0);
+  return sum_shapes (self, G_STRUCT_OFFSET (KilnLayerShape, activation_bytes));
+}
+
+/* ---- Resize report ------------------------------------------------------ */
+
+void
+kiln_layer_change_free (KilnLayerChange *change)
+{
+  if (change == NULL)
+    return;
+  g_free (change->name);
+  g_free (change->description);
+  g_free (change);
+}
+
+/* How many values feed each output of a layer's weights: what must match
+ * for trained weights to be reused. */
+static gint64
+fan_in (KilnNetSpec *self,
+        guint        index)
+{
+  const KilnLayerSpec *layer = g_ptr_array_index (self->layers, index);
+  g_autoptr(GArray) inputs = NULL;
+  const KilnLayerShape *in;
+  KilnLayerShape net_input = { self->channels, self->height, self->width, 0, 0, 0 };
+  int j;
+
+  if (!kiln_layer_type_has_weights (layer->type))
+    return 0;
+  inputs = kiln_net_spec_resolve_inputs (self, index, NULL);
+  j = inputs ? g_array_index (inputs, int, 0) : -1;
+  in = j < 0 ? &net_input : &g_array_index (self->shapes, KilnLayerShape, j);
+  switch (layer->type)
+    {
+    case KILN_LAYER_CONVOLUTION:
+      return (gint64) (in->c / layer->group) * layer->kernel_h * layer->kernel_w;
+    case KILN_LAYER_INNER_PRODUCT:
+      return (gint64) in->c * in->h * in->w;
+    case KILN_LAYER_BATCH_NORM:
+      return in->c;
+    default:
+      return 0;
+    }
+}
+
+GPtrArray *
+kiln_net_spec_compare_input (KilnNetSpec *self,
+                             int          channels,
+                             int          height,
+                             int          width,
+                             GError     **error)
+{
+  g_return_val_if_fail (KILN_IS_NET_SPEC (self), NULL);
+
+  g_autoptr(KilnNetSpec) before = kiln_net_spec_copy (self);
+  g_autoptr(KilnNetSpec) after = kiln_net_spec_copy (self);
+  g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_layer_change_free);
+
+  if (!kiln_net_spec_infer_shapes (before, error))
+    return NULL;
+  kiln_net_spec_set_input (after, channels, height, width);
+  if (!kiln_net_spec_infer_shapes (after, error))
+    return NULL;
+
+  for (guint i = 0; i < self->layers->len; i++)
+    {
+      const KilnLayerSpec *layer = g_ptr_array_index (self->layers, i);
+      const KilnLayerShape *a = kiln_net_spec_get_shape (before, i);
+      const KilnLayerShape *b = kiln_net_spec_get_shape (after, i);
+      KilnLayerChange *change = g_new0 (KilnLayerChange, 1);
+      gboolean same_output = a->c == b->c && a->h == b->h && a->w == b->w;
+
+      change->index = i;
+      change->name = g_strdup (layer->name);
+      change->old_c = a->c;
+      change->old_h = a->h;
+      change->old_w = a->w;
+      change->new_c = b->c;
+      change->new_h = b->h;
+      change->new_w = b->w;
+      change->old_fan_in = fan_in (before, i);
+      change->new_fan_in = fan_in (after, i);
+      change->old_params = a->params;
+      change->new_params = b->params;
+      change->weights_change = change->old_fan_in != change->new_fan_in || a->params != b->params;
+
+      if (change->weights_change)
+        change->description = g_strdup_printf (_("%s: inputs %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+                                                 "; weights must be re-initialised"),
+                                               layer->name, change->old_fan_in, change->new_fan_in);
+      else if (kiln_layer_type_has_weights (layer->type) && same_output)
+        change->description = g_strdup_printf (_("%s: weights kept; output %d×%d×%d unchanged"),
+                                               layer->name, a->c, a->h, a->w);
+      else if (kiln_layer_type_has_weights (layer->type))
+        change->description = g_strdup_printf (_("%s: weights kept; output %d×%d×%d → %d×%d×%d"),
+                                               layer->name, a->c, a->h, a->w, b->c, b->h, b->w);
+      else if (same_output)
+        change->description = g_strdup_printf (_("%s: output %d×%d×%d unchanged"),
+                                               layer->name, a->c, a->h, a->w);
+      else
+        change->description = g_strdup_printf (_("%s: output %d×%d×%d → %d×%d×%d"),
+                                               layer->name, a->c, a->h, a->w, b->c, b->h, b->w);
+      g_ptr_array_add (changes, change);
+    }
+  return g_steal_pointer (&changes);
+}
