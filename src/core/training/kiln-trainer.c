@@ -7,8 +7,10 @@
 #include "kiln-net.h"
 #include "kiln-batch-loader.h"
 #include "kiln-checkpoint.h"
+#include "kiln-emitter.h"
 #include "kiln-error.h"
 #include "kiln-evaluation.h"
+#include "kiln-trainer-private.h"
 #include "kiln-onnx-export.h"
 #include "kiln-json-text.h"
 
@@ -18,7 +20,6 @@ typedef enum {
   EVENT_VALIDATED,
   EVENT_EPOCH,
   EVENT_CHECKPOINT,
-  EVENT_FINISHED,
 } EventType;
 
 typedef struct {
@@ -54,6 +55,7 @@ struct _KilnTrainer
   guint progress_interval_ms;
 
   GThread *thread;
+  KilnEmitter *emitter;       /* from kiln_trainer_start() on */
 
   /* Shared with the worker, under the lock. */
   GMutex lock;
@@ -64,8 +66,6 @@ struct _KilnTrainer
   GError *error;
   gboolean progress_dirty;
   GQueue events;
-  GSource *ui_source;
-  gint64 last_progress_emit;
 };
 
 enum { SIGNAL_PROGRESS, SIGNAL_VALIDATED, SIGNAL_EPOCH_FINISHED, SIGNAL_CHECKPOINT_SAVED, SIGNAL_FINISHED, N_SIGNALS };
@@ -265,21 +265,20 @@ event_free (Event *e)
   g_free (e);
 }
 
-static gboolean
-dispatch_ui (gpointer data)
+/* On the owner's context, from the emitter: the newest progress, then the
+ * events in order, then (final) "finished". */
+static void
+emit_pending (gpointer owner, gboolean final)
 {
-  KilnTrainer *self = KILN_TRAINER (data);
+  KilnTrainer *self = KILN_TRAINER (owner);
   GQueue events = G_QUEUE_INIT;
   gboolean progress;
 
   g_mutex_lock (&self->lock);
-  g_clear_pointer (&self->ui_source, g_source_unref);
   progress = self->progress_dirty;
   self->progress_dirty = FALSE;
   events = self->events;
   g_queue_init (&self->events);
-  if (progress)
-    self->last_progress_emit = g_get_monotonic_time ();
   g_mutex_unlock (&self->lock);
 
   if (progress)
@@ -298,40 +297,19 @@ dispatch_ui (gpointer data)
         case EVENT_CHECKPOINT:
           g_signal_emit (self, signals[SIGNAL_CHECKPOINT_SAVED], 0, e->path);
           break;
-        case EVENT_FINISHED:
-          /* The worker has returned: reap it here, on the owner's thread. */
-          if (self->thread != NULL)
-            {
-              g_thread_join (self->thread);
-              self->thread = NULL;
-              /* The worker's reference; this source holds another until it returns. */
-              g_object_unref (self);
-            }
-          g_signal_emit (self, signals[SIGNAL_FINISHED], 0, (int) kiln_trainer_get_state (self));
-          break;
         }
       event_free (e);
     }
-  return G_SOURCE_REMOVE;
-}
-
-/* With the lock held. Events go out at once; progress waits for the interval. */
-static void
-schedule_ui_locked (KilnTrainer *self, gboolean urgent)
-{
-  if (self->ui_source != NULL)
+  if (final)
     {
-      if (!urgent || g_source_get_ready_time (self->ui_source) <= 0)
-        return;
-      g_source_destroy (self->ui_source);
-      g_clear_pointer (&self->ui_source, g_source_unref);
+      /* The worker posted this last, its work done: drop its handle without
+       * joining (the thread frees itself as it returns, so the owner's
+       * thread never waits for it) and the reference it held. The emitter
+       * holds another for this call. */
+      g_clear_pointer (&self->thread, g_thread_unref);
+      g_object_unref (self);
+      g_signal_emit (self, signals[SIGNAL_FINISHED], 0, (int) kiln_trainer_get_state (self));
     }
-  gint64 wait_us = urgent ? 0 : (gint64) self->progress_interval_ms * 1000 -
-                                (g_get_monotonic_time () - self->last_progress_emit);
-  self->ui_source = wait_us > 0 ? g_timeout_source_new ((guint) (wait_us / 1000) + 1) : g_idle_source_new ();
-  g_source_set_callback (self->ui_source, dispatch_ui, g_object_ref (self), g_object_unref);
-  g_source_set_static_name (self->ui_source, "[kiln] trainer");
-  g_source_attach (self->ui_source, self->context);
 }
 
 static void
@@ -339,8 +317,8 @@ post_progress (KilnTrainer *self)
 {
   g_mutex_lock (&self->lock);
   self->progress_dirty = TRUE;
-  schedule_ui_locked (self, FALSE);
   g_mutex_unlock (&self->lock);
+  kiln_emitter_post (self->emitter, FALSE);
 }
 
 static void
@@ -349,8 +327,8 @@ post_event (KilnTrainer *self, Event *e)
   g_mutex_lock (&self->lock);
   g_queue_push_tail (&self->events, e);
   self->progress_dirty = TRUE;
-  schedule_ui_locked (self, TRUE);
   g_mutex_unlock (&self->lock);
+  kiln_emitter_post (self->emitter, TRUE);
 }
 
 /* ---- the worker ---- */
@@ -666,7 +644,7 @@ wait_if_paused (KilnTrainer *self)
         {
           self->status.state = KILN_TRAINER_PAUSED;
           self->progress_dirty = TRUE;
-          schedule_ui_locked (self, TRUE);
+          kiln_emitter_post (self->emitter, TRUE);
           paused = TRUE;
         }
       g_cond_wait (&self->wake, &self->lock);
@@ -676,7 +654,7 @@ wait_if_paused (KilnTrainer *self)
     {
       self->status.state = KILN_TRAINER_RUNNING;
       self->progress_dirty = TRUE;
-      schedule_ui_locked (self, TRUE);
+      kiln_emitter_post (self->emitter, TRUE);
     }
   g_mutex_unlock (&self->lock);
   return go_on;
@@ -1001,6 +979,9 @@ static gpointer
 worker_main (gpointer data)
 {
   KilnTrainer *self = data;
+  /* Ours: the final post below may be the last thing this thread does
+   * with the trainer, which the owner's thread may then free. */
+  g_autoptr(KilnEmitter) emitter = kiln_emitter_ref (self->emitter);
   Worker w = { .self = self };
   g_autoptr(GError) error = NULL;
   gboolean ok = train (&w, &error);
@@ -1026,9 +1007,8 @@ worker_main (gpointer data)
   g_cond_broadcast (&self->wake);
   g_mutex_unlock (&self->lock);
 
-  Event *e = g_new0 (Event, 1);
-  e->type = EVENT_FINISHED;
-  post_event (self, e);
+  /* Everything is on disk: "finished" may go out, and self may go. */
+  kiln_emitter_post_final (emitter);
   return NULL;
 }
 
@@ -1107,9 +1087,17 @@ kiln_trainer_set_resume (KilnTrainer *self, const char *checkpoint_path)
 void
 kiln_trainer_set_progress_interval (KilnTrainer *self, guint milliseconds)
 {
-  g_mutex_lock (&self->lock);
   self->progress_interval_ms = milliseconds;
-  g_mutex_unlock (&self->lock);
+  if (self->emitter != NULL)
+    kiln_emitter_set_interval (self->emitter, milliseconds);
+}
+
+void
+kiln_trainer_set_context (KilnTrainer *self, GMainContext *context)
+{
+  g_return_if_fail (self->thread == NULL);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = g_main_context_ref (context);
 }
 
 gboolean
@@ -1167,7 +1155,9 @@ kiln_trainer_start (KilnTrainer *self, GError **error)
   g_mutex_lock (&self->lock);
   self->status.state = KILN_TRAINER_RUNNING;
   g_mutex_unlock (&self->lock);
-  /* The worker holds a reference until the "finished" dispatch reaps it. */
+  self->emitter = kiln_emitter_new (self, self->context, emit_pending, "[kiln] trainer");
+  kiln_emitter_set_interval (self->emitter, self->progress_interval_ms);
+  /* The worker holds a reference until the final emission drops it. */
   g_object_ref (self);
   self->thread = g_thread_try_new ("kiln-trainer", worker_main, self, error);
   if (self->thread == NULL)
@@ -1175,6 +1165,7 @@ kiln_trainer_start (KilnTrainer *self, GError **error)
       g_mutex_lock (&self->lock);
       self->status.state = KILN_TRAINER_IDLE;
       g_mutex_unlock (&self->lock);
+      g_clear_pointer (&self->emitter, kiln_emitter_unref);
       g_object_unref (self);
       return FALSE;
     }
@@ -1253,8 +1244,11 @@ kiln_trainer_finalize (GObject *object)
 {
   KilnTrainer *self = KILN_TRAINER (object);
 
-  /* The worker holds a reference until it has been reaped, so it is gone. */
+  /* The worker holds a reference until its final emission, so it is done. */
   g_assert (self->thread == NULL);
+  if (self->emitter != NULL)
+    kiln_emitter_close (self->emitter);
+  g_clear_pointer (&self->emitter, kiln_emitter_unref);
   g_clear_object (&self->run);
   g_clear_object (&self->spec);
   kiln_trainer_options_clear (&self->options);
