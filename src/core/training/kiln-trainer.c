@@ -12,6 +12,7 @@
 #include "kiln-evaluation.h"
 #include "kiln-trainer-private.h"
 #include "kiln-onnx-export.h"
+#include "kiln-softmax.h"
 #include "kiln-json-text.h"
 
 #define CHECKPOINT_FORMAT "kiln-checkpoint-1"
@@ -536,23 +537,6 @@ restore (Worker *w, GError **error)
   return TRUE;
 }
 
-static void
-softmax_rows (float *logits, guint n, guint k)
-{
-  for (guint i = 0; i < n; i++)
-    {
-      float *row = logits + (gsize) i * k;
-      float max = row[0];
-      double sum = 0;
-      for (guint c = 1; c < k; c++)
-        max = MAX (max, row[c]);
-      for (guint c = 0; c < k; c++)
-        sum += row[c] = expf (row[c] - max);
-      for (guint c = 0; c < k; c++)
-        row[c] /= sum;
-    }
-}
-
 static gboolean
 validate (Worker *w, KilnEvaluation **out, GError **error)
 {
@@ -578,7 +562,7 @@ validate (Worker *w, KilnEvaluation **out, GError **error)
       if (!kiln_net_forward (w->net, FALSE, error))
         return FALSE;
       kiln_net_get_output (w->net, logits);
-      softmax_rows (logits, n, k);
+      kiln_softmax_rows (logits, n, k);
       for (guint i = 0; i < n; i++)
         sources[i] = entries[i];
       if (!kiln_evaluation_add_batch (evaluation, logits, labels, sources, n, error))
