@@ -27,16 +27,8 @@ on_progress (KilnTrainer *trainer, TrainUi *ui)
   if (ui->json || !ui->tty)
     return;
   kiln_trainer_get_status (trainer, &s);
-  g_autoptr(GString) line = g_string_new (NULL);
-  gint64 per_epoch = s.total_iterations > 0 ? s.total_iterations : 1;
-  g_string_append_printf (line, _("iter %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " · epoch %d · loss %.4f · acc %.3f · lr %.3g · %.0f img/s"),
-                          s.iteration, per_epoch, s.epoch + 1, s.loss, s.accuracy, s.learning_rate,
-                          s.images_per_second);
-  if (!isnan (s.val_accuracy))
-    g_string_append_printf (line, _(" · val %.3f"), s.val_accuracy);
-  if (s.state == KILN_TRAINER_PAUSED)
-    g_string_append (line, _(" · paused"));
-  kiln_cli_status_line (line->str);
+  g_autofree char *line = kiln_trainer_status_format (&s);
+  kiln_cli_status_line (line);
 }
 
 static void

@@ -229,9 +229,8 @@ on_trainer_progress (KilnTrainer *trainer, KilnWindow *self)
   if (self->trainer_row == NULL)
     return;
   kiln_trainer_get_status (trainer, &s);
-  g_autofree char *text =
-    g_strdup_printf (_("training: iteration %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " · loss %.4f · %.0f images/s"),
-                     s.iteration, s.total_iterations, s.loss, s.images_per_second);
+  g_autofree char *status = kiln_trainer_status_format (&s);
+  g_autofree char *text = g_strdup_printf (_("training: %s"), status);
   adw_action_row_set_subtitle (self->trainer_row, text);
 }
 

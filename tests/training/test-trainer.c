@@ -718,11 +718,41 @@ test_options_json_round_trip (void)
   kiln_trainer_options_clear (&b);
 }
 
+static void
+test_status_format (void)
+{
+  KilnTrainerStatus s = {
+    .state = KILN_TRAINER_RUNNING, .iteration = 0, .total_iterations = 600, .epoch = 0, .total_epochs = 10,
+    .eta_seconds = -1, .val_loss = NAN, .val_accuracy = NAN, .val_top5 = NAN, .best_val_accuracy = NAN,
+  };
+  g_autofree char *starting = kiln_trainer_status_format (&s);
+  /* Nothing measured yet: no loss, no rate, no ETA. */
+  g_assert_cmpstr (starting, ==, "epoch 1/10 · iteration 0/600");
+
+  s.iteration = 120;
+  s.epoch = 1;
+  s.loss = 0.43214;
+  s.accuracy = 0.9123;
+  s.learning_rate = 0.0097;
+  s.images_per_second = 1234.4;
+  s.val_accuracy = 0.905;
+  s.eta_seconds = 46.2;
+  g_autofree char *running = kiln_trainer_status_format (&s);
+  g_assert_cmpstr (running, ==, "epoch 2/10 · iteration 120/600 · loss 0.4321 · accuracy 0.912 · lr 0.0097 · "
+                                "1234 images/s · validation 0.905 · ETA 0:47");
+
+  s.state = KILN_TRAINER_PAUSED;
+  s.eta_seconds = 3 * 3600 + 62;
+  g_autofree char *paused = kiln_trainer_status_format (&s);
+  g_assert_true (g_str_has_suffix (paused, " · ETA 3:01:02 · paused"));
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/trainer/options-json", test_options_json_round_trip);
+  g_test_add_func ("/trainer/status-format", test_status_format);
   g_test_add ("/trainer/learns-and-logs", Data, NULL, data_setup, test_learns_and_logs, data_teardown);
   g_test_add ("/trainer/stop-and-resume-exact", Data, NULL, data_setup, test_stop_and_resume_is_exact, data_teardown);
   g_test_add ("/trainer/resume-finishes-interrupted-validation/epoch-2", Data, GUINT_TO_POINTER (2), data_setup,

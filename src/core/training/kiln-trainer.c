@@ -1,5 +1,8 @@
+#include "config.h"
+
 #include "kiln-trainer.h"
 
+#include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
 
@@ -12,6 +15,7 @@
 #include "kiln-evaluation.h"
 #include "kiln-trainer-private.h"
 #include "kiln-onnx-export.h"
+#include "kiln-progress.h"
 #include "kiln-softmax.h"
 #include "kiln-json-text.h"
 
@@ -842,6 +846,7 @@ train (Worker *w, GError **error)
   g_mutex_lock (&self->lock);
   self->status.total_iterations = total;
   self->status.iteration = w->iteration;
+  self->status.epoch = (int) MIN (w->iteration / w->batches_per_epoch, MAX (o->epochs - 1, 0));
   self->status.best_val_accuracy = w->best_val_accuracy;
   g_mutex_unlock (&self->lock);
 
@@ -914,6 +919,8 @@ train (Worker *w, GError **error)
       self->status.accuracy = row.accuracy;
       self->status.learning_rate = row.learning_rate;
       self->status.images_per_second = rate;
+      /* Steps only: validation and checkpoints are not in the rate. */
+      self->status.eta_seconds = rate > 0 ? (total - w->iteration) * (double) o->batch_size / rate : -1;
       g_mutex_unlock (&self->lock);
       post_progress (self);
 
@@ -1007,6 +1014,7 @@ kiln_trainer_new (KilnRun *run, KilnNetSpec *spec, const KilnTrainerOptions *opt
   self->spec = kiln_net_spec_copy (spec);
   self->options = *options;
   self->options.backend = g_strdup (options->backend ? options->backend : "auto");
+  self->status.total_epochs = options->epochs;
   return self;
 }
 
@@ -1202,6 +1210,29 @@ kiln_trainer_get_status (KilnTrainer *self, KilnTrainerStatus *status)
   g_mutex_unlock (&self->lock);
 }
 
+char *
+kiln_trainer_status_format (const KilnTrainerStatus *s)
+{
+  GString *text = g_string_new (NULL);
+
+  /* %lld, not G_GINT64_FORMAT: xgettext cuts a message at a macro. */
+  g_string_append_printf (text, _("epoch %d/%d · iteration %lld/%lld"), s->epoch + 1, s->total_epochs,
+                          (long long) s->iteration, (long long) s->total_iterations);
+  if (s->iteration > 0)
+    g_string_append_printf (text, _(" · loss %.4f · accuracy %.3f · lr %.3g · %.0f images/s"),
+                            s->loss, s->accuracy, s->learning_rate, s->images_per_second);
+  if (!isnan (s->val_accuracy))
+    g_string_append_printf (text, _(" · validation %.3f"), s->val_accuracy);
+  if (s->eta_seconds >= 0 && isfinite (s->eta_seconds))
+    {
+      g_autofree char *eta = kiln_progress_format_duration (s->eta_seconds);
+      g_string_append_printf (text, _(" · ETA %s"), eta);
+    }
+  if (s->state == KILN_TRAINER_PAUSED)
+    g_string_append (text, _(" · paused"));
+  return g_string_free (text, FALSE);
+}
+
 KilnTrainerState
 kiln_trainer_get_state (KilnTrainer *self)
 {
@@ -1285,4 +1316,5 @@ kiln_trainer_init (KilnTrainer *self)
   self->owned_caches = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_tensor_cache_free);
   self->status.val_loss = self->status.val_accuracy = self->status.val_top5 = NAN;
   self->status.best_val_accuracy = NAN;
+  self->status.eta_seconds = -1;
 }

@@ -79,13 +79,21 @@ typedef struct {
   gint64 iteration;            /* completed iterations */
   gint64 total_iterations;
   int epoch;                   /* current epoch, from 0 */
+  int total_epochs;
   double loss;                 /* last batch */
   double accuracy;             /* last batch */
   double learning_rate;
   double images_per_second;    /* smoothed */
+  double eta_seconds;          /* of the training steps left; -1 when unknown */
   double val_loss, val_accuracy, val_top5;   /* NaN until validated */
   double best_val_accuracy;
 } KilnTrainerStatus;
+
+/* "epoch 2/10 · iteration 120/600 · loss 0.4321 · accuracy 0.912 ·
+ * lr 0.0097 · 1234 images/s · validation 0.905 · ETA 0:47 · paused": the
+ * one-line status the CLI and the window show (parts without a value yet
+ * are left out). */
+char       *kiln_trainer_status_format     (const KilnTrainerStatus  *status);
 
 #define KILN_TYPE_TRAINER (kiln_trainer_get_type ())
 G_DECLARE_FINAL_TYPE (KilnTrainer, kiln_trainer, KILN, TRAINER, GObject)
