@@ -526,6 +526,12 @@ kiln_window_constructed (GObject *object)
 }
 
 static void
+release_application (KilnTrainer *trainer, int state, GApplication *app)
+{
+  g_application_release (app);
+}
+
+static void
 kiln_window_dispose (GObject *object)
 {
   KilnWindow *self = KILN_WINDOW (object);
@@ -536,10 +542,18 @@ kiln_window_dispose (GObject *object)
   g_clear_object (&self->project);
   if (self->trainer != NULL)
     {
-      /* Closing the window stops the run after a checkpoint. */
+      /* Closing the window stops the run after a checkpoint, without
+       * waiting here: the trainer keeps itself until it has written it,
+       * and the application stays until then. */
+      GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
       g_signal_handlers_disconnect_by_data (self->trainer, self);
+      if (app != NULL)
+        {
+          g_application_hold (G_APPLICATION (app));
+          g_signal_connect_data (self->trainer, "finished", G_CALLBACK (release_application), g_object_ref (app),
+                                 (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+        }
       kiln_trainer_stop (self->trainer);
-      kiln_trainer_join (self->trainer);
       g_clear_object (&self->trainer);
     }
   g_clear_pointer (&self->run_rows, g_ptr_array_unref);

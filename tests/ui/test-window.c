@@ -203,6 +203,23 @@ make_stopped_run (int epochs)
   return project;
 }
 
+/* Opens @project in @window, and resumes @run_dir from its Train page. */
+static void
+resume_in_window (KilnWindow *window, const char *project, const char *run_dir)
+{
+  gtk_window_present (GTK_WINDOW (window));
+  g_autoptr(GFile) folder = g_file_new_for_path (project);
+  kiln_window_open_project (window, folder);
+  GtkWidget *stack = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (window), KILN_TYPE_WINDOW, "runs_stack"));
+  kiln_test_spin_until (shows_runs, stack, 10);   /* the logs are read on a thread */
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (stack)), ==, "runs");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.resume-run", "s", run_dir));
+  gpointer started[] = { window, GINT_TO_POINTER (TRUE) };
+  kiln_test_spin_until (trainer_is, started, 10);
+  g_assert_nonnull (kiln_window_get_trainer (window));
+}
+
 static void
 test_resume_a_stopped_run (void)
 {
@@ -211,18 +228,8 @@ test_resume_a_stopped_run (void)
   /* The Train page lists it with a Resume button, which finishes it. */
   g_autoptr(KilnApplication) app = kiln_test_make_app ();
   KilnWindow *window = kiln_window_new (app);
-  gtk_window_present (GTK_WINDOW (window));
-  g_autoptr(GFile) folder = g_file_new_for_path (project);
-  kiln_window_open_project (window, folder);
-  GtkWidget *stack = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (window), KILN_TYPE_WINDOW, "runs_stack"));
-  kiln_test_spin_until (shows_runs, stack, 10);   /* the logs are read on a thread */
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (stack)), ==, "runs");
-
   g_autofree char *run_dir = g_build_filename (project, "runs", "bars", NULL);
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.resume-run", "s", run_dir));
-  gpointer started[] = { window, GINT_TO_POINTER (TRUE) };
-  kiln_test_spin_until (trainer_is, started, 10);
-  g_assert_nonnull (kiln_window_get_trainer (window));
+  resume_in_window (window, project, run_dir);
   gpointer ended[] = { window, GINT_TO_POINTER (FALSE) };
   kiln_test_spin_until (trainer_is, ended, 10);
   g_assert_null (kiln_window_get_trainer (window));
@@ -242,6 +249,47 @@ test_resume_a_stopped_run (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static gboolean
+is_null (gpointer data)
+{
+  return *(gpointer *) data == NULL;
+}
+
+/* Closing the window while a run trains stops it after a checkpoint, and
+ * the closing does not wait for that: the run finishes its checkpoint on
+ * its own thread and then goes away by itself. */
+static void
+test_closing_while_training_does_not_wait (void)
+{
+  g_autofree char *project = make_stopped_run (400);
+  g_autofree char *run_dir = g_build_filename (project, "runs", "bars", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
+  KilnWindow *window = kiln_window_new (app);
+
+  resume_in_window (window, project, run_dir);
+  KilnTrainer *trainer = kiln_window_get_trainer (window);
+  g_object_add_weak_pointer (G_OBJECT (trainer), (gpointer *) &trainer);
+
+  /* The run ends only in a main-loop turn after its checkpoint; a window
+   * that waited for the worker would have let it end inside destroy. */
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_nonnull (trainer);
+  kiln_test_spin_until (is_null, &trainer, 60);
+  g_assert_null (trainer);
+
+  KilnRunSummary summary;
+  g_assert_true (kiln_run_summarize (run_dir, &summary, &error));
+  g_assert_no_error (error);
+  g_assert_false (summary.finished);
+  g_autoptr(KilnRun) run = kiln_run_open (run_dir, -1, &error);
+  g_assert_no_error (error);
+  gint64 iteration = 0;
+  g_autofree char *latest = kiln_run_get_latest_checkpoint (run, &iteration);
+  /* The stop kept everything done: the newest checkpoint is where the log ends. */
+  g_assert_cmpint (iteration, ==, summary.iteration);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -253,5 +301,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/open-project", test_open_project_counts_classes);
   g_test_add_func ("/window/demo-import-cancel", test_demo_import_can_be_cancelled);
   g_test_add_func ("/window/resume-a-stopped-run", test_resume_a_stopped_run);
+  g_test_add_func ("/window/closing-while-training-does-not-wait", test_closing_while_training_does_not_wait);
   return g_test_run ();
 }
