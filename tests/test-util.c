@@ -1,3 +1,4 @@
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -168,4 +169,59 @@ kiln_test_normalized_error (const float *y,
   if (max_abs)
     *max_abs = worst;
   return norm > 0 ? sqrt (diff) / sqrt (norm) : sqrt (diff);
+}
+
+char *
+kiln_test_make_bars_project (void)
+{
+  char *project = g_dir_make_tmp ("kiln-bars-XXXXXX", NULL);
+
+  g_assert_nonnull (project);
+  for (guint i = 0; i < 24; i++)
+    {
+      const char *cls = i % 2 ? "vertical" : "horizontal";
+      g_autofree char *dir = g_build_filename (project, "images", cls, NULL);
+      g_autofree char *name = g_strdup_printf ("%u.png", i);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 12, 12);
+      guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+      int stride = gdk_pixbuf_get_rowstride (pixbuf);
+
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+      gdk_pixbuf_fill (pixbuf, 0x000000ff);
+      for (int k = 1; k < 11; k++)
+        {
+          int at = 2 + (int) (i % 8);
+          int x = i % 2 ? at : k, y = i % 2 ? k : at;
+          memset (pixels + y * stride + x * 3, 255, 3);
+        }
+      g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", NULL, NULL));
+    }
+  return project;
+}
+
+KilnNetSpec *
+kiln_test_bars_net (void)
+{
+  static const struct { KilnLayerType type; const char *name; int outputs, kernel, stride; } layers[] = {
+    { KILN_LAYER_CONVOLUTION, "conv", 4, 3, 1 },
+    { KILN_LAYER_RELU, "relu", 0, 0, 0 },
+    { KILN_LAYER_MAX_POOL, "pool", 0, 2, 2 },
+    { KILN_LAYER_INNER_PRODUCT, "fc", 2, 0, 0 },
+  };
+  KilnNetSpec *spec = kiln_net_spec_new ("bars", 1, 12, 12);
+
+  for (guint i = 0; i < G_N_ELEMENTS (layers); i++)
+    {
+      g_auto(KilnLayerSpec) layer;
+      kiln_layer_spec_init (&layer, layers[i].type, layers[i].name);
+      layer.num_output = layers[i].outputs;
+      if (layers[i].kernel > 0)
+        {
+          layer.kernel_h = layer.kernel_w = layers[i].kernel;
+          layer.stride_h = layer.stride_w = layers[i].stride;
+        }
+      g_assert_true (kiln_net_spec_add_layer (spec, &layer, NULL));
+    }
+  return spec;
 }

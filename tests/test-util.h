@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "kiln-netspec.h"
+
 G_BEGIN_DECLS
 
 /* Deletes @path and everything below it (symbolic links are not followed). */
@@ -44,5 +46,11 @@ double kiln_test_normalized_error   (const float *y,
                                      const float *ref,
                                      gsize        n,
                                      double      *max_abs);
+
+/* A new temporary project folder whose images/ holds 24 12×12 PNGs of
+ * horizontal and vertical bars (two classes), and a small net for them
+ * (1×12×12 in, two outputs): a run on them takes a moment. */
+char        *kiln_test_make_bars_project (void);
+KilnNetSpec *kiln_test_bars_net          (void);
 
 G_END_DECLS

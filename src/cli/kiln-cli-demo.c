@@ -6,14 +6,6 @@
 #include "kiln-core.h"
 #include "kiln-demo.h"
 
-static void
-on_import_progress (guint64 done, guint64 total, gpointer user_data)
-{
-  g_autofree char *line = g_strdup_printf (_("importing Fashion-MNIST: %" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT),
-                                           done, total);
-  kiln_cli_status_line (line);
-}
-
 int
 kiln_cli_demo (int argc, char **argv)
 {
@@ -30,6 +22,8 @@ kiln_cli_demo (int argc, char **argv)
     { NULL }
   };
   g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProgress) progress = kiln_progress_new ("demo");
+  g_autoptr(GAsyncResult) imported = NULL;
 
   if (!kiln_cli_parse ("demo", NULL,
                        _("Import the Fashion-MNIST demo project and train LeNet on it end to end."),
@@ -42,7 +36,10 @@ kiln_cli_demo (int argc, char **argv)
     }
   if (dir == NULL)
     dir = kiln_demo_default_dir ();
-  if (!kiln_demo_ensure (dir, dataset, limit, as_json ? NULL : on_import_progress, NULL, NULL, &error))
+  if (!as_json)
+    kiln_cli_show_progress (progress, _("importing Fashion-MNIST"));
+  kiln_demo_ensure_async (dir, dataset, limit, progress, NULL, kiln_cli_keep_result, &imported);
+  if (!kiln_demo_ensure_finish (kiln_cli_wait (&imported), &error))
     {
       kiln_cli_status_done ();
       return kiln_cli_fail ("demo", error);

@@ -27,16 +27,8 @@ on_progress (KilnTrainer *trainer, TrainUi *ui)
   if (ui->json || !ui->tty)
     return;
   kiln_trainer_get_status (trainer, &s);
-  g_autoptr(GString) line = g_string_new (NULL);
-  gint64 per_epoch = s.total_iterations > 0 ? s.total_iterations : 1;
-  g_string_append_printf (line, _("iter %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " · epoch %d · loss %.4f · acc %.3f · lr %.3g · %.0f img/s"),
-                          s.iteration, per_epoch, s.epoch + 1, s.loss, s.accuracy, s.learning_rate,
-                          s.images_per_second);
-  if (!isnan (s.val_accuracy))
-    g_string_append_printf (line, _(" · val %.3f"), s.val_accuracy);
-  if (s.state == KILN_TRAINER_PAUSED)
-    g_string_append (line, _(" · paused"));
-  kiln_cli_status_line (line->str);
+  g_autofree char *line = kiln_trainer_status_format (&s);
+  kiln_cli_status_line (line);
 }
 
 static void
@@ -109,24 +101,6 @@ print_summary_json (KilnTrainer *trainer, int state)
   g_print ("%s\n", text);
 }
 
-typedef struct {
-  const char *project, *resume;
-  KilnNetSpec *spec;
-  const KilnTrainerOptions *options;
-  const KilnTrainingSetup *setup;
-  KilnProgress *progress;
-  GError *error;
-} PrepareJob;
-
-static gpointer
-prepare_thread (gpointer data)
-{
-  PrepareJob *job = data;
-  if (job->resume != NULL)
-    return kiln_training_prepare_resume (job->resume, job->progress, &job->error);
-  return kiln_training_prepare (job->project, job->spec, job->options, job->setup, job->progress, &job->error);
-}
-
 int
 kiln_cli_train (int argc, char **argv)
 {
@@ -173,6 +147,7 @@ kiln_cli_train (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(KilnTrainer) trainer = NULL;
   g_autoptr(KilnProgress) progress = kiln_progress_new ("cache");
+  g_autoptr(GAsyncResult) prepared = NULL;
 
   if (!kiln_cli_parse ("train", NULL, _("Train or fine-tune a classifier on a project's class folders."),
                        entries, &argc, &argv))
@@ -181,11 +156,7 @@ kiln_cli_train (int argc, char **argv)
     kiln_cli_show_progress (progress, _("decoding images"));
 
   if (resume != NULL)
-    {
-      PrepareJob job = { .resume = resume, .progress = progress };
-      trainer = kiln_cli_run_in_thread (prepare_thread, &job);
-      error = job.error;
-    }
+    kiln_training_prepare_resume_async (resume, progress, NULL, kiln_cli_keep_result, &prepared);
   else
     {
       if (project == NULL)
@@ -294,12 +265,12 @@ kiln_cli_train (int argc, char **argv)
           kiln_trainer_options_clear (&options);
           return 2;
         }
-      PrepareJob job = { .project = project, .spec = spec, .options = &options, .setup = &setup,
-                         .progress = progress };
-      trainer = kiln_cli_run_in_thread (prepare_thread, &job);
-      error = job.error;
+      kiln_training_prepare_async (project, spec, &options, &setup, progress, NULL, kiln_cli_keep_result, &prepared);
       kiln_trainer_options_clear (&options);
     }
+  kiln_cli_wait (&prepared);
+  trainer = resume != NULL ? kiln_training_prepare_resume_finish (prepared, &error)
+                           : kiln_training_prepare_finish (prepared, &error);
   kiln_cli_status_done ();
   if (trainer == NULL)
     return kiln_cli_fail ("train", error);

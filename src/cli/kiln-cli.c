@@ -78,6 +78,29 @@ kiln_cli_status_done (void)
   status_shown = FALSE;
 }
 
+void
+kiln_cli_keep_result (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* Delivers the last progress update before the caller prints more. */
+static void
+drain_main_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+GAsyncResult *
+kiln_cli_wait (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  drain_main_context ();
+  return *result;
+}
+
 typedef struct {
   GThreadFunc func;
   gpointer data;
@@ -111,9 +134,7 @@ kiln_cli_run_in_thread (GThreadFunc func, gpointer data)
   while (!job.done)
     g_main_context_iteration (NULL, TRUE);
   g_thread_join (thread);
-  /* Deliver the last progress update before the caller prints more. */
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
+  drain_main_context ();
   return job.result;
 }
 

@@ -4,7 +4,7 @@
  * `int kiln_cli_NAME (int argc, char **argv)` listed in kiln-cli.c. */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 #include "kiln-progress.h"
 #include <json-glib/json-glib.h>
@@ -33,9 +33,19 @@ int      kiln_cli_fail  (const char *command,
 void     kiln_cli_status_line (const char *text);
 void     kiln_cli_status_done (void);
 
+/* Core _async calls from a command: pass kiln_cli_keep_result with the
+ * address of a NULL GAsyncResult pointer, then kiln_cli_wait() on it, which
+ * turns the default main context (so KilnProgress lines appear) until the
+ * result is there, delivers what is still pending, and returns it. */
+void          kiln_cli_keep_result (GObject       *source,
+                                    GAsyncResult  *result,
+                                    gpointer       user_data);
+GAsyncResult *kiln_cli_wait        (GAsyncResult **result);
+
 /* Runs @func (@data) on a worker thread while the main context keeps
- * turning, so KilnProgress lines appear while blocking core work runs;
- * returns what @func returned. */
+ * turning, as kiln_cli_wait() does; for the blocking core calls that have
+ * no _async pair yet (evaluation, cache building). Returns what @func
+ * returned. */
 gpointer kiln_cli_run_in_thread (GThreadFunc func,
                                  gpointer    data);
 

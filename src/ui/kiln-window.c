@@ -24,6 +24,7 @@ struct _KilnWindow
   AdwStatusPage *preparing_status;
   GtkProgressBar *preparing_progress;
   KilnProgress *import_progress;
+  char *demo_dir;               /* the demo project being imported */
   GtkStack *runs_stack;
   AdwPreferencesGroup *runs_group;
   GPtrArray *run_rows;          /* rows added to runs_group */
@@ -229,9 +230,8 @@ on_trainer_progress (KilnTrainer *trainer, KilnWindow *self)
   if (self->trainer_row == NULL)
     return;
   kiln_trainer_get_status (trainer, &s);
-  g_autofree char *text =
-    g_strdup_printf (_("training: iteration %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " · loss %.4f · %.0f images/s"),
-                     s.iteration, s.total_iterations, s.loss, s.images_per_second);
+  g_autofree char *status = kiln_trainer_status_format (&s);
+  g_autofree char *text = g_strdup_printf (_("training: %s"), status);
   adw_action_row_set_subtitle (self->trainer_row, text);
 }
 
@@ -256,24 +256,15 @@ on_trainer_finished (KilnTrainer *trainer, int state, KilnWindow *self)
 }
 
 static void
-prepare_resume_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  GError *error = NULL;
-  KilnTrainer *trainer = kiln_training_prepare_resume (data, NULL, &error);
-  if (trainer != NULL)
-    g_task_return_pointer (task, trainer, g_object_unref);
-  else
-    g_task_return_error (task, error);
-}
-
-static void
 prepare_resume_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  KilnWindow *self = KILN_WINDOW (source);
+  g_autoptr(KilnWindow) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(KilnTrainer) trainer = g_task_propagate_pointer (G_TASK (result), &error);
-  const char *run_dir = g_task_get_task_data (G_TASK (result));
+  g_autoptr(KilnTrainer) trainer = kiln_training_prepare_resume_finish (result, &error);
 
+  /* The window closed meanwhile: the run stays as it was on disk. */
+  if (self->run_rows == NULL)
+    return;
   if (trainer == NULL || !kiln_trainer_start (trainer, &error))
     {
       g_autofree char *text = g_strdup_printf (_("The run could not be resumed: %s"), error->message);
@@ -285,6 +276,7 @@ prepare_resume_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_signal_connect (self->trainer, "progress", G_CALLBACK (on_trainer_progress), self);
   g_signal_connect (self->trainer, "finished", G_CALLBACK (on_trainer_finished), self);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.stop-run", TRUE);
+  const char *run_dir = kiln_run_get_dir (kiln_trainer_get_run (self->trainer));
   for (guint i = 0; i < self->run_rows->len; i++)
     if (g_strcmp0 (g_object_get_data (self->run_rows->pdata[i], "run-dir"), run_dir) == 0)
       self->trainer_row = self->run_rows->pdata[i];
@@ -302,10 +294,8 @@ resume_run_activated (GtkWidget *widget, const char *action_name, GVariant *para
     }
   /* Decoding the cache and loading the checkpoint block: off the main thread. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.resume-run", FALSE);
-  g_autoptr(GTask) task = g_task_new (self, NULL, prepare_resume_done, NULL);
-  g_task_set_source_tag (task, resume_run_activated);
-  g_task_set_task_data (task, g_variant_dup_string (parameter, NULL), g_free);
-  g_task_run_in_thread (task, prepare_resume_thread);
+  kiln_training_prepare_resume_async (g_variant_get_string (parameter, NULL), NULL, NULL, prepare_resume_done,
+                                      g_object_ref (self));
 }
 
 static void
@@ -386,42 +376,6 @@ kiln_window_open_project (KilnWindow *self, GFile *folder)
     }
 }
 
-typedef struct {
-  char *project_dir;
-  KilnProgress *progress;
-} DemoJob;
-
-static void
-demo_job_free (DemoJob *job)
-{
-  g_free (job->project_dir);
-  g_clear_object (&job->progress);
-  g_free (job);
-}
-
-static void
-forward_import_progress (guint64 done, guint64 total, gpointer user_data)
-{
-  KilnProgress *progress = user_data;
-  kiln_progress_set_total (progress, total);
-  KilnProgressSnapshot snapshot;
-  kiln_progress_snapshot (progress, &snapshot, NULL);
-  kiln_progress_add_done (progress, (gint64) done - snapshot.done);
-}
-
-static void
-import_demo_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  DemoJob *job = data;
-  GError *error = NULL;
-
-  /* The whole dataset: 70,000 images in ten class folders. */
-  if (kiln_demo_ensure (job->project_dir, NULL, 0, forward_import_progress, job->progress, cancellable, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
 static void
 on_import_progress (KilnProgress *progress, KilnWindow *self)
 {
@@ -435,16 +389,20 @@ on_import_progress (KilnProgress *progress, KilnWindow *self)
 static void
 import_demo_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  KilnWindow *self = KILN_WINDOW (source);
-  DemoJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(KilnWindow) self = user_data;
   g_autoptr(GError) error = NULL;
+  gboolean ok = kiln_demo_ensure_finish (result, &error);
+  g_autofree char *project_dir = g_steal_pointer (&self->demo_dir);
 
+  /* The window closed meanwhile (and cancelled the import). */
+  if (self->run_rows == NULL)
+    return;
   if (self->import_progress != NULL)
     g_signal_handlers_disconnect_by_data (self->import_progress, self);
   g_clear_object (&self->import_progress);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-import", FALSE);
   gtk_stack_set_visible_child_name (self->images_stack, "project");
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
+  if (!ok)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
@@ -456,7 +414,7 @@ import_demo_done (GObject *source, GAsyncResult *result, gpointer user_data)
   /* The user may have opened a project of their own meanwhile. */
   if (self->project != NULL)
     return;
-  g_autoptr(GFile) folder = g_file_new_for_path (job->project_dir);
+  g_autoptr(GFile) folder = g_file_new_for_path (project_dir);
   kiln_window_open_project (self, folder);
 }
 
@@ -473,20 +431,17 @@ kiln_window_open_demo (KilnWindow *self, const char *project_dir)
     }
   if (self->import_progress != NULL)
     return;
-  DemoJob *job = g_new0 (DemoJob, 1);
-  job->project_dir = g_strdup (project_dir);
-  job->progress = kiln_progress_new ("demo");
-  self->import_progress = g_object_ref (job->progress);
+  self->import_progress = kiln_progress_new ("demo");
+  self->demo_dir = g_strdup (project_dir);
   g_signal_connect (self->import_progress, "changed", G_CALLBACK (on_import_progress), self);
   gtk_progress_bar_set_fraction (self->preparing_progress, 0);
   gtk_progress_bar_set_text (self->preparing_progress, NULL);
   gtk_stack_set_visible_child_name (self->images_stack, "preparing");
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-import", TRUE);
 
-  g_autoptr(GTask) task = g_task_new (self, kiln_progress_get_cancellable (job->progress), import_demo_done, NULL);
-  g_task_set_source_tag (task, kiln_window_open_demo);
-  g_task_set_task_data (task, job, (GDestroyNotify) demo_job_free);
-  g_task_run_in_thread (task, import_demo_thread);
+  /* The whole dataset: 70,000 images in ten class folders. */
+  kiln_demo_ensure_async (project_dir, NULL, 0, self->import_progress,
+                          kiln_progress_get_cancellable (self->import_progress), import_demo_done, g_object_ref (self));
 }
 
 static void
@@ -571,6 +526,12 @@ kiln_window_constructed (GObject *object)
 }
 
 static void
+release_application (KilnTrainer *trainer, int state, GApplication *app)
+{
+  g_application_release (app);
+}
+
+static void
 kiln_window_dispose (GObject *object)
 {
   KilnWindow *self = KILN_WINDOW (object);
@@ -581,10 +542,18 @@ kiln_window_dispose (GObject *object)
   g_clear_object (&self->project);
   if (self->trainer != NULL)
     {
-      /* Closing the window stops the run after a checkpoint. */
+      /* Closing the window stops the run after a checkpoint, without
+       * waiting here: the trainer keeps itself until it has written it,
+       * and the application stays until then. */
+      GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
       g_signal_handlers_disconnect_by_data (self->trainer, self);
+      if (app != NULL)
+        {
+          g_application_hold (G_APPLICATION (app));
+          g_signal_connect_data (self->trainer, "finished", G_CALLBACK (release_application), g_object_ref (app),
+                                 (GClosureNotify) (void (*) (void)) g_object_unref, 0);
+        }
       kiln_trainer_stop (self->trainer);
-      kiln_trainer_join (self->trainer);
       g_clear_object (&self->trainer);
     }
   g_clear_pointer (&self->run_rows, g_ptr_array_unref);
@@ -594,6 +563,7 @@ kiln_window_dispose (GObject *object)
       g_signal_handlers_disconnect_by_data (self->import_progress, self);
       g_clear_object (&self->import_progress);
     }
+  g_clear_pointer (&self->demo_dir, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), KILN_TYPE_WINDOW);
   G_OBJECT_CLASS (kiln_window_parent_class)->dispose (object);
 }

@@ -3,6 +3,7 @@
 
 #include "kiln-error.h"
 #include "kiln-evaluation.h"
+#include "kiln-softmax.h"
 
 /* Three classes, six images. Rows: probabilities; truth below. */
 static const float probabilities[] = {
@@ -130,10 +131,30 @@ test_bad_label (void)
   g_assert_cmpuint (kiln_evaluation_get_n (e), ==, 0);
 }
 
+/* Validation and the classifier turn scores into these probabilities. */
+static void
+test_softmax (void)
+{
+  /* exp(1)/(exp(0)+exp(1)+exp(2)) etc.; the second row would overflow expf
+   * without the maximum taken out, the third is all equal. */
+  float scores[] = { 0, 1, 2, 1000, 1001, 1002, 5, 5, 5, 5 };
+  const double want[] = { 0.0900306, 0.2447285, 0.6652410 };
+
+  kiln_softmax_rows (scores, 3, 3);
+  for (guint r = 0; r < 2; r++)
+    for (guint c = 0; c < 3; c++)
+      g_assert_cmpfloat_with_epsilon (scores[r * 3 + c], want[c], 1e-6);
+  for (guint c = 6; c < 9; c++)
+    g_assert_cmpfloat_with_epsilon (scores[c], 1.0 / 3, 1e-6);
+  /* Rows past n_rows are left alone. */
+  g_assert_cmpfloat (scores[9], ==, 5);
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/evaluation/softmax", test_softmax);
   g_test_add_func ("/evaluation/top5", test_top5);
   g_test_add_func ("/evaluation/metrics", test_metrics);
   g_test_add_func ("/evaluation/lists", test_lists);

@@ -562,6 +562,64 @@ test_pause_and_resume (Data *d, gconstpointer unused)
   g_assert_cmpint (after.iteration, ==, 18);
 }
 
+typedef struct {
+  Seen *seen;
+  guint ticks_before_finished;
+} Ticks;
+
+static gboolean
+count_tick (gpointer data)
+{
+  Ticks *t = data;
+  if (t->seen->finished == 0)
+    t->ticks_before_finished++;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_stop_does_not_block_the_owner (Data *d, gconstpointer unused)
+{
+  Seen seen = { 0 };
+  KilnTrainer *trainer = make_trainer (d, d->dir, "drop", 200, &seen, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_strdup (kiln_run_get_dir (kiln_trainer_get_run (trainer)));
+  Ticks ticks = { &seen };
+
+  g_assert_true (kiln_trainer_start (trainer, &error));
+  while (seen.progress == 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* What a closing window does: stop, let go, and return to its loop. The
+   * run keeps itself alive, so nothing here waited for its checkpoint. */
+  KilnTrainer *alive = trainer;
+  g_object_add_weak_pointer (G_OBJECT (alive), (gpointer *) &alive);
+  kiln_trainer_stop (trainer);
+  g_object_unref (trainer);
+  g_assert_nonnull (alive);
+  g_assert_cmpuint (seen.finished, ==, 0);
+
+  /* The loop turns (this source goes first: "finished" comes from an idle
+   * one) while the worker checkpoints; then "finished", once, and the
+   * trainer frees itself. */
+  g_timeout_add_full (G_PRIORITY_DEFAULT, 0, count_tick, &ticks, NULL);
+  while (alive != NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (ticks.ticks_before_finished, ==, 1);
+  g_assert_cmpuint (seen.finished, ==, 1);
+  g_assert_false (seen.after_finished);
+  g_assert_false (seen.off_main);
+  g_assert_cmpint (seen.final_state, ==, KILN_TRAINER_STOPPED);
+
+  /* The stop's checkpoint is on disk, so the run resumes from it. */
+  g_autoptr(KilnRun) run = kiln_run_open (dir, -1, &error);
+  g_assert_no_error (error);
+  gint64 iteration = 0;
+  g_autofree char *latest = kiln_run_get_latest_checkpoint (run, &iteration);
+  g_assert_nonnull (latest);
+  g_assert_cmpint (iteration, >, 0);
+  g_assert_cmpint (iteration, <, 200 * 6);
+}
+
 static void
 test_nan_loss_fails_cleanly (Data *d, gconstpointer unused)
 {
@@ -660,11 +718,41 @@ test_options_json_round_trip (void)
   kiln_trainer_options_clear (&b);
 }
 
+static void
+test_status_format (void)
+{
+  KilnTrainerStatus s = {
+    .state = KILN_TRAINER_RUNNING, .iteration = 0, .total_iterations = 600, .epoch = 0, .total_epochs = 10,
+    .eta_seconds = -1, .val_loss = NAN, .val_accuracy = NAN, .val_top5 = NAN, .best_val_accuracy = NAN,
+  };
+  g_autofree char *starting = kiln_trainer_status_format (&s);
+  /* Nothing measured yet: no loss, no rate, no ETA. */
+  g_assert_cmpstr (starting, ==, "epoch 1/10 · iteration 0/600");
+
+  s.iteration = 120;
+  s.epoch = 1;
+  s.loss = 0.43214;
+  s.accuracy = 0.9123;
+  s.learning_rate = 0.0097;
+  s.images_per_second = 1234.4;
+  s.val_accuracy = 0.905;
+  s.eta_seconds = 46.2;
+  g_autofree char *running = kiln_trainer_status_format (&s);
+  g_assert_cmpstr (running, ==, "epoch 2/10 · iteration 120/600 · loss 0.4321 · accuracy 0.912 · lr 0.0097 · "
+                                "1234 images/s · validation 0.905 · ETA 0:47");
+
+  s.state = KILN_TRAINER_PAUSED;
+  s.eta_seconds = 3 * 3600 + 62;
+  g_autofree char *paused = kiln_trainer_status_format (&s);
+  g_assert_true (g_str_has_suffix (paused, " · ETA 3:01:02 · paused"));
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/trainer/options-json", test_options_json_round_trip);
+  g_test_add_func ("/trainer/status-format", test_status_format);
   g_test_add ("/trainer/learns-and-logs", Data, NULL, data_setup, test_learns_and_logs, data_teardown);
   g_test_add ("/trainer/stop-and-resume-exact", Data, NULL, data_setup, test_stop_and_resume_is_exact, data_teardown);
   g_test_add ("/trainer/resume-finishes-interrupted-validation/epoch-2", Data, GUINT_TO_POINTER (2), data_setup,
@@ -673,6 +761,8 @@ main (int argc, char *argv[])
               test_resume_finishes_interrupted_validation, data_teardown);
   g_test_add ("/trainer/frozen-features-resume-exact", Data, NULL, data_setup, test_frozen_features_resume_exact, data_teardown);
   g_test_add ("/trainer/pause", Data, NULL, data_setup, test_pause_and_resume, data_teardown);
+  g_test_add ("/trainer/stop-does-not-block-the-owner", Data, NULL, data_setup, test_stop_does_not_block_the_owner,
+              data_teardown);
   g_test_add ("/trainer/nan-loss", Data, NULL, data_setup, test_nan_loss_fails_cleanly, data_teardown);
   g_test_add ("/trainer/bad-setup", Data, NULL, data_setup, test_bad_setup, data_teardown);
   return g_test_run ();

@@ -147,20 +147,6 @@ test_demo_import_can_be_cancelled (void)
 }
 
 static void
-add_layer (KilnNetSpec *spec, KilnLayerType type, const char *name, int outputs, int kernel, int stride)
-{
-  g_auto(KilnLayerSpec) layer;
-  kiln_layer_spec_init (&layer, type, name);
-  layer.num_output = outputs;
-  if (kernel > 0)
-    {
-      layer.kernel_h = layer.kernel_w = kernel;
-      layer.stride_h = layer.stride_w = stride;
-    }
-  g_assert_true (kiln_net_spec_add_layer (spec, &layer, NULL));
-}
-
-static void
 on_epoch_stop (KilnTrainer *trainer, int epoch, gpointer data)
 {
   kiln_trainer_stop (trainer);
@@ -186,40 +172,17 @@ shows_runs (gpointer stack)
   return g_strcmp0 (gtk_stack_get_visible_child_name (stack), "runs") == 0;
 }
 
-static void
-test_resume_a_stopped_run (void)
+/* A two-class project of 12×12 bars, and its run "bars" of @epochs epochs
+ * stopped after the first. */
+static char *
+make_stopped_run (int epochs)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *project = g_dir_make_tmp ("kiln-window-run-XXXXXX", NULL);
-
-  /* A two-class project of 12×12 bars, and a run stopped after one epoch. */
-  for (guint i = 0; i < 24; i++)
-    {
-      const char *cls = i % 2 ? "vertical" : "horizontal";
-      g_autofree char *dir = g_build_filename (project, "images", cls, NULL);
-      g_autofree char *name = g_strdup_printf ("%u.png", i);
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
-      g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 12, 12);
-      gdk_pixbuf_fill (pixbuf, 0x000000ff);
-      guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
-      int stride = gdk_pixbuf_get_rowstride (pixbuf);
-      for (int k = 1; k < 11; k++)
-        {
-          int at = 2 + (int) (i % 8);
-          int x = i % 2 ? at : k, y = i % 2 ? k : at;
-          memset (pixels + y * stride + x * 3, 255, 3);
-        }
-      g_assert_true (gdk_pixbuf_save (pixbuf, path, "png", NULL, NULL));
-    }
-  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("bars", 1, 12, 12);
-  add_layer (spec, KILN_LAYER_CONVOLUTION, "conv", 4, 3, 1);
-  add_layer (spec, KILN_LAYER_RELU, "relu", 0, 0, 0);
-  add_layer (spec, KILN_LAYER_MAX_POOL, "pool", 0, 2, 2);
-  add_layer (spec, KILN_LAYER_INNER_PRODUCT, "fc", 2, 0, 0);
+  char *project = kiln_test_make_bars_project ();
+  g_autoptr(KilnNetSpec) spec = kiln_test_bars_net ();
   KilnTrainerOptions options;
   kiln_trainer_options_init (&options);
-  options.epochs = 3;
+  options.epochs = epochs;
   options.batch_size = 4;
   g_free (options.backend);
   options.backend = g_strdup ("cpu");
@@ -237,10 +200,13 @@ test_resume_a_stopped_run (void)
     g_main_context_iteration (NULL, TRUE);
   kiln_trainer_join (first);
   g_assert_cmpint (kiln_trainer_get_state (first), ==, KILN_TRAINER_STOPPED);
+  return project;
+}
 
-  /* The Train page lists it with a Resume button, which finishes it. */
-  g_autoptr(KilnApplication) app = kiln_test_make_app ();
-  KilnWindow *window = kiln_window_new (app);
+/* Opens @project in @window, and resumes @run_dir from its Train page. */
+static void
+resume_in_window (KilnWindow *window, const char *project, const char *run_dir)
+{
   gtk_window_present (GTK_WINDOW (window));
   g_autoptr(GFile) folder = g_file_new_for_path (project);
   kiln_window_open_project (window, folder);
@@ -248,11 +214,22 @@ test_resume_a_stopped_run (void)
   kiln_test_spin_until (shows_runs, stack, 10);   /* the logs are read on a thread */
   g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (stack)), ==, "runs");
 
-  g_autofree char *run_dir = g_build_filename (project, "runs", "bars", NULL);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.resume-run", "s", run_dir));
   gpointer started[] = { window, GINT_TO_POINTER (TRUE) };
   kiln_test_spin_until (trainer_is, started, 10);
   g_assert_nonnull (kiln_window_get_trainer (window));
+}
+
+static void
+test_resume_a_stopped_run (void)
+{
+  g_autofree char *project = make_stopped_run (3);
+
+  /* The Train page lists it with a Resume button, which finishes it. */
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
+  KilnWindow *window = kiln_window_new (app);
+  g_autofree char *run_dir = g_build_filename (project, "runs", "bars", NULL);
+  resume_in_window (window, project, run_dir);
   gpointer ended[] = { window, GINT_TO_POINTER (FALSE) };
   kiln_test_spin_until (trainer_is, ended, 10);
   g_assert_null (kiln_window_get_trainer (window));
@@ -272,6 +249,47 @@ test_resume_a_stopped_run (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static gboolean
+is_null (gpointer data)
+{
+  return *(gpointer *) data == NULL;
+}
+
+/* Closing the window while a run trains stops it after a checkpoint, and
+ * the closing does not wait for that: the run finishes its checkpoint on
+ * its own thread and then goes away by itself. */
+static void
+test_closing_while_training_does_not_wait (void)
+{
+  g_autofree char *project = make_stopped_run (400);
+  g_autofree char *run_dir = g_build_filename (project, "runs", "bars", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
+  KilnWindow *window = kiln_window_new (app);
+
+  resume_in_window (window, project, run_dir);
+  KilnTrainer *trainer = kiln_window_get_trainer (window);
+  g_object_add_weak_pointer (G_OBJECT (trainer), (gpointer *) &trainer);
+
+  /* The run ends only in a main-loop turn after its checkpoint; a window
+   * that waited for the worker would have let it end inside destroy. */
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_nonnull (trainer);
+  kiln_test_spin_until (is_null, &trainer, 60);
+  g_assert_null (trainer);
+
+  KilnRunSummary summary;
+  g_assert_true (kiln_run_summarize (run_dir, &summary, &error));
+  g_assert_no_error (error);
+  g_assert_false (summary.finished);
+  g_autoptr(KilnRun) run = kiln_run_open (run_dir, -1, &error);
+  g_assert_no_error (error);
+  gint64 iteration = 0;
+  g_autofree char *latest = kiln_run_get_latest_checkpoint (run, &iteration);
+  /* The stop kept everything done: the newest checkpoint is where the log ends. */
+  g_assert_cmpint (iteration, ==, summary.iteration);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -283,5 +301,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/open-project", test_open_project_counts_classes);
   g_test_add_func ("/window/demo-import-cancel", test_demo_import_can_be_cancelled);
   g_test_add_func ("/window/resume-a-stopped-run", test_resume_a_stopped_run);
+  g_test_add_func ("/window/closing-while-training-does-not-wait", test_closing_while_training_does_not_wait);
   return g_test_run ();
 }

@@ -2,14 +2,15 @@
 
 #include <math.h>
 
+#include "kiln-emitter.h"
+
 struct _KilnProgress
 {
   GObject parent_instance;
 
   char *label;
-  GMainContext *context;
+  KilnEmitter *emitter;
   GCancellable *cancellable;
-  guint min_interval_ms;
 
   GMutex lock;
   gint64 done;
@@ -20,9 +21,6 @@ struct _KilnProgress
   gint64 rate_done;
   double rate;
   gboolean finished;
-  gboolean finish_emitted;
-  GSource *pending;     /* the one idle/timeout source, or NULL */
-  gint64 last_emit;
 };
 
 enum { CHANGED, FINISHED, N_SIGNALS };
@@ -47,9 +45,7 @@ kiln_progress_get_label (KilnProgress *self)
 void
 kiln_progress_set_min_interval (KilnProgress *self, guint milliseconds)
 {
-  g_mutex_lock (&self->lock);
-  self->min_interval_ms = milliseconds;
-  g_mutex_unlock (&self->lock);
+  kiln_emitter_set_interval (self->emitter, milliseconds);
 }
 
 GCancellable *
@@ -58,58 +54,13 @@ kiln_progress_get_cancellable (KilnProgress *self)
   return self->cancellable;
 }
 
-static gboolean
-emit_pending (gpointer data)
-{
-  KilnProgress *self = KILN_PROGRESS (data);
-  gboolean emit_finished;
-
-  g_mutex_lock (&self->lock);
-  /* finish() may have replaced this source while it waited for the lock:
-   * only the pending one clears itself, and nothing follows "finished". */
-  if (self->pending == g_main_current_source ())
-    g_clear_pointer (&self->pending, g_source_unref);
-  if (self->finish_emitted)
-    {
-      g_mutex_unlock (&self->lock);
-      return G_SOURCE_REMOVE;
-    }
-  self->last_emit = g_get_monotonic_time ();
-  emit_finished = self->finished && self->pending == NULL;
-  if (emit_finished)
-    self->finish_emitted = TRUE;
-  g_mutex_unlock (&self->lock);
-
-  g_signal_emit (self, signals[CHANGED], 0);
-  if (emit_finished)
-    g_signal_emit (self, signals[FINISHED], 0);
-  return G_SOURCE_REMOVE;
-}
-
-/* Called with the lock held: makes sure one source will emit soon. */
+/* On the creator's context, coalesced by the emitter. */
 static void
-schedule_locked (KilnProgress *self, gboolean now)
+emit_changed (gpointer owner, gboolean final)
 {
-  gint64 wait_us = 0;
-
-  if (self->pending != NULL)
-    {
-      if (!now)
-        return;
-      /* finish() must not wait for the interval */
-      g_source_destroy (self->pending);
-      g_clear_pointer (&self->pending, g_source_unref);
-    }
-  if (!now)
-    {
-      gint64 since = g_get_monotonic_time () - self->last_emit;
-      wait_us = (gint64) self->min_interval_ms * 1000 - since;
-    }
-  self->pending = wait_us > 0 ? g_timeout_source_new ((guint) (wait_us / 1000) + 1) : g_idle_source_new ();
-  g_source_set_priority (self->pending, G_PRIORITY_DEFAULT_IDLE);
-  g_source_set_callback (self->pending, emit_pending, g_object_ref (self), g_object_unref);
-  g_source_set_static_name (self->pending, "[kiln] progress");
-  g_source_attach (self->pending, self->context);
+  g_signal_emit (owner, signals[CHANGED], 0);
+  if (final)
+    g_signal_emit (owner, signals[FINISHED], 0);
 }
 
 static void
@@ -132,8 +83,8 @@ kiln_progress_set_total (KilnProgress *self, gint64 total)
 {
   g_mutex_lock (&self->lock);
   self->total = total;
-  schedule_locked (self, FALSE);
   g_mutex_unlock (&self->lock);
+  kiln_emitter_post (self->emitter, FALSE);
 }
 
 void
@@ -142,8 +93,8 @@ kiln_progress_add_done (KilnProgress *self, gint64 amount)
   g_mutex_lock (&self->lock);
   self->done += amount;
   sample_rate_locked (self);
-  schedule_locked (self, FALSE);
   g_mutex_unlock (&self->lock);
+  kiln_emitter_post (self->emitter, FALSE);
 }
 
 void
@@ -152,20 +103,17 @@ kiln_progress_set_status (KilnProgress *self, const char *status)
   g_mutex_lock (&self->lock);
   g_free (self->status);
   self->status = g_strdup (status);
-  schedule_locked (self, FALSE);
   g_mutex_unlock (&self->lock);
+  kiln_emitter_post (self->emitter, FALSE);
 }
 
 void
 kiln_progress_finish (KilnProgress *self)
 {
   g_mutex_lock (&self->lock);
-  if (!self->finished)
-    {
-      self->finished = TRUE;
-      schedule_locked (self, TRUE);
-    }
+  self->finished = TRUE;
   g_mutex_unlock (&self->lock);
+  kiln_emitter_post_final (self->emitter);
 }
 
 void
@@ -226,14 +174,20 @@ kiln_progress_format (const KilnProgressSnapshot *s)
     g_string_append_printf (text, " · %.*f/s", s->rate < 10 ? 1 : 0, s->rate);
   if (s->eta_seconds >= 0 && isfinite (s->eta_seconds))
     {
-      gint64 eta = (gint64) ceil (s->eta_seconds);
-      if (eta >= 3600)
-        g_string_append_printf (text, " · ETA %" G_GINT64_FORMAT ":%02d:%02d",
-                                eta / 3600, (int) (eta / 60 % 60), (int) (eta % 60));
-      else
-        g_string_append_printf (text, " · ETA %d:%02d", (int) (eta / 60), (int) (eta % 60));
+      g_autofree char *eta = kiln_progress_format_duration (s->eta_seconds);
+      g_string_append_printf (text, " · ETA %s", eta);
     }
   return g_string_free (text, FALSE);
+}
+
+char *
+kiln_progress_format_duration (double seconds)
+{
+  gint64 s = (gint64) ceil (MAX (0, seconds));
+
+  if (s >= 3600)
+    return g_strdup_printf ("%" G_GINT64_FORMAT ":%02d:%02d", s / 3600, (int) (s / 60 % 60), (int) (s % 60));
+  return g_strdup_printf ("%d:%02d", (int) (s / 60), (int) (s % 60));
 }
 
 static void
@@ -241,11 +195,10 @@ kiln_progress_finalize (GObject *object)
 {
   KilnProgress *self = KILN_PROGRESS (object);
 
-  /* A pending source holds a reference, so none can be left here. */
-  g_assert (self->pending == NULL);
+  kiln_emitter_close (self->emitter);
+  g_clear_pointer (&self->emitter, kiln_emitter_unref);
   g_clear_pointer (&self->label, g_free);
   g_clear_pointer (&self->status, g_free);
-  g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_object (&self->cancellable);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (kiln_progress_parent_class)->finalize (object);
@@ -270,8 +223,7 @@ static void
 kiln_progress_init (KilnProgress *self)
 {
   g_mutex_init (&self->lock);
-  self->context = g_main_context_ref_thread_default ();
+  self->emitter = kiln_emitter_new (self, NULL, emit_changed, "[kiln] progress");
   self->cancellable = g_cancellable_new ();
-  self->min_interval_ms = 100;
   self->start_time = self->rate_time = g_get_monotonic_time ();
 }

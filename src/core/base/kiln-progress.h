@@ -1,10 +1,12 @@
 /* kiln-progress.h: progress of one long operation (done, total, rate, ETA).
  *
  * Threads: workers call the setters from any thread; they only take a lock
- * and mark the object dirty. "changed" is emitted on the GMainContext that
- * was thread-default when the object was created, from one idle source, at
- * most every @min_interval (coalesced), so a fast worker cannot flood the UI.
- * "finished" is emitted there once, after the last "changed". */
+ * and post to the core's emitter (kiln-emitter.h). "changed" is emitted on
+ * the GMainContext that was thread-default when the object was created,
+ * from one idle source, at most every @min_interval (coalesced), so a fast
+ * worker cannot flood the UI. "finished" is emitted there once, right after
+ * the last "changed". A progress dropped with an emission pending is not
+ * emitted on. */
 #pragma once
 
 #include <gio/gio.h>
@@ -53,5 +55,7 @@ void          kiln_progress_snapshot       (KilnProgress         *self,
 
 /* "12,345 / 70,000 · 1,234/s · ETA 0:47" */
 char         *kiln_progress_format         (const KilnProgressSnapshot *snapshot);
+/* "0:47", "1:02:03": a duration such as an ETA, rounded up to seconds. */
+char         *kiln_progress_format_duration (double seconds);
 
 G_END_DECLS

@@ -118,3 +118,71 @@ kiln_demo_ensure (const char *project_dir, const char *dataset_dir, guint limit,
     }
   return TRUE;
 }
+
+typedef struct {
+  char *project_dir;
+  char *dataset_dir;
+  guint limit;
+  KilnProgress *progress;
+} DemoJob;
+
+static void
+demo_job_free (DemoJob *job)
+{
+  g_free (job->project_dir);
+  g_free (job->dataset_dir);
+  g_clear_object (&job->progress);
+  g_free (job);
+}
+
+/* kiln_demo_ensure() reports absolute counts; a KilnProgress adds them up. */
+static void
+feed_progress (guint64 done, guint64 total, gpointer user_data)
+{
+  KilnProgress *progress = user_data;
+  KilnProgressSnapshot snapshot;
+
+  kiln_progress_set_total (progress, total);
+  kiln_progress_snapshot (progress, &snapshot, NULL);
+  kiln_progress_add_done (progress, (gint64) done - snapshot.done);
+}
+
+static void
+ensure_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  DemoJob *job = data;
+  GError *error = NULL;
+  gboolean ok = kiln_demo_ensure (job->project_dir, job->dataset_dir, job->limit,
+                                  job->progress ? feed_progress : NULL, job->progress, cancellable, &error);
+
+  if (job->progress != NULL)
+    kiln_progress_finish (job->progress);
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+kiln_demo_ensure_async (const char *project_dir, const char *dataset_dir, guint limit, KilnProgress *progress,
+                        GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  DemoJob *job = g_new0 (DemoJob, 1);
+
+  g_task_set_source_tag (task, kiln_demo_ensure_async);
+  job->project_dir = g_strdup (project_dir);
+  job->dataset_dir = g_strdup (dataset_dir);
+  job->limit = limit;
+  job->progress = progress ? g_object_ref (progress) : NULL;
+  g_task_set_task_data (task, job, (GDestroyNotify) demo_job_free);
+  g_task_run_in_thread (task, ensure_thread);
+}
+
+gboolean
+kiln_demo_ensure_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, kiln_demo_ensure_async), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

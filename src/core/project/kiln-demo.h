@@ -6,7 +6,7 @@
  * and renamed into place when complete, so an interrupted import never
  * leaves a half project behind that would later be trusted.
  *
- * Threads: blocks; call from a worker in a UI. */
+ * Threads: kiln_demo_ensure() blocks; front ends use the _async pair. */
 #pragma once
 
 #include <gio/gio.h>
@@ -31,5 +31,18 @@ gboolean  kiln_demo_ensure          (const char       *project_dir,
                                      gpointer          user_data,
                                      GCancellable     *cancellable,
                                      GError          **error);
+
+/* kiln_demo_ensure() on a GTask thread, for front ends. @progress
+ * (optional) follows the import and is finished when it ends; @callback
+ * runs on the caller's thread-default context. */
+void      kiln_demo_ensure_async    (const char          *project_dir,
+                                     const char          *dataset_dir,
+                                     guint                limit,
+                                     KilnProgress        *progress,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data);
+gboolean  kiln_demo_ensure_finish   (GAsyncResult        *result,
+                                     GError             **error);
 
 G_END_DECLS

@@ -1,7 +1,5 @@
 #include "kiln-classifier.h"
 
-#include <math.h>
-
 #include "kiln-backend.h"
 #include "kiln-net.h"
 #include "kiln-batch-loader.h"
@@ -9,6 +7,7 @@
 #include "kiln-dataset.h"
 #include "kiln-error.h"
 #include "kiln-run.h"
+#include "kiln-softmax.h"
 #include "kiln-trainer.h"
 #include "kiln-training-setup.h"
 
@@ -138,18 +137,7 @@ forward (KilnClassifier *self, const float *input, float *probabilities, GError 
   if (!kiln_net_forward (self->net, FALSE, error))
     return FALSE;
   kiln_net_get_output (self->net, probabilities);
-  for (int i = 0; i < self->batch_size; i++)
-    {
-      float *row = probabilities + (gsize) i * self->n_outputs;
-      float max = row[0];
-      double sum = 0;
-      for (guint c = 1; c < self->n_outputs; c++)
-        max = MAX (max, row[c]);
-      for (guint c = 0; c < self->n_outputs; c++)
-        sum += row[c] = expf (row[c] - max);
-      for (guint c = 0; c < self->n_outputs; c++)
-        row[c] /= sum;
-    }
+  kiln_softmax_rows (probabilities, self->batch_size, self->n_outputs);
   return TRUE;
 }
 

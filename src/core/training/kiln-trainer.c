@@ -1,24 +1,23 @@
+#include "config.h"
+
 #include "kiln-trainer.h"
 
+#include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
 
-#include "kiln-backend.h"
-#include "kiln-net.h"
-#include "kiln-batch-loader.h"
-#include "kiln-checkpoint.h"
+#include "kiln-emitter.h"
 #include "kiln-error.h"
 #include "kiln-evaluation.h"
-#include "kiln-onnx-export.h"
-#include "kiln-json-text.h"
-
-#define CHECKPOINT_FORMAT "kiln-checkpoint-1"
+#include "kiln-progress.h"
+#include "kiln-softmax.h"
+#include "kiln-trainer-checkpoint.h"
+#include "kiln-trainer-private.h"
 
 typedef enum {
   EVENT_VALIDATED,
   EVENT_EPOCH,
   EVENT_CHECKPOINT,
-  EVENT_FINISHED,
 } EventType;
 
 typedef struct {
@@ -54,6 +53,7 @@ struct _KilnTrainer
   guint progress_interval_ms;
 
   GThread *thread;
+  KilnEmitter *emitter;       /* from kiln_trainer_start() on */
 
   /* Shared with the worker, under the lock. */
   GMutex lock;
@@ -64,197 +64,12 @@ struct _KilnTrainer
   GError *error;
   gboolean progress_dirty;
   GQueue events;
-  GSource *ui_source;
-  gint64 last_progress_emit;
 };
 
 enum { SIGNAL_PROGRESS, SIGNAL_VALIDATED, SIGNAL_EPOCH_FINISHED, SIGNAL_CHECKPOINT_SAVED, SIGNAL_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (KilnTrainer, kiln_trainer, G_TYPE_OBJECT)
-
-/* ---- options ---- */
-
-void
-kiln_trainer_options_init (KilnTrainerOptions *o)
-{
-  *o = (KilnTrainerOptions) {
-    .batch_size = 32, .epochs = 10, .optimizer = KILN_OPTIMIZER_SGD, .learning_rate = 0.01,
-    .momentum = 0.9, .weight_decay = 5e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
-    .seed = 1, .mirror = TRUE, .keep_checkpoints = 3, .validate_every = 1,
-    .backend = g_strdup ("auto"), .cache_features = TRUE,
-  };
-  kiln_lr_schedule_init_exponential (&o->schedule, 0.97);
-}
-
-void
-kiln_trainer_options_clear (KilnTrainerOptions *o)
-{
-  g_clear_pointer (&o->backend, g_free);
-}
-
-static const char *policy_names[] = { "fixed", "step", "exponential", "cosine" };
-
-JsonObject *
-kiln_trainer_options_to_json (const KilnTrainerOptions *o)
-{
-  JsonObject *obj = json_object_new ();
-  JsonObject *schedule = json_object_new ();
-
-  json_object_set_int_member (obj, "batch_size", o->batch_size);
-  json_object_set_int_member (obj, "epochs", o->epochs);
-  json_object_set_string_member (obj, "optimizer", o->optimizer == KILN_OPTIMIZER_ADAM ? "adam" : "sgd");
-  json_object_set_double_member (obj, "learning_rate", o->learning_rate);
-  json_object_set_double_member (obj, "momentum", o->momentum);
-  json_object_set_double_member (obj, "weight_decay", o->weight_decay);
-  json_object_set_double_member (obj, "beta1", o->beta1);
-  json_object_set_double_member (obj, "beta2", o->beta2);
-  json_object_set_double_member (obj, "eps", o->eps);
-  json_object_set_string_member (schedule, "policy", policy_names[o->schedule.policy]);
-  json_object_set_double_member (schedule, "gamma", o->schedule.gamma);
-  json_object_set_int_member (schedule, "step_epochs", o->schedule.step_epochs);
-  json_object_set_int_member (schedule, "total_epochs", o->schedule.total_epochs);
-  json_object_set_double_member (schedule, "min_factor", o->schedule.min_factor);
-  json_object_set_int_member (schedule, "warmup_iterations", o->schedule.warmup_iterations);
-  json_object_set_object_member (obj, "schedule", schedule);
-  /* A string: JSON numbers cannot hold every 64-bit seed. */
-  g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, o->seed);
-  json_object_set_string_member (obj, "seed", seed);
-  json_object_set_boolean_member (obj, "random_crop", o->random_crop);
-  json_object_set_boolean_member (obj, "mirror", o->mirror);
-  json_object_set_double_member (obj, "scale", o->scale);
-  json_object_set_int_member (obj, "checkpoint_every", o->checkpoint_every);
-  json_object_set_int_member (obj, "keep_checkpoints", o->keep_checkpoints);
-  json_object_set_int_member (obj, "validate_every", o->validate_every);
-  json_object_set_string_member (obj, "backend", o->backend ? o->backend : "auto");
-  json_object_set_boolean_member (obj, "cache_features", o->cache_features);
-  return obj;
-}
-
-static gboolean
-read_number (JsonObject *obj, const char *name, double *out, GError **error)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-  if (node == NULL)
-    return TRUE;   /* keep the default */
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) == G_TYPE_STRING ||
-      json_node_get_value_type (node) == G_TYPE_BOOLEAN)
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "Training options: “%s” must be a number", name);
-      return FALSE;
-    }
-  *out = json_node_get_double (node);
-  return TRUE;
-}
-
-gboolean
-kiln_trainer_options_from_json (KilnTrainerOptions *o, JsonObject *obj, GError **error)
-{
-  double batch = o->batch_size, epochs = o->epochs, checkpoint = o->checkpoint_every;
-  double keep = o->keep_checkpoints, validate = o->validate_every;
-  double step_epochs = o->schedule.step_epochs, total_epochs = o->schedule.total_epochs;
-  double warmup = o->schedule.warmup_iterations;
-
-  if (!read_number (obj, "batch_size", &batch, error) || !read_number (obj, "epochs", &epochs, error) ||
-      !read_number (obj, "learning_rate", &o->learning_rate, error) ||
-      !read_number (obj, "momentum", &o->momentum, error) ||
-      !read_number (obj, "weight_decay", &o->weight_decay, error) ||
-      !read_number (obj, "beta1", &o->beta1, error) || !read_number (obj, "beta2", &o->beta2, error) ||
-      !read_number (obj, "eps", &o->eps, error) ||
-      !read_number (obj, "checkpoint_every", &checkpoint, error) ||
-      !read_number (obj, "keep_checkpoints", &keep, error) ||
-      !read_number (obj, "validate_every", &validate, error))
-    return FALSE;
-  double scale = o->scale;
-  if (!read_number (obj, "scale", &scale, error))
-    return FALSE;
-  o->scale = scale;
-
-  if (json_object_has_member (obj, "optimizer"))
-    {
-      const char *name = json_object_get_string_member_with_default (obj, "optimizer", "");
-      if (g_str_equal (name, "sgd"))
-        o->optimizer = KILN_OPTIMIZER_SGD;
-      else if (g_str_equal (name, "adam"))
-        o->optimizer = KILN_OPTIMIZER_ADAM;
-      else
-        {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                       "Training options: unknown optimizer “%s”; use sgd or adam", name);
-          return FALSE;
-        }
-    }
-  if (json_object_has_member (obj, "schedule"))
-    {
-      JsonNode *node = json_object_get_member (obj, "schedule");
-      if (!JSON_NODE_HOLDS_OBJECT (node))
-        {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT, "Training options: “schedule” must be an object");
-          return FALSE;
-        }
-      JsonObject *s = json_node_get_object (node);
-      const char *policy = json_object_get_string_member_with_default (s, "policy", policy_names[o->schedule.policy]);
-      guint p;
-      for (p = 0; p < G_N_ELEMENTS (policy_names); p++)
-        if (g_str_equal (policy, policy_names[p]))
-          break;
-      if (p == G_N_ELEMENTS (policy_names))
-        {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                       "Training options: unknown schedule “%s”; use fixed, step, exponential or cosine", policy);
-          return FALSE;
-        }
-      o->schedule.policy = p;
-      if (!read_number (s, "gamma", &o->schedule.gamma, error) ||
-          !read_number (s, "step_epochs", &step_epochs, error) ||
-          !read_number (s, "total_epochs", &total_epochs, error) ||
-          !read_number (s, "min_factor", &o->schedule.min_factor, error) ||
-          !read_number (s, "warmup_iterations", &warmup, error))
-        return FALSE;
-    }
-  if (json_object_has_member (obj, "seed"))
-    {
-      const char *seed = json_object_get_string_member_with_default (obj, "seed", NULL);
-      guint64 value;
-      if (seed == NULL || !g_ascii_string_to_unsigned (seed, 10, 0, G_MAXUINT64, &value, NULL))
-        {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                       "Training options: “seed” must be a decimal string");
-          return FALSE;
-        }
-      o->seed = value;
-    }
-  o->random_crop = json_object_get_boolean_member_with_default (obj, "random_crop", o->random_crop);
-  o->mirror = json_object_get_boolean_member_with_default (obj, "mirror", o->mirror);
-  o->cache_features = json_object_get_boolean_member_with_default (obj, "cache_features", o->cache_features);
-  if (json_object_has_member (obj, "backend"))
-    {
-      g_free (o->backend);
-      o->backend = g_strdup (json_object_get_string_member_with_default (obj, "backend", "auto"));
-    }
-
-  if (batch < 1 || batch > 65536 || epochs < 1 || epochs > 1e6 || checkpoint < 0 || checkpoint > G_MAXINT ||
-      keep < 1 || keep > 1e6 || validate < 0 || validate > 1e6 || !(o->learning_rate > 0) ||
-      step_epochs < 0 || step_epochs > 1e6 || total_epochs < 0 || total_epochs > 1e6 || warmup < 0 ||
-      warmup > G_MAXINT)
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "Training options out of range: batch size %g, epochs %g, learning rate %g, "
-                   "checkpoint every %g, keep %g (batch and epochs ≥ 1, learning rate > 0)",
-                   batch, epochs, o->learning_rate, checkpoint, keep);
-      return FALSE;
-    }
-  o->batch_size = (int) batch;
-  o->epochs = (int) epochs;
-  o->checkpoint_every = (int) checkpoint;
-  o->keep_checkpoints = (guint) keep;
-  o->validate_every = (int) validate;
-  o->schedule.step_epochs = (int) step_epochs;
-  o->schedule.total_epochs = (int) total_epochs;
-  o->schedule.warmup_iterations = (int) warmup;
-  return kiln_lr_schedule_validate (&o->schedule, error);
-}
 
 /* ---- events to the main context ---- */
 
@@ -265,21 +80,20 @@ event_free (Event *e)
   g_free (e);
 }
 
-static gboolean
-dispatch_ui (gpointer data)
+/* On the owner's context, from the emitter: the newest progress, then the
+ * events in order, then (final) "finished". */
+static void
+emit_pending (gpointer owner, gboolean final)
 {
-  KilnTrainer *self = KILN_TRAINER (data);
+  KilnTrainer *self = KILN_TRAINER (owner);
   GQueue events = G_QUEUE_INIT;
   gboolean progress;
 
   g_mutex_lock (&self->lock);
-  g_clear_pointer (&self->ui_source, g_source_unref);
   progress = self->progress_dirty;
   self->progress_dirty = FALSE;
   events = self->events;
   g_queue_init (&self->events);
-  if (progress)
-    self->last_progress_emit = g_get_monotonic_time ();
   g_mutex_unlock (&self->lock);
 
   if (progress)
@@ -298,40 +112,19 @@ dispatch_ui (gpointer data)
         case EVENT_CHECKPOINT:
           g_signal_emit (self, signals[SIGNAL_CHECKPOINT_SAVED], 0, e->path);
           break;
-        case EVENT_FINISHED:
-          /* The worker has returned: reap it here, on the owner's thread. */
-          if (self->thread != NULL)
-            {
-              g_thread_join (self->thread);
-              self->thread = NULL;
-              /* The worker's reference; this source holds another until it returns. */
-              g_object_unref (self);
-            }
-          g_signal_emit (self, signals[SIGNAL_FINISHED], 0, (int) kiln_trainer_get_state (self));
-          break;
         }
       event_free (e);
     }
-  return G_SOURCE_REMOVE;
-}
-
-/* With the lock held. Events go out at once; progress waits for the interval. */
-static void
-schedule_ui_locked (KilnTrainer *self, gboolean urgent)
-{
-  if (self->ui_source != NULL)
+  if (final)
     {
-      if (!urgent || g_source_get_ready_time (self->ui_source) <= 0)
-        return;
-      g_source_destroy (self->ui_source);
-      g_clear_pointer (&self->ui_source, g_source_unref);
+      /* The worker posted this last, its work done: drop its handle without
+       * joining (the thread frees itself as it returns, so the owner's
+       * thread never waits for it) and the reference it held. The emitter
+       * holds another for this call. */
+      g_clear_pointer (&self->thread, g_thread_unref);
+      g_object_unref (self);
+      g_signal_emit (self, signals[SIGNAL_FINISHED], 0, (int) kiln_trainer_get_state (self));
     }
-  gint64 wait_us = urgent ? 0 : (gint64) self->progress_interval_ms * 1000 -
-                                (g_get_monotonic_time () - self->last_progress_emit);
-  self->ui_source = wait_us > 0 ? g_timeout_source_new ((guint) (wait_us / 1000) + 1) : g_idle_source_new ();
-  g_source_set_callback (self->ui_source, dispatch_ui, g_object_ref (self), g_object_unref);
-  g_source_set_static_name (self->ui_source, "[kiln] trainer");
-  g_source_attach (self->ui_source, self->context);
 }
 
 static void
@@ -339,8 +132,8 @@ post_progress (KilnTrainer *self)
 {
   g_mutex_lock (&self->lock);
   self->progress_dirty = TRUE;
-  schedule_ui_locked (self, FALSE);
   g_mutex_unlock (&self->lock);
+  kiln_emitter_post (self->emitter, FALSE);
 }
 
 static void
@@ -349,35 +142,15 @@ post_event (KilnTrainer *self, Event *e)
   g_mutex_lock (&self->lock);
   g_queue_push_tail (&self->events, e);
   self->progress_dirty = TRUE;
-  schedule_ui_locked (self, TRUE);
   g_mutex_unlock (&self->lock);
+  kiln_emitter_post (self->emitter, TRUE);
 }
 
 /* ---- the worker ---- */
 
-typedef struct {
-  KilnTrainer *self;
-  KilnBackend *backend;
-  KilnNet *net;              /* the layers being trained */
-  KilnNet *frozen;           /* the frozen bottom, when its outputs are cached */
-  float *train_features, *val_features;
-  KilnOptimizer *optimizer;
-  KilnBatchLoader *train_loader;
-  KilnBatchLoader *val_loader;
-  guint batches_per_epoch;
-  gint64 iteration;
-  gint64 last_checkpoint;
-  guint64 resume_position;
-  gboolean completed;        /* every epoch ran */
-  double best_val_accuracy;
-  /* A stop interrupted the validation at the end of the current epoch: the
-   * checkpoint says so, and a resume validates before training on. */
-  gboolean validation_pending;
-  gint64 started;
-} Worker;
 
 static void
-worker_clear (Worker *w)
+worker_clear (KilnTrainerWorker *w)
 {
   g_clear_pointer (&w->train_loader, kiln_batch_loader_free);
   g_clear_pointer (&w->val_loader, kiln_batch_loader_free);
@@ -420,163 +193,24 @@ make_optimizer (const KilnTrainerOptions *o)
   return kiln_optimizer_new_sgd (o->learning_rate, o->momentum, o->weight_decay);
 }
 
+/* Checkpoints the current iteration and tells the owner. */
 static gboolean
-save_checkpoint (Worker *w, double val_accuracy, GError **error)
+save_checkpoint (KilnTrainerWorker *w, double val_accuracy, GError **error)
 {
-  KilnTrainer *self = w->self;
-  g_autofree char *path = kiln_run_checkpoint_path (self->run, w->iteration);
-  g_autoptr(GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
-  g_autoptr(JsonNode) spec_node = kiln_net_spec_to_json (self->spec);
-  g_autofree char *spec_json = kiln_json_to_text (spec_node, FALSE);
+  g_autofree char *path = NULL;
 
-  g_hash_table_insert (meta, "kiln.format", g_strdup (CHECKPOINT_FORMAT));
-  g_hash_table_insert (meta, "kiln.iteration", g_strdup_printf ("%" G_GINT64_FORMAT, w->iteration));
-  g_hash_table_insert (meta, "kiln.epoch", g_strdup_printf ("%" G_GINT64_FORMAT, w->iteration / w->batches_per_epoch));
-  g_hash_table_insert (meta, "kiln.net_step", g_strdup_printf ("%" G_GINT64_FORMAT, kiln_net_get_step (w->net)));
-  g_hash_table_insert (meta, "kiln.loader_position",
-                       g_strdup_printf ("%" G_GUINT64_FORMAT, kiln_batch_loader_get_position (w->train_loader)));
-  g_hash_table_insert (meta, "kiln.optimizer_iteration",
-                       g_strdup_printf ("%" G_GINT64_FORMAT, kiln_optimizer_get_iteration (w->optimizer)));
-  g_hash_table_insert (meta, "kiln.seed", g_strdup_printf ("%" G_GUINT64_FORMAT, self->options.seed));
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
-  g_hash_table_insert (meta, "kiln.best_val_accuracy",
-                       g_strdup (g_ascii_dtostr (buf, sizeof buf, w->best_val_accuracy)));
-  g_hash_table_insert (meta, "kiln.spec", g_steal_pointer (&spec_json));
-  g_hash_table_insert (meta, "kiln.validation_pending", g_strdup (w->validation_pending ? "1" : "0"));
-
-  KilnNet *nets[2];
-  guint n_nets = 0;
-  if (w->frozen != NULL)
-    nets[n_nets++] = w->frozen;
-  nets[n_nets++] = w->net;
-  if (!kiln_checkpoint_save (nets, n_nets, path, kiln_optimizer_n_slots (w->optimizer), meta, error) ||
-      !kiln_run_commit_checkpoint (self->run, w->iteration, val_accuracy, self->options.keep_checkpoints, error))
+  if (!kiln_trainer_checkpoint_save (w, val_accuracy, &path, error))
     return FALSE;
-  w->last_checkpoint = w->iteration;
-
-  g_autoptr(JsonObject) fields = json_object_new ();
-  json_object_set_int_member (fields, "iteration", w->iteration);
-  json_object_set_string_member (fields, "file", path);
-  if (!kiln_run_append_event (self->run, "checkpoint", fields, error))
-    return FALSE;
-
   Event *e = g_new0 (Event, 1);
   e->type = EVENT_CHECKPOINT;
   e->iteration = w->iteration;
   e->path = g_steal_pointer (&path);
-  post_event (self, e);
+  post_event (w->self, e);
   return TRUE;
 }
 
 static gboolean
-parse_meta_int (KilnSafetensors *file, const char *key, gint64 *out, GError **error)
-{
-  const char *text = kiln_safetensors_get_metadata (file, key);
-  if (text == NULL || !g_ascii_string_to_signed (text, 10, 0, G_MAXINT64, out, NULL))
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   "The checkpoint has no valid “%s”; it cannot be resumed from", key);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-restore (Worker *w, GError **error)
-{
-  KilnTrainer *self = w->self;
-
-  if (self->initial_weights != NULL)
-    {
-      g_autoptr(KilnSafetensors) file = kiln_safetensors_new_from_file (self->initial_weights, error);
-      g_autoptr(GPtrArray) skipped = NULL;
-      if (file == NULL)
-        return FALSE;
-      /* Frozen layers must come from the file: random frozen weights help nobody. */
-      int frozen_loaded = w->frozen ? kiln_checkpoint_load (w->frozen, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) : 0;
-      if (frozen_loaded < 0)
-        return FALSE;
-      int loaded = kiln_checkpoint_load (w->net, file, KILN_CHECKPOINT_LOAD_MATCHING, &skipped, error);
-      if (loaded < 0)
-        return FALSE;
-      loaded += frozen_loaded;
-      if (loaded == 0)
-        {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                       "No layer of %s fits this network; check that it is the model you meant to fine-tune",
-                       self->initial_weights);
-          return FALSE;
-        }
-      g_autoptr(JsonObject) fields = json_object_new ();
-      json_object_set_string_member (fields, "file", self->initial_weights);
-      json_object_set_int_member (fields, "loaded", loaded);
-      JsonArray *fresh = json_array_new ();
-      for (guint i = 0; i < skipped->len; i++)
-        json_array_add_string_element (fresh, skipped->pdata[i]);
-      json_object_set_array_member (fields, "freshly_initialised", fresh);
-      if (!kiln_run_append_event (self->run, "initial-weights", fields, error))
-        return FALSE;
-    }
-
-  if (self->resume_from != NULL)
-    {
-      g_autoptr(KilnSafetensors) file = kiln_safetensors_new_from_file (self->resume_from, error);
-      gint64 iteration, step, position, opt_iteration;
-      if (file == NULL)
-        return FALSE;
-      if (g_strcmp0 (kiln_safetensors_get_metadata (file, "kiln.format"), CHECKPOINT_FORMAT) != 0)
-        {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                       "%s is not a Kiln training checkpoint; use it as initial weights instead", self->resume_from);
-          return FALSE;
-        }
-      if (!parse_meta_int (file, "kiln.iteration", &iteration, error) ||
-          !parse_meta_int (file, "kiln.net_step", &step, error) ||
-          !parse_meta_int (file, "kiln.loader_position", &position, error) ||
-          !parse_meta_int (file, "kiln.optimizer_iteration", &opt_iteration, error))
-        return FALSE;
-      if ((w->frozen && kiln_checkpoint_load (w->frozen, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) < 0) ||
-          kiln_checkpoint_load (w->net, file, KILN_CHECKPOINT_LOAD_STRICT | KILN_CHECKPOINT_LOAD_OPTIMIZER,
-                                NULL, error) < 0)
-        return FALSE;
-      const char *best = kiln_safetensors_get_metadata (file, "kiln.best_val_accuracy");
-      w->best_val_accuracy = best ? g_ascii_strtod (best, NULL) : NAN;
-      w->validation_pending = g_strcmp0 (kiln_safetensors_get_metadata (file, "kiln.validation_pending"), "1") == 0;
-      w->iteration = w->last_checkpoint = iteration;
-      kiln_net_set_step (w->net, step);
-      kiln_optimizer_set_iteration (w->optimizer, opt_iteration);
-      w->resume_position = position;
-      if (w->train_loader != NULL)
-        kiln_batch_loader_seek (w->train_loader, position);
-
-      g_autoptr(JsonObject) fields = json_object_new ();
-      json_object_set_string_member (fields, "checkpoint", self->resume_from);
-      json_object_set_int_member (fields, "iteration", iteration);
-      if (!kiln_run_append_event (self->run, "resumed", fields, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static void
-softmax_rows (float *logits, guint n, guint k)
-{
-  for (guint i = 0; i < n; i++)
-    {
-      float *row = logits + (gsize) i * k;
-      float max = row[0];
-      double sum = 0;
-      for (guint c = 1; c < k; c++)
-        max = MAX (max, row[c]);
-      for (guint c = 0; c < k; c++)
-        sum += row[c] = expf (row[c] - max);
-      for (guint c = 0; c < k; c++)
-        row[c] /= sum;
-    }
-}
-
-static gboolean
-validate (Worker *w, KilnEvaluation **out, GError **error)
+validate (KilnTrainerWorker *w, KilnEvaluation **out, GError **error)
 {
   KilnTrainer *self = w->self;
   const KilnShape *shape = kiln_net_get_output_shape (w->net);
@@ -600,7 +234,7 @@ validate (Worker *w, KilnEvaluation **out, GError **error)
       if (!kiln_net_forward (w->net, FALSE, error))
         return FALSE;
       kiln_net_get_output (w->net, logits);
-      softmax_rows (logits, n, k);
+      kiln_softmax_rows (logits, n, k);
       for (guint i = 0; i < n; i++)
         sources[i] = entries[i];
       if (!kiln_evaluation_add_batch (evaluation, logits, labels, sources, n, error))
@@ -620,7 +254,7 @@ validate (Worker *w, KilnEvaluation **out, GError **error)
 /* Validates the net at the current iteration, logs the row and tells the
  * UI. *stopped: a stop came first, nothing was logged. */
 static gboolean
-validate_and_log (Worker *w, int epoch, gint64 run_start, double *val_accuracy, gboolean *stopped, GError **error)
+validate_and_log (KilnTrainerWorker *w, int epoch, gint64 run_start, double *val_accuracy, gboolean *stopped, GError **error)
 {
   KilnTrainer *self = w->self;
   g_autoptr(KilnEvaluation) evaluation = NULL;
@@ -666,7 +300,7 @@ wait_if_paused (KilnTrainer *self)
         {
           self->status.state = KILN_TRAINER_PAUSED;
           self->progress_dirty = TRUE;
-          schedule_ui_locked (self, TRUE);
+          kiln_emitter_post (self->emitter, TRUE);
           paused = TRUE;
         }
       g_cond_wait (&self->wake, &self->lock);
@@ -676,7 +310,7 @@ wait_if_paused (KilnTrainer *self)
     {
       self->status.state = KILN_TRAINER_RUNNING;
       self->progress_dirty = TRUE;
-      schedule_ui_locked (self, TRUE);
+      kiln_emitter_post (self->emitter, TRUE);
     }
   g_mutex_unlock (&self->lock);
   return go_on;
@@ -685,7 +319,7 @@ wait_if_paused (KilnTrainer *self)
 /* Runs the frozen bottom over every image of @split once (no augmentation)
  * and returns its outputs, one row per image in split order. */
 static float *
-compute_features (Worker *w, Split *split, GError **error)
+compute_features (KilnTrainerWorker *w, Split *split, GError **error)
 {
   KilnTrainer *self = w->self;
   const KilnShape *out = kiln_net_get_output_shape (w->frozen);
@@ -730,7 +364,7 @@ compute_features (Worker *w, Split *split, GError **error)
 /* Feature-cache mode: the frozen bottom runs once per image, then the rest
  * trains on its outputs. */
 static gboolean
-setup_feature_cache (Worker *w, guint n_frozen, GError **error)
+setup_feature_cache (KilnTrainerWorker *w, guint n_frozen, GError **error)
 {
   KilnTrainer *self = w->self;
   const KilnTrainerOptions *o = &self->options;
@@ -761,34 +395,8 @@ setup_feature_cache (Worker *w, guint n_frozen, GError **error)
   return w->net != NULL;
 }
 
-/* A finished run leaves its best model as model.onnx, for any runtime. */
 static gboolean
-export_best (Worker *w, GError **error)
-{
-  KilnTrainer *self = w->self;
-  g_autofree char *best = kiln_run_get_best_checkpoint (self->run, NULL, NULL);
-  if (best == NULL)
-    best = kiln_run_get_latest_checkpoint (self->run, NULL);
-  if (best == NULL)
-    return TRUE;
-  g_autoptr(KilnSafetensors) file = kiln_safetensors_new_from_file (best, error);
-  if (file == NULL)
-    return FALSE;
-  /* The whole net, frozen part included, one image at a time. */
-  g_autoptr(KilnNet) net = kiln_net_new (self->spec, w->backend, 1, self->options.seed, error);
-  if (net == NULL || kiln_checkpoint_load (net, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) < 0)
-    return FALSE;
-  g_autofree char *path = g_build_filename (kiln_run_get_dir (self->run), KILN_RUN_EXPORT_NAME, NULL);
-  if (!kiln_onnx_export (net, path, error))
-    return FALSE;
-  g_autoptr(JsonObject) fields = json_object_new ();
-  json_object_set_string_member (fields, "file", path);
-  json_object_set_string_member (fields, "from", best);
-  return kiln_run_append_event (self->run, "exported", fields, error);
-}
-
-static gboolean
-train (Worker *w, GError **error)
+train (KilnTrainerWorker *w, GError **error)
 {
   KilnTrainer *self = w->self;
   const KilnTrainerOptions *o = &self->options;
@@ -811,7 +419,7 @@ train (Worker *w, GError **error)
       /* The frozen weights must be in place before their outputs are cached;
        * restore() loads them (and the rest) from the initial weights or the
        * checkpoint, then the features are computed once. */
-      if (!restore (w, error))
+      if (!kiln_trainer_checkpoint_restore (w, error))
         return FALSE;
       gint64 t0 = g_get_monotonic_time ();
       g_autoptr(GError) feature_error = NULL;
@@ -872,7 +480,7 @@ train (Worker *w, GError **error)
         return FALSE;
       w->batches_per_epoch = kiln_batch_loader_get_batches_per_epoch (w->train_loader);
       kiln_optimizer_set_schedule (w->optimizer, &o->schedule, w->batches_per_epoch);
-      if (!restore (w, error))
+      if (!kiln_trainer_checkpoint_restore (w, error))
         return FALSE;
     }
 
@@ -880,6 +488,7 @@ train (Worker *w, GError **error)
   g_mutex_lock (&self->lock);
   self->status.total_iterations = total;
   self->status.iteration = w->iteration;
+  self->status.epoch = (int) MIN (w->iteration / w->batches_per_epoch, MAX (o->epochs - 1, 0));
   self->status.best_val_accuracy = w->best_val_accuracy;
   g_mutex_unlock (&self->lock);
 
@@ -952,6 +561,8 @@ train (Worker *w, GError **error)
       self->status.accuracy = row.accuracy;
       self->status.learning_rate = row.learning_rate;
       self->status.images_per_second = rate;
+      /* Steps only: validation and checkpoints are not in the rate. */
+      self->status.eta_seconds = rate > 0 ? (total - w->iteration) * (double) o->batch_size / rate : -1;
       g_mutex_unlock (&self->lock);
       post_progress (self);
 
@@ -992,7 +603,8 @@ train (Worker *w, GError **error)
     return FALSE;
   /* Stopped in the last epoch's validation: not finished until a resume validates. */
   w->completed = w->iteration >= total && !w->validation_pending;
-  if (w->completed && (!export_best (w, error) || !kiln_run_append_event (self->run, "finished", NULL, error)))
+  if (w->completed &&
+      (!kiln_trainer_checkpoint_export_best (w, error) || !kiln_run_append_event (self->run, "finished", NULL, error)))
     return FALSE;
   return kiln_run_sync (self->run, error);
 }
@@ -1001,7 +613,13 @@ static gpointer
 worker_main (gpointer data)
 {
   KilnTrainer *self = data;
-  Worker w = { .self = self };
+  /* Ours: the final post below may be the last thing this thread does
+   * with the trainer, which the owner's thread may then free. */
+  g_autoptr(KilnEmitter) emitter = kiln_emitter_ref (self->emitter);
+  KilnTrainerWorker w = {
+    .self = self, .run = self->run, .spec = self->spec, .options = &self->options,
+    .initial_weights = self->initial_weights, .resume_from = self->resume_from,
+  };
   g_autoptr(GError) error = NULL;
   gboolean ok = train (&w, &error);
 
@@ -1026,9 +644,8 @@ worker_main (gpointer data)
   g_cond_broadcast (&self->wake);
   g_mutex_unlock (&self->lock);
 
-  Event *e = g_new0 (Event, 1);
-  e->type = EVENT_FINISHED;
-  post_event (self, e);
+  /* Everything is on disk: "finished" may go out, and self may go. */
+  kiln_emitter_post_final (emitter);
   return NULL;
 }
 
@@ -1043,6 +660,7 @@ kiln_trainer_new (KilnRun *run, KilnNetSpec *spec, const KilnTrainerOptions *opt
   self->spec = kiln_net_spec_copy (spec);
   self->options = *options;
   self->options.backend = g_strdup (options->backend ? options->backend : "auto");
+  self->status.total_epochs = options->epochs;
   return self;
 }
 
@@ -1107,9 +725,17 @@ kiln_trainer_set_resume (KilnTrainer *self, const char *checkpoint_path)
 void
 kiln_trainer_set_progress_interval (KilnTrainer *self, guint milliseconds)
 {
-  g_mutex_lock (&self->lock);
   self->progress_interval_ms = milliseconds;
-  g_mutex_unlock (&self->lock);
+  if (self->emitter != NULL)
+    kiln_emitter_set_interval (self->emitter, milliseconds);
+}
+
+void
+kiln_trainer_set_context (KilnTrainer *self, GMainContext *context)
+{
+  g_return_if_fail (self->thread == NULL);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = g_main_context_ref (context);
 }
 
 gboolean
@@ -1167,7 +793,9 @@ kiln_trainer_start (KilnTrainer *self, GError **error)
   g_mutex_lock (&self->lock);
   self->status.state = KILN_TRAINER_RUNNING;
   g_mutex_unlock (&self->lock);
-  /* The worker holds a reference until the "finished" dispatch reaps it. */
+  self->emitter = kiln_emitter_new (self, self->context, emit_pending, "[kiln] trainer");
+  kiln_emitter_set_interval (self->emitter, self->progress_interval_ms);
+  /* The worker holds a reference until the final emission drops it. */
   g_object_ref (self);
   self->thread = g_thread_try_new ("kiln-trainer", worker_main, self, error);
   if (self->thread == NULL)
@@ -1175,6 +803,7 @@ kiln_trainer_start (KilnTrainer *self, GError **error)
       g_mutex_lock (&self->lock);
       self->status.state = KILN_TRAINER_IDLE;
       g_mutex_unlock (&self->lock);
+      g_clear_pointer (&self->emitter, kiln_emitter_unref);
       g_object_unref (self);
       return FALSE;
     }
@@ -1227,6 +856,29 @@ kiln_trainer_get_status (KilnTrainer *self, KilnTrainerStatus *status)
   g_mutex_unlock (&self->lock);
 }
 
+char *
+kiln_trainer_status_format (const KilnTrainerStatus *s)
+{
+  GString *text = g_string_new (NULL);
+
+  /* %lld, not G_GINT64_FORMAT: xgettext cuts a message at a macro. */
+  g_string_append_printf (text, _("epoch %d/%d · iteration %lld/%lld"), s->epoch + 1, s->total_epochs,
+                          (long long) s->iteration, (long long) s->total_iterations);
+  if (s->iteration > 0)
+    g_string_append_printf (text, _(" · loss %.4f · accuracy %.3f · lr %.3g · %.0f images/s"),
+                            s->loss, s->accuracy, s->learning_rate, s->images_per_second);
+  if (!isnan (s->val_accuracy))
+    g_string_append_printf (text, _(" · validation %.3f"), s->val_accuracy);
+  if (s->eta_seconds >= 0 && isfinite (s->eta_seconds))
+    {
+      g_autofree char *eta = kiln_progress_format_duration (s->eta_seconds);
+      g_string_append_printf (text, _(" · ETA %s"), eta);
+    }
+  if (s->state == KILN_TRAINER_PAUSED)
+    g_string_append (text, _(" · paused"));
+  return g_string_free (text, FALSE);
+}
+
 KilnTrainerState
 kiln_trainer_get_state (KilnTrainer *self)
 {
@@ -1253,8 +905,11 @@ kiln_trainer_finalize (GObject *object)
 {
   KilnTrainer *self = KILN_TRAINER (object);
 
-  /* The worker holds a reference until it has been reaped, so it is gone. */
+  /* The worker holds a reference until its final emission, so it is done. */
   g_assert (self->thread == NULL);
+  if (self->emitter != NULL)
+    kiln_emitter_close (self->emitter);
+  g_clear_pointer (&self->emitter, kiln_emitter_unref);
   g_clear_object (&self->run);
   g_clear_object (&self->spec);
   kiln_trainer_options_clear (&self->options);
@@ -1307,4 +962,5 @@ kiln_trainer_init (KilnTrainer *self)
   self->owned_caches = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_tensor_cache_free);
   self->status.val_loss = self->status.val_accuracy = self->status.val_top5 = NAN;
   self->status.best_val_accuracy = NAN;
+  self->status.eta_seconds = -1;
 }

@@ -10,19 +10,20 @@
  *
  * Threads: create and control the trainer from one thread (the UI's or the
  * CLI's main thread). Signals are emitted on the GMainContext that was
- * thread-default at creation, from one idle source: "progress" is
- * coalesced (the newest numbers replace older ones, at most every
- * progress-interval), "validated", "epoch-finished" and "checkpoint-saved"
- * arrive once each, and "finished" comes last, once. */
+ * thread-default at creation, from one idle source (the core's emitter):
+ * "progress" is coalesced (the newest numbers replace older ones, at most
+ * every progress-interval), "validated", "epoch-finished" and
+ * "checkpoint-saved" arrive once each, and "finished" comes last, once,
+ * after the worker has written everything. Nothing on the owner's thread
+ * waits for the worker except kiln_trainer_join(): a running trainer keeps
+ * itself alive until "finished", so the owner may stop it and drop its
+ * reference at once. */
 #pragma once
 
-#include <json-glib/json-glib.h>
-
-#include "kiln-lr-schedule.h"
 #include "kiln-netspec.h"
-#include "kiln-optimizer.h"
 #include "kiln-run.h"
 #include "kiln-tensor-cache.h"
+#include "kiln-trainer-options.h"
 
 G_BEGIN_DECLS
 
@@ -36,52 +37,25 @@ typedef enum {
 } KilnTrainerState;
 
 typedef struct {
-  int batch_size;
-  int epochs;
-  KilnOptimizerType optimizer;
-  double learning_rate;
-  double momentum;          /* SGD */
-  double weight_decay;
-  double beta1, beta2, eps; /* Adam */
-  KilnLrSchedule schedule;
-  guint64 seed;
-  gboolean random_crop;     /* else the centre crop */
-  gboolean mirror;
-  float scale;              /* pixels · scale after the mean; 0 = 1/255 */
-  int checkpoint_every;     /* iterations; 0 = at epoch ends only */
-  guint keep_checkpoints;   /* the newest K (plus the best) */
-  int validate_every;       /* epochs; 0 = never */
-  char *backend;            /* "cpu", "cuda" or "auto" */
-  /* With frozen bottom layers (KilnLayerSpec.frozen), compute their outputs
-   * once per image and train the rest on those: fine-tuning the top of a
-   * big net then costs minutes, not days. Augmentation is off in that mode
-   * (it would change what the frozen layers see). */
-  gboolean cache_features;
-} KilnTrainerOptions;
-
-/* Defaults: batch 32, 10 epochs, SGD lr 0.01 momentum 0.9 (the seed's
- * MomentumSGD), weight decay 5e-4, exponential ×0.97 per epoch, seed 1,
- * mirror on, checkpoints every epoch, keep 3, validate every epoch, "auto",
- * frozen features cached. */
-void        kiln_trainer_options_init      (KilnTrainerOptions       *options);
-void        kiln_trainer_options_clear     (KilnTrainerOptions       *options);
-JsonObject *kiln_trainer_options_to_json   (const KilnTrainerOptions *options);
-gboolean    kiln_trainer_options_from_json (KilnTrainerOptions       *options,
-                                            JsonObject               *object,
-                                            GError                  **error);
-
-typedef struct {
   KilnTrainerState state;
   gint64 iteration;            /* completed iterations */
   gint64 total_iterations;
   int epoch;                   /* current epoch, from 0 */
+  int total_epochs;
   double loss;                 /* last batch */
   double accuracy;             /* last batch */
   double learning_rate;
   double images_per_second;    /* smoothed */
+  double eta_seconds;          /* of the training steps left; -1 when unknown */
   double val_loss, val_accuracy, val_top5;   /* NaN until validated */
   double best_val_accuracy;
 } KilnTrainerStatus;
+
+/* "epoch 2/10 · iteration 120/600 · loss 0.4321 · accuracy 0.912 ·
+ * lr 0.0097 · 1234 images/s · validation 0.905 · ETA 0:47 · paused": the
+ * one-line status the CLI and the window show (parts without a value yet
+ * are left out). */
+char       *kiln_trainer_status_format     (const KilnTrainerStatus  *status);
 
 #define KILN_TYPE_TRAINER (kiln_trainer_get_type ())
 G_DECLARE_FINAL_TYPE (KilnTrainer, kiln_trainer, KILN, TRAINER, GObject)

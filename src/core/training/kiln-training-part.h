@@ -9,4 +9,5 @@
 #include "kiln-evaluation.h"
 #include "kiln-run.h"
 #include "kiln-trainer.h"
+#include "kiln-trainer-options.h"
 #include "kiln-training-setup.h"

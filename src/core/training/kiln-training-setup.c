@@ -9,6 +9,7 @@
 #include "kiln-error.h"
 #include "kiln-labels.h"
 #include "kiln-project-dataset.h"
+#include "kiln-trainer-private.h"
 
 void
 kiln_training_setup_init (KilnTrainingSetup *setup)
@@ -530,4 +531,125 @@ kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GErro
     }
   kiln_trainer_take_cache (trainer, g_steal_pointer (&cache));
   return trainer;
+}
+
+/* ---- _async/_finish: the functions above on a GTask thread ---- */
+
+typedef struct {
+  char *project_dir;             /* a new run, or */
+  char *run_dir;                 /* a resumed one */
+  KilnNetSpec *spec;
+  KilnTrainerOptions options;
+  KilnTrainingSetup setup;       /* its strings point at the three below */
+  char *split;
+  char *initial_weights;
+  char *run_id;
+  KilnProgress *progress;
+} PrepareJob;
+
+static void
+prepare_job_free (PrepareJob *job)
+{
+  g_free (job->project_dir);
+  g_free (job->run_dir);
+  g_clear_object (&job->spec);
+  kiln_trainer_options_clear (&job->options);
+  g_free (job->split);
+  g_free (job->initial_weights);
+  g_free (job->run_id);
+  g_clear_object (&job->progress);
+  g_free (job);
+}
+
+static void
+cancel_progress (GCancellable *cancellable, KilnProgress *progress)
+{
+  g_cancellable_cancel (kiln_progress_get_cancellable (progress));
+}
+
+static void
+prepare_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  PrepareJob *job = data;
+  g_autoptr(KilnProgress) own_progress = NULL;
+  KilnProgress *progress = job->progress;
+  GError *error = NULL;
+  gulong handler = 0;
+
+  /* The blocking functions stop when the progress's cancellable is cancelled. */
+  if (cancellable != NULL)
+    {
+      if (progress == NULL)
+        progress = own_progress = kiln_progress_new ("training setup");
+      if (cancellable != kiln_progress_get_cancellable (progress))
+        handler = g_cancellable_connect (cancellable, G_CALLBACK (cancel_progress), progress, NULL);
+    }
+  KilnTrainer *trainer = job->run_dir != NULL
+    ? kiln_training_prepare_resume (job->run_dir, progress, &error)
+    : kiln_training_prepare (job->project_dir, job->spec, &job->options, &job->setup, progress, &error);
+  g_cancellable_disconnect (cancellable, handler);
+  if (trainer == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* It was made on this pool thread; it signals where the caller is. */
+  kiln_trainer_set_context (trainer, g_task_get_context (task));
+  g_task_return_pointer (task, trainer, g_object_unref);
+}
+
+static void
+run_prepare (PrepareJob *job, KilnProgress *progress, GCancellable *cancellable, gpointer source_tag,
+             GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  job->progress = progress ? g_object_ref (progress) : NULL;
+  g_task_set_task_data (task, job, (GDestroyNotify) prepare_job_free);
+  g_task_run_in_thread (task, prepare_thread);
+}
+
+void
+kiln_training_prepare_async (const char *project_dir, KilnNetSpec *spec, const KilnTrainerOptions *options,
+                             const KilnTrainingSetup *setup, KilnProgress *progress, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+  PrepareJob *job = g_new0 (PrepareJob, 1);
+
+  job->project_dir = g_strdup (project_dir);
+  job->spec = kiln_net_spec_copy (spec);
+  job->options = *options;
+  job->options.backend = g_strdup (options->backend);
+  job->setup = *setup;
+  job->setup.split = job->split = g_strdup (setup->split);
+  job->setup.initial_weights = job->initial_weights = g_strdup (setup->initial_weights);
+  job->setup.run_id = job->run_id = g_strdup (setup->run_id);
+  run_prepare (job, progress, cancellable, kiln_training_prepare_async, callback, user_data);
+}
+
+KilnTrainer *
+kiln_training_prepare_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, kiln_training_prepare_async), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+kiln_training_prepare_resume_async (const char *run_dir, KilnProgress *progress, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data)
+{
+  PrepareJob *job = g_new0 (PrepareJob, 1);
+
+  job->run_dir = g_strdup (run_dir);
+  run_prepare (job, progress, cancellable, kiln_training_prepare_resume_async, callback, user_data);
+}
+
+KilnTrainer *
+kiln_training_prepare_resume_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, kiln_training_prepare_resume_async), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

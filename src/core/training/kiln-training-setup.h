@@ -20,9 +20,10 @@
  * name, seed, subset sizes, kept images outside it) and "initial_weights";
  * KilnClassifier reads the same file.
  *
- * Threads: these functions block (decoding images); call them from a
- * worker (GTask) in a UI. The trainer they return signals on the
- * GMainContext that is thread-default for the caller. */
+ * Threads: these functions block (decoding images); front ends call the
+ * _async/_finish pairs, which run them on a GTask thread. The trainer they
+ * return signals on the GMainContext that is thread-default for the caller
+ * (of the _async function, for the pairs). */
 #pragma once
 
 #include "kiln-image.h"
@@ -107,5 +108,29 @@ gboolean     kiln_training_config_get_net (JsonObject          *config,
 gboolean     kiln_training_config_get_image_spec (JsonObject    *config,
                                                   KilnImageSpec *spec,
                                                   GError       **error);
+
+/* kiln_training_prepare() on a GTask thread, for front ends: the arguments
+ * are copied, @progress and @cancellable are referenced. Cancelling
+ * @cancellable stops the work as cancelling @progress's cancellable does.
+ * @callback runs on the caller's thread-default context, and the trainer
+ * returned signals there. */
+void         kiln_training_prepare_async         (const char               *project_dir,
+                                                  KilnNetSpec              *spec,
+                                                  const KilnTrainerOptions *options,
+                                                  const KilnTrainingSetup  *setup,
+                                                  KilnProgress             *progress,
+                                                  GCancellable             *cancellable,
+                                                  GAsyncReadyCallback       callback,
+                                                  gpointer                  user_data);
+KilnTrainer *kiln_training_prepare_finish        (GAsyncResult             *result,
+                                                  GError                  **error);
+/* kiln_training_prepare_resume() likewise. */
+void         kiln_training_prepare_resume_async  (const char               *run_dir,
+                                                  KilnProgress             *progress,
+                                                  GCancellable             *cancellable,
+                                                  GAsyncReadyCallback       callback,
+                                                  gpointer                  user_data);
+KilnTrainer *kiln_training_prepare_resume_finish (GAsyncResult             *result,
+                                                  GError                  **error);
 
 G_END_DECLS

@@ -1,0 +1,14 @@
+/* kiln-trainer-private.h: trainer API for the training part only. */
+#pragma once
+
+#include "kiln-trainer.h"
+
+G_BEGIN_DECLS
+
+/* Before kiln_trainer_start(): signal on @context instead of the context
+ * that was thread-default at creation (for a trainer prepared on a worker
+ * thread for a caller on another). */
+void kiln_trainer_set_context (KilnTrainer  *self,
+                               GMainContext *context);
+
+G_END_DECLS
