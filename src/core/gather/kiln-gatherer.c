@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "kiln-emitter.h"
 #include "kiln-error.h"
 #include "kiln-gatherer-private.h"
 
@@ -23,8 +24,9 @@ struct _KilnGatherer
 
   GMutex              lock;
   KilnGatherProgress  progress;
-  GSource            *emit_source;   /* the pending emission, or NULL */
-  gint64              last_emit_us;
+  KilnEmitter        *emitter;       /* the current run's */
+  GTask              *finish_task;   /* the run's result, for the final emission */
+  GError             *finish_error;
 };
 
 G_DEFINE_FINAL_TYPE (KilnGatherer, kiln_gatherer, G_TYPE_OBJECT)
@@ -117,40 +119,32 @@ check_request (const KilnGatherRequest *req, GError **error)
 
 /* Progress (any thread) -------------------------------------------------- */
 
-static gboolean
-emit_progress_cb (gpointer data)
+/* On the owner's context: the newest progress; after the run (final),
+ * the result follows the last emission. */
+static void
+emit_progress (gpointer owner, gboolean final)
 {
-  KilnGatherer *self = data;
+  KilnGatherer *self = owner;
   KilnGatherProgress copy;
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
 
   g_mutex_lock (&self->lock);
   copy = self->progress;
-  g_clear_pointer (&self->emit_source, g_source_unref);
-  self->last_emit_us = g_get_monotonic_time ();
+  if (final)
+    {
+      task = g_steal_pointer (&self->finish_task);
+      error = g_steal_pointer (&self->finish_error);
+    }
   g_mutex_unlock (&self->lock);
   g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, &copy);
-  return G_SOURCE_REMOVE;
-}
-
-/* Called with self->lock held: one pending emission at a time, at most
- * one per PROGRESS_INTERVAL_US, on the owner's context. */
-static void
-schedule_progress_locked (KilnGatherer *self,
-                          gboolean      now)
-{
-  GSource *source;
-  gint64 since = g_get_monotonic_time () - self->last_emit_us;
-
-  if (self->emit_source)
+  if (!final)
     return;
-  if (now || since >= PROGRESS_INTERVAL_US)
-    source = g_idle_source_new ();
+  g_atomic_int_set (&self->running, FALSE);
+  if (error)
+    g_task_return_error (task, error);
   else
-    source = g_timeout_source_new ((PROGRESS_INTERVAL_US - since) / 1000 + 1);
-  g_source_set_callback (source, emit_progress_cb, g_object_ref (self), g_object_unref);
-  g_source_set_static_name (source, "[kiln] gather progress");
-  g_source_attach (source, self->owner_ctx);
-  self->emit_source = source;
+    g_task_return_boolean (task, TRUE);
 }
 
 KilnGatherProgress *
@@ -164,57 +158,31 @@ void
 kiln_gatherer_unlock_progress (KilnGatherer *self,
                                gboolean      now)
 {
-  schedule_progress_locked (self, now);
   g_mutex_unlock (&self->lock);
+  kiln_emitter_post (self->emitter, now);
 }
 
 /* The worker thread ------------------------------------------------------ */
-
-typedef struct {
-  GTask  *task;
-  GError *error;
-} Finish;
-
-/* On the owner's context: the last progress first, then the result, and no
- * emission after it. */
-static gboolean
-finish_in_owner (gpointer data)
-{
-  Finish *fin = data;
-  KilnGatherer *self = g_task_get_source_object (fin->task);
-  KilnGatherProgress copy;
-
-  g_mutex_lock (&self->lock);
-  if (self->emit_source)
-    g_source_destroy (self->emit_source);
-  g_clear_pointer (&self->emit_source, g_source_unref);
-  copy = self->progress;
-  g_mutex_unlock (&self->lock);
-  g_signal_emit (self, signals[SIGNAL_PROGRESS], 0, &copy);
-
-  g_atomic_int_set (&self->running, FALSE);
-  if (fin->error)
-    g_task_return_error (fin->task, fin->error);
-  else
-    g_task_return_boolean (fin->task, TRUE);
-  g_object_unref (fin->task);
-  g_free (fin);
-  return G_SOURCE_REMOVE;
-}
 
 static gpointer
 worker_main (gpointer data)
 {
   KilnGatherRun *run = data;
-  Finish *fin = g_new0 (Finish, 1);
+  KilnGatherer *self = run->self;
+  g_autoptr(KilnEmitter) emitter = kiln_emitter_ref (self->emitter);
+  GError *error = NULL;
 
   g_main_context_push_thread_default (run->ctx);
-  kiln_gather_run_execute (run, &fin->error);
+  kiln_gather_run_execute (run, &error);
   g_main_context_pop_thread_default (run->ctx);
 
-  fin->task = g_object_ref (run->task);
-  g_main_context_invoke_full (run->self->owner_ctx, G_PRIORITY_DEFAULT, finish_in_owner, fin, NULL);
+  g_mutex_lock (&self->lock);
+  self->finish_task = g_object_ref (run->task);
+  self->finish_error = error;
+  g_mutex_unlock (&self->lock);
   kiln_gather_run_free (run);
+  /* The task holds the gatherer, so this final call comes. */
+  kiln_emitter_post_final (emitter);
   return NULL;
 }
 
@@ -234,6 +202,9 @@ kiln_gatherer_finalize (GObject *object)
 {
   KilnGatherer *self = KILN_GATHERER (object);
 
+  if (self->emitter != NULL)
+    kiln_emitter_close (self->emitter);
+  g_clear_pointer (&self->emitter, kiln_emitter_unref);
   g_clear_pointer (&self->owner_ctx, g_main_context_unref);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (kiln_gatherer_parent_class)->finalize (object);
@@ -354,6 +325,10 @@ kiln_gatherer_run_async (KilnGatherer            *self,
   memset (&self->progress, 0, sizeof self->progress);
   self->progress.eta_s = -1;
   g_mutex_unlock (&self->lock);
+  /* One emitter a run: its final call (the result) comes once. */
+  g_clear_pointer (&self->emitter, kiln_emitter_unref);
+  self->emitter = kiln_emitter_new (self, self->owner_ctx, emit_progress, "[kiln] gather progress");
+  kiln_emitter_set_interval (self->emitter, PROGRESS_INTERVAL_US / 1000);
 
   g_thread_unref (g_thread_new ("kiln-gather", worker_main, kiln_gather_run_new (self, request, task, cancellable)));
 }
