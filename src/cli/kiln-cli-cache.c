@@ -54,7 +54,7 @@ kiln_cli_cache (int argc, char **argv)
   spec.channels = channels;
   /* The project's kept images, as training reads them (entries are reused
    * by path, so the order need not match a run's). */
-  g_autoptr(KilnProject) store = kiln_training_open_project (project, NULL, &error);
+  g_autoptr(KilnProject) store = kiln_project_open_dataset (project, NULL, &error);
   g_autoptr(KilnLabelSet) set = store ? kiln_project_get_label_set (store, NULL, NULL, NULL, &error) : NULL;
   if (set == NULL)
     return kiln_cli_fail ("cache", error);

@@ -165,7 +165,7 @@ kiln_cli_train (int argc, char **argv)
           return 2;
         }
       g_autoptr(KilnNetSpec) spec = NULL;
-      g_autoptr(KilnProject) store = kiln_training_open_project (project, NULL, &error);
+      g_autoptr(KilnProject) store = kiln_project_open_dataset (project, NULL, &error);
       g_autofree char *current = store ? kiln_project_get_current_split (store, &error) : NULL;
       g_autoptr(KilnLabelSet) classes = error ? NULL : kiln_project_get_label_set (store, NULL, NULL, NULL, &error);
       if (classes == NULL)

@@ -7,6 +7,7 @@
 #include "kiln-gather-page.h"
 #include "kiln-labels.h"
 #include "kiln-run.h"
+#include "kiln-core.h"
 #include "kiln-training-setup.h"
 #include "kiln-progress.h"
 #include "kiln-window.h"
@@ -60,29 +61,23 @@ show_toast (KilnWindow *self, const char *text)
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (markup));
 }
 
-static void
-label_project_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  GError *error = NULL;
-  g_autoptr(GFile) images = g_file_get_child (G_FILE (data), "images");
-  g_autofree char *path = g_file_get_path (images);
-  KilnLabelSet *set = kiln_labels_from_folder (path, cancellable, &error);
-
-  if (set != NULL)
-    g_task_return_pointer (task, set, (GDestroyNotify) kiln_label_set_free);
-  else
-    g_task_return_error (task, error);
-}
+typedef struct {
+  KilnWindow *window;
+  guint generation;
+} CountRequest;
 
 static void
-label_project_done (GObject *source, GAsyncResult *result, gpointer user_data)
+count_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  KilnWindow *self = KILN_WINDOW (source);
+  CountRequest *request = user_data;
+  g_autoptr(KilnWindow) self = request->window;
+  guint generation = request->generation;
   g_autoptr(GError) error = NULL;
-  g_autoptr(KilnLabelSet) set = g_task_propagate_pointer (G_TASK (result), &error);
+  g_autoptr(KilnLabelSet) set = kiln_project_load_dataset_finish (result, &error);
 
+  g_free (request);
   /* A newer count (another project, or new images) may have started meanwhile. */
-  if (GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (result), "generation")) != self->count_generation)
+  if (generation != self->count_generation)
     return;
   if (set == NULL)
     {
@@ -306,15 +301,19 @@ stop_run_activated (GtkWidget *widget, const char *action_name, GVariant *parame
     kiln_trainer_stop (self->trainer);
 }
 
-/* Labelling walks every file: off the main thread. */
+/* The store is the truth about the images; reading it (and registering
+ * images copied in by hand) walks the folder, so the core does it on a
+ * worker. */
 static void
 count_images (KilnWindow *self)
 {
   g_autoptr(GFile) images = g_file_get_child (self->project, "images");
   g_autofree char *images_path = g_file_get_path (images);
+  g_autofree char *project_path = g_file_get_path (self->project);
   guint generation = ++self->count_generation;   /* counts still running are stale */
 
-  if (images_path == NULL || !g_file_test (images_path, G_FILE_TEST_IS_DIR))
+  if (images_path == NULL
+      || (!g_file_test (images_path, G_FILE_TEST_IS_DIR) && !kiln_project_is_class_tree (project_path)))
     {
       adw_status_page_set_description (self->images_status,
                                        _("No images yet: gather some, or put one folder of images per class "
@@ -322,11 +321,10 @@ count_images (KilnWindow *self)
       return;
     }
   adw_status_page_set_description (self->images_status, _("Counting images…"));
-  g_autoptr(GTask) task = g_task_new (self, NULL, label_project_done, NULL);
-  g_task_set_source_tag (task, count_images);
-  g_task_set_task_data (task, g_object_ref (self->project), g_object_unref);
-  g_object_set_data (G_OBJECT (task), "generation", GUINT_TO_POINTER (generation));
-  g_task_run_in_thread (task, label_project_thread);
+  CountRequest *request = g_new (CountRequest, 1);
+  request->window = g_object_ref (self);
+  request->generation = generation;
+  kiln_project_load_dataset_async (project_path, NULL, count_done, request);
 }
 
 /* New images are in the project: count them again. */

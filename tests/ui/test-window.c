@@ -98,6 +98,20 @@ test_open_project_counts_classes (void)
   kiln_test_spin_until (description_is, args, 10);
   g_assert_true (description_is (args));
 
+  /* The page counts what the store keeps: a discarded image is gone from
+   * the count though its file still lies in discarded/. */
+  {
+    g_autoptr(KilnProject) store = kiln_project_open (dir, &error);
+    g_assert_no_error (error);
+    g_autoptr(KilnImageRecord) dog = kiln_project_find_image (store, "images/dogs/c.png", &error);
+    g_assert_nonnull (dog);
+    g_assert_true (kiln_project_discard_image (store, dog->id, "blurry", &error));
+  }
+  kiln_window_open_project (window, folder);
+  gpointer after_discard[] = { window, (gpointer) "1 class · 2 images" };
+  kiln_test_spin_until (description_is, after_discard, 10);
+  g_assert_true (description_is (after_discard));
+
   /* A folder that does not exist leaves the open project in place. */
   g_autoptr(GFile) missing = g_file_new_for_path ("/nonexistent/kiln-test");
   kiln_window_open_project (window, missing);

@@ -43,6 +43,24 @@ gboolean      kiln_project_sync_images   (KilnProject   *self,
                                           GCancellable  *cancellable,
                                           GError       **error);
 
+/* Opens the project in @project_dir to read its dataset, registering first
+ * the images copied into images/<class>/ by hand. A folder of class folders
+ * that is not a project is refused with the command that makes it one; a
+ * folder with images/ but no store yet (an older Kiln's, or one laid out by
+ * hand) becomes a project. */
+KilnProject  *kiln_project_open_dataset  (const char    *project_dir,
+                                          GCancellable  *cancellable,
+                                          GError       **error);
+
+/* kiln_project_open_dataset() and kiln_project_get_label_set() of every kept
+ * image, on a worker thread: what a page shows about a project. */
+void          kiln_project_load_dataset_async  (const char          *project_dir,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+KilnLabelSet *kiln_project_load_dataset_finish (GAsyncResult        *result,
+                                                GError             **error);
+
 /* Whether @path looks like a folder of class folders (at least one
  * sub-folder holding an image) that is not a Kiln project: what a user
  * points at before making it one with kiln_project_new_from_folder(). */

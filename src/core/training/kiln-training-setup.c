@@ -201,37 +201,6 @@ kiln_training_read_config (const char *run_dir, GError **error)
   return json_object_ref (json_node_get_object (root));
 }
 
-KilnProject *
-kiln_training_open_project (const char    *project_dir,
-                            GCancellable  *cancellable,
-                            GError       **error)
-{
-  g_autofree char *images = g_build_filename (project_dir, "images", NULL);
-
-  if (!kiln_project_exists (project_dir))
-    {
-      if (kiln_project_is_class_tree (project_dir))
-        {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                       "%s is a folder of class folders, not a Kiln project; make a project of it with "
-                       "“kiln-cli new PROJECT --from %s” (add --reference to link instead of copying)",
-                       project_dir, project_dir);
-          return NULL;
-        }
-      if (!g_file_test (images, G_FILE_TEST_IS_DIR))
-        {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
-                       "%s is not a Kiln project (no kiln.db, no images/ folder); make one with "
-                       "“kiln-cli new PROJECT --from FOLDER”", project_dir);
-          return NULL;
-        }
-    }
-  g_autoptr(KilnProject) project = kiln_project_open (project_dir, error);
-  if (project == NULL || !kiln_project_sync_images (project, NULL, cancellable, error))
-    return NULL;
-  return g_steal_pointer (&project);
-}
-
 /* One line per image of the run's split: store id, subset, path. */
 static gboolean
 write_split_ids (const char *path, KilnLabelSet *const *sets, GArray *const *ids, const char *const *names,
@@ -250,7 +219,7 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
                        const KilnTrainingSetup *setup, KilnProgress *progress, GError **error)
 {
   GCancellable *cancellable = progress ? kiln_progress_get_cancellable (progress) : NULL;
-  g_autoptr(KilnProject) project = kiln_training_open_project (project_dir, cancellable, error);
+  g_autoptr(KilnProject) project = kiln_project_open_dataset (project_dir, cancellable, error);
   if (project == NULL)
     return NULL;
   /* Paths in the store, and so in the run's label files, are relative to

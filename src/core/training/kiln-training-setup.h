@@ -56,14 +56,7 @@ typedef struct {
 
 void         kiln_training_setup_init    (KilnTrainingSetup *setup);
 
-/* Opens the project in @project_dir for training and registers images
- * copied into images/<class>/ by hand. A folder of class folders that is
- * not a project is refused with the command that makes it one. */
-KilnProject *kiln_training_open_project  (const char    *project_dir,
-                                          GCancellable  *cancellable,
-                                          GError       **error);
-
-/* @project_dir is a project (kiln_training_open_project); runs go to
+/* @project_dir is a project (kiln_project_open_dataset); runs go to
  * @project_dir/runs and the cache to @project_dir/cache. The spec's last layer should have one output
  * per class folder; when it has another number (fine-tuning a model made
  * for other classes) its top layer is replaced, starting fresh. @progress
