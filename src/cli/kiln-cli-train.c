@@ -156,7 +156,57 @@ kiln_cli_train (int argc, char **argv)
     kiln_cli_show_progress (progress, _("decoding images"));
 
   if (resume != NULL)
-    kiln_training_prepare_resume_async (resume, progress, NULL, kiln_cli_keep_result, &prepared);
+    {
+      /* A run keeps the settings it started with; only its length can grow. */
+      const char *fixed[] = {
+        project ? "--project" : NULL, preset ? "--preset" : NULL, spec_file ? "--spec" : NULL,
+        input ? "--input" : NULL, optimizer ? "--optimizer" : NULL, schedule ? "--schedule" : NULL,
+        backend ? "--backend" : NULL, run_id ? "--run-id" : NULL, weights ? "--weights" : NULL,
+        resize ? "--resize" : NULL, cache_size ? "--cache-size" : NULL, freeze ? "--freeze-up-to" : NULL,
+        split ? "--split" : NULL, batch > 0 ? "--batch" : NULL, lr > 0 ? "--lr" : NULL,
+        momentum >= 0 ? "--momentum" : NULL, weight_decay >= 0 ? "--weight-decay" : NULL,
+        gamma > 0 ? "--gamma" : NULL, warmup >= 0 ? "--warmup" : NULL, seed >= 0 ? "--seed" : NULL,
+        val_fraction >= 0 ? "--val-fraction" : NULL, max_per_class > 0 ? "--max-per-class" : NULL,
+        checkpoint_every >= 0 ? "--checkpoint-every" : NULL, keep > 0 ? "--keep" : NULL,
+        no_mirror ? "--no-mirror" : NULL, random_crop ? "--random-crop" : NULL,
+        no_feature_cache ? "--no-feature-cache" : NULL,
+      };
+      for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+        if (fixed[i] != NULL)
+          {
+            g_printerr (_("kiln-cli train: %s cannot change when a run resumes; it keeps the settings it "
+                          "started with (only --epochs can grow). Start a new run to change it\n"), fixed[i]);
+            return 2;
+          }
+      gboolean extended = FALSE;
+      if (epochs > 0 && !kiln_training_extend_epochs (resume, epochs, &extended, &error))
+        return kiln_cli_fail ("train", error);
+      KilnRunSummary summary;
+      if (!extended && kiln_run_summarize (resume, &summary, NULL) && summary.finished)
+        {
+          kiln_cli_status_done ();
+          if (as_json)
+            {
+              g_autoptr(JsonBuilder) builder = json_builder_new ();
+              json_builder_begin_object (builder);
+              json_builder_set_member_name (builder, "run");
+              json_builder_add_string_value (builder, resume);
+              json_builder_set_member_name (builder, "state");
+              json_builder_add_string_value (builder, "finished");
+              json_builder_set_member_name (builder, "iterations");
+              json_builder_add_int_value (builder, summary.iteration);
+              json_builder_end_object (builder);
+              kiln_cli_print_json (builder);
+            }
+          else
+            g_print (_("%s already finished (iteration %" G_GINT64_FORMAT "); train it longer with "
+                       "--resume %s --epochs N\n"), resume, summary.iteration, resume);
+          return 0;
+        }
+      if (extended && !as_json)
+        g_print (_("%s now trains to %d epochs\n"), resume, epochs);
+      kiln_training_prepare_resume_async (resume, progress, NULL, kiln_cli_keep_result, &prepared);
+    }
   else
     {
       if (project == NULL)
@@ -264,6 +314,18 @@ kiln_cli_train (int argc, char **argv)
           g_printerr (_("kiln-cli train: unknown resize mode “%s”\n"), resize);
           kiln_trainer_options_clear (&options);
           return 2;
+        }
+      if (weights != NULL)
+        {
+          g_autofree char *from = NULL;
+          g_autofree char *resolved = kiln_training_resolve_weights (project, weights, &from, &error);
+          if (resolved == NULL)
+            {
+              kiln_trainer_options_clear (&options);
+              return kiln_cli_fail ("train", error);
+            }
+          if (!as_json)
+            g_print (_("starting from %s\n"), from);
         }
       kiln_training_prepare_async (project, spec, &options, &setup, progress, NULL, kiln_cli_keep_result, &prepared);
       kiln_trainer_options_clear (&options);

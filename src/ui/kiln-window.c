@@ -100,26 +100,9 @@ kiln_window_get_trainer (KilnWindow *self)
   return self->trainer;
 }
 
-/* One run folder and where it stands, read on a thread. */
-typedef struct {
-  char           *id;
-  char           *dir;
-  KilnRunSummary  summary;
-  char           *problem;   /* why the log could not be read, or NULL */
-} RunEntry;
-
-static void
-run_entry_free (RunEntry *entry)
-{
-  g_free (entry->id);
-  g_free (entry->dir);
-  g_free (entry->problem);
-  g_free (entry);
-}
-
 /* "stopped at iteration 120 · best validation accuracy 91.2 %". */
 static char *
-describe_run (const RunEntry *entry)
+describe_run (const KilnRunInfo *entry)
 {
   const KilnRunSummary *s = &entry->summary;
   const char *state = s->finished ? _("finished") : _("stopped");
@@ -132,51 +115,26 @@ describe_run (const RunEntry *entry)
   return g_strdup_printf (_("%s at iteration %" G_GINT64_FORMAT), state, s->iteration);
 }
 
-/* The project's runs, newest first (run ids are time stamps by default);
- * every log is read, so this runs on a thread. */
-static void
-list_runs_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  g_autoptr(GFile) runs = g_file_get_child (G_FILE (data), "runs");
-  g_autofree char *runs_path = g_file_get_path (runs);
-  g_autoptr(GDir) dir = runs_path ? g_dir_open (runs_path, 0, NULL) : NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) run_entry_free);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
-  for (int i = (int) names->len - 1; i >= 0; i--)
-    {
-      g_autofree char *run_dir = g_build_filename (runs_path, names->pdata[i], NULL);
-      g_autofree char *config = g_build_filename (run_dir, "config.json", NULL);
-      g_autoptr(GError) error = NULL;
-      if (!g_file_test (config, G_FILE_TEST_EXISTS))
-        continue;
-      RunEntry *entry = g_new0 (RunEntry, 1);
-      entry->id = g_strdup (names->pdata[i]);
-      entry->dir = g_steal_pointer (&run_dir);
-      if (!kiln_run_summarize (entry->dir, &entry->summary, &error))
-        entry->problem = g_strdup (error->message);
-      g_ptr_array_add (entries, entry);
-    }
-  g_task_return_pointer (task, entries, (GDestroyNotify) g_ptr_array_unref);
-}
+typedef struct {
+  KilnWindow *window;
+  guint generation;
+} RunsRequest;
 
 static void
 list_runs_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  KilnWindow *self = KILN_WINDOW (source);
-  g_autoptr(GPtrArray) entries = g_task_propagate_pointer (G_TASK (result), NULL);
+  RunsRequest *request = user_data;
+  g_autoptr(KilnWindow) self = request->window;
+  guint generation = request->generation;
+  g_autoptr(GPtrArray) entries = kiln_run_list_finish (result, NULL);
 
+  g_free (request);
   /* A newer listing started, or the window is going. */
-  if (GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (result), "generation")) != self->runs_generation ||
-      self->runs_group == NULL || entries == NULL)
+  if (generation != self->runs_generation || self->runs_group == NULL || entries == NULL)
     return;
   for (guint i = 0; i < entries->len; i++)
     {
-      const RunEntry *entry = entries->pdata[i];
+      const KilnRunInfo *entry = entries->pdata[i];
       g_autofree char *subtitle = describe_run (entry);
       AdwActionRow *row = ADW_ACTION_ROW (adw_action_row_new ());
       /* Run ids are folder names: plain text, not markup. */
@@ -211,11 +169,11 @@ refresh_runs (KilnWindow *self)
   if (self->project == NULL)
     return;
 
-  g_autoptr(GTask) task = g_task_new (self, NULL, list_runs_done, NULL);
-  g_task_set_source_tag (task, refresh_runs);
-  g_task_set_task_data (task, g_object_ref (self->project), g_object_unref);
-  g_object_set_data (G_OBJECT (task), "generation", GUINT_TO_POINTER (self->runs_generation));
-  g_task_run_in_thread (task, list_runs_thread);
+  g_autofree char *project_path = g_file_get_path (self->project);
+  RunsRequest *request = g_new (RunsRequest, 1);
+  request->window = g_object_ref (self);
+  request->generation = self->runs_generation;
+  kiln_run_list_async (project_path, NULL, list_runs_done, request);
 }
 
 static void

@@ -60,6 +60,28 @@ compare_lines (gconstpointer a, gconstpointer b)
   return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
+static guint
+count_entries (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+/* Runs kiln-cli, which must exit with @status and say @says on stderr. */
+static void
+expect_failure (const char *const *args, int status, const char *says)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  int wait_status = kiln_test_run_cli (args, &out, &err);
+  g_assert_true (WIFEXITED (wait_status));
+  if (WEXITSTATUS (wait_status) != status || strstr (err, says) == NULL)
+    g_error ("kiln-cli %s: exit %d, wanted %d saying “%s”; it said: %s", args[0], WEXITSTATUS (wait_status),
+             status, says, err);
+}
+
 /* Sorted lines of a file, comments and blanks left out. */
 static GPtrArray *
 read_lines (const char *path)
@@ -213,6 +235,67 @@ test_store_is_the_one_truth (void)
   g_assert_no_error (error);
   for (guint k = 0; k < 28 * 28; k++)
     g_assert_cmpfloat_with_epsilon (cli_mean[k], run_mean[k], 1e-4);
+
+  /* Issue 17's runs: what a failed start leaves, what --weights may name,
+   * what a resume may change, and the runs list. */
+  g_autofree char *runs_dir = g_build_filename (project, "runs", NULL);
+  guint runs_before = count_entries (runs_dir);
+  {
+    const char *frozen[] = { "train", "--project", project, "--preset", "lenet", "--freeze-up-to", "conv1",
+                             "--epochs", "1", NULL };
+    expect_failure (frozen, 1, "without pretrained weights");
+    const char *big[] = { "train", "--project", project, "--preset", "lenet", "--batch", "500", NULL };
+    expect_failure (big, 1, "larger than the 17 training images");
+    g_autofree char *junk = g_build_filename (dir, "junk.safetensors", NULL);
+    g_assert_true (g_file_set_contents (junk, "not a checkpoint", -1, NULL));
+    const char *bad_weights[] = { "train", "--project", project, "--preset", "lenet", "--weights", junk, NULL };
+    expect_failure (bad_weights, 1, "not a safetensors checkpoint");
+    g_autofree char *onnx = g_build_filename (dir, "model.onnx", NULL);
+    g_assert_true (g_file_set_contents (onnx, "x", 1, NULL));
+    const char *model[] = { "train", "--project", project, "--preset", "lenet", "--weights", onnx, NULL };
+    expect_failure (model, 1, "kiln-cli import-model");
+    /* None of the refused starts left a run folder behind. */
+    g_assert_cmpuint (count_entries (runs_dir), ==, runs_before);
+  }
+  {
+    /* A run id names the weights to start from; the CLI says which file. */
+    const char *from_run[] = { "train", "--project", project, "--preset", "lenet", "--weights", "r1",
+                               "--freeze-up-to", "conv1", "--epochs", "1", "--batch", "6", "--run-id", "r2",
+                               "--backend", "cpu", NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int status = kiln_test_run_cli (from_run, &out, &err);
+    g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+    g_assert_nonnull (strstr (out, "the best checkpoint of run r1"));
+  }
+  {
+    /* A resume keeps its settings: --lr is refused, --epochs may grow. */
+    const char *lr[] = { "train", "--resume", run, "--lr", "0.5", NULL };
+    expect_failure (lr, 2, "cannot change when a run resumes");
+    const char *again[] = { "train", "--resume", run, "--json", NULL };
+    g_autoptr(JsonObject) finished = run_json (again);
+    g_assert_cmpstr (json_object_get_string_member (finished, "state"), ==, "finished");
+    const char *longer[] = { "train", "--resume", run, "--epochs", "2", "--backend", "cpu", "--json", NULL };
+    expect_failure (longer, 2, "--backend");
+    const char *longer_ok[] = { "train", "--resume", run, "--epochs", "2", "--json", NULL };
+    g_autoptr(JsonObject) extended = run_json (longer_ok);
+    g_assert_cmpstr (json_object_get_string_member (extended, "state"), ==, "finished");
+    g_autofree char *events_path = g_build_filename (run, "events.jsonl", NULL);
+    g_autofree char *events = NULL;
+    g_assert_true (g_file_get_contents (events_path, &events, NULL, NULL));
+    g_assert_nonnull (strstr (events, "epochs-extended"));
+  }
+  {
+    const char *list[] = { "runs", "--project", project, "--json", NULL };
+    g_autoptr(JsonObject) listed = run_json (list);
+    JsonArray *runs = json_object_get_array_member (listed, "runs");
+    g_assert_cmpuint (json_array_get_length (runs), ==, 2);
+    for (guint i = 0; i < 2; i++)
+      {
+        JsonObject *r = json_array_get_object_element (runs, i);
+        g_assert_cmpstr (json_object_get_string_member (r, "split"), ==, "default");
+        g_assert_cmpstr (json_object_get_string_member (r, "state"), ==, "finished");
+      }
+  }
 
   kiln_test_remove_tree (dir);
 }

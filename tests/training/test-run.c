@@ -297,6 +297,25 @@ test_summarize (void)
   g_assert_true (summary.finished);
 }
 
+/* Runs named by the clock, started within one second, get a folder each. */
+static void
+test_generated_ids_never_collide (void)
+{
+  g_autofree char *tmp = make_tmp ();
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(KilnRun) run = kiln_run_create (tmp, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (run);
+      g_assert_false (g_hash_table_contains (seen, kiln_run_get_id (run)));
+      g_hash_table_add (seen, g_strdup (kiln_run_get_id (run)));
+    }
+  g_assert_cmpuint (g_hash_table_size (seen), ==, 4);
+}
+
 static void
 test_open_rejects_non_run (void)
 {
@@ -314,6 +333,7 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/run/create-and-log", test_create_and_log);
+  g_test_add_func ("/run/generated-ids-never-collide", test_generated_ids_never_collide);
   g_test_add_func ("/run/checkpoint-rotation", test_checkpoint_rotation_keeps_best);
   g_test_add_func ("/run/resume-trims", test_resume_trims_after_checkpoint);
   g_test_add_func ("/run/full-disk", test_full_disk_is_an_error);

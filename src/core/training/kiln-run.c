@@ -168,8 +168,28 @@ kiln_run_create (const char *runs_dir, const char *run_id, JsonObject *config, G
 
   if (run_id == NULL)
     {
+      /* The time names a run; two started in the same second (two windows,
+       * a script) each claim their own folder with mkdir, which only one
+       * of them can win for a name. */
       g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-      generated = g_date_time_format (now, "%Y%m%d-%H%M%S");
+      g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+      if (g_mkdir_with_parents (runs_dir, 0755) != 0)
+        {
+          set_io_error (error, errno, "create", runs_dir);
+          return NULL;
+        }
+      for (guint n = 1; generated == NULL; n++)
+        {
+          g_autofree char *candidate = n == 1 ? g_strdup (stamp) : g_strdup_printf ("%s-%u", stamp, n);
+          g_autofree char *dir = g_build_filename (runs_dir, candidate, NULL);
+          if (g_mkdir (dir, 0755) == 0)
+            generated = g_steal_pointer (&candidate);
+          else if (errno != EEXIST || n >= 1000)
+            {
+              set_io_error (error, errno, "create", dir);
+              return NULL;
+            }
+        }
       run_id = generated;
     }
   if (*run_id == '\0' || strchr (run_id, '/') != NULL || g_str_equal (run_id, ".") || g_str_equal (run_id, ".."))

@@ -8,6 +8,8 @@
 #include "kiln-classifier.h"
 #include "kiln-evaluation.h"
 #include "kiln-run.h"
+#include "kiln-run-list.h"
 #include "kiln-trainer.h"
 #include "kiln-trainer-options.h"
 #include "kiln-training-setup.h"
+#include "kiln-training-weights.h"

@@ -10,6 +10,7 @@
 #include "kiln-labels.h"
 #include "kiln-project-dataset.h"
 #include "kiln-trainer-private.h"
+#include "kiln-training-weights.h"
 
 void
 kiln_training_setup_init (KilnTrainingSetup *setup)
@@ -201,6 +202,29 @@ kiln_training_read_config (const char *run_dir, GError **error)
   return json_object_ref (json_node_get_object (root));
 }
 
+/* Deletes a run folder a failed start made: only what prepare writes
+ * there (files, and the empty checkpoints/ folder). */
+static void
+kiln_training_remove_run_folder (const char *run_dir)
+{
+  const char *sub[] = { "checkpoints", NULL };
+  g_autoptr(GDir) dir = g_dir_open (run_dir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (run_dir, name, NULL);
+      if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+        g_unlink (path);
+    }
+  for (guint i = 0; sub[i] != NULL; i++)
+    {
+      g_autofree char *path = g_build_filename (run_dir, sub[i], NULL);
+      g_rmdir (path);
+    }
+  g_rmdir (run_dir);
+}
+
 /* One line per image of the run's split: store id, subset, path. */
 static gboolean
 write_split_ids (const char *path, KilnLabelSet *const *sets, GArray *const *ids, const char *const *names,
@@ -272,6 +296,29 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
                    "The split “%s” of %s has no training images; make a new one with kiln-cli split",
                    split_name, project_dir);
+      return NULL;
+    }
+  /* Everything that can be refused is refused before a run folder exists. */
+  g_autofree char *weights = NULL;
+  g_autofree char *weights_from = NULL;
+  if (setup->initial_weights != NULL
+      && (weights = kiln_training_resolve_weights (project_dir, setup->initial_weights, &weights_from, error)) == NULL)
+    return NULL;
+  int n_frozen = kiln_net_spec_get_n_frozen (spec);
+  if (n_frozen > 0 && weights == NULL)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "Freezing layers up to %s without pretrained weights would train on frozen random "
+                   "filters; give the weights to start from (--weights), or freeze nothing",
+                   kiln_net_spec_get_layer (spec, n_frozen - 1)->name);
+      return NULL;
+    }
+  if ((guint) options->batch_size > train_set->paths->len)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "A batch of %d is larger than the %u training images of the split “%s”; use a batch "
+                   "of %u or fewer", options->batch_size, train_set->paths->len, split_name,
+                   train_set->paths->len);
       return NULL;
     }
   int outputs = spec_outputs (spec, error);
@@ -350,8 +397,11 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
   json_object_set_int_member (split_json, "kept_outside_split", outside);
   json_object_set_string_member (split_json, "ids", KILN_RUN_SPLIT_IDS_FILE);
   json_object_set_object_member (config, "split", split_json);
-  if (setup->initial_weights)
-    json_object_set_string_member (config, "initial_weights", setup->initial_weights);
+  if (weights != NULL)
+    {
+      json_object_set_string_member (config, "initial_weights", weights);
+      json_object_set_string_member (config, "initial_weights_from", weights_from);
+    }
   else
     json_object_set_null_member (config, "initial_weights");
 
@@ -362,55 +412,64 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
       json_array_unref (skipped);
       return NULL;
     }
-  const char *run_dir = kiln_run_get_dir (run);
-  g_autofree char *labels_txt = g_build_filename (run_dir, "labels.txt", NULL);
-  g_autofree char *train_txt = g_build_filename (run_dir, "train.txt", NULL);
-  g_autofree char *val_txt = g_build_filename (run_dir, "val.txt", NULL);
-  g_autofree char *test_txt = g_build_filename (run_dir, "test.txt", NULL);
-  g_autofree char *ids_tsv = g_build_filename (run_dir, KILN_RUN_SPLIT_IDS_FILE, NULL);
-  KilnLabelSet *subsets[] = { train_set, val_set, test_set };
-  GArray *subset_ids[] = { train_ids, val_ids, test_ids };
-  const char *subset_names[] = { "train", "val", "test" };
-  if (!kiln_labels_write (train_set, train_txt, labels_txt, error) ||
-      !kiln_labels_write (val_set, val_txt, NULL, error) ||
-      !kiln_labels_write (test_set, test_txt, NULL, error) ||
-      !write_split_ids (ids_tsv, subsets, subset_ids, subset_names, G_N_ELEMENTS (subsets), error))
-    {
-      json_array_unref (skipped);
-      return NULL;
-    }
-  g_autoptr(JsonObject) fields = json_object_new ();
-  json_object_set_array_member (fields, "images", skipped);
-  if (json_array_get_length (skipped) > 0 && !kiln_run_append_event (run, "undecodable-images", fields, error))
-    return NULL;
-  if (outside > 0)
-    {
-      g_autoptr(JsonObject) note = json_object_new ();
-      json_object_set_string_member (note, "split", split_name);
-      json_object_set_int_member (note, "images", outside);
-      if (!kiln_run_append_event (run, "images-outside-split", note, error))
-        return NULL;
-    }
-  if (replaced_top)
-    {
-      g_autoptr(JsonObject) top = json_object_new ();
-      json_object_set_int_member (top, "from_outputs", outputs);
-      json_object_set_int_member (top, "to_classes", train_set->classes->len);
-      if (!kiln_run_append_event (run, "top-layer-replaced", top, error))
-        return NULL;
-    }
+  /* A block, so that a failure jumps out of the scope of what it made. */
+  {
+    const char *run_dir = kiln_run_get_dir (run);
+    g_autofree char *labels_txt = g_build_filename (run_dir, "labels.txt", NULL);
+    g_autofree char *train_txt = g_build_filename (run_dir, "train.txt", NULL);
+    g_autofree char *val_txt = g_build_filename (run_dir, "val.txt", NULL);
+    g_autofree char *test_txt = g_build_filename (run_dir, "test.txt", NULL);
+    g_autofree char *ids_tsv = g_build_filename (run_dir, KILN_RUN_SPLIT_IDS_FILE, NULL);
+    KilnLabelSet *subsets[] = { train_set, val_set, test_set };
+    GArray *subset_ids[] = { train_ids, val_ids, test_ids };
+    const char *subset_names[] = { "train", "val", "test" };
+    if (!kiln_labels_write (train_set, train_txt, labels_txt, error) ||
+        !kiln_labels_write (val_set, val_txt, NULL, error) ||
+        !kiln_labels_write (test_set, test_txt, NULL, error) ||
+        !write_split_ids (ids_tsv, subsets, subset_ids, subset_names, G_N_ELEMENTS (subsets), error))
+      {
+        json_array_unref (skipped);
+        goto failed;
+      }
+    g_autoptr(JsonObject) fields = json_object_new ();
+    json_object_set_array_member (fields, "images", skipped);
+    if (json_array_get_length (skipped) > 0 && !kiln_run_append_event (run, "undecodable-images", fields, error))
+      goto failed;
+    if (outside > 0)
+      {
+        g_autoptr(JsonObject) note = json_object_new ();
+        json_object_set_string_member (note, "split", split_name);
+        json_object_set_int_member (note, "images", outside);
+        if (!kiln_run_append_event (run, "images-outside-split", note, error))
+          goto failed;
+      }
+    if (replaced_top)
+      {
+        g_autoptr(JsonObject) top = json_object_new ();
+        json_object_set_int_member (top, "from_outputs", outputs);
+        json_object_set_int_member (top, "to_classes", train_set->classes->len);
+        if (!kiln_run_append_event (run, "top-layer-replaced", top, error))
+          goto failed;
+      }
 
-  if (!kiln_mean_image_save (mean, run_dir, error))
-    return NULL;
+    if (!kiln_mean_image_save (mean, run_dir, error))
+      goto failed;
+  }
 
   KilnTrainer *trainer = kiln_trainer_new (run, spec, options);
   kiln_trainer_set_train_data (trainer, cache, (guint *) train_idx->data, (int *) train_labels->data, train_idx->len);
   kiln_trainer_set_val_data (trainer, cache, (guint *) val_idx->data, (int *) val_labels->data, val_idx->len);
   kiln_trainer_set_mean (trainer, mean->mean, kiln_image_spec_size (&image));
-  if (setup->initial_weights)
-    kiln_trainer_set_initial_weights (trainer, setup->initial_weights);
+  if (weights != NULL)
+    kiln_trainer_set_initial_weights (trainer, weights);
   kiln_trainer_take_cache (trainer, g_steal_pointer (&cache));
   return trainer;
+
+failed:
+  /* A start that failed after making its folder leaves nothing behind
+   * that the runs list would show as a dead run. */
+  kiln_training_remove_run_folder (kiln_run_get_dir (run));
+  return NULL;
 }
 
 KilnTrainer *
@@ -500,6 +559,54 @@ kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GErro
     }
   kiln_trainer_take_cache (trainer, g_steal_pointer (&cache));
   return trainer;
+}
+
+gboolean
+kiln_training_extend_epochs (const char  *run_dir,
+                             int          epochs,
+                             gboolean    *extended,
+                             GError     **error)
+{
+  g_autoptr(JsonObject) config = kiln_training_read_config (run_dir, error);
+  if (extended)
+    *extended = FALSE;
+  if (config == NULL)
+    return FALSE;
+  JsonNode *node = json_object_get_member (config, "options");
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, "%s/config.json lacks its \"options\"", run_dir);
+      return FALSE;
+    }
+  JsonObject *options = json_node_get_object (node);
+  gint64 before = json_object_get_int_member_with_default (options, "epochs", 0);
+  if (epochs == before)
+    return TRUE;
+  if (epochs < before)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "%s was set to train %" G_GINT64_FORMAT " epochs; a resume can add epochs, not take "
+                   "them away (stop it early with Ctrl-C instead)", run_dir, before);
+      return FALSE;
+    }
+  /* The run's record changes first, then its log says so: a resume that
+   * reads the config always sees the epochs it will train. */
+  json_object_set_int_member (options, "epochs", epochs);
+  g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (), config);
+  g_autofree char *text = kiln_json_to_text (root, TRUE);
+  g_autofree char *path = g_build_filename (run_dir, "config.json", NULL);
+  if (!g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0644, error))
+    return FALSE;
+  g_autoptr(KilnRun) run = kiln_run_open (run_dir, -1, error);
+  g_autoptr(JsonObject) fields = json_object_new ();
+  json_object_set_int_member (fields, "from", before);
+  json_object_set_int_member (fields, "to", epochs);
+  if (run == NULL || !kiln_run_append_event (run, "epochs-extended", fields, error))
+    return FALSE;
+  if (extended)
+    *extended = TRUE;
+  return TRUE;
 }
 
 /* ---- _async/_finish: the functions above on a GTask thread ---- */

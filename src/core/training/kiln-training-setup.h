@@ -74,6 +74,15 @@ KilnTrainer *kiln_training_prepare_resume (const char   *run_dir,
                                            KilnProgress *progress,
                                            GError      **error);
 
+/* Lets a stopped or finished run train to @epochs in all when it is
+ * resumed: rewrites its config and logs an "epochs-extended" event.
+ * Fewer epochs than set is refused; the same number changes nothing
+ * (*@extended FALSE). */
+gboolean     kiln_training_extend_epochs (const char  *run_dir,
+                                          int          epochs,
+                                          gboolean    *extended,
+                                          GError     **error);
+
 /* Where the decode-once cache of @project_dir's images converted as @spec
  * says lives (@project_dir/cache/images-HxWxC-MODE.kilncache). */
 char        *kiln_training_cache_path    (const char          *project_dir,
