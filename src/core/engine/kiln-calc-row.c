@@ -303,6 +303,29 @@ kiln_calc_row_get_rounding (KilnCalcRow *self)
   return self->d.rounding;
 }
 
+gboolean
+kiln_calc_row_param_applies (KilnCalcRow  *self,
+                             KilnCalcParam param)
+{
+  g_return_val_if_fail (KILN_IS_CALC_ROW (self), FALSE);
+
+  KilnLayerType type = self->d.type;
+  switch (param)
+    {
+    case KILN_CALC_PARAM_OUTPUTS:
+      return type == KILN_LAYER_CONVOLUTION || type == KILN_LAYER_INNER_PRODUCT;
+    case KILN_CALC_PARAM_KERNEL:
+    case KILN_CALC_PARAM_STRIDE:
+    case KILN_CALC_PARAM_PAD:
+      return self->d.has_window;
+    case KILN_CALC_PARAM_TYPE:
+    case KILN_CALC_PARAM_ROUNDING:
+      return type == KILN_LAYER_MAX_POOL || type == KILN_LAYER_AVG_POOL;
+    default:
+      return FALSE;
+    }
+}
+
 KilnCalcFit
 kiln_calc_row_get_fit (KilnCalcRow *self)
 {

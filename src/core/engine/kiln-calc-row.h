@@ -43,6 +43,16 @@ typedef struct {
   char *label;                                     /* "Input 227 × 227", "Stride 3" */
 } KilnCalcFix;
 
+/* What a cell of the calculator can change (kiln_net_calc_set_param()). */
+typedef enum {
+  KILN_CALC_PARAM_OUTPUTS,   /* K: convolution and inner-product outputs */
+  KILN_CALC_PARAM_KERNEL,    /* F: both sides */
+  KILN_CALC_PARAM_STRIDE,    /* S: both sides */
+  KILN_CALC_PARAM_PAD,       /* P: all four sides */
+  KILN_CALC_PARAM_TYPE,      /* pooling only: KILN_LAYER_MAX_POOL or KILN_LAYER_AVG_POOL */
+  KILN_CALC_PARAM_ROUNDING,  /* pooling only: a KilnRounding */
+} KilnCalcParam;
+
 #define KILN_TYPE_CALC_FIX (kiln_calc_fix_get_type ())
 GType        kiln_calc_fix_get_type (void) G_GNUC_CONST;
 KilnCalcFix *kiln_calc_fix_copy     (const KilnCalcFix *fix);
@@ -71,6 +81,9 @@ void           kiln_calc_row_get_pads        (KilnCalcRow *self,
                                               int         *bottom,
                                               int         *right);
 KilnRounding   kiln_calc_row_get_rounding    (KilnCalcRow *self);
+/* Whether @param applies to this layer (what a front end makes editable). */
+gboolean       kiln_calc_row_param_applies   (KilnCalcRow  *self,
+                                              KilnCalcParam param);
 KilnCalcFit    kiln_calc_row_get_fit         (KilnCalcRow *self);
 /* Whether the row has an output shape (not FAILED or UNREACHED). */
 gboolean       kiln_calc_row_has_output      (KilnCalcRow *self);

@@ -151,11 +151,12 @@ side_message (const Side *side,
 {
   if (fit == KILN_CALC_FIT_MISMATCH)
     return g_strdup_printf (_("%s is not a whole number"), side->equation);
+  /* Sizes fit an int: inference bounds them by MAX_SPATIAL. */
   if (rounding == KILN_ROUND_CEIL)
-    return g_strdup_printf (_("%s rounds up to %" G_GINT64_FORMAT ": the last window runs past the edge"),
-                            side->equation, side->e.size);
-  return g_strdup_printf (_("%s rounds down to %" G_GINT64_FORMAT ": the last rows are never read"),
-                          side->equation, side->e.size);
+    return g_strdup_printf (_("%s rounds up to %d: the last window runs past the edge"),
+                            side->equation, (int) side->e.size);
+  return g_strdup_printf (_("%s rounds down to %d: the last rows are never read"),
+                          side->equation, (int) side->e.size);
 }
 
 static void
@@ -667,23 +668,7 @@ kiln_net_calc_param_applies (KilnNetCalc  *self,
 {
   g_return_val_if_fail (KILN_IS_NET_CALC (self), FALSE);
 
-  if (index >= self->spec->layers->len)
-    return FALSE;
-  KilnLayerType type = kiln_net_spec_get_layer (self->spec, index)->type;
-  switch (param)
-    {
-    case KILN_CALC_PARAM_OUTPUTS:
-      return type == KILN_LAYER_CONVOLUTION || type == KILN_LAYER_INNER_PRODUCT;
-    case KILN_CALC_PARAM_KERNEL:
-    case KILN_CALC_PARAM_STRIDE:
-    case KILN_CALC_PARAM_PAD:
-      return is_window (type);
-    case KILN_CALC_PARAM_TYPE:
-    case KILN_CALC_PARAM_ROUNDING:
-      return is_pool (type);
-    default:
-      return FALSE;
-    }
+  return index < self->rows->len && kiln_calc_row_param_applies (self->rows->pdata[index], param);
 }
 
 /* Edits on a copy of the layer so a refused value leaves the spec alone. */

@@ -31,16 +31,6 @@
 
 G_BEGIN_DECLS
 
-/* What a cell of the calculator can change (kiln_net_calc_set_param()). */
-typedef enum {
-  KILN_CALC_PARAM_OUTPUTS,   /* K: convolution and inner-product outputs */
-  KILN_CALC_PARAM_KERNEL,    /* F: both sides */
-  KILN_CALC_PARAM_STRIDE,    /* S: both sides */
-  KILN_CALC_PARAM_PAD,       /* P: all four sides */
-  KILN_CALC_PARAM_TYPE,      /* pooling only: KILN_LAYER_MAX_POOL or KILN_LAYER_AVG_POOL */
-  KILN_CALC_PARAM_ROUNDING,  /* pooling only: a KilnRounding */
-} KilnCalcParam;
-
 #define KILN_TYPE_NET_CALC (kiln_net_calc_get_type ())
 G_DECLARE_FINAL_TYPE (KilnNetCalc, kiln_net_calc, KILN, NET_CALC, GObject)
 
