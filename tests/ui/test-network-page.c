@@ -444,6 +444,20 @@ test_open_file (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (gtk_label_get_text (page_child (f, "notice_label")), "broken.json"));
   g_assert_cmpuint (n_rows (f), ==, 7);
 
+  /* An ONNX model opens as its spec (weights are not needed here). */
+  g_autofree char *onnx = g_test_build_filename (G_TEST_DIST, "fixtures", "onnx", "convnet-opset13.onnx", NULL);
+  g_autoptr(GFile) onnx_file = g_file_new_for_path (onnx);
+  loaded = -1;
+  kiln_network_page_open_file (f->page, onnx_file);
+  kiln_test_spin_until (is_loaded, &loaded, 10);
+  g_assert_cmpint (loaded, ==, 1);
+  settle ();
+  g_assert_cmpstr (gtk_string_object_get_string (adw_combo_row_get_selected_item (net_row)), ==,
+                   "convnet-opset13.onnx");
+  g_assert_cmpuint (g_list_model_get_n_items (adw_combo_row_get_model (net_row)), ==, 7);
+  g_assert_cmpuint (n_rows (f), >, 0);
+  g_assert_false (gtk_widget_get_visible (page_child (f, "notice_label")));
+
   /* Picking a preset again drops the file's entry. */
   adw_combo_row_set_selected (net_row, 4);
   settle ();
