@@ -59,23 +59,6 @@ bad:
   return FALSE;
 }
 
-/* 62378344 → "62,378,344" whatever the locale, so output is stable. */
-static char *
-format_count (gint64 value)
-{
-  g_autofree char *digits = g_strdup_printf ("%" G_GINT64_FORMAT, value);
-  GString *out = g_string_new (NULL);
-  gsize len = strlen (digits);
-
-  for (gsize i = 0; i < len; i++)
-    {
-      g_string_append_c (out, digits[i]);
-      if (digits[i] != '-' && (len - i - 1) % 3 == 0 && i + 1 < len)
-        g_string_append_c (out, ',');
-    }
-  return g_string_free (out, FALSE);
-}
-
 /* printf pads by bytes; × and other UTF-8 would shift the columns. */
 static void
 print_cell (GString *line, const char *text, int width, gboolean right)
@@ -95,9 +78,22 @@ end_line (GString *line)
   g_string_truncate (line, 0);
 }
 
-static void
-print_table (KilnNetSpec *spec)
+/* C×H×W as the rest of kiln-cli writes shapes; "—" for a row without one. */
+static char *
+format_dims (KilnCalcRow *row)
 {
+  int c, h, w;
+
+  if (!kiln_calc_row_has_output (row))
+    return g_strdup ("—");
+  kiln_calc_row_get_output (row, &c, &h, &w);
+  return g_strdup_printf ("%d×%d×%d", c, h, w);
+}
+
+static void
+print_table (KilnNetCalc *calc)
+{
+  KilnNetSpec *spec = kiln_net_calc_get_spec (calc);
   guint n = kiln_net_spec_get_n_layers (spec);
   int name_width = (int) g_utf8_strlen (_("Layer"), -1);
   g_autoptr(GString) line = g_string_new (NULL);
@@ -127,15 +123,14 @@ print_table (KilnNetSpec *spec)
 
   for (guint i = 0; i < n; i++)
     {
-      const KilnLayerSpec *layer = kiln_net_spec_get_layer (spec, i);
-      const KilnLayerShape *shape = kiln_net_spec_get_shape (spec, i);
-      g_autofree char *output = g_strdup_printf ("%d×%d×%d", shape->c, shape->h, shape->w);
-      g_autofree char *params = format_count (shape->params);
-      g_autofree char *macs = format_count (shape->macs);
-      g_autofree char *bytes = g_format_size_full (shape->activation_bytes, G_FORMAT_SIZE_IEC_UNITS);
+      KilnCalcRow *row = kiln_net_calc_get_row (calc, i);
+      g_autofree char *output = format_dims (row);
+      g_autofree char *params = kiln_format_count (kiln_calc_row_get_params (row));
+      g_autofree char *macs = kiln_format_count (kiln_calc_row_get_macs (row));
+      g_autofree char *bytes = g_format_size_full (kiln_calc_row_get_activation_bytes (row), G_FORMAT_SIZE_IEC_UNITS);
 
-      print_cell (line, layer->name, name_width, FALSE);
-      print_cell (line, kiln_layer_type_to_string (layer->type), 13, FALSE);
+      print_cell (line, kiln_calc_row_get_name (row), name_width, FALSE);
+      print_cell (line, kiln_layer_type_to_string (kiln_calc_row_get_layer_type (row)), 13, FALSE);
       print_cell (line, output, 14, FALSE);
       print_cell (line, params, 13, TRUE);
       print_cell (line, macs, 15, TRUE);
@@ -143,10 +138,10 @@ print_table (KilnNetSpec *spec)
       end_line (line);
     }
 
-  g_autofree char *params = format_count (kiln_net_spec_get_total_params (spec));
-  g_autofree char *macs = format_count (kiln_net_spec_get_total_macs (spec));
-  g_autofree char *bytes = g_format_size_full (kiln_net_spec_get_total_activation_bytes (spec), G_FORMAT_SIZE_IEC_UNITS);
-  g_autofree char *weights = g_format_size_full (kiln_net_spec_get_total_params (spec) * sizeof (float),
+  g_autofree char *params = kiln_format_count (kiln_net_calc_get_total_params (calc));
+  g_autofree char *macs = kiln_format_count (kiln_net_calc_get_total_macs (calc));
+  g_autofree char *bytes = g_format_size_full (kiln_net_calc_get_total_activation_bytes (calc), G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *weights = g_format_size_full (kiln_net_calc_get_total_params (calc) * sizeof (float),
                                                  G_FORMAT_SIZE_IEC_UNITS);
   print_cell (line, _("Total"), name_width, FALSE);
   print_cell (line, "", 13, FALSE);
@@ -156,6 +151,58 @@ print_table (KilnNetSpec *spec)
   print_cell (line, bytes, 10, TRUE);
   end_line (line);
   g_print (_("Weights: %s as float32; activations: %s per sample (forward, outputs only)\n"), weights, bytes);
+}
+
+/* The rows that differ at the compare size, side by side, with why a row
+ * at the new size does not tile its input. */
+static void
+print_compare (KilnNetCalc *calc)
+{
+  KilnNetSpec *spec = kiln_net_calc_get_spec (calc);
+  guint n = kiln_net_spec_get_n_layers (spec);
+  int name_width = (int) g_utf8_strlen (_("Layer"), -1);
+  g_autoptr(GString) line = g_string_new (NULL);
+  int c, h, w, nc, nh, nw;
+
+  kiln_net_spec_get_input (spec, &c, &h, &w);
+  kiln_net_calc_get_compare (calc, &nc, &nh, &nw);
+  g_autofree char *before = g_strdup_printf ("%d×%d×%d", c, h, w);
+  g_autofree char *after = g_strdup_printf ("%d×%d×%d", nc, nh, nw);
+
+  g_print ("\n");
+  if (kiln_net_calc_get_n_changed (calc) == 0)
+    {
+      g_print (_("At %s instead of %s no layer changes.\n"), after, before);
+      return;
+    }
+  g_print (g_dngettext (GETTEXT_PACKAGE, "At %s instead of %s, %u layer changes:\n",
+                        "At %s instead of %s, %u layers change:\n", kiln_net_calc_get_n_changed (calc)),
+           after, before, kiln_net_calc_get_n_changed (calc));
+  for (guint i = 0; i < n; i++)
+    name_width = MAX (name_width, (int) g_utf8_strlen (kiln_net_spec_get_layer (spec, i)->name, -1));
+  print_cell (line, _("Layer"), name_width, FALSE);
+  print_cell (line, _("Type"), 13, FALSE);
+  print_cell (line, before, 14, FALSE);
+  print_cell (line, after, 14, FALSE);
+  end_line (line);
+  for (guint i = 0; i < n; i++)
+    {
+      KilnCalcRow *row = kiln_net_calc_get_row (calc, i);
+      KilnCalcRow *other = kiln_calc_row_get_compare (row);
+      g_autofree char *old_dims = format_dims (row);
+      g_autofree char *new_dims = format_dims (other);
+      const char *why = kiln_calc_row_get_message (other);
+
+      if (!kiln_calc_row_get_changed (row))
+        continue;
+      print_cell (line, kiln_calc_row_get_name (row), name_width, FALSE);
+      print_cell (line, kiln_layer_type_to_string (kiln_calc_row_get_layer_type (row)), 13, FALSE);
+      print_cell (line, old_dims, 14, FALSE);
+      print_cell (line, new_dims, 14, FALSE);
+      if (why)
+        print_cell (line, why, 0, FALSE);
+      end_line (line);
+    }
 }
 
 static void
@@ -183,9 +230,38 @@ add_dims (JsonBuilder *builder, const char *member, int c, int h, int w)
   json_builder_end_array (builder);
 }
 
-static void
-add_layers_json (JsonBuilder *builder, KilnNetSpec *spec)
+static const char *
+fit_name (KilnCalcFit fit)
 {
+  static const char *const names[] = {
+    [KILN_CALC_FIT_WHOLE] = "whole",
+    [KILN_CALC_FIT_ROUNDED] = "rounded",
+    [KILN_CALC_FIT_MISMATCH] = "mismatch",
+    [KILN_CALC_FIT_FAILED] = "failed",
+    [KILN_CALC_FIT_UNREACHED] = "unreached",
+  };
+  return (guint) fit < G_N_ELEMENTS (names) ? names[fit] : "unknown";
+}
+
+/* One calculator row; @key names the output member. */
+static void
+add_row_json (JsonBuilder *builder, KilnCalcRow *row, const char *key)
+{
+  int c, h, w;
+
+  kiln_calc_row_get_output (row, &c, &h, &w);
+  add_dims (builder, key, c, h, w);
+  add_string (builder, "fit", fit_name (kiln_calc_row_get_fit (row)));
+  if (kiln_calc_row_get_arithmetic (row))
+    add_string (builder, "arithmetic", kiln_calc_row_get_arithmetic (row));
+  if (kiln_calc_row_get_message (row))
+    add_string (builder, "message", kiln_calc_row_get_message (row));
+}
+
+static void
+add_layers_json (JsonBuilder *builder, KilnNetCalc *calc)
+{
+  KilnNetSpec *spec = kiln_net_calc_get_spec (calc);
   int c, h, w;
 
   kiln_net_spec_get_input (spec, &c, &h, &w);
@@ -195,22 +271,45 @@ add_layers_json (JsonBuilder *builder, KilnNetSpec *spec)
   json_builder_begin_array (builder);
   for (guint i = 0; i < kiln_net_spec_get_n_layers (spec); i++)
     {
-      const KilnLayerSpec *layer = kiln_net_spec_get_layer (spec, i);
-      const KilnLayerShape *shape = kiln_net_spec_get_shape (spec, i);
+      KilnCalcRow *row = kiln_net_calc_get_row (calc, i);
 
       json_builder_begin_object (builder);
-      add_string (builder, "name", layer->name);
-      add_string (builder, "type", kiln_layer_type_to_string (layer->type));
-      add_dims (builder, "output", shape->c, shape->h, shape->w);
-      add_int (builder, "params", shape->params);
-      add_int (builder, "macs", shape->macs);
-      add_int (builder, "activation_bytes", shape->activation_bytes);
+      add_string (builder, "name", kiln_calc_row_get_name (row));
+      add_string (builder, "type", kiln_layer_type_to_string (kiln_calc_row_get_layer_type (row)));
+      add_row_json (builder, row, "output");
+      add_int (builder, "params", kiln_calc_row_get_params (row));
+      add_int (builder, "macs", kiln_calc_row_get_macs (row));
+      add_int (builder, "activation_bytes", kiln_calc_row_get_activation_bytes (row));
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
-  add_int (builder, "total_params", kiln_net_spec_get_total_params (spec));
-  add_int (builder, "total_macs", kiln_net_spec_get_total_macs (spec));
-  add_int (builder, "total_activation_bytes", kiln_net_spec_get_total_activation_bytes (spec));
+  add_int (builder, "total_params", kiln_net_calc_get_total_params (calc));
+  add_int (builder, "total_macs", kiln_net_calc_get_total_macs (calc));
+  add_int (builder, "total_activation_bytes", kiln_net_calc_get_total_activation_bytes (calc));
+}
+
+/* Compare mode: the rows that change, at the second size. */
+static void
+add_compare_rows_json (JsonBuilder *builder, KilnNetCalc *calc)
+{
+  int c, h, w;
+
+  kiln_net_calc_get_compare (calc, &c, &h, &w);
+  add_dims (builder, "compare_input", c, h, w);
+  json_builder_set_member_name (builder, "compare_layers");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (calc)); i++)
+    {
+      KilnCalcRow *row = kiln_net_calc_get_row (calc, i);
+
+      if (!kiln_calc_row_get_changed (row))
+        continue;
+      json_builder_begin_object (builder);
+      add_string (builder, "name", kiln_calc_row_get_name (row));
+      add_row_json (builder, kiln_calc_row_get_compare (row), "new_output");
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
 }
 
 static void
@@ -238,6 +337,19 @@ add_changes_json (JsonBuilder *builder, GPtrArray *changes)
   json_builder_end_array (builder);
 }
 
+/* The calculator's error and what it does downstream, as one message:
+ * "conv1: … not a whole number; use input 227×227 …; with floor pooling,
+ * fc6 then receives 6,400 inputs …". Returns @error. */
+static GError *
+calc_error (const char *message, const char *downstream, GError **error)
+{
+  if (downstream)
+    g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE, "%s; %s", message, downstream);
+  else
+    g_set_error_literal (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE, message);
+  return *error;
+}
+
 /* Errors go to stderr; with --json a {"error": …} object also goes to
  * stdout so scripts always get something to parse. */
 static int
@@ -259,7 +371,7 @@ kiln_cli_calc (int argc, char **argv)
 {
   g_autofree char *preset = NULL, *spec_path = NULL, *input = NULL, *compare = NULL, *save = NULL;
   gboolean as_json = FALSE, list = FALSE;
-  int classes = 0, new_c, new_h, new_w;
+  int classes = 0, c, h, w, new_c, new_h, new_w;
   const GOptionEntry entries[] = {
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset, N_("A built-in network (see --list)"), N_("NAME") },
     { "spec", 's', 0, G_OPTION_ARG_FILENAME, &spec_path, N_("A net spec JSON file"), N_("FILE") },
@@ -272,6 +384,7 @@ kiln_cli_calc (int argc, char **argv)
     { NULL }
   };
   g_autoptr(KilnNetSpec) spec = NULL;
+  g_autoptr(KilnNetCalc) calc = NULL;
   g_autoptr(GPtrArray) changes = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -297,31 +410,37 @@ kiln_cli_calc (int argc, char **argv)
   if (spec == NULL)
     return fail (as_json, error);
 
+  kiln_net_spec_get_input (spec, &c, &h, &w);
   if (input)
     {
-      int c, h, w;
-      kiln_net_spec_get_input (spec, &c, &h, &w);
       if (!parse_dims (input, &c, &h, &w, &error))
         return fail (as_json, error);
       kiln_net_spec_set_input (spec, c, h, w);
     }
+  new_c = c;
+  new_h = h;
+  new_w = w;
 
   if (save && !kiln_net_spec_save (spec, save, &error))
     return fail (as_json, error);
 
-  if (!kiln_net_spec_infer_shapes (spec, &error))
+  if (compare && !parse_dims (compare, &new_c, &new_h, &new_w, &error))
     return fail (as_json, error);
 
-  kiln_net_spec_get_input (spec, &new_c, &new_h, &new_w);
+  calc = kiln_net_calc_new (spec);
+  if (kiln_net_calc_get_error (calc))
+    return fail (as_json, calc_error (kiln_net_calc_get_error (calc), kiln_net_calc_get_downstream (calc), &error));
+
   if (compare)
     {
-      if (!parse_dims (compare, &new_c, &new_h, &new_w, &error))
-        return fail (as_json, error);
-      changes = kiln_net_spec_compare_input (spec, new_c, new_h, new_w, &error);
-      if (changes == NULL)
+      kiln_net_calc_set_compare (calc, new_c, new_h, new_w);
+      /* The weights report needs both sizes to build; the rows do not. */
+      if (kiln_net_calc_get_compare_error (calc) == NULL)
+        changes = kiln_net_spec_compare_input (spec, new_c, new_h, new_w, &error);
+      else
         {
+          calc_error (kiln_net_calc_get_compare_error (calc), kiln_net_calc_get_compare_downstream (calc), &error);
           g_prefix_error (&error, _("At %d×%d×%d: "), new_c, new_h, new_w);
-          return fail (as_json, error);
         }
     }
 
@@ -329,21 +448,27 @@ kiln_cli_calc (int argc, char **argv)
     {
       g_autoptr(JsonBuilder) builder = json_builder_new ();
       json_builder_begin_object (builder);
-      add_layers_json (builder, spec);
+      add_layers_json (builder, calc);
+      if (compare)
+        add_compare_rows_json (builder, calc);
       if (changes)
         add_changes_json (builder, changes);
+      if (error)
+        add_string (builder, "error", error->message);
       json_builder_end_object (builder);
       kiln_cli_print_json (builder);
-      return 0;
+      return error ? kiln_cli_fail ("calc", error) : 0;
     }
 
-  print_table (spec);
+  print_table (calc);
+  if (compare)
+    print_compare (calc);
+  if (error)
+    return kiln_cli_fail ("calc", error);
   if (changes)
     {
-      int c, h, w;
       guint n_changed = 0;
 
-      kiln_net_spec_get_input (spec, &c, &h, &w);
       g_print ("\n");
       g_print (_("Resizing the input from %d×%d×%d to %d×%d×%d:\n"), c, h, w, new_c, new_h, new_w);
       for (guint i = 0; i < changes->len; i++)

@@ -19,4 +19,5 @@
 
 /* The engine's vocabulary front ends use directly. */
 #include "kiln-engine-error.h"
+#include "kiln-net-calc.h"
 #include "kiln-netspec.h"

@@ -104,6 +104,7 @@ kiln_application_startup (GApplication *app)
   static const char *find_accels[] = { "<Control>f", NULL };
   static const struct { const char *name, *accel; } pages[] = {
     { "gather", "<Alt>1" }, { "images", "<Alt>2" }, { "train", "<Alt>3" },
+    { "network", "<Alt>4" },
   };
 
   G_APPLICATION_CLASS (kiln_application_parent_class)->startup (app);

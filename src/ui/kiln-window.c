@@ -5,6 +5,7 @@
 
 #include "kiln-demo.h"
 #include "kiln-gather-page.h"
+#include "kiln-network-page.h"
 #include "kiln-labels.h"
 #include "kiln-run.h"
 #include "kiln-core.h"
@@ -555,6 +556,7 @@ kiln_window_class_init (KilnWindowClass *klass)
   window_class->close_request = kiln_window_close_request;
 
   g_type_ensure (KILN_TYPE_GATHER_PAGE);
+  g_type_ensure (KILN_TYPE_NETWORK_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/kiln/Kiln/ui/kiln-window.ui");
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, switcher_title);

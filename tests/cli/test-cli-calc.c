@@ -154,15 +154,20 @@ test_fit_error (void)
   calc (&run, "--preset", "alexnet", "--input", "224x224", NULL);
   g_assert_cmpint (run.exit_code, ==, 1);
   g_assert_cmpstr (run.out, ==, "");
+  /* The error, what fixes it, and what it does to fc6 if ignored. */
   g_assert_cmpstr (run.err, ==,
                    "kiln-cli calc: conv1: (224 − 11)/4 + 1 = 54.25 is not a whole number; "
-                   "use input 227×227 (or 223×223), or pad top 1 and bottom 2, or stride 3\n");
+                   "use input 227×227 (or 223×223), or pad top 1 and bottom 2, or stride 3; "
+                   "with floor pooling, fc6 then receives 6,400 inputs (5 × 5 × 256), "
+                   "not 9,216 (6 × 6 × 256 at 227 × 227); "
+                   "with this net's ceil pooling it gets 9,216, but from windows that run past the edge\n");
   run_clear (&run);
 
   calc (&run, "--preset", "alexnet", "--input", "3x224x224", "--json", NULL);
   g_assert_cmpint (run.exit_code, ==, 1);
   root = parse_object (parser, run.out);
   g_assert_nonnull (strstr (json_object_get_string_member (root, "error"), "54.25"));
+  g_assert_nonnull (strstr (json_object_get_string_member (root, "error"), "fc6 then receives 6,400 inputs"));
 }
 
 static void
@@ -200,6 +205,44 @@ test_compare (void)
   calc (&run, "--preset", "alexnet", "--compare", "200x200", NULL);
   g_assert_cmpint (run.exit_code, ==, 1);
   g_assert_nonnull (strstr (run.err, "kiln-cli calc: At 3×200×200: conv1:"));
+}
+
+/* 224 against AlexNet's 227: what changes, not just conv1's error again. */
+static void
+test_compare_misfit (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root, *conv1;
+
+  calc (&run, "--preset", "alexnet", "--compare", "224x224", NULL);
+  g_assert_cmpint (run.exit_code, ==, 1);
+  g_assert_nonnull (strstr (run.out, "At 3×224×224 instead of 3×227×227, 4 layers change:\n"));
+  g_assert_true (g_regex_match_simple ("\nconv1 +Convolution +96×55×55 +96×54×54 +"
+                                       "\\(224 − 11\\)/4 \\+ 1 = 54\\.25 is not a whole number\n",
+                                       run.out, 0, 0));
+  g_assert_true (g_regex_match_simple ("\npool1 +MaxPool +96×27×27 +96×27×27 +\\(54 − 3\\)/2 \\+ 1 = 26\\.5 rounds up",
+                                       run.out, 0, 0));
+  /* conv3 and everything after it are the same shapes at both sizes. */
+  g_assert_false (g_regex_match_simple ("\nconv3 +Convolution +384×13×13 +384", run.out, 0, 0));
+  g_assert_nonnull (strstr (run.err, "kiln-cli calc: At 3×224×224: conv1: (224 − 11)/4 + 1 = 54.25 is not a whole number; "
+                                     "use input 227×227"));
+  g_assert_nonnull (strstr (run.err, "with floor pooling, fc6 then receives 6,400 inputs (5 × 5 × 256), "
+                                     "not 9,216 (6 × 6 × 256 at 227 × 227)"));
+  /* conv1's error is said once, not once per size. */
+  g_assert_null (strstr (strstr (run.err, "54.25") + 1, "54.25 is not"));
+  run_clear (&run);
+
+  calc (&run, "--preset", "alexnet", "--compare", "224x224", "--json", NULL);
+  g_assert_cmpint (run.exit_code, ==, 1);
+  root = parse_object (parser, run.out);
+  assert_dims (root, "compare_input", 3, 224, 224);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (root, "compare_layers")), ==, 4);
+  conv1 = find_layer (root, "compare_layers", "conv1");
+  assert_dims (conv1, "new_output", 96, 54, 54);
+  g_assert_cmpstr (json_object_get_string_member (conv1, "fit"), ==, "mismatch");
+  g_assert_cmpstr (json_object_get_string_member (find_layer (root, "layers", "conv1"), "fit"), ==, "whole");
+  g_assert_nonnull (strstr (json_object_get_string_member (root, "error"), "fc6 then receives 6,400 inputs"));
 }
 
 static void
@@ -278,6 +321,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/cli/calc/classes-and-input", test_classes_and_input);
   g_test_add_func ("/cli/calc/fit-error", test_fit_error);
   g_test_add_func ("/cli/calc/compare", test_compare);
+  g_test_add_func ("/cli/calc/compare-misfit", test_compare_misfit);
   g_test_add_func ("/cli/calc/spec-file", test_spec_file);
   g_test_add_func ("/cli/calc/usage-errors", test_usage_errors);
   return g_test_run ();

@@ -44,4 +44,30 @@ GArray    *kiln_net_spec_resolve_inputs (KilnNetSpec *self,
                                          guint        index,
                                          GError     **error);
 
+/* Which side of a window failed: the one to move when looking for input
+ * sizes that work (0: both). */
+enum { KILN_SIDE_HEIGHT = 1, KILN_SIDE_WIDTH = 2 };
+
+/* Shape inference without suggestions that keeps what it could infer: on
+ * failure the shapes of the first @n_inferred layers are filled in
+ * self->shapes (the calculator shows them), the next layer failed and
+ * @error says why. */
+gboolean   kiln_net_spec_infer_prefix   (KilnNetSpec *self,
+                                         guint       *n_inferred,
+                                         GError     **error);
+
+/* The nearest input sizes, one above and one below the spec's, at which
+ * the whole net infers, as {height, width} ({0, 0}: none within range).
+ * Moves only @side's dimension of a non-square input (0: both). FALSE when
+ * neither exists. */
+gboolean   kiln_net_spec_find_inputs    (KilnNetSpec *self,
+                                         int          side,
+                                         int          above[2],
+                                         int          below[2]);
+
+/* How many values feed each output of layer @index's weights (0 without
+ * weights); shapes up to the layer's inputs must be inferred. */
+gint64     kiln_net_spec_fan_in         (KilnNetSpec *self,
+                                         guint        index);
+
 G_END_DECLS

@@ -22,10 +22,8 @@ typedef struct {
   char *message;
   char *local_fix;         /* "pad top 1 and bottom 2, or stride 3" */
   gboolean size_dependent; /* another input size might work */
-  int side;                /* SIDE_HEIGHT, SIDE_WIDTH or 0 */
+  int side;                /* KILN_SIDE_HEIGHT, KILN_SIDE_WIDTH or 0 */
 } Failure;
-
-enum { SIDE_HEIGHT = 1, SIDE_WIDTH = 2 };
 
 static void
 failure_clear (Failure *failure)
@@ -61,30 +59,6 @@ checked_mul (gint64 a, gint64 b, gint64 *out)
   return !__builtin_mul_overflow (a, b, out);
 }
 
-/* num/den + 1 for humans: "54.25", "55". */
-static char *
-format_quotient_plus_one (gint64 num,
-                          gint64 den)
-{
-  char *text = g_strdup_printf ("%.2f", (double) num / (double) den + 1.0);
-  char *end = text + strlen (text) - 1;
-
-  while (*end == '0')
-    *end-- = '\0';
-  if (*end == '.')
-    *end = '\0';
-  return text;
-}
-
-/* The window arithmetic shown in errors: "(224 + 2 − 11)/4 + 1". */
-static char *
-format_window (int n, int pad_total, int window, int stride)
-{
-  if (pad_total > 0)
-    return g_strdup_printf ("(%d + %d − %d)/%d + 1", n, pad_total, window, stride);
-  return g_strdup_printf ("(%d − %d)/%d + 1", n, window, stride);
-}
-
 typedef struct {
   const char *layer;
   gboolean is_height;
@@ -99,12 +73,12 @@ conv_side (const Window *win,
            Failure      *failure)
 {
   if (failure)
-    failure->side = win->is_height ? SIDE_HEIGHT : SIDE_WIDTH;
+    failure->side = win->is_height ? KILN_SIDE_HEIGHT : KILN_SIDE_WIDTH;
   KilnWindowExtent e;
   gboolean fits = kiln_window_extent (win->n, win->kernel, win->stride, win->dilation,
                                       win->pad_a, win->pad_b, KILN_ROUND_FLOOR, &e);
   gint64 num = e.numerator;
-  g_autofree char *arith = format_window (win->n, win->pad_a + win->pad_b, (int) e.span, win->stride);
+  g_autofree char *arith = kiln_window_format (win->n, win->pad_a + win->pad_b, (int) e.span, win->stride);
 
   if (!fits)
     return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
@@ -113,33 +87,19 @@ conv_side (const Window *win,
                  (int) e.span, arith);
   if (exact_fit && !e.whole)
     {
-      g_autofree char *value = format_quotient_plus_one (num, win->stride);
+      g_autofree char *value = kiln_window_format_value (num, win->stride);
       const char *a = win->is_height ? _("top") : _("left");
       const char *b = win->is_height ? _("bottom") : _("right");
       GString *fix = g_string_new (NULL);
-      int extra = (int) (win->stride - num % win->stride);
-      int pa = win->pad_a + extra / 2, pb = win->pad_b + extra - extra / 2;
+      KilnWindowFix wf;
 
-      if (pa == pb)
-        g_string_append_printf (fix, _("pad %d"), pa);
+      kiln_window_suggest_fix (&e, win->stride, win->pad_a, win->pad_b, &wf);
+      if (wf.pad_before == wf.pad_after)
+        g_string_append_printf (fix, _("pad %d"), wf.pad_before);
       else
-        g_string_append_printf (fix, _("pad %s %d and %s %d"), a, pa, b, pb);
-      /* The nearest other stride that tiles the input, if a close one does. */
-      for (int d = 1; d <= 2; d++)
-        {
-          int s = win->stride - d;
-          if (s >= 1 && num % s == 0)
-            {
-              g_string_append_printf (fix, _(", or stride %d"), s);
-              break;
-            }
-          s = win->stride + d;
-          if (num % s == 0)
-            {
-              g_string_append_printf (fix, _(", or stride %d"), s);
-              break;
-            }
-        }
+        g_string_append_printf (fix, _("pad %s %d and %s %d"), a, wf.pad_before, b, wf.pad_after);
+      if (wf.stride != 0)
+        g_string_append_printf (fix, _(", or stride %d"), wf.stride);
       if (failure)
         {
           g_free (failure->local_fix);
@@ -162,11 +122,11 @@ pool_side (const Window *win,
            Failure      *failure)
 {
   if (failure)
-    failure->side = win->is_height ? SIDE_HEIGHT : SIDE_WIDTH;
+    failure->side = win->is_height ? KILN_SIDE_HEIGHT : KILN_SIDE_WIDTH;
   KilnWindowExtent e;
   gboolean fits = kiln_window_extent (win->n, win->kernel, win->stride, win->dilation,
                                       win->pad_a, win->pad_b, rounding, &e);
-  g_autofree char *arith = format_window (win->n, win->pad_a + win->pad_b, win->kernel, win->stride);
+  g_autofree char *arith = kiln_window_format (win->n, win->pad_a + win->pad_b, win->kernel, win->stride);
 
   if (!fits)
     return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
@@ -341,16 +301,21 @@ infer_layer (KilnNetSpec          *self,
   return TRUE;
 }
 
+/* Fills @shapes for the layers in order; on failure the first @n_done
+ * (when given) are filled and the next one failed. */
 static gboolean
 infer_all (KilnNetSpec *self,
            int          channels,
            int          height,
            int          width,
            GArray      *shapes,
+           guint       *n_done,
            Failure     *failure)
 {
   KilnLayerShape input = { channels, height, width, 0, 0, 0 };
 
+  if (n_done)
+    *n_done = 0;
   if (!in_range (channels, 1, MAX_CHANNELS) || !in_range (height, 1, MAX_SPATIAL)
       || !in_range (width, 1, MAX_SPATIAL))
     return fail (failure, KILN_ENGINE_ERROR_INVALID_ARGUMENT, FALSE,
@@ -361,51 +326,66 @@ infer_all (KilnNetSpec *self,
 
   g_array_set_size (shapes, self->layers->len);
   for (guint i = 0; i < self->layers->len; i++)
-    if (!infer_layer (self, i, &input, shapes, failure))
-      return FALSE;
+    {
+      if (n_done)
+        *n_done = i;
+      if (!infer_layer (self, i, &input, shapes, failure))
+        return FALSE;
+    }
+  if (n_done)
+    *n_done = self->layers->len;
   return TRUE;
 }
 
-/* The nearest input sizes (one above, one below) at which the whole net
- * infers. Only the failing side moves when it is known; otherwise, or for a
- * square input, both move together. */
+gboolean
+kiln_net_spec_find_inputs (KilnNetSpec *self,
+                           int          side,
+                           int          above[2],
+                           int          below[2])
+{
+  g_autoptr(GArray) scratch = g_array_new (FALSE, TRUE, sizeof (KilnLayerShape));
+  gboolean square = self->height == self->width;
+  gboolean move_h = square || side != KILN_SIDE_WIDTH;
+  gboolean move_w = square || side != KILN_SIDE_HEIGHT;
+  int *found[2] = { above, below };
+
+  for (int dir = 0; dir < 2; dir++)
+    {
+      found[dir][0] = found[dir][1] = 0;
+      for (int d = 1; d <= SUGGEST_RANGE; d++)
+        {
+          int delta = dir == 0 ? d : -d;
+          int h = self->height + (move_h ? delta : 0);
+          int w = self->width + (move_w ? delta : 0);
+
+          if (h < 1 || w < 1)
+            break;
+          if (infer_all (self, self->channels, h, w, scratch, NULL, NULL))
+            {
+              found[dir][0] = h;
+              found[dir][1] = w;
+              break;
+            }
+        }
+    }
+  return above[0] > 0 || below[0] > 0;
+}
+
+/* "use input 227×227 (or 223×223)", or NULL when no size near works. */
 static char *
 suggest_inputs (KilnNetSpec *self,
                 int          side)
 {
-  g_autoptr(GArray) scratch = g_array_new (FALSE, TRUE, sizeof (KilnLayerShape));
-  gboolean square = self->height == self->width;
-  gboolean move_h = square || side != SIDE_WIDTH;
-  gboolean move_w = square || side != SIDE_HEIGHT;
-  int found[2] = { 0, 0 };   /* offsets above and below */
-  char *sizes[2] = { NULL, NULL };
-  char *result;
+  int above[2], below[2];
+  g_autofree char *up = NULL, *down = NULL;
 
-  for (int dir = 0; dir < 2; dir++)
-    for (int d = 1; d <= SUGGEST_RANGE && !found[dir]; d++)
-      {
-        int delta = dir == 0 ? d : -d;
-        int h = self->height + (move_h ? delta : 0);
-        int w = self->width + (move_w ? delta : 0);
-
-        if (h < 1 || w < 1)
-          break;
-        if (infer_all (self, self->channels, h, w, scratch, NULL))
-          {
-            found[dir] = delta;
-            sizes[dir] = g_strdup_printf ("%d×%d", h, w);
-          }
-      }
-
-  if (sizes[0] && sizes[1])
-    result = g_strdup_printf (_("use input %s (or %s)"), sizes[0], sizes[1]);
-  else if (sizes[0] || sizes[1])
-    result = g_strdup_printf (_("use input %s"), sizes[0] ? sizes[0] : sizes[1]);
-  else
-    result = NULL;
-  g_free (sizes[0]);
-  g_free (sizes[1]);
-  return result;
+  if (!kiln_net_spec_find_inputs (self, side, above, below))
+    return NULL;
+  up = above[0] > 0 ? g_strdup_printf ("%d×%d", above[0], above[1]) : NULL;
+  down = below[0] > 0 ? g_strdup_printf ("%d×%d", below[0], below[1]) : NULL;
+  if (up && down)
+    return g_strdup_printf (_("use input %s (or %s)"), up, down);
+  return g_strdup_printf (_("use input %s"), up ? up : down);
 }
 
 gboolean
@@ -417,7 +397,7 @@ kiln_net_spec_infer_shapes (KilnNetSpec *self,
   Failure failure = { 0 };
 
   self->shapes_valid = FALSE;
-  if (infer_all (self, self->channels, self->height, self->width, self->shapes, &failure))
+  if (infer_all (self, self->channels, self->height, self->width, self->shapes, NULL, &failure))
     {
       self->shapes_valid = TRUE;
       return TRUE;
@@ -434,6 +414,24 @@ kiln_net_spec_infer_shapes (KilnNetSpec *self,
   g_string_free (message, TRUE);
   failure_clear (&failure);
   return FALSE;
+}
+
+gboolean
+kiln_net_spec_infer_prefix (KilnNetSpec *self,
+                            guint       *n_inferred,
+                            GError     **error)
+{
+  Failure failure = { 0 };
+  guint n = 0;
+
+  self->shapes_valid = infer_all (self, self->channels, self->height, self->width,
+                                  self->shapes, &n, &failure);
+  if (n_inferred)
+    *n_inferred = n;
+  if (!self->shapes_valid)
+    g_set_error_literal (error, KILN_ENGINE_ERROR, failure.code, failure.message);
+  failure_clear (&failure);
+  return self->shapes_valid;
 }
 
 const KilnLayerShape *
@@ -495,9 +493,9 @@ kiln_layer_change_free (KilnLayerChange *change)
 
 /* How many values feed each output of a layer's weights: what must match
  * for trained weights to be reused. */
-static gint64
-fan_in (KilnNetSpec *self,
-        guint        index)
+gint64
+kiln_net_spec_fan_in (KilnNetSpec *self,
+                      guint        index)
 {
   const KilnLayerSpec *layer = g_ptr_array_index (self->layers, index);
   g_autoptr(GArray) inputs = NULL;
@@ -558,8 +556,8 @@ kiln_net_spec_compare_input (KilnNetSpec *self,
       change->new_c = b->c;
       change->new_h = b->h;
       change->new_w = b->w;
-      change->old_fan_in = fan_in (before, i);
-      change->new_fan_in = fan_in (after, i);
+      change->old_fan_in = kiln_net_spec_fan_in (before, i);
+      change->new_fan_in = kiln_net_spec_fan_in (after, i);
       change->old_params = a->params;
       change->new_params = b->params;
       change->weights_change = change->old_fan_in != change->new_fan_in || a->params != b->params;

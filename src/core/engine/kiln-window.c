@@ -42,3 +42,52 @@ kiln_window_extent (int               n,
   extent->extra_after = MAX (0, (extent->size - 1) * stride + extent->span - padded);
   return TRUE;
 }
+
+void
+kiln_window_suggest_fix (const KilnWindowExtent *extent,
+                         int                     stride,
+                         int                     pad_before,
+                         int                     pad_after,
+                         KilnWindowFix          *fix)
+{
+  g_return_if_fail (extent != NULL && fix != NULL && stride >= 1);
+
+  gint64 num = MAX (extent->numerator, 0);
+  int extra = (int) ((stride - num % stride) % stride);
+
+  fix->pad_before = pad_before + extra / 2;
+  fix->pad_after = pad_after + extra - extra / 2;
+  fix->stride = 0;
+  for (int d = 1; d <= 2 && fix->stride == 0; d++)
+    {
+      if (stride - d >= 1 && num % (stride - d) == 0)
+        fix->stride = stride - d;
+      else if (num % (stride + d) == 0)
+        fix->stride = stride + d;
+    }
+}
+
+char *
+kiln_window_format (int n,
+                    int pad_total,
+                    int span,
+                    int stride)
+{
+  if (pad_total > 0)
+    return g_strdup_printf ("(%d + %d − %d)/%d + 1", n, pad_total, span, stride);
+  return g_strdup_printf ("(%d − %d)/%d + 1", n, span, stride);
+}
+
+char *
+kiln_window_format_value (gint64 numerator,
+                          int    stride)
+{
+  char *text = g_strdup_printf ("%.2f", (double) numerator / (double) stride + 1.0);
+  char *end = text + strlen (text) - 1;
+
+  while (*end == '0')
+    *end-- = '\0';
+  if (*end == '.')
+    *end = '\0';
+  return text;
+}

@@ -38,4 +38,27 @@ gboolean   kiln_window_extent       (int               n,
                                      KilnRounding      rounding,
                                      KilnWindowExtent *extent);
 
+/* What makes a window that leaves input over (extent->whole FALSE) tile it:
+ * the pads that add the missing rows (split, the odd one after), and the
+ * nearest other stride within 2 that divides the numerator, or 0. */
+typedef struct {
+  int pad_before, pad_after;
+  int stride;
+} KilnWindowFix;
+
+void       kiln_window_suggest_fix  (const KilnWindowExtent *extent,
+                                     int                     stride,
+                                     int                     pad_before,
+                                     int                     pad_after,
+                                     KilnWindowFix          *fix);
+
+/* The arithmetic as people write it: "(224 + 2 − 11)/4 + 1" (the pads
+ * summed, left out when 0), and its value "54.25" or "55". */
+char      *kiln_window_format       (int n,
+                                     int pad_total,
+                                     int span,
+                                     int stride);
+char      *kiln_window_format_value (gint64 numerator,
+                                     int    stride);
+
 G_END_DECLS

@@ -1,0 +1,115 @@
+/* shoot-network-page: renders the window on its Network page to a PNG, to
+ * look at the page at a width, in the dark style or another language.
+ * Not a test; run under Xvfb:
+ *
+ *   xvfb-run -a _build/tests/shoot-network-page out.png 360 1400 --state 224 --dark
+ *   LANGUAGE=ja xvfb-run -a … --localedir _build/po
+ *
+ * --state: 227 (AlexNet as it is), 224 (the mismatch), compare (227 against
+ * 224), resnet (ResNet-18). */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gi18n.h>
+#include <locale.h>
+
+#include "kiln-application.h"
+#include "kiln-network-page.h"
+#include "kiln-window.h"
+
+static gboolean
+is_mapped (gpointer widget)
+{
+  return gtk_widget_get_mapped (GTK_WIDGET (widget));
+}
+
+static void
+settle (int rounds)
+{
+  for (int i = 0; i < rounds; i++)
+    {
+      g_usleep (20000);
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *state = NULL, *localedir = NULL;
+  gboolean dark = FALSE, alone = FALSE;
+  const GOptionEntry entries[] = {
+    { "state", 0, 0, G_OPTION_ARG_STRING, &state, "227, 224, compare or resnet", "STATE" },
+    { "dark", 0, 0, G_OPTION_ARG_NONE, &dark, "Dark style", NULL },
+    { "alone", 0, 0, G_OPTION_ARG_NONE, &alone, "The page alone in a window (narrower than the main window goes)", NULL },
+    { "localedir", 0, 0, G_OPTION_ARG_FILENAME, &localedir, "Where kiln.mo lies (ja/LC_MESSAGES/)", "DIR" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("OUT.png WIDTH HEIGHT");
+  g_autoptr(GError) error = NULL;
+
+  setlocale (LC_ALL, "");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error) || argc != 4)
+    {
+      g_printerr ("%s\n", error ? error->message : "usage: shoot-network-page OUT.png WIDTH HEIGHT");
+      return 2;
+    }
+  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  int width = atoi (argv[2]), height = atoi (argv[3]);
+  g_autoptr(KilnApplication) app = kiln_application_new ();
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  if (dark)
+    adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
+
+  GtkWidget *window, *page;
+  if (alone)
+    {
+      window = adw_application_window_new (GTK_APPLICATION (app));
+      page = kiln_network_page_new ();
+      adw_application_window_set_content (ADW_APPLICATION_WINDOW (window), page);
+    }
+  else
+    {
+      window = GTK_WIDGET (kiln_window_new (app));
+      AdwViewStack *stack = ADW_VIEW_STACK (gtk_widget_get_template_child (window, KILN_TYPE_WINDOW, "view_stack"));
+      page = adw_view_stack_get_child_by_name (stack, "network");
+    }
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  gtk_window_present (GTK_WINDOW (window));
+  while (!is_mapped (window))
+    g_main_context_iteration (NULL, TRUE);
+  if (!alone)
+    gtk_widget_activate_action (window, "win.show-page", "s", "network");
+  if (g_strcmp0 (state, "224") == 0)
+    gtk_widget_activate_action (page, "network.set-input", "(iii)", 3, 224, 224);
+  else if (g_strcmp0 (state, "compare") == 0)
+    gtk_widget_activate_action (page, "network.set-compare", "(iii)", 3, 224, 224);
+  else if (g_strcmp0 (state, "resnet") == 0)
+    gtk_widget_activate_action (page, "network.preset", "s", "resnet18");
+  settle (25);
+
+  int w = gtk_widget_get_width (window), h = gtk_widget_get_height (window), page_min;
+  gtk_widget_measure (page, GTK_ORIENTATION_HORIZONTAL, -1, &page_min, NULL, NULL, NULL);
+  g_print ("the page needs at least %d px\n", page_min);
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, w, h);
+  g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
+  g_autoptr(GdkTexture) texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+
+  if (!gdk_texture_save_to_png (texture, argv[1]))
+    {
+      g_printerr ("could not write %s\n", argv[1]);
+      return 1;
+    }
+  g_print ("%s: %d × %d\n", argv[1], w, h);
+  gtk_window_destroy (GTK_WINDOW (window));
+  return 0;
+}
