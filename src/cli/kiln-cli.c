@@ -214,6 +214,26 @@ kiln_cli_print_json (JsonBuilder *builder)
   g_print ("%s\n", text);
 }
 
+char *
+kiln_cli_pad (const char *text, int columns)
+{
+  int width = 0;
+
+  /* printf pads by bytes; a terminal shows CJK characters two columns
+   * wide and combining marks none. */
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (g_unichar_iszerowidth (c))
+        continue;
+      width += g_unichar_iswide (c) ? 2 : 1;
+    }
+  g_autoptr(GString) out = g_string_new (text);
+  for (; width < columns; width++)
+    g_string_append_c (out, ' ');
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
 gboolean
 kiln_cli_parse_size (const char *command, const char *option, const char *text, int *width, int *height)
 {

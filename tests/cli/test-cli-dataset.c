@@ -214,6 +214,40 @@ test_store_is_the_one_truth (void)
   g_autoptr(JsonObject) evaluated = run_json (eval);
   g_assert_cmpint (json_object_get_int_member (evaluated, "images"), ==, 9);
 
+  /* A label file numbered by its own class file is matched by name: the
+   * classes in reverse order score exactly as the run's own val subset. */
+  {
+    g_autofree char *val_txt = g_build_filename (run, "val.txt", NULL);
+    g_autofree char *labels_txt = g_build_filename (run, "labels.txt", NULL);
+    g_autoptr(KilnLabelSet) val = kiln_labels_read (val_txt, labels_txt, &error);
+    g_assert_no_error (error);
+    g_autoptr(KilnLabelSet) reversed = kiln_label_set_new ();
+    guint k = val->classes->len;
+    for (guint c = 0; c < k; c++)
+      g_ptr_array_add (reversed->classes, g_strdup (val->classes->pdata[k - 1 - c]));
+    for (guint i = 0; i < val->paths->len; i++)
+      kiln_label_set_add (reversed, val->paths->pdata[i], (int) k - 1 - g_array_index (val->labels, int, i));
+    g_autofree char *mine = g_build_filename (dir, "mine.txt", NULL);
+    g_autofree char *mine_classes = g_build_filename (dir, "mine-classes.txt", NULL);
+    g_assert_true (kiln_labels_write (reversed, mine, mine_classes, &error));
+    const char *own[] = { "eval", run, "--labels", mine, "--classes", mine_classes, "--root", project,
+                          "--backend", "cpu", "--json", NULL };
+    const char *theirs[] = { "eval", run, "--subset", "val", "--backend", "cpu", "--json", NULL };
+    g_autoptr(JsonObject) by_name = run_json (own);
+    g_autoptr(JsonObject) by_run = run_json (theirs);
+    g_assert_cmpint (json_object_get_int_member (by_name, "images"), ==, 9);
+    g_assert_cmpfloat (json_object_get_double_member (by_name, "top1"), ==,
+                       json_object_get_double_member (by_run, "top1"));
+    /* A class the model never saw is refused by name. */
+    g_free (reversed->classes->pdata[0]);
+    reversed->classes->pdata[0] = g_strdup ("zebra");
+    g_assert_true (kiln_labels_write (reversed, mine, mine_classes, &error));
+    expect_failure (own, 1, "no class named “zebra”");
+    /* Paths relative to another folder: not found, with the way out. */
+    const char *rootless[] = { "eval", run, "--labels", val_txt, "--root", dir, "--backend", "cpu", NULL };
+    expect_failure (rootless, 1, "give --root DIR");
+  }
+
   /* mean, asked for the training conversion, averages exactly the images
    * training averaged, to the same values. */
   g_autofree char *mean_dir = g_build_filename (dir, "mean", NULL);
@@ -300,11 +334,51 @@ test_store_is_the_one_truth (void)
   kiln_test_remove_tree (dir);
 }
 
+static int
+display_width (const char *text, gsize bytes)
+{
+  int width = 0;
+  for (const char *p = text; p < text + bytes; p = g_utf8_next_char (p))
+    width += g_unichar_iswide (g_utf8_get_char (p)) ? 2 : 1;
+  return width;
+}
+
+/* Class tables line up in a terminal whatever the class names' script. */
+static void
+test_tables_align_wide_names (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("kiln-cli-wide-XXXXXX", &error);
+  const char *classes[] = { "dog", "猫の写真" };
+  for (guint c = 0; c < G_N_ELEMENTS (classes); c++)
+    {
+      g_autofree char *folder = g_build_filename (dir, classes[c], NULL);
+      g_autofree char *file = g_build_filename (folder, "a.png", NULL);
+      g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+      g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 8, 8);
+      gdk_pixbuf_fill (pixbuf, 0x808080ff);
+      g_assert_true (gdk_pixbuf_save (pixbuf, file, "png", &error, NULL));
+    }
+  const char *label[] = { "label", dir, NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (WEXITSTATUS (kiln_test_run_cli (label, &out, &err)), ==, 0);
+  g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
+  int count_column[2] = { -1, -1 };
+  for (guint i = 0; lines[i] != NULL; i++)
+    for (guint c = 0; c < G_N_ELEMENTS (classes); c++)
+      if (strstr (lines[i], classes[c]) != NULL && g_str_has_suffix (lines[i], " 1"))
+        count_column[c] = display_width (lines[i], strlen (lines[i]) - 1);
+  g_assert_cmpint (count_column[0], >, 0);
+  g_assert_cmpint (count_column[0], ==, count_column[1]);
+  kiln_test_remove_tree (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   kiln_test_isolate_home ();
   g_test_add_func ("/cli/dataset/store-is-the-one-truth", test_store_is_the_one_truth);
+  g_test_add_func ("/cli/dataset/tables-align-wide-names", test_tables_align_wide_names);
   return g_test_run ();
 }

@@ -531,7 +531,7 @@ static int
 compare_class_names (gconstpointer a,
                      gconstpointer b)
 {
-  return kiln_labels_compare_names (*(const char **) a, *(const char **) b);
+  return kiln_labels_compare_classes (*(const char **) a, *(const char **) b);
 }
 
 GStrv
