@@ -300,6 +300,22 @@ test_store_is_the_one_truth (void)
     int status = kiln_test_run_cli (from_run, &out, &err);
     g_assert_cmpint (WEXITSTATUS (status), ==, 0);
     g_assert_nonnull (strstr (out, "the best checkpoint of run r1"));
+    /* Fine-tuning keeps the input mean r1's filters were trained with:
+     * r1's mean image averaged per channel (one, gray), not r2's data. */
+    g_autofree char *r2 = g_build_filename (project, "runs", "r2", NULL);
+    g_autoptr(JsonObject) r2_config = kiln_training_read_config (r2, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (json_object_get_string_member (r2_config, "mean"), ==, "pretrained");
+    g_autofree char *r1_f32 = g_build_filename (run, "mean.f32", NULL);
+    g_autofree char *r2_f32 = g_build_filename (r2, "mean.f32", NULL);
+    g_autofree float *r1_mean = kiln_mean_image_load_f32 (r1_f32, 28 * 28, &error);
+    g_autofree float *r2_mean = kiln_mean_image_load_f32 (r2_f32, 28 * 28, &error);
+    g_assert_no_error (error);
+    double r1_average = 0;
+    for (guint k = 0; k < 28 * 28; k++)
+      r1_average += r1_mean[k] / (28.0 * 28.0);
+    for (guint k = 0; k < 28 * 28; k++)
+      g_assert_cmpfloat_with_epsilon (r2_mean[k], r1_average, 1e-3);
   }
   {
     /* A resume keeps its settings: --lr is refused, --epochs may grow. */

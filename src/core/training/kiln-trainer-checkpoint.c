@@ -31,6 +31,21 @@ kiln_trainer_checkpoint_save (KilnTrainerWorker *w, double val_accuracy, char **
                        g_strdup (g_ascii_dtostr (buf, sizeof buf, w->best_val_accuracy)));
   g_hash_table_insert (meta, "kiln.spec", g_steal_pointer (&spec_json));
   g_hash_table_insert (meta, "kiln.validation_pending", g_strdup (w->validation_pending ? "1" : "0"));
+  if (w->mean != NULL)
+    {
+      int channels, height, width;
+      kiln_net_spec_get_input (w->spec, &channels, &height, &width);
+      gsize plane = channels > 0 ? w->mean_size / channels : 0;
+      g_autoptr(GString) means = g_string_new (NULL);
+      for (int c = 0; c < channels && plane > 0; c++)
+        {
+          double sum = 0;
+          for (gsize k = 0; k < plane; k++)
+            sum += w->mean[c * plane + k];
+          g_string_append_printf (means, "%s%s", c ? "," : "", g_ascii_dtostr (buf, sizeof buf, sum / plane));
+        }
+      g_hash_table_insert (meta, KILN_CHECKPOINT_MEAN_KEY, g_string_free (g_steal_pointer (&means), FALSE));
+    }
 
   KilnNet *nets[2];
   guint n_nets = 0;

@@ -619,6 +619,7 @@ worker_main (gpointer data)
   KilnTrainerWorker w = {
     .self = self, .run = self->run, .spec = self->spec, .options = &self->options,
     .initial_weights = self->initial_weights, .resume_from = self->resume_from,
+    .mean = self->mean, .mean_size = self->mean_size,
   };
   g_autoptr(GError) error = NULL;
   gboolean ok = train (&w, &error);

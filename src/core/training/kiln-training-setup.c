@@ -9,6 +9,8 @@
 #include "kiln-error.h"
 #include "kiln-labels.h"
 #include "kiln-project-dataset.h"
+#include "kiln-safetensors.h"
+#include "kiln-trainer-checkpoint.h"
 #include "kiln-trainer-private.h"
 #include "kiln-training-weights.h"
 
@@ -225,6 +227,30 @@ kiln_training_remove_run_folder (const char *run_dir)
   g_rmdir (run_dir);
 }
 
+/* Fills @mean with the per-channel means stored in the checkpoint
+ * @weights, when it has as many as the image has channels. */
+static gboolean
+use_pretrained_mean (const char *weights, KilnMeanImage *mean, const KilnImageSpec *image)
+{
+  g_autoptr(KilnSafetensors) file = kiln_safetensors_new_from_file (weights, NULL);
+  const char *text = file ? kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_MEAN_KEY) : NULL;
+  if (text == NULL)
+    return FALSE;
+  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
+  int channels = (int) image->channels;
+  if ((int) g_strv_length (parts) != channels)
+    return FALSE;
+  gsize plane = (gsize) image->width * image->height;
+  for (int c = 0; c < channels; c++)
+    {
+      float value = (float) g_ascii_strtod (parts[c], NULL);
+      for (gsize k = 0; k < plane; k++)
+        mean->mean[c * plane + k] = value;
+      mean->channel_mean[c] = value;
+    }
+  return TRUE;
+}
+
 /* One line per image of the run's split: store id, subset, path. */
 static gboolean
 write_split_ids (const char *path, KilnLabelSet *const *sets, GArray *const *ids, const char *const *names,
@@ -364,6 +390,10 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
   collect (cache, val_set, train_set->paths->len, val_idx, val_labels, skipped, NULL);
   /* The mean's image list is exactly what training decodes. */
   g_autoptr(KilnMeanImage) mean = mean_from_cache (cache, train_idx, &image, decoded);
+  /* Pretrained filters expect the inputs they were trained on: keep the
+   * checkpoint's per-channel means unless asked to recompute them. */
+  gboolean mean_pretrained = weights != NULL && !setup->recompute_mean
+                             && use_pretrained_mean (weights, mean, &image);
   if (train_idx->len == 0)
     {
       json_array_unref (skipped);
@@ -404,6 +434,7 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
     }
   else
     json_object_set_null_member (config, "initial_weights");
+  json_object_set_string_member (config, "mean", mean_pretrained ? "pretrained" : "computed");
 
   g_autofree char *runs_dir = g_build_filename (project_dir, "runs", NULL);
   g_autoptr(KilnRun) run = kiln_run_create (runs_dir, setup->run_id, config, error);
