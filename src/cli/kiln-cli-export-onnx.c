@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 
 #include "kiln-checkpoint.h"
+#include "kiln-training-weights.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"
 
@@ -26,7 +27,7 @@ kiln_cli_export_onnx (int argc, char **argv)
   g_autoptr(KilnBackend) backend = NULL;
   g_autoptr(KilnNet) net = NULL;
 
-  if (!kiln_cli_parse ("export-onnx", _("CHECKPOINT"),
+  if (!kiln_cli_parse ("export-onnx", _("CHECKPOINT|RUN"),
                        _("Write a network and the weights of a checkpoint as an ONNX model (opset 13)."),
                        entries, &argc, &argv))
     return 2;
@@ -35,8 +36,9 @@ kiln_cli_export_onnx (int argc, char **argv)
       g_printerr ("%s", _("kiln-cli export-onnx: give one CHECKPOINT and --out MODEL.onnx\n"));
       return 2;
     }
-  const char *checkpoint = argv[1];
-  if ((file = kiln_safetensors_new_from_file (checkpoint, &error)) == NULL)
+  /* A run folder names its best checkpoint, as train --weights reads it. */
+  g_autofree char *checkpoint = kiln_training_resolve_weights (NULL, argv[1], NULL, &error);
+  if (checkpoint == NULL || (file = kiln_safetensors_new_from_file (checkpoint, &error)) == NULL)
     return kiln_cli_fail ("export-onnx", error);
 
   if (spec_path != NULL)
