@@ -156,6 +156,30 @@ def main(out):
     save(light, j("light.jpg"), format="JPEG", quality=90)
     save(photo(400, 20, 11), j("wide.png"), format="PNG")
 
+    # WebP, which GdkPixbuf cannot read without an extra loader: lossy,
+    # lossless with alpha (left half opaque red, right half transparent),
+    # animated (red, green, blue frames), cut short, and a lossy photo with
+    # EXIF orientation 6 (the stored top-left red block shows top-right).
+    save(base, j("good.webp"), format="WEBP", quality=80)
+    webp_alpha = Image.new("RGBA", (40, 30), (255, 0, 0, 255))
+    ImageDraw.Draw(webp_alpha).rectangle((20, 0, 39, 29), fill=(0, 0, 255, 0))
+    save(webp_alpha, j("alpha.webp"), format="WEBP", lossless=True)
+    buf = io.BytesIO()
+    frames[0].save(buf, format="WEBP", save_all=True, append_images=frames[1:], duration=100,
+                   loop=0, lossless=True)
+    write(j("animated.webp"), buf.getvalue())
+    buf = io.BytesIO()
+    big.save(buf, format="WEBP", quality=80)
+    write(j("truncated.webp"), buf.getvalue()[: len(buf.getvalue()) * 6 // 10])
+    save(rot, j("rotated.webp"), format="WEBP", quality=95, exif=exif)
+
+    # The start of an AVIF file (an ISO-BMFF "ftyp" box naming the avif
+    # brand, then an empty "meta" box): a real image format that Kiln has
+    # no decoder for, which must not be taken for random bytes.
+    ftyp = b"avif" + struct.pack(">I", 0) + b"avifmif1miaf"
+    write(j("unsupported.avif"), struct.pack(">I", 8 + len(ftyp)) + b"ftyp" + ftyp
+          + struct.pack(">I", 12) + b"meta" + b"\x00" * 4)
+
     # A "photo unavailable" placeholder and a rescaled copy of it.
     ph = Image.new("RGB", (100, 75), (230, 230, 230))
     d = ImageDraw.Draw(ph)

@@ -166,7 +166,8 @@ test_not_image_and_undecodable (void)
 static void
 test_cut_and_damaged (void)
 {
-  const char *names[] = { "good.jpg", "good.png", "animated.gif", "rotated.jpg", "16bit.png" };
+  const char *names[] = { "good.jpg", "good.png", "animated.gif", "rotated.jpg", "16bit.png",
+                          "good.webp", "animated.webp" };
   g_autoptr(GRand) rand = g_rand_new_with_seed (2024);
 
   for (guint f = 0; f < G_N_ELEMENTS (names); f++)
@@ -206,6 +207,71 @@ test_cut_and_damaged (void)
           g_assert_true ((pixbuf == NULL) == (damage_error != NULL));
         }
     }
+}
+
+/* WebP through libwebp: lossy, lossless with alpha, the first frame of an
+ * animation, EXIF orientation, and a cut file; a format Kiln has no
+ * decoder for is "unsupported", never "not an image". */
+static void
+test_webp_and_unsupported (void)
+{
+  g_autoptr(GError) error = NULL;
+  KilnImageInfo info;
+  g_autoptr(GdkPixbuf) lossy = load ("good.webp", &info, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (info.problem, ==, KILN_IMAGE_OK);
+  g_assert_cmpstr (info.format, ==, "webp");
+  g_assert_cmpint (gdk_pixbuf_get_width (lossy), ==, 96);
+  g_assert_cmpint (gdk_pixbuf_get_height (lossy), ==, 64);
+  g_assert_false (info.has_alpha);
+  /* The same picture as good.jpg, compressed by another codec. */
+  g_autoptr(GdkPixbuf) jpeg = load ("good.jpg", NULL, &error);
+  g_autofree guint8 *a = g_malloc (3 * 96 * 64);
+  g_autofree guint8 *b = g_malloc (3 * 96 * 64);
+  double total = 0;
+  g_assert_no_error (error);
+  kiln_image_to_u8 (lossy, KILN_CHANNELS_RGB, a);
+  kiln_image_to_u8 (jpeg, KILN_CHANNELS_RGB, b);
+  for (gsize i = 0; i < 3 * 96 * 64; i++)
+    total += ABS ((int) a[i] - (int) b[i]);
+  g_assert_cmpfloat (total / (3 * 96 * 64), <, 8.0);
+
+  g_autoptr(GdkPixbuf) alpha = load ("alpha.webp", &info, &error);
+  g_assert_no_error (error);
+  g_assert_true (info.has_alpha);
+  assert_rgb_near (alpha, 5, 5, 255, 0, 0, 0);
+  assert_rgb_near (alpha, 30, 5, 255, 255, 255, 0);
+
+  g_autoptr(GdkPixbuf) animated = load ("animated.webp", &info, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (info.n_frames, ==, 3);
+  g_assert_cmpint (gdk_pixbuf_get_width (animated), ==, 32);
+  assert_rgb_near (animated, 16, 16, 255, 0, 0, 0);
+
+  g_autoptr(GdkPixbuf) rotated = load ("rotated.webp", &info, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (info.orientation, ==, 6);
+  g_assert_cmpint (info.width, ==, 60);
+  g_assert_cmpint (gdk_pixbuf_get_width (rotated), ==, 40);
+  g_assert_cmpint (gdk_pixbuf_get_height (rotated), ==, 60);
+  assert_rgb_near (rotated, 35, 4, 255, 0, 0, 60);
+  assert_rgb_near (rotated, 4, 55, 0, 0, 255, 60);
+
+  g_autoptr(GdkPixbuf) cut = load ("truncated.webp", &info, &error);
+  g_assert_null (cut);
+  g_assert_cmpint (info.problem, ==, KILN_IMAGE_TRUNCATED);
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "truncated.webp"));
+  g_clear_error (&error);
+
+  g_autoptr(GdkPixbuf) avif = load ("unsupported.avif", &info, &error);
+  g_assert_null (avif);
+  g_assert_cmpint (info.problem, ==, KILN_IMAGE_UNSUPPORTED_FORMAT);
+  g_assert_cmpstr (kiln_image_problem_to_string (info.problem), ==, "unsupported-format");
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "unsupported.avif"));
+  g_assert_nonnull (strstr (error->message, "AVIF"));
 }
 
 static glong
@@ -600,6 +666,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/image/bad-files", test_bad_files);
   g_test_add_func ("/image/not-image-and-undecodable", test_not_image_and_undecodable);
   g_test_add_func ("/image/cut-and-damaged", test_cut_and_damaged);
+  g_test_add_func ("/image/webp-and-unsupported", test_webp_and_unsupported);
   g_test_add_func ("/image/huge-header-not-allocated", test_huge_header_not_allocated);
   g_test_add_func ("/image/exif-orientation", test_exif_orientation);
   g_test_add_func ("/image/cmyk-and-16bit", test_cmyk_and_16bit);

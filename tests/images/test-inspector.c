@@ -54,9 +54,13 @@ test_reasons (void)
     { "animated.gif", KILN_INSPECT_ANIMATED },
     { "placeholder-big.jpg", KILN_INSPECT_PLACEHOLDER },
     { "missing-file.jpg", KILN_INSPECT_UNREADABLE },
+    { "truncated.webp", KILN_INSPECT_TRUNCATED },
+    { "animated.webp", KILN_INSPECT_ANIMATED },
+    { "unsupported.avif", KILN_INSPECT_UNSUPPORTED_FORMAT },
   };
   const char *clean[] = {
     "good.jpg", "good.png", "cmyk.jpg", "16bit.png", "near-a.jpg", "other.jpg", "still.gif",
+    "good.webp",
   };
 
   kiln_inspector_settings_add_placeholder (settings, phash_of ("placeholder.png"));

@@ -10,6 +10,7 @@
 static const char *const reason_names[] = {
   [KILN_INSPECT_ZERO_BYTE] = "zero-byte",
   [KILN_INSPECT_NOT_AN_IMAGE] = "not-an-image",
+  [KILN_INSPECT_UNSUPPORTED_FORMAT] = "unsupported-format",
   [KILN_INSPECT_TRUNCATED] = "truncated",
   [KILN_INSPECT_UNDECODABLE] = "undecodable",
   [KILN_INSPECT_TOO_LARGE] = "too-large",
@@ -54,6 +55,7 @@ kiln_inspect_reason_is_fatal (KilnInspectReason reason)
     {
     case KILN_INSPECT_ZERO_BYTE:
     case KILN_INSPECT_NOT_AN_IMAGE:
+    case KILN_INSPECT_UNSUPPORTED_FORMAT:
     case KILN_INSPECT_TRUNCATED:
     case KILN_INSPECT_UNDECODABLE:
     case KILN_INSPECT_TOO_LARGE:
@@ -506,6 +508,7 @@ reason_for_problem (KilnImageProblem problem)
     {
     case KILN_IMAGE_EMPTY: return KILN_INSPECT_ZERO_BYTE;
     case KILN_IMAGE_NOT_IMAGE: return KILN_INSPECT_NOT_AN_IMAGE;
+    case KILN_IMAGE_UNSUPPORTED_FORMAT: return KILN_INSPECT_UNSUPPORTED_FORMAT;
     case KILN_IMAGE_TRUNCATED: return KILN_INSPECT_TRUNCATED;
     case KILN_IMAGE_TOO_LARGE: return KILN_INSPECT_TOO_LARGE;
     case KILN_IMAGE_UNREADABLE: return KILN_INSPECT_UNREADABLE;

@@ -1,7 +1,8 @@
 /* kiln-inspector.h: finding images that would spoil a training run.
  *
  * Each image gets flags with reasons: it cannot be used (empty, not an
- * image, truncated, undecodable, too many pixels), it is doubtful (too
+ * image, an image format Kiln cannot decode, truncated, undecodable, too
+ * many pixels), it is doubtful (too
  * small, extreme aspect ratio, low information, too dark or light,
  * animated), it repeats another (exact duplicate by decoded pixels, near
  * duplicate by a 64-bit DCT perceptual hash within a Hamming distance), or
@@ -29,6 +30,7 @@ G_BEGIN_DECLS
 typedef enum {
   KILN_INSPECT_ZERO_BYTE,
   KILN_INSPECT_NOT_AN_IMAGE,
+  KILN_INSPECT_UNSUPPORTED_FORMAT,
   KILN_INSPECT_TRUNCATED,
   KILN_INSPECT_UNDECODABLE,
   KILN_INSPECT_TOO_LARGE,
