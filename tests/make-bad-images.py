@@ -180,6 +180,13 @@ def main(out):
     write(j("unsupported.avif"), struct.pack(">I", 8 + len(ftyp)) + b"ftyp" + ftyp
           + struct.pack(">I", 12) + b"meta" + b"\x00" * 4)
 
+    # A 4000 × 20 banner of four horizontal coloured stripes: plenty of
+    # information, all of it across the short side.
+    banner = Image.new("RGB", (4000, 20))
+    for k, colour in enumerate(((200, 40, 40), (40, 160, 60), (30, 60, 200), (230, 210, 50))):
+        ImageDraw.Draw(banner).rectangle((0, 5 * k, 3999, 5 * k + 4), fill=colour)
+    save(banner, j("banner.png"), format="PNG")
+
     # A "photo unavailable" placeholder and a rescaled copy of it.
     ph = Image.new("RGB", (100, 75), (230, 230, 230))
     d = ImageDraw.Draw(ph)

@@ -88,6 +88,13 @@ test_reasons (void)
       g_assert_cmpuint (strlen (report->sha256), ==, 64);
     }
 
+  /* A 4000 × 20 banner of coloured stripes is small and an odd shape, not
+   * a blank: its statistics see the short side too. */
+  g_autoptr(KilnImageReport) banner = analyse (settings, "banner.png");
+  g_test_message ("banner.png: flags %#x, stddev %.1f", banner->flags, banner->stddev);
+  g_assert_cmpuint (banner->flags, ==, (1u << KILN_INSPECT_EXTREME_ASPECT) | (1u << KILN_INSPECT_TOO_SMALL));
+  g_assert_cmpfloat (banner->stddev, >, 30.0);
+
   /* Sizes are as displayed: the EXIF-rotated JPEG is 40 × 60. */
   g_autoptr(KilnImageReport) rotated = analyse (settings, "rotated.jpg");
   g_assert_cmpint (rotated->width, ==, 40);

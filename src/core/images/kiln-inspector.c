@@ -520,13 +520,15 @@ reason_for_problem (KilnImageProblem problem)
 }
 
 /* Mean, standard deviation and histogram entropy of a gray copy at most
- * 64 pixels on a side: enough to tell a blank image from a picture. */
+ * 64 pixels on the long side but at least 16 on the short side (all of it
+ * when the image is smaller), so that a banner keeps its rows: enough to
+ * tell a blank image from a picture. */
 static void
 gray_statistics (GdkPixbuf       *pixbuf,
                  KilnImageReport *report)
 {
   int w = gdk_pixbuf_get_width (pixbuf), h = gdk_pixbuf_get_height (pixbuf);
-  double scale = MIN (1.0, 64.0 / MAX (w, h));
+  double scale = MIN (1.0, MAX (64.0 / MAX (w, h), 16.0 / MIN (w, h)));
   int sw = MAX (1, (int) (w * scale + 0.5)), sh = MAX (1, (int) (h * scale + 0.5));
   g_autoptr(GdkPixbuf) small = gdk_pixbuf_scale_simple (pixbuf, sw, sh, GDK_INTERP_BILINEAR);
   g_autofree guint8 *gray = g_malloc ((gsize) sw * sh);
