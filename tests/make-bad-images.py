@@ -14,7 +14,7 @@ import struct
 import sys
 import zlib
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 
 def photo(width, height, seed):
@@ -186,6 +186,21 @@ def main(out):
     for k, colour in enumerate(((200, 40, 40), (40, 160, 60), (30, 60, 200), (230, 210, 50))):
         ImageDraw.Draw(banner).rectangle((0, 5 * k, 3999, 5 * k + 4), fill=colour)
     save(banner, j("banner.png"), format="PNG")
+
+    # What a person calls dark or light, and what not: a dim photo (its
+    # mean, 38, is over the old rule's 20), uniform black and white frames
+    # (one reason each, not also "low information"), and a lit subject on
+    # black (low-key: dark mean, not a dark picture).
+    save(photo(96, 64, 15).point(lambda v: v * 3 // 10), j("dim.jpg"), format="JPEG", quality=90)
+    save(Image.new("RGB", (64, 48), (8, 8, 8)), j("black.png"), format="PNG")
+    save(Image.new("RGB", (64, 48), (250, 250, 250)), j("white.png"), format="PNG")
+    lowkey = Image.new("RGB", (96, 64), (5, 5, 5))
+    lowkey.paste(photo(40, 30, 16), (30, 17))
+    save(lowkey, j("lowkey.jpg"), format="JPEG", quality=90)
+
+    # Blurred: a photo under a Gaussian blur of 2% of its shorter side.
+    blurred = photo(160, 120, 17).filter(ImageFilter.GaussianBlur(2.4))
+    save(blurred, j("blurry.jpg"), format="JPEG", quality=90)
 
     # A "photo unavailable" placeholder and a rescaled copy of it.
     ph = Image.new("RGB", (100, 75), (230, 230, 230))

@@ -64,6 +64,21 @@ print_report (const KilnImageReport *report,
       json_builder_add_int_value (builder, report->width);
       json_builder_set_member_name (builder, "height");
       json_builder_add_int_value (builder, report->height);
+      if (report->has_phash)
+        {
+          const char *names[] = { "mean", "stddev", "entropy", "shadows", "highlights", "sharpness" };
+          double values[] = { report->mean, report->stddev, report->entropy, report->shadows,
+                              report->highlights, report->sharpness };
+
+          json_builder_set_member_name (builder, "statistics");
+          json_builder_begin_object (builder);
+          for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+            {
+              json_builder_set_member_name (builder, names[k]);
+              json_builder_add_double_value (builder, values[k]);
+            }
+          json_builder_end_object (builder);
+        }
       json_builder_set_member_name (builder, "flags");
       json_builder_begin_object (builder);
       for (guint r = 0; r < KILN_INSPECT_N_REASONS; r++)

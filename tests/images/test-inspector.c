@@ -50,7 +50,14 @@ test_reasons (void)
     { "wide.png", KILN_INSPECT_EXTREME_ASPECT },
     { "solid.png", KILN_INSPECT_LOW_INFORMATION },
     { "dark.jpg", KILN_INSPECT_TOO_DARK },
+    { "dim.jpg", KILN_INSPECT_TOO_DARK },
+    { "black.png", KILN_INSPECT_TOO_DARK },
     { "light.jpg", KILN_INSPECT_TOO_LIGHT },
+    { "white.png", KILN_INSPECT_TOO_LIGHT },
+    { "blurry.jpg", KILN_INSPECT_BLURRY },
+    /* A smooth ramp has no edge at all: the blur check cannot tell it
+     * from a heavily blurred picture, and neither can a person. */
+    { "16bit.png", KILN_INSPECT_BLURRY },
     { "animated.gif", KILN_INSPECT_ANIMATED },
     { "placeholder-big.jpg", KILN_INSPECT_PLACEHOLDER },
     { "missing-file.jpg", KILN_INSPECT_UNREADABLE },
@@ -59,9 +66,12 @@ test_reasons (void)
     { "unsupported.avif", KILN_INSPECT_UNSUPPORTED_FORMAT },
   };
   const char *clean[] = {
-    "good.jpg", "good.png", "cmyk.jpg", "16bit.png", "near-a.jpg", "other.jpg", "still.gif",
-    "good.webp",
+    "good.jpg", "good.png", "cmyk.jpg", "near-a.jpg", "near-b.jpg", "other.jpg", "still.gif",
+    "good.webp", "lowkey.jpg",
   };
+  /* Brightness, information and blur: one reason, the most specific. */
+  const guint32 picture_flags = (1u << KILN_INSPECT_LOW_INFORMATION) | (1u << KILN_INSPECT_TOO_DARK)
+                                | (1u << KILN_INSPECT_TOO_LIGHT) | (1u << KILN_INSPECT_BLURRY);
 
   kiln_inspector_settings_add_placeholder (settings, phash_of ("placeholder.png"));
 
@@ -75,6 +85,8 @@ test_reasons (void)
       /* A file that cannot be decoded has exactly one reason. */
       if (kiln_inspect_reason_is_fatal (cases[i].reason))
         g_assert_cmpuint (report->flags, ==, 1u << cases[i].reason);
+      if ((1u << cases[i].reason) & picture_flags)
+        g_assert_cmpuint (report->flags & picture_flags, ==, 1u << cases[i].reason);
     }
   for (guint i = 0; i < G_N_ELEMENTS (clean); i++)
     {

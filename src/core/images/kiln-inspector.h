@@ -2,13 +2,14 @@
  *
  * Each image gets flags with reasons: it cannot be used (empty, not an
  * image, an image format Kiln cannot decode, truncated, undecodable, too
- * many pixels), it is doubtful (too
- * small, extreme aspect ratio, low information, too dark or light,
- * animated), it repeats another (exact duplicate by decoded pixels, near
- * duplicate by a 64-bit DCT perceptual hash within a Hamming distance), or
- * it is a known "photo unavailable" placeholder. Near duplicates are
- * grouped by multi-index hashing on four 16-bit bands of the hash, never
- * by comparing every pair.
+ * many pixels), it is doubtful (too small, extreme aspect ratio, low
+ * information, too dark or light, blurry, animated), it repeats another
+ * (exact duplicate by decoded pixels, near duplicate by a 64-bit DCT
+ * perceptual hash within a Hamming distance), or it is a known "photo
+ * unavailable" placeholder. Of too dark, too light and low information an
+ * image gets one, the most specific: a nearly uniform black frame is too
+ * dark. Near duplicates are grouped by multi-index hashing on four 16-bit
+ * bands of the hash, never by comparing every pair.
  *
  * Running over a project records sizes, hashes and flags in its store;
  * nothing is moved or deleted (discarding is the project's, and undoable).
@@ -40,6 +41,7 @@ typedef enum {
   KILN_INSPECT_LOW_INFORMATION,
   KILN_INSPECT_TOO_DARK,
   KILN_INSPECT_TOO_LIGHT,
+  KILN_INSPECT_BLURRY,
   KILN_INSPECT_ANIMATED,
   KILN_INSPECT_DUPLICATE,
   KILN_INSPECT_NEAR_DUPLICATE,
@@ -60,8 +62,9 @@ typedef struct {
   double   max_aspect;            /* longer / shorter side above this (5.0) */
   double   min_stddev;            /* low information: gray std. dev. below (3.0)… */
   double   min_entropy;           /* …or gray histogram entropy below, bits (2.0) */
-  double   dark_mean;             /* too dark: mean gray below (20) */
-  double   light_mean;            /* too light: mean gray above (235) */
+  double   dark_level;            /* too dark: highlights (95th percentile of brightness) below (90) */
+  double   light_level;           /* too light: shadows (5th percentile of brightness) above (180) */
+  double   min_sharpness;         /* blurry: sharpness below (1.0) */
   int      near_distance;         /* near duplicates: Hamming distance <= (4) */
   int      placeholder_distance;  /* placeholders: Hamming distance <= (6) */
   gint64   max_pixels;            /* 0: KILN_IMAGE_DEFAULT_MAX_PIXELS */
@@ -91,9 +94,16 @@ typedef struct {
                                    * reduced inspection scale); empty if none */
   guint64        phash;
   gboolean       has_phash;
-  double         mean;            /* gray statistics of a small copy */
+  /* Statistics of a gray copy whose shorter side is 96 pixels (the whole
+   * image when smaller). */
+  double         mean;
   double         stddev;
-  double         entropy;
+  double         entropy;         /* of the gray histogram, bits */
+  double         shadows;         /* 5th percentile of perceived brightness */
+  double         highlights;      /* 95th percentile of perceived brightness */
+  double         sharpness;       /* variance of the Laplacian over the mean squared
+                                   * gradient: about 1 / (edge width)², whatever the
+                                   * contrast; under 1 the edges are soft */
   guint32        flags;           /* 1 << KilnInspectReason */
   char          *details[KILN_INSPECT_N_REASONS];
 } KilnImageReport;
