@@ -180,6 +180,14 @@ test_duplicates (void)
   g_assert_nonnull (strstr (near_b->details[KILN_INSPECT_NEAR_DUPLICATE], "near-a.jpg"));
   g_assert_cmpuint (good->flags, ==, 0);
   g_assert_cmpuint (other->flags, ==, 0);
+
+  /* Each member, the kept one too, carries its group's number. */
+  g_assert_cmpuint (dup_a->exact_group, >, 0);
+  g_assert_cmpuint (dup_a->exact_group, ==, dup_b->exact_group);
+  g_assert_cmpuint (near_a->near_group, >, 0);
+  g_assert_cmpuint (near_a->near_group, ==, near_b->near_group);
+  g_assert_cmpuint (near_a->near_group, !=, dup_a->exact_group);
+  g_assert_cmpuint (good->exact_group + good->near_group + other->exact_group + other->near_group, ==, 0);
   g_assert_cmpint (kiln_inspector_hamming (near_a->phash, other->phash), >, settings->near_distance);
 }
 

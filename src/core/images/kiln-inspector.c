@@ -746,7 +746,8 @@ kiln_inspector_flag_duplicates (const KilnInspectorSettings *settings,
         }
       /* Count a group once, when its second member appears. */
       if (g_hash_table_add (counted, first))
-        n_groups++;
+        first->exact_group = ++n_groups;
+      report->exact_group = first->exact_group;
       flag (report, KILN_INSPECT_DUPLICATE, g_strdup_printf ("same pixels as %s", first->path));
     }
 
@@ -782,19 +783,17 @@ kiln_inspector_flag_duplicates (const KilnInspectorSettings *settings,
       KilnImageReport *report = reports->pdata[g_array_index (owners, guint, k)];
       KilnImageReport *keeper = g_hash_table_lookup (keepers, GUINT_TO_POINTER (group));
 
+      if (GPOINTER_TO_UINT (g_hash_table_lookup (sizes, GUINT_TO_POINTER (group))) < 2)
+        continue;
+      /* Numbered after the exact groups, in order of first appearance. */
+      if (keeper->near_group == 0)
+        keeper->near_group = ++n_groups;
+      report->near_group = keeper->near_group;
       if (keeper != report)
         flag (report, KILN_INSPECT_NEAR_DUPLICATE,
               g_strdup_printf ("looks like %s (distance %d)", keeper->path,
                                kiln_inspector_hamming (report->phash, keeper->phash)));
     }
-  {
-    GHashTableIter iter;
-    gpointer size;
-
-    g_hash_table_iter_init (&iter, sizes);
-    while (g_hash_table_iter_next (&iter, NULL, &size))
-      n_groups += GPOINTER_TO_UINT (size) > 1;
-  }
   return n_groups;
 }
 
@@ -885,17 +884,31 @@ kiln_inspector_run (KilnProject                 *project,
                     KilnInspectorSummary        *summary,
                     GError                     **error)
 {
+  g_autoptr(GPtrArray) reports = kiln_inspector_run_with_reports (project, settings, n_threads, progress,
+                                                                  user_data, cancellable, summary, error);
+  return reports != NULL;
+}
+
+GPtrArray *
+kiln_inspector_run_with_reports (KilnProject                 *project,
+                                 const KilnInspectorSettings *settings,
+                                 guint                        n_threads,
+                                 KilnProgressFunc             progress,
+                                 gpointer                     user_data,
+                                 GCancellable                *cancellable,
+                                 KilnInspectorSummary        *summary,
+                                 GError                     **error)
+{
   g_autoptr(GPtrArray) images = NULL;
   g_autoptr(GPtrArray) reports = NULL;
   RunData run = { 0 };
-  gboolean ok;
 
-  g_return_val_if_fail (KILN_IS_PROJECT (project), FALSE);
-  g_return_val_if_fail (settings != NULL, FALSE);
+  g_return_val_if_fail (KILN_IS_PROJECT (project), NULL);
+  g_return_val_if_fail (settings != NULL, NULL);
 
   images = kiln_project_list_images (project, NULL, KILN_IMAGE_KEPT, error);
   if (images == NULL)
-    return FALSE;
+    return NULL;
   reports = g_ptr_array_new_full (images->len, (GDestroyNotify) kiln_image_report_free);
   g_ptr_array_set_size (reports, images->len);
 
@@ -910,7 +923,7 @@ kiln_inspector_run (KilnProject                 *project,
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_CANCELLED,
                    "Inspection cancelled; nothing was recorded");
-      return FALSE;
+      return NULL;
     }
   if (summary != NULL)
     memset (summary, 0, sizeof *summary);
@@ -921,8 +934,9 @@ kiln_inspector_run (KilnProject                 *project,
       summary->n_duplicate_groups = groups;
   }
 
-  ok = kiln_project_transaction (project, store_reports, &run, error);
-  if (ok && summary != NULL)
+  if (!kiln_project_transaction (project, store_reports, &run, error))
+    return NULL;
+  if (summary != NULL)
     {
       summary->n_images = images->len;
       for (guint i = 0; i < reports->len; i++)
@@ -934,5 +948,5 @@ kiln_inspector_run (KilnProject                 *project,
             summary->counts[r] += kiln_image_report_has (report, r);
         }
     }
-  return ok;
+  return g_steal_pointer (&reports);
 }

@@ -106,6 +106,9 @@ typedef struct {
                                    * contrast; under 1 the edges are soft */
   guint32        flags;           /* 1 << KilnInspectReason */
   char          *details[KILN_INSPECT_N_REASONS];
+  guint          exact_group;     /* 1…: the images with these pixels, the kept one
+                                   * included; 0 when the pixels are unique */
+  guint          near_group;      /* 1…: the images that look like this one; 0: none */
 } KilnImageReport;
 
 void kiln_image_report_free (KilnImageReport *report);
@@ -125,7 +128,8 @@ KilnImageReport *kiln_inspector_analyse (const KilnInspectorSettings *settings,
 
 /* Flags exact and near duplicates among @reports (KilnImageReport *). In
  * each group the largest image (then the first) is kept unflagged and the
- * others name it in their detail. Returns the number of groups found. */
+ * others name it in their detail; every member gets the group's number
+ * (exact_group, near_group). Returns the number of groups found. */
 guint    kiln_inspector_flag_duplicates (const KilnInspectorSettings *settings,
                                          GPtrArray                   *reports);
 
@@ -171,5 +175,16 @@ gboolean kiln_inspector_run             (KilnProject                 *project,
                                          GCancellable                *cancellable,
                                          KilnInspectorSummary        *summary,
                                          GError                     **error);
+
+/* The same, handing back every image's report (KilnImageReport *, paths
+ * relative to the project, in the store's order); NULL on error. */
+GPtrArray *kiln_inspector_run_with_reports (KilnProject                 *project,
+                                            const KilnInspectorSettings *settings,
+                                            guint                        n_threads,
+                                            KilnProgressFunc             progress,
+                                            gpointer                     user_data,
+                                            GCancellable                *cancellable,
+                                            KilnInspectorSummary        *summary,
+                                            GError                     **error);
 
 G_END_DECLS
