@@ -11,7 +11,9 @@ image is a near copy of another):
   dark            a photo scaled to 10-35% of its brightness, some with a
                   few small bright lights (a night scene)
   light           the same towards white, some with a few dark specks
-  low-information a flat colour with mild noise or a faint gradient
+  low-information a flat mid-tone colour with mild noise or a faint gradient
+                  (a near-black or near-white blank would be dark or light,
+                  the more specific reason, for Kiln)
   blurry          a Gaussian blur of sigma 0.8-2% of the shorter side, half
                   of them with sensor noise added after it
   duplicate       pairs with the same pixels in differently compressed PNGs
@@ -137,7 +139,8 @@ def generate(folder, seed):
         save(arr, "light-%02d.jpg" % i, ["light"], **jpeg)
     for i in range(30):
         w, h = size(rng)
-        arr = np.full((h, w, 3), rng.integers(60, 200, 3), dtype=np.float32)
+        # Mid-tones: a near-black or near-white blank is dark or light first.
+        arr = np.full((h, w, 3), rng.integers(100, 170) + rng.integers(-15, 16, 3), dtype=np.float32)
         if i % 2:
             arr += np.linspace(0, rng.uniform(3, 8), w, dtype=np.float32)[None, :, None]
         arr += rng.normal(0, rng.uniform(0.5, 2.5), (h, w, 1))
@@ -172,19 +175,13 @@ def run_kiln(build, paths):
     files = json.loads(out)["files"]
     by_kiln = {v: k for k, v in KILN_NAMES.items()}
     found = {f["path"]: set() for f in files}
-    groups = {}
     for f in files:
-        for reason in f["flags"]:
-            if reason in by_kiln:
-                found[f["path"]].add(by_kiln[reason])
-        for kind in ("duplicate", "near-duplicate"):
-            group = f.get("duplicate_group")
-            if group is not None and f.get("duplicate_kind") == kind:
-                groups.setdefault((kind, group), []).append(f["path"])
-    for (kind, _), members in groups.items():
-        if len(members) > 1:
-            for path in members:
-                found[path].add(kind)
+        found[f["path"]] |= {by_kiln[r] for r in f["flags"] if r in by_kiln}
+        # The kept member of a group is unflagged but in the group.
+        if "exact_group" in f:
+            found[f["path"]].add("duplicate")
+        if "near_group" in f:
+            found[f["path"]].add("near-duplicate")
     return found, seconds, {f["path"]: f.get("statistics", {}) for f in files}
 
 
@@ -258,6 +255,7 @@ def main():
     parser.add_argument("--cleanvision", default="/tmp/cv/bin/python")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--errors", action="store_true", help="list the files each tool got wrong")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="kiln-inspect-peer-") as folder:
@@ -290,6 +288,13 @@ def main():
                 p, r, n = score(items, peer, issue)
                 row += "%5.2f / %5.2f (%3d)" % (p, r, n)
             print(row)
+        if args.errors:
+            for name, found in (("kiln", kiln), ("cleanvision", peer)):
+                for issue in ISSUES if found is not None else []:
+                    wrong = sorted(os.path.basename(p) + ("(missed)" if issue in labels else "(false)")
+                                   for p, labels in items if (issue in labels) != (issue in found.get(p, set())))
+                    if wrong:
+                        print("  %s %s wrong: %s" % (name, issue, " ".join(wrong[:12])))
     return 0
 
 

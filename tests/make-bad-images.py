@@ -194,6 +194,10 @@ def main(out):
     save(photo(96, 64, 15).point(lambda v: v * 3 // 10), j("dim.jpg"), format="JPEG", quality=90)
     save(Image.new("RGB", (64, 48), (8, 8, 8)), j("black.png"), format="PNG")
     save(Image.new("RGB", (64, 48), (250, 250, 250)), j("white.png"), format="PNG")
+    # Two flat grays whose perceptual hashes happen to be equal: blank, not
+    # copies of each other.
+    save(Image.new("RGB", (64, 48), (100, 100, 100)), j("gray.png"), format="PNG")
+    save(Image.new("RGB", (64, 48), (200, 200, 200)), j("silver.png"), format="PNG")
     lowkey = Image.new("RGB", (96, 64), (5, 5, 5))
     lowkey.paste(photo(40, 30, 16), (30, 17))
     save(lowkey, j("lowkey.jpg"), format="JPEG", quality=90)

@@ -191,6 +191,28 @@ test_duplicates (void)
   g_assert_cmpint (kiln_inspector_hamming (near_a->phash, other->phash), >, settings->near_distance);
 }
 
+/* Flat frames have no frequencies but rounding errors, and their hashes
+ * can match (gray.png and silver.png do): they are blank, dark or light,
+ * not copies of one another. */
+static void
+test_flat_frames_not_near_duplicates (void)
+{
+  g_autoptr(KilnInspectorSettings) settings = kiln_inspector_settings_new ();
+  g_autoptr(GPtrArray) reports = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_image_report_free);
+  const char *names[] = { "solid.png", "black.png", "white.png", "gray.png", "silver.png", "dark.jpg" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    g_ptr_array_add (reports, analyse (settings, names[i]));
+  g_assert_cmpuint (kiln_inspector_flag_duplicates (settings, reports), ==, 0);
+  for (guint i = 0; i < reports->len; i++)
+    {
+      KilnImageReport *report = reports->pdata[i];
+
+      g_assert_false (kiln_image_report_has (report, KILN_INSPECT_NEAR_DUPLICATE));
+      g_assert_cmpuint (report->near_group, ==, 0);
+    }
+}
+
 static GArray *
 brute_force_groups (const guint64 *hashes,
                     guint          n,
@@ -463,6 +485,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/inspector/reasons", test_reasons);
   g_test_add_func ("/inspector/every-file-survives", test_every_file_survives);
   g_test_add_func ("/inspector/duplicates", test_duplicates);
+  g_test_add_func ("/inspector/flat-frames-not-near-duplicates", test_flat_frames_not_near_duplicates);
   g_test_add_func ("/inspector/grouping-matches-brute-force", test_grouping_matches_brute_force);
   g_test_add_func ("/inspector/grouping-not-quadratic", test_grouping_not_quadratic);
   g_test_add_func ("/inspector/placeholder-file", test_placeholder_file);

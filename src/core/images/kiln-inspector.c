@@ -751,12 +751,15 @@ kiln_inspector_flag_duplicates (const KilnInspectorSettings *settings,
       flag (report, KILN_INSPECT_DUPLICATE, g_strdup_printf ("same pixels as %s", first->path));
     }
 
-  /* Near: among the images left, grouped by perceptual hash. */
+  /* Near: among the images left, grouped by perceptual hash. A flat frame
+   * has no frequencies but rounding errors, so its hash is noise that may
+   * match another's: it is blank, dark or light, not a copy. */
   for (guint i = 0; i < reports->len; i++)
     {
       KilnImageReport *report = reports->pdata[i];
 
-      if (report->has_phash && !kiln_image_report_has (report, KILN_INSPECT_DUPLICATE))
+      if (report->has_phash && !kiln_image_report_has (report, KILN_INSPECT_DUPLICATE)
+          && report->stddev >= settings->min_stddev)
         {
           g_array_append_val (hashes, report->phash);
           g_array_append_val (owners, i);

@@ -129,7 +129,8 @@ KilnImageReport *kiln_inspector_analyse (const KilnInspectorSettings *settings,
 /* Flags exact and near duplicates among @reports (KilnImageReport *). In
  * each group the largest image (then the first) is kept unflagged and the
  * others name it in their detail; every member gets the group's number
- * (exact_group, near_group). Returns the number of groups found. */
+ * (exact_group, near_group). Flat pictures (gray std. dev. under
+ * min_stddev) are in no near group. Returns the number of groups found. */
 guint    kiln_inspector_flag_duplicates (const KilnInspectorSettings *settings,
                                          GPtrArray                   *reports);
 
