@@ -206,6 +206,11 @@ def main(out):
     blurred = photo(160, 120, 17).filter(ImageFilter.GaussianBlur(2.4))
     save(blurred, j("blurry.jpg"), format="JPEG", quality=90)
 
+    # JPEG variants the direct libjpeg decoder must read as GdkPixbuf does:
+    # progressive with odd sides (half of 75 rounds up to 38), and gray.
+    save(photo(99, 75, 18), j("progressive.jpg"), format="JPEG", quality=90, progressive=True)
+    save(photo(64, 48, 19).convert("L"), j("gray.jpg"), format="JPEG", quality=90)
+
     # A "photo unavailable" placeholder and a rescaled copy of it.
     ph = Image.new("RGB", (100, 75), (230, 230, 230))
     d = ImageDraw.Draw(ph)

@@ -1,6 +1,6 @@
 /* kiln-image-private.h: what kiln-image.c shares with the decoders it
- * calls directly instead of GdkPixbuf (kiln-image-webp.c). Private to
- * src/core/images. */
+ * calls directly instead of GdkPixbuf (kiln-image-jpeg.c,
+ * kiln-image-webp.c). Private to src/core/images. */
 #pragma once
 
 #include "kiln-image.h"
@@ -14,6 +14,12 @@ GdkPixbuf *kiln_image_fail (KilnImageInfo *info,
                             int            code,
                             const char    *format,
                             ...) G_GNUC_PRINTF (5, 6);
+
+/* The same for info->width × info->height over @max_pixels. */
+GdkPixbuf *kiln_image_fail_too_large (KilnImageInfo *info,
+                                      const char    *name,
+                                      gint64         max_pixels,
+                                      GError       **error);
 
 /* The EXIF orientation (1…8) in a TIFF structure: the payload of a JPEG
  * APP1 "Exif" segment after its 6-byte name, or of a WebP EXIF chunk.
@@ -35,6 +41,19 @@ GdkPixbuf *kiln_image_decode_webp (const guint8  *data,
                                    gsize          n,
                                    const char    *name,
                                    gint64         max_pixels,
+                                   KilnImageInfo *info,
+                                   GError       **error);
+
+/* Decodes the JPEG file @data at the smallest of the scales 1/8, 1/4, 1/2
+ * and 1 whose shorter side is at least @min_side (0: full size): the header's size against
+ * @max_pixels first, EXIF orientation, CMYK as Photoshop writes it. @cut:
+ * the marker walk found the file cut short. */
+GdkPixbuf *kiln_image_decode_jpeg (const guint8  *data,
+                                   gsize          n,
+                                   const char    *name,
+                                   gint64         max_pixels,
+                                   int            min_side,
+                                   gboolean       cut,
                                    KilnImageInfo *info,
                                    GError       **error);
 

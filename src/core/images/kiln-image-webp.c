@@ -104,11 +104,7 @@ kiln_image_decode_webp (const guint8  *data,
   info->width = features.width;
   info->height = features.height;
   if ((gint64) features.width * features.height > max_pixels)
-    return kiln_image_fail (info, KILN_IMAGE_TOO_LARGE, error, KILN_ERROR_INVALID_ARGUMENT,
-                            "%s is %d × %d = %" G_GINT64_FORMAT " pixels, over the limit of %"
-                            G_GINT64_FORMAT "; it was not decoded (raise the limit if you trust it)",
-                            name, info->width, info->height,
-                            (gint64) info->width * info->height, max_pixels);
+    return kiln_image_fail_too_large (info, name, max_pixels, error);
   /* The RIFF header gives the file's length; libwebp would decode the
    * rows it has of a cut file and leave the rest grey. */
   if (n < 12 || (guint64) le32 (data + 4) + 8 > n)

@@ -1,5 +1,6 @@
-/* kiln-image.c: decoding an image file into a GdkPixbuf with the checks
- * GdkPixbuf lacks: the header's pixel count against a limit before
+/* kiln-image.c: decoding an image file into a GdkPixbuf (JPEG and WebP by
+ * their own libraries, kiln-image-jpeg.c and kiln-image-webp.c) with the
+ * checks GdkPixbuf lacks: the header's pixel count against a limit before
  * anything is allocated, truncation found from the file's structure (JPEG
  * markers, PNG chunks, GIF blocks), markup saved under an image name; and
  * decoding straight to the tensor a network reads (kiln_image_load_u8).
@@ -226,7 +227,6 @@ looks_like_markup (const guint8 *data,
 
 typedef struct {
   gint64         max_pixels;
-  int            min_side;
   KilnImageInfo *info;
   gboolean       too_large;
 } SizeCheck;
@@ -241,8 +241,6 @@ on_size_prepared (GdkPixbufLoader *loader,
                   gpointer         user_data)
 {
   SizeCheck *check = user_data;
-  GdkPixbufFormat *format = gdk_pixbuf_loader_get_format (loader);
-  g_autofree char *name = format ? gdk_pixbuf_format_get_name (format) : NULL;
 
   check->info->width = width;
   check->info->height = height;
@@ -250,19 +248,6 @@ on_size_prepared (GdkPixbufLoader *loader,
     {
       check->too_large = (gint64) width * height > check->max_pixels;
       gdk_pixbuf_loader_set_size (loader, 0, 0);
-      return;
-    }
-  /* libjpeg decodes at 1/2, 1/4 or 1/8 almost for free; the loader picks
-   * that scale when asked for exactly ceil(size / d). */
-  if (check->min_side > 0 && g_strcmp0 (name, "jpeg") == 0)
-    {
-      int shorter = MIN (width, height);
-      int d = 8;
-
-      while (d > 1 && shorter / d < check->min_side)
-        d /= 2;
-      if (d > 1)
-        gdk_pixbuf_loader_set_size (loader, (width + d - 1) / d, (height + d - 1) / d);
     }
 }
 
@@ -282,6 +267,19 @@ kiln_image_fail (KilnImageInfo     *info,
     *error = g_error_new_valist (KILN_ERROR, code, format, args);
   va_end (args);
   return NULL;
+}
+
+GdkPixbuf *
+kiln_image_fail_too_large (KilnImageInfo *info,
+                           const char    *name,
+                           gint64         max_pixels,
+                           GError       **error)
+{
+  return kiln_image_fail (info, KILN_IMAGE_TOO_LARGE, error, KILN_ERROR_INVALID_ARGUMENT,
+                          "%s is %d × %d = %" G_GINT64_FORMAT " pixels, over the limit of %"
+                          G_GINT64_FORMAT "; it was not decoded (raise the limit if you trust it)",
+                          name, info->width, info->height, (gint64) info->width * info->height,
+                          max_pixels);
 }
 
 static guint16
@@ -460,7 +458,9 @@ kiln_image_load_bytes (GBytes                     *bytes,
     return kiln_image_decode_webp (data, n, name, check.max_pixels, info, error);
 
   structure = walk_structure (data, n, info);
-  check.min_side = options ? options->min_side : 0;
+  if (n >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
+    return kiln_image_decode_jpeg (data, n, name, check.max_pixels, options ? options->min_side : 0,
+                                   structure == STRUCTURE_TRUNCATED, info, error);
   check.info = info;
   loader = gdk_pixbuf_loader_new ();
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &check);
@@ -476,11 +476,7 @@ kiln_image_load_bytes (GBytes                     *bytes,
     }
 
   if (check.too_large)
-    return kiln_image_fail (info, KILN_IMAGE_TOO_LARGE, error, KILN_ERROR_INVALID_ARGUMENT,
-                 "%s is %d × %d = %" G_GINT64_FORMAT " pixels, over the limit of %"
-                 G_GINT64_FORMAT "; it was not decoded (raise the limit if you trust it)",
-                 name, info->width, info->height, (gint64) info->width * info->height,
-                 check.max_pixels);
+    return kiln_image_fail_too_large (info, name, check.max_pixels, error);
   pixbuf = gdk_pixbuf_loader_get_pixbuf (loader);
   if (!written || !closed || pixbuf == NULL)
     {
