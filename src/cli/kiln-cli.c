@@ -24,6 +24,7 @@ static const KilnCliCommand commands[] = {
   { "eval", kiln_cli_eval, N_("Evaluate a trained run: accuracy, confusion, review lists") },
   { "export-onnx", kiln_cli_export_onnx, N_("Write a checkpoint's network as an ONNX model") },
   { "gather", kiln_cli_gather, N_("Download or import a synset's images into a project") },
+  { "images", kiln_cli_images, N_("List a project's flagged images and why") },
   { "import-idx", kiln_cli_import_idx, N_("Import MNIST-style IDX files into class folders of PNGs") },
   { "import-model", kiln_cli_import_model, N_("Convert an ONNX or Caffe model into a spec and weights to fine-tune") },
   { "inspect", kiln_cli_inspect, N_("Flag broken, doubtful and duplicate images") },

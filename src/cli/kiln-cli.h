@@ -105,6 +105,7 @@ int kiln_cli_devices    (int argc, char **argv);
 int kiln_cli_eval       (int argc, char **argv);
 int kiln_cli_export_onnx (int argc, char **argv);
 int kiln_cli_gather     (int argc, char **argv);
+int kiln_cli_images     (int argc, char **argv);
 int kiln_cli_import_idx (int argc, char **argv);
 int kiln_cli_import_model (int argc, char **argv);
 int kiln_cli_inspect    (int argc, char **argv);
