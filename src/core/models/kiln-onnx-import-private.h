@@ -42,7 +42,7 @@ typedef struct {
   GHashTable *values;      /* ONNX name → Value* */
   GHashTable *constants;   /* ONNX name → KilnOnnxTensor* */
   GHashTable *uses;        /* ONNX name → number of readers (nodes and graph outputs) */
-  const char *graph_output;
+  const char *graph_input, *graph_output;   /* their names, in the model */
 } Import;
 
 typedef gboolean (*ImportFunc) (Import *ctx, const KilnOnnxNode *node, GError **error);

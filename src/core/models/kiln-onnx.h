@@ -195,6 +195,14 @@ gboolean        kiln_onnx_import_spec_from_model (KilnOnnxModel *model,
                                                   KilnNetSpec  **spec,
                                                   GHashTable   **weights,
                                                   GError       **error);
+/* The same, also giving the names of the graph's image input and its
+ * output (NULL-able; free with g_free), which an export may keep. */
+gboolean        kiln_onnx_import_spec_with_names (const char   *path,
+                                                  KilnNetSpec **spec,
+                                                  GHashTable  **weights,
+                                                  char        **input_name,
+                                                  char        **output_name,
+                                                  GError      **error);
 /* Adds `tensor` (taken) to an import's weights as "<layer>.<suffix>",
  * renaming it to its key. */
 void            kiln_onnx_weights_insert   (GHashTable     *weights,
