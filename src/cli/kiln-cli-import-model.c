@@ -83,7 +83,7 @@ kiln_cli_import_model (int argc, char **argv)
   g_autoptr(GHashTable) weights = NULL;
   g_autoptr(KilnBackend) backend = NULL;
   g_autoptr(KilnNet) net = NULL;
-  g_autofree char *dropped = NULL, *replaced = NULL;
+  g_autofree char *dropped = NULL, *replaced = NULL, *input_name = NULL, *output_name = NULL;
   int old_classes = 0;
   gboolean caffe;
 
@@ -108,7 +108,7 @@ kiln_cli_import_model (int argc, char **argv)
     weights_out = default_weights_path (out);
 
   if (caffe ? !kiln_caffe_import (model, prototxt, &spec, &weights, &error)
-            : !kiln_onnx_import_spec (model, &spec, &weights, &error))
+            : !kiln_onnx_import_spec_with_names (model, &spec, &weights, &input_name, &output_name, &error))
     return kiln_cli_fail ("import-model", error);
 
   /* The trainer adds softmax cross-entropy on the scores. */
@@ -155,6 +155,12 @@ kiln_cli_import_model (int argc, char **argv)
   g_autofree char *basename = g_path_get_basename (model);
   g_hash_table_insert (metadata, "kiln.imported_from", basename);
   g_hash_table_insert (metadata, "kiln.imported_format", caffe ? "caffe" : "onnx");
+  /* export-onnx gives the graph the names the model came with. */
+  if (input_name && output_name)
+    {
+      g_hash_table_insert (metadata, KILN_CHECKPOINT_INPUT_NAME, input_name);
+      g_hash_table_insert (metadata, KILN_CHECKPOINT_OUTPUT_NAME, output_name);
+    }
   /* As training checkpoints do, so export-onnx needs no --spec. */
   g_autoptr(JsonNode) spec_node = kiln_net_spec_to_json (spec);
   g_autofree char *spec_json = kiln_json_to_text (spec_node, FALSE);
