@@ -6,8 +6,8 @@
 #include "kiln-url-list.h"
 
 /* Lines are cut out of a fixed window with memchr: no per-line allocation,
- * which matters for 14 million lines. A line longer than the window is an
- * error (real URL lists stay far below it). */
+ * which matters for 14 million lines. A line longer than the window (real
+ * URL lists stay far below it) is read past and reported, not kept. */
 #define WINDOW (256 * 1024)
 
 struct _KilnUrlList
@@ -19,7 +19,8 @@ struct _KilnUrlList
   gsize         end;      /* one past the last valid byte */
   gboolean      eof;
   guint64       line;
-  guint64       n_skipped;
+  guint64       n_invalid;
+  gboolean      overlong;  /* reading past the rest of a line over the window */
 };
 
 KilnUrlList *
@@ -70,49 +71,50 @@ kiln_url_list_get_origin (KilnUrlList *self)
 }
 
 guint64
-kiln_url_list_get_n_skipped (KilnUrlList *self)
+kiln_url_list_get_n_invalid (KilnUrlList *self)
 {
-  return self->n_skipped;
+  return self->n_invalid;
 }
 
-/* Returns the next raw line (NUL-terminated in place), or NULL at the end. */
+/* Returns the next raw line (NUL-terminated in place, @length bytes before
+ * that), or NULL at the end; *too_long says that the line was longer than
+ * the window (its text is gone then). */
 static char *
 next_line (KilnUrlList   *self,
+           gsize         *length,
+           gboolean      *too_long,
            GCancellable  *cancellable,
            GError       **error)
 {
+  *too_long = FALSE;
   for (;;)
     {
       char *nl = memchr (self->buf + self->start, '\n', self->end - self->start);
 
-      if (nl != NULL)
+      if (nl != NULL || (self->eof && (self->start < self->end || self->overlong)))
         {
           char *line = self->buf + self->start;
+
+          if (nl == NULL)
+            nl = self->buf + self->end;
           *nl = '\0';
-          self->start = nl - self->buf + 1;
+          *length = nl - line;
+          self->start = MIN ((gsize) (nl - self->buf) + 1, self->end);
+          *too_long = self->overlong;
+          self->overlong = FALSE;
           return line;
         }
       if (self->eof)
-        {
-          if (self->start < self->end)
-            {
-              char *line = self->buf + self->start;
-              self->buf[self->end] = '\0';
-              self->start = self->end;
-              return line;
-            }
-          return NULL;
-        }
-      /* Slide the partial line to the front and fill the window. */
+        return NULL;
+      /* Slide the partial line to the front and fill the window; a line
+       * that fills it whole is dropped, and read past up to its end. */
       memmove (self->buf, self->buf + self->start, self->end - self->start);
       self->end -= self->start;
       self->start = 0;
       if (self->end == WINDOW)
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                       "%s:%" G_GUINT64_FORMAT ": line longer than %d bytes; is this a URL list?",
-                       self->origin, self->line + 1, WINDOW);
-          return NULL;
+          self->end = 0;
+          self->overlong = TRUE;
         }
       {
         g_autoptr(GError) local_error = NULL;
@@ -129,6 +131,27 @@ next_line (KilnUrlList   *self,
         self->end += n;
       }
     }
+}
+
+/* Text a URL could be: UTF-8 without control characters other than tab. */
+static const char *
+text_problem (const char *line)
+{
+  if (!g_utf8_validate (line, -1, NULL))
+    return "binary data or another encoding than UTF-8, not a URL";
+  for (const char *p = line; *p; p++)
+    if (((guchar) *p < 0x20 && *p != '\t') || *p == 0x7f)
+      return "control characters (binary data?), not a URL";
+  return NULL;
+}
+
+static gboolean
+report (KilnUrlList *self, KilnUrlEntry *entry, const char *problem)
+{
+  self->n_invalid++;
+  entry->url = NULL;
+  entry->problem = problem;
+  return TRUE;
 }
 
 static gboolean
@@ -149,15 +172,22 @@ kiln_url_list_next (KilnUrlList   *self,
                     GCancellable  *cancellable,
                     GError       **error)
 {
+  gboolean too_long;
+  gsize len;
   char *line;
 
-  while ((line = next_line (self, cancellable, error)) != NULL)
+  while ((line = next_line (self, &len, &too_long, cancellable, error)) != NULL)
     {
       char *tab, *url;
-      gsize len;
 
       self->line++;
-      len = strlen (line);
+      entry->line = self->line;
+      entry->id = NULL;
+      entry->wnid[0] = '\0';
+      if (too_long)
+        return report (self, entry, "longer than 256 KiB, not a URL");
+      if (memchr (line, '\0', len) != NULL)
+        return report (self, entry, "control characters (binary data?), not a URL");
       /* Not the tab: "id<TAB>" with no URL must stay recognisable. */
       while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
         line[--len] = '\0';
@@ -165,15 +195,9 @@ kiln_url_list_next (KilnUrlList   *self,
         line++;
       if (*line == '\0' || *line == '#')
         continue;
-      if (!g_utf8_validate (line, -1, NULL))
-        {
-          self->n_skipped++;
-          continue;
-        }
+      if (text_problem (line))
+        return report (self, entry, text_problem (line));
 
-      entry->line = self->line;
-      entry->id = NULL;
-      entry->wnid[0] = '\0';
       tab = strchr (line, '\t');
       if (tab != NULL)
         {
@@ -198,11 +222,9 @@ kiln_url_list_next (KilnUrlList   *self,
       else
         url = line;
       if (*url == '\0')
-        {
-          self->n_skipped++;
-          continue;
-        }
+        return report (self, entry, "an image id without a URL");
       entry->url = url;
+      entry->problem = NULL;
       return TRUE;
     }
   return FALSE;
