@@ -134,7 +134,7 @@ kiln_cli_inspect (int argc, char **argv)
       guint n_discarded = 0;
       gboolean ok;
 
-      if (project == NULL)
+      if (project == NULL || !kiln_inspector_settings_add_project_placeholders (settings, project, &error))
         return kiln_cli_fail ("inspect", error);
       kiln_cli_progress_init (&progress, _("inspecting"));
       ok = kiln_inspector_run (project, settings, threads > 0 ? (guint) threads : 0,
