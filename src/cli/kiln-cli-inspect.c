@@ -161,7 +161,7 @@ kiln_cli_inspect (int argc, char **argv)
       KilnCliProgress progress;
       guint n_discarded = 0;
 
-      if (project == NULL)
+      if (project == NULL || !kiln_inspector_settings_add_project_placeholders (settings, project, &error))
         return kiln_cli_fail ("inspect", error);
       kiln_cli_progress_init (&progress, _("inspecting"));
       reports = kiln_inspector_run_with_reports (project, settings, threads > 0 ? (guint) threads : 0,

@@ -144,6 +144,36 @@ kiln_inspector_settings_load_placeholders (KilnInspectorSettings  *settings,
   return TRUE;
 }
 
+gboolean
+kiln_inspector_settings_add_project_placeholders (KilnInspectorSettings  *settings,
+                                                  KilnProject            *project,
+                                                  GError                **error)
+{
+  g_autoptr(GPtrArray) records = kiln_project_list_placeholders (project, error);
+
+  if (records == NULL)
+    return FALSE;
+  for (guint i = 0; i < records->len; i++)
+    kiln_inspector_settings_add_placeholder (settings, ((KilnPlaceholderRecord *) g_ptr_array_index (records, i))->phash);
+  return TRUE;
+}
+
+gboolean
+kiln_inspector_placeholder_hash (const char  *path,
+                                 guint64     *phash,
+                                 GError     **error)
+{
+  g_autoptr(GdkPixbuf) pixbuf = kiln_image_load (path, NULL, NULL, error);
+  g_autoptr(GdkPixbuf) flat = NULL;
+
+  if (pixbuf == NULL)
+    return FALSE;
+  /* Flattened, as kiln_inspector_analyse() hashes what it inspects. */
+  flat = kiln_image_flatten (pixbuf);
+  *phash = kiln_inspector_phash (flat);
+  return TRUE;
+}
+
 /* Hashes ------------------------------------------------------------------ */
 
 int
@@ -167,8 +197,10 @@ kiln_inspector_match_placeholder (const GArray *placeholders,
 
       if (d <= max_distance)
         {
-          *known = candidate;
-          *distance = d;
+          if (known)
+            *known = candidate;
+          if (distance)
+            *distance = d;
           return TRUE;
         }
     }

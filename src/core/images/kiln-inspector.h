@@ -81,6 +81,15 @@ void     kiln_inspector_settings_add_placeholder    (KilnInspectorSettings  *set
 gboolean kiln_inspector_settings_load_placeholders  (KilnInspectorSettings  *settings,
                                                      const char             *path,
                                                      GError                **error);
+/* Adds the hashes of @project's placeholders table. */
+gboolean kiln_inspector_settings_add_project_placeholders (KilnInspectorSettings  *settings,
+                                                           KilnProject            *project,
+                                                           GError                **error);
+/* The hash a placeholder image at @path is known by (decoded, flattened,
+ * kiln_inspector_phash). */
+gboolean kiln_inspector_placeholder_hash            (const char             *path,
+                                                     guint64                *phash,
+                                                     GError                **error);
 
 /* What inspecting one file found. */
 typedef struct {
@@ -141,7 +150,8 @@ int      kiln_inspector_hamming         (guint64    a,
                                          guint64    b);
 /* Whether @phash is within @max_distance of one of @placeholders (guint64
  * hashes, may be NULL): the first such is returned in @known, with its
- * @distance. The inspector and the gatherer judge placeholders by this. */
+ * @distance (both may be NULL). The inspector and the gatherer judge
+ * placeholders by this. */
 gboolean kiln_inspector_match_placeholder (const GArray *placeholders,
                                            int           max_distance,
                                            guint64       phash,

@@ -3,8 +3,9 @@
  * KilnProject is one object whose store code is too long for one file:
  * kiln-project.c (opening, transactions, classes, images),
  * kiln-project-curation.c (flags, discard, restore and their crash
- * journal), kiln-project-splits.c and kiln-project-downloads.c. The SQL
- * helpers below run with the project's lock held by the caller. */
+ * journal), kiln-project-splits.c, kiln-project-downloads.c and
+ * kiln-project-placeholders.c. The SQL helpers below run with the
+ * project's lock held by the caller. */
 #pragma once
 
 #include <sqlite3.h>

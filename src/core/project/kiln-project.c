@@ -78,6 +78,12 @@ static const char *const migrations[] = {
   "  image_id INTEGER PRIMARY KEY,"
   "  src TEXT NOT NULL,"
   "  dst TEXT NOT NULL);",
+  /* 1 → 2: the project's known placeholder images (64-bit hashes stored
+   * as SQLite's signed integers). */
+  "CREATE TABLE placeholders ("
+  "  phash INTEGER PRIMARY KEY,"
+  "  note TEXT,"
+  "  added INTEGER NOT NULL);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == KILN_PROJECT_SCHEMA_VERSION);
