@@ -231,7 +231,24 @@ kiln_cli_train (int argc, char **argv)
                       project, split ? split : current, project);
           return 2;
         }
-      if (spec_file != NULL)
+      /* An ONNX model brings its own network. */
+      g_autofree char *imported_weights = NULL;
+      g_autofree char *imported_from = NULL;
+      if (weights != NULL && kiln_model_import_is_model (weights))
+        {
+          if (spec_file != NULL || preset != NULL)
+            {
+              g_printerr (_("kiln-cli train: %s brings its own network; leave out --spec and --preset\n"), weights);
+              return 2;
+            }
+          imported_weights = kiln_training_import_model (project, weights, classes->classes->len, &spec,
+                                                         &imported_from, &error);
+          if (imported_weights == NULL)
+            return kiln_cli_fail ("train", error);
+          g_free (weights);
+          weights = g_strdup (imported_weights);
+        }
+      else if (spec_file != NULL)
         spec = kiln_net_spec_new_from_file (spec_file, &error);
       else
         spec = kiln_net_spec_new_preset (preset ? preset : "lenet", classes->classes->len, &error);
@@ -328,7 +345,7 @@ kiln_cli_train (int argc, char **argv)
               return kiln_cli_fail ("train", error);
             }
           if (!as_json)
-            g_print (_("starting from %s\n"), from);
+            g_print (_("starting from %s\n"), imported_from ? imported_from : from);
         }
       kiln_training_prepare_async (project, spec, &options, &setup, progress, NULL, kiln_cli_keep_result, &prepared);
       kiln_trainer_options_clear (&options);

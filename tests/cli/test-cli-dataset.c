@@ -286,8 +286,10 @@ test_store_is_the_one_truth (void)
     expect_failure (bad_weights, 1, "not a safetensors checkpoint");
     g_autofree char *onnx = g_build_filename (dir, "model.onnx", NULL);
     g_assert_true (g_file_set_contents (onnx, "x", 1, NULL));
-    const char *model[] = { "train", "--project", project, "--preset", "lenet", "--weights", onnx, NULL };
-    expect_failure (model, 1, "kiln-cli import-model");
+    const char *broken[] = { "train", "--project", project, "--weights", onnx, NULL };
+    expect_failure (broken, 1, "model.onnx");
+    const char *mixed[] = { "train", "--project", project, "--preset", "lenet", "--weights", onnx, NULL };
+    expect_failure (mixed, 2, "brings its own network");
     /* None of the refused starts left a run folder behind. */
     g_assert_cmpuint (count_entries (runs_dir), ==, runs_before);
   }
@@ -318,6 +320,21 @@ test_store_is_the_one_truth (void)
       g_assert_cmpfloat_with_epsilon (r2_mean[k], r1_average, 1e-3);
   }
   {
+    /* An ONNX model is imported for the project's classes and trained from. */
+    g_autofree char *fixture = g_test_build_filename (G_TEST_DIST, "fixtures", "onnx", "convnet-opset13.onnx", NULL);
+    const char *from_model[] = { "train", "--project", project, "--weights", fixture, "--epochs", "1", "--batch", "6",
+                                 "--run-id", "r3", "--backend", "cpu", NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int status = kiln_test_run_cli (from_model, &out, &err);
+    if (WEXITSTATUS (status) != 0)
+      g_error ("train --weights MODEL.onnx failed: %s", err);
+    g_assert_nonnull (strstr (out, "the ONNX model"));
+    g_autofree char *r3 = g_build_filename (project, "runs", "r3", NULL);
+    g_autoptr(JsonObject) r3_config = kiln_training_read_config (r3, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (r3_config, "classes")), ==, 3);
+  }
+  {
     /* A resume keeps its settings: --lr is refused, --epochs may grow. */
     const char *lr[] = { "train", "--resume", run, "--lr", "0.5", NULL };
     expect_failure (lr, 2, "cannot change when a run resumes");
@@ -338,8 +355,8 @@ test_store_is_the_one_truth (void)
     const char *list[] = { "runs", "--project", project, "--json", NULL };
     g_autoptr(JsonObject) listed = run_json (list);
     JsonArray *runs = json_object_get_array_member (listed, "runs");
-    g_assert_cmpuint (json_array_get_length (runs), ==, 2);
-    for (guint i = 0; i < 2; i++)
+    g_assert_cmpuint (json_array_get_length (runs), ==, 3);
+    for (guint i = 0; i < 3; i++)
       {
         JsonObject *r = json_array_get_object_element (runs, i);
         g_assert_cmpstr (json_object_get_string_member (r, "split"), ==, "default");
