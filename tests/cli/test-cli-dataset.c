@@ -321,7 +321,7 @@ test_store_is_the_one_truth (void)
   }
   {
     /* An ONNX model is imported for the project's classes and trained from. */
-    g_autofree char *fixture = g_test_build_filename (G_TEST_DIST, "fixtures", "onnx", "convnet-opset13.onnx", NULL);
+    g_autofree char *fixture = g_test_build_filename (G_TEST_DIST, "fixtures", "onnx", "padnet-opset13.onnx", NULL);
     const char *from_model[] = { "train", "--project", project, "--weights", fixture, "--epochs", "1", "--batch", "6",
                                  "--run-id", "r3", "--backend", "cpu", NULL };
     g_autofree char *out = NULL, *err = NULL;
@@ -333,6 +333,15 @@ test_store_is_the_one_truth (void)
     g_autoptr(JsonObject) r3_config = kiln_training_read_config (r3, &error);
     g_assert_no_error (error);
     g_assert_cmpuint (json_array_get_length (json_object_get_array_member (r3_config, "classes")), ==, 3);
+    /* Its export keeps the names the model came with (image → scores). */
+    g_autofree char *exported = g_build_filename (r3, "model.onnx", NULL);
+    g_autoptr(KilnOnnxModel) onnx_model = kiln_onnx_model_load (exported, &error);
+    g_assert_no_error (error);
+    KilnOnnxValueInfo in_info, out_info;
+    kiln_onnx_model_get_input (onnx_model, 0, &in_info);
+    kiln_onnx_model_get_output (onnx_model, 0, &out_info);
+    g_assert_cmpstr (in_info.name, ==, "image");
+    g_assert_cmpstr (out_info.name, ==, "scores");
   }
   {
     /* A resume keeps its settings: --lr is refused, --epochs may grow. */

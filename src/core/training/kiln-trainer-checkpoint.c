@@ -31,6 +31,11 @@ kiln_trainer_checkpoint_save (KilnTrainerWorker *w, double val_accuracy, char **
                        g_strdup (g_ascii_dtostr (buf, sizeof buf, w->best_val_accuracy)));
   g_hash_table_insert (meta, "kiln.spec", g_steal_pointer (&spec_json));
   g_hash_table_insert (meta, "kiln.validation_pending", g_strdup (w->validation_pending ? "1" : "0"));
+  if (w->input_name != NULL && w->output_name != NULL)
+    {
+      g_hash_table_insert (meta, KILN_CHECKPOINT_INPUT_NAME, g_strdup (w->input_name));
+      g_hash_table_insert (meta, KILN_CHECKPOINT_OUTPUT_NAME, g_strdup (w->output_name));
+    }
   if (w->mean != NULL)
     {
       int channels, height, width;
@@ -98,6 +103,10 @@ kiln_trainer_checkpoint_restore (KilnTrainerWorker *w, GError **error)
       if (loaded < 0)
         return FALSE;
       loaded += frozen_loaded;
+      g_free (w->input_name);
+      g_free (w->output_name);
+      w->input_name = g_strdup (kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_INPUT_NAME));
+      w->output_name = g_strdup (kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_OUTPUT_NAME));
       if (loaded == 0)
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
@@ -137,6 +146,10 @@ kiln_trainer_checkpoint_restore (KilnTrainerWorker *w, GError **error)
           kiln_checkpoint_load (w->net, file, KILN_CHECKPOINT_LOAD_STRICT | KILN_CHECKPOINT_LOAD_OPTIMIZER,
                                 NULL, error) < 0)
         return FALSE;
+      g_free (w->input_name);
+      g_free (w->output_name);
+      w->input_name = g_strdup (kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_INPUT_NAME));
+      w->output_name = g_strdup (kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_OUTPUT_NAME));
       const char *best = kiln_safetensors_get_metadata (file, "kiln.best_val_accuracy");
       w->best_val_accuracy = best ? g_ascii_strtod (best, NULL) : NAN;
       w->validation_pending = g_strcmp0 (kiln_safetensors_get_metadata (file, "kiln.validation_pending"), "1") == 0;
@@ -172,7 +185,8 @@ kiln_trainer_checkpoint_export_best (KilnTrainerWorker *w, GError **error)
   if (net == NULL || kiln_checkpoint_load (net, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) < 0)
     return FALSE;
   g_autofree char *path = g_build_filename (kiln_run_get_dir (w->run), KILN_RUN_EXPORT_NAME, NULL);
-  if (!kiln_onnx_export (net, path, error))
+  if (!kiln_onnx_export_named (net, path, kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_INPUT_NAME),
+                               kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_OUTPUT_NAME), error))
     return FALSE;
   g_autoptr(JsonObject) fields = json_object_new ();
   json_object_set_string_member (fields, "file", path);

@@ -40,6 +40,9 @@ typedef struct {
   /* A stop interrupted the validation at the end of the current epoch: the
    * checkpoint says so, and a resume validates before training on. */
   gboolean validation_pending;
+  /* An imported model's graph input and output names, carried from its
+   * checkpoint into every one of this run's, so exports keep them. */
+  char *input_name, *output_name;
 } KilnTrainerWorker;
 
 /* Writes the checkpoint of the current iteration (weights, optimizer state,

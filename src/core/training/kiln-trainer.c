@@ -160,6 +160,8 @@ worker_clear (KilnTrainerWorker *w)
   g_clear_pointer (&w->train_features, g_free);
   g_clear_pointer (&w->val_features, g_free);
   g_clear_pointer (&w->backend, kiln_backend_free);
+  g_clear_pointer (&w->input_name, g_free);
+  g_clear_pointer (&w->output_name, g_free);
 }
 
 static KilnBatchLoader *
