@@ -2,6 +2,7 @@
  * tree is refused by train with the command that makes it a project; `new
  * --from` copies or links it; `split`, a discard, `train`, `eval --subset
  * test` and `mean` then all read the same images from the store. */
+#define _GNU_SOURCE /* memmem */
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -342,6 +343,11 @@ test_store_is_the_one_truth (void)
     kiln_onnx_model_get_output (onnx_model, 0, &out_info);
     g_assert_cmpstr (in_info.name, ==, "image");
     g_assert_cmpstr (out_info.name, ==, "scores");
+    /* And the input means it was trained with, as metadata_props. */
+    g_autofree char *bytes = NULL;
+    gsize length = 0;
+    g_assert_true (g_file_get_contents (exported, &bytes, &length, NULL));
+    g_assert_nonnull (memmem (bytes, length, "kiln.input_mean_channels", strlen ("kiln.input_mean_channels")));
   }
   {
     /* A resume keeps its settings: --lr is refused, --epochs may grow. */

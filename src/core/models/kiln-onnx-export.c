@@ -518,6 +518,17 @@ kiln_onnx_export_named (KilnNet     *net,
                         const char  *output_name,
                         GError     **error)
 {
+  return kiln_onnx_export_full (net, path, input_name, output_name, NULL, error);
+}
+
+gboolean
+kiln_onnx_export_full (KilnNet            *net,
+                       const char         *path,
+                       const char         *input_name,
+                       const char         *output_name,
+                       const char *const  *metadata,
+                       GError            **error)
+{
   Export ex = { 0 };
   g_autoptr(GError) local_error = NULL;
   Onnx__ModelProto model = ONNX__MODEL_PROTO__INIT;
@@ -591,6 +602,18 @@ kiln_onnx_export_named (KilnNet     *net,
       model.producer_name = (char *) "Kiln";
       model.producer_version = (char *) KILN_VERSION;
       model.graph = &graph;
+      guint n_props = metadata ? g_strv_length ((char **) metadata) / 2 : 0;
+      g_autofree Onnx__StringStringEntryProto *props = g_new (Onnx__StringStringEntryProto, MAX (n_props, 1));
+      g_autofree Onnx__StringStringEntryProto **prop_list = g_new (Onnx__StringStringEntryProto *, MAX (n_props, 1));
+      for (guint i = 0; i < n_props; i++)
+        {
+          onnx__string_string_entry_proto__init (&props[i]);
+          props[i].key = (char *) metadata[2 * i];
+          props[i].value = (char *) metadata[2 * i + 1];
+          prop_list[i] = &props[i];
+        }
+      model.n_metadata_props = n_props;
+      model.metadata_props = prop_list;
 
       gsize length = onnx__model_proto__get_packed_size (&model);
       if (length >= (gsize) G_MAXINT32)

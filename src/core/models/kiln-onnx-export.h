@@ -37,4 +37,13 @@ gboolean kiln_onnx_export_named (KilnNet     *net,
                                  const char  *output_name,
                                  GError     **error);
 
+/* The same, with @metadata (NULL, or NULL-terminated key, value pairs)
+ * as the model's metadata_props, e.g. the input normalisation. */
+gboolean kiln_onnx_export_full  (KilnNet            *net,
+                                 const char         *path,
+                                 const char         *input_name,
+                                 const char         *output_name,
+                                 const char *const  *metadata,
+                                 GError            **error);
+
 G_END_DECLS

@@ -185,8 +185,13 @@ kiln_trainer_checkpoint_export_best (KilnTrainerWorker *w, GError **error)
   if (net == NULL || kiln_checkpoint_load (net, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) < 0)
     return FALSE;
   g_autofree char *path = g_build_filename (kiln_run_get_dir (w->run), KILN_RUN_EXPORT_NAME, NULL);
-  if (!kiln_onnx_export_named (net, path, kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_INPUT_NAME),
-                               kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_OUTPUT_NAME), error))
+  /* The input means travel with the model: a runtime needs them to feed
+   * it what it was trained on. */
+  const char *mean = kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_MEAN_KEY);
+  const char *metadata[] = { KILN_CHECKPOINT_MEAN_KEY, mean, NULL };
+  if (!kiln_onnx_export_full (net, path, kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_INPUT_NAME),
+                              kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_OUTPUT_NAME),
+                              mean ? metadata : NULL, error))
     return FALSE;
   g_autoptr(JsonObject) fields = json_object_new ();
   json_object_set_string_member (fields, "file", path);
