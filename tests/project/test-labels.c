@@ -369,12 +369,28 @@ test_one_class_order (void)
   kiln_test_remove_tree (parent);
 }
 
+/* An empty label file is an empty set (found by fuzz-labels: the reader
+ * did arithmetic on the NULL an empty mapping gives; UBSan builds abort). */
+static void
+test_empty_file (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("kiln-empty-labels-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "labels.txt", NULL);
+  g_assert_true (g_file_set_contents (path, "", 0, &error));
+  g_autoptr(KilnLabelSet) set = kiln_labels_read (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (set->paths->len, ==, 0);
+  kiln_test_remove_tree (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/labels/tree-round-trip", test_label_tree_round_trip);
   g_test_add_func ("/labels/one-class-order", test_one_class_order);
+  g_test_add_func ("/labels/empty-file", test_empty_file);
   g_test_add_func ("/labels/image-folder-order", test_image_folder_order);
   g_test_add_func ("/labels/read-errors", test_read_errors);
   g_test_add_func ("/labels/idx-synthetic", test_idx_synthetic);

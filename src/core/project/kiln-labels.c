@@ -399,8 +399,11 @@ for_each_line (const char  *path,
       return FALSE;
     }
   text = g_mapped_file_get_contents (mapped);
+  /* An empty file maps to NULL: no lines (and no pointer arithmetic on NULL). */
+  if (text == NULL)
+    return TRUE;
   end = text + g_mapped_file_get_length (mapped);
-  while (text != NULL && text < end)
+  while (text < end)
     {
       const char *newline = memchr (text, '\n', end - text);
       const char *line_end = newline ? newline : end;
