@@ -64,4 +64,8 @@ gint64       kiln_test_add_image          (KilnProject *project,
                                            const char  *path,
                                            const char  *class_name);
 
+/* Copies tests/images/@name to @dst, making its folders. */
+void         kiln_test_copy_image_fixture (const char  *name,
+                                           const char  *dst);
+
 G_END_DECLS

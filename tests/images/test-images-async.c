@@ -19,18 +19,10 @@ static gint64
 add_fixture (KilnProject *project, const char *name, const char *class_name)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *src = g_test_build_filename (G_TEST_DIST, "images", name, NULL);
   g_autofree char *relative = g_strdup_printf ("images/%s/%s", class_name, name);
   g_autofree char *dst = kiln_project_build_path (project, relative);
-  g_autofree char *parent = g_path_get_dirname (dst);
-  g_autofree char *bytes = NULL;
-  gsize length = 0;
 
-  g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
-  g_file_get_contents (src, &bytes, &length, &error);
-  g_assert_no_error (error);
-  g_file_set_contents (dst, bytes, length, &error);
-  g_assert_no_error (error);
+  kiln_test_copy_image_fixture (name, dst);
   g_autoptr(KilnImageRecord) record = kiln_image_record_new (relative, class_name);
   g_assert_true (kiln_project_add_image (project, record, &error));
   return record->id;

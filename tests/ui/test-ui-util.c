@@ -47,3 +47,47 @@ kiln_test_find_action_row (gpointer widget, const char *suffix)
     }
   return NULL;
 }
+
+KilnCuratePage *
+kiln_test_curate_page (KilnWindow *window)
+{
+  gpointer page = gtk_widget_get_template_child (GTK_WIDGET (window), KILN_TYPE_WINDOW, "curate_page");
+  g_assert_nonnull (page);
+  return KILN_CURATE_PAGE (page);
+}
+
+static gboolean
+curate_is_idle (gpointer page)
+{
+  return !kiln_curate_page_is_busy (page);
+}
+
+void
+kiln_test_wait_curate (KilnCuratePage *page)
+{
+  kiln_test_spin_until (curate_is_idle, page, 30);
+  g_assert_false (kiln_curate_page_is_busy (page));
+}
+
+/* The window shows the folder args[1], in a store other than args[2]. */
+static gboolean
+project_is (gpointer data)
+{
+  gpointer *args = data;
+  GFile *open = kiln_window_get_project (args[0]);
+  KilnProject *store = kiln_curate_page_get_project (kiln_test_curate_page (args[0]));
+  return open != NULL && g_file_equal (open, args[1]) && store != NULL && store != args[2];
+}
+
+void
+kiln_test_open_project (KilnWindow *window, const char *dir)
+{
+  g_autoptr(GFile) folder = g_file_new_for_path (dir);
+  /* Opening the open project again reads a new store. */
+  gpointer args[] = { window, folder, kiln_curate_page_get_project (kiln_test_curate_page (window)) };
+
+  kiln_window_open_project (window, folder);
+  kiln_test_spin_until (project_is, args, 20);
+  g_assert_true (project_is (args));
+  kiln_test_wait_curate (kiln_test_curate_page (window));
+}

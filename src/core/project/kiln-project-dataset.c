@@ -184,43 +184,6 @@ kiln_project_open_dataset_finish (GAsyncResult  *result,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static void
-load_dataset_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  GError *error = NULL;
-  g_autoptr(KilnProject) project = kiln_project_open_dataset (data, cancellable, &error);
-  g_autoptr(KilnLabelSet) set = project ? kiln_project_get_label_set (project, NULL, NULL, NULL, &error) : NULL;
-
-  if (set == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  g_task_return_pointer (task, g_steal_pointer (&set), (GDestroyNotify) kiln_label_set_free);
-}
-
-void
-kiln_project_load_dataset_async (const char          *project_dir,
-                                 GCancellable        *cancellable,
-                                 GAsyncReadyCallback  callback,
-                                 gpointer             user_data)
-{
-  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, kiln_project_load_dataset_async);
-  g_task_set_task_data (task, g_strdup (project_dir), g_free);
-  g_task_run_in_thread (task, load_dataset_thread);
-}
-
-KilnLabelSet *
-kiln_project_load_dataset_finish (GAsyncResult  *result,
-                                  GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, kiln_project_load_dataset_async), NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
 static gboolean
 folder_is_empty (const char *path)
 {

@@ -60,15 +60,6 @@ void          kiln_project_open_dataset_async  (const char          *project_dir
 KilnProject  *kiln_project_open_dataset_finish (GAsyncResult        *result,
                                                 GError             **error);
 
-/* kiln_project_open_dataset() and kiln_project_get_label_set() of every kept
- * image, on a worker thread: what a page shows about a project. */
-void          kiln_project_load_dataset_async  (const char          *project_dir,
-                                                GCancellable        *cancellable,
-                                                GAsyncReadyCallback  callback,
-                                                gpointer             user_data);
-KilnLabelSet *kiln_project_load_dataset_finish (GAsyncResult        *result,
-                                                GError             **error);
-
 /* Whether @path looks like a folder of class folders (at least one
  * sub-folder holding an image) that is not a Kiln project: what a user
  * points at before making it one with kiln_project_new_from_folder(). */
