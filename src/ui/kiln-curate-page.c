@@ -26,6 +26,7 @@ struct _KilnCuratePage
   AdwFlap *flap;
   GtkListBox *sidebar;
   GtkLabel *title_label;
+  GtkLabel *count_label;
   AdwFlap *preview_flap;
   GtkStack *grid_stack;
   GtkGridView *grid;
@@ -216,6 +217,7 @@ thumbnail_done (GObject *source, GAsyncResult *result, gpointer user_data)
       g_autoptr(GtkIconPaintable) icon = gtk_icon_theme_lookup_icon (
         gtk_icon_theme_get_for_display (gtk_widget_get_display (GTK_WIDGET (picture))), "image-missing-symbolic",
         NULL, 48, 1, gtk_widget_get_direction (GTK_WIDGET (picture)), 0);
+      gtk_picture_set_content_fit (picture, GTK_CONTENT_FIT_SCALE_DOWN);
       gtk_picture_set_paintable (picture, GDK_PAINTABLE (icon));
       gtk_widget_set_tooltip_text (GTK_WIDGET (picture), error->message);
       request_free (request);
@@ -224,6 +226,8 @@ thumbnail_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(GdkTexture) texture = gdk_texture_new_for_pixbuf (pixbuf);
   if (request->remember && request->page->textures != NULL)
     remember_texture (request->page, request->id, texture);
+  /* Small images (28 × 28 Fashion-MNIST) are scaled up to be seen. */
+  gtk_picture_set_content_fit (picture, GTK_CONTENT_FIT_CONTAIN);
   gtk_picture_set_paintable (picture, GDK_PAINTABLE (texture));
   request_free (request);
 }
@@ -383,6 +387,8 @@ setup_cell_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item, KilnCu
   gtk_picture_set_content_fit (GTK_PICTURE (cell->picture), GTK_CONTENT_FIT_CONTAIN);
   gtk_picture_set_can_shrink (GTK_PICTURE (cell->picture), TRUE);
   gtk_overlay_set_child (GTK_OVERLAY (overlay), cell->picture);
+  /* The badges sit on the picture's corner, not the cell's. */
+  gtk_widget_set_halign (overlay, GTK_ALIGN_CENTER);
 
   cell->flag_badge = gtk_image_new_from_icon_name ("dialog-warning-symbolic");
   gtk_widget_set_halign (cell->flag_badge, GTK_ALIGN_END);
@@ -425,6 +431,7 @@ bind_cell_cb (GtkSignalListItemFactory *factory, GtkListItem *list_item, KilnCur
   cell->item = item;
   update_cell (box, NULL, item);
   g_signal_connect_object (item, "notify", G_CALLBACK (update_cell), box, G_CONNECT_SWAPPED);
+  gtk_picture_set_content_fit (GTK_PICTURE (cell->picture), GTK_CONTENT_FIT_CONTAIN);
   gtk_picture_set_paintable (GTK_PICTURE (cell->picture), GDK_PAINTABLE (texture));
   gtk_widget_set_tooltip_text (cell->picture, NULL);
   if (gtk_widget_get_mapped (box))
@@ -738,9 +745,9 @@ update_title (KilnCuratePage *self)
   guint n = self->images ? g_list_model_get_n_items (G_LIST_MODEL (self->images)) : 0;
   g_autofree char *what = filter_title (self->filter);
   g_autofree char *count = format_images (n);
-  g_autofree char *title = g_strdup_printf ("%s · %s", what, count);
 
-  gtk_label_set_text (self->title_label, self->project ? title : "");
+  gtk_label_set_text (self->title_label, self->project ? what : "");
+  gtk_label_set_text (self->count_label, self->project ? count : "");
   gtk_stack_set_visible_child_name (self->grid_stack, n > 0 ? "grid" : "empty");
   if (g_str_equal (self->filter, "discarded"))
     adw_status_page_set_description (self->empty_status, _("Discarded images are moved to the project's "
@@ -821,6 +828,7 @@ add_filter_row (KilnCuratePage *self, const char *name, const char *label_text, 
   if (key != NULL)
     {
       GtkWidget *hint = gtk_label_new (key);
+      gtk_widget_set_valign (hint, GTK_ALIGN_CENTER);
       gtk_widget_add_css_class (hint, "kiln-key-hint");
       gtk_box_append (GTK_BOX (box), hint);
     }
@@ -1178,6 +1186,7 @@ kiln_curate_page_class_init (KilnCuratePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, flap);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, sidebar);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, title_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, count_label);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, preview_flap);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, grid_stack);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, grid);

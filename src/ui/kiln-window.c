@@ -403,10 +403,14 @@ ask_import_mode (KilnWindow *self, const char *tree, gboolean was_opened)
   g_autofree char *name = g_filename_display_name (basename);
   g_autofree char *heading = was_opened ? g_strdup_printf (_("Make a Project of “%s”?"), name)
                                         : g_strdup (_("Copy or Link the Images?"));
-  g_autofree char *body = g_strdup_printf (_("“%s” holds one folder of images per class%s. Copying makes the "
-                                             "project stand alone; linking saves space, but the folder must then "
-                                             "stay where it is."),
-                                           name, was_opened ? _(", but it is not a Kiln project yet") : "");
+  g_autofree char *body = g_strdup_printf (was_opened ? _("“%s” holds one folder of images per class, but it is "
+                                                          "not a Kiln project yet. Copying its images makes the "
+                                                          "project stand alone; linking saves space, but the "
+                                                          "folder must then stay where it is.")
+                                                       : _("“%s” holds one folder of images per class. Copying its "
+                                                           "images makes the project stand alone; linking saves "
+                                                           "space, but the folder must then stay where it is."),
+                                           name);
   AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading, body));
 
   g_free (self->tree);

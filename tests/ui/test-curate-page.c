@@ -169,13 +169,6 @@ activate (Fixture *f, const char *action, GVariant *parameter)
   g_assert_true (gtk_widget_activate_action_variant (GTK_WIDGET (f->page), action, parameter));
 }
 
-static const char *
-title_text (Fixture *f)
-{
-  GObject *label = gtk_widget_get_template_child (GTK_WIDGET (f->page), KILN_TYPE_CURATE_PAGE, "title_label");
-  return gtk_label_get_text (GTK_LABEL (label));
-}
-
 /* The sidebar row named @name (as curate.filter takes it), or NULL. */
 static GtkWidget *
 sidebar_row (Fixture *f, const char *name)
@@ -202,7 +195,7 @@ test_create_from_folder (Fixture *f, gconstpointer data)
 
   /* The grid, the title and the sidebar show them. */
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (images (f))), ==, 7);
-  g_assert_cmpstr (title_text (f), ==, "All Images · 7 images");
+  kiln_test_assert_curate_title (f->page, "All Images", "7 images");
   g_assert_nonnull (sidebar_row (f, "class:red"));
   g_assert_nonnull (sidebar_row (f, "class:blue"));
   g_assert_null (sidebar_row (f, "flag:truncated"));
@@ -212,7 +205,7 @@ test_create_from_folder (Fixture *f, gconstpointer data)
   gtk_list_box_select_row (GTK_LIST_BOX (gtk_widget_get_parent (sidebar_row (f, "class:blue"))),
                            GTK_LIST_BOX_ROW (sidebar_row (f, "class:blue")));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (images (f))), ==, 3);
-  g_assert_cmpstr (title_text (f), ==, "blue · 3 images");
+  kiln_test_assert_curate_title (f->page, "blue", "3 images");
 
   /* Linked instead: the project's images are links to the folder's. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.close-project", NULL));

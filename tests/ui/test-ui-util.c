@@ -91,3 +91,13 @@ kiln_test_open_project (KilnWindow *window, const char *dir)
   g_assert_true (project_is (args));
   kiln_test_wait_curate (kiln_test_curate_page (window));
 }
+
+void
+kiln_test_assert_curate_title (KilnCuratePage *page, const char *title, const char *count)
+{
+  GObject *title_label = gtk_widget_get_template_child (GTK_WIDGET (page), KILN_TYPE_CURATE_PAGE, "title_label");
+  GObject *count_label = gtk_widget_get_template_child (GTK_WIDGET (page), KILN_TYPE_CURATE_PAGE, "count_label");
+
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (title_label)), ==, title);
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (count_label)), ==, count);
+}

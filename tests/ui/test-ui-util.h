@@ -31,4 +31,9 @@ void             kiln_test_open_project (KilnWindow *window,
 /* Waits until the Curate page is idle (images read, inspection over). */
 void             kiln_test_wait_curate  (KilnCuratePage *page);
 
+/* Asserts what the Curate page's header says: the filter and the count. */
+void             kiln_test_assert_curate_title (KilnCuratePage *page,
+                                                const char     *title,
+                                                const char     *count);
+
 G_END_DECLS
