@@ -942,6 +942,7 @@ update_preview (KilnCuratePage *self)
     gtk_list_box_remove (self->facts_list, self->facts->pdata[i]);
   g_ptr_array_set_size (self->facts, 0);
   gtk_widget_set_visible (GTK_WIDGET (self->facts_list), ids->len == 1);
+  gtk_widget_set_visible (GTK_WIDGET (self->preview_picture), ids->len == 1);
 
   if (ids->len != 1)
     {

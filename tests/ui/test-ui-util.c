@@ -101,3 +101,25 @@ kiln_test_assert_curate_title (KilnCuratePage *page, const char *title, const ch
   g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (title_label)), ==, title);
   g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (count_label)), ==, count);
 }
+
+gboolean
+kiln_test_shoot_window (GtkWidget *window, GtkWidget *page, const char *path)
+{
+  int w = gtk_widget_get_width (window), h = gtk_widget_get_height (window), page_min;
+  gtk_widget_measure (page, GTK_ORIENTATION_HORIZONTAL, -1, &page_min, NULL, NULL, NULL);
+  g_print ("the page needs at least %d px\n", page_min);
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, w, h);
+  g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
+  g_autoptr(GdkTexture) texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+
+  if (!gdk_texture_save_to_png (texture, path))
+    {
+      g_printerr ("could not write %s\n", path);
+      return FALSE;
+    }
+  g_print ("%s: %d × %d\n", path, w, h);
+  return TRUE;
+}

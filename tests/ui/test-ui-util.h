@@ -22,6 +22,12 @@ void             kiln_test_spin_until (gboolean (*done) (gpointer),
 gpointer         kiln_test_find_action_row (gpointer    widget,
                                             const char *suffix);
 
+/* Renders @window as it is on screen to the PNG @path (the shoot-*
+ * helpers), saying what the page @page needs as its least width. */
+gboolean         kiln_test_shoot_window (GtkWidget  *window,
+                                         GtkWidget  *page,
+                                         const char *path);
+
 /* The window's Curate page. */
 KilnCuratePage  *kiln_test_curate_page (KilnWindow *window);
 /* Opens the project in @dir in @window and waits until the window has it
