@@ -630,22 +630,22 @@ inspect_reloaded (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 inspect_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr(KilnCuratePage) self = user_data;
+  g_autoptr(KilnProgress) progress = user_data;
+  KilnCuratePage *self = g_object_get_data (G_OBJECT (progress), "page");
   g_autoptr(GError) error = NULL;
   KilnInspectorSummary summary;
   gboolean ok = kiln_inspector_run_finish (result, &summary, &error);
 
-  if (self->inspecting != NULL)
-    g_signal_handlers_disconnect_by_data (self->inspecting, self);
-  g_clear_object (&self->inspecting);
-  /* The page closed or moved to another project meanwhile. */
-  if (self->images == NULL || self->toast_overlay == NULL)
+  /* The page dropped this run: another project, or the page went. */
+  if (self == NULL || self->inspecting != progress)
     return;
+  g_signal_handlers_disconnect_by_data (self->inspecting, self);
+  g_clear_object (&self->inspecting);
   gtk_revealer_set_reveal_child (self->inspect_revealer, FALSE);
   update_actions (self);
   if (!ok)
     {
-      if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+      if (g_cancellable_is_cancelled (kiln_progress_get_cancellable (progress)))
         show_toast (self, _("Inspection cancelled; nothing was recorded"));
       else
         {
@@ -674,12 +674,14 @@ inspect_activated (GtkWidget *widget, const char *action_name, GVariant *paramet
   if (self->project == NULL || is_inspecting (self))
     return;
   self->inspecting = kiln_progress_new ("inspect");
+  /* A weak pointer: the run may outlive the page. */
+  g_object_set_data (G_OBJECT (self->inspecting), "page", self);
   g_signal_connect (self->inspecting, "changed", G_CALLBACK (on_inspect_progress), self);
   gtk_progress_bar_set_fraction (self->inspect_progress, 0);
   gtk_progress_bar_set_text (self->inspect_progress, _("Inspecting…"));
   gtk_revealer_set_reveal_child (self->inspect_revealer, TRUE);
   update_actions (self);
-  kiln_inspector_run_async (self->project, NULL, 0, self->inspecting, inspect_done, g_object_ref (self));
+  kiln_inspector_run_async (self->project, NULL, 0, self->inspecting, inspect_done, g_object_ref (self->inspecting));
 }
 
 static void
@@ -1053,7 +1055,10 @@ drop_project (KilnCuratePage *self)
     {
       g_cancellable_cancel (kiln_progress_get_cancellable (self->inspecting));
       g_signal_handlers_disconnect_by_data (self->inspecting, self);
+      g_object_set_data (G_OBJECT (self->inspecting), "page", NULL);
       g_clear_object (&self->inspecting);
+      if (self->inspect_revealer != NULL)
+        gtk_revealer_set_reveal_child (self->inspect_revealer, FALSE);
     }
   if (self->selection != NULL)
     {
