@@ -217,11 +217,42 @@ test_create_from_folder (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (images (f))), ==, 7);
 }
 
+/* Whether the page's own key bindings send @accelerator to @action. */
+static gboolean
+has_binding (GtkWidget *page, const char *accelerator, const char *action)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (page);
+  g_autoptr(GtkShortcutTrigger) want = gtk_shortcut_trigger_parse_string (accelerator);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
+        {
+          g_autoptr(GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
+          GtkShortcutAction *named = gtk_shortcut_get_action (shortcut);
+          if (gtk_shortcut_trigger_equal (gtk_shortcut_get_trigger (shortcut), want)
+              && GTK_IS_NAMED_ACTION (named)
+              && g_str_equal (gtk_named_action_get_action_name (GTK_NAMED_ACTION (named)), action))
+            return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 static void
 test_discard_and_undo (Fixture *f, gconstpointer data)
 {
   write_tree (f);
   create_project (f, "copy");
+
+  /* The keys review is done with. */
+  g_assert_true (has_binding (GTK_WIDGET (f->page), "Delete", "curate.discard"));
+  g_assert_true (has_binding (GTK_WIDGET (f->page), "<Control>z", "curate.undo"));
+  g_assert_true (has_binding (GTK_WIDGET (f->page), "<Control><Shift>z", "curate.redo"));
+  g_assert_true (has_binding (GTK_WIDGET (f->page), "3", "curate.relabel-nth"));
 
   /* Three discards from the grid, one at a time, as Delete does them. */
   g_autoptr(GPtrArray) discarded = g_ptr_array_new_with_free_func (g_free);
