@@ -146,6 +146,7 @@ update_actions (KilnCuratePage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.restore", editable && n_discarded > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.relabel", editable && n_kept > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.relabel-nth", editable && n_kept > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.new-class", editable && n_kept > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.undo",
                                  editable && kiln_curation_history_can_undo (self->history));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.redo",
@@ -578,6 +579,50 @@ relabel_nth_activated (GtkWidget *widget, const char *action_name, GVariant *par
   relabel (self, ids, classes[n - 1]);
 }
 
+static void
+new_class_response (AdwMessageDialog *dialog, const char *response, KilnCuratePage *self)
+{
+  GtkEditable *entry = GTK_EDITABLE (adw_message_dialog_get_extra_child (dialog));
+  g_autofree char *name = g_strstrip (g_strdup (gtk_editable_get_text (entry)));
+
+  if (!g_str_equal (response, "move") || *name == '\0')
+    return;
+  g_autoptr(GArray) ids = selected_ids (self);
+  relabel (self, ids, name);
+}
+
+static void
+new_class_entry_changed (GtkEditable *entry, AdwMessageDialog *dialog)
+{
+  g_autofree char *name = g_strstrip (g_strdup (gtk_editable_get_text (entry)));
+  adw_message_dialog_set_response_enabled (dialog, "move", *name != '\0');
+}
+
+/* A class made here is made by moving images into it: the store has no
+ * empty classes to train on. */
+static void
+new_class_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnCuratePage *self = KILN_CURATE_PAGE (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkWidget *entry = gtk_entry_new ();
+  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (
+    adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, _("Move to a New Class"),
+                            _("The selected images move to a new folder of that name under images/.")));
+
+  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Class name"), -1);
+  adw_message_dialog_set_extra_child (dialog, entry);
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "move", _("_Move"), NULL);
+  adw_message_dialog_set_response_appearance (dialog, "move", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_response_enabled (dialog, "move", FALSE);
+  adw_message_dialog_set_default_response (dialog, "move");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_signal_connect (entry, "changed", G_CALLBACK (new_class_entry_changed), dialog);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (new_class_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 /* A drop of one image moves it; a drop of a selected image moves the whole
  * selection, as a file manager does. */
 static gboolean
@@ -852,6 +897,7 @@ rebuild_sidebar (gpointer user_data)
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->sidebar))) != NULL)
     gtk_list_box_remove (self->sidebar, child);
   g_menu_remove_all (self->move_menu);
+  g_autoptr(GMenu) class_items = g_menu_new ();
   if (self->images == NULL)
     {
       self->syncing_sidebar = FALSE;
@@ -880,8 +926,10 @@ rebuild_sidebar (gpointer user_data)
 
       g_autoptr(GMenuItem) item = g_menu_item_new (classes[i], NULL);
       g_menu_item_set_action_and_target_value (item, "curate.relabel", g_variant_new_string (classes[i]));
-      g_menu_append_item (self->move_menu, item);
+      g_menu_append_item (class_items, item);
     }
+  g_menu_append_section (self->move_menu, NULL, G_MENU_MODEL (class_items));
+  g_menu_append (self->move_menu, _("New Class…"), "curate.new-class");
 
   add_heading (self, _("Review"));
   add_filter_row (self, "flagged", _("Flagged"),
@@ -1211,6 +1259,7 @@ kiln_curate_page_class_init (KilnCuratePageClass *klass)
   gtk_widget_class_install_action (widget_class, "curate.redo", NULL, redo_activated);
   gtk_widget_class_install_action (widget_class, "curate.relabel", "s", relabel_activated);
   gtk_widget_class_install_action (widget_class, "curate.relabel-nth", "u", relabel_nth_activated);
+  gtk_widget_class_install_action (widget_class, "curate.new-class", NULL, new_class_activated);
   gtk_widget_class_install_action (widget_class, "curate.filter", "s", filter_activated);
   gtk_widget_class_install_action (widget_class, "curate.inspect", NULL, inspect_activated);
   gtk_widget_class_install_action (widget_class, "curate.cancel-inspect", NULL, cancel_inspect_activated);

@@ -14,7 +14,8 @@
  * deleted from disk.
  *
  * Actions (prefix "curate."): discard, restore, undo, redo, relabel (s: a
- * class), relabel-nth (u: 1-based, the sidebar's order), filter (s: the
+ * class), relabel-nth (u: 1-based, the sidebar's order), new-class (asks
+ * for a name, then relabels into it), filter (s: the
  * name of a sidebar row: "all", "class:NAME", "flagged", "flag:REASON",
  * "discarded"), inspect, cancel-inspect. Sidebar rows carry those names as
  * their widget names.

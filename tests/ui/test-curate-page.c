@@ -383,6 +383,18 @@ test_relabel (Fixture *f, gconstpointer data)
   /* One drop, one undo step. */
   activate (f, "curate.undo", NULL);
   g_assert_cmpuint (files_under (f, "images/blue"), ==, 2);
+
+  /* Move To's last item asks for a new class and moves the selection there. */
+  select_only (f, kiln_image_list_find (images (f), kiln_image_item_get_id (red2)));
+  activate (f, "curate.new-class", NULL);
+  AdwMessageDialog *dialog = kiln_test_wait_message_dialog ();
+  gtk_editable_set_text (GTK_EDITABLE (adw_message_dialog_get_extra_child (dialog)), " green ");
+  adw_message_dialog_response (dialog, "move");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_cmpstr (kiln_image_item_get_class_name (red2), ==, "green");
+  g_assert_true (exists (f, "images/green/2.png"));
+  kiln_test_wait_curate (f->page);
+  g_assert_nonnull (sidebar_row (f, "class:green"));
 }
 
 static void

@@ -123,3 +123,30 @@ kiln_test_shoot_window (GtkWidget *window, GtkWidget *page, const char *path)
   g_print ("%s: %d × %d\n", path, w, h);
   return TRUE;
 }
+
+static gboolean
+find_message_dialog (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) toplevel = g_list_model_get_item (toplevels, i);
+      if (ADW_IS_MESSAGE_DIALOG (toplevel))
+        {
+          *(gpointer *) data = toplevel;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+AdwMessageDialog *
+kiln_test_wait_message_dialog (void)
+{
+  gpointer dialog = NULL;
+
+  kiln_test_spin_until (find_message_dialog, &dialog, 10);
+  g_assert_nonnull (dialog);
+  return dialog;
+}

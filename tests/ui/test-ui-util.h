@@ -28,6 +28,9 @@ gboolean         kiln_test_shoot_window (GtkWidget  *window,
                                          GtkWidget  *page,
                                          const char *path);
 
+/* Waits for an AdwMessageDialog to be shown and returns it (asserting). */
+AdwMessageDialog *kiln_test_wait_message_dialog (void);
+
 /* The window's Curate page. */
 KilnCuratePage  *kiln_test_curate_page (KilnWindow *window);
 /* Opens the project in @dir in @window and waits until the window has it

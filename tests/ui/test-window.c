@@ -109,23 +109,6 @@ project_stack_shows (KilnWindow *window)
   return gtk_stack_get_visible_child_name (stack);
 }
 
-static gboolean
-has_message_dialog (gpointer data)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GObject) toplevel = g_list_model_get_item (toplevels, i);
-      if (ADW_IS_MESSAGE_DIALOG (toplevel))
-        {
-          if (data != NULL)
-            *(gpointer *) data = toplevel;
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
 static void
 test_open_project (void)
 {
@@ -194,12 +177,10 @@ test_open_project (void)
   write_pngs (tree, tree_files);
   g_autoptr(GFile) tree_folder = g_file_new_for_path (tree);
   kiln_window_open_project (window, tree_folder);
-  GtkWindow *dialog = NULL;
-  kiln_test_spin_until (has_message_dialog, &dialog, 10);
-  g_assert_nonnull (dialog);
-  g_assert_nonnull (strstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), "Make a Project of"));
-  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  gtk_window_destroy (dialog);
+  AdwMessageDialog *dialog = kiln_test_wait_message_dialog ();
+  g_assert_nonnull (strstr (adw_message_dialog_get_heading (dialog), "Make a Project of"));
+  adw_message_dialog_response (dialog, "cancel");
+  gtk_window_destroy (GTK_WINDOW (dialog));
   g_assert_null (kiln_window_get_project (window));
   g_assert_false (kiln_project_exists (tree));
 
