@@ -3,6 +3,7 @@
 #include <glib/gi18n.h>
 
 #include "kiln-application.h"
+#include "kiln-demo.h"
 #include "kiln-project.h"
 #include "kiln-version.h"
 #include "kiln-window.h"
@@ -12,6 +13,7 @@ struct _KilnApplication
   AdwApplication parent_instance;
   GSettings *settings;
   char *project_path;
+  gboolean demo;                /* --demo: open the demo project */
 };
 
 G_DEFINE_FINAL_TYPE (KilnApplication, kiln_application, ADW_TYPE_APPLICATION)
@@ -59,6 +61,14 @@ kiln_application_activate (GApplication *app)
       present_window (self, project);
       return;
     }
+  if (self->demo)
+    {
+      KilnWindow *window = kiln_window_new (self);
+      g_autofree char *demo = kiln_demo_default_dir ();
+      gtk_window_present (GTK_WINDOW (window));
+      kiln_window_open_demo (window, demo);
+      return;
+    }
   /* The last project, else the welcome page: nothing is opened (or
    * gathered into) that the user did not choose. */
   g_autofree char *last = self->settings ? g_settings_get_string (self->settings, "last-project") : NULL;
@@ -84,6 +94,7 @@ kiln_application_handle_local_options (GApplication *app, GVariantDict *options)
       return 0;
     }
   g_variant_dict_lookup (options, "project", "s", &self->project_path);
+  self->demo = g_variant_dict_contains (options, "demo");
   return -1;
 }
 
@@ -180,6 +191,8 @@ kiln_application_init (KilnApplication *self)
   const GOptionEntry entries[] = {
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Show the version and exit"), NULL },
     { "project", 'p', 0, G_OPTION_ARG_STRING, NULL, N_("Open the project in FOLDER"), N_("FOLDER") },
+    { "demo", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Open the Fashion-MNIST demo project, importing it on first use"),
+      NULL },
     { NULL }
   };
 
