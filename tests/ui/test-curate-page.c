@@ -8,6 +8,7 @@
  * only. GTK warnings are fatal. */
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <locale.h>
 #include <string.h>
 
 #include "kiln-core.h"
@@ -486,6 +487,44 @@ test_thumbnails_for_visible_cells (Fixture *f, gconstpointer data)
   g_free (wait.cache);
 }
 
+/* Counts use the locale's digit grouping ("1,000 images" in English, not
+ * "1000 images"). Needs a locale with grouping: one is compiled for the test
+ * with localedef, as the test machines carry only C.UTF-8. */
+static void
+test_counts_grouped (Fixture *f, gconstpointer data)
+{
+  g_autofree char *locales = g_build_filename (f->root, "locales", NULL);
+  g_autofree char *target = g_build_filename (locales, "en_US.UTF-8", NULL);
+  const char *argv[] = { "localedef", "-i", "en_US", "-f", "UTF-8", target, NULL };
+  int status = -1;
+
+  g_mkdir_with_parents (locales, 0755);
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
+                     | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, NULL)
+      || !g_spawn_check_wait_status (status, NULL))
+    {
+      g_test_skip ("localedef cannot compile en_US.UTF-8 here");
+      return;
+    }
+  g_setenv ("LOCPATH", locales, TRUE);
+  g_autofree char *previous = g_strdup (setlocale (LC_NUMERIC, NULL));
+  if (setlocale (LC_NUMERIC, "en_US.UTF-8") == NULL)
+    {
+      g_test_skip ("the compiled en_US.UTF-8 locale does not load");
+      return;
+    }
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%04u.png", i);
+      g_autofree char *path = g_build_filename (f->tree, i % 2 ? "odd" : "even", name, NULL);
+      write_png (path, 2, 2, i);
+    }
+  create_project (f, "link");
+  kiln_test_assert_curate_title (f->page, "All Images", "1,000 images");
+  setlocale (LC_NUMERIC, previous);
+  g_unsetenv ("LOCPATH");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -502,6 +541,7 @@ main (int argc, char **argv)
   ADD ("/curate-page/relabel", test_relabel);
   ADD ("/curate-page/inspect", test_inspect);
   ADD ("/curate-page/thumbnails-for-visible-cells", test_thumbnails_for_visible_cells);
+  ADD ("/curate-page/counts-grouped", test_counts_grouped);
 #undef ADD
   return g_test_run ();
 }
