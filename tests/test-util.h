@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "kiln-netspec.h"
+#include "kiln-project.h"
 
 G_BEGIN_DECLS
 
@@ -52,5 +53,19 @@ double kiln_test_normalized_error   (const float *y,
  * (1×12×12 in, two outputs): a run on them takes a moment. */
 char        *kiln_test_make_bars_project (void);
 KilnNetSpec *kiln_test_bars_net          (void);
+
+/* Writes @contents to @relative inside @project, making its folders. */
+void         kiln_test_write_project_file (KilnProject *project,
+                                           const char  *relative,
+                                           const char  *contents);
+/* Writes a file at @path (its own path as its contents) and stores it as
+ * an image of @class_name; returns its id. */
+gint64       kiln_test_add_image          (KilnProject *project,
+                                           const char  *path,
+                                           const char  *class_name);
+
+/* Copies tests/images/@name to @dst, making its folders. */
+void         kiln_test_copy_image_fixture (const char  *name,
+                                           const char  *dst);
 
 G_END_DECLS

@@ -16,6 +16,7 @@
 #include "kiln-application.h"
 #include "kiln-network-page.h"
 #include "kiln-window.h"
+#include "test-ui-util.h"
 
 static gboolean
 is_mapped (gpointer widget)
@@ -94,22 +95,8 @@ main (int argc, char **argv)
     gtk_widget_activate_action (page, "network.preset", "s", "resnet18");
   settle (25);
 
-  int w = gtk_widget_get_width (window), h = gtk_widget_get_height (window), page_min;
-  gtk_widget_measure (page, GTK_ORIENTATION_HORIZONTAL, -1, &page_min, NULL, NULL, NULL);
-  g_print ("the page needs at least %d px\n", page_min);
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, w, h);
-  g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
-  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
-  g_autoptr(GdkTexture) texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-
-  if (!gdk_texture_save_to_png (texture, argv[1]))
-    {
-      g_printerr ("could not write %s\n", argv[1]);
-      return 1;
-    }
-  g_print ("%s: %d × %d\n", argv[1], w, h);
+  if (!kiln_test_shoot_window (window, page, argv[1]))
+    return 1;
   gtk_window_destroy (GTK_WINDOW (window));
   return 0;
 }

@@ -198,4 +198,18 @@ GPtrArray *kiln_inspector_run_with_reports (KilnProject                 *project
                                             KilnInspectorSummary        *summary,
                                             GError                     **error);
 
+/* kiln_inspector_run() on a worker thread. Takes @settings (NULL: the
+ * defaults). @progress (optional) counts the images, cancels the run
+ * through its cancellable, and is finished when the run ends; @callback
+ * runs on the caller's thread-default context. */
+void     kiln_inspector_run_async       (KilnProject                 *project,
+                                         KilnInspectorSettings       *settings,
+                                         guint                        n_threads,
+                                         KilnProgress                *progress,
+                                         GAsyncReadyCallback          callback,
+                                         gpointer                     user_data);
+gboolean kiln_inspector_run_finish      (GAsyncResult                *result,
+                                         KilnInspectorSummary        *summary,
+                                         GError                     **error);
+
 G_END_DECLS

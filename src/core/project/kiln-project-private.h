@@ -52,6 +52,11 @@ gboolean      kiln_project_begin         (KilnProject   *self,
 gboolean      kiln_project_finish        (KilnProject   *self,
                                           gboolean       ok,
                                           GError       **error);
+/* The id of class @name, creating it; 0 for a NULL name. Lock held. */
+gboolean      kiln_project_ensure_class  (KilnProject   *self,
+                                          const char    *name,
+                                          gint64        *id,
+                                          GError       **error);
 /* Finishes the file moves a crash interrupted (kiln-project-curation.c). */
 gboolean      kiln_project_replay_pending_moves (KilnProject  *self,
                                                  GError      **error);

@@ -195,6 +195,17 @@ gboolean     kiln_project_discard_image      (KilnProject  *self,
 gboolean     kiln_project_restore_image      (KilnProject  *self,
                                               gint64        image_id,
                                               GError      **error);
+/* Gives a kept image the class @class_name (created if new): its file moves
+ * to images/<class_name>/ and the store follows, journaled like a discard.
+ * The file keeps its name, or takes @name when not NULL (what undo uses to
+ * put it back as it was); "-N" goes before the extension when that name is
+ * taken. A discarded image is refused: restore it first. Flags and splits
+ * stay with the image. */
+gboolean     kiln_project_relabel_image      (KilnProject  *self,
+                                              gint64        image_id,
+                                              const char   *class_name,
+                                              const char   *name,
+                                              GError      **error);
 
 /* Splits: a named assignment of images to subsets ("train", "val",
  * "test"). Setting a split replaces the previous one of that name.
