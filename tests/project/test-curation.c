@@ -81,7 +81,8 @@ test_relabel (Fixture *f, gconstpointer data)
   /* A new class is made on the way; the old folder stays. */
   g_assert_true (kiln_project_relabel_image (p, b, "bird", NULL, &error));
   g_assert_true (exists (p, "images/bird/b.jpg"));
-  g_assert_true (g_file_test (kiln_project_build_path (p, "images/cat"), G_FILE_TEST_IS_DIR));
+  g_autofree char *cat_folder = kiln_project_build_path (p, "images/cat");
+  g_assert_true (g_file_test (cat_folder, G_FILE_TEST_IS_DIR));
   g_auto(GStrv) classes = kiln_project_list_classes (p, &error);
   const char *want[] = { "bird", "cat", "dog", NULL };
   g_assert_cmpstrv (classes, want);
