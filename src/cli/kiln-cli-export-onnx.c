@@ -39,21 +39,8 @@ kiln_cli_export_onnx (int argc, char **argv)
   if ((file = kiln_safetensors_new_from_file (checkpoint, &error)) == NULL)
     return kiln_cli_fail ("export-onnx", error);
 
-  if (spec_path != NULL)
-    spec = kiln_net_spec_new_from_file (spec_path, &error);
-  else
-    {
-      const char *text = kiln_safetensors_get_metadata (file, "kiln.spec");
-      g_autoptr(JsonNode) node = NULL;
-      if (text == NULL)
-        {
-          g_printerr (_("kiln-cli export-onnx: %s does not carry its network spec; give --spec SPEC.json\n"),
-                      checkpoint);
-          return 1;
-        }
-      if ((node = json_from_string (text, &error)) != NULL)
-        spec = kiln_net_spec_new_from_json (node, &error);
-    }
+  spec = spec_path != NULL ? kiln_net_spec_new_from_file (spec_path, &error)
+                           : kiln_training_weights_get_spec (checkpoint, &error);
   if (spec == NULL)
     return kiln_cli_fail ("export-onnx", error);
 

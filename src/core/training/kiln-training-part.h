@@ -9,6 +9,7 @@
 #include "kiln-evaluation.h"
 #include "kiln-run.h"
 #include "kiln-run-list.h"
+#include "kiln-run-recipe.h"
 #include "kiln-trainer.h"
 #include "kiln-trainer-options.h"
 #include "kiln-training-setup.h"

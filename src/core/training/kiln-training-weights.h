@@ -9,7 +9,7 @@
  * Threads: plain functions; they read files. */
 #pragma once
 
-#include <glib.h>
+#include "kiln-netspec.h"
 
 G_BEGIN_DECLS
 
@@ -21,5 +21,10 @@ char *kiln_training_resolve_weights (const char  *project_dir,
                                      const char  *weights,
                                      char       **description,
                                      GError     **error);
+
+/* The network a checkpoint carries (Kiln checkpoints and the weights
+ * kiln-cli import-model writes record it); fails when it carries none. */
+KilnNetSpec *kiln_training_weights_get_spec (const char  *checkpoint,
+                                             GError     **error);
 
 G_END_DECLS
