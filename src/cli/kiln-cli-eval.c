@@ -107,19 +107,23 @@ kiln_cli_eval (int argc, char **argv)
       return 2;
     }
   /* The run wrote each subset of its split as SUBSET.txt. */
-  g_autofree char *subset_file = g_strconcat (subset ? subset : "val", ".txt", NULL);
-  g_autofree char *default_labels = g_build_filename (run_dir, subset_file, NULL);
-  g_autofree char *class_file = g_build_filename (run_dir, "labels.txt", NULL);
-  if (labels == NULL && !g_file_test (default_labels, G_FILE_TEST_EXISTS))
+  g_autofree char *images_root = NULL;
+  g_autoptr(KilnLabelSet) set = NULL;
+  if (labels == NULL)
+    set = kiln_training_read_subset (run_dir, subset ? subset : "val", &images_root, &error);
+  else
     {
-      g_printerr (_("kiln-cli eval: %s has no %s: it was trained before Kiln recorded the held-out "
-                    "subsets; train again, or give --labels FILE\n"), run_dir, subset_file);
-      return 1;
+      g_autofree char *class_file = g_build_filename (run_dir, "labels.txt", NULL);
+      set = kiln_labels_read (labels, class_file, &error);
+      images_root = g_strdup (json_object_get_string_member_with_default (config, "images_root", "."));
     }
-  g_autoptr(KilnLabelSet) set = kiln_labels_read (labels ? labels : default_labels, class_file, &error);
   if (set == NULL)
     return kiln_cli_fail ("eval", error);
-  const char *images_root = root ? root : json_object_get_string_member_with_default (config, "images_root", ".");
+  if (root != NULL)
+    {
+      g_free (images_root);
+      images_root = g_strdup (root);
+    }
 
   g_autoptr(KilnClassifier) classifier = kiln_classifier_new_from_run (run_dir, checkpoint, backend, batch, &error);
   if (classifier == NULL)

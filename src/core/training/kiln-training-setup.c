@@ -202,6 +202,28 @@ kiln_training_read_config (const char *run_dir, GError **error)
   return json_object_ref (json_node_get_object (root));
 }
 
+KilnLabelSet *
+kiln_training_read_subset (const char *run_dir, const char *subset, char **images_root, GError **error)
+{
+  g_autoptr(JsonObject) config = kiln_training_read_config (run_dir, error);
+  if (config == NULL)
+    return NULL;
+  g_autofree char *name = g_strconcat (subset, ".txt", NULL);
+  g_autofree char *path = g_build_filename (run_dir, name, NULL);
+  g_autofree char *classes = g_build_filename (run_dir, "labels.txt", NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                   "%s has no %s: it was trained before Kiln recorded the held-out subsets; train again",
+                   run_dir, name);
+      return NULL;
+    }
+  KilnLabelSet *set = kiln_labels_read (path, classes, error);
+  if (set != NULL && images_root != NULL)
+    *images_root = g_strdup (json_object_get_string_member_with_default (config, "images_root", "."));
+  return set;
+}
+
 /* Deletes a run folder a failed start made: only what prepare writes
  * there (files, and the empty checkpoints/ folder). */
 static void

@@ -106,6 +106,13 @@ gboolean     kiln_training_config_get_net (JsonObject          *config,
                                            KilnNetSpec        **spec,
                                            KilnTrainerOptions  *options,
                                            GError             **error);
+/* The images of @subset ("train", "val" or "test") of the split a run
+ * trained on, as it wrote them (SUBSET.txt with labels.txt); their paths
+ * are relative to *@images_root (from the run's config). */
+KilnLabelSet *kiln_training_read_subset  (const char  *run_dir,
+                                          const char  *subset,
+                                          char       **images_root,
+                                          GError     **error);
 /* The image conversion a run's config describes. */
 gboolean     kiln_training_config_get_image_spec (JsonObject    *config,
                                                   KilnImageSpec *spec,
