@@ -16,8 +16,19 @@ void             kiln_test_spin_until (gboolean (*done) (gpointer),
                                        gpointer  data,
                                        int       seconds);
 
+/* @widget's template child @name of its class @type; asserts there is one. */
+gpointer         kiln_test_child           (gpointer    widget,
+                                            GType       type,
+                                            const char *name);
+
 /* The AdwActionRow under @widget whose title ends with @suffix, or NULL. */
 gpointer         kiln_test_find_action_row (gpointer    widget,
                                             const char *suffix);
+
+/* Owns org.freedesktop.Notifications on the session bus (the tests run in
+ * dbus-run-session) and keeps every notification sent there as
+ * "summary\nbody", so a test can see them and GLib finds a server. The
+ * array lives as long as the program. */
+GPtrArray       *kiln_test_notifications (void);
 
 G_END_DECLS
