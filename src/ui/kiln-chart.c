@@ -353,9 +353,9 @@ draw_text (cairo_t *cr, const Look *look, const char *text, double x, double y, 
 }
 
 static void
-text_size (cairo_t *cr, const Look *look, const char *text, int *w, int *h)
+text_size (cairo_t *cr, const Look *look, const char *text, gboolean bold, int *w, int *h)
 {
-  g_autoptr(PangoLayout) layout = make_layout (cr, look, text, FALSE);
+  g_autoptr(PangoLayout) layout = make_layout (cr, look, text, bold);
   pango_layout_get_pixel_size (layout, w, h);
 }
 
@@ -476,13 +476,13 @@ draw_chart (KilnChart *self, cairo_t *cr, double width, double height, const Loo
 
   cairo_save (cr);
   /* Title, and the legend after it (on its own line when narrow). */
-  text_size (cr, look, self->title, &tw, &th);
+  text_size (cr, look, self->title, TRUE, &tw, &th);
   draw_text (cr, look, self->title, PAD, PAD, 0, 0, TRUE, 1);
   double legend_x = PAD + tw + 16, legend_y = PAD, legend_w = 0;
   for (guint s = 0; s < self->series->len; s++)
     {
       int w, h;
-      text_size (cr, look, g_array_index (self->series, Series, s).label, &w, &h);
+      text_size (cr, look, g_array_index (self->series, Series, s).label, FALSE, &w, &h);
       legend_w += 22 + w + 12;
     }
   if (legend_x + legend_w > width - PAD)
@@ -492,7 +492,7 @@ draw_chart (KilnChart *self, cairo_t *cr, double width, double height, const Loo
       Series *series = &g_array_index (self->series, Series, s);
       const GdkRGBA *color = &look->palette[s % 4];
       int w, h;
-      text_size (cr, look, series->label, &w, &h);
+      text_size (cr, look, series->label, FALSE, &w, &h);
       set_color (cr, color, 1);
       cairo_set_line_width (cr, 2);
       cairo_move_to (cr, legend_x, legend_y + th / 2.0);
@@ -509,7 +509,7 @@ draw_chart (KilnChart *self, cairo_t *cr, double width, double height, const Loo
     {
       g_autofree char *label = format_tick (v, y_step);
       int w, h;
-      text_size (cr, look, label, &w, &h);
+      text_size (cr, look, label, FALSE, &w, &h);
       label_w = MAX (label_w, w);
     }
   f.left = PAD + label_w + TICK + 2;

@@ -159,15 +159,16 @@ show_entry (Entry *entry)
 
       gtk_label_set_xalign (GTK_LABEL (name), 0);
       gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_END);
-      gtk_label_set_max_width_chars (GTK_LABEL (name), 14);
-      gtk_label_set_width_chars (GTK_LABEL (name), 6);
+      /* One width for every image's names, so the bars line up. */
+      gtk_label_set_max_width_chars (GTK_LABEL (name), 10);
+      gtk_label_set_width_chars (GTK_LABEL (name), 10);
       gtk_widget_set_tooltip_text (name, p->class_name);
       gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (bar), p->probability);
       gtk_widget_set_hexpand (bar, TRUE);
       gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
       gtk_accessible_update_property (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_PROPERTY_LABEL, p->class_name, -1);
       gtk_label_set_xalign (GTK_LABEL (value), 1);
-      gtk_label_set_width_chars (GTK_LABEL (value), 7);
+      gtk_label_set_width_chars (GTK_LABEL (value), 6);
       gtk_widget_add_css_class (value, "numeric");
       if (i == 0)
         gtk_widget_add_css_class (name, "heading");
@@ -241,6 +242,7 @@ add_entry (KilnClassifyPage *self, GFile *file)
   gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_MIDDLE);
   gtk_widget_add_css_class (title, "heading");
   gtk_grid_set_column_spacing (entry->bars, 8);
+  gtk_widget_add_css_class (GTK_WIDGET (entry->bars), "kiln-prediction-bars");
   gtk_grid_set_row_spacing (entry->bars, 4);
   gtk_label_set_xalign (entry->status, 0);
   gtk_label_set_wrap (entry->status, TRUE);

@@ -172,6 +172,9 @@ update_freeze (KilnRunWizard *self)
   self->syncing = TRUE;
   /* The top layer always trains: it is the one fitted to the classes. */
   gtk_adjustment_set_upper (self->freeze_adjustment, MAX (0, (int) self->weighted->len - 1));
+  gtk_scale_clear_marks (self->freeze_scale);
+  for (guint k = 0; k + 1 < self->weighted->len || k == 0; k++)
+    gtk_scale_add_mark (self->freeze_scale, k, GTK_POS_BOTTOM, NULL);
   gtk_adjustment_set_value (self->freeze_adjustment, frozen);
   self->syncing = FALSE;
 
@@ -386,8 +389,11 @@ show_step (KilnRunWizard *self, guint step)
     fill_summary (self);
   gtk_stack_set_visible_child_name (self->steps, step_names[step]);
   gtk_stack_set_visible_child_name (self->next_stack, step + 1 < G_N_ELEMENTS (step_names) ? "next" : "start");
-  g_autofree char *label = g_strdup_printf (_("Step %u of %u"), step + 1, (guint) G_N_ELEMENTS (step_names));
+  /* Numbers only: the bar has little room beside its buttons on a phone. */
+  g_autofree char *label = g_strdup_printf ("%u / %u", step + 1, (guint) G_N_ELEMENTS (step_names));
+  g_autofree char *tip = g_strdup_printf (_("Step %u of %u"), step + 1, (guint) G_N_ELEMENTS (step_names));
   gtk_label_set_text (self->step_label, label);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->step_label), tip);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "wizard.back", step > 0 && !preparing);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "wizard.next",
                                  step + 1 < G_N_ELEMENTS (step_names) && self->choices != NULL);

@@ -47,6 +47,7 @@ struct _KilnTrainPage
   GHashTable *evaluations;      /* "dir@iteration" → KilnEvaluation */
   GCancellable *selected_cancellable;   /* reading the selected run */
   char *select_when_listed;     /* a run to select once the list has it */
+  guint select_source;
 
   KilnTrainer *trainer;
   char *trainer_run_id;
@@ -247,14 +248,24 @@ show_main (KilnTrainPage *self)
   gtk_stack_set_visible_child_name (self->main_stack, any ? "runs" : "empty");
 }
 
+static gboolean
+select_pending (gpointer data)
+{
+  KilnTrainPage *self = data;
+  g_autofree char *id = g_strdup (self->select_when_listed);
+
+  self->select_source = 0;
+  if (id != NULL)
+    select_id (self, id);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 runs_changed_cb (GListModel *model, guint position, guint removed, guint added, KilnTrainPage *self)
 {
-  if (self->select_when_listed != NULL)
-    {
-      g_autofree char *id = g_strdup (self->select_when_listed);
-      select_id (self, id);
-    }
+  /* Not from inside the change: the list view takes it in after us. */
+  if (self->select_when_listed != NULL && self->select_source == 0)
+    self->select_source = g_idle_add (select_pending, self);
   show_main (self);
 }
 
@@ -497,9 +508,14 @@ log_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
                                   g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ? "" : error->message, -1);
       return;
     }
-  /* A line being written may be torn: show complete lines. */
+  /* A line being written may be torn: show complete lines, the newest in view. */
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->log_view);
+  GtkTextIter last;
   char *end = g_utf8_validate (contents, length, NULL) ? strrchr (contents, '\n') : NULL;
-  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->log_view), contents, end ? end - contents + 1 : 0);
+  gtk_text_buffer_set_text (buffer, contents, end ? end - contents + 1 : 0);
+  gtk_text_buffer_get_end_iter (buffer, &last);
+  gtk_text_buffer_place_cursor (buffer, &last);
+  gtk_text_view_scroll_mark_onscreen (self->log_view, gtk_text_buffer_get_insert (buffer));
 }
 
 static void
@@ -891,6 +907,7 @@ kiln_train_page_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  g_clear_handle_id (&self->select_source, g_source_remove);
   if (self->selected_cancellable != NULL)
     g_cancellable_cancel (self->selected_cancellable);
   g_clear_object (&self->selected_cancellable);
@@ -1007,7 +1024,6 @@ kiln_train_page_init (KilnTrainPage *self)
   gtk_list_view_set_factory (self->runs_view, factory);
   self->selection = gtk_single_selection_new (NULL);
   g_signal_connect_swapped (self->selection, "notify::selected-item", G_CALLBACK (selection_changed_cb), self);
-  /* The selection's own signal: it has taken the change in by then. */
   g_signal_connect (self->selection, "items-changed", G_CALLBACK (runs_changed_cb), self);
   gtk_list_view_set_model (self->runs_view, GTK_SELECTION_MODEL (self->selection));
 

@@ -10,12 +10,11 @@
 #include "config.h"
 
 #include <adwaita.h>
-#include <glib/gi18n.h>
-#include <locale.h>
 
 #include "kiln-application.h"
 #include "kiln-network-page.h"
 #include "kiln-window.h"
+#include "test-ui-util.h"
 
 static gboolean
 is_mapped (gpointer widget)
@@ -37,36 +36,17 @@ settle (int rounds)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *state = NULL, *localedir = NULL;
-  gboolean dark = FALSE, alone = FALSE;
+  g_autofree char *state = NULL;
+  gboolean alone = FALSE;
+  int width, height;
   const GOptionEntry entries[] = {
     { "state", 0, 0, G_OPTION_ARG_STRING, &state, "227, 224, compare or resnet", "STATE" },
-    { "dark", 0, 0, G_OPTION_ARG_NONE, &dark, "Dark style", NULL },
-    { "alone", 0, 0, G_OPTION_ARG_NONE, &alone, "The page alone in a window (narrower than the main window goes)", NULL },
-    { "localedir", 0, 0, G_OPTION_ARG_FILENAME, &localedir, "Where kiln.mo lies (ja/LC_MESSAGES/)", "DIR" },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new ("OUT.png WIDTH HEIGHT");
-  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnApplication) app = kiln_test_shoot_start (&argc, &argv, entries, &alone, &width, &height);
 
-  setlocale (LC_ALL, "");
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error) || argc != 4)
-    {
-      g_printerr ("%s\n", error ? error->message : "usage: shoot-network-page OUT.png WIDTH HEIGHT");
-      return 2;
-    }
-  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
-
-  int width = atoi (argv[2]), height = atoi (argv[3]);
-  g_autoptr(KilnApplication) app = kiln_application_new ();
-  g_application_register (G_APPLICATION (app), NULL, &error);
-  g_assert_no_error (error);
-  if (dark)
-    adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
-
+  if (app == NULL)
+    return 2;
   GtkWidget *window, *page;
   if (alone)
     {
@@ -97,14 +77,7 @@ main (int argc, char **argv)
   int w = gtk_widget_get_width (window), h = gtk_widget_get_height (window), page_min;
   gtk_widget_measure (page, GTK_ORIENTATION_HORIZONTAL, -1, &page_min, NULL, NULL, NULL);
   g_print ("the page needs at least %d px\n", page_min);
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, w, h);
-  g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
-  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
-  g_autoptr(GdkTexture) texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-
-  if (!gdk_texture_save_to_png (texture, argv[1]))
+  if (!kiln_test_save_png (window, argv[1]))
     {
       g_printerr ("could not write %s\n", argv[1]);
       return 1;

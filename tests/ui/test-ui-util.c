@@ -1,3 +1,8 @@
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <locale.h>
+
 #include "test-ui-util.h"
 
 KilnApplication *
@@ -31,6 +36,56 @@ kiln_test_spin_until (gboolean (*done) (gpointer), gpointer data, int seconds)
   while (!done (data) && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, TRUE);
   g_source_remove (tick);
+}
+
+KilnApplication *
+kiln_test_shoot_start (int *argc, char ***argv, const GOptionEntry *entries, gboolean *alone, int *width, int *height)
+{
+  g_autofree char *localedir = NULL;
+  gboolean dark = FALSE;
+  const GOptionEntry common[] = {
+    { "alone", 0, 0, G_OPTION_ARG_NONE, alone, "The page alone in a window (narrower than the main window goes)", NULL },
+    { "dark", 0, 0, G_OPTION_ARG_NONE, &dark, "Dark style", NULL },
+    { "localedir", 0, 0, G_OPTION_ARG_FILENAME, &localedir, "Where kiln.mo lies (ja/LC_MESSAGES/)", "DIR" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("OUT.png WIDTH HEIGHT");
+  g_autoptr(GError) error = NULL;
+
+  setlocale (LC_ALL, "");
+  g_option_context_add_main_entries (context, common, NULL);
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, &error) || *argc != 4)
+    {
+      g_printerr ("%s\n", error ? error->message : "usage: OUT.png WIDTH HEIGHT [OPTION…]");
+      return NULL;
+    }
+  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  *width = atoi ((*argv)[2]);
+  *height = atoi ((*argv)[3]);
+
+  KilnApplication *app = kiln_application_new ();
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  if (dark)
+    adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
+  return app;
+}
+
+gboolean
+kiln_test_save_png (GtkWidget *window, const char *path)
+{
+  int w = gtk_widget_get_width (window), h = gtk_widget_get_height (window);
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+
+  gdk_paintable_snapshot (paintable, snapshot, w, h);
+  g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
+  g_autoptr(GdkTexture) texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  return gdk_texture_save_to_png (texture, path);
 }
 
 gpointer

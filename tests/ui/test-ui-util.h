@@ -25,6 +25,21 @@ gpointer         kiln_test_child           (gpointer    widget,
 gpointer         kiln_test_find_action_row (gpointer    widget,
                                             const char *suffix);
 
+/* For the shoot-* helpers: parses "OUT.png WIDTH HEIGHT" with @entries
+ * plus --alone, --dark and --localedir, binds the text domain there, and
+ * registers a KilnApplication (dark when asked). NULL after printing why
+ * when the arguments are wrong. */
+KilnApplication *kiln_test_shoot_start     (int                *argc,
+                                            char             ***argv,
+                                            const GOptionEntry *entries,
+                                            gboolean           *alone,
+                                            int                *width,
+                                            int                *height);
+
+/* Renders @window as it is now to a PNG at @path (for the shoot-* helpers). */
+gboolean         kiln_test_save_png        (GtkWidget  *window,
+                                            const char *path);
+
 /* Owns org.freedesktop.Notifications on the session bus (the tests run in
  * dbus-run-session) and keeps every notification sent there as
  * "summary\nbody", so a test can see them and GLib finds a server. The
