@@ -60,6 +60,7 @@ struct _KilnTrainPage
 G_DEFINE_FINAL_TYPE (KilnTrainPage, kiln_train_page, ADW_TYPE_BIN)
 
 static void show_selected (KilnTrainPage *self);
+static void selected_info_changed (KilnRunItem *item, GParamSpec *pspec, KilnTrainPage *self);
 
 GtkWidget *
 kiln_train_page_new (void)
@@ -289,8 +290,9 @@ selection_changed_cb (KilnTrainPage *self)
 
   if (item == self->selected)
     return;
+  /* Only this handler: the item's row listens to it too. */
   if (self->selected != NULL)
-    g_signal_handlers_disconnect_by_data (self->selected, self);
+    g_signal_handlers_disconnect_by_func (self->selected, selected_info_changed, self);
   g_set_object (&self->selected, item);
   show_selected (self);
 }
@@ -931,7 +933,7 @@ kiln_train_page_dispose (GObject *object)
       g_clear_object (&self->trainer);
     }
   if (self->selected != NULL)
-    g_signal_handlers_disconnect_by_data (self->selected, self);
+    g_signal_handlers_disconnect_by_func (self->selected, selected_info_changed, self);
   g_clear_object (&self->selected);
   if (self->runs != NULL)
     g_signal_handlers_disconnect_by_data (self->runs, self);

@@ -453,6 +453,38 @@ is_true (gpointer data)
   return *(gboolean *) data;
 }
 
+/* The label under the runs list's row of run args[1] starts with args[2]. */
+static const char *
+row_subtitle (GtkWidget *widget, const char *id)
+{
+  if (GTK_IS_LABEL (widget) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (widget)), id) == 0)
+    {
+      GtkWidget *next = gtk_widget_get_next_sibling (widget);
+      return GTK_IS_LABEL (next) ? gtk_label_get_text (GTK_LABEL (next)) : NULL;
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      const char *found = row_subtitle (c, id);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+row_starts_with (gpointer data)
+{
+  gpointer *args = data;
+  const char *text = row_subtitle (kiln_test_child (args[0], KILN_TYPE_TRAIN_PAGE, "runs_view"), args[1]);
+  return text != NULL && g_str_has_prefix (text, args[2]);
+}
+
+static gboolean
+has_all_rows (gpointer list)
+{
+  return g_list_model_get_n_items (list) == 100 + 20;
+}
+
 static void
 test_stop_resume_and_cli_run (void)
 {
@@ -501,12 +533,15 @@ test_stop_resume_and_cli_run (void)
   kiln_test_spin_until (run_is, &from_cli, 10);
   g_assert_true (run_is (&from_cli));
 
-  /* Resume continues the stopped run to its end. */
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.select-run", "s", id));
-  g_assert_cmpstr (kiln_train_page_get_selected (f.page), ==, id);
+  /* Resume, asked for while another run is selected, shows the run it
+   * continues, trains it to its end, and the list says so. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.select-run", "s", "from-cli"));
+  g_assert_cmpstr (kiln_train_page_get_selected (f.page), ==, "from-cli");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.resume-run", "s", run_dir));
   kiln_test_spin_until (has_trainer, f.page, 30);
   g_assert_nonnull (kiln_train_page_get_trainer (f.page));
+  kiln_test_spin_until (selected_is, selected, 10);
+  g_assert_cmpstr (kiln_train_page_get_selected (f.page), ==, id);
   kiln_test_spin_until (has_no_trainer, f.page, 60);
   g_assert_true (kiln_run_summarize (run_dir, &summary, &error));
   g_assert_cmpint (summary.iteration, ==, 100);
@@ -516,11 +551,16 @@ test_stop_resume_and_cli_run (void)
   g_assert_true (g_file_get_contents (events_path, &events, NULL, NULL));
   g_assert_nonnull (strstr (events, "\"type\":\"resumed\""));
 
+  gpointer row_says[] = { f.page, id, (gpointer) "finished" };
+  kiln_test_spin_until (row_starts_with, row_says, 10);
+  g_assert_true (row_starts_with (row_says));
+
   /* Each step once, before and after the stop, in the charts' list too. */
   g_autoptr(GArray) file = kiln_run_read_metrics (run_dir, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (file->len, ==, 100 + 20);
   KilnMetricList *metrics = kiln_train_page_get_metrics (f.page);
+  kiln_test_spin_until (has_all_rows, metrics, 10);
   assert_rows_match ("resumed list", file, g_list_model_get_n_items (G_LIST_MODEL (metrics)), list_row, metrics, -1);
   RunState finished = { kiln_train_page_get_runs (f.page), id, 100, TRUE };
   kiln_test_spin_until (run_is, &finished, 10);
