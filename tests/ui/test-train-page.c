@@ -315,6 +315,37 @@ chart_row (gpointer chart, guint i)
 }
 
 static gboolean
+is_paused (gpointer page)
+{
+  KilnTrainer *trainer = kiln_train_page_get_trainer (page);
+  /* The state the page shows: the trainer's, as its last signal said. */
+  return trainer != NULL && kiln_trainer_get_state (trainer) == KILN_TRAINER_PAUSED &&
+         g_str_has_prefix (gtk_label_get_text (kiln_test_child (page, KILN_TYPE_TRAIN_PAGE, "run_state")), "paused");
+}
+
+/* The button under @widget whose action is @action. */
+static GtkWidget *
+button_for (gpointer widget, const char *action)
+{
+  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_actionable_get_action_name (widget), action) == 0)
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = button_for (c, action);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Never true: spins for the time given. */
+static gboolean
+is_false (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+static gboolean
 has_evaluation (gpointer page)
 {
   return kiln_train_page_get_evaluation (page) != NULL;
@@ -344,6 +375,19 @@ test_live_chart (void)
   kiln_test_spin_until (selected_is, selected, 10);
   g_assert_cmpstr (kiln_train_page_get_selected (f.page), ==, id);
   KilnMetricList *metrics = kiln_train_page_get_metrics (f.page);
+
+  /* Pause holds the run (and only Continue and Stop are offered), Continue lets it go on. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.pause", NULL));
+  kiln_test_spin_until (is_paused, f.page, 30);
+  g_assert_true (is_paused (f.page));
+  g_assert_false (gtk_widget_get_sensitive (button_for (f.page, "train.pause")));
+  g_assert_true (gtk_widget_get_sensitive (button_for (f.page, "train.continue")));
+  GtkLabel *state = kiln_test_child (f.page, KILN_TYPE_TRAIN_PAGE, "run_state");
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (state), "paused · epoch "));
+  guint rows_paused = g_list_model_get_n_items (G_LIST_MODEL (metrics));
+  kiln_test_spin_until (is_false, &(gboolean) { FALSE }, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (metrics)), ==, rows_paused);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.continue", NULL));
   kiln_test_spin_until (has_no_trainer, f.page, 120);
   g_assert_null (kiln_train_page_get_trainer (f.page));
   double seconds = (g_get_monotonic_time () - t0) / 1e6;
@@ -365,8 +409,9 @@ test_live_chart (void)
   g_test_message ("%u frames in a run of %.1f s (%u metric updates); the longest gap between frames was %.0f ms",
                   watch.frames, seconds, changes, watch.longest_gap / 1000.0);
   g_assert_cmpuint (watch.frames, >, 0);
-  /* A blocked main loop would show here; a frame every 100 ms is plenty. */
-  g_assert_cmpint (watch.longest_gap, <, 500 * 1000);
+  /* A main loop blocked on the run (a join, a file read) would show here;
+   * a second allows for a machine busy with other builds. */
+  g_assert_cmpint (watch.longest_gap, <, 1000 * 1000);
 
   /* Hovering names the iteration under the pointer. */
   GtkEventController *motion = NULL;
