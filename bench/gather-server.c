@@ -1,9 +1,10 @@
 /* gather-server: the local HTTP server of bench/gather.sh.
  *
- *   gather-server PORT N_IMAGES SEED > urls.txt
+ *   gather-server PORT N_IMAGES SEED [WIDTH] > urls.txt
  *
  * Prints N_IMAGES URLs (shuffled with SEED) and serves them on 127.0.0.1:
- * 75% real JPEGs (about 60 kB, made here with GdkPixbuf), 20% broken
+ * 75% real JPEGs (320 × 240 by default, about 60 kB, made here with
+ * GdkPixbuf; WIDTH × 3/4 WIDTH for the memory measurement), 20% broken
  * (404, 500, HTML with status 200, a redirect to a placeholder image) and
  * 5% stalls (headers and 1 kB, then nothing). One thread, asynchronous
  * (libsoup 3), so the server is never the clients' bottleneck. Stops after
@@ -70,21 +71,23 @@ main (int argc, char *argv[])
   GMainLoop *loop;
   char *buf = NULL;
   gsize size = 0;
-  int port, n;
+  int port, n, width, height;
 
-  if (argc != 4)
+  if (argc != 4 && argc != 5)
     {
-      fprintf (stderr, "usage: gather-server PORT N_IMAGES SEED\n");
+      fprintf (stderr, "usage: gather-server PORT N_IMAGES SEED [WIDTH]\n");
       return 2;
     }
   port = atoi (argv[1]);
   n = atoi (argv[2]);
   rand = g_rand_new_with_seed (atoi (argv[3]));
+  width = argc == 5 ? CLAMP (atoi (argv[4]), 16, 8192) : 320;
+  height = width * 3 / 4;
 
   /* Smooth noise: a JPEG of a realistic size. */
-  pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 320, 240);
-  for (int y = 0; y < 240; y++)
-    for (int x = 0; x < 320 * 3; x++)
+  pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width * 3; x++)
       gdk_pixbuf_get_pixels (pixbuf)[y * gdk_pixbuf_get_rowstride (pixbuf) + x] =
         (x / 3 + y) % 256 / 2 + g_rand_int_range (rand, 0, 128);
   gdk_pixbuf_save_to_buffer (pixbuf, &buf, &size, "jpeg", &error, "quality", "90", NULL);

@@ -4,14 +4,16 @@
 # bench/gather-seed.py) and a stronger peer than the seed, python3-requests in
 # a work-conserving thread pool of the same width, in one run, against
 # one local server (bench/gather-server.c: N images, 20% broken links, 5%
-# stalls), with the same timeout and no retries for anyone. Then the
+# stalls), with the same timeout and no retries for anyone. Then Kiln's
+# peak memory on N URLs of large JPEGs (MEM_WIDTH pixels wide), and the
 # streaming speed of the URL-list reader on a generated fall11_urls.txt of
 # 14 million lines, next to `wc -l` on the same file.
 #
 #   bench/gather.sh [BUILD_DIR]      (default _build; installs the [bench] packages)
 #
 # Environment: N (1000), WIDTH (16), TIMEOUT (2 s), PORT (18431),
-# LINES (14000000), REPS (3), SKIP_WGET=1, SKIP_LINES=1.
+# LINES (14000000), REPS (3), MEM_WIDTH (2048), SKIP_WGET=1, SKIP_MEM=1,
+# SKIP_LINES=1.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,6 +25,7 @@ TIMEOUT=${TIMEOUT:-2}
 PORT=${PORT:-18431}
 LINES=${LINES:-14000000}
 REPS=${REPS:-3}
+MEM_WIDTH=${MEM_WIDTH:-2048}
 
 bash build-aux/install-packages.sh bench || exit 1
 for tool in wget /usr/bin/python3 bc; do
@@ -53,10 +56,11 @@ count_files () { find "$1" -type f | wc -l; }
 median () { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 
 # Each prints its wall time in seconds; $1 the URL list, $2 a fresh folder.
+# Kiln's peak RSS (kB) goes to $2.rss.
 run_kiln () {
   local t0 t1
   t0=$(now)
-  "$cli" gather --project "$2" --urls "$1" --wnid n02121808 \
+  /usr/bin/time -f '%M' -o "$2.rss" "$cli" gather --project "$2" --urls "$1" --wnid n02121808 \
     -j "$WIDTH" --per-host "$WIDTH" --timeout "$TIMEOUT" --connect-timeout "$TIMEOUT" --retries 0 \
     --min-size 100 --quiet --json > "$2.json"
   t1=$(now)
@@ -99,8 +103,8 @@ if [ -z "${SKIP_WGET:-}" ]; then
 fi
 
 printf '%-34s %9s %7s\n' "tool" "wall (s)" "files"
-printf '%-34s %9.2f %7d   (runs: %s; rejected: %s)\n' "kiln-cli gather (validated)" "$kiln_s" "$kiln_kept" \
-  "$(printf '%.2f ' "${kiln[@]}")" \
+printf '%-34s %9.2f %7d   (runs: %s; peak RSS %d MB; rejected: %s)\n' "kiln-cli gather (validated)" "$kiln_s" \
+  "$kiln_kept" "$(printf '%.2f ' "${kiln[@]}")" "$(( $(cat "$work/kiln1.rss") / 1024 ))" \
   "$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(", ".join("%s %d" % (k, v) for k, v in d["by_reason"].items() if v and k != "kept"))' "$work/kiln1.json")"
 printf '%-34s %9.2f %7d   (runs: %s)\n' "seed: aiohttp, slices of $WIDTH" "$seed_s" "$seed_kept" "$(printf '%.2f ' "${seed[@]}")"
 printf '%-34s %9.2f %7d   (runs: %s)\n' "python3-requests pool x$WIDTH" "$req_s" "$req_kept" "$(printf '%.2f ' "${req[@]}")"
@@ -114,6 +118,23 @@ printf 'without the stalls (%d URLs): kiln %.2f s (%s), requests %.2f s (%s), th
 
 kill "$server_pid" 2>/dev/null || true
 server_pid=
+
+if [ -z "${SKIP_MEM:-}" ]; then
+  # Bodies stream to disk: memory must not grow with the images' size.
+  "$build/bench/gather-server" "$((PORT + 1))" "$N" 7 "$MEM_WIDTH" > "$work/big.txt" 2> "$work/big.log" &
+  server_pid=$!
+  for _ in $(seq 100); do
+    [ "$(wc -l < "$work/big.txt")" -ge "$N" ] && break
+    sleep 0.1
+  done
+  big_s=$(run_kiln "$work/big.txt" "$work/kiln-big")
+  printf 'memory: %d URLs of %s-pixel JPEGs (%s): kiln %.2f s, peak RSS %d MB, %d files\n' "$N" "$MEM_WIDTH" \
+    "$(sed -n 's/.*image \([0-9]*\) bytes.*/\1 bytes/p' "$work/big.log")" "$big_s" \
+    "$(( $(cat "$work/kiln-big.rss") / 1024 ))" "$(count_files "$work/kiln-big/images")"
+  rm -rf "$work/kiln-big"
+  kill "$server_pid" 2>/dev/null || true
+  server_pid=
+fi
 
 if [ -z "${SKIP_LINES:-}" ]; then
   # fall11_urls.txt-shaped lines; no line names the wnid asked for, so the

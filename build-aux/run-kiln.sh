@@ -7,4 +7,4 @@ bash build-aux/install-packages.sh build run
 if [ -f _build/build.ninja ]; then meson setup --reconfigure _build >/dev/null; else meson setup _build --buildtype=release; fi
 meson compile -C _build
 export GSETTINGS_SCHEMA_DIR="$PWD/_build/data"
-exec _build/src/ui/kiln "$@"
+exec _build/src/ui/kiln --demo "$@"

@@ -36,8 +36,9 @@ meson test -C _build-asan --print-errorlogs --num-processes 2 --suite unit --sui
 fuzz_log=
 if command -v clang-14 >/dev/null; then
   CC=clang-14 setup _build-fuzz -Dcuda=disabled || exit 1
-  ninja -C _build-fuzz tests/fuzz/fuzz-safetensors tests/fuzz/fuzz-onnx tests/fuzz/fuzz-caffe || exit 1
-  meson test -C _build-fuzz --no-rebuild --print-errorlogs fuzz-safetensors fuzz-onnx fuzz-caffe
+  fuzzers="fuzz-safetensors fuzz-onnx fuzz-caffe fuzz-netspec fuzz-url-list fuzz-image fuzz-labels"
+  ninja -C _build-fuzz $(for f in $fuzzers; do echo tests/fuzz/$f; done) || exit 1
+  meson test -C _build-fuzz --no-rebuild --print-errorlogs $fuzzers
   fuzz_log=_build-fuzz/meson-logs/testlog.json
 fi
 

@@ -14,7 +14,7 @@ import struct
 import sys
 import zlib
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 
 def photo(width, height, seed):
@@ -155,6 +155,61 @@ def main(out):
     light = photo(64, 48, 10).point(lambda v: 240 + v // 16)
     save(light, j("light.jpg"), format="JPEG", quality=90)
     save(photo(400, 20, 11), j("wide.png"), format="PNG")
+
+    # WebP, which GdkPixbuf cannot read without an extra loader: lossy,
+    # lossless with alpha (left half opaque red, right half transparent),
+    # animated (red, green, blue frames), cut short, and a lossy photo with
+    # EXIF orientation 6 (the stored top-left red block shows top-right).
+    save(base, j("good.webp"), format="WEBP", quality=80)
+    webp_alpha = Image.new("RGBA", (40, 30), (255, 0, 0, 255))
+    ImageDraw.Draw(webp_alpha).rectangle((20, 0, 39, 29), fill=(0, 0, 255, 0))
+    save(webp_alpha, j("alpha.webp"), format="WEBP", lossless=True)
+    buf = io.BytesIO()
+    frames[0].save(buf, format="WEBP", save_all=True, append_images=frames[1:], duration=100,
+                   loop=0, lossless=True)
+    write(j("animated.webp"), buf.getvalue())
+    buf = io.BytesIO()
+    big.save(buf, format="WEBP", quality=80)
+    write(j("truncated.webp"), buf.getvalue()[: len(buf.getvalue()) * 6 // 10])
+    save(rot, j("rotated.webp"), format="WEBP", quality=95, exif=exif)
+
+    # The start of an AVIF file (an ISO-BMFF "ftyp" box naming the avif
+    # brand, then an empty "meta" box): a real image format that Kiln has
+    # no decoder for, which must not be taken for random bytes.
+    ftyp = b"avif" + struct.pack(">I", 0) + b"avifmif1miaf"
+    write(j("unsupported.avif"), struct.pack(">I", 8 + len(ftyp)) + b"ftyp" + ftyp
+          + struct.pack(">I", 12) + b"meta" + b"\x00" * 4)
+
+    # A 4000 × 20 banner of four horizontal coloured stripes: plenty of
+    # information, all of it across the short side.
+    banner = Image.new("RGB", (4000, 20))
+    for k, colour in enumerate(((200, 40, 40), (40, 160, 60), (30, 60, 200), (230, 210, 50))):
+        ImageDraw.Draw(banner).rectangle((0, 5 * k, 3999, 5 * k + 4), fill=colour)
+    save(banner, j("banner.png"), format="PNG")
+
+    # What a person calls dark or light, and what not: a dim photo (its
+    # mean, 38, is over the old rule's 20), uniform black and white frames
+    # (one reason each, not also "low information"), and a lit subject on
+    # black (low-key: dark mean, not a dark picture).
+    save(photo(96, 64, 15).point(lambda v: v * 3 // 10), j("dim.jpg"), format="JPEG", quality=90)
+    save(Image.new("RGB", (64, 48), (8, 8, 8)), j("black.png"), format="PNG")
+    save(Image.new("RGB", (64, 48), (250, 250, 250)), j("white.png"), format="PNG")
+    # Two flat grays whose perceptual hashes happen to be equal: blank, not
+    # copies of each other.
+    save(Image.new("RGB", (64, 48), (100, 100, 100)), j("gray.png"), format="PNG")
+    save(Image.new("RGB", (64, 48), (200, 200, 200)), j("silver.png"), format="PNG")
+    lowkey = Image.new("RGB", (96, 64), (5, 5, 5))
+    lowkey.paste(photo(40, 30, 16), (30, 17))
+    save(lowkey, j("lowkey.jpg"), format="JPEG", quality=90)
+
+    # Blurred: a photo under a Gaussian blur of 2% of its shorter side.
+    blurred = photo(160, 120, 17).filter(ImageFilter.GaussianBlur(2.4))
+    save(blurred, j("blurry.jpg"), format="JPEG", quality=90)
+
+    # JPEG variants the direct libjpeg decoder must read as GdkPixbuf does:
+    # progressive with odd sides (half of 75 rounds up to 38), and gray.
+    save(photo(99, 75, 18), j("progressive.jpg"), format="JPEG", quality=90, progressive=True)
+    save(photo(64, 48, 19).convert("L"), j("gray.jpg"), format="JPEG", quality=90)
 
     # A "photo unavailable" placeholder and a rescaled copy of it.
     ph = Image.new("RGB", (100, 75), (230, 230, 230))

@@ -247,3 +247,44 @@ kiln_test_train_bars (const char *project, const char *run_id, int epochs)
   kiln_trainer_join (trainer);
   g_assert_cmpint (kiln_trainer_get_state (trainer), ==, KILN_TRAINER_FINISHED);
 }
+
+void
+kiln_test_write_project_file (KilnProject *project, const char *relative, const char *contents)
+{
+  g_autofree char *path = kiln_project_build_path (project, relative);
+  g_autofree char *parent = g_path_get_dirname (path);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+}
+
+gint64
+kiln_test_add_image (KilnProject *project, const char *path, const char *class_name)
+{
+  g_autoptr(KilnImageRecord) record = kiln_image_record_new (path, class_name);
+  g_autoptr(GError) error = NULL;
+
+  kiln_test_write_project_file (project, path, path);
+  kiln_project_add_image (project, record, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (record->id, >, 0);
+  return record->id;
+}
+
+void
+kiln_test_copy_image_fixture (const char *name, const char *dst)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *src = g_test_build_filename (G_TEST_DIST, "images", name, NULL);
+  g_autofree char *parent = g_path_get_dirname (dst);
+  g_autofree char *bytes = NULL;
+  gsize length = 0;
+
+  g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
+  g_file_get_contents (src, &bytes, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (dst, bytes, length, &error);
+  g_assert_no_error (error);
+}

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "kiln-netspec.h"
+#include "kiln-project.h"
 
 G_BEGIN_DECLS
 
@@ -59,5 +60,18 @@ KilnNetSpec *kiln_test_bars_net          (void);
 void         kiln_test_train_bars        (const char *project,
                                           const char *run_id,
                                           int         epochs);
+/* Writes @contents to @relative inside @project, making its folders. */
+void         kiln_test_write_project_file (KilnProject *project,
+                                           const char  *relative,
+                                           const char  *contents);
+/* Writes a file at @path (its own path as its contents) and stores it as
+ * an image of @class_name; returns its id. */
+gint64       kiln_test_add_image          (KilnProject *project,
+                                           const char  *path,
+                                           const char  *class_name);
+
+/* Copies tests/images/@name to @dst, making its folders. */
+void         kiln_test_copy_image_fixture (const char  *name,
+                                           const char  *dst);
 
 G_END_DECLS

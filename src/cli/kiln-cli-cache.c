@@ -2,6 +2,7 @@
 
 #include <glib/gi18n.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "kiln-cli.h"
 #include "kiln-core.h"
@@ -20,6 +21,53 @@ build_thread (gpointer data)
 {
   CacheJob *job = data;
   return kiln_training_build_cache (job->path, job->images, job->sets, 1, job->spec, job->progress, &job->error);
+}
+
+typedef struct {
+  char       *path;     /* inside the project */
+  const char *problem;
+  char       *message;
+} Undecodable;
+
+static void
+undecodable_clear (gpointer data)
+{
+  Undecodable *entry = data;
+
+  g_free (entry->path);
+  g_free (entry->message);
+}
+
+/* The cache keeps no errors: each undecodable entry is decoded again (they
+ * are few) to say why. */
+static GArray *
+undecodable_entries (KilnTensorCache     *cache,
+                     const char          *project_dir,
+                     const KilnImageSpec *spec)
+{
+  GArray *entries = g_array_new (FALSE, FALSE, sizeof (Undecodable));
+  KilnImageLoadOptions options = { .max_pixels = spec->max_pixels };
+  g_autofree char *prefix = g_strconcat (project_dir, G_DIR_SEPARATOR_S, NULL);
+
+  g_array_set_clear_func (entries, undecodable_clear);
+  for (guint i = 0; i < kiln_tensor_cache_get_n (cache); i++)
+    {
+      const char *path = kiln_tensor_cache_get_path (cache, i);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GdkPixbuf) pixbuf = NULL;
+      KilnImageInfo info;
+      Undecodable entry;
+
+      if (kiln_tensor_cache_is_valid (cache, i))
+        continue;
+      pixbuf = kiln_image_load (path, &options, &info, &error);
+      entry.path = g_strdup (g_str_has_prefix (path, prefix) ? path + strlen (prefix) : path);
+      entry.problem = kiln_image_problem_to_string (info.problem);
+      entry.message = pixbuf ? g_strdup (_("it decodes now; build the cache again"))
+                             : g_strdup (error->message);
+      g_array_append_val (entries, entry);
+    }
+  return entries;
 }
 
 int
@@ -71,9 +119,8 @@ kiln_cli_cache (int argc, char **argv)
   kiln_cli_status_done ();
   if (cache == NULL)
     return kiln_cli_fail ("cache", error);
-  guint invalid = 0;
-  for (guint i = 0; i < kiln_tensor_cache_get_n (cache); i++)
-    invalid += !kiln_tensor_cache_is_valid (cache, i);
+  g_autoptr(GArray) bad = undecodable_entries (cache, images, &spec);
+  guint invalid = bad->len;
   double seconds = (g_get_monotonic_time () - start) / 1e6;
   guint decoded = kiln_tensor_cache_get_n_decoded (cache);
 
@@ -91,13 +138,39 @@ kiln_cli_cache (int argc, char **argv)
       json_builder_add_int_value (b, kiln_tensor_cache_get_n (cache) - decoded);
       json_builder_set_member_name (b, "undecodable");
       json_builder_add_int_value (b, invalid);
+      json_builder_set_member_name (b, "undecodable_files");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < bad->len; i++)
+        {
+          Undecodable *entry = &g_array_index (bad, Undecodable, i);
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "path");
+          json_builder_add_string_value (b, entry->path);
+          json_builder_set_member_name (b, "problem");
+          json_builder_add_string_value (b, entry->problem);
+          json_builder_set_member_name (b, "message");
+          json_builder_add_string_value (b, entry->message);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
       json_builder_set_member_name (b, "seconds");
       json_builder_add_double_value (b, seconds);
       json_builder_end_object (b);
       kiln_cli_print_json (b);
     }
   else
-    g_print (_("%s: %u images (%u decoded, %u reused, %u undecodable) in %.1f s\n"), path,
-             kiln_tensor_cache_get_n (cache), decoded, kiln_tensor_cache_get_n (cache) - decoded, invalid, seconds);
+    {
+      g_print (_("%s: %u images (%u decoded, %u reused, %u undecodable) in %.1f s\n"), path,
+               kiln_tensor_cache_get_n (cache), decoded, kiln_tensor_cache_get_n (cache) - decoded, invalid, seconds);
+      for (guint i = 0; i < bad->len; i++)
+        {
+          Undecodable *entry = &g_array_index (bad, Undecodable, i);
+
+          g_print ("  %s: %s: %s\n", entry->path, entry->problem, entry->message);
+        }
+      if (invalid > 0)
+        g_print (_("Training skips them; kiln-cli inspect --project %s --discard moves them away.\n"), project);
+    }
   return 0;
 }

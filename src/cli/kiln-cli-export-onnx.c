@@ -1,10 +1,13 @@
 /* kiln-cli export-onnx: a checkpoint (a training run's, or import-model's
- * weights) written as an ONNX model for onnxruntime and other tools. */
+ * weights) written as an ONNX model for onnxruntime and other tools. The
+ * graph keeps the input and output names that import-model stored, else
+ * reads "input" and writes "output". */
 #include "config.h"
 
 #include <glib/gi18n.h>
 
 #include "kiln-checkpoint.h"
+#include "kiln-training-weights.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"
 
@@ -26,8 +29,10 @@ kiln_cli_export_onnx (int argc, char **argv)
   g_autoptr(KilnBackend) backend = NULL;
   g_autoptr(KilnNet) net = NULL;
 
-  if (!kiln_cli_parse ("export-onnx", _("CHECKPOINT"),
-                       _("Write a network and the weights of a checkpoint as an ONNX model (opset 13)."),
+  if (!kiln_cli_parse ("export-onnx", _("CHECKPOINT|RUN"),
+                       _("Write a network and the weights of a checkpoint as an ONNX model (opset 13).\n\n"
+                         "The graph's input and output keep the names of a model imported with "
+                         "import-model; Kiln's own nets read “input” and write “output”."),
                        entries, &argc, &argv))
     return 2;
   if (argc != 2 || out == NULL)
@@ -35,19 +40,41 @@ kiln_cli_export_onnx (int argc, char **argv)
       g_printerr ("%s", _("kiln-cli export-onnx: give one CHECKPOINT and --out MODEL.onnx\n"));
       return 2;
     }
-  const char *checkpoint = argv[1];
-  if ((file = kiln_safetensors_new_from_file (checkpoint, &error)) == NULL)
+  /* A run folder names its best checkpoint, as train --weights reads it. */
+  g_autofree char *checkpoint = kiln_training_resolve_weights (NULL, argv[1], NULL, &error);
+  if (checkpoint == NULL || (file = kiln_safetensors_new_from_file (checkpoint, &error)) == NULL)
     return kiln_cli_fail ("export-onnx", error);
 
-  spec = spec_path != NULL ? kiln_net_spec_new_from_file (spec_path, &error)
-                           : kiln_training_weights_get_spec (checkpoint, &error);
-  if (spec == NULL)
+  if (spec_path != NULL)
+    spec = kiln_net_spec_new_from_file (spec_path, &error);
+  else
+    {
+      const char *text = kiln_safetensors_get_metadata (file, "kiln.spec");
+      g_autoptr(JsonNode) node = NULL;
+      if (text == NULL)
+        {
+          g_printerr (_("kiln-cli export-onnx: %s does not carry its network spec; give --spec SPEC.json\n"),
+                      checkpoint);
+          return 1;
+        }
+      if ((node = json_from_string (text, &error)) != NULL)
+        spec = kiln_net_spec_new_from_json (node, &error);
+    }
+  /* The shapes give the parameter count reported below. */
+  if (spec == NULL || !kiln_net_spec_infer_shapes (spec, &error))
     return kiln_cli_fail ("export-onnx", error);
 
+  const char *input_name = kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_INPUT_NAME);
+  const char *output_name = kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_OUTPUT_NAME);
+  if (input_name == NULL || output_name == NULL)
+    {
+      input_name = KILN_ONNX_EXPORT_INPUT_NAME;
+      output_name = KILN_ONNX_EXPORT_OUTPUT_NAME;
+    }
   backend = kiln_backend_new ("cpu", &error);
   if (backend == NULL || (net = kiln_net_new (spec, backend, 1, 1, &error)) == NULL ||
       kiln_checkpoint_load (net, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, &error) < 0 ||
-      !kiln_onnx_export (net, out, &error))
+      !kiln_onnx_export_named (net, out, input_name, output_name, &error))
     return kiln_cli_fail ("export-onnx", error);
 
   if (as_json)
@@ -63,11 +90,16 @@ kiln_cli_export_onnx (int argc, char **argv)
       json_builder_add_int_value (builder, kiln_net_spec_get_n_layers (spec));
       json_builder_set_member_name (builder, "params");
       json_builder_add_int_value (builder, kiln_net_spec_get_total_params (spec));
+      json_builder_set_member_name (builder, "input");
+      json_builder_add_string_value (builder, input_name);
+      json_builder_set_member_name (builder, "output");
+      json_builder_add_string_value (builder, output_name);
       json_builder_end_object (builder);
       kiln_cli_print_json (builder);
       return 0;
     }
-  g_print (_("Wrote %s (ONNX opset %d, %u layers, %" G_GINT64_FORMAT " parameters)\n"), out,
-           KILN_ONNX_EXPORT_OPSET, kiln_net_spec_get_n_layers (spec), kiln_net_spec_get_total_params (spec));
+  g_print (_("Wrote %s (ONNX opset %d, %u layers, %" G_GINT64_FORMAT " parameters; input “%s”, output “%s”)\n"),
+           out, KILN_ONNX_EXPORT_OPSET, kiln_net_spec_get_n_layers (spec), kiln_net_spec_get_total_params (spec),
+           input_name, output_name);
   return 0;
 }

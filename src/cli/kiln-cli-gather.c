@@ -3,6 +3,7 @@
 #include <glib/gi18n.h>
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -176,15 +177,50 @@ print_report (const char *project_dir, const char *wnid, gboolean failed_only, g
   return 0;
 }
 
+/* An option left out keeps its default; one given must make sense (0 s
+ * would silently have meant the default before). */
+#define UNSET_INT G_MININT
+
+static gboolean
+refuse_option (const char *option, const char *what)
+{
+  g_printerr (_("kiln-cli gather: %s must be %s; leave it out for the default. See “kiln-cli gather --help”.\n"),
+              option, what);
+  return FALSE;
+}
+
+static gboolean
+seconds_option (const char *option, double value, guint *ms)
+{
+  if (isnan (value))
+    return TRUE;
+  if (!(value > 0) || value > G_MAXUINT / 1000.0)
+    return refuse_option (option, _("a number of seconds above zero"));
+  *ms = (guint) MAX (1.0, value * 1000);
+  return TRUE;
+}
+
+static gboolean
+count_option (const char *option, int value, int min, guint *out)
+{
+  if (value == UNSET_INT)
+    return TRUE;
+  if (value < min)
+    return refuse_option (option, min > 0 ? _("a whole number above zero") : _("a whole number, zero or more"));
+  *out = value;
+  return TRUE;
+}
+
 int
 kiln_cli_gather (int argc, char **argv)
 {
   g_autofree char *wnid = NULL, *urls = NULL, *api = NULL, *archive = NULL, *folder = NULL;
   g_autofree char *project_dir = NULL, *class_name = NULL, *placeholders = NULL;
   gboolean subset = FALSE, as_json = FALSE, quiet = FALSE, report = FALSE, failed_only = FALSE;
-  int limit = 0, parallel = -1, per_host = -1, retries = -1;
-  double connect_timeout = -1, timeout = -1, max_size_mb = -1;
-  int min_size = -1;
+  gboolean retry_failed = FALSE;
+  int limit = 0, parallel = UNSET_INT, per_host = UNSET_INT, retries = UNSET_INT;
+  int min_size = UNSET_INT, min_side = UNSET_INT;
+  double connect_timeout = NAN, timeout = NAN, url_deadline = NAN, max_size_mb = NAN;
   const GOptionEntry entries[] = {
     { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project_dir, N_("Project folder (created if missing)"), N_("DIR") },
     { "wnid", 'w', 0, G_OPTION_ARG_STRING, &wnid, N_("Synset to gather, e.g. n02121808"), N_("WNID") },
@@ -198,12 +234,20 @@ kiln_cli_gather (int argc, char **argv)
     { "parallel", 'j', 0, G_OPTION_ARG_INT, &parallel, N_("Downloads at once (default 32)"), N_("N") },
     { "per-host", 0, 0, G_OPTION_ARG_INT, &per_host, N_("Downloads at once from one host (default 6)"), N_("N") },
     { "connect-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &connect_timeout, N_("Seconds to connect (default 10)"), N_("S") },
-    { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &timeout, N_("Seconds for a whole response (default 60)"), N_("S") },
-    { "retries", 0, 0, G_OPTION_ARG_INT, &retries, N_("Retries for timeouts, 429 and 5xx (default 3)"), N_("N") },
+    { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &timeout, N_("Seconds for one attempt's whole response (default 60)"), N_("S") },
+    { "retries", 0, 0, G_OPTION_ARG_INT, &retries, N_("Retries for timeouts, short bodies, 429 and 5xx (default 3)"), N_("N") },
+    { "url-deadline", 0, 0, G_OPTION_ARG_DOUBLE, &url_deadline,
+      N_("Seconds for all attempts at one URL together, waits included (default 90): the most a stalled host costs"),
+      N_("S") },
+    { "retry-failed", 0, 0, G_OPTION_ARG_NONE, &retry_failed,
+      N_("Fetch again the URLs that failed for good in earlier runs (timeouts, server errors, short bodies)"), NULL },
     { "max-size", 0, 0, G_OPTION_ARG_DOUBLE, &max_size_mb, N_("Largest file in MB (default 32)"), N_("MB") },
-    { "min-size", 0, 0, G_OPTION_ARG_INT, &min_size, N_("Smallest file in bytes (default 1024)"), N_("BYTES") },
+    { "min-side", 0, 0, G_OPTION_ARG_INT, &min_side, N_("Smallest shorter side in pixels (default 16)"), N_("PIXELS") },
+    { "min-size", 0, 0, G_OPTION_ARG_INT, &min_size,
+      N_("Smallest file in bytes (default: none; sizes are judged in pixels)"), N_("BYTES") },
     { "placeholders", 0, 0, G_OPTION_ARG_FILENAME, &placeholders,
-      N_("Reject images that look like these placeholders (perceptual hashes, 16 hex digits a line)"), N_("FILE") },
+      N_("Also reject images that look like these placeholders (perceptual hashes, 16 hex digits a line; "
+         "the project's own come from “kiln-cli placeholder”)"), N_("FILE") },
     { "report", 0, 0, G_OPTION_ARG_NONE, &report,
       N_("Gather nothing; list what became of each URL (outcome, HTTP status, URL, file or reason)"), NULL },
     { "failed", 0, 0, G_OPTION_ARG_NONE, &failed_only,
@@ -219,7 +263,7 @@ kiln_cli_gather (int argc, char **argv)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   KilnGatherProgress progress;
   GatherState st = { 0 };
-  guint n_sources, sigint, sigterm;
+  guint n_sources, sigint, sigterm, value;
 
   if (!kiln_cli_parse ("gather", NULL,
                        _("Download or import the images of a synset into a project, skipping broken links.\n"
@@ -254,20 +298,28 @@ kiln_cli_gather (int argc, char **argv)
   req->subset = subset;
   req->limit = limit;
   req->class_name = g_strdup (class_name);
-  if (parallel > 0)
-    req->max_parallel = parallel;
-  if (per_host > 0)
-    req->max_per_host = per_host;
-  if (connect_timeout > 0)
-    req->connect_timeout_ms = (guint) (connect_timeout * 1000);
-  if (timeout > 0)
-    req->total_timeout_ms = (guint) (timeout * 1000);
-  if (retries >= 0)
-    req->max_retries = retries;
-  if (max_size_mb > 0)
-    req->max_bytes = (guint64) (max_size_mb * 1024 * 1024);
-  if (min_size >= 0)
-    req->min_bytes = min_size;
+  req->retry_failed = retry_failed;
+  if (!count_option ("--parallel", parallel, 1, &req->max_parallel) ||
+      !count_option ("--per-host", per_host, 1, &req->max_per_host) ||
+      !count_option ("--retries", retries, 0, &req->max_retries) ||
+      !count_option ("--min-side", min_side, 0, &req->min_side) ||
+      !seconds_option ("--connect-timeout", connect_timeout, &req->connect_timeout_ms) ||
+      !seconds_option ("--timeout", timeout, &req->total_timeout_ms) ||
+      !seconds_option ("--url-deadline", url_deadline, &req->url_deadline_ms))
+    return 2;
+  if (!isnan (max_size_mb))
+    {
+      if (!(max_size_mb > 0) || max_size_mb > 1024 * 1024)
+        {
+          refuse_option ("--max-size", _("a number of megabytes above zero"));
+          return 2;
+        }
+      req->max_bytes = (guint64) MAX (1.0, max_size_mb * 1024 * 1024);
+    }
+  if (!count_option ("--min-size", min_size, 0, &value))
+    return 2;
+  if (min_size != UNSET_INT)
+    req->min_bytes = value;
 
   if (placeholders)
     {
@@ -279,6 +331,9 @@ kiln_cli_gather (int argc, char **argv)
       req->placeholder_distance = settings->placeholder_distance;
     }
 
+  /* Before the project is created: a mistyped path must leave nothing. */
+  if (!kiln_gather_request_check (req, &error))
+    return kiln_cli_fail ("gather", error);
   project = kiln_project_open (project_dir, &error);
   if (project == NULL)
     return kiln_cli_fail ("gather", error);

@@ -156,7 +156,10 @@ kiln_cli_import_idx (int argc, char **argv)
       return 0;
     }
   for (guint c = 0; c < n_classes; c++)
-    g_print ("%-16s %u\n", (const char *) class_names->pdata[c], counts[c]);
+    {
+      g_autofree char *name = kiln_cli_pad (class_names->pdata[c], 16);
+      g_print ("%s %u\n", name, counts[c]);
+    }
   g_print (_("Imported %u images into %s\n"), total, out);
   return 0;
 }

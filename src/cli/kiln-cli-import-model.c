@@ -11,41 +11,6 @@
 #include "kiln-cli.h"
 #include "kiln-core.h"
 
-/* The layer that computes the class scores: the last one with weights
- * (a trailing Softmax has been dropped by then). */
-static int
-top_layer (KilnNetSpec *spec)
-{
-  for (int i = (int) kiln_net_spec_get_n_layers (spec) - 1; i >= 0; i--)
-    {
-      KilnLayerType type = kiln_net_spec_get_layer (spec, i)->type;
-      if (type == KILN_LAYER_INNER_PRODUCT || type == KILN_LAYER_CONVOLUTION)
-        return i;
-      if (kiln_layer_type_has_weights (type))
-        return -1;
-    }
-  return -1;
-}
-
-/* A copy of `spec` without its last layer. */
-static KilnNetSpec *
-without_last_layer (KilnNetSpec *spec, GError **error)
-{
-  int c, h, w;
-  KilnNetSpec *copy;
-
-  kiln_net_spec_get_input (spec, &c, &h, &w);
-  copy = kiln_net_spec_new (kiln_net_spec_get_name (spec), c, h, w);
-  kiln_net_spec_set_exact_fit (copy, kiln_net_spec_get_exact_fit (spec));
-  for (guint i = 0; i + 1 < kiln_net_spec_get_n_layers (spec); i++)
-    if (!kiln_net_spec_add_layer (copy, kiln_net_spec_get_layer (spec, i), error))
-      {
-        g_object_unref (copy);
-        return NULL;
-      }
-  return copy;
-}
-
 static char *
 default_weights_path (const char *spec_path)
 {
@@ -79,13 +44,6 @@ kiln_cli_import_model (int argc, char **argv)
     { NULL }
   };
   g_autoptr(GError) error = NULL;
-  g_autoptr(KilnNetSpec) spec = NULL;
-  g_autoptr(GHashTable) weights = NULL;
-  g_autoptr(KilnBackend) backend = NULL;
-  g_autoptr(KilnNet) net = NULL;
-  g_autofree char *dropped = NULL, *replaced = NULL;
-  int old_classes = 0;
-  gboolean caffe;
 
   if (!kiln_cli_parse ("import-model", _("MODEL"),
                        _("Convert an ONNX model or a Caffe .caffemodel into a Kiln network spec and "
@@ -103,65 +61,17 @@ kiln_cli_import_model (int argc, char **argv)
       return 2;
     }
   const char *model = argv[1];
-  caffe = format ? g_str_equal (format, "caffe") : prototxt != NULL || g_str_has_suffix (model, ".caffemodel");
   if (weights_out == NULL)
     weights_out = default_weights_path (out);
 
-  if (caffe ? !kiln_caffe_import (model, prototxt, &spec, &weights, &error)
-            : !kiln_onnx_import_spec (model, &spec, &weights, &error))
+  g_autoptr(KilnModelImport) import = kiln_model_import (model, prototxt, format, classes, keep_softmax,
+                                                          (guint64) seed, out, weights_out, &error);
+  if (import == NULL)
     return kiln_cli_fail ("import-model", error);
-
-  /* The trainer adds softmax cross-entropy on the scores. */
-  guint n = kiln_net_spec_get_n_layers (spec);
-  if (!keep_softmax && n > 1 && kiln_net_spec_get_layer (spec, n - 1)->type == KILN_LAYER_SOFTMAX)
-    {
-      KilnNetSpec *trimmed = without_last_layer (spec, &error);
-      if (trimmed == NULL)
-        return kiln_cli_fail ("import-model", error);
-      dropped = g_strdup (kiln_net_spec_get_layer (spec, n - 1)->name);
-      g_object_unref (spec);
-      spec = trimmed;
-    }
-
-  int top = top_layer (spec);
-  if (top >= 0)
-    old_classes = kiln_net_spec_get_layer (spec, top)->num_output;
-  if (classes > 0 && classes != old_classes)
-    {
-      if (top < 0)
-        {
-          g_printerr (_("kiln-cli import-model: %s ends in no convolution or inner product whose outputs "
-                        "could become %d classes\n"), model, classes);
-          return 1;
-        }
-      KilnLayerSpec *layer = kiln_net_spec_get_layer (spec, top);
-      layer->num_output = classes;
-      replaced = g_strdup (layer->name);
-    }
-  if (!kiln_net_spec_infer_shapes (spec, &error))
-    return kiln_cli_fail ("import-model", error);
-
-  /* The weights go through a net so they are written exactly as a Kiln
-   * checkpoint holds them (names, order, N×C×H×W shapes). */
-  backend = kiln_backend_new ("cpu", &error);
-  if (backend == NULL ||
-      (net = kiln_net_new (spec, backend, 1, (guint64) seed, &error)) == NULL)
-    return kiln_cli_fail ("import-model", error);
-  const char *skip[] = { replaced, NULL };
-  if (!kiln_onnx_load_weights_except (net, weights, skip, &error))
-    return kiln_cli_fail ("import-model", error);
-
-  g_autoptr(GHashTable) metadata = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autofree char *basename = g_path_get_basename (model);
-  g_hash_table_insert (metadata, "kiln.imported_from", basename);
-  g_hash_table_insert (metadata, "kiln.imported_format", caffe ? "caffe" : "onnx");
-  /* As training checkpoints do, so export-onnx needs no --spec. */
-  g_autoptr(JsonNode) spec_node = kiln_net_spec_to_json (spec);
-  g_autofree char *spec_json = kiln_json_to_text (spec_node, FALSE);
-  g_hash_table_insert (metadata, "kiln.spec", spec_json);
-  if (!kiln_net_spec_save (spec, out, &error) ||
-      !kiln_checkpoint_save (&net, 1, weights_out, 0, metadata, &error))
-    return kiln_cli_fail ("import-model", error);
+  KilnNetSpec *spec = import->spec;
+  gboolean caffe = import->caffe;
+  const char *dropped = import->dropped_softmax, *replaced = import->replaced_layer;
+  int old_classes = import->old_classes;
 
   int c, h, w;
   kiln_net_spec_get_input (spec, &c, &h, &w);

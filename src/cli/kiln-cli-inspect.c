@@ -64,6 +64,21 @@ print_report (const KilnImageReport *report,
       json_builder_add_int_value (builder, report->width);
       json_builder_set_member_name (builder, "height");
       json_builder_add_int_value (builder, report->height);
+      if (report->has_phash)
+        {
+          const char *names[] = { "mean", "stddev", "entropy", "shadows", "highlights", "sharpness" };
+          double values[] = { report->mean, report->stddev, report->entropy, report->shadows,
+                              report->highlights, report->sharpness };
+
+          json_builder_set_member_name (builder, "statistics");
+          json_builder_begin_object (builder);
+          for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+            {
+              json_builder_set_member_name (builder, names[k]);
+              json_builder_add_double_value (builder, values[k]);
+            }
+          json_builder_end_object (builder);
+        }
       json_builder_set_member_name (builder, "flags");
       json_builder_begin_object (builder);
       for (guint r = 0; r < KILN_INSPECT_N_REASONS; r++)
@@ -73,6 +88,17 @@ print_report (const KilnImageReport *report,
             json_builder_add_string_value (builder, report->details[r]);
           }
       json_builder_end_object (builder);
+      /* Members of one group share its number, the kept image included. */
+      if (report->exact_group > 0)
+        {
+          json_builder_set_member_name (builder, "exact_group");
+          json_builder_add_int_value (builder, report->exact_group);
+        }
+      if (report->near_group > 0)
+        {
+          json_builder_set_member_name (builder, "near_group");
+          json_builder_add_int_value (builder, report->near_group);
+        }
       json_builder_end_object (builder);
       return;
     }
@@ -92,7 +118,7 @@ kiln_cli_inspect (int argc, char **argv)
   gboolean as_json = FALSE, discard = FALSE;
   g_autofree char *project_dir = NULL;
   g_autofree char *placeholders = NULL;
-  int threads = 0, min_side = -1, near_distance = -1;
+  int threads = 0, min_side = -1, near_distance = -1, status = 0;
   const GOptionEntry entries[] = {
     { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project_dir,
       N_("Inspect every kept image of the project and record the flags"), N_("DIR") },
@@ -105,7 +131,8 @@ kiln_cli_inspect (int argc, char **argv)
     { "near-distance", 0, 0, G_OPTION_ARG_INT, &near_distance,
       N_("Hamming distance of perceptual hashes counted as near duplicates"), N_("N") },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, N_("Decoding threads (default: one per processor)"), N_("N") },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print a JSON summary"), NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &as_json,
+      N_("Print JSON: counts by reason and each flagged image with its reasons and duplicate group"), NULL },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
@@ -129,18 +156,19 @@ kiln_cli_inspect (int argc, char **argv)
   if (project_dir != NULL)
     {
       g_autoptr(KilnProject) project = kiln_project_open (project_dir, &error);
+      g_autoptr(GPtrArray) reports = NULL;
       KilnInspectorSummary summary;
       KilnCliProgress progress;
       guint n_discarded = 0;
-      gboolean ok;
 
-      if (project == NULL)
+      if (project == NULL || !kiln_inspector_settings_add_project_placeholders (settings, project, &error))
         return kiln_cli_fail ("inspect", error);
       kiln_cli_progress_init (&progress, _("inspecting"));
-      ok = kiln_inspector_run (project, settings, threads > 0 ? (guint) threads : 0,
-                               kiln_cli_progress_update, &progress, NULL, &summary, &error);
+      reports = kiln_inspector_run_with_reports (project, settings, threads > 0 ? (guint) threads : 0,
+                                                 kiln_cli_progress_update, &progress, NULL, &summary,
+                                                 &error);
       kiln_cli_progress_end (&progress);
-      if (!ok || (discard && !discard_flagged (project, &n_discarded, &error)))
+      if (reports == NULL || (discard && !discard_flagged (project, &n_discarded, &error)))
         return kiln_cli_fail ("inspect", error);
 
       if (!as_json)
@@ -170,6 +198,18 @@ kiln_cli_inspect (int argc, char **argv)
           json_builder_add_int_value (builder, summary.counts[r]);
         }
       json_builder_end_object (builder);
+      /* The verdict on each image that has one (`kiln-cli images --flag`
+       * lists them from the store later). */
+      json_builder_set_member_name (builder, "files");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < reports->len; i++)
+        {
+          KilnImageReport *report = reports->pdata[i];
+
+          if (report->flags != 0 || report->exact_group > 0 || report->near_group > 0)
+            print_report (report, TRUE, builder);
+        }
+      json_builder_end_array (builder);
     }
   else if (argc >= 2)
     {
@@ -181,7 +221,18 @@ kiln_cli_inspect (int argc, char **argv)
       json_builder_set_member_name (builder, "files");
       json_builder_begin_array (builder);
       for (guint i = 0; i < reports->len; i++)
-        print_report (reports->pdata[i], as_json, builder);
+        {
+          KilnImageReport *report = reports->pdata[i];
+
+          print_report (report, as_json, builder);
+          /* A file that is not there is the caller's mistake, not a finding. */
+          if (kiln_image_report_has (report, KILN_INSPECT_UNREADABLE))
+            {
+              g_printerr (_("kiln-cli inspect: %s; check the path\n"),
+                          report->details[KILN_INSPECT_UNREADABLE]);
+              status = 1;
+            }
+        }
       json_builder_end_array (builder);
     }
   else
@@ -192,5 +243,5 @@ kiln_cli_inspect (int argc, char **argv)
   json_builder_end_object (builder);
   if (as_json)
     kiln_cli_print_json (builder);
-  return 0;
+  return status;
 }

@@ -119,7 +119,8 @@ kiln_cli_label (int argc, char **argv)
       guint n = 0;
       for (guint i = 0; i < set->labels->len; i++)
         n += g_array_index (set->labels, int, i) == (int) c;
-      g_print ("%3u  %-24s %u\n", c, (const char *) set->classes->pdata[c], n);
+      g_autofree char *name = kiln_cli_pad (set->classes->pdata[c], 24);
+      g_print ("%3u  %s %u\n", c, name, n);
     }
   g_print (_("%u images in %u classes; wrote %s and %s\n"), set->paths->len, set->classes->len,
            label_file, class_file);

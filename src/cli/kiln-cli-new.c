@@ -5,20 +5,6 @@
 #include "kiln-cli.h"
 #include "kiln-core.h"
 
-typedef struct {
-  const char *project, *folder;
-  KilnImportMode mode;
-  KilnProgress *progress;
-  GError *error;
-} NewJob;
-
-static gpointer
-new_from_folder_thread (gpointer data)
-{
-  NewJob *job = data;
-  return kiln_project_new_from_folder (job->project, job->folder, job->mode, job->progress, &job->error);
-}
-
 int
 kiln_cli_new (int argc, char **argv)
 {
@@ -47,25 +33,16 @@ kiln_cli_new (int argc, char **argv)
       return 2;
     }
   const char *project_dir = argv[1];
-  if (folder == NULL)
-    {
-      if (kiln_project_exists (project_dir))
-        {
-          g_printerr (_("kiln-cli new: %s is already a project\n"), project_dir);
-          return 1;
-        }
-      project = kiln_project_open (project_dir, &error);
-    }
-  else
-    {
-      g_autoptr(KilnProgress) progress = kiln_progress_new ("new");
-      if (!as_json)
-        kiln_cli_show_progress (progress, reference ? _("linking images") : _("copying images"));
-      NewJob job = { project_dir, folder, reference ? KILN_IMPORT_REFERENCE : KILN_IMPORT_COPY, progress, NULL };
-      project = kiln_cli_run_in_thread (new_from_folder_thread, &job);
-      error = job.error;
-      kiln_cli_status_done ();
-    }
+  g_autoptr(KilnProgress) progress = kiln_progress_new ("new");
+  g_autoptr(GAsyncResult) made = NULL;
+  if (!as_json && folder != NULL)
+    kiln_cli_show_progress (progress, reference ? _("linking images") : _("copying images"));
+  /* The window makes projects through the same core call. */
+  kiln_project_new_async (project_dir, folder, reference ? KILN_IMPORT_REFERENCE : KILN_IMPORT_COPY, progress,
+                          kiln_cli_keep_result, &made);
+  project = kiln_project_new_finish (kiln_cli_wait (&made), &error);
+  if (folder != NULL)
+    kiln_cli_status_done ();
   if (project == NULL)
     return kiln_cli_fail ("new", error);
 

@@ -111,6 +111,7 @@ kiln_cli_train (int argc, char **argv)
   double lr = 0, momentum = -1, weight_decay = -1, gamma = 0, val_fraction = -1;
   gint64 seed = -1;
   gboolean no_mirror = FALSE, random_crop = FALSE, as_json = FALSE, no_feature_cache = FALSE;
+  gboolean recompute_mean = FALSE;
   const GOptionEntry entries[] = {
     { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project, N_("Project folder (with images/<class>/…)"), N_("DIR") },
     { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, N_("Continue the run in DIR from its newest checkpoint"), N_("DIR") },
@@ -121,6 +122,7 @@ kiln_cli_train (int argc, char **argv)
     { "resize", 0, 0, G_OPTION_ARG_STRING, &resize, N_("How images are fitted: squash, crop-center, fill, downscale-crop"), N_("MODE") },
     { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, N_("Start from these weights (fine-tuning; layers of another shape start fresh)"), N_("FILE") },
     { "freeze-up-to", 0, 0, G_OPTION_ARG_STRING, &freeze, N_("Freeze the layers up to and including LAYER (fine-tuning)"), N_("LAYER") },
+    { "recompute-mean", 0, 0, G_OPTION_ARG_NONE, &recompute_mean, N_("Fine-tuning: compute the input mean from this project's images instead of keeping the pretrained model's"), NULL },
     { "no-feature-cache", 0, 0, G_OPTION_ARG_NONE, &no_feature_cache, N_("Run frozen layers every step instead of caching their outputs once"), NULL },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, N_("Epochs (default 10)"), N_("N") },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, N_("Batch size (default 32)"), N_("N") },
@@ -169,7 +171,7 @@ kiln_cli_train (int argc, char **argv)
         val_fraction >= 0 ? "--val-fraction" : NULL, max_per_class > 0 ? "--max-per-class" : NULL,
         checkpoint_every >= 0 ? "--checkpoint-every" : NULL, keep > 0 ? "--keep" : NULL,
         no_mirror ? "--no-mirror" : NULL, random_crop ? "--random-crop" : NULL,
-        no_feature_cache ? "--no-feature-cache" : NULL,
+        no_feature_cache ? "--no-feature-cache" : NULL, recompute_mean ? "--recompute-mean" : NULL,
       };
       for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
         if (fixed[i] != NULL)
@@ -230,6 +232,7 @@ kiln_cli_train (int argc, char **argv)
       recipe.weights = g_steal_pointer (&weights);
       recipe.freeze_up_to = g_steal_pointer (&freeze);
       recipe.feature_cache = !no_feature_cache;
+      recipe.recompute_mean = recompute_mean;
       recipe.epochs = epochs;
       recipe.batch_size = batch;
       recipe.optimizer = g_steal_pointer (&optimizer);
@@ -250,6 +253,12 @@ kiln_cli_train (int argc, char **argv)
       recipe.max_per_class = max_per_class;
       recipe.resize = g_steal_pointer (&resize);
       recipe.run_id = g_steal_pointer (&run_id);
+      /* Options that contradict each other are a usage error. */
+      if (!kiln_run_recipe_check (&recipe, &error))
+        {
+          g_printerr ("kiln-cli train: %s\n", error->message);
+          return 2;
+        }
       kiln_run_recipe_prepare_async (&recipe, project, progress, NULL, kiln_cli_keep_result, &prepared);
     }
   kiln_cli_wait (&prepared);

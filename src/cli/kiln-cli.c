@@ -24,12 +24,14 @@ static const KilnCliCommand commands[] = {
   { "eval", kiln_cli_eval, N_("Evaluate a trained run: accuracy, confusion, review lists") },
   { "export-onnx", kiln_cli_export_onnx, N_("Write a checkpoint's network as an ONNX model") },
   { "gather", kiln_cli_gather, N_("Download or import a synset's images into a project") },
+  { "images", kiln_cli_images, N_("List a project's flagged images and why") },
   { "import-idx", kiln_cli_import_idx, N_("Import MNIST-style IDX files into class folders of PNGs") },
   { "import-model", kiln_cli_import_model, N_("Convert an ONNX or Caffe model into a spec and weights to fine-tune") },
   { "inspect", kiln_cli_inspect, N_("Flag broken, doubtful and duplicate images") },
   { "label", kiln_cli_label, N_("Label images by folder and write label files") },
   { "mean", kiln_cli_mean, N_("Compute the mean image of a data set") },
   { "new", kiln_cli_new, N_("Make a project, empty or from a folder of class folders") },
+  { "placeholder", kiln_cli_placeholder, N_("Add, list or remove the project's “photo unavailable” images") },
   { "restore", kiln_cli_restore, N_("Move discarded images back into the project") },
   { "runs", kiln_cli_runs, N_("List a project's training runs, newest first") },
   { "split", kiln_cli_split, N_("Split a project into train, validation and test sets") },
@@ -212,6 +214,26 @@ kiln_cli_print_json (JsonBuilder *builder)
   g_autofree char *text = kiln_json_to_text (root, TRUE);
 
   g_print ("%s\n", text);
+}
+
+char *
+kiln_cli_pad (const char *text, int columns)
+{
+  int width = 0;
+
+  /* printf pads by bytes; a terminal shows CJK characters two columns
+   * wide and combining marks none. */
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (g_unichar_iszerowidth (c))
+        continue;
+      width += g_unichar_iswide (c) ? 2 : 1;
+    }
+  g_autoptr(GString) out = g_string_new (text);
+  for (; width < columns; width++)
+    g_string_append_c (out, ' ');
+  return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 gboolean

@@ -76,6 +76,11 @@ void     kiln_cli_progress_end    (KilnCliProgress *progress);
 /* Prints the builder's object as pretty JSON on stdout. */
 void     kiln_cli_print_json      (JsonBuilder     *builder);
 
+/* @text followed by spaces up to @columns terminal columns (wide
+ * characters count two): left-aligned table cells that line up. */
+char    *kiln_cli_pad             (const char      *text,
+                                   int              columns);
+
 /* Reads WIDTHxHEIGHT (e.g. 320x240) for @option; prints the problem and
  * returns FALSE otherwise. Every size option of kiln-cli uses this order. */
 gboolean kiln_cli_parse_size      (const char      *command,
@@ -100,12 +105,14 @@ int kiln_cli_devices    (int argc, char **argv);
 int kiln_cli_eval       (int argc, char **argv);
 int kiln_cli_export_onnx (int argc, char **argv);
 int kiln_cli_gather     (int argc, char **argv);
+int kiln_cli_images     (int argc, char **argv);
 int kiln_cli_import_idx (int argc, char **argv);
 int kiln_cli_import_model (int argc, char **argv);
 int kiln_cli_inspect    (int argc, char **argv);
 int kiln_cli_label      (int argc, char **argv);
 int kiln_cli_mean       (int argc, char **argv);
 int kiln_cli_new        (int argc, char **argv);
+int kiln_cli_placeholder (int argc, char **argv);
 int kiln_cli_restore    (int argc, char **argv);
 int kiln_cli_runs       (int argc, char **argv);
 int kiln_cli_split      (int argc, char **argv);

@@ -4,6 +4,7 @@
 
 #include "kiln-application.h"
 #include "kiln-demo.h"
+#include "kiln-project.h"
 #include "kiln-version.h"
 #include "kiln-window.h"
 
@@ -12,6 +13,7 @@ struct _KilnApplication
   AdwApplication parent_instance;
   GSettings *settings;
   char *project_path;
+  gboolean demo;                /* --demo: open the demo project */
 };
 
 G_DEFINE_FINAL_TYPE (KilnApplication, kiln_application, ADW_TYPE_APPLICATION)
@@ -33,14 +35,13 @@ kiln_application_get_settings (KilnApplication *self)
   return self->settings;
 }
 
-static KilnWindow *
+static void
 present_window (KilnApplication *self, GFile *project)
 {
   KilnWindow *window = kiln_window_new (self);
   if (project != NULL)
     kiln_window_open_project (window, project);
   gtk_window_present (GTK_WINDOW (window));
-  return window;
 }
 
 static void
@@ -60,17 +61,19 @@ kiln_application_activate (GApplication *app)
       present_window (self, project);
       return;
     }
-  /* The last project, else the embedded demo project. */
-  g_autofree char *last = self->settings ? g_settings_get_string (self->settings, "last-project") : NULL;
-  if (last != NULL && *last != '\0' && g_file_test (last, G_FILE_TEST_IS_DIR))
+  if (self->demo)
     {
-      g_autoptr(GFile) project = g_file_new_for_path (last);
-      present_window (self, project);
+      KilnWindow *window = kiln_window_new (self);
+      g_autofree char *demo = kiln_demo_default_dir ();
+      gtk_window_present (GTK_WINDOW (window));
+      kiln_window_open_demo (window, demo);
       return;
     }
-  KilnWindow *window = present_window (self, NULL);
-  g_autofree char *demo = kiln_demo_default_dir ();
-  kiln_window_open_demo (window, demo);
+  /* The last project, else the welcome page: nothing is opened (or
+   * gathered into) that the user did not choose. */
+  g_autofree char *last = self->settings ? g_settings_get_string (self->settings, "last-project") : NULL;
+  g_autoptr(GFile) project = last != NULL && kiln_project_exists (last) ? g_file_new_for_path (last) : NULL;
+  present_window (self, project);
 }
 
 static void
@@ -91,6 +94,7 @@ kiln_application_handle_local_options (GApplication *app, GVariantDict *options)
       return 0;
     }
   g_variant_dict_lookup (options, "project", "s", &self->project_path);
+  self->demo = g_variant_dict_contains (options, "demo");
   return -1;
 }
 
@@ -100,11 +104,12 @@ kiln_application_startup (GApplication *app)
   KilnApplication *self = KILN_APPLICATION (app);
   static const char *quit_accels[] = { "<Control>q", NULL };
   static const char *open_accels[] = { "<Control>o", NULL };
+  static const char *new_accels[] = { "<Control>n", NULL };
   static const char *close_accels[] = { "<Control>w", NULL };
   static const char *find_accels[] = { "<Control>f", NULL };
-  static const char *new_run_accels[] = { "<Control>n", NULL };
+  static const char *new_run_accels[] = { "<Control><Shift>n", NULL };
   static const struct { const char *name, *accel; } pages[] = {
-    { "gather", "<Alt>1" }, { "images", "<Alt>2" }, { "train", "<Alt>3" },
+    { "gather", "<Alt>1" }, { "curate", "<Alt>2" }, { "train", "<Alt>3" },
     { "network", "<Alt>4" }, { "classify", "<Alt>5" },
   };
 
@@ -119,6 +124,7 @@ kiln_application_startup (GApplication *app)
 
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.open-project", open_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.new-project", new_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "window.close", close_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.find-synset", find_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.new-run", new_run_accels);
@@ -187,6 +193,8 @@ kiln_application_init (KilnApplication *self)
   const GOptionEntry entries[] = {
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Show the version and exit"), NULL },
     { "project", 'p', 0, G_OPTION_ARG_STRING, NULL, N_("Open the project in FOLDER"), N_("FOLDER") },
+    { "demo", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Open the Fashion-MNIST demo project, importing it on first use"),
+      NULL },
     { NULL }
   };
 

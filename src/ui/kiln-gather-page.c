@@ -19,6 +19,7 @@ struct _KilnGatherPage
   GtkSearchEntry *search_entry;
   GtkLabel *results_label;
   GtkListView *synset_list;
+  AdwActionRow *target_row;
   AdwPreferencesGroup *synset_group;
   AdwActionRow *wnid_row;
   AdwActionRow *membership_row;
@@ -90,7 +91,7 @@ update_actions (KilnGatherPage *self)
   gboolean running = self->gatherer != NULL;
   KilnGatherSource source = adw_combo_row_get_selected (self->source_row);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.start", !running);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.start", !running && self->project_dir != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.cancel", running);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.choose", !running && source != KILN_GATHER_API);
 }
@@ -579,6 +580,28 @@ cancel_activated (GtkWidget *widget, const char *action_name, GVariant *paramete
     }
 }
 
+/* Where images go, said before anything is gathered: only into a project
+ * the user opened or made, never one that happened to be open. */
+static void
+show_target (KilnGatherPage *self)
+{
+  AdwPreferencesRow *row = ADW_PREFERENCES_ROW (self->target_row);
+
+  if (self->project_dir == NULL)
+    {
+      adw_preferences_row_set_title (row, _("No Project Open"));
+      adw_action_row_set_subtitle (self->target_row, _("Images are gathered into a project: make a new one or "
+                                                       "open one first."));
+      return;
+    }
+  g_autofree char *name = g_file_get_basename (self->project_dir);
+  g_autofree char *display_name = g_filename_display_name (name);
+  g_autofree char *where = g_file_get_parse_name (self->project_dir);
+  g_autofree char *images = g_build_filename (where, "images", NULL);
+  adw_preferences_row_set_title (row, display_name);
+  adw_action_row_set_subtitle (self->target_row, images);
+}
+
 void
 kiln_gather_page_set_project (KilnGatherPage *self, GFile *folder)
 {
@@ -591,6 +614,8 @@ kiln_gather_page_set_project (KilnGatherPage *self, GFile *folder)
     g_cancellable_cancel (self->cancellable);
   g_set_object (&self->project_dir, folder);
   g_clear_object (&self->project);
+  show_target (self);
+  update_actions (self);
 
   /* A folder that already is a project shows its past failures. */
   refresh_failures (self);
@@ -659,6 +684,7 @@ kiln_gather_page_class_init (KilnGatherPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, search_entry);
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, results_label);
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, synset_list);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, target_row);
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, synset_group);
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, wnid_row);
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, membership_row);
@@ -706,5 +732,6 @@ kiln_gather_page_init (KilnGatherPage *self)
   /* Typing anywhere on the page searches. */
   gtk_search_entry_set_key_capture_widget (self->search_entry, GTK_WIDGET (self));
   source_changed_cb (self);
+  show_target (self);
   update_actions (self);
 }

@@ -2,6 +2,7 @@
  * tree is refused by train with the command that makes it a project; `new
  * --from` copies or links it; `split`, a discard, `train`, `eval --subset
  * test` and `mean` then all read the same images from the store. */
+#define _GNU_SOURCE /* memmem */
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -214,6 +215,40 @@ test_store_is_the_one_truth (void)
   g_autoptr(JsonObject) evaluated = run_json (eval);
   g_assert_cmpint (json_object_get_int_member (evaluated, "images"), ==, 9);
 
+  /* A label file numbered by its own class file is matched by name: the
+   * classes in reverse order score exactly as the run's own val subset. */
+  {
+    g_autofree char *val_txt = g_build_filename (run, "val.txt", NULL);
+    g_autofree char *labels_txt = g_build_filename (run, "labels.txt", NULL);
+    g_autoptr(KilnLabelSet) val = kiln_labels_read (val_txt, labels_txt, &error);
+    g_assert_no_error (error);
+    g_autoptr(KilnLabelSet) reversed = kiln_label_set_new ();
+    guint k = val->classes->len;
+    for (guint c = 0; c < k; c++)
+      g_ptr_array_add (reversed->classes, g_strdup (val->classes->pdata[k - 1 - c]));
+    for (guint i = 0; i < val->paths->len; i++)
+      kiln_label_set_add (reversed, val->paths->pdata[i], (int) k - 1 - g_array_index (val->labels, int, i));
+    g_autofree char *mine = g_build_filename (dir, "mine.txt", NULL);
+    g_autofree char *mine_classes = g_build_filename (dir, "mine-classes.txt", NULL);
+    g_assert_true (kiln_labels_write (reversed, mine, mine_classes, &error));
+    const char *own[] = { "eval", run, "--labels", mine, "--classes", mine_classes, "--root", project,
+                          "--backend", "cpu", "--json", NULL };
+    const char *theirs[] = { "eval", run, "--subset", "val", "--backend", "cpu", "--json", NULL };
+    g_autoptr(JsonObject) by_name = run_json (own);
+    g_autoptr(JsonObject) by_run = run_json (theirs);
+    g_assert_cmpint (json_object_get_int_member (by_name, "images"), ==, 9);
+    g_assert_cmpfloat (json_object_get_double_member (by_name, "top1"), ==,
+                       json_object_get_double_member (by_run, "top1"));
+    /* A class the model never saw is refused by name. */
+    g_free (reversed->classes->pdata[0]);
+    reversed->classes->pdata[0] = g_strdup ("zebra");
+    g_assert_true (kiln_labels_write (reversed, mine, mine_classes, &error));
+    expect_failure (own, 1, "no class named “zebra”");
+    /* Paths relative to another folder: not found, with the way out. */
+    const char *rootless[] = { "eval", run, "--labels", val_txt, "--root", dir, "--backend", "cpu", NULL };
+    expect_failure (rootless, 1, "give --root DIR");
+  }
+
   /* mean, asked for the training conversion, averages exactly the images
    * training averaged, to the same values. */
   g_autofree char *mean_dir = g_build_filename (dir, "mean", NULL);
@@ -252,8 +287,10 @@ test_store_is_the_one_truth (void)
     expect_failure (bad_weights, 1, "not a safetensors checkpoint");
     g_autofree char *onnx = g_build_filename (dir, "model.onnx", NULL);
     g_assert_true (g_file_set_contents (onnx, "x", 1, NULL));
-    const char *model[] = { "train", "--project", project, "--preset", "lenet", "--weights", onnx, NULL };
-    expect_failure (model, 1, "kiln-cli import-model");
+    const char *broken[] = { "train", "--project", project, "--weights", onnx, NULL };
+    expect_failure (broken, 1, "model.onnx");
+    const char *mixed[] = { "train", "--project", project, "--preset", "lenet", "--weights", onnx, NULL };
+    expect_failure (mixed, 2, "brings its own network");
     /* None of the refused starts left a run folder behind. */
     g_assert_cmpuint (count_entries (runs_dir), ==, runs_before);
   }
@@ -266,6 +303,51 @@ test_store_is_the_one_truth (void)
     int status = kiln_test_run_cli (from_run, &out, &err);
     g_assert_cmpint (WEXITSTATUS (status), ==, 0);
     g_assert_nonnull (strstr (out, "the best checkpoint of run r1"));
+    /* Fine-tuning keeps the input mean r1's filters were trained with:
+     * r1's mean image averaged per channel (one, gray), not r2's data. */
+    g_autofree char *r2 = g_build_filename (project, "runs", "r2", NULL);
+    g_autoptr(JsonObject) r2_config = kiln_training_read_config (r2, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (json_object_get_string_member (r2_config, "mean"), ==, "pretrained");
+    g_autofree char *r1_f32 = g_build_filename (run, "mean.f32", NULL);
+    g_autofree char *r2_f32 = g_build_filename (r2, "mean.f32", NULL);
+    g_autofree float *r1_mean = kiln_mean_image_load_f32 (r1_f32, 28 * 28, &error);
+    g_autofree float *r2_mean = kiln_mean_image_load_f32 (r2_f32, 28 * 28, &error);
+    g_assert_no_error (error);
+    double r1_average = 0;
+    for (guint k = 0; k < 28 * 28; k++)
+      r1_average += r1_mean[k] / (28.0 * 28.0);
+    for (guint k = 0; k < 28 * 28; k++)
+      g_assert_cmpfloat_with_epsilon (r2_mean[k], r1_average, 1e-3);
+  }
+  {
+    /* An ONNX model is imported for the project's classes and trained from. */
+    g_autofree char *fixture = g_test_build_filename (G_TEST_DIST, "fixtures", "onnx", "padnet-opset13.onnx", NULL);
+    const char *from_model[] = { "train", "--project", project, "--weights", fixture, "--epochs", "1", "--batch", "6",
+                                 "--run-id", "r3", "--backend", "cpu", NULL };
+    g_autofree char *out = NULL, *err = NULL;
+    int status = kiln_test_run_cli (from_model, &out, &err);
+    if (WEXITSTATUS (status) != 0)
+      g_error ("train --weights MODEL.onnx failed: %s", err);
+    g_assert_nonnull (strstr (out, "the ONNX model"));
+    g_autofree char *r3 = g_build_filename (project, "runs", "r3", NULL);
+    g_autoptr(JsonObject) r3_config = kiln_training_read_config (r3, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (r3_config, "classes")), ==, 3);
+    /* Its export keeps the names the model came with (image → scores). */
+    g_autofree char *exported = g_build_filename (r3, "model.onnx", NULL);
+    g_autoptr(KilnOnnxModel) onnx_model = kiln_onnx_model_load (exported, &error);
+    g_assert_no_error (error);
+    KilnOnnxValueInfo in_info, out_info;
+    kiln_onnx_model_get_input (onnx_model, 0, &in_info);
+    kiln_onnx_model_get_output (onnx_model, 0, &out_info);
+    g_assert_cmpstr (in_info.name, ==, "image");
+    g_assert_cmpstr (out_info.name, ==, "scores");
+    /* And the input means it was trained with, as metadata_props. */
+    g_autofree char *bytes = NULL;
+    gsize length = 0;
+    g_assert_true (g_file_get_contents (exported, &bytes, &length, NULL));
+    g_assert_nonnull (memmem (bytes, length, "kiln.input_mean_channels", strlen ("kiln.input_mean_channels")));
   }
   {
     /* A resume keeps its settings: --lr is refused, --epochs may grow. */
@@ -288,8 +370,8 @@ test_store_is_the_one_truth (void)
     const char *list[] = { "runs", "--project", project, "--json", NULL };
     g_autoptr(JsonObject) listed = run_json (list);
     JsonArray *runs = json_object_get_array_member (listed, "runs");
-    g_assert_cmpuint (json_array_get_length (runs), ==, 2);
-    for (guint i = 0; i < 2; i++)
+    g_assert_cmpuint (json_array_get_length (runs), ==, 3);
+    for (guint i = 0; i < 3; i++)
       {
         JsonObject *r = json_array_get_object_element (runs, i);
         g_assert_cmpstr (json_object_get_string_member (r, "split"), ==, "default");
@@ -300,11 +382,51 @@ test_store_is_the_one_truth (void)
   kiln_test_remove_tree (dir);
 }
 
+static int
+display_width (const char *text, gsize bytes)
+{
+  int width = 0;
+  for (const char *p = text; p < text + bytes; p = g_utf8_next_char (p))
+    width += g_unichar_iswide (g_utf8_get_char (p)) ? 2 : 1;
+  return width;
+}
+
+/* Class tables line up in a terminal whatever the class names' script. */
+static void
+test_tables_align_wide_names (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("kiln-cli-wide-XXXXXX", &error);
+  const char *classes[] = { "dog", "猫の写真" };
+  for (guint c = 0; c < G_N_ELEMENTS (classes); c++)
+    {
+      g_autofree char *folder = g_build_filename (dir, classes[c], NULL);
+      g_autofree char *file = g_build_filename (folder, "a.png", NULL);
+      g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+      g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 8, 8);
+      gdk_pixbuf_fill (pixbuf, 0x808080ff);
+      g_assert_true (gdk_pixbuf_save (pixbuf, file, "png", &error, NULL));
+    }
+  const char *label[] = { "label", dir, NULL };
+  g_autofree char *out = NULL, *err = NULL;
+  g_assert_cmpint (WEXITSTATUS (kiln_test_run_cli (label, &out, &err)), ==, 0);
+  g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
+  int count_column[2] = { -1, -1 };
+  for (guint i = 0; lines[i] != NULL; i++)
+    for (guint c = 0; c < G_N_ELEMENTS (classes); c++)
+      if (strstr (lines[i], classes[c]) != NULL && g_str_has_suffix (lines[i], " 1"))
+        count_column[c] = display_width (lines[i], strlen (lines[i]) - 1);
+  g_assert_cmpint (count_column[0], >, 0);
+  g_assert_cmpint (count_column[0], ==, count_column[1]);
+  kiln_test_remove_tree (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   kiln_test_isolate_home ();
   g_test_add_func ("/cli/dataset/store-is-the-one-truth", test_store_is_the_one_truth);
+  g_test_add_func ("/cli/dataset/tables-align-wide-names", test_tables_align_wide_names);
   return g_test_run ();
 }

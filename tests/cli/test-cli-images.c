@@ -183,10 +183,149 @@ test_project_workflow (void)
   kiln_test_remove_tree (dir);
 }
 
+/* Runs kiln-cli; returns its exit status (-1 when it did not exit). */
+static int
+run_status (const char *const *args,
+            char             **out,
+            char             **err)
+{
+  int status = kiln_test_run_cli (args, out, err);
+
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+static JsonObject *
+file_entry (JsonArray  *files,
+            const char *path)
+{
+  for (guint i = 0; i < json_array_get_length (files); i++)
+    {
+      JsonObject *file = json_array_get_object_element (files, i);
+
+      if (g_str_equal (json_object_get_string_member (file, "path"), path))
+        return file;
+    }
+  return NULL;
+}
+
+/* The verdict on each image, not only counts: inspect --json lists the
+ * flagged files with their reasons and duplicate groups, images --flag
+ * lists them from the store later, a missing file given to inspect is an
+ * error that names it, and cache names the images it could not decode. */
+static void
+test_verdicts (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("kiln-cli-verdicts-XXXXXX", &error);
+  g_autofree char *tree = g_build_filename (dir, "tree", NULL);
+  g_autofree char *project = g_build_filename (dir, "project", NULL);
+  const char *files[][2] = {
+    { "good.jpg", "cats/good.jpg" }, { "truncated.jpg", "cats/cut.jpg" },
+    { "dup-a.png", "cats/dup-a.png" }, { "dup-b.png", "dogs/dup-b.png" },
+    { "good.webp", "dogs/good.webp" }, { "blurry.jpg", "dogs/blurry.jpg" },
+  };
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *from = g_test_build_filename (G_TEST_DIST, "images", files[i][0], NULL);
+      g_autofree char *to = g_build_filename (tree, files[i][1], NULL);
+      g_autofree char *parent = g_path_get_dirname (to);
+
+      g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
+      copy_file (from, to);
+    }
+  const char *make[] = { "new", project, "--from", tree, "--json", NULL };
+  g_autoptr(JsonObject) made = run_json (make);
+  g_assert_nonnull (made);
+
+  const char *inspect[] = { "inspect", "--project", project, "--json", NULL };
+  g_autoptr(JsonObject) inspected = run_json (inspect);
+  JsonArray *listed = json_object_get_array_member (inspected, "files");
+  /* Every file but none: the cut JPEG, the blurred photo, and two pairs
+   * (the kept member listed too, for its group): the PNGs with the same
+   * pixels, and good.webp, the picture of good.jpg in another codec. */
+  g_assert_cmpuint (json_array_get_length (listed), ==, 6);
+  JsonObject *cut = file_entry (listed, "images/cats/cut.jpg");
+  g_assert_nonnull (cut);
+  g_assert_true (json_object_has_member (json_object_get_object_member (cut, "flags"), "truncated"));
+  JsonObject *dup_a = file_entry (listed, "images/cats/dup-a.png");
+  JsonObject *dup_b = file_entry (listed, "images/dogs/dup-b.png");
+  g_assert_nonnull (dup_a);
+  g_assert_nonnull (dup_b);
+  g_assert_cmpint (json_object_get_int_member (dup_a, "exact_group"), >, 0);
+  g_assert_cmpint (json_object_get_int_member (dup_a, "exact_group"), ==,
+                   json_object_get_int_member (dup_b, "exact_group"));
+  g_assert_true (json_object_has_member (json_object_get_object_member (dup_b, "flags"), "duplicate"));
+  g_assert_nonnull (file_entry (listed, "images/dogs/blurry.jpg"));
+  JsonObject *jpeg = file_entry (listed, "images/cats/good.jpg");
+  JsonObject *webp = file_entry (listed, "images/dogs/good.webp");
+  g_assert_cmpuint (json_object_get_size (json_object_get_object_member (jpeg, "flags")), ==, 0);
+  g_assert_true (json_object_has_member (json_object_get_object_member (webp, "flags"), "near-duplicate"));
+  g_assert_cmpint (json_object_get_int_member (jpeg, "near_group"), ==,
+                   json_object_get_int_member (webp, "near_group"));
+  g_assert_cmpint (json_object_get_int_member (jpeg, "near_group"), !=,
+                   json_object_get_int_member (dup_a, "exact_group"));
+
+  /* images --flag: from the store, one reason. */
+  const char *truncated[] = { "images", "--project", project, "--flag", "truncated", "--json", NULL };
+  g_autoptr(JsonObject) flagged = run_json (truncated);
+  g_assert_cmpint (json_object_get_int_member (flagged, "count"), ==, 1);
+  JsonObject *only = json_array_get_object_element (json_object_get_array_member (flagged, "images"), 0);
+  g_assert_cmpstr (json_object_get_string_member (only, "path"), ==, "images/cats/cut.jpg");
+  g_assert_cmpstr (json_object_get_string_member (only, "status"), ==, "kept");
+  {
+    g_autofree char *out = NULL, *err = NULL;
+    const char *duplicates[] = { "images", "--project", project, "--flag", "duplicate", NULL };
+    const char *typo[] = { "images", "--project", project, "--flag", "truncted", NULL };
+
+    g_assert_cmpint (run_status (duplicates, &out, &err), ==, 0);
+    g_assert_nonnull (strstr (out, "images/dogs/dup-b.png: duplicate: same pixels as images/cats/dup-a.png"));
+    g_assert_null (strstr (out, "cut.jpg"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    /* A misspelt reason is a usage error, not an empty list. */
+    g_assert_cmpint (run_status (typo, &out, &err), ==, 2);
+    g_assert_nonnull (strstr (err, "truncted"));
+  }
+
+  /* A missing file: the others are still inspected, the status is 1 and
+   * the message names it. */
+  {
+    g_autofree char *out = NULL, *err = NULL;
+    g_autofree char *good = g_build_filename (tree, "cats", "good.jpg", NULL);
+    g_autofree char *missing = g_build_filename (dir, "no-such-photo.jpg", NULL);
+    const char *args[] = { "inspect", good, missing, NULL };
+
+    g_assert_cmpint (run_status (args, &out, &err), ==, 1);
+    g_assert_nonnull (strstr (out, "good.jpg: ok"));
+    g_assert_nonnull (strstr (err, missing));
+  }
+
+  /* cache names what it could not decode, and why. */
+  {
+    g_autofree char *out = NULL, *err = NULL;
+    const char *text[] = { "cache", "--project", project, "--size", "16x16", NULL };
+    const char *json[] = { "cache", "--project", project, "--size", "16x16", "--json", NULL };
+
+    g_assert_cmpint (run_status (text, &out, &err), ==, 0);
+    g_assert_nonnull (strstr (out, "1 undecodable"));
+    g_assert_nonnull (strstr (out, "images/cats/cut.jpg: truncated:"));
+    g_autoptr(JsonObject) cached = run_json (json);
+    JsonArray *bad = json_object_get_array_member (cached, "undecodable_files");
+    g_assert_cmpuint (json_array_get_length (bad), ==, 1);
+    JsonObject *entry = json_array_get_object_element (bad, 0);
+    g_assert_cmpstr (json_object_get_string_member (entry, "path"), ==, "images/cats/cut.jpg");
+    g_assert_cmpstr (json_object_get_string_member (entry, "problem"), ==, "truncated");
+  }
+  kiln_test_remove_tree (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cli/images/project-workflow", test_project_workflow);
+  g_test_add_func ("/cli/images/verdicts", test_verdicts);
   return g_test_run ();
 }

@@ -4,7 +4,8 @@
  * imported weights; `kiln-cli train --spec --weights` fine-tunes the result
  * on a small project and reports the weights it loaded; kiln-cli
  * export-onnx writes the imported and the trained nets as ONNX that reads
- * back with the same outputs; bad input fails. */
+ * back with the same outputs, counts their parameters and keeps an imported
+ * model's input and output names; bad input fails. */
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -115,6 +116,58 @@ test_onnx (Fixture *f, gconstpointer unused)
   double err = kiln_test_normalized_error (y, expected->data, n, NULL);
   g_test_message ("convnet-opset13.onnx through import-model: normalized error %.3g", err);
   g_assert_cmpfloat (err, <, 1e-5);
+}
+
+/* export-onnx of an imported model: it counts the parameters it wrote, and
+ * the graph keeps the model's input and output names (padnet's "image" and
+ * "scores"), which the import stored in the checkpoint. */
+static void
+test_onnx_export (Fixture *f, gconstpointer unused)
+{
+  g_autofree char *model = source_file ("onnx", "padnet-opset13.onnx");
+  g_autofree char *spec = g_build_filename (f->dir, "padnet.json", NULL);
+  g_autofree char *weights = g_build_filename (f->dir, "padnet.safetensors", NULL);
+  g_autofree char *onnx = g_build_filename (f->dir, "padnet-export.onnx", NULL);
+  g_autofree char *import_out = NULL, *export_out = NULL, *json_out = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *import[] = { "import-model", model, "--out", spec, "--json", NULL };
+  const char *export[] = { "export-onnx", weights, "--out", onnx, NULL };
+  const char *export_json[] = { "export-onnx", weights, "--out", onnx, "--json", NULL };
+
+  run_ok (import, &import_out);
+  g_autoptr(JsonNode) summary = json_from_string (import_out, &error);
+  g_assert_no_error (error);
+  gint64 params = json_object_get_int_member (json_node_get_object (summary), "params");
+  /* conv1 6·3·9 + 6, conv2 8·6 + 8, fc 5·32 + 5. */
+  g_assert_cmpint (params, ==, 168 + 56 + 165);
+
+  run_ok (export, &export_out);
+  g_autofree char *count = g_strdup_printf (" %" G_GINT64_FORMAT " parameters", params);
+  if (strstr (export_out, count) == NULL)
+    g_error ("“%s” not in: %s", count, export_out);
+  g_assert_nonnull (strstr (export_out, "input “image”, output “scores”"));
+  run_ok (export_json, &json_out);
+  g_autoptr(JsonNode) export_summary = json_from_string (json_out, &error);
+  g_assert_no_error (error);
+  JsonObject *o = json_node_get_object (export_summary);
+  g_assert_cmpint (json_object_get_int_member (o, "params"), ==, params);
+  g_assert_cmpstr (json_object_get_string_member (o, "input"), ==, "image");
+  g_assert_cmpstr (json_object_get_string_member (o, "output"), ==, "scores");
+
+  /* --help says which names the graph gets. */
+  g_autofree char *help = NULL;
+  const char *help_args[] = { "export-onnx", "--help", NULL };
+  run_ok (help_args, &help);
+  g_assert_nonnull (strstr (help, "keep the names of a model imported with import-model"));
+  g_assert_nonnull (strstr (help, "read “input” and write “output”"));
+
+  g_autoptr(KilnOnnxModel) exported = kiln_onnx_model_load (onnx, &error);
+  g_assert_no_error (error);
+  KilnOnnxValueInfo info;
+  kiln_onnx_model_get_input (exported, 0, &info);
+  g_assert_cmpstr (info.name, ==, "image");
+  kiln_onnx_model_get_output (exported, 0, &info);
+  g_assert_cmpstr (info.name, ==, "scores");
 }
 
 /* 12×12 RGB PNGs, `per_class` in each class folder, colour by class. */
@@ -305,6 +358,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/cli-import-model/onnx", Fixture, NULL, fixture_setup, test_onnx, fixture_teardown);
+  g_test_add ("/cli-import-model/onnx-export", Fixture, NULL, fixture_setup, test_onnx_export, fixture_teardown);
   g_test_add ("/cli-import-model/caffe-fine-tune", Fixture, NULL, fixture_setup, test_caffe_fine_tune,
               fixture_teardown);
   g_test_add ("/cli-import-model/errors", Fixture, NULL, fixture_setup, test_errors, fixture_teardown);

@@ -80,6 +80,30 @@ test_alexnet_227 (void)
   g_assert_cmpint (kiln_net_calc_get_total_params (calc), ==, 62378344);
 }
 
+/* Asymmetric pads (a folded ONNX Pad, SAME padding) show on each side: the
+ * same totals with the odd pad at the top or the left are two sums. */
+static void
+test_asymmetric_pads (void)
+{
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("asym", 3, 13, 13);
+  g_autoptr(GError) error = NULL;
+  KilnLayerSpec l;
+
+  kiln_layer_spec_init (&l, KILN_LAYER_CONVOLUTION, "conv");
+  l.num_output = 4;
+  l.kernel_h = l.kernel_w = 3;
+  l.stride_h = l.stride_w = 2;
+  l.pad_bottom = l.pad_left = 2;
+  kiln_net_spec_add_layer (spec, &l, &error);
+  g_assert_no_error (error);
+  kiln_layer_spec_clear (&l);
+
+  g_autoptr(KilnNetCalc) calc = kiln_net_calc_new (spec);
+  g_assert_cmpstr (kiln_calc_row_get_arithmetic (row_named (calc, "conv")), ==,
+                   "height: (13 + 0 + 2 − 3)/2 + 1 = 7\nwidth: (13 + 2 + 0 − 3)/2 + 1 = 7");
+  assert_output (calc, "conv", 7, 7, 4);
+}
+
 static const KilnCalcFix *
 find_fix (KilnCalcRow *row, KilnCalcFixKind kind)
 {
@@ -338,5 +362,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/net-calc/compare", test_compare);
   g_test_add_func ("/net-calc/edits-and-notify", test_edits_and_notify);
   g_test_add_func ("/net-calc/format-count", test_format_count);
+  g_test_add_func ("/net-calc/asymmetric-pads", test_asymmetric_pads);
   return g_test_run ();
 }

@@ -250,7 +250,7 @@ test_conv_arithmetic (void)
   g_assert_true (kiln_net_spec_infer_shapes (spec, &error));
   g_assert_no_error (error);
   shape = kiln_net_spec_get_shape (spec, 0);
-  /* h: (17 + 3 − 5)/2 + 1 = 8 (floor of 8.5); w: (20 + 3 − 5)/3 + 1 = 7 */
+  /* h: (17 + 1 + 2 − 5)/2 + 1 = 8 (floor of 8.5); w: (20 + 0 + 3 − 5)/3 + 1 = 7 */
   g_assert_cmpint (shape->h, ==, 8);
   g_assert_cmpint (shape->w, ==, 7);
   g_assert_cmpint (shape->c, ==, 6);
@@ -261,10 +261,26 @@ test_conv_arithmetic (void)
   kiln_net_spec_set_exact_fit (spec, TRUE);
   g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
   g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
-  g_assert_nonnull (strstr (error->message, "c: (17 + 3 − 5)/2 + 1 = 8.5 is not a whole number"));
+  /* The arithmetic shows each side's pad when they differ. */
+  g_assert_nonnull (strstr (error->message, "c: (17 + 1 + 2 − 5)/2 + 1 = 8.5 is not a whole number"));
   g_assert_nonnull (strstr (error->message, "use input 18×20 (or 16×20)"));
   g_assert_nonnull (strstr (error->message, "pad top 1 and bottom 3"));
   g_assert_null (kiln_net_spec_get_shape (spec, 0));
+  g_clear_error (&error);
+
+  /* A pooling window with asymmetric pads (a folded ONNX Pad) that does not fit. */
+  g_autoptr(KilnNetSpec) small = kiln_net_spec_new ("small", 2, 2, 8);
+  KilnLayerSpec p;
+  kiln_layer_spec_init (&p, KILN_LAYER_AVG_POOL, "p");
+  p.kernel_h = p.kernel_w = 5;
+  p.stride_h = p.stride_w = 1;
+  p.pad_bottom = 1;
+  p.pad_left = p.pad_right = 2;
+  add (small, &p);
+  g_assert_false (kiln_net_spec_infer_shapes (small, &error));
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "p: the 5-wide window is wider than the padded input: "
+                                            "(2 + 0 + 1 − 5)/1 + 1 < 1"));
 }
 
 static void

@@ -166,7 +166,8 @@ test_not_image_and_undecodable (void)
 static void
 test_cut_and_damaged (void)
 {
-  const char *names[] = { "good.jpg", "good.png", "animated.gif", "rotated.jpg", "16bit.png" };
+  const char *names[] = { "good.jpg", "good.png", "animated.gif", "rotated.jpg", "16bit.png",
+                          "good.webp", "animated.webp", "progressive.jpg" };
   g_autoptr(GRand) rand = g_rand_new_with_seed (2024);
 
   for (guint f = 0; f < G_N_ELEMENTS (names); f++)
@@ -208,6 +209,71 @@ test_cut_and_damaged (void)
     }
 }
 
+/* WebP through libwebp: lossy, lossless with alpha, the first frame of an
+ * animation, EXIF orientation, and a cut file; a format Kiln has no
+ * decoder for is "unsupported", never "not an image". */
+static void
+test_webp_and_unsupported (void)
+{
+  g_autoptr(GError) error = NULL;
+  KilnImageInfo info;
+  g_autoptr(GdkPixbuf) lossy = load ("good.webp", &info, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (info.problem, ==, KILN_IMAGE_OK);
+  g_assert_cmpstr (info.format, ==, "webp");
+  g_assert_cmpint (gdk_pixbuf_get_width (lossy), ==, 96);
+  g_assert_cmpint (gdk_pixbuf_get_height (lossy), ==, 64);
+  g_assert_false (info.has_alpha);
+  /* The same picture as good.jpg, compressed by another codec. */
+  g_autoptr(GdkPixbuf) jpeg = load ("good.jpg", NULL, &error);
+  g_autofree guint8 *a = g_malloc (3 * 96 * 64);
+  g_autofree guint8 *b = g_malloc (3 * 96 * 64);
+  double total = 0;
+  g_assert_no_error (error);
+  kiln_image_to_u8 (lossy, KILN_CHANNELS_RGB, a);
+  kiln_image_to_u8 (jpeg, KILN_CHANNELS_RGB, b);
+  for (gsize i = 0; i < 3 * 96 * 64; i++)
+    total += ABS ((int) a[i] - (int) b[i]);
+  g_assert_cmpfloat (total / (3 * 96 * 64), <, 8.0);
+
+  g_autoptr(GdkPixbuf) alpha = load ("alpha.webp", &info, &error);
+  g_assert_no_error (error);
+  g_assert_true (info.has_alpha);
+  assert_rgb_near (alpha, 5, 5, 255, 0, 0, 0);
+  assert_rgb_near (alpha, 30, 5, 255, 255, 255, 0);
+
+  g_autoptr(GdkPixbuf) animated = load ("animated.webp", &info, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (info.n_frames, ==, 3);
+  g_assert_cmpint (gdk_pixbuf_get_width (animated), ==, 32);
+  assert_rgb_near (animated, 16, 16, 255, 0, 0, 0);
+
+  g_autoptr(GdkPixbuf) rotated = load ("rotated.webp", &info, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (info.orientation, ==, 6);
+  g_assert_cmpint (info.width, ==, 60);
+  g_assert_cmpint (gdk_pixbuf_get_width (rotated), ==, 40);
+  g_assert_cmpint (gdk_pixbuf_get_height (rotated), ==, 60);
+  assert_rgb_near (rotated, 35, 4, 255, 0, 0, 60);
+  assert_rgb_near (rotated, 4, 55, 0, 0, 255, 60);
+
+  g_autoptr(GdkPixbuf) cut = load ("truncated.webp", &info, &error);
+  g_assert_null (cut);
+  g_assert_cmpint (info.problem, ==, KILN_IMAGE_TRUNCATED);
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "truncated.webp"));
+  g_clear_error (&error);
+
+  g_autoptr(GdkPixbuf) avif = load ("unsupported.avif", &info, &error);
+  g_assert_null (avif);
+  g_assert_cmpint (info.problem, ==, KILN_IMAGE_UNSUPPORTED_FORMAT);
+  g_assert_cmpstr (kiln_image_problem_to_string (info.problem), ==, "unsupported-format");
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "unsupported.avif"));
+  g_assert_nonnull (strstr (error->message, "AVIF"));
+}
+
 static glong
 max_rss_kib (void)
 {
@@ -246,6 +312,76 @@ test_huge_header_not_allocated (void)
   g_autoptr(GdkPixbuf) fits = kiln_image_load (path, &options, &info, &error);
   g_assert_no_error (error);
   g_assert_nonnull (fits);
+}
+
+/* Mean absolute difference of two pixbufs of one size, as tensors. */
+static double
+mean_difference (GdkPixbuf *a,
+                 GdkPixbuf *b)
+{
+  int w = gdk_pixbuf_get_width (a), h = gdk_pixbuf_get_height (a);
+  g_autofree guint8 *x = g_malloc ((gsize) 3 * w * h);
+  g_autofree guint8 *y = g_malloc ((gsize) 3 * w * h);
+  double total = 0;
+
+  g_assert_cmpint (gdk_pixbuf_get_width (b), ==, w);
+  g_assert_cmpint (gdk_pixbuf_get_height (b), ==, h);
+  kiln_image_to_u8 (a, KILN_CHANNELS_RGB, x);
+  kiln_image_to_u8 (b, KILN_CHANNELS_RGB, y);
+  for (gsize i = 0; i < (gsize) 3 * w * h; i++)
+    total += ABS ((int) x[i] - (int) y[i]);
+  return total / (3.0 * w * h);
+}
+
+/* Kiln decodes JPEG with libjpeg-turbo itself: the pixels agree with
+ * GdkPixbuf's loader (the same library underneath) for baseline,
+ * progressive, gray, CMYK and EXIF-rotated files, and a header that claims
+ * 30000 × 30000 is refused before anything is allocated. */
+static void
+test_jpeg_like_gdk (void)
+{
+  const char *names[] = { "good.jpg", "progressive.jpg", "gray.jpg", "cmyk.jpg", "rotated.jpg",
+                          "near-b.jpg" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *path = corpus (names[i]);
+      g_autoptr(GdkPixbuf) ours = load (names[i], NULL, &error);
+      g_autoptr(GdkPixbuf) read = gdk_pixbuf_new_from_file (path, &error);
+      g_autoptr(GdkPixbuf) theirs = NULL;
+      double difference;
+
+      g_assert_no_error (error);
+      theirs = gdk_pixbuf_apply_embedded_orientation (read);
+      difference = mean_difference (ours, theirs);
+      g_test_message ("%s: mean difference from GdkPixbuf %.3f", names[i], difference);
+      g_assert_cmpfloat (difference, <, 0.5);
+    }
+
+  /* good.jpg with its frame header (SOF0) saying 30000 × 30000. */
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = corpus ("good.jpg");
+  g_autofree guint8 *contents = NULL;
+  gsize length, sof = 0;
+  KilnImageInfo info;
+
+  g_file_get_contents (path, (char **) &contents, &length, &error);
+  g_assert_no_error (error);
+  for (gsize i = 2; i + 9 < length && sof == 0; i++)
+    if (contents[i] == 0xFF && contents[i + 1] == 0xC0)
+      sof = i;
+  g_assert_cmpuint (sof, >, 0);
+  contents[sof + 5] = contents[sof + 7] = 30000 >> 8;
+  contents[sof + 6] = contents[sof + 8] = 30000 & 0xFF;
+  glong before = max_rss_kib ();
+  g_autoptr(GBytes) bytes = g_bytes_new (contents, length);
+  g_autoptr(GdkPixbuf) huge = kiln_image_load_bytes (bytes, "huge.jpg", NULL, &info, &error);
+  g_assert_null (huge);
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpint (info.problem, ==, KILN_IMAGE_TOO_LARGE);
+  g_assert_cmpint (info.width, ==, 30000);
+  g_assert_cmpint (max_rss_kib () - before, <, 100 * 1024);
 }
 
 static void
@@ -361,6 +497,16 @@ test_reduced_jpeg_decode (void)
   options.min_side = 12;
   g_autoptr(GdkPixbuf) eighth = kiln_image_load (path, &options, &info, &error);
   g_assert_cmpint (gdk_pixbuf_get_width (eighth), ==, 16);
+
+  /* The scale is the smallest whose size, rounded up as libjpeg rounds,
+   * reaches the target: 75 / 2 gives 38. */
+  g_autofree char *odd = corpus ("progressive.jpg");
+  KilnImageLoadOptions odd_options = { .min_side = 38 };
+  g_autoptr(GdkPixbuf) odd_half = kiln_image_load (odd, &odd_options, &info, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (info.width, ==, 99);
+  g_assert_cmpint (gdk_pixbuf_get_width (odd_half), ==, 50);
+  g_assert_cmpint (gdk_pixbuf_get_height (odd_half), ==, 38);
 
   /* PNGs are never reduced. */
   g_autofree char *png = corpus ("good.png");
@@ -578,8 +724,10 @@ test_load_u8_spec (void)
   kiln_image_load_u8 (path, &spec, tensor, &info, &error);
   g_assert_no_error (error);
 
-  /* The same as decoding, resizing and converting by hand. */
-  g_autoptr(GdkPixbuf) pixbuf = kiln_image_load (path, NULL, NULL, &error);
+  /* The same as decoding (reduced as far as the 30-pixel side allows),
+   * resizing and converting by hand. */
+  KilnImageLoadOptions options = { .min_side = 30 };
+  g_autoptr(GdkPixbuf) pixbuf = kiln_image_load (path, &options, NULL, &error);
   g_autoptr(GdkPixbuf) resized = kiln_image_resize (pixbuf, 20, 30, KILN_RESIZE_SQUASH);
   kiln_image_to_u8 (resized, KILN_CHANNELS_RGB, manual);
   g_assert_cmpmem (tensor, kiln_image_spec_size (&spec), manual, kiln_image_spec_size (&spec));
@@ -600,8 +748,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/image/bad-files", test_bad_files);
   g_test_add_func ("/image/not-image-and-undecodable", test_not_image_and_undecodable);
   g_test_add_func ("/image/cut-and-damaged", test_cut_and_damaged);
+  g_test_add_func ("/image/webp-and-unsupported", test_webp_and_unsupported);
   g_test_add_func ("/image/huge-header-not-allocated", test_huge_header_not_allocated);
   g_test_add_func ("/image/exif-orientation", test_exif_orientation);
+  g_test_add_func ("/image/jpeg-like-gdk", test_jpeg_like_gdk);
   g_test_add_func ("/image/cmyk-and-16bit", test_cmyk_and_16bit);
   g_test_add_func ("/image/palette-alpha", test_palette_alpha);
   g_test_add_func ("/image/gif-frames", test_gif_frames);

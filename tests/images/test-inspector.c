@@ -50,14 +50,28 @@ test_reasons (void)
     { "wide.png", KILN_INSPECT_EXTREME_ASPECT },
     { "solid.png", KILN_INSPECT_LOW_INFORMATION },
     { "dark.jpg", KILN_INSPECT_TOO_DARK },
+    { "dim.jpg", KILN_INSPECT_TOO_DARK },
+    { "black.png", KILN_INSPECT_TOO_DARK },
     { "light.jpg", KILN_INSPECT_TOO_LIGHT },
+    { "white.png", KILN_INSPECT_TOO_LIGHT },
+    { "blurry.jpg", KILN_INSPECT_BLURRY },
+    /* A smooth ramp has no edge at all: the blur check cannot tell it
+     * from a heavily blurred picture, and neither can a person. */
+    { "16bit.png", KILN_INSPECT_BLURRY },
     { "animated.gif", KILN_INSPECT_ANIMATED },
     { "placeholder-big.jpg", KILN_INSPECT_PLACEHOLDER },
     { "missing-file.jpg", KILN_INSPECT_UNREADABLE },
+    { "truncated.webp", KILN_INSPECT_TRUNCATED },
+    { "animated.webp", KILN_INSPECT_ANIMATED },
+    { "unsupported.avif", KILN_INSPECT_UNSUPPORTED_FORMAT },
   };
   const char *clean[] = {
-    "good.jpg", "good.png", "cmyk.jpg", "16bit.png", "near-a.jpg", "other.jpg", "still.gif",
+    "good.jpg", "good.png", "cmyk.jpg", "near-a.jpg", "near-b.jpg", "other.jpg", "still.gif",
+    "good.webp", "lowkey.jpg",
   };
+  /* Brightness, information and blur: one reason, the most specific. */
+  const guint32 picture_flags = (1u << KILN_INSPECT_LOW_INFORMATION) | (1u << KILN_INSPECT_TOO_DARK)
+                                | (1u << KILN_INSPECT_TOO_LIGHT) | (1u << KILN_INSPECT_BLURRY);
 
   kiln_inspector_settings_add_placeholder (settings, phash_of ("placeholder.png"));
 
@@ -71,6 +85,8 @@ test_reasons (void)
       /* A file that cannot be decoded has exactly one reason. */
       if (kiln_inspect_reason_is_fatal (cases[i].reason))
         g_assert_cmpuint (report->flags, ==, 1u << cases[i].reason);
+      if ((1u << cases[i].reason) & picture_flags)
+        g_assert_cmpuint (report->flags & picture_flags, ==, 1u << cases[i].reason);
     }
   for (guint i = 0; i < G_N_ELEMENTS (clean); i++)
     {
@@ -83,6 +99,13 @@ test_reasons (void)
       g_assert_cmpuint (strlen (report->pixel_hash), ==, 32);
       g_assert_cmpuint (strlen (report->sha256), ==, 64);
     }
+
+  /* A 4000 × 20 banner of coloured stripes is small and an odd shape, not
+   * a blank: its statistics see the short side too. */
+  g_autoptr(KilnImageReport) banner = analyse (settings, "banner.png");
+  g_test_message ("banner.png: flags %#x, stddev %.1f", banner->flags, banner->stddev);
+  g_assert_cmpuint (banner->flags, ==, (1u << KILN_INSPECT_EXTREME_ASPECT) | (1u << KILN_INSPECT_TOO_SMALL));
+  g_assert_cmpfloat (banner->stddev, >, 30.0);
 
   /* Sizes are as displayed: the EXIF-rotated JPEG is 40 × 60. */
   g_autoptr(KilnImageReport) rotated = analyse (settings, "rotated.jpg");
@@ -157,7 +180,37 @@ test_duplicates (void)
   g_assert_nonnull (strstr (near_b->details[KILN_INSPECT_NEAR_DUPLICATE], "near-a.jpg"));
   g_assert_cmpuint (good->flags, ==, 0);
   g_assert_cmpuint (other->flags, ==, 0);
+
+  /* Each member, the kept one too, carries its group's number. */
+  g_assert_cmpuint (dup_a->exact_group, >, 0);
+  g_assert_cmpuint (dup_a->exact_group, ==, dup_b->exact_group);
+  g_assert_cmpuint (near_a->near_group, >, 0);
+  g_assert_cmpuint (near_a->near_group, ==, near_b->near_group);
+  g_assert_cmpuint (near_a->near_group, !=, dup_a->exact_group);
+  g_assert_cmpuint (good->exact_group + good->near_group + other->exact_group + other->near_group, ==, 0);
   g_assert_cmpint (kiln_inspector_hamming (near_a->phash, other->phash), >, settings->near_distance);
+}
+
+/* Flat frames have no frequencies but rounding errors, and their hashes
+ * can match (gray.png and silver.png do): they are blank, dark or light,
+ * not copies of one another. */
+static void
+test_flat_frames_not_near_duplicates (void)
+{
+  g_autoptr(KilnInspectorSettings) settings = kiln_inspector_settings_new ();
+  g_autoptr(GPtrArray) reports = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_image_report_free);
+  const char *names[] = { "solid.png", "black.png", "white.png", "gray.png", "silver.png", "dark.jpg" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    g_ptr_array_add (reports, analyse (settings, names[i]));
+  g_assert_cmpuint (kiln_inspector_flag_duplicates (settings, reports), ==, 0);
+  for (guint i = 0; i < reports->len; i++)
+    {
+      KilnImageReport *report = reports->pdata[i];
+
+      g_assert_false (kiln_image_report_has (report, KILN_INSPECT_NEAR_DUPLICATE));
+      g_assert_cmpuint (report->near_group, ==, 0);
+    }
 }
 
 static GArray *
@@ -432,6 +485,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/inspector/reasons", test_reasons);
   g_test_add_func ("/inspector/every-file-survives", test_every_file_survives);
   g_test_add_func ("/inspector/duplicates", test_duplicates);
+  g_test_add_func ("/inspector/flat-frames-not-near-duplicates", test_flat_frames_not_near_duplicates);
   g_test_add_func ("/inspector/grouping-matches-brute-force", test_grouping_matches_brute_force);
   g_test_add_func ("/inspector/grouping-not-quadratic", test_grouping_not_quadratic);
   g_test_add_func ("/inspector/placeholder-file", test_placeholder_file);

@@ -1,7 +1,8 @@
 /* ONNX export: a net written with kiln_onnx_export() and read back with
  * Kiln's importer computes the same outputs (normalized error below 1e-6)
- * and has the same parameters, for the PyTorch fixtures and for a net with
- * every layer type and random weights; onnxruntime's outputs on a Kiln export
+ * and has the same parameters, for the PyTorch fixtures (padnet's folded
+ * Pads become asymmetric Conv and pooling pads) and for a net with every
+ * layer type and random weights; onnxruntime's outputs on a Kiln export
  * (tests/fixtures/make-onnx-export-fixture.py) match Kiln's forward on the
  * committed file; what ONNX cannot express fails cleanly and atomically.
  *
@@ -38,7 +39,7 @@ add (KilnNetSpec *spec, KilnLayerSpec *layer, const char *const *inputs)
 /* Every layer type: grouped and strided convolution, LRN, ceil pooling,
  * BatchNorm, a branch joined by Concat and Add, average pooling without the
  * padding, global pooling, Flatten, inner products on 4-D and 2-D inputs,
- * Dropout and Softmax. */
+ * Dropout and Softmax; a convolution and a pooling with asymmetric pads. */
 static KilnNetSpec *
 all_layers_spec (void)
 {
@@ -70,14 +71,14 @@ all_layers_spec (void)
   add (spec, &l, NULL);
   kiln_layer_spec_init (&l, KILN_LAYER_CONVOLUTION, "conv3b");
   l.num_output = 4, l.kernel_h = l.kernel_w = 3, l.bias = FALSE;
-  l.pad_top = l.pad_left = l.pad_bottom = l.pad_right = 1;
+  l.pad_top = 0, l.pad_left = 1, l.pad_bottom = 2, l.pad_right = 1;   /* asymmetric: ONNX begins, then ends */
   add (spec, &l, (const char *[]) { "relu2", NULL });
   kiln_layer_spec_init (&l, KILN_LAYER_CONCAT, "concat3");
   add (spec, &l, (const char *[]) { "conv3a", "conv3b", NULL });
   kiln_layer_spec_init (&l, KILN_LAYER_ADD, "add3");
   add (spec, &l, (const char *[]) { "concat3", "relu2", NULL });
   kiln_layer_spec_init (&l, KILN_LAYER_AVG_POOL, "pool3");
-  l.kernel_h = l.kernel_w = 3, l.pad_top = l.pad_left = l.pad_bottom = l.pad_right = 1;
+  l.kernel_h = l.kernel_w = 3, l.pad_top = l.pad_bottom = 1, l.pad_left = 0, l.pad_right = 2;
   add (spec, &l, NULL);                                     /* 8×4×4 */
   kiln_layer_spec_init (&l, KILN_LAYER_INNER_PRODUCT, "fc4");
   l.num_output = 16;
@@ -288,6 +289,64 @@ test_onnxruntime_outputs (void)
   g_assert_cmpfloat (err, <, 1e-5);
 }
 
+/* The graph input and output names of the file at @path. */
+static void
+assert_io_names (const char *path, const char *input, const char *output)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnOnnxModel) model = kiln_onnx_model_load (path, &error);
+  KilnOnnxValueInfo info;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (kiln_onnx_model_get_n_inputs (model), ==, 1);
+  kiln_onnx_model_get_input (model, 0, &info);
+  g_assert_cmpstr (info.name, ==, input);
+  g_assert_cmpuint (kiln_onnx_model_get_n_outputs (model), ==, 1);
+  kiln_onnx_model_get_output (model, 0, &info);
+  g_assert_cmpstr (info.name, ==, output);
+}
+
+/* Kiln's own nets read "input" and write "output"; an imported model keeps
+ * the names it came with, even when a layer is called the same. */
+static void
+test_io_names (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnBackend) backend = kiln_backend_new ("cpu", &error);
+  g_autofree char *dir = g_dir_make_tmp ("kiln-export-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "model.onnx", NULL);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (9);
+
+  g_assert_no_error (error);
+  g_autoptr(KilnNet) net = build_all_layers_net (backend, 2);
+  kiln_onnx_export (net, path, &error);
+  g_assert_no_error (error);
+  assert_io_names (path, "input", "output");
+
+  /* "conv1" and "relu1" are layers too: their values move aside. */
+  kiln_onnx_export_named (net, path, "conv1", "relu1", &error);
+  g_assert_no_error (error);
+  assert_io_names (path, "conv1", "relu1");
+  gint64 n = kiln_shape_n_elements (kiln_net_get_input_shape (net));
+  g_autofree float *input = g_new (float, n);
+  for (gint64 i = 0; i < n; i++)
+    input[i] = (float) g_rand_double_range (rand, -1, 1);
+  g_autoptr(KilnNet) back = import_net (path, backend, 2);
+  g_autofree float *y = forward (net, input);
+  g_autofree float *y_back = forward (back, input);
+  g_assert_cmpfloat (kiln_test_normalized_error (y_back, y, kiln_shape_n_elements (kiln_net_get_output_shape (net)),
+                                                 NULL), <, 1e-6);
+
+  /* One name for both cannot be a graph. */
+  g_assert_false (kiln_onnx_export_named (net, path, "x", "x", &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "“x”"));
+  g_clear_error (&error);
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static void
 test_errors (void)
 {
@@ -391,7 +450,7 @@ fail:
 int
 main (int argc, char **argv)
 {
-  static const char *fixtures[] = { "convnet", "branchnet", "gemmnet", "viewnet", "signalnet" };
+  static const char *fixtures[] = { "convnet", "branchnet", "gemmnet", "viewnet", "signalnet", "padnet" };
 
   if (argc == 3 && g_str_equal (argv[1], "--write-fixture"))
     return write_fixture (argv[2], NULL);
@@ -406,6 +465,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/onnx-export/round-trip/all-layers", test_round_trip_all_layers);
   g_test_add_func ("/onnx-export/onnxruntime", test_onnxruntime_outputs);
+  g_test_add_func ("/onnx-export/io-names", test_io_names);
   g_test_add_func ("/onnx-export/errors", test_errors);
   return g_test_run ();
 }

@@ -2,7 +2,9 @@
  * fixture of tests/fixtures/make-onnx-fixtures.py, at every opset it was
  * exported at, is imported, built as a KilnNet on the CPU backend, loaded
  * with its weights and run in inference mode on the fixed input; the output
- * must match the reference PyTorch computed (normalized error below 1e-5). */
+ * must match the reference PyTorch computed (normalized error below 1e-5).
+ * The explicit-Pad fixtures of make-onnx-pad-fixtures.py (Pads folded into
+ * the next window's pads) must match onnxruntime's outputs the same way. */
 #include <math.h>
 #include <string.h>
 
@@ -12,7 +14,22 @@
 #include "kiln-onnx.h"
 #include "test-util.h"
 
-static const int opsets[] = { 7, 11, 13, 17 };
+typedef struct {
+  const char *name;
+  const char *reference;   /* what computed the expected output */
+  int opsets[4];           /* 0-terminated */
+} ForwardNet;
+
+static const ForwardNet nets[] = {
+  { "convnet", "PyTorch", { 7, 11, 13, 17 } },
+  { "branchnet", "PyTorch", { 7, 11, 13, 17 } },
+  { "gemmnet", "PyTorch", { 7, 11, 13, 17 } },
+  { "viewnet", "PyTorch", { 7, 11, 13, 17 } },
+  { "viewnet-dynamic", "PyTorch", { 7, 11, 13, 17 } },
+  { "signalnet", "PyTorch", { 7, 11, 13, 17 } },
+  /* Opset 9 writes Pad's pads as an attribute, 13 as a constant subgraph. */
+  { "padnet", "onnxruntime", { 9, 13 } },
+};
 
 static KilnOnnxTensor *
 load_reference (const char *net, const char *what)
@@ -29,16 +46,17 @@ load_reference (const char *net, const char *what)
 static void
 check_net (gconstpointer data)
 {
-  const char *net_name = data;
+  const ForwardNet *fn = data;
+  const char *net_name = fn->name;
   g_autoptr(KilnOnnxTensor) input = load_reference (net_name, "input");
   g_autoptr(KilnOnnxTensor) expected = load_reference (net_name, "output");
   g_autoptr(GError) error = NULL;
   g_autoptr(KilnBackend) backend = kiln_backend_new ("cpu", &error);
 
   g_assert_no_error (error);
-  for (guint o = 0; o < G_N_ELEMENTS (opsets); o++)
+  for (guint o = 0; o < G_N_ELEMENTS (fn->opsets) && fn->opsets[o]; o++)
     {
-      g_autofree char *file = g_strdup_printf ("%s-opset%d.onnx", net_name, opsets[o]);
+      g_autofree char *file = g_strdup_printf ("%s-opset%d.onnx", net_name, fn->opsets[o]);
       g_autofree char *path = g_test_build_filename (G_TEST_DIST, "fixtures", "onnx", file, NULL);
       g_autoptr(KilnNetSpec) spec = NULL;
       g_autoptr(GHashTable) weights = NULL;
@@ -62,7 +80,7 @@ check_net (gconstpointer data)
       kiln_net_get_output (net, output);
 
       double err = kiln_test_normalized_error (output, expected->data, expected->n_elements, NULL);
-      g_test_message ("%s: normalized error %.3g", file, err);
+      g_test_message ("%s: normalized error %.3g against %s", file, err, fn->reference);
       g_assert_cmpfloat (err, <, 1e-5);
       kiln_net_free (net);
     }
@@ -113,6 +131,31 @@ test_transposed_gemm (void)
   g_assert_cmpmem (plain, expected->n_elements * sizeof (float), transposed, expected->n_elements * sizeof (float));
 }
 
+/* Pads folded into the next window's pads, against onnxruntime: −inf before
+ * a max pooling, zeros before an average pooling that counts its own pads
+ * and before a convolution with asymmetric pads of its own; a 1-D signal. */
+static void
+test_folded_pads (void)
+{
+  const char *const names[] = { "hand-pads", "hand-pad-conv1d" };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnBackend) backend = kiln_backend_new ("cpu", &error);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *file = g_strconcat (names[i], ".onnx", NULL);
+      g_autoptr(KilnOnnxTensor) input = load_reference (names[i], "input");
+      g_autoptr(KilnOnnxTensor) expected = load_reference (names[i], "output");
+      g_autofree float *output = g_new (float, expected->n_elements);
+
+      forward_fixture (file, backend, input->data, (int) input->dims[0], output, expected->n_elements);
+      double err = kiln_test_normalized_error (output, expected->data, expected->n_elements, NULL);
+      g_test_message ("%s: normalized error %.3g against onnxruntime", file, err);
+      g_assert_cmpfloat (err, <, 1e-5);
+    }
+}
+
 static void
 test_missing_weights (void)
 {
@@ -139,16 +182,15 @@ test_missing_weights (void)
 int
 main (int argc, char **argv)
 {
-  static const char *nets[] = { "convnet", "branchnet", "gemmnet", "viewnet", "viewnet-dynamic", "signalnet" };
-
   g_test_init (&argc, &argv, NULL);
 
   for (guint i = 0; i < G_N_ELEMENTS (nets); i++)
     {
-      g_autofree char *name = g_strdup_printf ("/onnx-forward/%s", nets[i]);
-      g_test_add_data_func (name, nets[i], check_net);
+      g_autofree char *name = g_strdup_printf ("/onnx-forward/%s", nets[i].name);
+      g_test_add_data_func (name, &nets[i], check_net);
     }
   g_test_add_func ("/onnx-forward/transposed-gemm", test_transposed_gemm);
+  g_test_add_func ("/onnx-forward/folded-pads", test_folded_pads);
   g_test_add_func ("/onnx-forward/missing-weights", test_missing_weights);
 
   return g_test_run ();

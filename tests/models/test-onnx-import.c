@@ -386,6 +386,79 @@ test_hand_same_name (void)
   g_assert_cmpint (kiln_net_spec_get_layer (identity, 2)->type, ==, KILN_LAYER_INNER_PRODUCT);
 }
 
+static void
+assert_pads (KilnNetSpec *spec, guint index, int top, int left, int bottom, int right)
+{
+  const KilnLayerSpec *l = kiln_net_spec_get_layer (spec, index);
+
+  if (l->pad_top != top || l->pad_left != left || l->pad_bottom != bottom || l->pad_right != right)
+    g_error ("layer %s pads top %d, left %d, bottom %d, right %d; expected %d, %d, %d, %d", l->name,
+             l->pad_top, l->pad_left, l->pad_bottom, l->pad_right, top, left, bottom, right);
+}
+
+/* PyTorch's explicit Pads (ZeroPad2d, F.pad) fold into the next window:
+ * opset 9 writes the pads as an attribute, 13 computes them in a constant
+ * subgraph (ConstantOfShape, Concat, Reshape, Slice, Transpose, Cast) and
+ * adds an empty Pad before the average pooling. */
+static void
+test_padnet (void)
+{
+  static const KilnLayerType types[] = {
+    KILN_LAYER_CONVOLUTION, KILN_LAYER_RELU, KILN_LAYER_AVG_POOL, KILN_LAYER_CONVOLUTION, KILN_LAYER_RELU,
+    KILN_LAYER_MAX_POOL, KILN_LAYER_FLATTEN, KILN_LAYER_INNER_PRODUCT,
+  };
+  const int padnet_opsets[] = { 9, 13 };
+
+  for (guint o = 0; o < G_N_ELEMENTS (padnet_opsets); o++)
+    {
+      g_autofree char *file = g_strdup_printf ("padnet-opset%d.onnx", padnet_opsets[o]);
+      g_autoptr(GHashTable) weights = NULL;
+      g_autoptr(KilnNetSpec) spec = import_fixture (file, &weights);
+
+      assert_types (spec, types, G_N_ELEMENTS (types));
+      /* ZeroPad2d((1, 2, 0, 1)): ONNX pads [0, 0, 0, 1, 0, 0, 1, 2]. */
+      g_assert_cmpstr (kiln_net_spec_get_layer (spec, 0)->name, ==, "/conv1/Conv");
+      assert_pads (spec, 0, 0, 1, 1, 2);
+      assert_shape (spec, 0, 6, 5, 6);
+      /* F.pad (1, 0, 1, 2) before avg_pool2d: the zeros count. */
+      assert_pads (spec, 2, 1, 1, 2, 0);
+      g_assert_true (kiln_net_spec_get_layer (spec, 2)->count_include_pad);
+      assert_shape (spec, 2, 6, 3, 3);
+      assert_pads (spec, 3, 0, 0, 0, 0);
+      /* After a ReLU, zeros never win a max. */
+      assert_pads (spec, 5, 0, 0, 1, 1);
+      assert_shape (spec, 5, 8, 2, 2);
+      assert_shape (spec, 7, 5, 1, 1);
+      g_assert_cmpuint (g_hash_table_size (weights), ==, 6);
+    }
+}
+
+/* Hand-written Pads: −inf before max pooling on the raw input, zeros added
+ * to the pads of an average pooling that counts them and of a convolution,
+ * and a Pad on the one axis of an N×C×L signal. */
+static void
+test_hand_pads (void)
+{
+  g_autoptr(GHashTable) weights = NULL;
+  g_autoptr(KilnNetSpec) spec = import_fixture ("hand-pads.onnx", &weights);
+  static const KilnLayerType types[] = { KILN_LAYER_MAX_POOL, KILN_LAYER_AVG_POOL, KILN_LAYER_CONVOLUTION };
+
+  assert_types (spec, types, G_N_ELEMENTS (types));
+  assert_pads (spec, 0, 1, 0, 0, 2);
+  assert_shape (spec, 0, 3, 4, 4);
+  assert_pads (spec, 1, 2, 1, 1, 2);
+  g_assert_true (kiln_net_spec_get_layer (spec, 1)->count_include_pad);
+  assert_shape (spec, 1, 3, 5, 5);
+  assert_pads (spec, 2, 1, 1, 1, 1);
+  assert_shape (spec, 2, 4, 5, 5);
+
+  g_autoptr(GHashTable) signal_weights = NULL;
+  g_autoptr(KilnNetSpec) signal = import_fixture ("hand-pad-conv1d.onnx", &signal_weights);
+  g_assert_cmpuint (kiln_net_spec_get_n_layers (signal), ==, 1);
+  assert_pads (signal, 0, 2, 0, 1, 0);
+  assert_shape (signal, 0, 2, 4, 1);
+}
+
 /* The opsets differ in how they write things, not in the net. */
 static void
 test_opsets_agree (void)
@@ -489,6 +562,14 @@ test_refusals (void)
   assert_import_fails ("bad-weights.onnx", KILN_ERROR_SHAPE, "conv_wrong_c", NULL);
   assert_import_fails ("bad-add-constant.onnx", KILN_ERROR_UNSUPPORTED, "add_const", NULL);
   assert_import_fails ("bad-pad.onnx", KILN_ERROR_UNSUPPORTED, "pad_edges", "0, 0, 1, 1, 0, 0, 1, 1");
+  assert_import_fails ("bad-pad.onnx", KILN_ERROR_UNSUPPORTED, "pad_edges", "mode edge");
+  assert_import_fails ("bad-pad-reflect.onnx", KILN_ERROR_UNSUPPORTED, "Pad node “pad_mirror”", "mode reflect");
+  assert_import_fails ("bad-pad-value.onnx", KILN_ERROR_UNSUPPORTED, "Pad node “pad_ones”", "value 1.5");
+  assert_import_fails ("bad-pad-maxpool.onnx", KILN_ERROR_UNSUPPORTED, "Pad node “pad_signed”", "“max”");
+  assert_import_fails ("bad-pad-relu.onnx", KILN_ERROR_UNSUPPORTED, "Pad node “pad_first”", "relu_after_pad");
+  assert_import_fails ("bad-pad-channels.onnx", KILN_ERROR_UNSUPPORTED, "Pad node “pad_channels”", "channel");
+  assert_import_fails ("bad-pad-avg-exclude.onnx", KILN_ERROR_UNSUPPORTED, "Pad node “pad_counted”",
+                       "avg_uncounted");
   assert_import_fails ("bad-transpose-relu.onnx", KILN_ERROR_UNSUPPORTED, "relu_t", "transposed");
   assert_import_fails ("bad-custom-domain.onnx", KILN_ERROR_UNSUPPORTED, "com.microsoft", "conv_ms");
   assert_import_fails ("bad-external.onnx", KILN_ERROR_UNSUPPORTED, "external", "weights.bin");
@@ -507,6 +588,8 @@ main (int argc, char **argv)
   g_test_add_func ("/onnx-import/viewnet", test_viewnet);
   g_test_add_func ("/onnx-import/same-lower-gemm", test_hand_same_lower_gemm);
   g_test_add_func ("/onnx-import/same-name", test_hand_same_name);
+  g_test_add_func ("/onnx-import/padnet", test_padnet);
+  g_test_add_func ("/onnx-import/hand-pads", test_hand_pads);
   g_test_add_func ("/onnx-import/opsets-agree", test_opsets_agree);
   g_test_add_func ("/onnx-import/reference-tensors", test_reference_tensors);
   g_test_add_func ("/onnx-import/refusals", test_refusals);

@@ -30,7 +30,7 @@
 static const char *const families[] = {
   "test_conv_*", "test_maxpool_*", "test_averagepool_*", "test_lrn*", "test_gemm_*", "test_relu",
   "test_softmax_*", "test_batchnorm_*", "test_dropout_*", "test_flatten_*", "test_concat_*",
-  "test_add*", "test_globalaveragepool*", NULL,
+  "test_add*", "test_globalaveragepool*", "test_constant_pad", "test_edge_pad", "test_reflect_pad", NULL,
 };
 
 typedef struct {

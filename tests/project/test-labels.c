@@ -341,11 +341,56 @@ test_fashion_mnist_subset (void)
   kiln_test_remove_tree (dir);
 }
 
+/* The tree's labeler, the store and every subset number classes one way:
+ * ROOT last, though "ROOT" sorts before "zeta" by name. */
+static void
+test_one_class_order (void)
+{
+  g_autofree char *root = make_tree ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnLabelSet) tree = kiln_labels_from_folder (root, NULL, &error);
+  g_assert_no_error (error);
+  g_autofree char *parent = g_dir_make_tmp ("kiln-order-XXXXXX", &error);
+  g_autofree char *project_dir = g_build_filename (parent, "p", NULL);
+  g_autoptr(KilnProject) project = kiln_project_new_from_folder (project_dir, root, KILN_IMPORT_COPY, NULL, &error);
+  g_assert_no_error (error);
+
+  g_auto(GStrv) stored = kiln_project_list_classes (project, &error);
+  g_autoptr(KilnLabelSet) kept = kiln_project_get_label_set (project, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (stored), ==, tree->classes->len);
+  g_assert_cmpuint (kept->classes->len, ==, tree->classes->len);
+  for (guint c = 0; c < tree->classes->len; c++)
+    {
+      g_assert_cmpstr (stored[c], ==, tree->classes->pdata[c]);
+      g_assert_cmpstr (kept->classes->pdata[c], ==, tree->classes->pdata[c]);
+    }
+  g_assert_cmpstr (stored[tree->classes->len - 1], ==, KILN_LABELS_ROOT_CLASS);
+  kiln_test_remove_tree (parent);
+}
+
+/* An empty label file is an empty set (found by fuzz-labels: the reader
+ * did arithmetic on the NULL an empty mapping gives; UBSan builds abort). */
+static void
+test_empty_file (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("kiln-empty-labels-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "labels.txt", NULL);
+  g_assert_true (g_file_set_contents (path, "", 0, &error));
+  g_autoptr(KilnLabelSet) set = kiln_labels_read (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (set->paths->len, ==, 0);
+  kiln_test_remove_tree (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/labels/tree-round-trip", test_label_tree_round_trip);
+  g_test_add_func ("/labels/one-class-order", test_one_class_order);
+  g_test_add_func ("/labels/empty-file", test_empty_file);
   g_test_add_func ("/labels/image-folder-order", test_image_folder_order);
   g_test_add_func ("/labels/read-errors", test_read_errors);
   g_test_add_func ("/labels/idx-synthetic", test_idx_synthetic);

@@ -39,35 +39,6 @@ project_dir (Fixture *f)
   return g_build_filename (f->dir, "my project", NULL);
 }
 
-static void
-write_file (KilnProject *project,
-            const char  *relative,
-            const char  *contents)
-{
-  g_autofree char *path = kiln_project_build_path (project, relative);
-  g_autofree char *parent = g_path_get_dirname (path);
-  g_autoptr(GError) error = NULL;
-
-  g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
-  g_file_set_contents (path, contents, -1, &error);
-  g_assert_no_error (error);
-}
-
-static gint64
-add_image (KilnProject *project,
-           const char  *path,
-           const char  *class_name)
-{
-  g_autoptr(KilnImageRecord) record = kiln_image_record_new (path, class_name);
-  g_autoptr(GError) error = NULL;
-
-  write_file (project, path, path);
-  kiln_project_add_image (project, record, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (record->id, >, 0);
-  return record->id;
-}
-
 static gboolean
 exists (KilnProject *project,
         const char  *relative)
@@ -170,8 +141,8 @@ test_images_and_reopen (Fixture       *f,
     g_autoptr(KilnImageRecord) full = kiln_image_record_new ("images/Zebra/z 1.jpg", "Zebra");
 
     g_assert_no_error (error);
-    cat_id = add_image (project, "images/cat/a.jpg", "cat");
-    add_image (project, "images/Ängste/ü.png", "Ängste");
+    cat_id = kiln_test_add_image (project, "images/cat/a.jpg", "cat");
+    kiln_test_add_image (project, "images/Ängste/ü.png", "Ängste");
     full->size = 1234;
     full->width = 640;
     full->height = 480;
@@ -259,8 +230,8 @@ test_flags (Fixture       *f,
   g_autofree char *dir = project_dir (f);
   g_autoptr(GError) error = NULL;
   g_autoptr(KilnProject) project = kiln_project_open (dir, &error);
-  gint64 a = add_image (project, "images/x/a.jpg", "x");
-  gint64 b = add_image (project, "images/x/b.jpg", "x");
+  gint64 a = kiln_test_add_image (project, "images/x/a.jpg", "x");
+  gint64 b = kiln_test_add_image (project, "images/x/b.jpg", "x");
 
   kiln_project_set_flag (project, a, "truncated", "ends at byte 10", &error);
   g_assert_no_error (error);
@@ -305,8 +276,8 @@ test_discard_and_restore (Fixture       *f,
   {
     g_autoptr(KilnProject) project = kiln_project_open (dir, &error);
     g_assert_no_error (error);
-    a = add_image (project, "images/cat/photo 1.jpg", "cat");
-    b = add_image (project, "images/dog/photo 1.jpg", "dog");
+    a = kiln_test_add_image (project, "images/cat/photo 1.jpg", "cat");
+    b = kiln_test_add_image (project, "images/dog/photo 1.jpg", "dog");
 
     kiln_project_discard_image (project, a, "truncated", &error);
     g_assert_no_error (error);
@@ -314,7 +285,7 @@ test_discard_and_restore (Fixture       *f,
     g_assert_true (exists (project, "discarded/truncated/cat/photo 1.jpg"));
 
     /* A second image whose name collides gets a numbered name. */
-    write_file (project, "discarded/truncated/dog/photo 1.jpg", "someone else's file");
+    kiln_test_write_project_file (project, "discarded/truncated/dog/photo 1.jpg", "someone else's file");
     kiln_project_discard_image (project, b, "truncated", &error);
     g_assert_no_error (error);
     g_assert_true (exists (project, "discarded/truncated/dog/photo 1-1.jpg"));
@@ -355,7 +326,7 @@ test_discard_and_restore (Fixture       *f,
   g_assert_cmpstr (contents, ==, "images/cat/photo 1.jpg");
 
   /* Restoring onto a path that another file took is refused. */
-  write_file (project, "images/dog/photo 1.jpg", "a new dog");
+  kiln_test_write_project_file (project, "images/dog/photo 1.jpg", "a new dog");
   g_assert_false (kiln_project_restore_image (project, b, &error));
   g_assert_error (error, KILN_ERROR, KILN_ERROR_IO);
   g_clear_error (&error);
@@ -375,7 +346,7 @@ test_discard_missing_file (Fixture       *f,
   g_autofree char *dir = project_dir (f);
   g_autoptr(GError) error = NULL;
   g_autoptr(KilnProject) project = kiln_project_open (dir, &error);
-  gint64 a = add_image (project, "images/cat/gone.jpg", "cat");
+  gint64 a = kiln_test_add_image (project, "images/cat/gone.jpg", "cat");
   g_autofree char *path = kiln_project_build_path (project, "images/cat/gone.jpg");
 
   g_unlink (path);
@@ -438,7 +409,7 @@ test_failed_transaction_leaves_nothing (Fixture       *f,
   {
     g_autoptr(KilnProject) project = kiln_project_open (dir, &error);
     g_assert_no_error (error);
-    add_image (project, "images/old/keep.jpg", "old");
+    kiln_test_add_image (project, "images/old/keep.jpg", "old");
 
     g_assert_false (kiln_project_transaction (project, add_and_flag, &failing, &error));
     g_assert_error (error, KILN_ERROR, KILN_ERROR_FAILED);
@@ -500,7 +471,7 @@ test_killed_mid_transaction (Fixture       *f,
   {
     g_autoptr(KilnProject) project = kiln_project_open (dir, &error);
     g_assert_no_error (error);
-    add_image (project, "images/old/keep.jpg", "old");
+    kiln_test_add_image (project, "images/old/keep.jpg", "old");
   }
   child = fork ();
   g_assert_cmpint (child, >=, 0);
@@ -539,7 +510,7 @@ test_crash_journal_replayed (Fixture       *f,
   {
     g_autoptr(KilnProject) project = kiln_project_open (dir, &error);
     g_assert_no_error (error);
-    a = add_image (project, "images/cat/a.jpg", "cat");
+    a = kiln_test_add_image (project, "images/cat/a.jpg", "cat");
   }
   g_autofree char *sql = g_strdup_printf (
     "BEGIN;"
@@ -579,7 +550,7 @@ test_splits (Fixture       *f,
   for (guint i = 0; i < 3; i++)
     {
       g_autofree char *path = g_strdup_printf ("images/c/%u.jpg", i);
-      ids[i] = add_image (project, path, "c");
+      ids[i] = kiln_test_add_image (project, path, "c");
     }
   kiln_project_set_split (project, "default", 42, ids, subsets, 3, &error);
   g_assert_no_error (error);

@@ -74,15 +74,8 @@ main (int argc, char **argv)
     gtk_widget_activate_action (page, "network.preset", "s", "resnet18");
   settle (25);
 
-  int w = gtk_widget_get_width (window), h = gtk_widget_get_height (window), page_min;
-  gtk_widget_measure (page, GTK_ORIENTATION_HORIZONTAL, -1, &page_min, NULL, NULL, NULL);
-  g_print ("the page needs at least %d px\n", page_min);
-  if (!kiln_test_save_png (window, argv[1]))
-    {
-      g_printerr ("could not write %s\n", argv[1]);
-      return 1;
-    }
-  g_print ("%s: %d × %d\n", argv[1], w, h);
+  if (!kiln_test_shoot_window (window, page, argv[1]))
+    return 1;
   gtk_window_destroy (GTK_WINDOW (window));
   return 0;
 }

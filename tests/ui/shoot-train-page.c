@@ -148,8 +148,7 @@ main (int argc, char **argv)
     }
   else
     {
-      g_autoptr(GFile) folder = g_file_new_for_path (project);
-      kiln_window_open_project (KILN_WINDOW (window), folder);
+      kiln_test_open_project (KILN_WINDOW (window), project);
     }
   KilnRunWizard *wizard = kiln_test_child (train, KILN_TYPE_TRAIN_PAGE, "wizard");
   AdwLeaflet *leaflet = kiln_test_child (train, KILN_TYPE_TRAIN_PAGE, "leaflet");

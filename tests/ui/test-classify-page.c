@@ -98,8 +98,7 @@ test_drop_matches_cli (void)
   gtk_window_present (GTK_WINDOW (window));
   kiln_test_spin_until (is_mapped, window, 10);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "classify"));
-  g_autoptr(GFile) folder = g_file_new_for_path (project);
-  kiln_window_open_project (window, folder);
+  kiln_test_open_project (window, project);
   KilnClassifyPage *page = kiln_test_child (window, KILN_TYPE_WINDOW, "classify_page");
 
   /* A vertical bar, and a file that is no image. */

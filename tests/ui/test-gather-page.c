@@ -167,8 +167,10 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->page = gather_page (f->window);
   f->dir = g_dir_make_tmp ("kiln-gather-page-XXXXXX", &error);
   g_assert_no_error (error);
-  g_autoptr(GFile) folder = g_file_new_for_path (f->dir);
-  kiln_window_open_project (f->window, folder);
+  /* A new, empty project, as New Project makes it. */
+  g_autoptr(KilnProject) store = kiln_project_open (f->dir, &error);
+  g_assert_no_error (error);
+  kiln_test_open_project (f->window, f->dir);
 }
 
 static void
@@ -220,18 +222,26 @@ is_visible (gpointer widget)
   return gtk_widget_get_visible (widget);
 }
 
+/* The Curate page shows @n kept images. */
 static gboolean
-images_description_is (gpointer data)
+curate_shows (gpointer data)
 {
   gpointer *args = data;
-  AdwStatusPage *status = child (args[0], KILN_TYPE_WINDOW, "images_status");
-  return g_strcmp0 (adw_status_page_get_description (status), args[1]) == 0;
+  KilnImageList *images = kiln_curate_page_get_images (kiln_test_curate_page (args[0]));
+  return images != NULL && kiln_image_list_count (images, NULL, KILN_IMAGE_KEPT, NULL) == GPOINTER_TO_UINT (args[1]);
 }
 
 static void
 test_browse_synsets (Fixture *f, gconstpointer data)
 {
   KilnGatherPage *page = f->page;
+
+  /* Where images will go is said before anything is gathered. */
+  AdwActionRow *target = child (page, KILN_TYPE_GATHER_PAGE, "target_row");
+  g_autofree char *name = g_path_get_basename (f->dir);
+  g_autofree char *images = g_build_filename (f->dir, "images", NULL);
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (target)), ==, name);
+  g_assert_cmpstr (adw_action_row_get_subtitle (target), ==, images);
 
   search (page, "domestic cat", "n02121808");
   AdwPreferencesGroup *group = child (page, KILN_TYPE_GATHER_PAGE, "synset_group");
@@ -311,9 +321,9 @@ test_gather_url_list (Fixture *f, gconstpointer data)
 
   g_autofree char *class_dir = g_build_filename (dir, "images", "n02121808", NULL);
   g_assert_cmpuint (count_files (class_dir), ==, 2);
-  gpointer args[] = { window, (gpointer) "1 class · 2 images" };
-  kiln_test_spin_until (images_description_is, args, 10);
-  g_assert_true (images_description_is (args));
+  gpointer args[] = { window, GUINT_TO_POINTER (2) };
+  kiln_test_spin_until (curate_shows, args, 10);
+  g_assert_true (curate_shows (args));
 
   /* Every outcome was recorded: the second run fetches nothing. */
   server.n_requests = 0;
@@ -327,13 +337,32 @@ test_gather_url_list (Fixture *f, gconstpointer data)
   /* Opening the project again, in another window, shows the same outcomes. */
   g_autoptr(KilnApplication) app = kiln_test_make_app ();
   KilnWindow *other = kiln_window_new (app);
-  g_autoptr(GFile) folder = g_file_new_for_path (dir);
-  kiln_window_open_project (other, folder);
+  kiln_test_open_project (other, dir);
   KilnGatherPage *other_page = gather_page (other);
   GtkWidget *other_failures = child (other_page, KILN_TYPE_GATHER_PAGE, "failures_group");
   kiln_test_spin_until (is_visible, other_failures, 10);
   g_assert_nonnull (kiln_test_find_action_row (other_failures, "/gone/lost.jpg"));
   gtk_window_destroy (GTK_WINDOW (other));
+}
+
+/* Without a project nothing can be gathered: the page says so, and asks
+ * for a new or an opened one, instead of picking one itself. */
+static void
+test_no_project (void)
+{
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
+  KilnWindow *window = kiln_window_new (app);
+  KilnGatherPage *page = gather_page (window);
+  AdwActionRow *target = child (page, KILN_TYPE_GATHER_PAGE, "target_row");
+
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (target)), ==, "No Project Open");
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (target), "make a new one or open one"));
+  const char *before = g_intern_string (status_text (page));
+  gtk_widget_activate_action (GTK_WIDGET (page), "gather.start", NULL);
+  g_assert_false (kiln_gather_page_is_running (page));
+  g_assert_cmpstr (status_text (page), ==, before);
+  gtk_window_destroy (GTK_WINDOW (window));
 }
 
 static gboolean
@@ -407,6 +436,7 @@ main (int argc, char **argv)
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
   start_server ();
 
+  g_test_add_func ("/gather-page/no-project", test_no_project);
   g_test_add ("/gather-page/browse-synsets", Fixture, NULL, fixture_setup, test_browse_synsets, fixture_teardown);
   g_test_add ("/gather-page/gather-a-url-list", Fixture, NULL, fixture_setup, test_gather_url_list,
               fixture_teardown);

@@ -66,8 +66,8 @@ fixture_setup (Fixture *f, gboolean present)
     }
   f->page = kiln_test_child (f->window, KILN_TYPE_WINDOW, "train_page");
   f->wizard = kiln_test_child (f->page, KILN_TYPE_TRAIN_PAGE, "wizard");
-  g_autoptr(GFile) folder = g_file_new_for_path (f->project);
-  kiln_window_open_project (f->window, folder);
+  /* Opening reads the project on a worker: wait until the window has it. */
+  kiln_test_open_project (f->window, f->project);
 }
 
 static void

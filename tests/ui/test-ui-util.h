@@ -4,6 +4,8 @@
 #include <adwaita.h>
 
 #include "kiln-application.h"
+#include "kiln-curate-page.h"
+#include "kiln-window.h"
 
 G_BEGIN_DECLS
 
@@ -45,5 +47,27 @@ gboolean         kiln_test_save_png        (GtkWidget  *window,
  * "summary\nbody", so a test can see them and GLib finds a server. The
  * array lives as long as the program. */
 GPtrArray       *kiln_test_notifications (void);
+/* Renders @window as it is on screen to the PNG @path (the shoot-*
+ * helpers), saying what the page @page needs as its least width. */
+gboolean         kiln_test_shoot_window (GtkWidget  *window,
+                                         GtkWidget  *page,
+                                         const char *path);
+
+/* Waits for an AdwMessageDialog to be shown and returns it (asserting). */
+AdwMessageDialog *kiln_test_wait_message_dialog (void);
+
+/* The window's Curate page. */
+KilnCuratePage  *kiln_test_curate_page (KilnWindow *window);
+/* Opens the project in @dir in @window and waits until the window has it
+ * and its Curate page has read its images. */
+void             kiln_test_open_project (KilnWindow *window,
+                                         const char *dir);
+/* Waits until the Curate page is idle (images read, inspection over). */
+void             kiln_test_wait_curate  (KilnCuratePage *page);
+
+/* Asserts what the Curate page's header says: the filter and the count. */
+void             kiln_test_assert_curate_title (KilnCuratePage *page,
+                                                const char     *title,
+                                                const char     *count);
 
 G_END_DECLS

@@ -139,6 +139,19 @@ kiln_progress_snapshot (KilnProgress *self, KilnProgressSnapshot *snapshot, char
   g_mutex_unlock (&self->lock);
 }
 
+void
+kiln_progress_feed (guint64 done, guint64 total, gpointer user_data)
+{
+  KilnProgress *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  self->total = total;
+  self->done = done;
+  sample_rate_locked (self);
+  g_mutex_unlock (&self->lock);
+  kiln_emitter_post (self->emitter, FALSE);
+}
+
 static char *
 format_count (gint64 n)
 {

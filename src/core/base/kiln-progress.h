@@ -53,6 +53,13 @@ void          kiln_progress_snapshot       (KilnProgress         *self,
                                             KilnProgressSnapshot *snapshot,
                                             char                **status);
 
+/* A KilnProgressFunc for @user_data, a KilnProgress: sets it to the
+ * absolute counts a synchronous core call reports (it adds the difference),
+ * so an _async wrapper can pass its KilnProgress straight through. */
+void          kiln_progress_feed           (guint64       done,
+                                            guint64       total,
+                                            gpointer      user_data);
+
 /* "12,345 / 70,000 · 1,234/s · ETA 0:47" */
 char         *kiln_progress_format         (const KilnProgressSnapshot *snapshot);
 /* "0:47", "1:02:03": a duration such as an ETA, rounded up to seconds. */

@@ -134,7 +134,7 @@ side_compute (Side        *side,
   side->pad_b = pad_b;
   kiln_window_extent (n, kernel, stride, dilation, pad_a, pad_b, rounding, &side->e);
 
-  g_autofree char *base = kiln_window_format (n, pad_a + pad_b, (int) side->e.span, stride);
+  g_autofree char *base = kiln_window_format (n, pad_a, pad_b, (int) side->e.span, stride);
   g_autofree char *value = kiln_window_format_value (side->e.numerator, stride);
 
   side->equation = g_strdup_printf ("%s = %s", base, value);

@@ -78,7 +78,7 @@ conv_side (const Window *win,
   gboolean fits = kiln_window_extent (win->n, win->kernel, win->stride, win->dilation,
                                       win->pad_a, win->pad_b, KILN_ROUND_FLOOR, &e);
   gint64 num = e.numerator;
-  g_autofree char *arith = kiln_window_format (win->n, win->pad_a + win->pad_b, (int) e.span, win->stride);
+  g_autofree char *arith = kiln_window_format (win->n, win->pad_a, win->pad_b, (int) e.span, win->stride);
 
   if (!fits)
     return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
@@ -126,7 +126,7 @@ pool_side (const Window *win,
   KilnWindowExtent e;
   gboolean fits = kiln_window_extent (win->n, win->kernel, win->stride, win->dilation,
                                       win->pad_a, win->pad_b, rounding, &e);
-  g_autofree char *arith = kiln_window_format (win->n, win->pad_a + win->pad_b, win->kernel, win->stride);
+  g_autofree char *arith = kiln_window_format (win->n, win->pad_a, win->pad_b, win->kernel, win->stride);
 
   if (!fits)
     return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,

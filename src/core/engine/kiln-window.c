@@ -69,12 +69,16 @@ kiln_window_suggest_fix (const KilnWindowExtent *extent,
 
 char *
 kiln_window_format (int n,
-                    int pad_total,
+                    int pad_before,
+                    int pad_after,
                     int span,
                     int stride)
 {
-  if (pad_total > 0)
-    return g_strdup_printf ("(%d + %d − %d)/%d + 1", n, pad_total, span, stride);
+  /* A folded ONNX Pad or SAME padding is asymmetric: show which side has what. */
+  if (pad_before != pad_after)
+    return g_strdup_printf ("(%d + %d + %d − %d)/%d + 1", n, pad_before, pad_after, span, stride);
+  if (pad_before > 0)
+    return g_strdup_printf ("(%d + %d − %d)/%d + 1", n, pad_before + pad_after, span, stride);
   return g_strdup_printf ("(%d − %d)/%d + 1", n, span, stride);
 }
 

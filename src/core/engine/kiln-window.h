@@ -52,10 +52,12 @@ void       kiln_window_suggest_fix  (const KilnWindowExtent *extent,
                                      int                     pad_after,
                                      KilnWindowFix          *fix);
 
-/* The arithmetic as people write it: "(224 + 2 − 11)/4 + 1" (the pads
- * summed, left out when 0), and its value "54.25" or "55". */
+/* The arithmetic as people write it: "(224 + 2 − 11)/4 + 1" (equal pads
+ * summed, left out when 0; unequal ones each, "(224 + 1 + 2 − 11)/4 + 1"),
+ * and its value "54.25" or "55". */
 char      *kiln_window_format       (int n,
-                                     int pad_total,
+                                     int pad_before,
+                                     int pad_after,
                                      int span,
                                      int stride);
 char      *kiln_window_format_value (gint64 numerator,

@@ -1,6 +1,8 @@
 /* kiln-gather-item.c: a candidate image and its outcome (see the header). */
 #include "config.h"
 
+#include <glib/gstdio.h>
+
 #include "kiln-gather-item.h"
 
 static const char *
@@ -24,7 +26,18 @@ kiln_gather_item_new (const KilnGatherRequest *request,
   item->url = g_strdup (url);
   item->wnid = g_strdup (wnid ? wnid : "");
   item->class_name = g_strdup (class_for (request, item->wnid));
+  item->attempts = 1;
   return item;
+}
+
+void
+kiln_gather_item_drop_body (KilnGatherItem *item)
+{
+  if (item->body_is_temp && item->body)
+    g_unlink (item->body);
+  g_clear_pointer (&item->body, g_free);
+  item->body_is_temp = FALSE;
+  item->n_bytes = 0;
 }
 
 void
@@ -32,10 +45,13 @@ kiln_gather_item_free (KilnGatherItem *item)
 {
   if (item == NULL)
     return;
+  kiln_gather_item_drop_body (item);
   g_free (item->url);
   g_free (item->wnid);
   g_free (item->class_name);
-  g_clear_pointer (&item->data, g_byte_array_unref);
+  g_free (item->host);
+  g_free (item->final_url);
+  g_free (item->notes);
   g_free (item->detail);
   g_free (item->file);
   g_free (item);
@@ -53,7 +69,8 @@ kiln_gather_item_set_resultv (KilnGatherItem      *item,
   item->outcome = outcome;
   item->reason = reason;
   g_free (item->detail);
-  item->detail = g_strdup_printf ("%s: %s", kiln_gather_reason_to_string (reason), text);
+  item->detail = g_strdup_printf ("%s: %s%s%s", kiln_gather_reason_to_string (reason), text,
+                                  item->notes ? "; the decoder said: " : "", item->notes ? item->notes : "");
 }
 
 void

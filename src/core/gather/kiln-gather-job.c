@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
+#include "kiln-error.h"
 #include "kiln-gather-check.h"
 #include "kiln-gather-job.h"
 #include "kiln-gatherer-private.h"
@@ -14,15 +16,22 @@
  * the connection can be reused. */
 #define DRAIN_MAX (64 * 1024)
 
-static char *
-host_key (const char *url)
+GUri *
+kiln_gather_parse_http_url (const char *url)
 {
-  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_ENCODED | G_URI_FLAGS_PARSE_RELAXED, NULL);
+  g_autoptr(GUri) uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, NULL);
   const char *scheme = uri ? g_uri_get_scheme (uri) : NULL;
+  const char *host = uri ? g_uri_get_host (uri) : NULL;
 
-  if (uri == NULL || g_uri_get_host (uri) == NULL ||
+  if (host == NULL || *host == '\0' ||
       (g_ascii_strcasecmp (scheme, "http") != 0 && g_ascii_strcasecmp (scheme, "https") != 0))
     return NULL;
+  return g_steal_pointer (&uri);
+}
+
+char *
+kiln_gather_host_key (GUri *uri)
+{
   return g_strdup_printf ("%s:%d", g_uri_get_host (uri), g_uri_get_port (uri));
 }
 
@@ -31,18 +40,18 @@ kiln_gather_job_new (KilnGatherRun *run,
                      const char    *url,
                      const char    *wnid)
 {
-  g_autofree char *host = host_key (url);
-  g_autoptr(SoupMessage) msg = host ? soup_message_new ("GET", url) : NULL;
+  g_autoptr(GUri) uri = kiln_gather_parse_http_url (url);
   KilnGatherJob *job;
 
   /* Checked now, so that starting a job never ends it on the spot. */
-  if (msg == NULL)
+  if (uri == NULL)
     return NULL;
   job = g_new0 (KilnGatherJob, 1);
   job->run = run;
   job->item = kiln_gather_item_new (run->req, url, wnid);
-  job->host = g_steal_pointer (&host);
-  job->msg = g_steal_pointer (&msg);
+  job->host = kiln_gather_host_key (uri);
+  job->uri = g_steal_pointer (&uri);
+  job->fd = -1;
   return job;
 }
 
@@ -62,7 +71,15 @@ job_clear_timers (KilnGatherJob *job)
   clear_timer (&job->retry_timer);
 }
 
-/* Drops everything of the current attempt: timers, message, body, data. */
+static void
+job_close_file (KilnGatherJob *job)
+{
+  if (job->fd >= 0)
+    close (job->fd);
+  job->fd = -1;
+}
+
+/* Drops everything of the current attempt: timers, message, body, file. */
 static void
 job_drop_attempt (KilnGatherJob *job)
 {
@@ -72,7 +89,11 @@ job_drop_attempt (KilnGatherJob *job)
   g_clear_object (&job->msg);
   g_clear_object (&job->body);
   g_clear_object (&job->cancellable);
-  g_clear_pointer (&job->item->data, g_byte_array_unref);
+  job_close_file (job);
+  kiln_gather_item_drop_body (job->item);
+  job->item->landing = KILN_GATHER_LANDED_ASKED;
+  g_clear_pointer (&job->item->final_url, g_free);
+  g_clear_pointer (&job->item->host, g_free);
 }
 
 void
@@ -80,6 +101,7 @@ kiln_gather_job_free (KilnGatherJob *job)
 {
   job_drop_attempt (job);
   kiln_gather_item_free (job->item);
+  g_uri_unref (job->uri);
   g_free (job->host);
   g_free (job->retry_what);
   g_free (job);
@@ -117,7 +139,23 @@ job_end (KilnGatherJob *job, KilnDownloadOutcome outcome, KilnGatherReason reaso
   job_over (job, KILN_GATHER_JOB_ENDED);
 }
 
-/* Temporary failures come back after a delay, up to max_retries times. */
+/* The run stops for a reason of its own (the disk is full): nothing to
+ * record for this URL, which the next run fetches. */
+static void
+job_fatal (KilnGatherJob *job, GError *error)
+{
+  kiln_gather_run_set_fatal (job->run, error);
+  job_over (job, KILN_GATHER_JOB_ABANDONED);
+}
+
+static double
+deadline_s (KilnGatherJob *job)
+{
+  return job->run->req->url_deadline_ms / 1000.0;
+}
+
+/* Temporary failures come back after a delay, up to max_retries times and
+ * within the URL's deadline. */
 static void
 job_retry (KilnGatherJob *job, KilnGatherReason reason, gint64 retry_after_ms, const char *what)
 {
@@ -147,6 +185,12 @@ job_retry (KilnGatherJob *job, KilnGatherReason reason, gint64 retry_after_ms, c
   /* Up to a quarter more, so retries of many URLs do not arrive together. */
   if (retry_after_ms < 0)
     delay += g_random_int_range (0, (gint32) MIN (delay / 4 + 1, G_MAXINT32));
+  if (g_get_monotonic_time () + (gint64) delay * 1000 >= job->deadline_us)
+    {
+      job_end (job, KILN_DOWNLOAD_FAILED, reason, "%s; no time left for attempt %u within the URL's "
+               "deadline of %.1f s", what, job->attempt + 2, deadline_s (job));
+      return;
+    }
 
   job_drop_attempt (job);
   job->timed_out = KILN_GATHER_TIMEOUT_NONE;
@@ -160,10 +204,14 @@ static void
 job_network_error (KilnGatherJob *job, GError *error)
 {
   const KilnGatherRequest *req = job->run->req;
-  guint received = job->item->data ? job->item->data->len : 0;
+  guint64 received = job->item->n_bytes;
 
   if (kiln_gather_run_stopping (job->run))
     job_over (job, KILN_GATHER_JOB_ABANDONED);
+  else if (job->timed_out == KILN_GATHER_TIMEOUT_DEADLINE)
+    job_end (job, KILN_DOWNLOAD_FAILED, KILN_GATHER_REASON_TIMEOUT,
+             "no complete answer within the URL's deadline of %.1f s (%u attempts; %" G_GUINT64_FORMAT
+             " bytes came in the last)", deadline_s (job), job->attempt + 1, received);
   else if (job->timed_out || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     {
       g_autofree char *what = NULL;
@@ -171,15 +219,28 @@ job_network_error (KilnGatherJob *job, GError *error)
       if (job->timed_out == KILN_GATHER_TIMEOUT_CONNECT)
         what = g_strdup_printf ("no connection within %.1f s", req->connect_timeout_ms / 1000.0);
       else if (job->timed_out == KILN_GATHER_TIMEOUT_TOTAL)
-        what = g_strdup_printf ("no complete answer within %.1f s (%u bytes came)",
+        what = g_strdup_printf ("no complete answer within %.1f s (%" G_GUINT64_FORMAT " bytes came)",
                                 req->total_timeout_ms / 1000.0, received);
       else
         what = g_strdup (error->message);
       job_retry (job, KILN_GATHER_REASON_TIMEOUT, -1, what);
     }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
-    job_end (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_NETWORK,
-             "the connection closed after %u bytes, before the body ended", received);
+    {
+      g_autofree char *what = job->expected >= 0
+        ? g_strdup_printf ("the connection closed after %" G_GUINT64_FORMAT " of the %" G_GOFFSET_FORMAT
+                           " bytes announced", received, job->expected)
+        : g_strdup_printf ("the connection closed after %" G_GUINT64_FORMAT " bytes, before the body ended",
+                           received);
+      job_retry (job, KILN_GATHER_REASON_TRUNCATED, -1, what);
+    }
+  else if (g_error_matches (error, SOUP_SESSION_ERROR, SOUP_SESSION_ERROR_REDIRECT_BAD_URI) ||
+           g_error_matches (error, SOUP_SESSION_ERROR, SOUP_SESSION_ERROR_TOO_MANY_REDIRECTS))
+    {
+      if (job->msg)
+        job->item->http_status = soup_message_get_status (job->msg);
+      job_end (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_REDIRECT, "%s", error->message);
+    }
   else
     job_end (job, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_NETWORK, "%s", error->message);
 }
@@ -202,6 +263,12 @@ static gboolean
 total_timeout_cb (gpointer data)
 {
   return timeout_cb (data, KILN_GATHER_TIMEOUT_TOTAL);
+}
+
+static gboolean
+deadline_cb (gpointer data)
+{
+  return timeout_cb (data, KILN_GATHER_TIMEOUT_DEADLINE);
 }
 
 static void
@@ -234,16 +301,29 @@ parse_retry_after (SoupMessage *msg)
   return MAX (0, g_date_time_difference (when, now) / 1000);
 }
 
-/* The last path segment, percent-decoded so that encodings compare equal. */
+/* The path, percent-decoded so that encodings compare equal. */
 static char *
-path_basename (GUri *uri)
+decoded_path (GUri *uri)
 {
-  const char *path = uri ? g_uri_get_path (uri) : "";
-  const char *slash = strrchr (path, '/');
-  const char *base = slash ? slash + 1 : path;
-  char *decoded = g_uri_unescape_string (base, NULL);
+  const char *path = g_uri_get_path (uri);
+  char *decoded = g_uri_unescape_string (path, NULL);
 
-  return decoded ? decoded : g_strdup (base);
+  return decoded ? decoded : g_strdup (path);
+}
+
+/* Where a redirect took the request: the file asked for, the same name in
+ * another folder, or another file. */
+static KilnGatherLanding
+landing_of (GUri *asked, GUri *final)
+{
+  g_autofree char *want = decoded_path (asked);
+  g_autofree char *got = decoded_path (final);
+  const char *want_base = strrchr (want, '/');
+  const char *got_base = strrchr (got, '/');
+
+  if (g_strcmp0 (want_base ? want_base : want, got_base ? got_base : got) != 0)
+    return KILN_GATHER_LANDED_OTHER_FILE;
+  return g_str_equal (want, got) ? KILN_GATHER_LANDED_ASKED : KILN_GATHER_LANDED_OTHER_FOLDER;
 }
 
 static gboolean
@@ -280,13 +360,21 @@ on_drained (GObject *source, GAsyncResult *result, gpointer data)
   job_over (job, KILN_GATHER_JOB_ENDED);
 }
 
+/* Reads a small body nobody wants to its end before the verdict already
+ * made is handed on: the connection then goes back to the pool instead of
+ * closing (broken links cluster on the same hosts). The timers still bound
+ * the read. */
+static void
+drain_then_end (KilnGatherJob *job)
+{
+  job_close_file (job);
+  kiln_gather_item_drop_body (job->item);
+  g_input_stream_skip_async (job->body, READ_CHUNK, G_PRIORITY_DEFAULT, job->cancellable, on_drained, job);
+}
+
 static void
 job_reject_after_body (KilnGatherJob *job, KilnGatherReason reason, const char *format, ...) G_GNUC_PRINTF (3, 4);
 
-/* Rejects a response whose body nobody wants, after reading a small body to
- * its end: the connection then goes back to the pool instead of closing
- * (broken links cluster on the same hosts). The verdict is already made;
- * the timers still bound the read. */
 static void
 job_reject_after_body (KilnGatherJob *job, KilnGatherReason reason, const char *format, ...)
 {
@@ -295,33 +383,64 @@ job_reject_after_body (KilnGatherJob *job, KilnGatherReason reason, const char *
   va_start (args, format);
   kiln_gather_item_set_resultv (job->item, KILN_DOWNLOAD_REJECTED, reason, format, args);
   va_end (args);
-  g_input_stream_skip_async (job->body, READ_CHUNK, G_PRIORITY_DEFAULT, job->cancellable, on_drained, job);
+  drain_then_end (job);
+}
+
+/* The end of the body: every announced byte must have come (libsoup ends
+ * an HTTP/1.0 body at the close, short or not). */
+static void
+body_complete (KilnGatherJob *job)
+{
+  KilnGatherItem *item = job->item;
+
+  if (job->expected >= 0 && item->n_bytes != (guint64) job->expected)
+    {
+      g_autofree char *what = g_strdup_printf ("the body ended after %" G_GUINT64_FORMAT " of the %"
+                                               G_GOFFSET_FORMAT " bytes announced", item->n_bytes, job->expected);
+      job_retry (job, KILN_GATHER_REASON_TRUNCATED, -1, what);
+      return;
+    }
+  job_close_file (job);
+  /* The connection is free; the checks follow. */
+  job_clear_timers (job);
+  g_clear_object (&job->body);
+  job_over (job, KILN_GATHER_JOB_BODY);
 }
 
 static void
 on_read (GObject *source, GAsyncResult *result, gpointer data)
 {
   KilnGatherJob *job = data;
-  GByteArray *received = job->item->data;
+  KilnGatherItem *item = job->item;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+  const guint8 *chunk;
+  gsize size;
 
   if (bytes == NULL)
     {
       job_network_error (job, error);
       return;
     }
-  if (g_bytes_get_size (bytes) == 0)
+  chunk = g_bytes_get_data (bytes, &size);
+  if (size == 0)
     {
-      /* The whole body is here: the connection is free, the checks follow. */
-      job_clear_timers (job);
-      g_clear_object (&job->body);
-      job_over (job, KILN_GATHER_JOB_BODY);
+      body_complete (job);
       return;
     }
-  g_byte_array_append (received, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  kiln_gather_progress_add_bytes (job->run, g_bytes_get_size (bytes));
-  if (!kiln_gather_check_size (job->run->req, job->item, received->len))
+  if (item->n_bytes == 0 && !kiln_gather_check_start (item, chunk, size))
+    {
+      drain_then_end (job);
+      return;
+    }
+  if (!kiln_gather_store_write (job->fd, item->body, chunk, size, &error))
+    {
+      job_fatal (job, g_steal_pointer (&error));
+      return;
+    }
+  item->n_bytes += size;
+  kiln_gather_progress_add_bytes (job->run, size);
+  if (!kiln_gather_check_size (job->run->req, item, item->n_bytes))
     {
       job_over (job, KILN_GATHER_JOB_ENDED);
       return;
@@ -340,10 +459,10 @@ static void
 on_sent (GObject *source, GAsyncResult *result, gpointer data)
 {
   KilnGatherJob *job = data;
+  KilnGatherItem *item = job->item;
   g_autoptr(GError) error = NULL;
   g_autoptr(GInputStream) body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
-  g_autoptr(GUri) original = NULL;
-  g_autofree char *want = NULL, *got = NULL;
+  GUri *final = soup_message_get_uri (job->msg);
   SoupMessageHeaders *headers;
   const char *type;
   goffset length;
@@ -356,7 +475,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
     }
   job->body = g_steal_pointer (&body);
   status = soup_message_get_status (job->msg);
-  job->item->http_status = status;
+  item->http_status = status;
   headers = soup_message_get_response_headers (job->msg);
 
   if (status == 429 || (status >= 500 && status <= 599))
@@ -374,15 +493,18 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
 
+  length = soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+           ? soup_message_headers_get_content_length (headers) : -1;
   /* Hosts send dead images to a "photo unavailable" picture: a redirect
-   * that lands on another file name is not the image asked for. */
-  original = g_uri_parse (job->item->url, G_URI_FLAGS_ENCODED | G_URI_FLAGS_PARSE_RELAXED, NULL);
-  want = path_basename (original);
-  got = path_basename (soup_message_get_uri (job->msg));
-  if (g_strcmp0 (want, got) != 0)
+   * that lands on another file is not the image asked for (its body is
+   * read only to learn it, when small), one to another folder is judged
+   * by its size once read (kiln-gather-check). */
+  item->landing = landing_of (job->uri, final);
+  if (item->landing != KILN_GATHER_LANDED_ASKED)
+    item->final_url = g_uri_to_string (final);
+  if (item->landing == KILN_GATHER_LANDED_OTHER_FILE && (length < 0 || length > KILN_GATHER_PLACEHOLDER_MAX_BYTES))
     {
-      g_autofree char *final = g_uri_to_string (soup_message_get_uri (job->msg));
-      job_reject_after_body (job, KILN_GATHER_REASON_PLACEHOLDER, "redirected to %s, another file", final);
+      job_reject_after_body (job, KILN_GATHER_REASON_PLACEHOLDER, "redirected to %s, another file", item->final_url);
       return;
     }
 
@@ -392,20 +514,27 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
       job_reject_after_body (job, KILN_GATHER_REASON_CONTENT_TYPE, "served as %s", type);
       return;
     }
-  length = soup_message_headers_get_content_length (headers);
-  if (length > 0 && !kiln_gather_check_size (job->run->req, job->item, length))
+  if (length > 0 && !kiln_gather_check_size (job->run->req, item, length))
     {
       job_over (job, KILN_GATHER_JOB_ENDED);
       return;
     }
-  job->item->data = g_byte_array_sized_new (length > 0 ? (guint) length : READ_CHUNK);
+  job->expected = length;
+  item->host = kiln_gather_host_key (final);
+  job->fd = kiln_gather_store_create_body (job->run->store, &item->body, &error);
+  if (job->fd < 0)
+    {
+      job_fatal (job, g_steal_pointer (&error));
+      return;
+    }
+  item->body_is_temp = TRUE;
   read_more (job);
 }
 
 static GSource *
-add_timer (KilnGatherJob *job, guint ms, GSourceFunc func)
+add_timer (KilnGatherJob *job, gint64 ms, GSourceFunc func)
 {
-  GSource *source = g_timeout_source_new (ms);
+  GSource *source = g_timeout_source_new ((guint) CLAMP (ms, 1, G_MAXUINT));
 
   g_source_set_callback (source, func, job, NULL);
   g_source_attach (source, job->run->ctx);
@@ -416,12 +545,22 @@ void
 kiln_gather_job_start (KilnGatherJob *job)
 {
   KilnGatherRun *run = job->run;
+  const KilnGatherRequest *req = run->req;
+  gint64 now = g_get_monotonic_time ();
+  gint64 left_ms;
 
-  if (job->msg == NULL)
-    job->msg = soup_message_new ("GET", job->item->url);
+  if (job->deadline_us == 0)
+    job->deadline_us = now + (gint64) req->url_deadline_ms * 1000;
+  left_ms = (job->deadline_us - now) / 1000;
+  job->item->attempts = job->attempt + 1;
+  job->expected = -1;
+  job->msg = soup_message_new_from_uri ("GET", job->uri);
   job->cancellable = g_cancellable_new ();
   g_signal_connect (job->msg, "wrote-headers", G_CALLBACK (on_wrote_headers), job);
-  job->connect_timer = add_timer (job, run->req->connect_timeout_ms, connect_timeout_cb);
-  job->total_timer = add_timer (job, run->req->total_timeout_ms, total_timeout_cb);
+  job->connect_timer = add_timer (job, MIN (req->connect_timeout_ms, left_ms), connect_timeout_cb);
+  if (req->total_timeout_ms < left_ms)
+    job->total_timer = add_timer (job, req->total_timeout_ms, total_timeout_cb);
+  else
+    job->total_timer = add_timer (job, left_ms, deadline_cb);
   soup_session_send_async (run->session, job->msg, G_PRIORITY_DEFAULT, job->cancellable, on_sent, job);
 }

@@ -20,6 +20,9 @@ static const char * const reason_names[KILN_GATHER_N_REASONS] = {
   [KILN_GATHER_REASON_TIMEOUT] = "timeout",
   [KILN_GATHER_REASON_NETWORK] = "network",
   [KILN_GATHER_REASON_SERVER] = "server",
+  [KILN_GATHER_REASON_NOT_AN_IMAGE] = "not-an-image",
+  [KILN_GATHER_REASON_REDIRECT] = "redirect",
+  [KILN_GATHER_REASON_INVALID] = "invalid",
 };
 
 const char *
@@ -134,6 +137,18 @@ kiln_gather_progress_add_source_error (KilnGatherRun *run)
   KilnGatherProgress *p = edit_begin (run);
 
   p->n_source_errors++;
+  edit_end (run, p, FALSE);
+}
+
+void
+kiln_gather_progress_unkeep (KilnGatherRun *run)
+{
+  KilnGatherProgress *p = edit_begin (run);
+
+  p->n_kept--;
+  p->by_reason[KILN_GATHER_REASON_KEPT]--;
+  p->n_rejected++;
+  p->by_reason[KILN_GATHER_REASON_PLACEHOLDER]++;
   edit_end (run, p, FALSE);
 }
 

@@ -75,12 +75,32 @@ synset_state_locked (KilnGatherRun *run, const char *wnid)
   return st;
 }
 
+static gboolean
+counts_for_full (KilnGatherRun *run, SynsetState *st, const char *wnid)
+{
+  return run->req->limit && st->kept == run->req->limit && run->wanted && g_hash_table_contains (run->wanted, wnid);
+}
+
 static void
 count_kept_locked (KilnGatherRun *run, SynsetState *st, const char *wnid)
 {
   st->kept++;
-  if (run->req->limit && st->kept == run->req->limit && run->wanted && g_hash_table_contains (run->wanted, wnid))
+  if (counts_for_full (run, st, wnid))
     run->n_synsets_full++;
+}
+
+/* An image counted as kept was not one after all. */
+static void
+uncount_kept (KilnGatherRun *run, const char *wnid)
+{
+  SynsetState *st;
+
+  g_mutex_lock (&run->lock);
+  st = synset_state_locked (run, wnid);
+  if (counts_for_full (run, st, wnid))
+    run->n_synsets_full--;
+  st->kept--;
+  g_mutex_unlock (&run->lock);
 }
 
 /* Whether one more image of @wnid may start, when @slot_free says the
@@ -149,18 +169,25 @@ kiln_gather_run_record (KilnGatherRun        *run,
 }
 
 void
-kiln_gather_run_reject (KilnGatherRun    *run,
-                        const char       *url,
-                        const char       *wnid,
-                        KilnGatherReason  reason,
-                        const char       *format,
-                        ...)
+kiln_gather_run_offer_invalid (KilnGatherRun *run,
+                               const char    *key,
+                               const char    *wnid,
+                               const char    *format,
+                               ...)
 {
-  g_autoptr(KilnGatherItem) item = kiln_gather_item_new (run->req, url, wnid);
+  g_autoptr(KilnGatherItem) item = NULL;
   va_list args;
 
+  if (g_hash_table_contains (run->done_urls, key))
+    {
+      kiln_gather_progress_add_skipped (run, 1);
+      return;
+    }
+  item = kiln_gather_item_new (run->req, key, wnid);
+  /* A line that is no URL was never requested. */
+  item->attempts = 0;
   va_start (args, format);
-  kiln_gather_item_set_resultv (item, KILN_DOWNLOAD_REJECTED, reason, format, args);
+  kiln_gather_item_set_resultv (item, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_INVALID, format, args);
   va_end (args);
   kiln_gather_run_record (run, item);
 }
@@ -177,15 +204,66 @@ kiln_gather_run_source_error (KilnGatherRun *run,
   kiln_gather_progress_add_source_error (run);
 }
 
+/* A small body that many hosts serve is a placeholder: the copies kept
+ * before the last host showed it go to discarded/placeholder/ (undoable),
+ * their downloads say why, and the image is learned. Returns whether
+ * @item itself was among them (pool thread). */
+static gboolean
+discard_repeated (KilnGatherRun *run, KilnGatherItem *item, GPtrArray *copies, guint n_hosts)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *what = g_strdup_printf ("the same %" G_GUINT64_FORMAT " bytes came from %u hosts",
+                                           item->n_bytes, n_hosts);
+  gboolean itself = FALSE;
+
+  if (item->has_phash)
+    {
+      g_autofree char *note = g_strdup_printf ("learned: %s, e.g. %s", what, item->url);
+      if (!kiln_gather_placeholders_learn (run->placeholders, item->phash, note, &error))
+        {
+          kiln_gather_run_set_fatal (run, g_steal_pointer (&error));
+          return FALSE;
+        }
+    }
+  for (guint i = 0; i < copies->len; i++)
+    {
+      KilnGatherKeptCopy *copy = g_ptr_array_index (copies, i);
+      g_autoptr(KilnGatherItem) rejected = kiln_gather_item_new (run->req, copy->url, copy->wnid);
+
+      if (!kiln_project_discard_image (run->project, copy->image_id, "placeholder", &error))
+        {
+          kiln_gather_run_set_fatal (run, g_steal_pointer (&error));
+          return FALSE;
+        }
+      rejected->attempts = 0;
+      rejected->http_status = copy->http_status;
+      kiln_gather_item_set_result (rejected, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_PLACEHOLDER,
+                                   "%s; moved to discarded/placeholder/", what);
+      if (!kiln_gather_store_record (run->store, rejected, &error))
+        {
+          kiln_gather_run_set_fatal (run, g_steal_pointer (&error));
+          return FALSE;
+        }
+      kiln_gather_progress_unkeep (run);
+      if (copy->image_id == item->image_id)
+        itself = TRUE;
+      else
+        uncount_kept (run, copy->wnid);
+    }
+  return itself;
+}
+
 /* Checks @item and keeps or records it (pool thread). TRUE when it was
  * kept; FALSE when rejected (and recorded) or abandoned. */
 static gboolean
 check_and_store (KilnGatherRun *run, KilnGatherItem *item)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) repeated = NULL;
   KilnImageInfo info;
+  guint n_hosts = 0;
 
-  if (!kiln_gather_check_image (run->req, item, &info))
+  if (!kiln_gather_check_image (run->req, run->placeholders, item, &info))
     {
       kiln_gather_run_record (run, item);
       return FALSE;
@@ -197,7 +275,8 @@ check_and_store (KilnGatherRun *run, KilnGatherItem *item)
       return FALSE;
     }
   kiln_gather_progress_count_outcome (run, item);
-  return TRUE;
+  repeated = kiln_gather_placeholders_note_kept (run->placeholders, item, &n_hosts);
+  return repeated == NULL || !discard_repeated (run, item, repeated, n_hosts);
 }
 
 /* HTTP scheduling (worker thread) ---------------------------------------- */
@@ -314,7 +393,9 @@ kiln_gather_run_job_over (KilnGatherRun        *run,
 void
 kiln_gather_run_offer_url (KilnGatherRun *run,
                            const char    *url,
-                           const char    *wnid)
+                           const char    *wnid,
+                           const char    *origin,
+                           guint64        line)
 {
   KilnGatherJob *job;
 
@@ -328,9 +409,30 @@ kiln_gather_run_offer_url (KilnGatherRun *run,
   g_hash_table_add (run->seen_urls, g_strdup (url));
   job = kiln_gather_job_new (run, url, wnid);
   if (job == NULL)
-    kiln_gather_run_reject (run, url, wnid, KILN_GATHER_REASON_NETWORK, "not a valid http(s) URL");
+    kiln_gather_run_offer_invalid (run, url, wnid, "line %" G_GUINT64_FORMAT " of %s: not an http(s) URL "
+                                   "with a host name", line, origin);
   else
     g_queue_push_tail (&run->pending, job);
+}
+
+void
+kiln_gather_run_offer_entry (KilnGatherRun      *run,
+                             const KilnUrlEntry *entry,
+                             const char         *wnid,
+                             const char         *origin,
+                             const char         *list_uri)
+{
+  g_autofree char *key = NULL;
+
+  if (entry->url)
+    {
+      kiln_gather_run_offer_url (run, entry->url, wnid, origin, entry->line);
+      return;
+    }
+  /* Its text may be binary or huge: the line is named by its number. */
+  key = g_strdup_printf ("%s#line=%" G_GUINT64_FORMAT, list_uri, entry->line);
+  kiln_gather_run_offer_invalid (run, key, wnid, "line %" G_GUINT64_FORMAT " of %s: %s", entry->line, origin,
+                                 entry->problem);
 }
 
 static void
@@ -482,19 +584,16 @@ kiln_gather_run_should_read (KilnGatherRun *run,
 }
 
 gboolean
-kiln_gather_run_offer_bytes (KilnGatherRun *run,
-                             const char    *url,
-                             const char    *wnid,
-                             GByteArray    *data)
+kiln_gather_run_offer_item (KilnGatherRun  *run,
+                            KilnGatherItem *item)
 {
-  g_autoptr(GByteArray) owned = data;
-  KilnGatherItem *item;
+  g_autoptr(KilnGatherItem) owned = item;
   gboolean stopping;
   Room room = ROOM_BUSY;
 
   g_mutex_lock (&run->lock);
   while (!(stopping = kiln_gather_run_stopping (run)) &&
-         (room = take_place_locked (run, wnid, run->local_in_flight < run->req->max_parallel)) == ROOM_BUSY)
+         (room = take_place_locked (run, item->wnid, run->local_in_flight < run->req->max_parallel)) == ROOM_BUSY)
     g_cond_wait (&run->cond, &run->lock);
   if (room == ROOM_OPEN)
     run->local_in_flight++;
@@ -507,10 +606,8 @@ kiln_gather_run_offer_bytes (KilnGatherRun *run,
       kiln_gather_progress_add_over_limit (run, 1);
       return TRUE;
     }
-  item = kiln_gather_item_new (run->req, url, wnid);
-  item->data = g_steal_pointer (&owned);
-  kiln_gather_progress_add_bytes (run, item->data->len);
-  g_thread_pool_push (run->pool, item, NULL);
+  kiln_gather_progress_add_bytes (run, item->n_bytes);
+  g_thread_pool_push (run->pool, g_steal_pointer (&owned), NULL);
   return TRUE;
 }
 
@@ -608,7 +705,8 @@ load_previous (KilnGatherRun *run, GError **error)
       KilnDownloadRecord *rec = g_ptr_array_index (records, i);
       const char *wnid = rec->wnid ? rec->wnid : "";
 
-      if (!kiln_download_outcome_is_done (rec->outcome))
+      if (!kiln_download_outcome_is_done (rec->outcome) ||
+          (rec->outcome == KILN_DOWNLOAD_FAILED && run->req->retry_failed))
         continue;
       g_hash_table_add (run->done_urls, g_strdup (rec->url));
       if (rec->outcome == KILN_DOWNLOAD_KEPT)
@@ -634,8 +732,6 @@ run_outcome (KilnGatherRun *run, gboolean ok, GError **error)
       g_propagate_error (error, g_steal_pointer (&fatal));
       return FALSE;
     }
-  if (run->list)
-    kiln_gather_source_urls_report (run);
   if (run->req->source == KILN_GATHER_API && !kiln_gather_source_api_finish (run, error))
     return FALSE;
   if (g_cancellable_is_cancelled (run->user_cancellable))
@@ -654,7 +750,8 @@ kiln_gather_run_execute (KilnGatherRun  *run,
 
   run->start_us = g_get_monotonic_time ();
   if (!build_wanted (run, error) || !load_previous (run, error) ||
-      (run->store = kiln_gather_store_open (run->project, error)) == NULL)
+      (run->store = kiln_gather_store_open (run->project, error)) == NULL ||
+      (run->placeholders = kiln_gather_placeholders_new (run->project, run->req, error)) == NULL)
     ok = FALSE;
   else if (run->req->source == KILN_GATHER_ARCHIVE || run->req->source == KILN_GATHER_FOLDER)
     ok = run_local (run, error);
@@ -665,6 +762,7 @@ kiln_gather_run_execute (KilnGatherRun  *run,
   if (run->pool)
     g_thread_pool_free (g_steal_pointer (&run->pool), FALSE, TRUE);
   g_clear_pointer (&run->store, kiln_gather_store_close);
+  g_clear_pointer (&run->placeholders, kiln_gather_placeholders_free);
   if (run->session)
     soup_session_abort (run->session);
   /* Let the aborted requests' callbacks run before the context goes. */
@@ -687,6 +785,14 @@ kiln_gather_run_new (KilnGatherer            *self,
 
   run->self = g_object_ref (self);
   run->req = kiln_gather_request_copy (request);
+  /* Files are named by absolute file:// URIs, and the run's thread must
+   * not depend on the working directory. */
+  if (run->req->source != KILN_GATHER_API && run->req->location)
+    {
+      char *absolute = g_canonicalize_filename (run->req->location, NULL);
+      g_free (run->req->location);
+      run->req->location = absolute;
+    }
   run->project = g_object_ref (kiln_gatherer_get_project (self));
   run->task = g_object_ref (task);
   run->user_cancellable = cancellable ? g_object_ref (cancellable) : g_cancellable_new ();
@@ -721,6 +827,7 @@ kiln_gather_run_free (KilnGatherRun *run)
     kiln_gather_job_free (job);
   g_queue_clear_full (&run->api_wnids, g_free);
   g_clear_pointer (&run->list, kiln_url_list_free);
+  g_free (run->list_uri);
   g_clear_pointer (&run->wanted, g_hash_table_unref);
   g_clear_pointer (&run->active, g_hash_table_unref);
   g_clear_pointer (&run->host_in_flight, g_hash_table_unref);

@@ -43,12 +43,14 @@ on_api_read (GObject *source, GAsyncResult *result, gpointer data)
     }
   else
     {
+      g_autofree char *url = g_uri_to_string (soup_message_get_uri (msg));
+      g_autofree char *origin = g_strdup_printf ("the list of %s", url);
       g_autoptr(GInputStream) in = g_memory_input_stream_new_from_bytes (bytes);
-      g_autoptr(KilnUrlList) list = kiln_url_list_new_for_stream (in, call->wnid);
+      g_autoptr(KilnUrlList) list = kiln_url_list_new_for_stream (in, origin);
       KilnUrlEntry entry;
 
       while (kiln_url_list_next (list, &entry, NULL, NULL))
-        kiln_gather_run_offer_url (run, entry.url, call->wnid);
+        kiln_gather_run_offer_entry (run, &entry, call->wnid, origin, url);
     }
   g_free (call->wnid);
   g_free (call);
@@ -64,22 +66,25 @@ kiln_gather_source_api_fill (KilnGatherRun *run)
   g_autofree char *wnid = NULL;
   g_auto(GStrv) parts = NULL;
   g_autofree char *url = NULL;
+  g_autoptr(GUri) uri = NULL;
   g_autoptr(SoupMessage) msg = NULL;
   ApiCall *call;
 
   if (run->api_busy || (wnid = g_queue_pop_head (&run->api_wnids)) == NULL)
     return;
+  /* kiln_gather_request_check() saw the template make an http(s) URL. */
   parts = g_strsplit (api_template (run), "{wnid}", -1);
   url = g_strjoinv (wnid, parts);
-  msg = soup_message_new ("GET", url);
-  if (msg == NULL)
+  uri = kiln_gather_parse_http_url (url);
+  if (uri == NULL)
     {
       kiln_gather_run_set_fatal (run, g_error_new (KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                                                   "“%s” is not a valid URL template (use {wnid} for the synset)",
-                                                   api_template (run)));
+                                                   "%s: the API template “%s” made no http(s) URL for %s",
+                                                   url, api_template (run), wnid));
       run->source_done = TRUE;
       return;
     }
+  msg = soup_message_new_from_uri ("GET", uri);
   run->api_busy = TRUE;
   run->api_calls++;
   call = g_new0 (ApiCall, 1);

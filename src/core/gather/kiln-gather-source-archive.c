@@ -1,7 +1,8 @@
 /* kiln-gather-source-archive.c: the archive producer (libarchive). Reads
  * an official ImageNet training tar, a tar of per-synset tars
- * (n02121808.tar, …), or one synset's tar, in one pass and without temp
- * files: an inner tar is read through the outer one. Members are named
+ * (n02121808.tar, …), or one synset's tar, in one pass: an inner tar is
+ * read through the outer one, and each member is streamed to a temporary
+ * file of the store (never held in memory). Members are named
  * file:///….tar#n02121808.tar/n02121808_1.JPEG; their wnid comes from
  * the name, else from the request. */
 #include "config.h"
@@ -16,31 +17,44 @@
 
 #define READ_CHUNK (64 * 1024)
 
-/* Reads the current member's data; stops early, with *too_big set, past
- * @max bytes. */
-static GByteArray *
-read_member (struct archive *a, guint64 max, gboolean *too_big, GError **error)
+/* Streams the current member to a temporary file of the store, as @url;
+ * stops early, with *too_big set, past the size cap. NULL when the archive
+ * or the disk fails. */
+static KilnGatherItem *
+read_member (KilnGatherRun *run, struct archive *a, const char *url, const char *wnid, gboolean *too_big,
+             GError **error)
 {
-  g_autoptr(GByteArray) data = g_byte_array_new ();
+  g_autoptr(KilnGatherItem) item = kiln_gather_item_new (run->req, url, wnid);
   guint8 buf[READ_CHUNK];
+  gboolean written = TRUE;
   la_ssize_t n;
+  int fd;
 
   *too_big = FALSE;
+  fd = kiln_gather_store_create_body (run->store, &item->body, error);
+  if (fd < 0)
+    return NULL;
+  item->body_is_temp = TRUE;
   while ((n = archive_read_data (a, buf, sizeof buf)) > 0)
     {
-      if (data->len + (guint64) n > max)
+      if (item->n_bytes + (guint64) n > run->req->max_bytes)
         {
           *too_big = TRUE;
           break;
         }
-      g_byte_array_append (data, buf, n);
+      if (!(written = kiln_gather_store_write (fd, item->body, buf, n, error)))
+        break;
+      item->n_bytes += n;
     }
+  close (fd);
+  if (!written)
+    return NULL;
   if (n < 0)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, "%s", archive_error_string (a));
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, "%s: %s", url, archive_error_string (a));
       return NULL;
     }
-  return g_steal_pointer (&data);
+  return g_steal_pointer (&item);
 }
 
 typedef struct {
@@ -103,8 +117,7 @@ read_members (KilnGatherRun *run, struct archive *a, const char *prefix, const c
     {
       const char *name = archive_entry_pathname (entry);
       g_autofree char *url = NULL;
-      g_autoptr(GError) local_error = NULL;
-      GByteArray *data;
+      KilnGatherItem *item;
       gboolean too_big;
       char wnid[10];
 
@@ -125,24 +138,19 @@ read_members (KilnGatherRun *run, struct archive *a, const char *prefix, const c
         }
       if (!kiln_gather_run_should_read (run, url, wnid))
         continue;
-      data = read_member (a, run->req->max_bytes, &too_big, &local_error);
-      if (data == NULL)
-        {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, "%s: %s", url, local_error->message);
-          return FALSE;
-        }
+      item = read_member (run, a, url, wnid, &too_big, error);
+      if (item == NULL)
+        return FALSE;
       if (too_big)
         {
-          g_autoptr(KilnGatherItem) item = kiln_gather_item_new (run->req, url, wnid);
-
           /* The header's size, when it has one, says by how much. */
           kiln_gather_check_size (run->req, item, MAX ((guint64) MAX (archive_entry_size (entry), 0),
                                                        run->req->max_bytes + 1));
           kiln_gather_run_record (run, item);
-          g_byte_array_unref (data);
+          kiln_gather_item_free (item);
           continue;
         }
-      if (!kiln_gather_run_offer_bytes (run, url, wnid, data))
+      if (!kiln_gather_run_offer_item (run, item))
         return TRUE;
     }
   if (r != ARCHIVE_EOF)

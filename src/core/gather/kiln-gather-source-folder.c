@@ -1,9 +1,11 @@
 /* kiln-gather-source-folder.c: the folder producer. Walks a folder and
  * its subfolders in name order (so that a limit picks the same files each
- * time), skipping hidden entries, and offers each file's bytes; files are
- * named by their file:// URI. */
+ * time), skipping hidden entries, and offers each file where it is (the
+ * check maps it, the store copies it when kept); files are named by their
+ * file:// URI. */
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -16,27 +18,30 @@ compare_names (gconstpointer a, gconstpointer b)
   return strcmp (*(char * const *) a, *(char * const *) b);
 }
 
-/* Reads one file, unless it is over the size cap. FALSE: the run stops. */
+/* Offers one file, unless it is over the size cap; the check reads it
+ * where it is. FALSE: the run stops. */
 static gboolean
 offer_file (KilnGatherRun *run, const char *path, const char *url, const char *wnid)
 {
   g_autoptr(KilnGatherItem) item = kiln_gather_item_new (run->req, url, wnid);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *contents = NULL;
   GStatBuf st;
-  gsize len;
 
-  if (g_stat (path, &st) == 0 && !kiln_gather_check_size (run->req, item, st.st_size))
+  if (g_stat (path, &st) != 0)
+    {
+      int saved = errno;
+      kiln_gather_item_set_result (item, KILN_DOWNLOAD_REJECTED, KILN_GATHER_REASON_NETWORK, "%s: %s", path,
+                                   g_strerror (saved));
+      kiln_gather_run_record (run, item);
+      return TRUE;
+    }
+  if (!kiln_gather_check_size (run->req, item, st.st_size))
     {
       kiln_gather_run_record (run, item);
       return TRUE;
     }
-  if (!g_file_get_contents (path, &contents, &len, &error))
-    {
-      kiln_gather_run_reject (run, url, wnid, KILN_GATHER_REASON_NETWORK, "%s", error->message);
-      return TRUE;
-    }
-  return kiln_gather_run_offer_bytes (run, url, wnid, g_byte_array_new_take ((guint8 *) g_steal_pointer (&contents), len));
+  item->body = g_strdup (path);
+  item->n_bytes = st.st_size;
+  return kiln_gather_run_offer_item (run, g_steal_pointer (&item));
 }
 
 static gboolean

@@ -1,7 +1,8 @@
 /* kiln-gather-source-urls.c: the URL-list producer. Reads a list file
  * (fall11_urls.txt's "wnid_n<TAB>url" lines, or one URL a line, through
  * kiln-url-list) in slices on the worker thread, so that a list of
- * millions of lines neither sits in memory nor holds up the responses. */
+ * millions of lines neither sits in memory nor holds up the responses.
+ * Lines that hold no URL are recorded as invalid by their line number. */
 #include "config.h"
 
 #include "kiln-gatherer-private.h"
@@ -14,6 +15,9 @@ kiln_gather_source_urls_open (KilnGatherRun  *run,
                               GError        **error)
 {
   run->list = kiln_url_list_open (run->req->location, error);
+  run->list_uri = g_filename_to_uri (run->req->location, NULL, NULL);
+  if (run->list_uri == NULL)
+    run->list_uri = g_strconcat ("file://", run->req->location, NULL);
   return run->list != NULL;
 }
 
@@ -48,9 +52,10 @@ kiln_gather_source_urls_fill (KilnGatherRun *run)
         }
       lines++;
       wnid = entry.wnid[0] ? entry.wnid : (run->req->wnid ? run->req->wnid : "");
-      if (!kiln_gather_run_wants (run, wnid))
+      /* A bad line is reported whatever synset it might have named. */
+      if (entry.url && !kiln_gather_run_wants (run, wnid))
         continue;
-      kiln_gather_run_offer_url (run, entry.url, wnid);
+      kiln_gather_run_offer_entry (run, &entry, wnid, run->req->location, run->list_uri);
     }
   /* Still short of work: read on from an idle, so responses interleave. */
   if (g_queue_get_length (&run->pending) < KILN_GATHER_PENDING_LOW && run->fill_idle == NULL)
@@ -59,14 +64,4 @@ kiln_gather_source_urls_fill (KilnGatherRun *run)
       g_source_set_callback (run->fill_idle, fill_idle_cb, run, NULL);
       g_source_attach (run->fill_idle, run->ctx);
     }
-}
-
-void
-kiln_gather_source_urls_report (KilnGatherRun *run)
-{
-  guint64 skipped = kiln_url_list_get_n_skipped (run->list);
-
-  if (skipped > 0)
-    g_message ("%s: skipped %" G_GUINT64_FORMAT " lines that were not valid UTF-8 or had no URL",
-               run->req->location, skipped);
 }

@@ -15,10 +15,15 @@
 
 #define MAX_NAME_STEM 120
 
+/* Bodies being received: cache/gather-tmp/.incoming/body-XXXXXX. A class
+ * folder cannot start with a dot, so the name is free. */
+#define INCOMING ".incoming"
+
 struct _KilnGatherStore
 {
   KilnProject *project;
   char        *tmp_dir;          /* cache/gather-tmp */
+  char        *incoming_dir;     /* cache/gather-tmp/.incoming */
   GMutex       lock;
   GHashTable  *reserved_names;   /* paths chosen in this run, under lock */
 };
@@ -166,10 +171,21 @@ reserve_name (KilnGatherStore *store, const char *dir, const char *tmp_dir, cons
 
 /* Writing ---------------------------------------------------------------- */
 
-/* Writes and fsyncs @fd (the new file at @path), closing it; removes the
- * file on failure. */
+#define COPY_CHUNK (64 * 1024)
+
 static gboolean
-write_file_synced (int fd, const char *path, const guint8 *data, gsize len, GError **error)
+write_failed (int saved, const char *path, GError **error)
+{
+  g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "%s: write failed: %s (is the disk full?)", path, g_strerror (saved));
+  return FALSE;
+}
+
+gboolean
+kiln_gather_store_write (int            fd,
+                         const char    *path,
+                         const guint8  *data,
+                         gsize          len,
+                         GError       **error)
 {
   gsize off = 0;
 
@@ -179,39 +195,91 @@ write_file_synced (int fd, const char *path, const guint8 *data, gsize len, GErr
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        {
-          int saved = errno;
-          close (fd);
-          g_unlink (path);
-          g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "%s: write failed: %s (is the disk full?)",
-                       path, g_strerror (saved));
-          return FALSE;
-        }
+        return write_failed (errno, path, error);
       off += n;
     }
-  if (fsync (fd) != 0 || close (fd) != 0)
+  return TRUE;
+}
+
+/* Flushes and closes @fd (the file at @path). */
+static gboolean
+sync_close (int fd, const char *path, GError **error)
+{
+  if (fsync (fd) != 0)
     {
       int saved = errno;
-      g_unlink (path);
+      close (fd);
       g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "%s: cannot flush: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  if (close (fd) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "%s: cannot close: %s", path, g_strerror (saved));
       return FALSE;
     }
   return TRUE;
 }
 
-/* Creates @tmp (which must not exist) with @data, fsynced. */
 static gboolean
-write_new_file (const char *tmp, const GByteArray *data, GError **error)
+io_failed (int saved, const char *path, const char *what, GError **error)
 {
-  int fd = g_open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "%s: cannot %s: %s", path, what, g_strerror (saved));
+  return FALSE;
+}
 
-  if (fd < 0)
+/* Copies @src into @dst (which must not exist), fsynced, in small chunks:
+ * a folder's large file never sits in memory. */
+static gboolean
+copy_file (const char *src, const char *dst, GError **error)
+{
+  guint8 buf[COPY_CHUNK];
+  int in = g_open (src, O_RDONLY | O_CLOEXEC, 0);
+  int out;
+
+  if (in < 0)
+    return io_failed (errno, src, "read", error);
+  out = g_open (dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (out < 0)
     {
       int saved = errno;
-      g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "%s: cannot create: %s", tmp, g_strerror (saved));
-      return FALSE;
+      close (in);
+      return io_failed (saved, dst, "create", error);
     }
-  return write_file_synced (fd, tmp, data->data, data->len, error);
+  for (;;)
+    {
+      gssize n = read (in, buf, sizeof buf);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          io_failed (errno, src, "read", error);
+          break;
+        }
+      if (n == 0)
+        {
+          close (in);
+          return sync_close (out, dst, error);
+        }
+      if (!kiln_gather_store_write (out, dst, buf, n, error))
+        break;
+    }
+  close (in);
+  close (out);
+  g_unlink (dst);
+  return FALSE;
+}
+
+/* Flushes a file written earlier (a streamed body) before it is renamed. */
+static gboolean
+sync_file (const char *path, GError **error)
+{
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+
+  if (fd < 0)
+    return io_failed (errno, path, "open", error);
+  return sync_close (fd, path, error);
 }
 
 static gboolean
@@ -231,8 +299,25 @@ make_dirs (const char *dir, GError **error)
 static gboolean
 record_download (KilnProject *project, const KilnGatherItem *item, GError **error)
 {
-  return kiln_project_record_download (project, item->url, *item->wnid ? item->wnid : NULL, item->outcome,
-                                       item->http_status, item->detail, item->file, error);
+  return kiln_project_record_download_attempts (project, item->url, *item->wnid ? item->wnid : NULL, item->outcome,
+                                                item->http_status, item->detail, item->file, item->attempts, error);
+}
+
+int
+kiln_gather_store_create_body (KilnGatherStore  *store,
+                               char            **path,
+                               GError          **error)
+{
+  g_autofree char *name = g_build_filename (store->incoming_dir, "body-XXXXXX", NULL);
+  int fd = g_mkstemp_full (name, O_RDWR | O_CLOEXEC, 0644);
+
+  if (fd < 0)
+    {
+      io_failed (errno, name, "create a temporary file", error);
+      return -1;
+    }
+  *path = g_steal_pointer (&name);
+  return fd;
 }
 
 gboolean
@@ -259,6 +344,32 @@ add_kept_rows (KilnProject *project, gpointer data, GError **error)
   return kiln_project_add_image (project, rows->image, error) && record_download (project, rows->item, error);
 }
 
+/* Puts the item's bytes at @tmp, flushed: a streamed body is renamed
+ * there, a folder's file copied. From here item->body is @tmp, a temp
+ * that goes with the item unless the keep completes. */
+static gboolean
+place_body (KilnGatherItem *item, const char *tmp, GError **error)
+{
+  if (item->body_is_temp)
+    {
+      if (!sync_file (item->body, error))
+        return FALSE;
+      if (g_rename (item->body, tmp) != 0)
+        {
+          int saved = errno;
+          g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "%s: cannot move to %s: %s", item->body, tmp,
+                       g_strerror (saved));
+          return FALSE;
+        }
+    }
+  else if (!copy_file (item->body, tmp, error))
+    return FALSE;
+  g_free (item->body);
+  item->body = g_strdup (tmp);
+  item->body_is_temp = TRUE;
+  return TRUE;
+}
+
 gboolean
 kiln_gather_store_keep (KilnGatherStore      *store,
                         KilnGatherItem       *item,
@@ -269,6 +380,7 @@ kiln_gather_store_keep (KilnGatherStore      *store,
   g_autofree char *class_dir = NULL, *tmp_class_dir = NULL;
   g_autofree char *name = NULL, *chosen = NULL, *tmp = NULL, *final = NULL;
   g_autoptr(KilnImageRecord) image = NULL;
+  g_autofree char *detail = NULL;
   KeptRows rows;
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -287,31 +399,29 @@ kiln_gather_store_keep (KilnGatherStore      *store,
   chosen = reserve_name (store, class_dir, tmp_class_dir, name);
   final = g_build_filename (class_dir, chosen, NULL);
   tmp = g_build_filename (tmp_class_dir, chosen, NULL);
-  if (!write_new_file (tmp, item->data, error))
+  if (!place_body (item, tmp, error) || g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    {
-      g_unlink (tmp);
-      return FALSE;
-    }
 
   item->file = g_strdup_printf ("images/%s/%s", item->class_name, chosen);
-  kiln_gather_item_set_result (item, KILN_DOWNLOAD_KEPT, KILN_GATHER_REASON_KEPT, "%s %d×%d, %u bytes",
-                               info->format, info->width, info->height, item->data->len);
+  kiln_gather_item_set_result (item, KILN_DOWNLOAD_KEPT, KILN_GATHER_REASON_KEPT, "%s %d×%d, %" G_GUINT64_FORMAT
+                               " bytes", info->format, info->width, info->height, item->n_bytes);
   image = kiln_image_record_new (item->file, item->class_name);
-  image->size = item->data->len;
+  image->size = item->n_bytes;
   image->width = info->width;
   image->height = info->height;
-  image->sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, item->data->data, item->data->len);
+  image->sha256 = g_strdup (item->sha256);
   image->source_url = g_strdup (item->url);
   image->http_status = item->http_status;
   rows = (KeptRows) { image, item };
   if (!kiln_project_transaction (store->project, add_kept_rows, &rows, error))
     {
-      g_unlink (tmp);
       g_prefix_error (error, "storing %s: ", item->url);
       return FALSE;
     }
+  item->image_id = image->id;
+  /* Committed: the temp now belongs to the row, whatever the rename does. */
+  item->body_is_temp = FALSE;
+  g_clear_pointer (&item->body, g_free);
   if (g_rename (tmp, final) != 0)
     {
       /* The row exists and the temp stays: the next run renames it. */
@@ -348,6 +458,16 @@ recover_tmp_dir (KilnGatherStore *store, GError **error)
       if (files == NULL)
         {
           g_unlink (sub);
+          continue;
+        }
+      if (g_str_equal (class_name, INCOMING))
+        {
+          /* Bodies a killed run was receiving. */
+          while ((name = g_dir_read_name (files)) != NULL)
+            {
+              g_autofree char *body = g_build_filename (sub, name, NULL);
+              g_unlink (body);
+            }
           continue;
         }
       while ((name = g_dir_read_name (files)) != NULL)
@@ -390,9 +510,10 @@ kiln_gather_store_open (KilnProject  *project,
 
   store->project = g_object_ref (project);
   store->tmp_dir = g_build_filename (kiln_project_get_path (project), "cache", "gather-tmp", NULL);
+  store->incoming_dir = g_build_filename (store->tmp_dir, INCOMING, NULL);
   g_mutex_init (&store->lock);
   store->reserved_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  if (!recover_tmp_dir (store, error))
+  if (!recover_tmp_dir (store, error) || !make_dirs (store->incoming_dir, error))
     {
       kiln_gather_store_close (store);
       return NULL;
@@ -418,6 +539,7 @@ kiln_gather_store_close (KilnGatherStore *store)
     }
   g_clear_object (&store->project);
   g_free (store->tmp_dir);
+  g_free (store->incoming_dir);
   g_mutex_clear (&store->lock);
   g_hash_table_unref (store->reserved_names);
   g_free (store);

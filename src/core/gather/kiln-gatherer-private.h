@@ -16,6 +16,7 @@
 
 #include "kiln-gather-item.h"
 #include "kiln-gather-job.h"
+#include "kiln-gather-placeholders.h"
 #include "kiln-gather-store.h"
 #include "kiln-gatherer.h"
 #include "kiln-url-list.h"
@@ -28,6 +29,7 @@ struct _KilnGatherRun
   KilnGatherRequest *req;
   KilnProject       *project;
   KilnGatherStore   *store;
+  KilnGatherPlaceholders *placeholders;
   GTask             *task;
   GCancellable      *user_cancellable;
   gulong             cancel_id;
@@ -52,6 +54,7 @@ struct _KilnGatherRun
 
   /* Producers (worker thread). */
   KilnUrlList       *list;
+  char              *list_uri;        /* the list file's URI: bad lines are recorded as URI#line=N */
   GQueue             api_wnids;       /* char * */
   gboolean           api_busy;
   guint              api_calls;
@@ -100,19 +103,28 @@ void           kiln_gather_run_source_error   (KilnGatherRun           *run,
 /* Records an item that was not kept (any thread). */
 void           kiln_gather_run_record         (KilnGatherRun           *run,
                                                const KilnGatherItem    *item);
-/* Records @url as rejected without reading it (any thread). */
-void           kiln_gather_run_reject         (KilnGatherRun           *run,
-                                               const char              *url,
-                                               const char              *wnid,
-                                               KilnGatherReason         reason,
-                                               const char              *format,
-                                               ...) G_GNUC_PRINTF (5, 6);
-
 /* URL producers (worker thread): queue one URL; what earlier runs finished
- * is skipped, a repeat ignored. */
+ * is skipped, a repeat ignored, one that is no http(s) URL with a host
+ * recorded as invalid, naming its @line of @origin (the list). */
 void           kiln_gather_run_offer_url      (KilnGatherRun           *run,
                                                const char              *url,
-                                               const char              *wnid);
+                                               const char              *wnid,
+                                               const char              *origin,
+                                               guint64                  line);
+/* A list line that holds no URL, recorded as invalid under @key (the
+ * list's URI#line=N, or the line's own text) unless an earlier run did. */
+void           kiln_gather_run_offer_invalid  (KilnGatherRun           *run,
+                                               const char              *key,
+                                               const char              *wnid,
+                                               const char              *format,
+                                               ...) G_GNUC_PRINTF (4, 5);
+/* Offers the next entry of a URL list (@list_uri names it in the keys of
+ * bad lines): a URL, or a line with a problem. */
+void           kiln_gather_run_offer_entry    (KilnGatherRun           *run,
+                                               const KilnUrlEntry      *entry,
+                                               const char              *wnid,
+                                               const char              *origin,
+                                               const char              *list_uri);
 /* Starts what may start; ends the loop when all is done. */
 void           kiln_gather_run_pump           (KilnGatherRun           *run);
 void           kiln_gather_run_check_finished (KilnGatherRun           *run);
@@ -124,16 +136,14 @@ void           kiln_gather_run_job_over       (KilnGatherRun           *run,
 gboolean       kiln_gather_run_all_full       (KilnGatherRun           *run);
 
 /* Local producers (worker thread, blocking): whether to read @url at all
- * (not done by an earlier run, its synset not full), then hand its bytes
- * over; offering waits while the limit or the pool has no room. FALSE from
- * offering: the run stops. */
+ * (not done by an earlier run, its synset not full), then hand its item
+ * over (item->body set; the run takes it); offering waits while the limit
+ * or the pool has no room. FALSE from offering: the run stops. */
 gboolean       kiln_gather_run_should_read    (KilnGatherRun           *run,
                                                const char              *url,
                                                const char              *wnid);
-gboolean       kiln_gather_run_offer_bytes    (KilnGatherRun           *run,
-                                               const char              *url,
-                                               const char              *wnid,
-                                               GByteArray              *data);
+gboolean       kiln_gather_run_offer_item     (KilnGatherRun           *run,
+                                               KilnGatherItem          *item);
 
 /* Progress (kiln-gather-progress.c; any thread unless said) ---------------- */
 
@@ -146,6 +156,9 @@ void kiln_gather_progress_add_skipped   (KilnGatherRun        *run,
 void kiln_gather_progress_add_over_limit (KilnGatherRun       *run,
                                          guint                 n);
 void kiln_gather_progress_add_source_error (KilnGatherRun     *run);
+/* A kept image turned out to be a placeholder: one kept less, one
+ * rejected more. */
+void kiln_gather_progress_unkeep        (KilnGatherRun        *run);
 /* Worker thread: what is queued, in flight and waiting to retry. */
 void kiln_gather_progress_update_queue  (KilnGatherRun        *run);
 /* At the end: nothing queued or in flight, emitted at once. */
@@ -165,8 +178,6 @@ void                kiln_gatherer_unlock_progress (KilnGatherer *self,
 gboolean kiln_gather_source_urls_open   (KilnGatherRun  *run,
                                          GError        **error);
 void     kiln_gather_source_urls_fill   (KilnGatherRun  *run);
-/* Logs the lines that were skipped, once the list is read. */
-void     kiln_gather_source_urls_report (KilnGatherRun  *run);
 /* The HTTP API: one URL list per wanted synset (run->api_wnids), one call
  * at a time. Finishing fails when no call gave a list. */
 void     kiln_gather_source_api_fill    (KilnGatherRun  *run);

@@ -56,8 +56,13 @@ kiln_gather_request_new (KilnGatherSource  source,
   req->max_retries = 3;
   req->backoff_ms = 1000;
   req->max_retry_after_ms = 120000;
+  /* Three retries of a 60 s timeout would make one stalled URL cost four
+   * minutes; one and a half timeouts leave a retry some time. */
+  req->url_deadline_ms = 90000;
   req->max_bytes = 32 * 1024 * 1024;
-  req->min_bytes = 1024;
+  /* A 28 × 28 PNG is a few hundred bytes: sizes are judged in pixels. 16
+   * still refuses the 1 × 1 spacers some hosts answer dead links with. */
+  req->min_side = 16;
   req->max_pixels = 100 * 1000 * 1000;
   req->placeholder_distance = 6;
   return req;
@@ -87,9 +92,56 @@ kiln_gather_request_free (KilnGatherRequest *request)
   g_free (request);
 }
 
+/* An API template gives a URL per synset: it needs {wnid}, or every
+ * synset would fetch the same list, and must make an http(s) URL. */
 static gboolean
-check_request (const KilnGatherRequest *req, GError **error)
+check_api_template (const char *template, GError **error)
 {
+  g_auto(GStrv) parts = NULL;
+  g_autofree char *sample = NULL;
+  g_autoptr(GUri) uri = NULL;
+
+  if (strstr (template, "{wnid}") == NULL)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "the API template “%s” has no {wnid}, so every synset would get the same URL list; "
+                   "put {wnid} where the synset goes, e.g. …geturls?wnid={wnid}", template);
+      return FALSE;
+    }
+  parts = g_strsplit (template, "{wnid}", -1);
+  sample = g_strjoinv ("n00000001", parts);
+  uri = kiln_gather_parse_http_url (sample);
+  if (uri == NULL)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "the API template “%s” does not make an http(s) URL with a host name; "
+                   "give one such as http://host/geturls?wnid={wnid}", template);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A local source must exist before anything is created for it. */
+static gboolean
+check_location (const KilnGatherRequest *req, GError **error)
+{
+  gboolean folder = req->source == KILN_GATHER_FOLDER;
+  const char *what = req->source == KILN_GATHER_URLS ? "URL list" : folder ? "folder" : "archive";
+
+  if (g_file_test (req->location, folder ? G_FILE_TEST_IS_DIR : G_FILE_TEST_IS_REGULAR))
+    return TRUE;
+  g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND, "%s: no such %s%s; check the path", req->location, what,
+               g_file_test (req->location, G_FILE_TEST_EXISTS) ? (folder ? " (it is not a folder)" : " (it is not a file)")
+                                                              : "");
+  return FALSE;
+}
+
+gboolean
+kiln_gather_request_check (const KilnGatherRequest  *req,
+                           GError                  **error)
+{
+  g_return_val_if_fail (req != NULL, FALSE);
+
   if (req->source != KILN_GATHER_API && req->location == NULL)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT, "the source needs a file or folder");
@@ -102,10 +154,10 @@ check_request (const KilnGatherRequest *req, GError **error)
       return FALSE;
     }
   if (req->max_parallel == 0 || req->max_per_host == 0 || req->total_timeout_ms == 0 ||
-      req->connect_timeout_ms == 0 || req->max_bytes == 0)
+      req->connect_timeout_ms == 0 || req->url_deadline_ms == 0 || req->max_bytes == 0)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "parallelism, timeouts and the size cap must be above zero");
+                   "parallelism, timeouts, the URL deadline and the size cap must be above zero");
       return FALSE;
     }
   if (req->class_name && (strchr (req->class_name, '/') || req->class_name[0] == '.' || !*req->class_name))
@@ -114,7 +166,9 @@ check_request (const KilnGatherRequest *req, GError **error)
                    "“%s” cannot be a class folder name", req->class_name);
       return FALSE;
     }
-  return TRUE;
+  if (req->source == KILN_GATHER_API)
+    return check_api_template (req->location ? req->location : KILN_GATHER_DEFAULT_API, error);
+  return check_location (req, error);
 }
 
 /* Progress (any thread) -------------------------------------------------- */
@@ -314,7 +368,7 @@ kiln_gatherer_run_async (KilnGatherer            *self,
       g_task_return_new_error (task, KILN_ERROR, KILN_ERROR_FAILED, "a gathering run is already going on");
       return;
     }
-  if (!check_request (request, &error))
+  if (!kiln_gather_request_check (request, &error))
     {
       g_atomic_int_set (&self->running, FALSE);
       g_task_return_error (task, g_steal_pointer (&error));

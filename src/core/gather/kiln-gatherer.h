@@ -4,14 +4,19 @@
  * HTTP API whose URL template has a {wnid} placeholder (the old ImageNet text
  * API by default), an official ImageNet tar of per-synset tars, or a local
  * folder. Downloads run in parallel (bounded overall and per host) with
- * connect and total timeouts, retries with backoff for timeouts, 429 and 5xx
- * only (Retry-After honoured), a size cap and a per-synset limit. A response
- * is kept only if its status is 2xx, its final URL still names the requested
- * file, its content type is an image, it decodes fully (truncation checked),
- * it is not too small and it does not look like a known placeholder. Kept files land in images/<class>/ under a
- * sanitised name (temp file, fsync, rename); every URL's outcome goes to the
- * project's downloads table, so a stopped or killed run resumes without
- * fetching anything twice.
+ * connect and total timeouts, retries with backoff for timeouts, short
+ * bodies, 429 and 5xx only (Retry-After honoured), a deadline for all the
+ * attempts at one URL together, a size cap and a per-synset limit. Bodies
+ * stream to a temporary file as they arrive, never into memory. A response
+ * is kept only if its status is 2xx, every byte its Content-Length promised
+ * came, its final URL still names the requested file, its content type is
+ * an image, it decodes fully (truncation checked), its shorter side has
+ * enough pixels and it is no placeholder: not close to a known one (the
+ * request's, the project's), not a redirect to another folder ending on a
+ * small image, and not one small body that many hosts serve. Kept files
+ * land in images/<class>/ under a sanitised name (temp file, fsync,
+ * rename); every URL's outcome goes to the project's downloads table, so a
+ * stopped or killed run resumes without fetching anything twice.
  *
  * Thread contract: create and use a KilnGatherer on one thread (the "owner",
  * usually the main thread). The downloads run in a worker thread with its
@@ -44,12 +49,15 @@ typedef enum {
   KILN_GATHER_REASON_PLACEHOLDER,   /* redirected to a different file name */
   KILN_GATHER_REASON_CONTENT_TYPE,  /* not an image content type */
   KILN_GATHER_REASON_TOO_LARGE,     /* over the size cap */
-  KILN_GATHER_REASON_TOO_SMALL,     /* under the minimum size */
-  KILN_GATHER_REASON_UNDECODABLE,   /* not an image, or a corrupt one */
-  KILN_GATHER_REASON_TRUNCATED,     /* decodes, but the data stop early */
-  KILN_GATHER_REASON_TIMEOUT,       /* connect or total timeout */
-  KILN_GATHER_REASON_NETWORK,       /* refused, reset, closed early, bad URL */
+  KILN_GATHER_REASON_TOO_SMALL,     /* empty, or under the minimum side (or size) */
+  KILN_GATHER_REASON_UNDECODABLE,   /* an image format, but corrupt */
+  KILN_GATHER_REASON_TRUNCATED,     /* fewer bytes than announced, or the data stop early */
+  KILN_GATHER_REASON_TIMEOUT,       /* connect or total timeout, or the URL's deadline */
+  KILN_GATHER_REASON_NETWORK,       /* refused, reset, unreadable file */
   KILN_GATHER_REASON_SERVER,        /* 429 or 5xx until the retries ran out */
+  KILN_GATHER_REASON_NOT_AN_IMAGE,  /* no image format: a web page, text, garbage */
+  KILN_GATHER_REASON_REDIRECT,      /* a redirect libsoup will not follow (file://, no host, a loop) */
+  KILN_GATHER_REASON_INVALID,       /* a list line that is no http(s) URL, too long, or binary */
   KILN_GATHER_N_REASONS
 } KilnGatherReason;
 
@@ -65,15 +73,21 @@ typedef struct {
   guint             max_parallel;     /* downloads at once, overall */
   guint             max_per_host;
   guint             connect_timeout_ms;
-  guint             total_timeout_ms; /* a whole response, body included */
+  guint             total_timeout_ms; /* one attempt's whole response, body included */
   guint             max_retries;
   guint             backoff_ms;       /* first retry delay, doubled each time */
   guint             max_retry_after_ms;
+  guint             url_deadline_ms;  /* all attempts at one URL and the waits between
+                                       * them together (90 s): what a stalled host costs */
+  gboolean          retry_failed;     /* fetch again the URLs that failed for good
+                                       * (timeouts, 5xx, short bodies), not the rejected */
   guint64           max_bytes;        /* per file */
-  guint64           min_bytes;
+  guint64           min_bytes;        /* per file; 0 = none: sizes are judged in pixels */
+  guint             min_side;         /* shorter side in pixels (16) */
   guint             max_pixels;       /* width × height cap, checked before decoding */
   GArray           *placeholders;     /* guint64 perceptual hashes of known "photo
-                                       * unavailable" images (kiln-inspector), or NULL */
+                                       * unavailable" images (kiln-inspector), or NULL;
+                                       * the project's own are added by the run */
   int               placeholder_distance;  /* Hamming distance that still matches (6) */
 } KilnGatherRequest;
 
@@ -83,6 +97,13 @@ KilnGatherRequest *kiln_gather_request_new  (KilnGatherSource         source,
 KilnGatherRequest *kiln_gather_request_copy (const KilnGatherRequest *request);
 void               kiln_gather_request_free (KilnGatherRequest       *request);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnGatherRequest, kiln_gather_request_free)
+/* Whether @request can run: its limits are above zero, its wnid and class
+ * are well formed, an API template has {wnid} and gives an http(s) URL,
+ * and a local source exists (a relative path is taken from the working
+ * directory). Runs check it too; front ends call it before they create a
+ * project, so that a mistyped path leaves nothing behind. */
+gboolean           kiln_gather_request_check (const KilnGatherRequest *request,
+                                              GError                 **error);
 
 typedef struct {
   guint64 n_done;           /* finished in this run: kept + rejected + failed */

@@ -6,8 +6,8 @@
 #include "kiln-url-list.h"
 
 /* Lines are cut out of a fixed window with memchr: no per-line allocation,
- * which matters for 14 million lines. A line longer than the window is an
- * error (real URL lists stay far below it). */
+ * which matters for 14 million lines. A line longer than the window (real
+ * URL lists stay far below it) is read past and reported, not kept. */
 #define WINDOW (256 * 1024)
 
 struct _KilnUrlList
@@ -19,7 +19,8 @@ struct _KilnUrlList
   gsize         end;      /* one past the last valid byte */
   gboolean      eof;
   guint64       line;
-  guint64       n_skipped;
+  guint64       n_invalid;
+  gboolean      overlong;  /* reading past the rest of a line over the window */
 };
 
 KilnUrlList *
@@ -70,49 +71,50 @@ kiln_url_list_get_origin (KilnUrlList *self)
 }
 
 guint64
-kiln_url_list_get_n_skipped (KilnUrlList *self)
+kiln_url_list_get_n_invalid (KilnUrlList *self)
 {
-  return self->n_skipped;
+  return self->n_invalid;
 }
 
-/* Returns the next raw line (NUL-terminated in place), or NULL at the end. */
+/* Returns the next raw line (NUL-terminated in place, @length bytes before
+ * that), or NULL at the end; *too_long says that the line was longer than
+ * the window (its text is gone then). */
 static char *
 next_line (KilnUrlList   *self,
+           gsize         *length,
+           gboolean      *too_long,
            GCancellable  *cancellable,
            GError       **error)
 {
+  *too_long = FALSE;
   for (;;)
     {
       char *nl = memchr (self->buf + self->start, '\n', self->end - self->start);
 
-      if (nl != NULL)
+      if (nl != NULL || (self->eof && (self->start < self->end || self->overlong)))
         {
           char *line = self->buf + self->start;
+
+          if (nl == NULL)
+            nl = self->buf + self->end;
           *nl = '\0';
-          self->start = nl - self->buf + 1;
+          *length = nl - line;
+          self->start = MIN ((gsize) (nl - self->buf) + 1, self->end);
+          *too_long = self->overlong;
+          self->overlong = FALSE;
           return line;
         }
       if (self->eof)
-        {
-          if (self->start < self->end)
-            {
-              char *line = self->buf + self->start;
-              self->buf[self->end] = '\0';
-              self->start = self->end;
-              return line;
-            }
-          return NULL;
-        }
-      /* Slide the partial line to the front and fill the window. */
+        return NULL;
+      /* Slide the partial line to the front and fill the window; a line
+       * that fills it whole is dropped, and read past up to its end. */
       memmove (self->buf, self->buf + self->start, self->end - self->start);
       self->end -= self->start;
       self->start = 0;
       if (self->end == WINDOW)
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                       "%s:%" G_GUINT64_FORMAT ": line longer than %d bytes; is this a URL list?",
-                       self->origin, self->line + 1, WINDOW);
-          return NULL;
+          self->end = 0;
+          self->overlong = TRUE;
         }
       {
         g_autoptr(GError) local_error = NULL;
@@ -129,6 +131,41 @@ next_line (KilnUrlList   *self,
         self->end += n;
       }
     }
+}
+
+/* What each byte says about a line: a control character other than tab
+ * (binary data), or a byte above ASCII (UTF-8 to validate). */
+enum { BYTE_CONTROL = 1, BYTE_HIGH = 2 };
+static const guint8 byte_kind[256] = {
+  [0x00 ... 0x08] = BYTE_CONTROL, [0x0a ... 0x1f] = BYTE_CONTROL, [0x7f] = BYTE_CONTROL,
+  [0x80 ... 0xff] = BYTE_HIGH,
+};
+
+/* Why @line (@len bytes) cannot be a URL's text, or NULL: UTF-8 without
+ * control characters other than tab. One table lookup a byte, and UTF-8
+ * is validated only when a byte is not ASCII: lists have 14 million
+ * lines. */
+static const char *
+text_problem (const char *line, gsize len)
+{
+  guint8 kinds = 0;
+
+  for (gsize i = 0; i < len; i++)
+    kinds |= byte_kind[(guchar) line[i]];
+  if (kinds & BYTE_CONTROL)
+    return "control characters (binary data?), not a URL";
+  if ((kinds & BYTE_HIGH) && !g_utf8_validate_len (line, len, NULL))
+    return "binary data or another encoding than UTF-8, not a URL";
+  return NULL;
+}
+
+static gboolean
+report (KilnUrlList *self, KilnUrlEntry *entry, const char *problem)
+{
+  self->n_invalid++;
+  entry->url = NULL;
+  entry->problem = problem;
+  return TRUE;
 }
 
 static gboolean
@@ -149,31 +186,34 @@ kiln_url_list_next (KilnUrlList   *self,
                     GCancellable  *cancellable,
                     GError       **error)
 {
+  const char *problem;
+  gboolean too_long;
+  gsize len;
   char *line;
 
-  while ((line = next_line (self, cancellable, error)) != NULL)
+  while ((line = next_line (self, &len, &too_long, cancellable, error)) != NULL)
     {
       char *tab, *url;
-      gsize len;
 
       self->line++;
-      len = strlen (line);
-      /* Not the tab: "id<TAB>" with no URL must stay recognisable. */
-      while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
-        line[--len] = '\0';
-      while (*line == ' ')
-        line++;
-      if (*line == '\0' || *line == '#')
-        continue;
-      if (!g_utf8_validate (line, -1, NULL))
-        {
-          self->n_skipped++;
-          continue;
-        }
-
       entry->line = self->line;
       entry->id = NULL;
       entry->wnid[0] = '\0';
+      if (too_long)
+        return report (self, entry, "longer than 256 KiB, not a URL");
+      /* Not the tab: "id<TAB>" with no URL must stay recognisable. */
+      while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+        line[--len] = '\0';
+      while (len > 0 && *line == ' ')
+        {
+          line++;
+          len--;
+        }
+      if (len == 0 || *line == '#')
+        continue;
+      if ((problem = text_problem (line, len)) != NULL)
+        return report (self, entry, problem);
+
       tab = strchr (line, '\t');
       if (tab != NULL)
         {
@@ -198,11 +238,9 @@ kiln_url_list_next (KilnUrlList   *self,
       else
         url = line;
       if (*url == '\0')
-        {
-          self->n_skipped++;
-          continue;
-        }
+        return report (self, entry, "an image id without a URL");
       entry->url = url;
+      entry->problem = NULL;
       return TRUE;
     }
   return FALSE;

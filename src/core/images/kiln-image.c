@@ -1,5 +1,6 @@
-/* kiln-image.c: decoding an image file into a GdkPixbuf with the checks
- * GdkPixbuf lacks: the header's pixel count against a limit before
+/* kiln-image.c: decoding an image file into a GdkPixbuf (JPEG and WebP by
+ * their own libraries, kiln-image-jpeg.c and kiln-image-webp.c) with the
+ * checks GdkPixbuf lacks: the header's pixel count against a limit before
  * anything is allocated, truncation found from the file's structure (JPEG
  * markers, PNG chunks, GIF blocks), markup saved under an image name; and
  * decoding straight to the tensor a network reads (kiln_image_load_u8).
@@ -10,7 +11,7 @@
 #include <string.h>
 
 #include "kiln-error.h"
-#include "kiln-image.h"
+#include "kiln-image-private.h"
 
 static const char *const problem_names[] = {
   [KILN_IMAGE_OK] = "ok",
@@ -20,6 +21,7 @@ static const char *const problem_names[] = {
   [KILN_IMAGE_TOO_LARGE] = "too-large",
   [KILN_IMAGE_UNDECODABLE] = "undecodable",
   [KILN_IMAGE_UNREADABLE] = "unreadable",
+  [KILN_IMAGE_UNSUPPORTED_FORMAT] = "unsupported-format",
 };
 
 const char *
@@ -225,7 +227,6 @@ looks_like_markup (const guint8 *data,
 
 typedef struct {
   gint64         max_pixels;
-  int            min_side;
   KilnImageInfo *info;
   gboolean       too_large;
 } SizeCheck;
@@ -240,8 +241,6 @@ on_size_prepared (GdkPixbufLoader *loader,
                   gpointer         user_data)
 {
   SizeCheck *check = user_data;
-  GdkPixbufFormat *format = gdk_pixbuf_loader_get_format (loader);
-  g_autofree char *name = format ? gdk_pixbuf_format_get_name (format) : NULL;
 
   check->info->width = width;
   check->info->height = height;
@@ -249,37 +248,16 @@ on_size_prepared (GdkPixbufLoader *loader,
     {
       check->too_large = (gint64) width * height > check->max_pixels;
       gdk_pixbuf_loader_set_size (loader, 0, 0);
-      return;
-    }
-  /* libjpeg decodes at 1/2, 1/4 or 1/8 almost for free; the loader picks
-   * that scale when asked for exactly ceil(size / d). */
-  if (check->min_side > 0 && g_strcmp0 (name, "jpeg") == 0)
-    {
-      int shorter = MIN (width, height);
-      int d = 8;
-
-      while (d > 1 && shorter / d < check->min_side)
-        d /= 2;
-      if (d > 1)
-        gdk_pixbuf_loader_set_size (loader, (width + d - 1) / d, (height + d - 1) / d);
     }
 }
 
-static GdkPixbuf *
-fail (KilnImageInfo     *info,
-      KilnImageProblem   problem,
-      GError           **error,
-      int                code,
-      const char        *format,
-      ...) G_GNUC_PRINTF (5, 6);
-
-static GdkPixbuf *
-fail (KilnImageInfo     *info,
-      KilnImageProblem   problem,
-      GError           **error,
-      int                code,
-      const char        *format,
-      ...)
+GdkPixbuf *
+kiln_image_fail (KilnImageInfo     *info,
+                 KilnImageProblem   problem,
+                 GError           **error,
+                 int                code,
+                 const char        *format,
+                 ...)
 {
   va_list args;
 
@@ -288,6 +266,150 @@ fail (KilnImageInfo     *info,
   if (error != NULL)
     *error = g_error_new_valist (KILN_ERROR, code, format, args);
   va_end (args);
+  return NULL;
+}
+
+GdkPixbuf *
+kiln_image_fail_too_large (KilnImageInfo *info,
+                           const char    *name,
+                           gint64         max_pixels,
+                           GError       **error)
+{
+  return kiln_image_fail (info, KILN_IMAGE_TOO_LARGE, error, KILN_ERROR_INVALID_ARGUMENT,
+                          "%s is %d × %d = %" G_GINT64_FORMAT " pixels, over the limit of %"
+                          G_GINT64_FORMAT "; it was not decoded (raise the limit if you trust it)",
+                          name, info->width, info->height, (gint64) info->width * info->height,
+                          max_pixels);
+}
+
+static guint16
+get16 (const guint8 *p,
+       gboolean      big_endian)
+{
+  return big_endian ? (guint16) ((p[0] << 8) | p[1]) : (guint16) ((p[1] << 8) | p[0]);
+}
+
+static guint32
+get32 (const guint8 *p,
+       gboolean      big_endian)
+{
+  return big_endian ? be32 (p) : ((guint32) p[3] << 24) | ((guint32) p[2] << 16) | ((guint32) p[1] << 8) | p[0];
+}
+
+int
+kiln_image_exif_orientation (const guint8 *tiff,
+                             gsize         n)
+{
+  gboolean big_endian;
+  guint32 ifd;
+  guint16 count;
+
+  if (n < 8)
+    return 1;
+  if (memcmp (tiff, "MM\0*", 4) == 0)
+    big_endian = TRUE;
+  else if (memcmp (tiff, "II*\0", 4) == 0)
+    big_endian = FALSE;
+  else
+    return 1;
+  ifd = get32 (tiff + 4, big_endian);
+  if (ifd > n - 2)
+    return 1;
+  count = get16 (tiff + ifd, big_endian);
+  for (guint i = 0; i < count; i++)
+    {
+      gsize entry = (gsize) ifd + 2 + (gsize) i * 12;
+
+      if (entry + 12 > n)
+        break;
+      /* Tag 0x0112, type SHORT: the value sits in the entry itself. */
+      if (get16 (tiff + entry, big_endian) == 0x0112 && get16 (tiff + entry + 2, big_endian) == 3)
+        {
+          guint16 value = get16 (tiff + entry + 8, big_endian);
+          return value >= 1 && value <= 8 ? value : 1;
+        }
+    }
+  return 1;
+}
+
+GdkPixbuf *
+kiln_image_finish (GdkPixbuf     *pixbuf,
+                   const char    *name,
+                   KilnImageInfo *info,
+                   GError       **error)
+{
+  g_autoptr(GdkPixbuf) decoded = pixbuf;
+  GdkPixbuf *oriented;
+
+  /* GdkPixbuf's loaders set the option themselves (then this does
+   * nothing); Kiln's own decoders pass what they read. */
+  if (info->orientation > 1)
+    {
+      char text[2] = { (char) ('0' + info->orientation), '\0' };
+      gdk_pixbuf_set_option (decoded, "orientation", text);
+    }
+  oriented = gdk_pixbuf_apply_embedded_orientation (decoded);
+  if (oriented == NULL)
+    return kiln_image_fail (info, KILN_IMAGE_UNDECODABLE, error, KILN_ERROR_CORRUPT,
+                            "%s: not enough memory to rotate the image", name);
+  info->problem = KILN_IMAGE_OK;
+  info->decoded_width = gdk_pixbuf_get_width (oriented);
+  info->decoded_height = gdk_pixbuf_get_height (oriented);
+  info->has_alpha = gdk_pixbuf_get_has_alpha (oriented);
+  return oriented;
+}
+
+/* Image formats that Debian 12's GdkPixbuf has no loader for, by their
+ * signature, with the loader name a plug-in would register: a file in one
+ * of them is an image Kiln cannot read, not random bytes. */
+static const char *
+unsupported_format (const guint8 *data,
+                    gsize         n,
+                    const char  **loader)
+{
+  static const struct {
+    const char *name, *loader, *magic;
+    gsize       length;
+  } signatures[] = {
+    { "JPEG 2000", "jpeg2000", "\x00\x00\x00\x0CjP  \r\n\x87\n", 12 },
+    { "JPEG 2000", "jpeg2000", "\xFF\x4F\xFF\x51", 4 },
+    { "JPEG XL", "jxl", "\x00\x00\x00\x0CJXL \r\n\x87\n", 12 },
+    { "JPEG XL", "jxl", "\xFF\x0A", 2 },
+    { "Photoshop", "psd", "8BPS", 4 },
+    { "OpenEXR", "exr", "\x76\x2F\x31\x01", 4 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (signatures); i++)
+    if (n >= signatures[i].length && memcmp (data, signatures[i].magic, signatures[i].length) == 0)
+      {
+        *loader = signatures[i].loader;
+        return signatures[i].name;
+      }
+  /* ISO-BMFF (AVIF, HEIF): an "ftyp" box listing brands. */
+  if (n >= 16 && memcmp (data + 4, "ftyp", 4) == 0)
+    {
+      gsize end = MIN (n, be32 (data));
+      const char *found = NULL;
+
+      for (gsize pos = 8; pos + 4 <= end; pos += pos == 8 ? 8 : 4)
+        {
+          const char *brand = (const char *) data + pos;
+
+          if (memcmp (brand, "avif", 4) == 0 || memcmp (brand, "avis", 4) == 0)
+            {
+              *loader = "avif";
+              return "AVIF";
+            }
+          if (memcmp (brand, "heic", 4) == 0 || memcmp (brand, "heix", 4) == 0
+              || memcmp (brand, "mif1", 4) == 0 || memcmp (brand, "msf1", 4) == 0)
+            found = "HEIF";
+        }
+      if (found != NULL)
+        {
+          *loader = "heif";
+          return found;
+        }
+    }
   return NULL;
 }
 
@@ -301,7 +423,6 @@ kiln_image_load_bytes (GBytes                     *bytes,
   KilnImageInfo local_info;
   g_autoptr(GdkPixbufLoader) loader = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(GdkPixbuf) oriented = NULL;
   GdkPixbufFormat *format;
   GdkPixbuf *pixbuf;
   const guint8 *data;
@@ -325,17 +446,21 @@ kiln_image_load_bytes (GBytes                     *bytes,
   data = g_bytes_get_data (bytes, &n);
   info->n_bytes = n;
   if (n == 0)
-    return fail (info, KILN_IMAGE_EMPTY, error, KILN_ERROR_CORRUPT,
+    return kiln_image_fail (info, KILN_IMAGE_EMPTY, error, KILN_ERROR_CORRUPT,
                  "%s is empty (0 bytes); the download or copy failed", name);
   if (looks_like_markup (data, n))
-    return fail (info, KILN_IMAGE_NOT_IMAGE, error, KILN_ERROR_UNSUPPORTED,
+    return kiln_image_fail (info, KILN_IMAGE_NOT_IMAGE, error, KILN_ERROR_UNSUPPORTED,
                  "%s is HTML or XML text, not an image; the server sent a web page", name);
-
-  structure = walk_structure (data, n, info);
 
   check.max_pixels = options && options->max_pixels > 0 ? options->max_pixels
                                                          : KILN_IMAGE_DEFAULT_MAX_PIXELS;
-  check.min_side = options ? options->min_side : 0;
+  if (n >= 12 && memcmp (data, "RIFF", 4) == 0 && memcmp (data + 8, "WEBP", 4) == 0)
+    return kiln_image_decode_webp (data, n, name, check.max_pixels, info, error);
+
+  structure = walk_structure (data, n, info);
+  if (n >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
+    return kiln_image_decode_jpeg (data, n, name, check.max_pixels, options ? options->min_side : 0,
+                                   structure == STRUCTURE_TRUNCATED, info, error);
   check.info = info;
   loader = gdk_pixbuf_loader_new ();
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &check);
@@ -351,34 +476,38 @@ kiln_image_load_bytes (GBytes                     *bytes,
     }
 
   if (check.too_large)
-    return fail (info, KILN_IMAGE_TOO_LARGE, error, KILN_ERROR_INVALID_ARGUMENT,
-                 "%s is %d × %d = %" G_GINT64_FORMAT " pixels, over the limit of %"
-                 G_GINT64_FORMAT "; it was not decoded (raise the limit if you trust it)",
-                 name, info->width, info->height, (gint64) info->width * info->height,
-                 check.max_pixels);
+    return kiln_image_fail_too_large (info, name, check.max_pixels, error);
+  pixbuf = gdk_pixbuf_loader_get_pixbuf (loader);
+  if (!written || !closed || pixbuf == NULL)
+    {
+      const char *loader_name = NULL;
+      const char *unsupported = unsupported_format (data, n, &loader_name);
+
+      /* Not taken for the format's own loader failing, when a plug-in for
+       * it is installed. */
+      if (unsupported != NULL && g_strcmp0 (info->format, loader_name) != 0)
+        return kiln_image_fail (info, KILN_IMAGE_UNSUPPORTED_FORMAT, error, KILN_ERROR_UNSUPPORTED,
+                                "%s is a %s image, a format Kiln cannot decode; convert it to "
+                                "PNG or JPEG to use it", name, unsupported);
+    }
   if (format == NULL
       || g_error_matches (local_error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_UNKNOWN_TYPE))
-    return fail (info, KILN_IMAGE_NOT_IMAGE, error, KILN_ERROR_UNSUPPORTED,
+    return kiln_image_fail (info, KILN_IMAGE_NOT_IMAGE, error, KILN_ERROR_UNSUPPORTED,
                  "%s is not in an image format Kiln can read (%s)", name,
                  local_error ? local_error->message : "unrecognised data");
   if (structure == STRUCTURE_TRUNCATED)
-    return fail (info, KILN_IMAGE_TRUNCATED, error, KILN_ERROR_CORRUPT,
+    return kiln_image_fail (info, KILN_IMAGE_TRUNCATED, error, KILN_ERROR_CORRUPT,
                  "%s is truncated: the %s data ends early (file is %" G_GSIZE_FORMAT
                  " bytes); download it again", name, info->format, n);
 
-  pixbuf = gdk_pixbuf_loader_get_pixbuf (loader);
   if (!written || !closed || pixbuf == NULL)
-    return fail (info, KILN_IMAGE_UNDECODABLE, error, KILN_ERROR_CORRUPT,
+    return kiln_image_fail (info, KILN_IMAGE_UNDECODABLE, error, KILN_ERROR_CORRUPT,
                  "%s could not be decoded as %s: %s", name, info->format,
                  local_error ? local_error->message : "the decoder gave no image");
 
   orientation = gdk_pixbuf_get_option (pixbuf, "orientation");
   if (orientation != NULL)
     info->orientation = CLAMP (atoi (orientation), 1, 8);
-  oriented = gdk_pixbuf_apply_embedded_orientation (pixbuf);
-  if (oriented == NULL)
-    return fail (info, KILN_IMAGE_UNDECODABLE, error, KILN_ERROR_CORRUPT,
-                 "%s: not enough memory to rotate the image", name);
 
   /* GIF animations count frames in walk_gif(); GdkPixbuf agrees on
    * whether there is more than one. */
@@ -390,11 +519,7 @@ kiln_image_load_bytes (GBytes                     *bytes,
         info->n_frames = 2;
     }
 
-  info->problem = KILN_IMAGE_OK;
-  info->decoded_width = gdk_pixbuf_get_width (oriented);
-  info->decoded_height = gdk_pixbuf_get_height (oriented);
-  info->has_alpha = gdk_pixbuf_get_has_alpha (oriented);
-  return g_steal_pointer (&oriented);
+  return kiln_image_finish (g_object_ref (pixbuf), name, info, error);
 }
 
 GdkPixbuf *
@@ -417,7 +542,7 @@ kiln_image_load (const char                 *path,
       if (info == NULL)
         info = &local_info;
       memset (info, 0, sizeof *info);
-      return fail (info, KILN_IMAGE_UNREADABLE, error, KILN_ERROR_IO, "%s",
+      return kiln_image_fail (info, KILN_IMAGE_UNREADABLE, error, KILN_ERROR_IO, "%s",
                    local_error->message);
     }
   bytes = g_mapped_file_get_bytes (mapped);

@@ -1,11 +1,15 @@
 /* kiln-image.h: decoding images and turning them into what a network sees.
  *
- * Decoding goes through GdkPixbuf with the checks it lacks: the pixel
- * count is read from the header and refused over a limit before anything
- * is allocated, truncated JPEG/PNG/GIF files are detected from their
- * structure (GdkPixbuf accepts a truncated JPEG silently), EXIF orientation
- * is applied, animations give their first frame, and JPEGs are decoded at
- * 1/2, 1/4 or 1/8 scale when the target is that much smaller.
+ * Decoding goes through GdkPixbuf, except JPEG (libjpeg-turbo) and WebP
+ * (libwebp: GdkPixbuf has no WebP loader unless webp-pixbuf-loader is
+ * installed), with the checks GdkPixbuf lacks: the pixel count is read
+ * from the header and refused over a limit before anything is allocated,
+ * truncated JPEG/PNG/GIF/WebP files are detected from their structure
+ * (GdkPixbuf accepts a truncated JPEG silently), EXIF orientation is
+ * applied, animations give their first frame, and image formats Kiln has
+ * no decoder for (AVIF, HEIF, JPEG XL…) are told from non-images. JPEGs
+ * are decoded at 1/2, 1/4 or 1/8 scale when the target is that much
+ * smaller (as Pillow's draft mode picks).
  *
  * Tensors are plain C arrays in CHW order (channel, row, column), RGB
  * channel order, 8-bit values 0…255 or float32. Alpha is composited on
@@ -52,6 +56,7 @@ typedef enum {
   KILN_IMAGE_TOO_LARGE,    /* the header's pixel count is over the limit */
   KILN_IMAGE_UNDECODABLE,  /* recognised, but the decoder failed */
   KILN_IMAGE_UNREADABLE,   /* the file could not be read */
+  KILN_IMAGE_UNSUPPORTED_FORMAT, /* a known image format Kiln has no decoder for (AVIF…) */
 } KilnImageProblem;
 
 const char *kiln_image_problem_to_string (KilnImageProblem problem);

@@ -10,3 +10,4 @@
 #include "kiln-image.h"
 #include "kiln-inspector.h"
 #include "kiln-tensor-cache.h"
+#include "kiln-thumbnailer.h"

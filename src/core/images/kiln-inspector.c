@@ -10,6 +10,7 @@
 static const char *const reason_names[] = {
   [KILN_INSPECT_ZERO_BYTE] = "zero-byte",
   [KILN_INSPECT_NOT_AN_IMAGE] = "not-an-image",
+  [KILN_INSPECT_UNSUPPORTED_FORMAT] = "unsupported-format",
   [KILN_INSPECT_TRUNCATED] = "truncated",
   [KILN_INSPECT_UNDECODABLE] = "undecodable",
   [KILN_INSPECT_TOO_LARGE] = "too-large",
@@ -19,6 +20,7 @@ static const char *const reason_names[] = {
   [KILN_INSPECT_LOW_INFORMATION] = "low-information",
   [KILN_INSPECT_TOO_DARK] = "too-dark",
   [KILN_INSPECT_TOO_LIGHT] = "too-light",
+  [KILN_INSPECT_BLURRY] = "blurry",
   [KILN_INSPECT_ANIMATED] = "animated",
   [KILN_INSPECT_DUPLICATE] = "duplicate",
   [KILN_INSPECT_NEAR_DUPLICATE] = "near-duplicate",
@@ -54,6 +56,7 @@ kiln_inspect_reason_is_fatal (KilnInspectReason reason)
     {
     case KILN_INSPECT_ZERO_BYTE:
     case KILN_INSPECT_NOT_AN_IMAGE:
+    case KILN_INSPECT_UNSUPPORTED_FORMAT:
     case KILN_INSPECT_TRUNCATED:
     case KILN_INSPECT_UNDECODABLE:
     case KILN_INSPECT_TOO_LARGE:
@@ -75,8 +78,10 @@ kiln_inspector_settings_new (void)
   settings->max_aspect = 5.0;
   settings->min_stddev = 3.0;
   settings->min_entropy = 2.0;
-  settings->dark_mean = 20.0;
-  settings->light_mean = 235.0;
+  /* Calibrated with bench/inspect-peer.py --calibrate (RESULTS.md). */
+  settings->dark_level = 90.0;
+  settings->light_level = 180.0;
+  settings->min_sharpness = 1.0;
   settings->near_distance = 4;
   settings->placeholder_distance = 6;
   settings->placeholders = g_array_new (FALSE, FALSE, sizeof (guint64));
@@ -139,6 +144,36 @@ kiln_inspector_settings_load_placeholders (KilnInspectorSettings  *settings,
   return TRUE;
 }
 
+gboolean
+kiln_inspector_settings_add_project_placeholders (KilnInspectorSettings  *settings,
+                                                  KilnProject            *project,
+                                                  GError                **error)
+{
+  g_autoptr(GPtrArray) records = kiln_project_list_placeholders (project, error);
+
+  if (records == NULL)
+    return FALSE;
+  for (guint i = 0; i < records->len; i++)
+    kiln_inspector_settings_add_placeholder (settings, ((KilnPlaceholderRecord *) g_ptr_array_index (records, i))->phash);
+  return TRUE;
+}
+
+gboolean
+kiln_inspector_placeholder_hash (const char  *path,
+                                 guint64     *phash,
+                                 GError     **error)
+{
+  g_autoptr(GdkPixbuf) pixbuf = kiln_image_load (path, NULL, NULL, error);
+  g_autoptr(GdkPixbuf) flat = NULL;
+
+  if (pixbuf == NULL)
+    return FALSE;
+  /* Flattened, as kiln_inspector_analyse() hashes what it inspects. */
+  flat = kiln_image_flatten (pixbuf);
+  *phash = kiln_inspector_phash (flat);
+  return TRUE;
+}
+
 /* Hashes ------------------------------------------------------------------ */
 
 int
@@ -162,8 +197,10 @@ kiln_inspector_match_placeholder (const GArray *placeholders,
 
       if (d <= max_distance)
         {
-          *known = candidate;
-          *distance = d;
+          if (known)
+            *known = candidate;
+          if (distance)
+            *distance = d;
           return TRUE;
         }
     }
@@ -506,6 +543,7 @@ reason_for_problem (KilnImageProblem problem)
     {
     case KILN_IMAGE_EMPTY: return KILN_INSPECT_ZERO_BYTE;
     case KILN_IMAGE_NOT_IMAGE: return KILN_INSPECT_NOT_AN_IMAGE;
+    case KILN_IMAGE_UNSUPPORTED_FORMAT: return KILN_INSPECT_UNSUPPORTED_FORMAT;
     case KILN_IMAGE_TRUNCATED: return KILN_INSPECT_TRUNCATED;
     case KILN_IMAGE_TOO_LARGE: return KILN_INSPECT_TOO_LARGE;
     case KILN_IMAGE_UNREADABLE: return KILN_INSPECT_UNREADABLE;
@@ -516,39 +554,88 @@ reason_for_problem (KilnImageProblem problem)
     }
 }
 
-/* Mean, standard deviation and histogram entropy of a gray copy at most
- * 64 pixels on a side: enough to tell a blank image from a picture. */
+/* The copy the statistics read: gray, its shorter side this long. Never
+ * enlarged (that would blur it), and fixed rather than a share of the
+ * image, so sharpness compares images at one scale and an extreme banner
+ * keeps its rows. */
+#define STATISTICS_SIDE 96
+
 static void
 gray_statistics (GdkPixbuf       *pixbuf,
                  KilnImageReport *report)
 {
   int w = gdk_pixbuf_get_width (pixbuf), h = gdk_pixbuf_get_height (pixbuf);
-  double scale = MIN (1.0, 64.0 / MAX (w, h));
+  double scale = MIN (1.0, (double) STATISTICS_SIDE / MIN (w, h));
   int sw = MAX (1, (int) (w * scale + 0.5)), sh = MAX (1, (int) (h * scale + 0.5));
-  g_autoptr(GdkPixbuf) small = gdk_pixbuf_scale_simple (pixbuf, sw, sh, GDK_INTERP_BILINEAR);
+  g_autoptr(GdkPixbuf) small = kiln_image_resize (pixbuf, sw, sh, KILN_RESIZE_SQUASH);
   g_autofree guint8 *gray = g_malloc ((gsize) sw * sh);
-  guint histogram[256] = { 0 };
-  double sum = 0, sum2 = 0, entropy = 0;
-  gsize n = (gsize) sw * sh;
+  g_autofree guint8 *rgb = g_malloc ((gsize) 3 * sw * sh);
+  guint histogram[256] = { 0 }, brightness[256] = { 0 };
+  double sum = 0, sum2 = 0, entropy = 0, lap = 0, lap2 = 0, gradient2 = 0;
+  gsize n = (gsize) sw * sh, seen = 0, n_lap = 0;
+  gboolean have_shadows = FALSE, have_highlights = FALSE;
 
   if (small == NULL)
     return;
   kiln_image_to_u8 (small, KILN_CHANNELS_GRAY, gray);
+  kiln_image_to_u8 (small, KILN_CHANNELS_RGB, rgb);
   for (gsize i = 0; i < n; i++)
     {
+      double r = rgb[i], g = rgb[n + i], b = rgb[2 * n + i];
+
       sum += gray[i];
       sum2 += (double) gray[i] * gray[i];
       histogram[gray[i]]++;
+      /* Perceived brightness (the HSP model, as cleanvision): unlike luma
+       * it does not call a saturated red or blue dark. */
+      brightness[MIN (255, (int) sqrt (0.241 * r * r + 0.691 * g * g + 0.068 * b * b))]++;
     }
   for (int v = 0; v < 256; v++)
-    if (histogram[v] > 0)
-      {
-        double p = (double) histogram[v] / n;
-        entropy -= p * log2 (p);
-      }
+    {
+      if (histogram[v] > 0)
+        {
+          double p = (double) histogram[v] / n;
+          entropy -= p * log2 (p);
+        }
+      seen += brightness[v];
+      if (!have_shadows && seen >= 0.05 * n)
+        {
+          report->shadows = v;
+          have_shadows = TRUE;
+        }
+      if (!have_highlights && seen >= 0.95 * n)
+        {
+          report->highlights = v;
+          have_highlights = TRUE;
+        }
+    }
   report->mean = sum / n;
   report->stddev = sqrt (MAX (0.0, sum2 / n - report->mean * report->mean));
   report->entropy = entropy;
+
+  /* Sharpness: the variance of the 4-neighbour Laplacian over the mean
+   * squared gradient. Both grow with contrast; their ratio falls as edges
+   * widen (about 1 / width²), so a foggy or dim sharp picture is not taken
+   * for a blurred one, nor a smooth gradient behind sharp shapes. */
+  for (int y = 0; y + 1 < sh; y++)
+    for (int x = 0; x + 1 < sw; x++)
+      {
+        const guint8 *p = gray + (gsize) y * sw + x;
+        double gx = p[1] - p[0], gy = p[sw] - p[0];
+
+        gradient2 += gx * gx + gy * gy;
+        if (x > 0 && y > 0)
+          {
+            double l = p[-1] + p[1] + p[-sw] + p[sw] - 4.0 * p[0];
+
+            lap += l;
+            lap2 += l * l;
+            n_lap++;
+          }
+      }
+  gradient2 /= (double) (sw - 1) * (sh - 1);
+  if (n_lap > 0 && gradient2 > 0)
+    report->sharpness = (lap2 / n_lap - (lap / n_lap) * (lap / n_lap)) / gradient2;
 }
 
 KilnImageReport *
@@ -565,6 +652,7 @@ kiln_inspector_analyse (const KilnInspectorSettings *settings,
   g_autofree char *sha256 = NULL;
   guint64 known;
   int shorter, longer, distance;
+  gboolean uniform;
 
   g_return_val_if_fail (settings != NULL && path != NULL, report);
 
@@ -621,16 +709,27 @@ kiln_inspector_analyse (const KilnInspectorSettings *settings,
   report->has_phash = TRUE;
   gray_statistics (flat, report);
 
-  if (report->stddev < settings->min_stddev || report->entropy < settings->min_entropy)
+  /* One reason of the three, the most specific: dark or light says more
+   * than "uniform", and a uniform picture has no edges to be blurred. */
+  uniform = report->stddev < settings->min_stddev || report->entropy < settings->min_entropy;
+  if (report->highlights < settings->dark_level)
+    flag (report, KILN_INSPECT_TOO_DARK,
+          uniform ? g_strdup_printf ("nearly uniform and dark: mean brightness %.0f of 255", report->mean)
+                  : g_strdup_printf ("dark throughout: 95%% of it is below brightness %.0f of 255 "
+                                     "(mean %.0f)", report->highlights + 1, report->mean));
+  else if (report->shadows > settings->light_level)
+    flag (report, KILN_INSPECT_TOO_LIGHT,
+          uniform ? g_strdup_printf ("nearly uniform and light: mean brightness %.0f of 255", report->mean)
+                  : g_strdup_printf ("light throughout: 95%% of it is above brightness %.0f of 255 "
+                                     "(mean %.0f)", report->shadows - 1, report->mean));
+  else if (uniform)
     flag (report, KILN_INSPECT_LOW_INFORMATION,
           g_strdup_printf ("nearly uniform: gray standard deviation %.1f, entropy %.2f bits",
                            report->stddev, report->entropy));
-  if (report->mean < settings->dark_mean)
-    flag (report, KILN_INSPECT_TOO_DARK,
-          g_strdup_printf ("mean brightness %.0f of 255", report->mean));
-  if (report->mean > settings->light_mean)
-    flag (report, KILN_INSPECT_TOO_LIGHT,
-          g_strdup_printf ("mean brightness %.0f of 255", report->mean));
+  if (!uniform && report->sharpness < settings->min_sharpness)
+    flag (report, KILN_INSPECT_BLURRY,
+          g_strdup_printf ("edges are soft: sharpness %.2f is under %.2f", report->sharpness,
+                           settings->min_sharpness));
 
   if (kiln_inspector_match_placeholder (settings->placeholders, settings->placeholder_distance,
                                         report->phash, &known, &distance))
@@ -679,16 +778,20 @@ kiln_inspector_flag_duplicates (const KilnInspectorSettings *settings,
         }
       /* Count a group once, when its second member appears. */
       if (g_hash_table_add (counted, first))
-        n_groups++;
+        first->exact_group = ++n_groups;
+      report->exact_group = first->exact_group;
       flag (report, KILN_INSPECT_DUPLICATE, g_strdup_printf ("same pixels as %s", first->path));
     }
 
-  /* Near: among the images left, grouped by perceptual hash. */
+  /* Near: among the images left, grouped by perceptual hash. A flat frame
+   * has no frequencies but rounding errors, so its hash is noise that may
+   * match another's: it is blank, dark or light, not a copy. */
   for (guint i = 0; i < reports->len; i++)
     {
       KilnImageReport *report = reports->pdata[i];
 
-      if (report->has_phash && !kiln_image_report_has (report, KILN_INSPECT_DUPLICATE))
+      if (report->has_phash && !kiln_image_report_has (report, KILN_INSPECT_DUPLICATE)
+          && report->stddev >= settings->min_stddev)
         {
           g_array_append_val (hashes, report->phash);
           g_array_append_val (owners, i);
@@ -715,19 +818,17 @@ kiln_inspector_flag_duplicates (const KilnInspectorSettings *settings,
       KilnImageReport *report = reports->pdata[g_array_index (owners, guint, k)];
       KilnImageReport *keeper = g_hash_table_lookup (keepers, GUINT_TO_POINTER (group));
 
+      if (GPOINTER_TO_UINT (g_hash_table_lookup (sizes, GUINT_TO_POINTER (group))) < 2)
+        continue;
+      /* Numbered after the exact groups, in order of first appearance. */
+      if (keeper->near_group == 0)
+        keeper->near_group = ++n_groups;
+      report->near_group = keeper->near_group;
       if (keeper != report)
         flag (report, KILN_INSPECT_NEAR_DUPLICATE,
               g_strdup_printf ("looks like %s (distance %d)", keeper->path,
                                kiln_inspector_hamming (report->phash, keeper->phash)));
     }
-  {
-    GHashTableIter iter;
-    gpointer size;
-
-    g_hash_table_iter_init (&iter, sizes);
-    while (g_hash_table_iter_next (&iter, NULL, &size))
-      n_groups += GPOINTER_TO_UINT (size) > 1;
-  }
   return n_groups;
 }
 
@@ -818,17 +919,31 @@ kiln_inspector_run (KilnProject                 *project,
                     KilnInspectorSummary        *summary,
                     GError                     **error)
 {
+  g_autoptr(GPtrArray) reports = kiln_inspector_run_with_reports (project, settings, n_threads, progress,
+                                                                  user_data, cancellable, summary, error);
+  return reports != NULL;
+}
+
+GPtrArray *
+kiln_inspector_run_with_reports (KilnProject                 *project,
+                                 const KilnInspectorSettings *settings,
+                                 guint                        n_threads,
+                                 KilnProgressFunc             progress,
+                                 gpointer                     user_data,
+                                 GCancellable                *cancellable,
+                                 KilnInspectorSummary        *summary,
+                                 GError                     **error)
+{
   g_autoptr(GPtrArray) images = NULL;
   g_autoptr(GPtrArray) reports = NULL;
   RunData run = { 0 };
-  gboolean ok;
 
-  g_return_val_if_fail (KILN_IS_PROJECT (project), FALSE);
-  g_return_val_if_fail (settings != NULL, FALSE);
+  g_return_val_if_fail (KILN_IS_PROJECT (project), NULL);
+  g_return_val_if_fail (settings != NULL, NULL);
 
   images = kiln_project_list_images (project, NULL, KILN_IMAGE_KEPT, error);
   if (images == NULL)
-    return FALSE;
+    return NULL;
   reports = g_ptr_array_new_full (images->len, (GDestroyNotify) kiln_image_report_free);
   g_ptr_array_set_size (reports, images->len);
 
@@ -843,7 +958,7 @@ kiln_inspector_run (KilnProject                 *project,
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_CANCELLED,
                    "Inspection cancelled; nothing was recorded");
-      return FALSE;
+      return NULL;
     }
   if (summary != NULL)
     memset (summary, 0, sizeof *summary);
@@ -854,8 +969,9 @@ kiln_inspector_run (KilnProject                 *project,
       summary->n_duplicate_groups = groups;
   }
 
-  ok = kiln_project_transaction (project, store_reports, &run, error);
-  if (ok && summary != NULL)
+  if (!kiln_project_transaction (project, store_reports, &run, error))
+    return NULL;
+  if (summary != NULL)
     {
       summary->n_images = images->len;
       for (guint i = 0; i < reports->len; i++)
@@ -867,5 +983,5 @@ kiln_inspector_run (KilnProject                 *project,
             summary->counts[r] += kiln_image_report_has (report, r);
         }
     }
-  return ok;
+  return g_steal_pointer (&reports);
 }

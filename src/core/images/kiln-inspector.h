@@ -1,13 +1,15 @@
 /* kiln-inspector.h: finding images that would spoil a training run.
  *
  * Each image gets flags with reasons: it cannot be used (empty, not an
- * image, truncated, undecodable, too many pixels), it is doubtful (too
- * small, extreme aspect ratio, low information, too dark or light,
- * animated), it repeats another (exact duplicate by decoded pixels, near
- * duplicate by a 64-bit DCT perceptual hash within a Hamming distance), or
- * it is a known "photo unavailable" placeholder. Near duplicates are
- * grouped by multi-index hashing on four 16-bit bands of the hash, never
- * by comparing every pair.
+ * image, an image format Kiln cannot decode, truncated, undecodable, too
+ * many pixels), it is doubtful (too small, extreme aspect ratio, low
+ * information, too dark or light, blurry, animated), it repeats another
+ * (exact duplicate by decoded pixels, near duplicate by a 64-bit DCT
+ * perceptual hash within a Hamming distance), or it is a known "photo
+ * unavailable" placeholder. Of too dark, too light and low information an
+ * image gets one, the most specific: a nearly uniform black frame is too
+ * dark. Near duplicates are grouped by multi-index hashing on four 16-bit
+ * bands of the hash, never by comparing every pair.
  *
  * Running over a project records sizes, hashes and flags in its store;
  * nothing is moved or deleted (discarding is the project's, and undoable).
@@ -29,6 +31,7 @@ G_BEGIN_DECLS
 typedef enum {
   KILN_INSPECT_ZERO_BYTE,
   KILN_INSPECT_NOT_AN_IMAGE,
+  KILN_INSPECT_UNSUPPORTED_FORMAT,
   KILN_INSPECT_TRUNCATED,
   KILN_INSPECT_UNDECODABLE,
   KILN_INSPECT_TOO_LARGE,
@@ -38,6 +41,7 @@ typedef enum {
   KILN_INSPECT_LOW_INFORMATION,
   KILN_INSPECT_TOO_DARK,
   KILN_INSPECT_TOO_LIGHT,
+  KILN_INSPECT_BLURRY,
   KILN_INSPECT_ANIMATED,
   KILN_INSPECT_DUPLICATE,
   KILN_INSPECT_NEAR_DUPLICATE,
@@ -58,8 +62,9 @@ typedef struct {
   double   max_aspect;            /* longer / shorter side above this (5.0) */
   double   min_stddev;            /* low information: gray std. dev. below (3.0)… */
   double   min_entropy;           /* …or gray histogram entropy below, bits (2.0) */
-  double   dark_mean;             /* too dark: mean gray below (20) */
-  double   light_mean;            /* too light: mean gray above (235) */
+  double   dark_level;            /* too dark: highlights (95th percentile of brightness) below (90) */
+  double   light_level;           /* too light: shadows (5th percentile of brightness) above (180) */
+  double   min_sharpness;         /* blurry: sharpness below (1.0) */
   int      near_distance;         /* near duplicates: Hamming distance <= (4) */
   int      placeholder_distance;  /* placeholders: Hamming distance <= (6) */
   gint64   max_pixels;            /* 0: KILN_IMAGE_DEFAULT_MAX_PIXELS */
@@ -76,6 +81,15 @@ void     kiln_inspector_settings_add_placeholder    (KilnInspectorSettings  *set
 gboolean kiln_inspector_settings_load_placeholders  (KilnInspectorSettings  *settings,
                                                      const char             *path,
                                                      GError                **error);
+/* Adds the hashes of @project's placeholders table. */
+gboolean kiln_inspector_settings_add_project_placeholders (KilnInspectorSettings  *settings,
+                                                           KilnProject            *project,
+                                                           GError                **error);
+/* The hash a placeholder image at @path is known by (decoded, flattened,
+ * kiln_inspector_phash). */
+gboolean kiln_inspector_placeholder_hash            (const char             *path,
+                                                     guint64                *phash,
+                                                     GError                **error);
 
 /* What inspecting one file found. */
 typedef struct {
@@ -89,11 +103,21 @@ typedef struct {
                                    * reduced inspection scale); empty if none */
   guint64        phash;
   gboolean       has_phash;
-  double         mean;            /* gray statistics of a small copy */
+  /* Statistics of a gray copy whose shorter side is 96 pixels (the whole
+   * image when smaller). */
+  double         mean;
   double         stddev;
-  double         entropy;
+  double         entropy;         /* of the gray histogram, bits */
+  double         shadows;         /* 5th percentile of perceived brightness */
+  double         highlights;      /* 95th percentile of perceived brightness */
+  double         sharpness;       /* variance of the Laplacian over the mean squared
+                                   * gradient: about 1 / (edge width)², whatever the
+                                   * contrast; under 1 the edges are soft */
   guint32        flags;           /* 1 << KilnInspectReason */
   char          *details[KILN_INSPECT_N_REASONS];
+  guint          exact_group;     /* 1…: the images with these pixels, the kept one
+                                   * included; 0 when the pixels are unique */
+  guint          near_group;      /* 1…: the images that look like this one; 0: none */
 } KilnImageReport;
 
 void kiln_image_report_free (KilnImageReport *report);
@@ -113,7 +137,9 @@ KilnImageReport *kiln_inspector_analyse (const KilnInspectorSettings *settings,
 
 /* Flags exact and near duplicates among @reports (KilnImageReport *). In
  * each group the largest image (then the first) is kept unflagged and the
- * others name it in their detail. Returns the number of groups found. */
+ * others name it in their detail; every member gets the group's number
+ * (exact_group, near_group). Flat pictures (gray std. dev. under
+ * min_stddev) are in no near group. Returns the number of groups found. */
 guint    kiln_inspector_flag_duplicates (const KilnInspectorSettings *settings,
                                          GPtrArray                   *reports);
 
@@ -124,7 +150,8 @@ int      kiln_inspector_hamming         (guint64    a,
                                          guint64    b);
 /* Whether @phash is within @max_distance of one of @placeholders (guint64
  * hashes, may be NULL): the first such is returned in @known, with its
- * @distance. The inspector and the gatherer judge placeholders by this. */
+ * @distance (both may be NULL). The inspector and the gatherer judge
+ * placeholders by this. */
 gboolean kiln_inspector_match_placeholder (const GArray *placeholders,
                                            int           max_distance,
                                            guint64       phash,
@@ -157,6 +184,31 @@ gboolean kiln_inspector_run             (KilnProject                 *project,
                                          KilnProgressFunc             progress,
                                          gpointer                     user_data,
                                          GCancellable                *cancellable,
+                                         KilnInspectorSummary        *summary,
+                                         GError                     **error);
+
+/* The same, handing back every image's report (KilnImageReport *, paths
+ * relative to the project, in the store's order); NULL on error. */
+GPtrArray *kiln_inspector_run_with_reports (KilnProject                 *project,
+                                            const KilnInspectorSettings *settings,
+                                            guint                        n_threads,
+                                            KilnProgressFunc             progress,
+                                            gpointer                     user_data,
+                                            GCancellable                *cancellable,
+                                            KilnInspectorSummary        *summary,
+                                            GError                     **error);
+
+/* kiln_inspector_run() on a worker thread. Takes @settings (NULL: the
+ * defaults). @progress (optional) counts the images, cancels the run
+ * through its cancellable, and is finished when the run ends; @callback
+ * runs on the caller's thread-default context. */
+void     kiln_inspector_run_async       (KilnProject                 *project,
+                                         KilnInspectorSettings       *settings,
+                                         guint                        n_threads,
+                                         KilnProgress                *progress,
+                                         GAsyncReadyCallback          callback,
+                                         gpointer                     user_data);
+gboolean kiln_inspector_run_finish      (GAsyncResult                *result,
                                          KilnInspectorSummary        *summary,
                                          GError                     **error);
 

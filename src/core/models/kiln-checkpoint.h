@@ -14,6 +14,11 @@
 
 G_BEGIN_DECLS
 
+/* Metadata of an imported model's checkpoint: the names of its graph input
+ * and output, which an ONNX export keeps. */
+#define KILN_CHECKPOINT_INPUT_NAME "kiln.input_name"
+#define KILN_CHECKPOINT_OUTPUT_NAME "kiln.output_name"
+
 typedef enum {
   /* Every parameter of the net must be in the file with its shape. */
   KILN_CHECKPOINT_LOAD_STRICT = 0,

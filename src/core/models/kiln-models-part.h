@@ -7,6 +7,7 @@
 
 #include "kiln-caffe.h"
 #include "kiln-checkpoint.h"
+#include "kiln-model-import.h"
 #include "kiln-onnx-export.h"
 #include "kiln-onnx-node-test.h"
 #include "kiln-onnx.h"

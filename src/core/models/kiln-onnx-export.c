@@ -2,8 +2,8 @@
  *
  * The messages are protobuf-c structs filled in place; everything they
  * point to (strings, arrays, parameter copies) is kept in one list and freed
- * after packing. Values are named after the layer that computes them; the
- * net input is "data". */
+ * after packing. Values are named after the layer that computes them,
+ * except the graph's input and output, which take the names asked for. */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -22,6 +22,8 @@ typedef struct {
   GPtrArray *nodes;         /* Onnx__NodeProto* (in keep) */
   GPtrArray *initializers;  /* Onnx__TensorProto* (in keep) */
   int *ranks;               /* per layer: 2 (N×F) or 4 (N×C×H×W) */
+  const char *input_name, *output_name;
+  char **values;            /* per layer: the name of its output value (in keep) */
 } Export;
 
 static gpointer
@@ -237,7 +239,52 @@ input_name (Export *ex, GArray *inputs, guint k)
 {
   int j = g_array_index (inputs, int, k);
 
-  return j < 0 ? KILN_NET_SPEC_INPUT_NAME : kiln_net_spec_get_layer (ex->spec, j)->name;
+  return j < 0 ? ex->input_name : ex->values[j];
+}
+
+/* Whether @name is taken by a layer's value (below @n_named), a layer
+ * name, or the graph's input or output. */
+static gboolean
+name_taken (Export *ex, const char *name, guint n_named)
+{
+  if (g_str_equal (name, ex->input_name) || g_str_equal (name, ex->output_name) ||
+      kiln_net_spec_find_layer (ex->spec, name) >= 0)
+    return TRUE;
+  for (guint i = 0; i < n_named; i++)
+    if (g_str_equal (name, ex->values[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Each layer's value is the layer's name; the last one's is the graph
+ * output. A layer named like the graph's input or output gets its value
+ * renamed instead ("conv1_2"). */
+static void
+name_values (Export *ex)
+{
+  guint n_layers = kiln_net_spec_get_n_layers (ex->spec);
+
+  ex->values = keep (ex, g_new0 (char *, n_layers));
+  for (guint i = 0; i < n_layers; i++)
+    {
+      const char *base = kiln_net_spec_get_layer (ex->spec, i)->name;
+      char *name;
+
+      if (i == n_layers - 1)
+        name = g_strdup (ex->output_name);
+      else if (!g_str_equal (base, ex->input_name) && !g_str_equal (base, ex->output_name))
+        name = g_strdup (base);
+      else
+        {
+          name = NULL;
+          for (guint n = 2; name == NULL || name_taken (ex, name, i); n++)
+            {
+              g_free (name);
+              name = g_strdup_printf ("%s_%u", base, n);
+            }
+        }
+      ex->values[i] = keep (ex, name);
+    }
 }
 
 /* Kernel, strides, pads (ONNX order: begins, then ends) and dilations. */
@@ -304,19 +351,19 @@ export_layer (Export *ex, guint index, GError **error)
       if (layer->bias)
         g_ptr_array_add (names, g_strconcat (layer->name, ".bias", NULL));
       g_ptr_array_add (names, NULL);
-      node = add_node (ex, "Conv", layer->name, (const char * const *) names->pdata, layer->name);
+      node = add_node (ex, "Conv", layer->name, (const char * const *) names->pdata, ex->values[index]);
       set_window (ex, node, layer, TRUE);
       set_int (ex, node, "group", layer->group);
       return add_param (ex, layer, 0, "weight", error) && (!layer->bias || add_param (ex, layer, 1, "bias", error));
 
     case KILN_LAYER_RELU:
       g_ptr_array_add (names, NULL);
-      add_node (ex, "Relu", layer->name, (const char * const *) names->pdata, layer->name);
+      add_node (ex, "Relu", layer->name, (const char * const *) names->pdata, ex->values[index]);
       return TRUE;
 
     case KILN_LAYER_LRN:
       g_ptr_array_add (names, NULL);
-      node = add_node (ex, "LRN", layer->name, (const char * const *) names->pdata, layer->name);
+      node = add_node (ex, "LRN", layer->name, (const char * const *) names->pdata, ex->values[index]);
       set_int (ex, node, "size", layer->local_size);
       set_float (ex, node, "alpha", layer->alpha);
       set_float (ex, node, "beta", layer->beta);
@@ -329,7 +376,7 @@ export_layer (Export *ex, guint index, GError **error)
         return FALSE;
       g_ptr_array_add (names, NULL);
       node = add_node (ex, layer->type == KILN_LAYER_MAX_POOL ? "MaxPool" : "AveragePool", layer->name,
-                       (const char * const *) names->pdata, layer->name);
+                       (const char * const *) names->pdata, ex->values[index]);
       set_window (ex, node, layer, FALSE);
       if (layer->rounding == KILN_ROUND_CEIL)
         set_int (ex, node, "ceil_mode", 1);
@@ -339,7 +386,7 @@ export_layer (Export *ex, guint index, GError **error)
 
     case KILN_LAYER_GLOBAL_AVG_POOL:
       g_ptr_array_add (names, NULL);
-      add_node (ex, "GlobalAveragePool", layer->name, (const char * const *) names->pdata, layer->name);
+      add_node (ex, "GlobalAveragePool", layer->name, (const char * const *) names->pdata, ex->values[index]);
       return TRUE;
 
     case KILN_LAYER_INNER_PRODUCT:
@@ -347,7 +394,7 @@ export_layer (Export *ex, guint index, GError **error)
         {
           /* Gemm takes N × K: flatten first, under a name no layer has. */
           g_autofree char *flat = g_strconcat (layer->name, "/flatten", NULL);
-          for (guint n = 2; kiln_net_spec_find_layer (ex->spec, flat) >= 0; n++)
+          for (guint n = 2; name_taken (ex, flat, kiln_net_spec_get_n_layers (ex->spec)); n++)
             {
               g_free (flat);
               flat = g_strdup_printf ("%s/flatten_%u", layer->name, n);
@@ -362,7 +409,7 @@ export_layer (Export *ex, guint index, GError **error)
       if (layer->bias)
         g_ptr_array_add (names, g_strconcat (layer->name, ".bias", NULL));
       g_ptr_array_add (names, NULL);
-      node = add_node (ex, "Gemm", layer->name, (const char * const *) names->pdata, layer->name);
+      node = add_node (ex, "Gemm", layer->name, (const char * const *) names->pdata, ex->values[index]);
       set_int (ex, node, "transB", 1);
       ex->ranks[index] = 2;
       return add_param (ex, layer, 0, "weight", error) && (!layer->bias || add_param (ex, layer, 1, "bias", error));
@@ -376,7 +423,7 @@ export_layer (Export *ex, guint index, GError **error)
         add_initializer (ex, ratio, 0, NULL, value, 1);
         g_ptr_array_add (names, g_steal_pointer (&ratio));
         g_ptr_array_add (names, NULL);
-        add_node (ex, "Dropout", layer->name, (const char * const *) names->pdata, layer->name);
+        add_node (ex, "Dropout", layer->name, (const char * const *) names->pdata, ex->values[index]);
         return TRUE;
       }
 
@@ -386,7 +433,8 @@ export_layer (Export *ex, guint index, GError **error)
         for (guint i = 0; i < 4; i++)
           g_ptr_array_add (names, g_strconcat (layer->name, ".", parts[i], NULL));
         g_ptr_array_add (names, NULL);
-        node = add_node (ex, "BatchNormalization", layer->name, (const char * const *) names->pdata, layer->name);
+        node = add_node (ex, "BatchNormalization", layer->name, (const char * const *) names->pdata,
+                         ex->values[index]);
         set_float (ex, node, "epsilon", layer->epsilon);
         set_float (ex, node, "momentum", layer->momentum);
         for (guint i = 0; i < 4; i++)
@@ -412,14 +460,14 @@ export_layer (Export *ex, guint index, GError **error)
         }
       g_ptr_array_add (names, NULL);
       node = add_node (ex, layer->type == KILN_LAYER_ADD ? "Add" : "Concat", layer->name,
-                       (const char * const *) names->pdata, layer->name);
+                       (const char * const *) names->pdata, ex->values[index]);
       if (layer->type == KILN_LAYER_CONCAT)
         set_int (ex, node, "axis", layer->axis);
       return TRUE;
 
     case KILN_LAYER_FLATTEN:
       g_ptr_array_add (names, NULL);
-      node = add_node (ex, "Flatten", layer->name, (const char * const *) names->pdata, layer->name);
+      node = add_node (ex, "Flatten", layer->name, (const char * const *) names->pdata, ex->values[index]);
       set_int (ex, node, "axis", 1);
       ex->ranks[index] = 2;
       return TRUE;
@@ -427,7 +475,7 @@ export_layer (Export *ex, guint index, GError **error)
     case KILN_LAYER_SOFTMAX:
       /* Opset 13: over axis 1 alone, which is Kiln's per-position channel softmax. */
       g_ptr_array_add (names, NULL);
-      node = add_node (ex, "Softmax", layer->name, (const char * const *) names->pdata, layer->name);
+      node = add_node (ex, "Softmax", layer->name, (const char * const *) names->pdata, ex->values[index]);
       set_int (ex, node, "axis", 1);
       return TRUE;
 
@@ -445,6 +493,42 @@ kiln_onnx_export (KilnNet     *net,
                   const char  *path,
                   GError     **error)
 {
+  return kiln_onnx_export_named (net, path, NULL, NULL, error);
+}
+
+/* Whether a weight is called @name too: the graph would be ambiguous. */
+static gboolean
+check_io_name (Export *ex, const char *path, const char *name, GError **error)
+{
+  for (guint i = 0; i < ex->initializers->len; i++)
+    if (g_str_equal (((Onnx__TensorProto *) g_ptr_array_index (ex->initializers, i))->name, name))
+      {
+        g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                     _("Cannot export %s: the weights %s have the name given to the graph's input or output; "
+                     "choose another"), path, name);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+gboolean
+kiln_onnx_export_named (KilnNet     *net,
+                        const char  *path,
+                        const char  *input_name,
+                        const char  *output_name,
+                        GError     **error)
+{
+  return kiln_onnx_export_full (net, path, input_name, output_name, NULL, error);
+}
+
+gboolean
+kiln_onnx_export_full (KilnNet            *net,
+                       const char         *path,
+                       const char         *input_name,
+                       const char         *output_name,
+                       const char *const  *metadata,
+                       GError            **error)
+{
   Export ex = { 0 };
   g_autoptr(GError) local_error = NULL;
   Onnx__ModelProto model = ONNX__MODEL_PROTO__INIT;
@@ -458,6 +542,15 @@ kiln_onnx_export (KilnNet     *net,
   g_return_val_if_fail (net != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
+  ex.input_name = input_name && *input_name ? input_name : KILN_ONNX_EXPORT_INPUT_NAME;
+  ex.output_name = output_name && *output_name ? output_name : KILN_ONNX_EXPORT_OUTPUT_NAME;
+  if (g_str_equal (ex.input_name, ex.output_name))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   _("Cannot export %s: the graph's input and output are both named “%s”; give them different "
+                   "names"), path, ex.input_name);
+      return FALSE;
+    }
   ex.net = net;
   ex.spec = kiln_net_get_spec (net);
   if (!kiln_net_spec_infer_shapes (ex.spec, &local_error))
@@ -476,17 +569,18 @@ kiln_onnx_export (KilnNet     *net,
   ex.nodes = g_ptr_array_new ();
   ex.initializers = g_ptr_array_new ();
   ex.ranks = g_new0 (int, MAX (n_layers, 1));
+  name_values (&ex);
 
   for (guint i = 0; i < n_layers && ok; i++)
     ok = export_layer (&ex, i, error);
+  ok = ok && check_io_name (&ex, path, ex.input_name, error) && check_io_name (&ex, path, ex.output_name, error);
 
   if (ok)
     {
       kiln_net_spec_get_input (ex.spec, &c, &h, &w);
-      graph_inputs[0] = value_info (&ex, KILN_NET_SPEC_INPUT_NAME, 4, c, h, w);
-      const KilnLayerSpec *last = kiln_net_spec_get_layer (ex.spec, n_layers - 1);
+      graph_inputs[0] = value_info (&ex, ex.input_name, 4, c, h, w);
       const KilnLayerShape *shape = kiln_net_spec_get_shape (ex.spec, n_layers - 1);
-      graph_outputs[0] = value_info (&ex, last->name, ex.ranks[n_layers - 1], shape->c, shape->h, shape->w);
+      graph_outputs[0] = value_info (&ex, ex.output_name, ex.ranks[n_layers - 1], shape->c, shape->h, shape->w);
 
       graph.name = (char *) kiln_net_spec_get_name (ex.spec);
       graph.n_node = ex.nodes->len;
@@ -508,6 +602,18 @@ kiln_onnx_export (KilnNet     *net,
       model.producer_name = (char *) "Kiln";
       model.producer_version = (char *) KILN_VERSION;
       model.graph = &graph;
+      guint n_props = metadata ? g_strv_length ((char **) metadata) / 2 : 0;
+      g_autofree Onnx__StringStringEntryProto *props = g_new (Onnx__StringStringEntryProto, MAX (n_props, 1));
+      g_autofree Onnx__StringStringEntryProto **prop_list = g_new (Onnx__StringStringEntryProto *, MAX (n_props, 1));
+      for (guint i = 0; i < n_props; i++)
+        {
+          onnx__string_string_entry_proto__init (&props[i]);
+          props[i].key = (char *) metadata[2 * i];
+          props[i].value = (char *) metadata[2 * i + 1];
+          prop_list[i] = &props[i];
+        }
+      model.n_metadata_props = n_props;
+      model.metadata_props = prop_list;
 
       gsize length = onnx__model_proto__get_packed_size (&model);
       if (length >= (gsize) G_MAXINT32)

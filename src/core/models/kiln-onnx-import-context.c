@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "kiln-onnx-import-private.h"
 
@@ -44,33 +45,21 @@ void
 kiln_import_alias_value (Import *ctx, const char *name, const Value *from, gboolean transpose)
 {
   /* @from may be the entry @name replaces (a hostile x → x node): copy first. */
+  Value copy = *from;
   g_autofree char *layer = g_strdup (from->layer);
-  int rank = from->rank;
-  gboolean transposed = from->transposed != transpose;
+  Value *value;
 
-  kiln_import_set_value (ctx, name, layer, rank, -1);
-  ((Value *) g_hash_table_lookup (ctx->values, name))->transposed = transposed;
+  kiln_import_set_value (ctx, name, layer, copy.rank, -1);
+  value = g_hash_table_lookup (ctx->values, name);
+  value->transposed = copy.transposed != transpose;
+  value->pad_node = copy.pad_node;
+  memcpy (value->pad, copy.pad, sizeof value->pad);
+  value->pad_value = copy.pad_value;
 }
 
-/* The activation behind input `index` of `node`, batch first. */
-const Value *
-kiln_import_get_value (Import *ctx, const KilnOnnxNode *node, guint index, GError **error)
-{
-  const Value *value = kiln_import_get_value_maybe_transposed (ctx, node, index, error);
-
-  if (value != NULL && value->transposed)
-    {
-      kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                              _("input %s is transposed (the batch on axis 1); Kiln keeps the batch on axis 0, "
-                              "and only a Gemm with transA = 1 may read a transposed value"),
-                              kiln_onnx_node_get_input (node, index));
-      return NULL;
-    }
-  return value;
-}
-
-const Value *
-kiln_import_get_value_maybe_transposed (Import *ctx, const KilnOnnxNode *node, guint index, GError **error)
+/* Input `index` of `node` as the graph has computed it, whatever it is. */
+static const Value *
+lookup_value (Import *ctx, const KilnOnnxNode *node, guint index, GError **error)
 {
   const char *name;
   const Value *value;
@@ -90,6 +79,51 @@ kiln_import_get_value_maybe_transposed (Import *ctx, const KilnOnnxNode *node, g
     kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
                             _("input %s is not the graph input or the output of an earlier node"), name);
   return NULL;
+}
+
+static gboolean
+check_batch_first (Import *ctx, const KilnOnnxNode *node, guint index, const Value *value, GError **error)
+{
+  if (!value->transposed)
+    return TRUE;
+  return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
+                                 _("input %s is transposed (the batch on axis 1); Kiln keeps the batch on axis 0, "
+                                 "and only a Gemm with transA = 1 may read a transposed value"),
+                                 kiln_onnx_node_get_input (node, index));
+}
+
+/* The activation behind input `index` of `node`, batch first. */
+const Value *
+kiln_import_get_value (Import *ctx, const KilnOnnxNode *node, guint index, GError **error)
+{
+  const Value *value = kiln_import_get_value_maybe_transposed (ctx, node, index, error);
+
+  if (value == NULL || !check_batch_first (ctx, node, index, value, error))
+    return NULL;
+  return value;
+}
+
+const Value *
+kiln_import_get_value_maybe_transposed (Import *ctx, const KilnOnnxNode *node, guint index, GError **error)
+{
+  const Value *value = lookup_value (ctx, node, index, error);
+
+  if (value != NULL && value->pad_node != NULL)
+    {
+      kiln_import_pad_error (ctx, value, node, error);
+      return NULL;
+    }
+  return value;
+}
+
+const Value *
+kiln_import_get_value_maybe_padded (Import *ctx, const KilnOnnxNode *node, guint index, GError **error)
+{
+  const Value *value = lookup_value (ctx, node, index, error);
+
+  if (value == NULL || !check_batch_first (ctx, node, index, value, error))
+    return NULL;
+  return value;
 }
 
 gboolean
@@ -145,6 +179,25 @@ kiln_import_get_constant (Import *ctx, const KilnOnnxNode *node, guint index, co
                           _("the %s (%s) is computed at run time; Kiln needs it as an initializer or constant"),
                           what, name);
   return NULL;
+}
+
+/* A 1-D INT64 constant input (a shape, axes or indices). */
+KilnOnnxTensor *
+kiln_import_get_int64_vector (Import *ctx, const KilnOnnxNode *node, guint index, const char *what, GError **error)
+{
+  g_autoptr(KilnOnnxTensor) tensor = kiln_import_get_constant (ctx, node, index, what, error);
+
+  if (tensor == NULL)
+    return NULL;
+  if (tensor->int64_data == NULL || tensor->n_dims > 1)
+    {
+      g_autofree char *dims = kiln_onnx_tensor_dims_to_string (tensor);
+      kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
+                              _("the %s is %s %s; Kiln folds 1-D INT64 shapes only"), what,
+                              kiln_onnx_data_type_to_string (tensor->data_type), dims);
+      return NULL;
+    }
+  return g_steal_pointer (&tensor);
 }
 
 gboolean

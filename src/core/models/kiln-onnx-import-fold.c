@@ -2,8 +2,9 @@
  * on constants is folded at import (Shape, Gather, Unsqueeze, Concat of
  * shape pieces, Constant, Cast): PyTorch's x.view(x.size(0), -1) exports as
  * Shape → Gather → Unsqueeze → Concat → Reshape, with the batch size as a
- * marker. Identity, Cast to FLOAT, a Pad that adds nothing and a 2-D
- * Transpose pass their input through. */
+ * marker, and computes a Pad's pads with ConstantOfShape, Reshape, Slice and
+ * Transpose of constants, folded here too. Identity, Cast to FLOAT and a 2-D
+ * Transpose pass their input through; Pads are kiln-onnx-import-pad.c's. */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -13,25 +14,6 @@
 #include "kiln-onnx-import-private.h"
 
 /* ---- Shape arithmetic on constants ---------------------------------------- */
-
-/* A 1-D INT64 constant input (a shape, axes or indices). */
-static KilnOnnxTensor *
-get_int64_vector (Import *ctx, const KilnOnnxNode *node, guint index, const char *what, GError **error)
-{
-  g_autoptr(KilnOnnxTensor) tensor = kiln_import_get_constant (ctx, node, index, what, error);
-
-  if (tensor == NULL)
-    return NULL;
-  if (tensor->int64_data == NULL || tensor->n_dims > 1)
-    {
-      g_autofree char *dims = kiln_onnx_tensor_dims_to_string (tensor);
-      kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                              _("the %s is %s %s; Kiln folds 1-D INT64 shapes only"), what,
-                              kiln_onnx_data_type_to_string (tensor->data_type), dims);
-      return NULL;
-    }
-  return g_steal_pointer (&tensor);
-}
 
 static gboolean
 import_shape (Import *ctx, const KilnOnnxNode *node, GError **error)
@@ -73,8 +55,8 @@ import_gather (Import *ctx, const KilnOnnxNode *node, GError **error)
 
   if (!kiln_import_check_attributes (ctx, node, known, error) ||
       !kiln_onnx_node_get_int (node, "axis", &axis, error) ||
-      (data = get_int64_vector (ctx, node, 0, "data", error)) == NULL ||
-      (indices = get_int64_vector (ctx, node, 1, "indices", error)) == NULL)
+      (data = kiln_import_get_int64_vector (ctx, node, 0, "data", error)) == NULL ||
+      (indices = kiln_import_get_int64_vector (ctx, node, 1, "indices", error)) == NULL)
     return FALSE;
   if (axis != 0 && axis != -1)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
@@ -120,7 +102,7 @@ import_unsqueeze (Import *ctx, const KilnOnnxNode *node, GError **error)
     }
   else
     {
-      if ((axes_tensor = get_int64_vector (ctx, node, 1, "axes", error)) == NULL)
+      if ((axes_tensor = kiln_import_get_int64_vector (ctx, node, 1, "axes", error)) == NULL)
         return FALSE;
       axes = axes_tensor->int64_data;
       n_axes = axes_tensor->n_elements;
@@ -160,7 +142,7 @@ kiln_import_fold_concat (Import *ctx, const KilnOnnxNode *node, gint64 axis, GEr
                                    axis);
   for (guint i = 0; i < kiln_onnx_node_get_n_inputs (node); i++)
     {
-      g_autoptr(KilnOnnxTensor) piece = get_int64_vector (ctx, node, i, "input", error);
+      g_autoptr(KilnOnnxTensor) piece = kiln_import_get_int64_vector (ctx, node, i, "input", error);
       if (piece == NULL)
         return FALSE;
       g_array_append_vals (values, piece->int64_data, piece->n_elements);
@@ -172,6 +154,302 @@ kiln_import_fold_concat (Import *ctx, const KilnOnnxNode *node, gint64 axis, GEr
     kiln_import_set_int64 (result, i, g_array_index (values, gint64, i));
   kiln_import_set_constant (ctx, node, result);
   return TRUE;
+}
+
+/* Folded constants are shapes and pads: a few values. A hostile shape
+ * must not allocate gigabytes. */
+#define MAX_FOLDED_ELEMENTS 65536
+
+/* An empty tensor of @like's type with new dims, or NULL with an error. */
+static KilnOnnxTensor *
+new_folded (Import *ctx, const KilnOnnxNode *node, const KilnOnnxTensor *like, int n_dims, const gint64 *dims,
+            GError **error)
+{
+  KilnOnnxTensor *tensor;
+  gint64 n = 1;
+
+  for (int d = 0; d < n_dims; d++)
+    if (dims[d] < 0 || dims[d] > MAX_FOLDED_ELEMENTS || (n *= MAX (dims[d], 1)) > MAX_FOLDED_ELEMENTS)
+      {
+        kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
+                                _("makes a constant of dim %" G_GINT64_FORMAT " (axis %d); Kiln folds constants of "
+                                "0 to %d values"), dims[d], d, MAX_FOLDED_ELEMENTS);
+        return NULL;
+      }
+  if ((tensor = kiln_onnx_tensor_new ("constant", n_dims, dims, error)) == NULL)
+    return NULL;
+  tensor->data_type = like->data_type;
+  if (like->int64_data)
+    tensor->int64_data = g_new0 (gint64, MAX (tensor->n_elements, 1));
+  return tensor;
+}
+
+static void
+copy_element (KilnOnnxTensor *to, gsize i, const KilnOnnxTensor *from, gsize j)
+{
+  to->data[i] = from->data[j];
+  if (to->int64_data)
+    to->int64_data[i] = from->int64_data[j];
+}
+
+/* Row-major strides of @tensor. */
+static void
+get_strides (const KilnOnnxTensor *tensor, gint64 *strides)
+{
+  gint64 stride = 1;
+
+  for (int d = tensor->n_dims - 1; d >= 0; d--)
+    {
+      strides[d] = stride;
+      stride *= tensor->dims[d];
+    }
+}
+
+/* The node's output: a tensor of @dims whose element (k0, k1, …) is @data's
+ * at offset + Σ k_d·steps[d] (a Slice or a Transpose of a constant). */
+static gboolean
+set_gathered (Import *ctx, const KilnOnnxNode *node, const KilnOnnxTensor *data, const gint64 *dims,
+              gint64 offset, const gint64 *steps, GError **error)
+{
+  KilnOnnxTensor *result = new_folded (ctx, node, data, data->n_dims, dims, error);
+
+  if (result == NULL)
+    return FALSE;
+  for (gsize i = 0; i < result->n_elements; i++)
+    {
+      gsize rest = i;
+      gint64 from = offset;
+      for (int d = data->n_dims - 1; d >= 0; d--)
+        {
+          from += (gint64) (rest % (gsize) dims[d]) * steps[d];
+          rest /= (gsize) dims[d];
+        }
+      copy_element (result, i, data, (gsize) from);
+    }
+  kiln_import_set_constant (ctx, node, result);
+  return TRUE;
+}
+
+/* ConstantOfShape: the value (a one-element tensor, default FLOAT 0) at every
+ * index of the shape. */
+static gboolean
+import_constant_of_shape (Import *ctx, const KilnOnnxNode *node, GError **error)
+{
+  static const char *const known[] = { "value", NULL };
+  g_autoptr(KilnOnnxTensor) shape = NULL;
+  g_autoptr(KilnOnnxTensor) value = NULL;
+  g_autoptr(GError) local_error = NULL;
+  gint64 one = 1;
+  KilnOnnxTensor *result;
+
+  if (!kiln_import_check_attributes (ctx, node, known, error) ||
+      (shape = kiln_import_get_int64_vector (ctx, node, 0, "shape", error)) == NULL)
+    return FALSE;
+  if ((value = kiln_onnx_node_get_tensor (node, "value", &local_error)) == NULL && local_error == NULL)
+    value = kiln_onnx_tensor_new ("value", 1, &one, &local_error);
+  if (value == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (value->n_elements != 1)
+    return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
+                                   _("the value has %" G_GSIZE_FORMAT " elements; it must have one"),
+                                   value->n_elements);
+  if (shape->n_elements > KILN_ONNX_MAX_DIMS)
+    return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
+                                   _("makes a %" G_GSIZE_FORMAT "-D constant; Kiln folds up to %d dims"),
+                                   shape->n_elements, KILN_ONNX_MAX_DIMS);
+  if ((result = new_folded (ctx, node, value, (int) shape->n_elements, shape->int64_data, error)) == NULL)
+    return FALSE;
+  for (gsize i = 0; i < result->n_elements; i++)
+    copy_element (result, i, value, 0);
+  kiln_import_set_constant (ctx, node, result);
+  return TRUE;
+}
+
+/* One axis of a Slice, clamped as ONNX says: the first index, the step and
+ * the count. */
+static gint64
+slice_axis (gint64 dim, gint64 start, gint64 end, gint64 step, gint64 *first)
+{
+  *first = 0;
+  if (dim == 0)
+    return 0;
+  if (start < 0)
+    start += dim;
+  if (end < 0)
+    end += dim;
+  if (step > 0)
+    {
+      start = CLAMP (start, 0, dim);
+      end = CLAMP (end, 0, dim);
+      *first = start;
+      return end > start ? (end - start - 1) / step + 1 : 0;
+    }
+  start = CLAMP (start, 0, dim - 1);
+  end = CLAMP (end, -1, dim - 1);
+  *first = start;
+  return start > end ? (start - end - 1) / -step + 1 : 0;
+}
+
+/* Slice of a constant (PyTorch reverses the pairs of a Pad's pads with a
+ * step of -1). Opset 10 moved starts, ends and axes to inputs and added
+ * steps. */
+static gboolean
+import_slice (Import *ctx, const KilnOnnxNode *node, GError **error)
+{
+  static const char *const known_old[] = { "axes", "ends", "starts", NULL };
+  static const char *const what[] = { "starts", "ends", "axes", "steps" };
+  g_autoptr(KilnOnnxTensor) data = NULL;
+  g_autoptr(KilnOnnxTensor) starts_t = NULL;
+  g_autoptr(KilnOnnxTensor) ends_t = NULL;
+  g_autoptr(KilnOnnxTensor) axes_t = NULL;
+  g_autoptr(KilnOnnxTensor) steps_t = NULL;
+  KilnOnnxTensor **inputs[4] = { &starts_t, &ends_t, &axes_t, &steps_t };
+  const gint64 *starts = NULL, *ends = NULL, *axes = NULL, *steps = NULL;
+  gsize n = 0, n_ends = 0, n_axes = 0, n_steps = 0;
+  gint64 first[KILN_ONNX_MAX_DIMS], step[KILN_ONNX_MAX_DIMS], dims[KILN_ONNX_MAX_DIMS];
+  gint64 in_strides[KILN_ONNX_MAX_DIMS];
+  gboolean seen[KILN_ONNX_MAX_DIMS] = { FALSE };
+
+  if (!kiln_import_check_attributes (ctx, node, ctx->opset < 10 ? known_old : NULL, error) ||
+      (data = kiln_import_get_constant (ctx, node, 0, "data", error)) == NULL)
+    return FALSE;
+  if (ctx->opset < 10)
+    {
+      if (!kiln_onnx_node_get_ints (node, "starts", &starts, &n, error) ||
+          !kiln_onnx_node_get_ints (node, "ends", &ends, &n_ends, error) ||
+          !kiln_onnx_node_get_ints (node, "axes", &axes, &n_axes, error))
+        return FALSE;
+    }
+  else
+    {
+      for (guint i = 0; i < 4; i++)
+        if ((i < 2 || kiln_import_has_input (node, i + 1)) &&
+            (*inputs[i] = kiln_import_get_int64_vector (ctx, node, i + 1, what[i], error)) == NULL)
+          return FALSE;
+      starts = starts_t->int64_data, n = starts_t->n_elements;
+      ends = ends_t->int64_data, n_ends = ends_t->n_elements;
+      if (axes_t)
+        axes = axes_t->int64_data, n_axes = axes_t->n_elements;
+      if (steps_t)
+        steps = steps_t->int64_data, n_steps = steps_t->n_elements;
+    }
+  if (starts == NULL || ends == NULL || n_ends != n || (axes && n_axes != n) || (steps && n_steps != n) ||
+      n > (gsize) data->n_dims)
+    return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
+                                   _("starts, ends, axes and steps do not fit the %d-D data"), data->n_dims);
+
+  for (int d = 0; d < data->n_dims; d++)
+    {
+      first[d] = 0;
+      step[d] = 1;
+      dims[d] = data->dims[d];
+    }
+  for (gsize i = 0; i < n; i++)
+    {
+      gint64 a = axes ? axes[i] : (gint64) i;
+      if (a < 0)
+        a += data->n_dims;
+      /* A step of −2^63 has no magnitude in 64 bits. */
+      if (a < 0 || a >= data->n_dims || seen[a] || (steps && (steps[i] == 0 || steps[i] == G_MININT64)))
+        return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
+                                       _("slice %" G_GSIZE_FORMAT " has a bad or repeated axis, or a step of 0"), i);
+      seen[a] = TRUE;
+      step[a] = steps ? steps[i] : 1;
+      dims[a] = slice_axis (data->dims[a], starts[i], ends[i], step[a], &first[a]);
+      /* A step past the axis takes one element either way; clamped, it
+       * cannot overflow the offsets below. */
+      step[a] = CLAMP (step[a], -data->dims[a], data->dims[a]);
+    }
+
+  gint64 offset = 0;
+  get_strides (data, in_strides);
+  for (int d = 0; d < data->n_dims; d++)
+    {
+      offset += first[d] * in_strides[d];
+      step[d] *= in_strides[d];
+    }
+  return set_gathered (ctx, node, data, dims, offset, step, error);
+}
+
+/* Reshape of a constant: the same values under new dims (0 copies a dim
+ * unless allowzero, -1 takes what is left). */
+gboolean
+kiln_import_fold_reshape (Import *ctx, const KilnOnnxNode *node, GError **error)
+{
+  static const char *const known[] = { "allowzero", NULL };
+  g_autoptr(KilnOnnxTensor) data = NULL;
+  g_autoptr(KilnOnnxTensor) shape = NULL;
+  gint64 allowzero = 0, dims[KILN_ONNX_MAX_DIMS], known_size = 1;
+  int inferred = -1;
+
+  if (!kiln_import_check_attributes (ctx, node, known, error) ||
+      !kiln_onnx_node_get_int (node, "allowzero", &allowzero, error) ||
+      (data = kiln_import_get_constant (ctx, node, 0, "data", error)) == NULL ||
+      (shape = kiln_import_get_int64_vector (ctx, node, 1, "shape", error)) == NULL)
+    return FALSE;
+  if (shape->n_elements > KILN_ONNX_MAX_DIMS)
+    return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
+                                   _("reshapes a constant to %" G_GSIZE_FORMAT " dims; Kiln folds up to %d"),
+                                   shape->n_elements, KILN_ONNX_MAX_DIMS);
+  for (gsize d = 0; d < shape->n_elements; d++)
+    {
+      gint64 s = shape->int64_data[d];
+      if (s == 0 && !allowzero && d < (gsize) data->n_dims)
+        s = data->dims[d];
+      if (s == -1 && inferred < 0)
+        inferred = (int) d;
+      else if (s < 0 || (s > 0 && known_size > G_MAXINT64 / s))
+        return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
+                                       _("the shape has %" G_GINT64_FORMAT " at axis %" G_GSIZE_FORMAT), s, d);
+      else
+        known_size *= s;
+      dims[d] = s;
+    }
+  if (inferred >= 0)
+    dims[inferred] = known_size > 0 ? (gint64) data->n_elements / known_size : 0;
+  gint64 total = 1;
+  for (gsize d = 0; d < shape->n_elements; d++)
+    total *= dims[d];
+  if (total != (gint64) data->n_elements)
+    return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
+                                   _("reshapes a constant of %" G_GSIZE_FORMAT " values to %" G_GINT64_FORMAT),
+                                   data->n_elements, total);
+  memcpy (data->dims, dims, shape->n_elements * sizeof (gint64));
+  data->n_dims = (int) shape->n_elements;
+  kiln_import_set_constant (ctx, node, g_steal_pointer (&data));
+  return TRUE;
+}
+
+/* Transpose of a constant, any permutation (default: reversed axes). */
+static gboolean
+fold_transpose (Import *ctx, const KilnOnnxNode *node, const gint64 *perm, gsize n_perm, GError **error)
+{
+  g_autoptr(KilnOnnxTensor) data = kiln_import_get_constant (ctx, node, 0, "data", error);
+  gint64 order[KILN_ONNX_MAX_DIMS], dims[KILN_ONNX_MAX_DIMS], in_strides[KILN_ONNX_MAX_DIMS];
+  gint64 steps[KILN_ONNX_MAX_DIMS];
+  gboolean seen[KILN_ONNX_MAX_DIMS] = { FALSE };
+
+  if (data == NULL)
+    return FALSE;
+  if (perm != NULL && n_perm != (gsize) data->n_dims)
+    return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
+                                   _("perm has %" G_GSIZE_FORMAT " values for a %d-D constant"), n_perm,
+                                   data->n_dims);
+  for (int d = 0; d < data->n_dims; d++)
+    {
+      order[d] = perm ? perm[d] : data->n_dims - 1 - d;
+      if (order[d] < 0 || order[d] >= data->n_dims || seen[order[d]])
+        return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("perm is not a permutation"));
+      seen[order[d]] = TRUE;
+      dims[d] = data->dims[order[d]];
+    }
+  get_strides (data, in_strides);
+  for (int d = 0; d < data->n_dims; d++)
+    steps[d] = in_strides[order[d]];
+  return set_gathered (ctx, node, data, dims, 0, steps, error);
 }
 
 static gboolean
@@ -293,50 +571,6 @@ import_identity (Import *ctx, const KilnOnnxNode *node, GError **error)
   return TRUE;
 }
 
-/* PyTorch writes a Pad that adds nothing before 1-D average pooling; such a
- * Pad is the identity. Real padding belongs in the next window's pads. */
-static gboolean
-import_pad (Import *ctx, const KilnOnnxNode *node, GError **error)
-{
-  static const char *const known[] = { "mode", "pads", "value", NULL };
-  g_autoptr(KilnOnnxTensor) pads_input = NULL;
-  const gint64 *pads = NULL;
-  gsize n_pads = 0;
-  const Value *input;
-
-  if (!kiln_import_check_attributes (ctx, node, known, error) ||
-      (input = kiln_import_get_value (ctx, node, 0, error)) == NULL)
-    return FALSE;
-  if (ctx->opset < 11)
-    {
-      if (!kiln_onnx_node_get_ints (node, "pads", &pads, &n_pads, error))
-        return FALSE;
-    }
-  else
-    {
-      if ((pads_input = get_int64_vector (ctx, node, 1, "pads", error)) == NULL)
-        return FALSE;
-      pads = pads_input->int64_data;
-      n_pads = pads_input->n_elements;
-    }
-  if (pads == NULL || n_pads != 2 * (gsize) input->rank)
-    return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                                   _("pads has %" G_GSIZE_FORMAT " values for a %d-D input (2 per axis)"),
-                                   n_pads, input->rank);
-  for (gsize i = 0; i < n_pads; i++)
-    if (pads[i] != 0)
-      {
-        g_autoptr(GString) list = g_string_new (NULL);
-        for (gsize j = 0; j < n_pads; j++)
-          g_string_append_printf (list, "%s%" G_GINT64_FORMAT, j ? ", " : "", pads[j]);
-        return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                       _("pads [%s]; Kiln imports a Pad only when it adds nothing: re-export with the "
-                                       "padding in the Conv or pooling node's own pads"), list->str);
-      }
-  kiln_import_alias_value (ctx, kiln_onnx_node_get_output (node, 0), input, FALSE);
-  return TRUE;
-}
-
 /* A 2-D Transpose: TF-converted graphs write features × batch then a Gemm
  * with transA = 1, and the two cancel. Kept as a mark on the value. */
 static gboolean
@@ -348,8 +582,11 @@ import_transpose (Import *ctx, const KilnOnnxNode *node, GError **error)
   const Value *input;
 
   if (!kiln_import_check_attributes (ctx, node, known, error) ||
-      !kiln_onnx_node_get_ints (node, "perm", &perm, &n_perm, error) ||
-      (input = kiln_import_get_value_maybe_transposed (ctx, node, 0, error)) == NULL)
+      !kiln_onnx_node_get_ints (node, "perm", &perm, &n_perm, error))
+    return FALSE;
+  if (kiln_import_has_input (node, 0) && kiln_import_is_constant (ctx, kiln_onnx_node_get_input (node, 0)))
+    return fold_transpose (ctx, node, perm, n_perm, error);
+  if ((input = kiln_import_get_value_maybe_transposed (ctx, node, 0, error)) == NULL)
     return FALSE;
   gboolean identity = perm != NULL && n_perm == 2 && perm[0] == 0 && perm[1] == 1;
   if (input->rank != 2 || (perm != NULL && !identity && (n_perm != 2 || perm[0] != 1 || perm[1] != 0)))
@@ -369,10 +606,12 @@ import_transpose (Import *ctx, const KilnOnnxNode *node, GError **error)
 const ImportOp kiln_import_fold_ops[] = {
   { "Cast", import_cast },
   { "Constant", import_constant },
+  { "ConstantOfShape", import_constant_of_shape },
   { "Gather", import_gather },
   { "Identity", import_identity },
-  { "Pad", import_pad },
+  { "Pad", kiln_import_pad },
   { "Shape", import_shape },
+  { "Slice", import_slice },
   { "Transpose", import_transpose },
   { "Unsqueeze", import_unsqueeze },
   { NULL, NULL }

@@ -101,10 +101,16 @@ parse_window (Import             *ctx,
                                    _("auto_pad %s is not an ONNX value"), auto_pad);
 
   /* SAME: output = ceil(input / stride); the padding depends on the input
-   * size, so it is fixed here for the model's declared size. */
+   * size (after a Pad still to fold), so it is fixed here for the model's
+   * declared size. */
   int c, h, w;
   if (!kiln_import_value_shape (ctx, node, input, &c, &h, &w, error))
     return FALSE;
+  if (input->pad_node)
+    {
+      h += input->pad[0] + input->pad[2];
+      w += input->pad[1] + input->pad[3];
+    }
   const int in[2] = { h, w }, k[2] = { kh, kw };
   const int s[2] = { layer->stride_h, layer->stride_w }, d[2] = { layer->dilation_h, layer->dilation_w };
   int begin[2], end[2];
@@ -146,7 +152,7 @@ import_conv (Import *ctx, const KilnOnnxNode *node, GError **error)
   gint64 group = 1;
 
   if (!kiln_import_check_attributes (ctx, node, known, error) ||
-      (input = kiln_import_get_value (ctx, node, 0, error)) == NULL ||
+      (input = kiln_import_get_value_maybe_padded (ctx, node, 0, error)) == NULL ||
       (input->rank != 3 && !require_rank (ctx, node, input, 4, error)) ||
       (weight = kiln_import_get_constant (ctx, node, 1, "weight", error)) == NULL)
     return FALSE;
@@ -177,7 +183,8 @@ import_conv (Import *ctx, const KilnOnnxNode *node, GError **error)
       !kiln_import_to_int (ctx, node, "kernel width", weight->dims[3], 1, &layer.kernel_w, error) ||
       !kiln_onnx_node_get_int (node, "group", &group, error) ||
       !kiln_import_to_int (ctx, node, "group", group, 1, &layer.group, error) ||
-      !parse_window (ctx, node, input, &layer, error))
+      !parse_window (ctx, node, input, &layer, error) ||
+      !kiln_import_fold_pad (ctx, node, input, &layer, error))
     return FALSE;
   return kiln_import_add_weighted_layer (ctx, node, &layer, input, input->rank, &weight, &bias, error);
 }
@@ -196,7 +203,7 @@ import_pool (Import *ctx, const KilnOnnxNode *node, GError **error)
 
   if (!kiln_import_check_attributes (ctx, node, is_max ? max_known : avg_known, error) ||
       !kiln_import_check_extra_outputs_unused (ctx, node, error) ||
-      (input = kiln_import_get_value (ctx, node, 0, error)) == NULL ||
+      (input = kiln_import_get_value_maybe_padded (ctx, node, 0, error)) == NULL ||
       (input->rank != 3 && !require_rank (ctx, node, input, 4, error)))
     return FALSE;
 
@@ -213,7 +220,8 @@ import_pool (Import *ctx, const KilnOnnxNode *node, GError **error)
                                    layer.dilation_h, layer.dilation_w);
   layer.rounding = ceil_mode ? KILN_ROUND_CEIL : KILN_ROUND_FLOOR;
   layer.count_include_pad = count_include_pad != 0;
-  return kiln_import_add_layer (ctx, node, &layer, &input, 1, input->rank, error) >= 0;
+  return kiln_import_fold_pad (ctx, node, input, &layer, error) &&
+         kiln_import_add_layer (ctx, node, &layer, &input, 1, input->rank, error) >= 0;
 }
 
 /* Relu, GlobalAveragePool: no attributes, one input, same rank. */
@@ -625,6 +633,8 @@ import_reshape (Import *ctx, const KilnOnnxNode *node, GError **error)
   gint64 allowzero = 0;
   int c, h, w;
 
+  if (kiln_import_has_input (node, 0) && kiln_import_is_constant (ctx, kiln_onnx_node_get_input (node, 0)))
+    return kiln_import_fold_reshape (ctx, node, error);
   if (!kiln_import_check_attributes (ctx, node, known, error) ||
       !kiln_onnx_node_get_int (node, "allowzero", &allowzero, error) ||
       (input = kiln_import_get_value (ctx, node, 0, error)) == NULL ||

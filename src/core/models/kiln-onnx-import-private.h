@@ -25,6 +25,12 @@ typedef struct {
   /* A 2-D batch-first value transposed (features × batch): only a Gemm with
    * transA = 1, which transposes it back, may read it. */
   gboolean transposed;
+  /* A constant Pad still to apply (pad_node set): `layer` computes the
+   * unpadded value, and only a Conv or pooling that folds the padding into
+   * its own pads may read it (kiln-onnx-import-pad.c). */
+  const KilnOnnxNode *pad_node;
+  int pad[4];             /* top, left, bottom, right; a 1-D value pads top and bottom */
+  float pad_value;
 } Value;
 
 typedef struct {
@@ -36,7 +42,7 @@ typedef struct {
   GHashTable *values;      /* ONNX name → Value* */
   GHashTable *constants;   /* ONNX name → KilnOnnxTensor* */
   GHashTable *uses;        /* ONNX name → number of readers (nodes and graph outputs) */
-  const char *graph_output;
+  const char *graph_input, *graph_output;   /* their names, in the model */
 } Import;
 
 typedef gboolean (*ImportFunc) (Import *ctx, const KilnOnnxNode *node, GError **error);
@@ -68,6 +74,12 @@ const Value    *kiln_import_get_value_maybe_transposed      (Import             
                                                              const KilnOnnxNode *node,
                                                              guint               index,
                                                              GError            **error);
+/* The value with a Pad still to fold, if any: for Conv and pooling, which
+ * pass it to kiln_import_fold_pad(). */
+const Value    *kiln_import_get_value_maybe_padded          (Import             *ctx,
+                                                             const KilnOnnxNode *node,
+                                                             guint               index,
+                                                             GError            **error);
 gboolean        kiln_import_value_shape         (Import             *ctx,
                                                  const KilnOnnxNode *node,
                                                  const Value        *value,
@@ -83,6 +95,12 @@ void            kiln_import_set_constant        (Import             *ctx,
                                                  const KilnOnnxNode *node,
                                                  KilnOnnxTensor     *tensor);
 KilnOnnxTensor *kiln_import_get_constant        (Import             *ctx,
+                                                 const KilnOnnxNode *node,
+                                                 guint               index,
+                                                 const char         *what,
+                                                 GError            **error);
+/* A 1-D INT64 constant input (a shape, axes, indices or pads). */
+KilnOnnxTensor *kiln_import_get_int64_vector    (Import             *ctx,
                                                  const KilnOnnxNode *node,
                                                  guint               index,
                                                  const char         *what,
@@ -148,6 +166,32 @@ extern const ImportOp kiln_import_fold_ops[];    /* kiln-onnx-import-fold.c */
 gboolean        kiln_import_fold_concat         (Import             *ctx,
                                                  const KilnOnnxNode *node,
                                                  gint64              axis,
+                                                 GError            **error);
+/* Reshape of a constant (PyTorch computes a Pad's pads that way). */
+gboolean        kiln_import_fold_reshape        (Import             *ctx,
+                                                 const KilnOnnxNode *node,
+                                                 GError            **error);
+
+/* Pads (kiln-onnx-import-pad.c). A Pad that adds nothing passes its input
+ * through; constant padding of H and W waits on its value for the next
+ * node. */
+gboolean        kiln_import_pad                 (Import             *ctx,
+                                                 const KilnOnnxNode *node,
+                                                 GError            **error);
+/* Adds the Pad waiting on @input (if any) to the pads of @layer, a
+ * Convolution or pooling whose own window, rounding and count_include_pad
+ * are set, or fails naming the Pad node when the result would compute
+ * something else. */
+gboolean        kiln_import_fold_pad            (Import             *ctx,
+                                                 const KilnOnnxNode *node,
+                                                 const Value        *input,
+                                                 KilnLayerSpec      *layer,
+                                                 GError            **error);
+/* The error for a Pad that nothing folded: @reader is the node that reads
+ * it, or NULL for the graph output. */
+gboolean        kiln_import_pad_error           (Import             *ctx,
+                                                 const Value        *value,
+                                                 const KilnOnnxNode *reader,
                                                  GError            **error);
 
 G_END_DECLS

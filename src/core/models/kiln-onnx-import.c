@@ -76,6 +76,7 @@ setup_input (Import *ctx, GError **error)
   kiln_net_spec_set_input (ctx->spec, (int) found.dims[1], found.n_dims > 2 ? (int) found.dims[2] : 1,
                            found.n_dims > 3 ? (int) found.dims[3] : 1);
   kiln_import_set_value (ctx, found.name, KILN_NET_SPEC_INPUT_NAME, found.n_dims, -1);
+  ctx->graph_input = found.name;
   return TRUE;
 }
 
@@ -183,6 +184,7 @@ check_output (Import *ctx, GError **error)
       return FALSE;
     }
   kiln_onnx_model_get_output (ctx->model, 0, &info);
+  ctx->graph_output = info.name;
   value = g_hash_table_lookup (ctx->values, info.name);
   if (value != NULL && value->transposed)
     {
@@ -281,10 +283,21 @@ import_graph (Import *ctx, GError **error)
         return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
                                        _("Kiln cannot import the op %s (it imports Conv, Relu, LRN, MaxPool, "
                                        "AveragePool, GlobalAveragePool, Gemm, MatMul + Add, Dropout, "
-                                       "BatchNormalization, Concat, Add, Flatten, Reshape to a flatten and Softmax)"),
+                                       "BatchNormalization, Concat, Add, Flatten, Reshape to a flatten, Softmax, "
+                                       "and a Pad before a Conv or pooling)"),
                                        op);
       if (!func (ctx, node, error))
         return FALSE;
+    }
+
+  /* A Pad that no Conv or pooling took (a graph of only a Pad, too). */
+  for (guint i = 0; i < kiln_onnx_model_get_n_outputs (ctx->model); i++)
+    {
+      KilnOnnxValueInfo info;
+      kiln_onnx_model_get_output (ctx->model, i, &info);
+      const Value *value = g_hash_table_lookup (ctx->values, info.name);
+      if (value != NULL && value->pad_node != NULL)
+        return kiln_import_pad_error (ctx, value, NULL, error);
     }
 
   g_autoptr(GError) local_error = NULL;
@@ -302,11 +315,13 @@ import_graph (Import *ctx, GError **error)
   return check_weights (ctx, error) && check_output (ctx, error);
 }
 
-gboolean
-kiln_onnx_import_spec_from_model (KilnOnnxModel *model,
-                                  KilnNetSpec  **spec,
-                                  GHashTable   **weights,
-                                  GError       **error)
+static gboolean
+import_model (KilnOnnxModel *model,
+              KilnNetSpec  **spec,
+              GHashTable   **weights,
+              char         **input_name,
+              char         **output_name,
+              GError       **error)
 {
   Import ctx = { 0 };
   g_autofree char *base = g_path_get_basename (kiln_onnx_model_get_display_name (model));
@@ -331,9 +346,22 @@ kiln_onnx_import_spec_from_model (KilnOnnxModel *model,
     {
       *spec = g_steal_pointer (&ctx.spec);
       *weights = g_steal_pointer (&ctx.weights);
+      if (input_name)
+        *input_name = g_strdup (ctx.graph_input);
+      if (output_name)
+        *output_name = g_strdup (ctx.graph_output);
     }
   import_clear (&ctx);
   return ok;
+}
+
+gboolean
+kiln_onnx_import_spec_from_model (KilnOnnxModel *model,
+                                  KilnNetSpec  **spec,
+                                  GHashTable   **weights,
+                                  GError       **error)
+{
+  return import_model (model, spec, weights, NULL, NULL, error);
 }
 
 gboolean
@@ -342,11 +370,22 @@ kiln_onnx_import_spec (const char   *path,
                        GHashTable  **weights,
                        GError      **error)
 {
+  return kiln_onnx_import_spec_with_names (path, spec, weights, NULL, NULL, error);
+}
+
+gboolean
+kiln_onnx_import_spec_with_names (const char   *path,
+                                  KilnNetSpec **spec,
+                                  GHashTable  **weights,
+                                  char        **input_name,
+                                  char        **output_name,
+                                  GError      **error)
+{
   g_autoptr(KilnOnnxModel) model = kiln_onnx_model_load (path, error);
 
   if (model == NULL)
     return FALSE;
-  return kiln_onnx_import_spec_from_model (model, spec, weights, error);
+  return import_model (model, spec, weights, input_name, output_name, error);
 }
 
 gboolean

@@ -178,8 +178,10 @@ KilnOnnxTensor *kiln_onnx_node_get_tensor  (const KilnOnnxNode *node,
  * is the model's C × H × W (an N × C or N × C × L input runs as C × 1 × 1 or
  * C × L × 1, 1-D convolution and pooling with L × 1 windows), with one layer
  * per ONNX node (Gemm, MatMul + Add become one inner product; Constant nodes
- * and Pads that add nothing are folded; a 2-D Transpose is accepted only
- * where a Gemm with transA = 1 transposes it back), named after the node.
+ * and arithmetic on constants are folded; a constant Pad of H and W folds
+ * into the pads of the Conv or pooling that reads it, where that computes
+ * the same; a 2-D Transpose is accepted only where a Gemm with transA = 1
+ * transposes it back), named after the node.
  * Weights are keyed "<layer>.weight" and "<layer>.bias" (Convolution:
  * M × C/group × kH × kW; InnerProduct: out × in, Gemm's alpha/beta folded in)
  * and, for BatchNorm, "<layer>.scale", "<layer>.bias", "<layer>.mean",
@@ -193,6 +195,14 @@ gboolean        kiln_onnx_import_spec_from_model (KilnOnnxModel *model,
                                                   KilnNetSpec  **spec,
                                                   GHashTable   **weights,
                                                   GError       **error);
+/* The same, also giving the names of the graph's image input and its
+ * output (NULL-able; free with g_free), which an export may keep. */
+gboolean        kiln_onnx_import_spec_with_names (const char   *path,
+                                                  KilnNetSpec **spec,
+                                                  GHashTable  **weights,
+                                                  char        **input_name,
+                                                  char        **output_name,
+                                                  GError      **error);
 /* Adds `tensor` (taken) to an import's weights as "<layer>.<suffix>",
  * renaming it to its key. */
 void            kiln_onnx_weights_insert   (GHashTable     *weights,

@@ -135,25 +135,13 @@ demo_job_free (DemoJob *job)
   g_free (job);
 }
 
-/* kiln_demo_ensure() reports absolute counts; a KilnProgress adds them up. */
-static void
-feed_progress (guint64 done, guint64 total, gpointer user_data)
-{
-  KilnProgress *progress = user_data;
-  KilnProgressSnapshot snapshot;
-
-  kiln_progress_set_total (progress, total);
-  kiln_progress_snapshot (progress, &snapshot, NULL);
-  kiln_progress_add_done (progress, (gint64) done - snapshot.done);
-}
-
 static void
 ensure_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   DemoJob *job = data;
   GError *error = NULL;
   gboolean ok = kiln_demo_ensure (job->project_dir, job->dataset_dir, job->limit,
-                                  job->progress ? feed_progress : NULL, job->progress, cancellable, &error);
+                                  job->progress ? kiln_progress_feed : NULL, job->progress, cancellable, &error);
 
   if (job->progress != NULL)
     kiln_progress_finish (job->progress);

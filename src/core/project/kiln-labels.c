@@ -56,6 +56,18 @@ kiln_labels_compare_names (const char *a,
   return order != 0 ? order : strcmp (a, b);
 }
 
+int
+kiln_labels_compare_classes (const char *a,
+                             const char *b)
+{
+  gboolean a_root = g_strcmp0 (a, KILN_LABELS_ROOT_CLASS) == 0;
+  gboolean b_root = g_strcmp0 (b, KILN_LABELS_ROOT_CLASS) == 0;
+
+  if (a_root != b_root)
+    return a_root ? 1 : -1;
+  return kiln_labels_compare_names (a, b);
+}
+
 gboolean
 kiln_labels_is_image_name (const char *name)
 {
@@ -387,8 +399,11 @@ for_each_line (const char  *path,
       return FALSE;
     }
   text = g_mapped_file_get_contents (mapped);
+  /* An empty file maps to NULL: no lines (and no pointer arithmetic on NULL). */
+  if (text == NULL)
+    return TRUE;
   end = text + g_mapped_file_get_length (mapped);
-  while (text != NULL && text < end)
+  while (text < end)
     {
       const char *newline = memchr (text, '\n', end - text);
       const char *line_end = newline ? newline : end;
@@ -858,4 +873,59 @@ kiln_labels_import_idx (const char         *images_file,
         }
     }
   return g_steal_pointer (&set);
+}
+
+KilnLabelSet *
+kiln_labels_map_to_classes (const KilnLabelSet *set,
+                            GPtrArray          *classes,
+                            GError            **error)
+{
+  g_autoptr(GHashTable) index = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GString) missing = g_string_new (NULL);
+  g_autofree int *to = g_new (int, MAX (set->classes->len, 1));
+
+  for (guint c = 0; c < classes->len; c++)
+    g_hash_table_insert (index, classes->pdata[c], GUINT_TO_POINTER (c + 1));
+  for (guint c = 0; c < set->classes->len; c++)
+    {
+      to[c] = (int) GPOINTER_TO_UINT (g_hash_table_lookup (index, set->classes->pdata[c])) - 1;
+      if (to[c] < 0)
+        g_string_append_printf (missing, "%s“%s”", missing->len ? ", " : "", (char *) set->classes->pdata[c]);
+    }
+  if (missing->len > 0)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "The model knows no class named %s; its classes are the %u of its class file", missing->str,
+                   classes->len);
+      return NULL;
+    }
+  KilnLabelSet *out = kiln_label_set_new ();
+  for (guint c = 0; c < classes->len; c++)
+    g_ptr_array_add (out->classes, g_strdup (classes->pdata[c]));
+  for (guint i = 0; i < set->paths->len; i++)
+    {
+      int label = g_array_index (set->labels, int, i);
+      kiln_label_set_add (out, set->paths->pdata[i], label >= 0 && (guint) label < set->classes->len ? to[label] : -1);
+    }
+  return out;
+}
+
+guint
+kiln_labels_count_missing (const KilnLabelSet *set,
+                           const char         *root,
+                           char              **first_missing)
+{
+  guint missing = 0;
+
+  if (first_missing)
+    *first_missing = NULL;
+  for (guint i = 0; i < set->paths->len; i++)
+    {
+      g_autofree char *path = g_build_filename (root, set->paths->pdata[i], NULL);
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        continue;
+      if (missing++ == 0 && first_missing)
+        *first_missing = g_steal_pointer (&path);
+    }
+  return missing;
 }

@@ -37,6 +37,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnLabelSet, kiln_label_set_free)
 int           kiln_labels_compare_names (const char *a,
                                          const char *b);
 
+/* The one order of class names everywhere (label files, the store,
+ * splits, the mean): kiln_labels_compare_names(), with
+ * KILN_LABELS_ROOT_CLASS last. */
+int           kiln_labels_compare_classes (const char *a,
+                                           const char *b);
+
 /* Whether @name has an image extension (jpg, jpeg, png, gif, bmp, webp,
  * tif, tiff, ppm, pgm; any case). */
 gboolean      kiln_labels_is_image_name (const char *name);
@@ -72,6 +78,20 @@ gboolean      kiln_labels_write         (const KilnLabelSet *set,
 KilnLabelSet *kiln_labels_read          (const char    *label_file,
                                          const char    *class_file,
                                          GError       **error);
+
+/* @set relabelled to @classes (names, in the order a model numbers them)
+ * by class name. Refused, naming every class of @set that @classes lacks,
+ * when one is missing: numbers of two different class files never get
+ * compared. */
+KilnLabelSet *kiln_labels_map_to_classes (const KilnLabelSet *set,
+                                          GPtrArray          *classes,
+                                          GError            **error);
+
+/* How many of @set's files are missing under @root; @first_missing (may
+ * be NULL) gets the first one's full path. */
+guint         kiln_labels_count_missing  (const KilnLabelSet *set,
+                                          const char         *root,
+                                          char              **first_missing);
 
 /* Fashion-MNIST's ten class names in label order (T-shirt_top … Ankle_boot),
  * NULL-terminated. */

@@ -1,5 +1,5 @@
-/* kiln-project-curation.c: flags, discard and restore. Discarding moves the
- * file and records it in one journaled step, so a crash in between is
+/* kiln-project-curation.c: flags, discard, restore and relabel. Each moves
+ * the file and records it in one journaled step, so a crash in between is
  * finished by the next open (kiln_project_replay_pending_moves). */
 #include "config.h"
 
@@ -250,8 +250,31 @@ path_is_taken (KilnProject *self,
   return other != NULL;
 }
 
-/* discarded/<reason>/<the path below images/>, with "-N" before the
- * extension when that name is taken. */
+/* @candidate, or @candidate with "-N" before the extension when that name
+ * is taken on disk or in the store. */
+static char *
+free_destination (KilnProject *self,
+                  const char  *candidate)
+{
+  const char *slash = strrchr (candidate, '/');
+  const char *dot = strrchr (candidate, '.');
+  g_autofree char *stem = NULL;
+
+  if (!path_is_taken (self, candidate))
+    return g_strdup (candidate);
+  if (dot == NULL || dot < slash)
+    dot = candidate + strlen (candidate);
+  stem = g_strndup (candidate, dot - candidate);
+  for (guint n = 1;; n++)
+    {
+      g_autofree char *numbered = g_strdup_printf ("%s-%u%s", stem, n, dot);
+
+      if (!path_is_taken (self, numbered))
+        return g_steal_pointer (&numbered);
+    }
+}
+
+/* discarded/<reason>/<the path below images/>, numbered when taken. */
 static char *
 discard_destination (KilnProject *self,
                      const char  *path,
@@ -259,25 +282,8 @@ discard_destination (KilnProject *self,
 {
   const char *below = g_str_has_prefix (path, "images/") ? path + strlen ("images/") : path;
   g_autofree char *candidate = g_strdup_printf ("discarded/%s/%s", reason, below);
-  const char *slash = strrchr (candidate, '/');
-  const char *dot = strrchr (candidate, '.');
-  g_autofree char *stem = NULL;
-  const char *extension;
 
-  if (!path_is_taken (self, candidate))
-    return g_steal_pointer (&candidate);
-
-  if (dot == NULL || dot < slash)
-    dot = candidate + strlen (candidate);
-  stem = g_strndup (candidate, dot - candidate);
-  extension = dot;
-  for (guint n = 1;; n++)
-    {
-      g_autofree char *numbered = g_strdup_printf ("%s-%u%s", stem, n, extension);
-
-      if (!path_is_taken (self, numbered))
-        return g_steal_pointer (&numbered);
-    }
+  return free_destination (self, candidate);
 }
 
 /* Removes empty folders from @relative's parent up to (not including)
@@ -302,9 +308,9 @@ prune_empty_parents (KilnProject *self,
     }
 }
 
-/* Records the new location and the pending move in one transaction, then
- * renames, then clears the journal. A crash after the commit is finished
- * by kiln_project_replay_pending_moves(). */
+/* Records the new location (and class @class_name) and the pending move in
+ * one transaction, then renames, then clears the journal. A crash after the
+ * commit is finished by kiln_project_replay_pending_moves(). */
 static gboolean
 relocate_image (KilnProject      *self,
                 KilnImageRecord  *image,
@@ -312,8 +318,10 @@ relocate_image (KilnProject      *self,
                 KilnImageStatus   status,
                 const char       *reason,
                 const char       *original_path,
+                const char       *class_name,
                 GError          **error)
 {
+  gint64 class_id = 0;
   g_autofree char *src_abs = kiln_project_build_path (self, image->path);
   g_autofree char *dst_abs = kiln_project_build_path (self, dst);
   g_autoptr(GError) move_error = NULL;
@@ -329,9 +337,10 @@ relocate_image (KilnProject      *self,
 
   if (!kiln_project_begin (self, error))
     return FALSE;
-  stmt = kiln_project_sql_prepare (self,
+  ok = kiln_project_ensure_class (self, class_name, &class_id, error);
+  stmt = ok ? kiln_project_sql_prepare (self,
                       "UPDATE images SET path = ?, status = ?, discard_reason = ?,"
-                      " original_path = ?, updated = ? WHERE id = ?", error);
+                      " original_path = ?, updated = ?, class_id = ? WHERE id = ?", error) : NULL;
   ok = stmt != NULL;
   if (ok)
     {
@@ -340,7 +349,9 @@ relocate_image (KilnProject      *self,
       kiln_project_bind_text (stmt, 3, reason);
       kiln_project_bind_text (stmt, 4, original_path);
       sqlite3_bind_int64 (stmt, 5, kiln_project_now_seconds ());
-      sqlite3_bind_int64 (stmt, 6, image->id);
+      if (class_id > 0)
+        sqlite3_bind_int64 (stmt, 6, class_id);
+      sqlite3_bind_int64 (stmt, 7, image->id);
       ok = kiln_project_sql_step_done (self, stmt, error);
     }
   if (ok)
@@ -372,7 +383,8 @@ relocate_image (KilnProject      *self,
         {
           stmt = kiln_project_sql_prepare (self,
                               "UPDATE images SET path = ?, status = ?, discard_reason = ?,"
-                              " original_path = ? WHERE id = ?", error);
+                              " original_path = ?, class_id = (SELECT id FROM classes WHERE name = ?)"
+                              " WHERE id = ?", error);
           ok = stmt != NULL;
           if (ok)
             {
@@ -380,7 +392,8 @@ relocate_image (KilnProject      *self,
               sqlite3_bind_int (stmt, 2, image->status);
               kiln_project_bind_text (stmt, 3, image->discard_reason);
               kiln_project_bind_text (stmt, 4, image->original_path);
-              sqlite3_bind_int64 (stmt, 5, image->id);
+              kiln_project_bind_text (stmt, 5, image->class_name);
+              sqlite3_bind_int64 (stmt, 6, image->id);
               ok = kiln_project_sql_step_done (self, stmt, error);
             }
           if (kiln_project_finish (self, ok, error))
@@ -426,7 +439,7 @@ kiln_project_discard_image (KilnProject  *self,
       return FALSE;
     }
   dst = discard_destination (self, image->path, reason);
-  ok = relocate_image (self, image, dst, KILN_IMAGE_DISCARDED, reason, image->path, error);
+  ok = relocate_image (self, image, dst, KILN_IMAGE_DISCARDED, reason, image->path, image->class_name, error);
   g_rec_mutex_unlock (&self->lock);
   return ok;
 }
@@ -464,12 +477,78 @@ kiln_project_restore_image (KilnProject  *self,
       g_rec_mutex_unlock (&self->lock);
       return FALSE;
     }
-  ok = relocate_image (self, image, image->original_path, KILN_IMAGE_KEPT, NULL, NULL, error);
+  ok = relocate_image (self, image, image->original_path, KILN_IMAGE_KEPT, NULL, NULL, image->class_name,
+                       error);
   if (ok)
     {
       stop = g_strdup ("discarded");
       prune_empty_parents (self, image->path, stop);
     }
+  g_rec_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/* Relabel ----------------------------------------------------------------- */
+
+/* A class becomes a folder under images/: one plain name, no hidden one. */
+static gboolean
+check_class_folder (const char  *name,
+                    GError     **error)
+{
+  if (name != NULL && *name != '\0' && *name != '.' && strchr (name, '/') == NULL
+      && g_utf8_validate (name, -1, NULL))
+    return TRUE;
+  g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+               "“%s” cannot be a class: a class is a folder under images/, so its name must be "
+               "non-empty, without '/' and not start with '.'", name ? name : "(null)");
+  return FALSE;
+}
+
+gboolean
+kiln_project_relabel_image (KilnProject  *self,
+                            gint64        image_id,
+                            const char   *class_name,
+                            const char   *name,
+                            GError      **error)
+{
+  g_autoptr(KilnImageRecord) image = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (KILN_IS_PROJECT (self), FALSE);
+
+  if (!check_class_folder (class_name, error))
+    return FALSE;
+  if (name != NULL && (*name == '\0' || strchr (name, '/') != NULL || g_str_equal (name, ".")
+                       || g_str_equal (name, "..")))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not a file name", name);
+      return FALSE;
+    }
+  g_rec_mutex_lock (&self->lock);
+  image = kiln_project_get_image (self, image_id, error);
+  if (image == NULL)
+    {
+      g_rec_mutex_unlock (&self->lock);
+      return FALSE;
+    }
+  if (image->status == KILN_IMAGE_DISCARDED)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "%s is discarded; restore it before giving it another class", image->path);
+      g_rec_mutex_unlock (&self->lock);
+      return FALSE;
+    }
+  g_autofree char *base = g_path_get_basename (image->path);
+  g_autofree char *candidate = g_strdup_printf ("images/%s/%s", class_name, name ? name : base);
+  if (g_strcmp0 (image->class_name, class_name) == 0 && g_str_equal (candidate, image->path))
+    {
+      g_rec_mutex_unlock (&self->lock);
+      return TRUE;
+    }
+  g_autofree char *dst = free_destination (self, candidate);
+  /* The old class folder stays, even empty: the user may have made it. */
+  ok = relocate_image (self, image, dst, KILN_IMAGE_KEPT, NULL, NULL, class_name, error);
   g_rec_mutex_unlock (&self->lock);
   return ok;
 }

@@ -154,36 +154,33 @@ static void
 open_dataset_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   GError *error = NULL;
-  g_autoptr(KilnProject) project = kiln_project_open_dataset (data, cancellable, &error);
-  g_autoptr(KilnLabelSet) set = project ? kiln_project_get_label_set (project, NULL, NULL, NULL, &error) : NULL;
+  KilnProject *project = kiln_project_open_dataset (data, cancellable, &error);
 
-  if (set == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  g_task_return_pointer (task, g_steal_pointer (&set), (GDestroyNotify) kiln_label_set_free);
+  if (project == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, project, g_object_unref);
 }
 
 void
-kiln_project_load_dataset_async (const char          *project_dir,
+kiln_project_open_dataset_async (const char          *project_dir,
                                  GCancellable        *cancellable,
                                  GAsyncReadyCallback  callback,
                                  gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
 
-  g_task_set_source_tag (task, kiln_project_load_dataset_async);
+  g_task_set_source_tag (task, kiln_project_open_dataset_async);
   g_task_set_task_data (task, g_strdup (project_dir), g_free);
   g_task_run_in_thread (task, open_dataset_thread);
 }
 
-KilnLabelSet *
-kiln_project_load_dataset_finish (GAsyncResult  *result,
+KilnProject *
+kiln_project_open_dataset_finish (GAsyncResult  *result,
                                   GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, kiln_project_load_dataset_async), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, kiln_project_open_dataset_async), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
@@ -325,4 +322,87 @@ kiln_project_new_from_folder (const char     *project_dir,
   if (progress)
     kiln_progress_finish (progress);
   return g_steal_pointer (&project);
+}
+
+typedef struct {
+  char           *project_dir;
+  char           *folder;       /* NULL: an empty project */
+  KilnImportMode  mode;
+  KilnProgress   *progress;
+} NewJob;
+
+static void
+new_job_free (NewJob *job)
+{
+  g_free (job->project_dir);
+  g_free (job->folder);
+  g_clear_object (&job->progress);
+  g_free (job);
+}
+
+/* An empty project: a new or empty folder only, like a filled one. */
+static KilnProject *
+new_empty (const char *project_dir, GError **error)
+{
+  if (kiln_project_exists (project_dir))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "%s is already a Kiln project; open it instead", project_dir);
+      return NULL;
+    }
+  if (g_file_test (project_dir, G_FILE_TEST_EXISTS) && !folder_is_empty (project_dir))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "%s exists and is not empty; a new project needs a new or empty folder", project_dir);
+      return NULL;
+    }
+  return kiln_project_open (project_dir, error);
+}
+
+static void
+new_project_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  NewJob *job = data;
+  GError *error = NULL;
+  KilnProject *project = job->folder == NULL
+                         ? new_empty (job->project_dir, &error)
+                         : kiln_project_new_from_folder (job->project_dir, job->folder, job->mode,
+                                                         job->progress, &error);
+
+  if (job->progress != NULL)
+    kiln_progress_finish (job->progress);
+  if (project == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, project, g_object_unref);
+}
+
+void
+kiln_project_new_async (const char          *project_dir,
+                        const char          *folder,
+                        KilnImportMode       mode,
+                        KilnProgress        *progress,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  GCancellable *cancellable = progress ? kiln_progress_get_cancellable (progress) : NULL;
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  NewJob *job = g_new0 (NewJob, 1);
+
+  g_task_set_source_tag (task, kiln_project_new_async);
+  job->project_dir = g_strdup (project_dir);
+  job->folder = g_strdup (folder);
+  job->mode = mode;
+  job->progress = progress ? g_object_ref (progress) : NULL;
+  g_task_set_task_data (task, job, (GDestroyNotify) new_job_free);
+  g_task_run_in_thread (task, new_project_thread);
+}
+
+KilnProject *
+kiln_project_new_finish (GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, kiln_project_new_async), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -52,13 +52,12 @@ KilnProject  *kiln_project_open_dataset  (const char    *project_dir,
                                           GCancellable  *cancellable,
                                           GError       **error);
 
-/* kiln_project_open_dataset() and kiln_project_get_label_set() of every kept
- * image, on a worker thread: what a page shows about a project. */
-void          kiln_project_load_dataset_async  (const char          *project_dir,
+/* kiln_project_open_dataset() on a worker thread: what a window opens. */
+void          kiln_project_open_dataset_async  (const char          *project_dir,
                                                 GCancellable        *cancellable,
                                                 GAsyncReadyCallback  callback,
                                                 gpointer             user_data);
-KilnLabelSet *kiln_project_load_dataset_finish (GAsyncResult        *result,
+KilnProject  *kiln_project_open_dataset_finish (GAsyncResult        *result,
                                                 GError             **error);
 
 /* Whether @path looks like a folder of class folders (at least one
@@ -82,5 +81,18 @@ KilnProject  *kiln_project_new_from_folder (const char     *project_dir,
                                             KilnImportMode  mode,
                                             KilnProgress   *progress,
                                             GError        **error);
+
+/* A new project in @project_dir (new, or an empty folder) on a worker
+ * thread: empty when @folder is NULL, else kiln_project_new_from_folder()
+ * of @folder in @mode. @progress (optional) counts the files, can cancel,
+ * and is finished when the job ends. */
+void          kiln_project_new_async       (const char          *project_dir,
+                                            const char          *folder,
+                                            KilnImportMode       mode,
+                                            KilnProgress        *progress,
+                                            GAsyncReadyCallback  callback,
+                                            gpointer             user_data);
+KilnProject  *kiln_project_new_finish      (GAsyncResult        *result,
+                                            GError             **error);
 
 G_END_DECLS

@@ -94,6 +94,21 @@ kiln_project_record_download (KilnProject          *self,
                               const char           *file,
                               GError              **error)
 {
+  return kiln_project_record_download_attempts (self, url, wnid, outcome, http_status, detail, file,
+                                                outcome == KILN_DOWNLOAD_PENDING ? 0 : 1, error);
+}
+
+gboolean
+kiln_project_record_download_attempts (KilnProject          *self,
+                                       const char           *url,
+                                       const char           *wnid,
+                                       KilnDownloadOutcome   outcome,
+                                       int                   http_status,
+                                       const char           *detail,
+                                       const char           *file,
+                                       guint                 attempts,
+                                       GError              **error)
+{
   sqlite3_stmt *stmt;
   gboolean ok;
 
@@ -118,7 +133,7 @@ kiln_project_record_download (KilnProject          *self,
       sqlite3_bind_int (stmt, 4, http_status);
       kiln_project_bind_text (stmt, 5, detail);
       kiln_project_bind_text (stmt, 6, file);
-      sqlite3_bind_int (stmt, 7, outcome == KILN_DOWNLOAD_PENDING ? 0 : 1);
+      sqlite3_bind_int64 (stmt, 7, attempts);
       sqlite3_bind_int64 (stmt, 8, kiln_project_now_seconds ());
       ok = kiln_project_sql_step_done (self, stmt, error);
     }

@@ -6,7 +6,10 @@
  */
 #pragma once
 
+#include "kiln-curation-history.h"
 #include "kiln-demo.h"
+#include "kiln-image-item.h"
+#include "kiln-image-list.h"
 #include "kiln-labels.h"
 #include "kiln-project.h"
 #include "kiln-project-dataset.h"

@@ -3,8 +3,9 @@
  * KilnProject is one object whose store code is too long for one file:
  * kiln-project.c (opening, transactions, classes, images),
  * kiln-project-curation.c (flags, discard, restore and their crash
- * journal), kiln-project-splits.c and kiln-project-downloads.c. The SQL
- * helpers below run with the project's lock held by the caller. */
+ * journal), kiln-project-splits.c, kiln-project-downloads.c and
+ * kiln-project-placeholders.c. The SQL helpers below run with the
+ * project's lock held by the caller. */
 #pragma once
 
 #include <sqlite3.h>
@@ -50,6 +51,11 @@ gboolean      kiln_project_begin         (KilnProject   *self,
                                           GError       **error);
 gboolean      kiln_project_finish        (KilnProject   *self,
                                           gboolean       ok,
+                                          GError       **error);
+/* The id of class @name, creating it; 0 for a NULL name. Lock held. */
+gboolean      kiln_project_ensure_class  (KilnProject   *self,
+                                          const char    *name,
+                                          gint64        *id,
                                           GError       **error);
 /* Finishes the file moves a crash interrupted (kiln-project-curation.c). */
 gboolean      kiln_project_replay_pending_moves (KilnProject  *self,

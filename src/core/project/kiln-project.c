@@ -78,6 +78,12 @@ static const char *const migrations[] = {
   "  image_id INTEGER PRIMARY KEY,"
   "  src TEXT NOT NULL,"
   "  dst TEXT NOT NULL);",
+  /* 1 → 2: the project's known placeholder images (64-bit hashes stored
+   * as SQLite's signed integers). */
+  "CREATE TABLE placeholders ("
+  "  phash INTEGER PRIMARY KEY,"
+  "  note TEXT,"
+  "  added INTEGER NOT NULL);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == KILN_PROJECT_SCHEMA_VERSION);
@@ -476,13 +482,11 @@ kiln_project_build_path (KilnProject *self,
 
 /* Classes ---------------------------------------------------------------- */
 
-/* Returns the id of @name, creating the class; 0 for a NULL name. Called
- * with the lock held. */
-static gboolean
-ensure_class (KilnProject  *self,
-              const char   *name,
-              gint64       *id,
-              GError      **error)
+gboolean
+kiln_project_ensure_class (KilnProject  *self,
+                           const char   *name,
+                           gint64       *id,
+                           GError      **error)
 {
   sqlite3_stmt *stmt;
 
@@ -524,14 +528,14 @@ kiln_project_add_class (KilnProject  *self,
 
   if (!kiln_project_begin (self, error))
     return FALSE;
-  return kiln_project_finish (self, ensure_class (self, name, &id, error), error);
+  return kiln_project_finish (self, kiln_project_ensure_class (self, name, &id, error), error);
 }
 
 static int
 compare_class_names (gconstpointer a,
                      gconstpointer b)
 {
-  return kiln_labels_compare_names (*(const char **) a, *(const char **) b);
+  return kiln_labels_compare_classes (*(const char **) a, *(const char **) b);
 }
 
 GStrv
@@ -636,7 +640,7 @@ add_image_locked (KilnProject      *self,
   int rc;
 
   if (!check_relative_path (record->path, error)
-      || !ensure_class (self, record->class_name, &class_id, error))
+      || !kiln_project_ensure_class (self, record->class_name, &class_id, error))
     return FALSE;
   stmt = kiln_project_sql_prepare (self,
                       "INSERT INTO images (path, class_id, size, width, height, sha256,"
@@ -683,7 +687,7 @@ update_image_locked (KilnProject            *self,
   gint64 class_id;
 
   if (!check_relative_path (record->path, error)
-      || !ensure_class (self, record->class_name, &class_id, error))
+      || !kiln_project_ensure_class (self, record->class_name, &class_id, error))
     return FALSE;
   stmt = kiln_project_sql_prepare (self,
                       "UPDATE images SET path = ?, class_id = ?, size = ?, width = ?, height = ?,"

@@ -21,7 +21,7 @@
 
 G_BEGIN_DECLS
 
-#define KILN_PROJECT_SCHEMA_VERSION 1
+#define KILN_PROJECT_SCHEMA_VERSION 2
 
 typedef enum {
   KILN_IMAGE_KEPT,
@@ -195,6 +195,17 @@ gboolean     kiln_project_discard_image      (KilnProject  *self,
 gboolean     kiln_project_restore_image      (KilnProject  *self,
                                               gint64        image_id,
                                               GError      **error);
+/* Gives a kept image the class @class_name (created if new): its file moves
+ * to images/<class_name>/ and the store follows, journaled like a discard.
+ * The file keeps its name, or takes @name when not NULL (what undo uses to
+ * put it back as it was); "-N" goes before the extension when that name is
+ * taken. A discarded image is refused: restore it first. Flags and splits
+ * stay with the image. */
+gboolean     kiln_project_relabel_image      (KilnProject  *self,
+                                              gint64        image_id,
+                                              const char   *class_name,
+                                              const char   *name,
+                                              GError      **error);
 
 /* Splits: a named assignment of images to subsets ("train", "val",
  * "test"). Setting a split replaces the previous one of that name.
@@ -233,6 +244,17 @@ gboolean     kiln_project_record_download    (KilnProject          *self,
                                               const char           *detail,
                                               const char           *file,
                                               GError              **error);
+/* The same, adding @attempts requests (a download that was retried made
+ * several; a list line that is no URL, none). */
+gboolean     kiln_project_record_download_attempts (KilnProject          *self,
+                                                    const char           *url,
+                                                    const char           *wnid,
+                                                    KilnDownloadOutcome   outcome,
+                                                    int                   http_status,
+                                                    const char           *detail,
+                                                    const char           *file,
+                                                    guint                 attempts,
+                                                    GError              **error);
 /* NULL without an error when @url is unknown. */
 KilnDownloadRecord *kiln_project_get_download (KilnProject  *self,
                                                const char   *url,
@@ -259,6 +281,33 @@ GPtrArray   *kiln_project_list_failed_downloads (KilnProject  *self,
 gboolean     kiln_project_count_downloads    (KilnProject  *self,
                                               const char   *wnid,
                                               gint64       *counts,
+                                              GError      **error);
+
+/* Placeholders: perceptual hashes (kiln-inspector's) of the "photo
+ * unavailable" images this project's sources answer dead links with, each
+ * with a note on where it came from. Gathering and inspecting refuse
+ * images close to them. */
+typedef struct {
+  guint64  phash;
+  char    *note;    /* "file.png", "learned: …"; may be NULL */
+  gint64   added;   /* seconds since the epoch */
+} KilnPlaceholderRecord;
+
+void kiln_placeholder_record_free (KilnPlaceholderRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnPlaceholderRecord, kiln_placeholder_record_free)
+
+/* Adds @phash; one already known keeps its note. */
+gboolean     kiln_project_add_placeholder    (KilnProject  *self,
+                                              guint64       phash,
+                                              const char   *note,
+                                              GError      **error);
+/* Removes @phash; *removed (may be NULL) says whether it was there. */
+gboolean     kiln_project_remove_placeholder (KilnProject  *self,
+                                              guint64       phash,
+                                              gboolean     *removed,
+                                              GError      **error);
+/* In the order they were added; GPtrArray of KilnPlaceholderRecord. */
+GPtrArray   *kiln_project_list_placeholders  (KilnProject  *self,
                                               GError      **error);
 
 G_END_DECLS

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "kiln-error.h"
+#include "kiln-model-import.h"
 #include "kiln-project-dataset.h"
 #include "kiln-run-recipe.h"
 #include "kiln-training-weights.h"
@@ -49,11 +50,13 @@ kiln_run_recipe_copy (const KilnRunRecipe *src, KilnRunRecipe *dest)
 /* The net the recipe names, for @n_classes classes when it is a preset;
  * @weights is the resolved checkpoint or NULL. */
 static KilnNetSpec *
-make_spec (const KilnRunRecipe *r, guint n_classes, const char *weights, GError **error)
+make_spec (const KilnRunRecipe *r, guint n_classes, const char *weights, KilnNetSpec *imported, GError **error)
 {
   g_autoptr(KilnNetSpec) spec = NULL;
 
-  if (r->spec_file != NULL)
+  if (imported != NULL)
+    spec = g_object_ref (imported);
+  else if (r->spec_file != NULL)
     spec = kiln_net_spec_new_from_file (r->spec_file, error);
   else if (r->preset != NULL || weights == NULL)
     spec = kiln_net_spec_new_preset (r->preset ? r->preset : "lenet", n_classes, error);
@@ -73,6 +76,34 @@ make_spec (const KilnRunRecipe *r, guint n_classes, const char *weights, GError 
   if (!kiln_net_spec_infer_shapes (spec, error))
     return NULL;
   return g_steal_pointer (&spec);
+}
+
+gboolean
+kiln_run_recipe_check (const KilnRunRecipe *r, GError **error)
+{
+  if (r->weights != NULL && kiln_model_import_is_model (r->weights) && (r->spec_file != NULL || r->preset != NULL))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "%s brings its own network; leave out --spec and --preset", r->weights);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The checkpoint the recipe's weights name (NULL with no weights, and
+ * @error unset), what it is in words, and for an ONNX model the network it
+ * brings, imported once into the project's cache for @n_classes. */
+static char *
+resolve_weights (const KilnRunRecipe *r, const char *project_dir, guint n_classes, char **from,
+                 KilnNetSpec **imported, GError **error)
+{
+  if (r->weights == NULL)
+    return NULL;
+  if (!kiln_run_recipe_check (r, error))
+    return NULL;
+  if (kiln_model_import_is_model (r->weights))
+    return kiln_training_import_model (project_dir, r->weights, n_classes, imported, from, error);
+  return kiln_training_resolve_weights (project_dir, r->weights, from, error);
 }
 
 static gboolean
@@ -166,12 +197,12 @@ kiln_run_recipe_build (const KilnRunRecipe *r, const char *project_dir, KilnNetS
                    "Unknown resize mode “%s”; use squash, crop-center, fill or downscale-crop", r->resize);
       return FALSE;
     }
-  g_autofree char *weights = NULL;
   g_autofree char *from = NULL;
-  if (r->weights != NULL
-      && (weights = kiln_training_resolve_weights (project_dir, r->weights, &from, error)) == NULL)
+  g_autoptr(KilnNetSpec) imported = NULL;
+  g_autofree char *weights = resolve_weights (r, project_dir, classes->classes->len, &from, &imported, error);
+  if (r->weights != NULL && weights == NULL)
     return FALSE;
-  g_autoptr(KilnNetSpec) spec = make_spec (r, classes->classes->len, weights, error);
+  g_autoptr(KilnNetSpec) spec = make_spec (r, classes->classes->len, weights, imported, error);
   if (spec == NULL || !make_options (r, options, error))
     return FALSE;
 
@@ -183,7 +214,12 @@ kiln_run_recipe_build (const KilnRunRecipe *r, const char *project_dir, KilnNetS
   setup->max_per_class = MAX (0, r->max_per_class);
   setup->split = r->split;
   setup->run_id = r->run_id;
-  setup->initial_weights = r->weights;
+  setup->recompute_mean = r->recompute_mean;
+  /* An imported model trains from the checkpoint made of it: its path and
+   * description outlive the recipe (setup strings are copied when a run is
+   * prepared, and an import is once a project and model). */
+  setup->initial_weights = imported != NULL ? g_intern_string (weights) : r->weights;
+  setup->initial_weights_from = imported != NULL ? g_intern_string (from) : NULL;
   setup->cache_width = r->cache_width;
   setup->cache_height = r->cache_height;
   setup->resize = resize;
@@ -322,13 +358,15 @@ net_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
   GError *error = NULL;
   g_autofree char *weights = NULL;
 
-  if (job->recipe.weights != NULL
-      && (weights = kiln_training_resolve_weights (job->project_dir, job->recipe.weights, NULL, &error)) == NULL)
+  g_autoptr(KilnNetSpec) imported = NULL;
+
+  weights = resolve_weights (&job->recipe, job->project_dir, MAX (job->n_classes, 1), NULL, &imported, &error);
+  if (job->recipe.weights != NULL && weights == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
-  g_autoptr(KilnNetSpec) spec = make_spec (&job->recipe, job->n_classes, weights, &error);
+  g_autoptr(KilnNetSpec) spec = make_spec (&job->recipe, job->n_classes, weights, imported, &error);
   if (spec != NULL && job->n_classes > 0)
     {
       const KilnLayerShape *out = kiln_net_spec_get_shape (spec, kiln_net_spec_get_n_layers (spec) - 1);

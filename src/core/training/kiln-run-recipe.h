@@ -32,9 +32,11 @@ typedef struct {
   char *spec_file;
   char *preset;
   int input_channels, input_height, input_width;  /* 0: the net's own */
-  char *weights;              /* a run id, a run folder or a .safetensors file; NULL: from scratch */
+  char *weights;              /* a run id, a run folder, a .safetensors file or an ONNX model
+                               * (which brings its own network); NULL: from scratch */
   char *freeze_up_to;         /* freeze up to and including this layer; NULL: none */
   gboolean feature_cache;     /* frozen layers' outputs computed once (TRUE) */
+  gboolean recompute_mean;    /* fine-tuning: the input mean from this project, not the weights' (FALSE) */
 
   /* Training; 0 or < 0 as noted means the default of KilnTrainerOptions. */
   int epochs, batch_size;     /* 0 */
@@ -66,6 +68,13 @@ void         kiln_run_recipe_clear         (KilnRunRecipe       *recipe);
 void         kiln_run_recipe_copy          (const KilnRunRecipe *src,
                                             KilnRunRecipe       *dest);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (KilnRunRecipe, kiln_run_recipe_clear)
+
+/* Choices that contradict each other, found without reading anything: an
+ * ONNX model as weights with a net spec or preset (it brings its own
+ * network). KILN_ERROR_INVALID_ARGUMENT; kiln_run_recipe_build() checks
+ * this too. */
+gboolean     kiln_run_recipe_check         (const KilnRunRecipe *recipe,
+                                            GError             **error);
 
 /* The spec (input set, frozen layers marked, shapes inferred), options
  * and setup @recipe makes for @project_dir. @setup's strings point into

@@ -31,6 +31,26 @@ kiln_trainer_checkpoint_save (KilnTrainerWorker *w, double val_accuracy, char **
                        g_strdup (g_ascii_dtostr (buf, sizeof buf, w->best_val_accuracy)));
   g_hash_table_insert (meta, "kiln.spec", g_steal_pointer (&spec_json));
   g_hash_table_insert (meta, "kiln.validation_pending", g_strdup (w->validation_pending ? "1" : "0"));
+  if (w->input_name != NULL && w->output_name != NULL)
+    {
+      g_hash_table_insert (meta, KILN_CHECKPOINT_INPUT_NAME, g_strdup (w->input_name));
+      g_hash_table_insert (meta, KILN_CHECKPOINT_OUTPUT_NAME, g_strdup (w->output_name));
+    }
+  if (w->mean != NULL)
+    {
+      int channels, height, width;
+      kiln_net_spec_get_input (w->spec, &channels, &height, &width);
+      gsize plane = channels > 0 ? w->mean_size / channels : 0;
+      g_autoptr(GString) means = g_string_new (NULL);
+      for (int c = 0; c < channels && plane > 0; c++)
+        {
+          double sum = 0;
+          for (gsize k = 0; k < plane; k++)
+            sum += w->mean[c * plane + k];
+          g_string_append_printf (means, "%s%s", c ? "," : "", g_ascii_dtostr (buf, sizeof buf, sum / plane));
+        }
+      g_hash_table_insert (meta, KILN_CHECKPOINT_MEAN_KEY, g_string_free (g_steal_pointer (&means), FALSE));
+    }
 
   KilnNet *nets[2];
   guint n_nets = 0;
@@ -83,6 +103,10 @@ kiln_trainer_checkpoint_restore (KilnTrainerWorker *w, GError **error)
       if (loaded < 0)
         return FALSE;
       loaded += frozen_loaded;
+      g_free (w->input_name);
+      g_free (w->output_name);
+      w->input_name = g_strdup (kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_INPUT_NAME));
+      w->output_name = g_strdup (kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_OUTPUT_NAME));
       if (loaded == 0)
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
@@ -122,6 +146,10 @@ kiln_trainer_checkpoint_restore (KilnTrainerWorker *w, GError **error)
           kiln_checkpoint_load (w->net, file, KILN_CHECKPOINT_LOAD_STRICT | KILN_CHECKPOINT_LOAD_OPTIMIZER,
                                 NULL, error) < 0)
         return FALSE;
+      g_free (w->input_name);
+      g_free (w->output_name);
+      w->input_name = g_strdup (kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_INPUT_NAME));
+      w->output_name = g_strdup (kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_OUTPUT_NAME));
       const char *best = kiln_safetensors_get_metadata (file, "kiln.best_val_accuracy");
       w->best_val_accuracy = best ? g_ascii_strtod (best, NULL) : NAN;
       w->validation_pending = g_strcmp0 (kiln_safetensors_get_metadata (file, "kiln.validation_pending"), "1") == 0;
@@ -157,7 +185,13 @@ kiln_trainer_checkpoint_export_best (KilnTrainerWorker *w, GError **error)
   if (net == NULL || kiln_checkpoint_load (net, file, KILN_CHECKPOINT_LOAD_STRICT, NULL, error) < 0)
     return FALSE;
   g_autofree char *path = g_build_filename (kiln_run_get_dir (w->run), KILN_RUN_EXPORT_NAME, NULL);
-  if (!kiln_onnx_export (net, path, error))
+  /* The input means travel with the model: a runtime needs them to feed
+   * it what it was trained on. */
+  const char *mean = kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_MEAN_KEY);
+  const char *metadata[] = { KILN_CHECKPOINT_MEAN_KEY, mean, NULL };
+  if (!kiln_onnx_export_full (net, path, kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_INPUT_NAME),
+                              kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_OUTPUT_NAME),
+                              mean ? metadata : NULL, error))
     return FALSE;
   g_autoptr(JsonObject) fields = json_object_new ();
   json_object_set_string_member (fields, "file", path);

@@ -21,6 +21,8 @@ typedef struct {
   const KilnTrainerOptions *options;
   const char *initial_weights;   /* fine-tuning, or NULL */
   const char *resume_from;       /* a checkpoint of this run, or NULL */
+  const float *mean;             /* the input mean image, C × H × W, or NULL */
+  gsize mean_size;
 
   KilnBackend *backend;
   KilnNet *net;              /* the layers being trained */
@@ -38,6 +40,9 @@ typedef struct {
   /* A stop interrupted the validation at the end of the current epoch: the
    * checkpoint says so, and a resume validates before training on. */
   gboolean validation_pending;
+  /* An imported model's graph input and output names, carried from its
+   * checkpoint into every one of this run's, so exports keep them. */
+  char *input_name, *output_name;
 } KilnTrainerWorker;
 
 /* Writes the checkpoint of the current iteration (weights, optimizer state,
@@ -53,5 +58,10 @@ gboolean kiln_trainer_checkpoint_restore     (KilnTrainerWorker  *w,
 /* A finished run leaves its best model as model.onnx, for any runtime. */
 gboolean kiln_trainer_checkpoint_export_best (KilnTrainerWorker  *w,
                                               GError            **error);
+
+/* Checkpoint metadata: the per-channel means of the mean image the
+ * weights were trained with, "m0,m1,m2" — what a fine-tuning run keeps so
+ * that its inputs are normalised as the pretrained filters expect. */
+#define KILN_CHECKPOINT_MEAN_KEY "kiln.input_mean_channels"
 
 G_END_DECLS

@@ -181,6 +181,8 @@ worker_clear (KilnTrainerWorker *w)
   g_clear_pointer (&w->train_features, g_free);
   g_clear_pointer (&w->val_features, g_free);
   g_clear_pointer (&w->backend, kiln_backend_free);
+  g_clear_pointer (&w->input_name, g_free);
+  g_clear_pointer (&w->output_name, g_free);
 }
 
 static KilnBatchLoader *
@@ -640,6 +642,7 @@ worker_main (gpointer data)
   KilnTrainerWorker w = {
     .self = self, .run = self->run, .spec = self->spec, .options = &self->options,
     .initial_weights = self->initial_weights, .resume_from = self->resume_from,
+    .mean = self->mean, .mean_size = self->mean_size,
   };
   g_autoptr(GError) error = NULL;
   gboolean ok = train (&w, &error);

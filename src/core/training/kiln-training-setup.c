@@ -9,6 +9,8 @@
 #include "kiln-error.h"
 #include "kiln-labels.h"
 #include "kiln-project-dataset.h"
+#include "kiln-safetensors.h"
+#include "kiln-trainer-checkpoint.h"
 #include "kiln-trainer-private.h"
 #include "kiln-training-weights.h"
 
@@ -247,6 +249,30 @@ kiln_training_remove_run_folder (const char *run_dir)
   g_rmdir (run_dir);
 }
 
+/* Fills @mean with the per-channel means stored in the checkpoint
+ * @weights, when it has as many as the image has channels. */
+static gboolean
+use_pretrained_mean (const char *weights, KilnMeanImage *mean, const KilnImageSpec *image)
+{
+  g_autoptr(KilnSafetensors) file = kiln_safetensors_new_from_file (weights, NULL);
+  const char *text = file ? kiln_safetensors_get_metadata (file, KILN_CHECKPOINT_MEAN_KEY) : NULL;
+  if (text == NULL)
+    return FALSE;
+  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
+  int channels = (int) image->channels;
+  if ((int) g_strv_length (parts) != channels)
+    return FALSE;
+  gsize plane = (gsize) image->width * image->height;
+  for (int c = 0; c < channels; c++)
+    {
+      float value = (float) g_ascii_strtod (parts[c], NULL);
+      for (gsize k = 0; k < plane; k++)
+        mean->mean[c * plane + k] = value;
+      mean->channel_mean[c] = value;
+    }
+  return TRUE;
+}
+
 /* One line per image of the run's split: store id, subset, path. */
 static gboolean
 write_split_ids (const char *path, KilnLabelSet *const *sets, GArray *const *ids, const char *const *names,
@@ -386,6 +412,10 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
   collect (cache, val_set, train_set->paths->len, val_idx, val_labels, skipped, NULL);
   /* The mean's image list is exactly what training decodes. */
   g_autoptr(KilnMeanImage) mean = mean_from_cache (cache, train_idx, &image, decoded);
+  /* Pretrained filters expect the inputs they were trained on: keep the
+   * checkpoint's per-channel means unless asked to recompute them. */
+  gboolean mean_pretrained = weights != NULL && !setup->recompute_mean
+                             && use_pretrained_mean (weights, mean, &image);
   if (train_idx->len == 0)
     {
       json_array_unref (skipped);
@@ -422,10 +452,12 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
   if (weights != NULL)
     {
       json_object_set_string_member (config, "initial_weights", weights);
-      json_object_set_string_member (config, "initial_weights_from", weights_from);
+      json_object_set_string_member (config, "initial_weights_from",
+                                     setup->initial_weights_from ? setup->initial_weights_from : weights_from);
     }
   else
     json_object_set_null_member (config, "initial_weights");
+  json_object_set_string_member (config, "mean", mean_pretrained ? "pretrained" : "computed");
 
   g_autofree char *runs_dir = g_build_filename (project_dir, "runs", NULL);
   g_autoptr(KilnRun) run = kiln_run_create (runs_dir, setup->run_id, config, error);
@@ -641,6 +673,7 @@ typedef struct {
   KilnTrainingSetup setup;       /* its strings point at the three below */
   char *split;
   char *initial_weights;
+  char *initial_weights_from;
   char *run_id;
   KilnProgress *progress;
 } PrepareJob;
@@ -654,6 +687,7 @@ prepare_job_free (PrepareJob *job)
   kiln_trainer_options_clear (&job->options);
   g_free (job->split);
   g_free (job->initial_weights);
+  g_free (job->initial_weights_from);
   g_free (job->run_id);
   g_clear_object (&job->progress);
   g_free (job);
@@ -722,6 +756,7 @@ kiln_training_prepare_async (const char *project_dir, KilnNetSpec *spec, const K
   job->setup = *setup;
   job->setup.split = job->split = g_strdup (setup->split);
   job->setup.initial_weights = job->initial_weights = g_strdup (setup->initial_weights);
+  job->setup.initial_weights_from = job->initial_weights_from = g_strdup (setup->initial_weights_from);
   job->setup.run_id = job->run_id = g_strdup (setup->run_id);
   run_prepare (job, progress, cancellable, kiln_training_prepare_async, callback, user_data);
 }

@@ -51,6 +51,12 @@ typedef struct {
   guint64 split_seed;
   guint max_per_class;
   const char *initial_weights;/* fine-tuning: a Kiln checkpoint, or NULL */
+  /* What initial_weights is in words, for the run's config; NULL: as
+   * kiln_training_resolve_weights() says it (an imported model says more). */
+  const char *initial_weights_from;
+  /* Fine-tuning keeps the checkpoint's input means (what its filters were
+   * trained on); TRUE computes them from this project's images instead. */
+  gboolean recompute_mean;
   const char *run_id;         /* NULL: a time stamp */
 } KilnTrainingSetup;
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kiln-error.h"
+#include "kiln-model-import.h"
 #include "kiln-run.h"
 #include "kiln-safetensors.h"
 #include "kiln-training-weights.h"
@@ -69,12 +70,12 @@ kiln_training_resolve_weights (const char  *project_dir,
                    "or a .safetensors checkpoint", weights, project_dir ? project_dir : "this project");
       return NULL;
     }
-  if (g_str_has_suffix (weights, ".onnx") || g_str_has_suffix (weights, ".caffemodel"))
+  if (kiln_model_import_is_model (weights))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   "%s is a model, not a Kiln checkpoint; convert it once with “kiln-cli import-model %s "
-                   "--classes N --out model.json --weights model.safetensors”%s, then train with "
-                   "--spec model.json --weights model.safetensors", weights, weights,
+                   "%s is a model, not a Kiln checkpoint: it brings its own network, so train from it with "
+                   "--weights and no --spec or --preset, or convert it once with “kiln-cli import-model %s "
+                   "--classes N --out model.json --weights model.safetensors”%s", weights, weights,
                    g_str_has_suffix (weights, ".caffemodel") ? " (and --prototxt FILE)" : "");
       return NULL;
     }
@@ -109,4 +110,43 @@ kiln_training_weights_get_spec (const char *checkpoint, GError **error)
     }
   g_autoptr(JsonNode) node = json_from_string (text, error);
   return node ? kiln_net_spec_new_from_json (node, error) : NULL;
+}
+
+char *
+kiln_training_import_model (const char   *project_dir,
+                            const char   *model,
+                            int           classes,
+                            KilnNetSpec **spec,
+                            char        **description,
+                            GError      **error)
+{
+  if (!g_str_has_suffix (model, ".onnx"))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
+                   "%s: only an ONNX model can be trained from directly; convert a Caffe model once with "
+                   "“kiln-cli import-model %s --prototxt deploy.prototxt --classes %d --out model.json "
+                   "--weights model.safetensors”", model, model, classes);
+      return NULL;
+    }
+  g_autofree char *folder = g_build_filename (project_dir, "cache", "imported", NULL);
+  g_autofree char *base = g_path_get_basename (model);
+  base[strlen (base) - strlen (".onnx")] = '\0';
+  g_autofree char *name = g_strdup_printf ("%s-%dclasses.safetensors", base, classes);
+  g_autofree char *weights = g_build_filename (folder, name, NULL);
+  if (g_mkdir_with_parents (folder, 0755) != 0)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "Could not create %s", folder);
+      return NULL;
+    }
+  g_autoptr(KilnModelImport) import = kiln_model_import (model, NULL, "onnx", classes, FALSE, 1, NULL, weights, error);
+  if (import == NULL)
+    return NULL;
+  if (description)
+    *description = g_strdup_printf ("the ONNX model %s (%s%s%s), imported as %s", model,
+                                    import->replaced_layer ? "top layer " : "its own top layer",
+                                    import->replaced_layer ? import->replaced_layer : "",
+                                    import->replaced_layer ? " made anew for the project's classes" : "",
+                                    weights);
+  *spec = g_object_ref (import->spec);
+  return g_steal_pointer (&weights);
 }
