@@ -115,9 +115,9 @@ kiln_cli_split (int argc, char **argv)
       kiln_cli_print_json (builder);
       return 0;
     }
-  g_print (_("train %u, val %u, test %u, unused %u (seed %" G_GINT64_FORMAT ")\n"),
+  g_print (_("train %u, val %u, test %u, unused %u (seed %lld)\n"),
            summary.counts[KILN_SUBSET_TRAIN], summary.counts[KILN_SUBSET_VAL], summary.counts[KILN_SUBSET_TEST],
-           summary.counts[KILN_SUBSET_UNUSED], seed);
+           summary.counts[KILN_SUBSET_UNUSED], (long long) seed);
   g_print (_("%u near-duplicate groups kept whole, each in one subset (%u images moved to their group's subset)\n"),
            summary.n_groups, summary.n_moved);
   return 0;

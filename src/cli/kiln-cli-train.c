@@ -37,8 +37,8 @@ on_validated (KilnTrainer *trainer, gint64 iteration, double loss, double accura
   if (ui->json)
     return;
   kiln_cli_status_done ();
-  g_print (_("validation at iteration %" G_GINT64_FORMAT ": loss %.4f, accuracy %.4f, top-5 %.4f\n"),
-           iteration, loss, accuracy, top5);
+  g_print (_("validation at iteration %lld: loss %.4f, accuracy %.4f, top-5 %.4f\n"),
+           (long long) iteration, loss, accuracy, top5);
 }
 
 static void
@@ -201,8 +201,8 @@ kiln_cli_train (int argc, char **argv)
               kiln_cli_print_json (builder);
             }
           else
-            g_print (_("%s already finished (iteration %" G_GINT64_FORMAT "); train it longer with "
-                       "--resume %s --epochs N\n"), resume, summary.iteration, resume);
+            g_print (_("%s already finished (iteration %lld); train it longer with "
+                       "--resume %s --epochs N\n"), resume, (long long) summary.iteration, resume);
           return 0;
         }
       if (extended && !as_json)
@@ -300,11 +300,11 @@ kiln_cli_train (int argc, char **argv)
       KilnTrainerStatus s;
       kiln_trainer_get_status (trainer, &s);
       if (ui.final_state == KILN_TRAINER_FINISHED)
-        g_print (_("finished: %" G_GINT64_FORMAT " iterations, loss %.4f, best validation accuracy %.4f\n"),
-                 s.iteration, s.loss, s.best_val_accuracy);
+        g_print (_("finished: %lld iterations, loss %.4f, best validation accuracy %.4f\n"),
+                 (long long) s.iteration, s.loss, s.best_val_accuracy);
       else if (ui.final_state == KILN_TRAINER_STOPPED)
-        g_print (_("stopped at iteration %" G_GINT64_FORMAT "; resume with: kiln-cli train --resume %s\n"),
-                 s.iteration, kiln_run_get_dir (kiln_trainer_get_run (trainer)));
+        g_print (_("stopped at iteration %lld; resume with: kiln-cli train --resume %s\n"),
+                 (long long) s.iteration, kiln_run_get_dir (kiln_trainer_get_run (trainer)));
     }
   if (ui.final_state == KILN_TRAINER_FAILED)
     {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "kiln-i18n.h"
 #include "kiln-json-text.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"
@@ -189,13 +190,16 @@ kiln_cli_progress_update (guint64  done,
     return;
   progress->last = now;
   progress->shown = TRUE;
+  /* The carriage return stays out of the translated text. */
+  fputc ('\r', stderr);
   if (rate > 0 && done < total)
-    fprintf (stderr, _("\r%s: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (%.0f%%), %.0f/s, %.0f s left   "),
-             progress->what, done, total, total ? 100.0 * done / total : 100.0, rate,
-             (total - done) / rate);
+    fprintf (stderr, _("%s: %llu/%llu (%.0f%%), %.0f/s, %.0f s left   "),
+             progress->what, (unsigned long long) done, (unsigned long long) total,
+             total ? 100.0 * done / total : 100.0, rate, (total - done) / rate);
   else
-    fprintf (stderr, _("\r%s: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (%.0f%%)   "),
-             progress->what, done, total, total ? 100.0 * done / total : 100.0);
+    fprintf (stderr, _("%s: %llu/%llu (%.0f%%)   "),
+             progress->what, (unsigned long long) done, (unsigned long long) total,
+             total ? 100.0 * done / total : 100.0);
   fflush (stderr);
 }
 
@@ -298,10 +302,7 @@ main (int argc, char *argv[])
       g_setenv ("GOMP_SPINCOUNT", "20000", TRUE);
       execv ("/proc/self/exe", argv); /* no /proc: carry on with the default */
     }
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  kiln_i18n_init ();
 
   if (argc < 2)
     {

@@ -5,6 +5,8 @@
  * kiln_net_spec_add_layer(), which checks values and inputs. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -541,7 +543,7 @@ kiln_net_spec_new_from_file (const char  *path,
   if (st.st_size > MAX_FILE_SIZE)
     {
       g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT,
-                   _("%s: %" G_GINT64_FORMAT " bytes is too large for a net spec (at most %d)"),
+                   _("%s: %" PRId64 " bytes is too large for a net spec (at most %d)"),
                    path, (gint64) st.st_size, MAX_FILE_SIZE);
       return NULL;
     }

@@ -5,6 +5,8 @@
  * new input size changes. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 
 #include "kiln-engine-error.h"
@@ -260,7 +262,7 @@ infer_layer (KilnNetSpec          *self,
     case KILN_LAYER_FLATTEN:
       if (elements > G_MAXINT)
         return fail (failure, KILN_ENGINE_ERROR_SHAPE, FALSE,
-                     _("%s: %" G_GINT64_FORMAT " values do not fit in one axis"), layer->name, elements);
+                     _("%s: %" PRId64 " values do not fit in one axis"), layer->name, elements);
       out->c = (int) elements;
       out->h = out->w = 1;
       break;
@@ -563,7 +565,7 @@ kiln_net_spec_compare_input (KilnNetSpec *self,
       change->weights_change = change->old_fan_in != change->new_fan_in || a->params != b->params;
 
       if (change->weights_change)
-        change->description = g_strdup_printf (_("%s: inputs %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+        change->description = g_strdup_printf (_("%s: inputs %" PRId64 " → %" PRId64
                                                  "; weights must be re-initialised"),
                                                layer->name, change->old_fan_in, change->new_fan_in);
       else if (kiln_layer_type_has_weights (layer->type) && same_output)

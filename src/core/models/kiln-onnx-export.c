@@ -6,6 +6,8 @@
  * except the graph's input and output, which take the names asked for. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <string.h>
 
@@ -148,7 +150,7 @@ add_param (Export *ex, const KilnLayerSpec *layer, guint index, const char *suff
   data = g_try_new (float, MAX (n, 1));
   if (data == NULL)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED, _("Not enough memory to export %s (%" G_GINT64_FORMAT
+      g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED, _("Not enough memory to export %s (%" PRId64
                    " values)"), name, n);
       return FALSE;
     }
@@ -320,7 +322,7 @@ check_pool_size (Export *ex, const KilnLayerSpec *layer, int in_h, int in_w, con
       if (kiln_window_extent (in[i], k[i], s[i], 1, p0[i], p1[i], layer->rounding, &e) && e.dropped_last)
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                       _("%s: ONNX computes %" G_GINT64_FORMAT " outputs along %s where Kiln computes %d (its "
+                       _("%s: ONNX computes %" PRId64 " outputs along %s where Kiln computes %d (its "
                        "last ceil-mode window starts in the padding); reduce the end padding to export it"),
                        layer->name, e.size + 1, i == 0 ? _("the height") : _("the width"), got[i]);
           return FALSE;
@@ -619,7 +621,7 @@ kiln_onnx_export_full (KilnNet            *net,
       if (length >= (gsize) G_MAXINT32)
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                       _("Cannot export %s: the model needs %" G_GSIZE_FORMAT " bytes, past protobuf's 2 GiB "
+                       _("Cannot export %s: the model needs %zu bytes, past protobuf's 2 GiB "
                        "limit"), path, length);
           ok = FALSE;
         }
@@ -628,8 +630,7 @@ kiln_onnx_export_full (KilnNet            *net,
           g_autofree guint8 *bytes = g_try_malloc (MAX (length, 1));
           if (bytes == NULL)
             {
-              g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED, _("Not enough memory to export %s (%"
-                           G_GSIZE_FORMAT " bytes)"), path, length);
+              g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED, _("Not enough memory to export %s (%zu bytes)"), path, length);
               ok = FALSE;
             }
           else

@@ -4,6 +4,8 @@
  * inputs, outputs and attributes, and adding layers and their weights. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <string.h>
 
@@ -242,7 +244,7 @@ kiln_import_to_int (Import *ctx, const KilnOnnxNode *node, const char *what, gin
 {
   if (v < lo || v > G_MAXINT / 2)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                                   _("%s %" G_GINT64_FORMAT " is out of range"), what, v);
+                                   _("%s %" PRId64 " is out of range"), what, v);
   *out = (int) v;
   return TRUE;
 }

@@ -75,7 +75,7 @@ get_pad_value (Import *ctx, const KilnOnnxNode *node, float *value, GError **err
     return FALSE;
   if (constant->n_elements != 1)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                                   _("the constant_value has %" G_GSIZE_FORMAT " values; it must be a scalar"),
+                                   _("the constant_value has %zu values; it must be a scalar"),
                                    constant->n_elements);
   *value = constant->data[0];
   return TRUE;
@@ -118,7 +118,7 @@ kiln_import_pad (Import *ctx, const KilnOnnxNode *node, GError **error)
     }
   if (pads == NULL || n_pads != 2 * (gsize) input->rank)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                                   _("pads has %" G_GSIZE_FORMAT " values for a %d-D input (2 per axis)"),
+                                   _("pads has %zu values for a %d-D input (2 per axis)"),
                                    n_pads, input->rank);
 
   gboolean adds_nothing = TRUE;

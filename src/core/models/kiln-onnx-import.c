@@ -10,6 +10,8 @@
  * batch size as a marker. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <string.h>
 
@@ -159,7 +161,7 @@ check_weights (Import *ctx, GError **error)
         }
       g_autofree char *dims = kiln_onnx_tensor_dims_to_string (weight);
       g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                   _("%s: layer %s gets %d×%d×%d inputs but its weights are %s (expected %" G_GINT64_FORMAT
+                   _("%s: layer %s gets %d×%d×%d inputs but its weights are %s (expected %" PRId64
                    " %s); the model does not fit its declared input size"),
                    ctx->where, layer->name, c, h, w, dims, expected,
                    layer->type == KILN_LAYER_BATCH_NORM ? "channels" : "inputs per output");
@@ -257,7 +259,7 @@ import_graph (Import *ctx, GError **error)
   if (ctx->opset < MIN_OPSET || ctx->opset > MAX_OPSET)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   _("%s uses ONNX opset %" G_GINT64_FORMAT "; Kiln imports opsets %d to %d "
+                   _("%s uses ONNX opset %" PRId64 "; Kiln imports opsets %d to %d "
                    "(convert it with onnx.version_converter)"), ctx->where, ctx->opset, MIN_OPSET, MAX_OPSET);
       return FALSE;
     }
