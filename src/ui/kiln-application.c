@@ -136,10 +136,16 @@ kiln_application_startup (GApplication *app)
     }
 }
 
+/* Closing each window, rather than g_application_quit(), lets a window
+ * save its size and stop its runs; the application ends with the last. */
 static void
 quit_activated (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
-  g_application_quit (G_APPLICATION (user_data));
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (user_data)));
+
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_close (GTK_WINDOW (l->data));
+  g_list_free (windows);
 }
 
 static void

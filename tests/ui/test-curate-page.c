@@ -448,6 +448,39 @@ test_inspect (Fixture *f, gconstpointer data)
   g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (title)), ==, "zero.jpg");
 }
 
+static gboolean
+page_is_busy (gpointer page)
+{
+  return kiln_curate_page_is_busy (page);
+}
+
+/* Inspecting a few hundred images leaves the window drawing: the longest
+ * gap between frames is reported (the target, 100 ms, is for a quiet
+ * machine; the bound asserted leaves room for a loaded one). */
+static void
+test_inspect_keeps_drawing (Fixture *f, gconstpointer data)
+{
+  for (guint i = 0; i < 400; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s/img%03u.png", i % 2 ? "cats" : "dogs", i);
+      g_autofree char *path = g_build_filename (f->tree, name, NULL);
+      write_png (path, 64 + i % 7, 64, i);
+    }
+  create_project (f, "copy");
+
+  KilnFrameWatch watch;
+  kiln_test_frame_watch_start (&watch, GTK_WIDGET (f->page), page_is_busy, f->page);
+  gint64 start = g_get_monotonic_time ();
+  activate (f, "curate.inspect", NULL);
+  kiln_test_wait_curate (f->page);
+  double seconds = (g_get_monotonic_time () - start) / 1e6;
+  kiln_test_frame_watch_stop (&watch);
+  g_test_message ("inspected 400 images in %.1f s: %u frames, the longest gap between frames %.0f ms",
+                  seconds, watch.frames, watch.longest_gap / 1000.0);
+  g_assert_cmpuint (watch.frames, >, 0);
+  g_assert_cmpint (watch.longest_gap, <, 1000 * 1000);
+}
+
 typedef struct {
   Fixture *f;
   char    *cache;
@@ -540,6 +573,7 @@ main (int argc, char **argv)
   ADD ("/curate-page/discard-and-undo", test_discard_and_undo);
   ADD ("/curate-page/relabel", test_relabel);
   ADD ("/curate-page/inspect", test_inspect);
+  ADD ("/curate-page/inspect-keeps-drawing", test_inspect_keeps_drawing);
   ADD ("/curate-page/thumbnails-for-visible-cells", test_thumbnails_for_visible_cells);
   ADD ("/curate-page/counts-grouped", test_counts_grouped);
 #undef ADD

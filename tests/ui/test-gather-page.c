@@ -496,6 +496,45 @@ test_gather_a_basket (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_list_model_get_n_items (basket), ==, 0);
 }
 
+static gboolean
+page_is_running (gpointer page)
+{
+  return kiln_gather_page_is_running (page);
+}
+
+/* Gathering 300 images leaves the window drawing (the longest gap between
+ * frames is reported; the asserted bound leaves room for a loaded machine). */
+static void
+test_gather_keeps_drawing (Fixture *f, gconstpointer data)
+{
+  KilnGatherPage *page = f->page;
+  g_autoptr(GString) lines = g_string_new (NULL);
+  g_autofree char *urls = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 300; i++)
+    g_string_append_printf (lines, "n02121808_%u\t%s/img/cat%u.jpg\n", i, server.base, i);
+  g_file_set_contents (urls, lines->str, -1, &error);
+  g_assert_no_error (error);
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "win.show-page", "s", "gather");
+  adw_combo_row_set_selected (child (page, KILN_TYPE_GATHER_PAGE, "source_row"), 0);
+  gtk_editable_set_text (child (page, KILN_TYPE_GATHER_PAGE, "location_row"), urls);
+
+  KilnFrameWatch watch;
+  kiln_test_frame_watch_start (&watch, GTK_WIDGET (page), page_is_running, page);
+  gint64 start = g_get_monotonic_time ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.start", NULL));
+  kiln_test_spin_until (not_running, page, 60);
+  double seconds = (g_get_monotonic_time () - start) / 1e6;
+  kiln_test_frame_watch_stop (&watch);
+  g_test_message ("status: %s", status_text (page));
+  g_test_message ("gathered 300 URLs in %.1f s: %u frames, the longest gap between frames %.0f ms",
+                  seconds, watch.frames, watch.longest_gap / 1000.0);
+  g_assert_true (g_str_has_prefix (status_text (page), "Done: kept "));
+  g_assert_cmpuint (watch.frames, >, 0);
+  g_assert_cmpint (watch.longest_gap, <, 1000 * 1000);
+}
+
 /* Without a project nothing can be gathered: the page says so, and asks
  * for a new or an opened one, instead of picking one itself. */
 static void
@@ -592,6 +631,8 @@ main (int argc, char **argv)
   g_test_add ("/gather-page/walk-hierarchy", Fixture, NULL, fixture_setup, test_walk_hierarchy, fixture_teardown);
   g_test_add ("/gather-page/source-options", Fixture, NULL, fixture_setup, test_source_options, fixture_teardown);
   g_test_add ("/gather-page/gather-a-basket", Fixture, NULL, fixture_setup, test_gather_a_basket, fixture_teardown);
+  g_test_add ("/gather-page/gather-keeps-drawing", Fixture, NULL, fixture_setup, test_gather_keeps_drawing,
+              fixture_teardown);
   g_test_add ("/gather-page/gather-a-url-list", Fixture, NULL, fixture_setup, test_gather_url_list,
               fixture_teardown);
   g_test_add ("/gather-page/stop-a-stalled-run", Fixture, NULL, fixture_setup, test_stop_a_stalled_run,

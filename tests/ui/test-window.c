@@ -252,6 +252,35 @@ test_accessible_names (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Ctrl+Q (app.quit) saves the window's size like closing it does, and the
+ * next window opens at that size. */
+static void
+test_quit_saves_size (void)
+{
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
+  KilnWindow *window = kiln_window_new (app);
+  GSettings *settings = kiln_application_get_settings (app);
+
+  g_assert_nonnull (settings);
+  gtk_window_set_default_size (GTK_WINDOW (window), 913, 611);
+  gtk_window_present (GTK_WINDOW (window));
+  kiln_test_spin_until (is_mapped, window, 10);
+  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "quit", NULL);
+  for (int i = 0; i < 50 && window != NULL; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_null (window);
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 913);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 611);
+
+  KilnWindow *next = kiln_window_new (app);
+  int width = 0, height = 0;
+  gtk_window_get_default_size (GTK_WINDOW (next), &width, &height);
+  g_assert_cmpint (width, ==, 913);
+  g_assert_cmpint (height, ==, 611);
+  gtk_window_destroy (GTK_WINDOW (next));
+}
+
 static void
 write_png (const char *path)
 {
@@ -420,6 +449,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/maps", test_window_maps);
   g_test_add_func ("/window/fits-360", test_window_fits_360);
   g_test_add_func ("/window/accessible-names", test_accessible_names);
+  g_test_add_func ("/window/quit-saves-size", test_quit_saves_size);
   g_test_add_func ("/window/open-project", test_open_project);
   g_test_add_func ("/window/demo-import-cancel", test_demo_import_can_be_cancelled);
   return g_test_run ();
