@@ -4,6 +4,7 @@
 
 #include "kiln-application.h"
 #include "kiln-demo.h"
+#include "kiln-parallel.h"
 #include "kiln-project.h"
 #include "kiln-version.h"
 #include "kiln-window.h"
@@ -114,6 +115,9 @@ kiln_application_startup (GApplication *app)
   };
 
   G_APPLICATION_CLASS (kiln_application_parent_class)->startup (app);
+  /* Inspection, thumbnails and the like may use every core; the window's
+   * own thread must still get one to draw. */
+  kiln_parallel_set_worker_nice (5);
 
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
   g_autoptr(GSettingsSchema) schema = source ? g_settings_schema_source_lookup (source, APP_ID, TRUE) : NULL;

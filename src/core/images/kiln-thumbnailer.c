@@ -7,6 +7,7 @@
 
 #include "kiln-error.h"
 #include "kiln-image.h"
+#include "kiln-parallel.h"
 #include "kiln-thumbnailer.h"
 
 /* Enough to keep a grid fed without taking every core from training. */
@@ -157,6 +158,7 @@ run_job (gpointer data, gpointer pool_data)
   GError *error = NULL;
   Thumbnail *thumbnail = NULL;
 
+  kiln_parallel_enter_worker ();
   if (g_cancellable_is_cancelled (job->closing))
     g_task_return_new_error (job->task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The thumbnailer was closed");
   else if (!g_task_return_error_if_cancelled (job->task))
