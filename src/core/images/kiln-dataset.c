@@ -87,6 +87,7 @@ kiln_dataset_split (const int            *labels,
 {
   g_autoptr(GRand) rand = NULL;
   g_autoptr(GArray) members = g_array_new (FALSE, FALSE, sizeof (gsize));
+  g_autofree int *pool = NULL;
   double total = 0;
   int n_classes = 0;
 
@@ -111,6 +112,14 @@ kiln_dataset_split (const int            *labels,
       return FALSE;
     }
 
+  if (spec->unstratified && n > 0)
+    {
+      /* One pool: every labeled item counts as class 0. */
+      pool = g_new (int, n);
+      for (gsize i = 0; i < n; i++)
+        pool[i] = labels[i] < 0 ? -1 : 0;
+      labels = pool;
+    }
   for (gsize i = 0; i < n; i++)
     n_classes = MAX (n_classes, labels[i] + 1);
   rand = rand_from_seed (spec->seed);

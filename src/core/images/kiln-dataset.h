@@ -42,6 +42,10 @@ typedef struct {
   /* Perceptual-hash distance that makes two images near twins, kept in one
    * subset (0: KILN_SPLIT_NEAR_DISTANCE; -1: only exact copies). */
   int      near_distance;
+  /* TRUE: shuffle all images as one pool, so a subset's class shares
+   * follow chance; the per-class counts, minimum and cap then apply to the
+   * pool. FALSE (the default, what zeroing gives): class by class. */
+  gboolean unstratified;
 } KilnSplitSpec;
 
 /* The inspector's default near-duplicate distance. */
@@ -124,5 +128,33 @@ gboolean       kiln_mean_image_save      (const KilnMeanImage *mean,
 float         *kiln_mean_image_load_f32  (const char          *path,
                                           gsize                n_floats,
                                           GError             **error);
+
+/* The images a project's mean is computed from: the @subset (NULL:
+ * "train") of the split @split (NULL: the current one), or every kept
+ * image when the project has no split yet. What kiln-cli mean and the
+ * window use, so both average the same images. */
+KilnLabelSet  *kiln_dataset_mean_images  (KilnProject         *project,
+                                          const char          *split,
+                                          const char          *subset,
+                                          GError             **error);
+
+/* Where a project keeps the mean of @spec by default:
+ * cache/mean-WxH-rgb|gray-MODE under the project folder. */
+char          *kiln_dataset_mean_folder  (KilnProject         *project,
+                                          const KilnImageSpec *spec);
+
+/* kiln_dataset_mean_images() then kiln_dataset_compute_mean() and
+ * kiln_mean_image_save() into kiln_dataset_mean_folder(), on a GTask
+ * thread. @progress (optional) counts the images, cancels the job, and is
+ * finished when the job ends. The result holds the mean and its lists. */
+void           kiln_dataset_compute_project_mean_async  (KilnProject         *project,
+                                                         const char          *split,
+                                                         const char          *subset,
+                                                         const KilnImageSpec *spec,
+                                                         KilnProgress        *progress,
+                                                         GAsyncReadyCallback  callback,
+                                                         gpointer             user_data);
+KilnMeanImage *kiln_dataset_compute_project_mean_finish (GAsyncResult        *result,
+                                                         GError             **error);
 
 G_END_DECLS
