@@ -54,8 +54,11 @@ kiln_cli_classes (int argc, char **argv)
 {
   gboolean as_json = FALSE;
   g_autofree char *project_dir = NULL;
+  g_autofree char *split = NULL;
   const GOptionEntry entries[] = {
     { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project_dir, N_("The project"), N_("DIR") },
+    { "split", 0, 0, G_OPTION_ARG_STRING, &split,
+      N_("export: also write train.txt, val.txt and test.txt of this split"), N_("NAME") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print the list as JSON"), NULL },
     { NULL }
   };
@@ -65,10 +68,11 @@ kiln_cli_classes (int argc, char **argv)
   guint n = 0;
   gboolean ok;
 
-  if (!kiln_cli_parse ("classes", _("list | rename OLD NEW | merge SOURCE TARGET | drop NAME | restore NAME"),
+  if (!kiln_cli_parse ("classes", _("list | rename OLD NEW | merge SOURCE TARGET | drop NAME | restore NAME | export FOLDER"),
                        _("List the classes with their image counts, or change one: rename it (its folder "
                          "follows), merge it into another, drop it (its images are discarded, not "
-                         "deleted) or restore a dropped one."),
+                         "deleted) or restore a dropped one; or export the kept images as label files (labels.txt, "
+                         "classes.txt, and a split's subsets)."),
                        entries, &argc, &argv))
     return 2;
   verb = argc >= 2 ? argv[1] : "list";
@@ -79,11 +83,12 @@ kiln_cli_classes (int argc, char **argv)
     }
   if ((g_str_equal (verb, "list") && argc > 2)
       || ((g_str_equal (verb, "rename") || g_str_equal (verb, "merge")) && argc != 4)
-      || ((g_str_equal (verb, "drop") || g_str_equal (verb, "restore")) && argc != 3)
-      || !g_strv_contains ((const char *[]) { "list", "rename", "merge", "drop", "restore", NULL }, verb))
+      || ((g_str_equal (verb, "drop") || g_str_equal (verb, "restore") || g_str_equal (verb, "export"))
+          && argc != 3)
+      || !g_strv_contains ((const char *[]) { "list", "rename", "merge", "drop", "restore", "export", NULL }, verb))
     {
-      g_printerr (_("kiln-cli classes: use list, rename OLD NEW, merge SOURCE TARGET, drop NAME or "
-                    "restore NAME\n"));
+      g_printerr (_("kiln-cli classes: use list, rename OLD NEW, merge SOURCE TARGET, drop NAME, "
+                    "restore NAME or export FOLDER\n"));
       return 2;
     }
 
@@ -92,6 +97,13 @@ kiln_cli_classes (int argc, char **argv)
     return kiln_cli_fail ("classes", error);
   if (g_str_equal (verb, "list"))
     return list_classes (project, as_json);
+  if (g_str_equal (verb, "export"))
+    {
+      if (!kiln_project_export_labels (project, split, argv[2], &error))
+        return kiln_cli_fail ("classes", error);
+      g_print (_("Label files written to %s\n"), argv[2]);
+      return 0;
+    }
 
   if (g_str_equal (verb, "rename"))
     ok = kiln_project_rename_class (project, argv[2], argv[3], &n, &error);

@@ -298,6 +298,33 @@ test_cli (Fixture *f, gconstpointer data)
   g_autofree char *owl_o = g_build_filename (f->dir, "images", "owl", "o.jpg", NULL);
   g_assert_true (g_file_test (owl_o, G_FILE_TEST_EXISTS));
 
+  /* Export: the store's kept images, numbered by classes.txt, and the split's subsets. */
+  const char *split[] = { "split", "--project", f->dir, "--shares", "50,50,0", NULL };
+  g_free (run_ok (split));
+  g_autofree char *folder = g_build_filename (f->dir, "out", NULL);
+  const char *export[] = { "classes", "export", folder, "--split", "default", "--project", f->dir, NULL };
+  g_free (run_ok (export));
+  g_autofree char *labels_txt = g_build_filename (folder, "labels.txt", NULL);
+  g_autofree char *classes_txt = g_build_filename (folder, "classes.txt", NULL);
+  g_autoptr(KilnLabelSet) labels = kiln_labels_read (labels_txt, classes_txt, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (labels->paths->len, ==, 4);
+  g_assert_cmpuint (labels->classes->len, ==, 2);
+  g_assert_cmpstr (labels->classes->pdata[0], ==, "dog");
+  guint owl_at = 0;
+  g_assert_true (g_ptr_array_find_with_equal_func (labels->paths, "images/owl/o.jpg", g_str_equal, &owl_at));
+  g_assert_cmpint (g_array_index (labels->labels, int, owl_at), ==, 1);
+  guint n_subsets = 0;
+  for (guint s = 0; s < 3; s++)
+    {
+      const char *names[] = { "train.txt", "val.txt", "test.txt" };
+      g_autofree char *path = g_build_filename (folder, names[s], NULL);
+      g_autoptr(KilnLabelSet) subset = kiln_labels_read (path, classes_txt, &error);
+      g_assert_no_error (error);
+      n_subsets += subset->paths->len;
+    }
+  g_assert_cmpuint (n_subsets, ==, 4);
+
   /* A wrong call says what to do, and changes nothing. */
   const char *bad[] = { "classes", "rename", "dog", "--project", f->dir, NULL };
   g_autofree char *out = NULL, *err = NULL;

@@ -531,3 +531,86 @@ kiln_project_count_by_class (KilnProject      *self,
   g_rec_mutex_unlock (&self->lock);
   return g_steal_pointer (&counts);
 }
+
+typedef struct {
+  KilnClassEdit  edit;
+  char          *name;
+  char          *target;
+  guint          n_images;
+} EditJob;
+
+static void
+edit_job_free (EditJob *job)
+{
+  g_free (job->name);
+  g_free (job->target);
+  g_free (job);
+}
+
+static void
+edit_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  KilnProject *self = source;
+  EditJob *job = data;
+  GError *error = NULL;
+  gboolean ok = FALSE;
+
+  switch (job->edit)
+    {
+    case KILN_CLASS_EDIT_RENAME:
+      ok = kiln_project_rename_class (self, job->name, job->target, &job->n_images, &error);
+      break;
+    case KILN_CLASS_EDIT_MERGE:
+      ok = kiln_project_merge_class (self, job->name, job->target, &job->n_images, &error);
+      break;
+    case KILN_CLASS_EDIT_DROP:
+      ok = kiln_project_drop_class (self, job->name, &job->n_images, &error);
+      break;
+    case KILN_CLASS_EDIT_RESTORE:
+      ok = kiln_project_restore_class (self, job->name, &job->n_images, &error);
+      break;
+    }
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+kiln_project_edit_class_async (KilnProject          *self,
+                               KilnClassEdit         edit,
+                               const char           *name,
+                               const char           *target,
+                               GCancellable         *cancellable,
+                               GAsyncReadyCallback   callback,
+                               gpointer              user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  EditJob *job = g_new0 (EditJob, 1);
+
+  g_return_if_fail (KILN_IS_PROJECT (self));
+  g_return_if_fail (name != NULL);
+
+  g_task_set_source_tag (task, kiln_project_edit_class_async);
+  job->edit = edit;
+  job->name = g_strdup (name);
+  job->target = g_strdup (target);
+  g_task_set_task_data (task, job, (GDestroyNotify) edit_job_free);
+  g_task_run_in_thread (task, edit_thread);
+}
+
+gboolean
+kiln_project_edit_class_finish (KilnProject   *self,
+                                GAsyncResult  *result,
+                                guint         *n_images,
+                                GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, kiln_project_edit_class_async), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  if (n_images != NULL)
+    *n_images = ((EditJob *) g_task_get_task_data (G_TASK (result)))->n_images;
+  return TRUE;
+}

@@ -168,6 +168,27 @@ gboolean     kiln_project_restore_class      (KilnProject  *self,
                                               guint        *n_images,
                                               GError      **error);
 
+typedef enum {
+  KILN_CLASS_EDIT_RENAME,   /* @name → @target */
+  KILN_CLASS_EDIT_MERGE,    /* @name into @target */
+  KILN_CLASS_EDIT_DROP,     /* @name; @target unused */
+  KILN_CLASS_EDIT_RESTORE,  /* @name; @target unused */
+} KilnClassEdit;
+
+/* One of the four above on a GTask thread, for the window (many files may
+ * move). The finish gives the number of images moved. */
+void         kiln_project_edit_class_async   (KilnProject          *self,
+                                              KilnClassEdit         edit,
+                                              const char           *name,
+                                              const char           *target,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+gboolean     kiln_project_edit_class_finish  (KilnProject          *self,
+                                              GAsyncResult         *result,
+                                              guint                *n_images,
+                                              GError              **error);
+
 /* Per class: kept images and images dropped with the class (status
  * KILN_IMAGE_KEPT counts kept, KILN_IMAGE_DISCARDED counts only those
  * discarded by kiln_project_drop_class). Class name → count
