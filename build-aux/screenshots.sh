@@ -35,7 +35,7 @@ shoot () {
     ja) set -- --localedir "$build/po" "$@" ;;
   esac
   if [ "$look" = ja ]; then
-    LANGUAGE=ja LANG=ja_JP.UTF-8 xvfb-run -a -s "-screen 0 1600x3200x24" \
+    LANGUAGE=ja LANG=C.UTF-8 xvfb-run -a -s "-screen 0 1600x3200x24" \
       "$cmd" "$out/$page-$look.png" "$width" "$height" "$@"
   else
     xvfb-run -a -s "-screen 0 1600x3200x24" "$cmd" "$out/$page-$look.png" "$width" "$height" "$@"
@@ -47,7 +47,8 @@ for page in $pages; do
   if [ "$page" = dataset ]; then tall=2900 narrow_tall=3100; else tall=720 narrow_tall=1400; fi
   shoot "$page" light 1100 "$tall"
   shoot "$page" dark 1100 "$tall"
-  shoot "$page" narrow 360 "$narrow_tall"
+  # The page alone: the window itself has a wider minimum of its own.
+  shoot "$page" narrow 360 "$narrow_tall" --alone
   shoot "$page" ja 1100 "$tall"
 done
 echo "screenshots in $out"

@@ -298,7 +298,8 @@ apply_split_activated (GtkWidget *widget, const char *action_name, GVariant *par
       show_toast (self, error->message);
       return;
     }
-  update_split (self);
+  /* The mean averages the new train subset. */
+  kiln_dataset_page_reload (self);
   {
     g_autofree char *unused = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%'u image left out",
                                                             "%'u images left out", summary.counts[KILN_SUBSET_UNUSED]),
@@ -312,8 +313,6 @@ apply_split_activated (GtkWidget *widget, const char *action_name, GVariant *par
                                              name, unused, groups, summary.n_moved);
     gtk_label_set_text (self->split_summary, text);
   }
-  /* The mean averages the new train subset. */
-  kiln_dataset_page_reload (self);
 }
 
 /* ---- The mean's images and the preview ----------------------------------- */
