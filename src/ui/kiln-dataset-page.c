@@ -384,7 +384,8 @@ update_preview (KilnDatasetPage *self)
       return;
     }
   self->preview_spec = spec;
-  before = kiln_image_load (absolute, NULL, NULL, NULL);
+  /* A photo decodes reduced (JPEG draft mode): the picture is small. */
+  before = kiln_image_load (absolute, &(KilnImageLoadOptions) { .min_side = 320 }, NULL, NULL);
   if (before != NULL)
     {
       g_autoptr(GdkTexture) texture = gdk_texture_new_for_pixbuf (before);
