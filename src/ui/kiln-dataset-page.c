@@ -24,8 +24,11 @@ struct _KilnDatasetPage
   GtkSpinButton *test_spin;
   GtkSpinButton *seed_spin;
   GtkSwitch *stratified_switch;
+  GtkButton *apply_button;
   GtkLabel *split_summary;
   GtkListBox *split_list;
+  GtkLabel *groups_label;
+  GtkListBox *group_list;
   GtkSpinButton *width_spin;
   GtkSpinButton *height_spin;
   AdwComboRow *channels_row;
@@ -51,6 +54,7 @@ struct _KilnDatasetPage
   char *preview_path;
   GCancellable *editing;        /* class edits of this project */
   guint n_edits;                /* class edits in flight */
+  guint n_splits;               /* splits being made */
   GtkFileChooserNative *chooser;
 };
 
@@ -190,6 +194,67 @@ update_classes (KilnDatasetPage *self)
 
 /* ---- Split --------------------------------------------------------------- */
 
+/* Only so many group rows: a project full of copies is a Curate job. */
+#define MAX_GROUP_ROWS 50
+
+static void
+clear_groups (KilnDatasetPage *self)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->group_list))) != NULL)
+    gtk_list_box_remove (self->group_list, child);
+  gtk_widget_set_visible (GTK_WIDGET (self->group_list), FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->groups_label), FALSE);
+}
+
+/* The near-duplicate groups the split kept whole, each with its subset
+ * (@subset_of: path → untranslated subset label). */
+static void
+show_groups (KilnDatasetPage *self, GHashTable *subset_of)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) groups = kiln_dataset_near_duplicate_groups (self->project, 0, &error);
+  g_autofree char *heading = NULL;
+
+  clear_groups (self);
+  if (groups == NULL)
+    {
+      show_toast (self, error->message);
+      return;
+    }
+  heading = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%'u near-duplicate group, kept in one subset",
+                                          "%'u near-duplicate groups, each kept in one subset", groups->len),
+                             groups->len);
+  gtk_label_set_text (self->groups_label, heading);
+  gtk_widget_set_visible (GTK_WIDGET (self->groups_label), TRUE);
+  for (guint g = 0; g < groups->len && g < MAX_GROUP_ROWS; g++)
+    {
+      const char *const *paths = groups->pdata[g];
+      const char *subset = g_hash_table_lookup (subset_of, paths[0]);
+      g_autofree char *count = format_images (g_strv_length ((GStrv) paths));
+      /* TRANSLATORS: "3 images → Train": a group and the subset it went to */
+      g_autofree char *title = g_strdup_printf (_("%s → %s"), count, subset ? _(subset) : _("Left out"));
+      g_autofree char *list = g_strjoinv (", ", (GStrv) paths);
+      GtkWidget *row = adw_action_row_new ();
+
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), list);
+      gtk_list_box_append (self->group_list, row);
+    }
+  if (groups->len > MAX_GROUP_ROWS)
+    {
+      GtkWidget *row = adw_action_row_new ();
+      g_autofree char *more = g_strdup_printf (_("%'u more groups: the Curate page shows them all"),
+                                               groups->len - MAX_GROUP_ROWS);
+
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), more);
+      gtk_list_box_append (self->group_list, row);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->group_list), groups->len > 0);
+}
+
 /* Counts per class and subset of @split, one row a class. */
 static void
 update_split_counts (KilnDatasetPage *self,
@@ -198,6 +263,8 @@ update_split_counts (KilnDatasetPage *self,
   static const char *const subsets[] = { "train", "val", "test" };
   g_autoptr(GError) error = NULL;
   g_autoptr(KilnLabelSet) all = NULL;
+  static const char *const subset_labels[] = { N_("Train"), N_("Validation"), N_("Test") };
+  g_autoptr(GHashTable) subset_of = NULL;
   g_autofree guint *counts = NULL;
   guint totals[3] = { 0 };
   GtkWidget *child;
@@ -205,6 +272,7 @@ update_split_counts (KilnDatasetPage *self,
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->split_list))) != NULL)
     gtk_list_box_remove (self->split_list, child);
   gtk_widget_set_visible (GTK_WIDGET (self->split_list), FALSE);
+  clear_groups (self);
   if (self->project == NULL || split == NULL)
     return;
 
@@ -215,6 +283,7 @@ update_split_counts (KilnDatasetPage *self,
       return;
     }
   counts = g_new0 (guint, all->classes->len * 3);
+  subset_of = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   for (guint s = 0; s < 3; s++)
     {
       g_autoptr(KilnLabelSet) set = kiln_project_get_label_set (self->project, split, subsets[s], NULL, &error);
@@ -224,6 +293,8 @@ update_split_counts (KilnDatasetPage *self,
           show_toast (self, error->message);
           return;
         }
+      for (guint i = 0; i < set->paths->len; i++)
+        g_hash_table_insert (subset_of, g_strdup (set->paths->pdata[i]), (gpointer) subset_labels[s]);
       /* Subsets of a split share the kept images' class list. */
       for (guint i = 0; i < set->labels->len; i++)
         {
@@ -249,6 +320,7 @@ update_split_counts (KilnDatasetPage *self,
       gtk_list_box_append (self->split_list, row);
     }
   gtk_widget_set_visible (GTK_WIDGET (self->split_list), TRUE);
+  show_groups (self, subset_of);
 }
 
 static void
@@ -269,14 +341,59 @@ update_split (KilnDatasetPage *self)
   update_split_counts (self, split);
 }
 
+typedef struct {
+  KilnDatasetPage *self;
+  KilnProject *project;   /* the split's, to tell a page that moved on */
+  char *name;
+} SplitCall;
+
+static void
+split_done_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  SplitCall *call = data;
+  KilnDatasetPage *self = call->self;
+  KilnProject *project = call->project;
+  const char *name = call->name;
+  g_autoptr(GError) error = NULL;
+  KilnSplitSummary summary;
+
+  self->n_splits--;
+  if (!kiln_dataset_split_project_finish (result, &summary, &error))
+    {
+      if (project == self->project)
+        show_toast (self, error->message);
+    }
+  else if (project == self->project)
+    {
+      /* The mean averages the new train subset. */
+      kiln_dataset_page_reload (self);
+      g_autofree char *unused = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%'u image left out",
+                                                              "%'u images left out",
+                                                              summary.counts[KILN_SUBSET_UNUSED]),
+                                                 summary.counts[KILN_SUBSET_UNUSED]);
+      g_autofree char *groups = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                              "%'u near-duplicate group kept whole in one subset",
+                                                              "%'u near-duplicate groups kept whole, each in one subset",
+                                                              summary.n_groups),
+                                                 summary.n_groups);
+      g_autofree char *text = g_strdup_printf (_("Split “%s” applied. %s; %s (%'u moved to their group’s subset)."),
+                                               name, unused, groups, summary.n_moved);
+      gtk_label_set_text (self->split_summary, text);
+    }
+  update_actions (self);
+  g_object_unref (call->self);
+  g_object_unref (call->project);
+  g_free (call->name);
+  g_free (call);
+}
+
 static void
 apply_split_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   KilnDatasetPage *self = KILN_DATASET_PAGE (widget);
-  g_autoptr(GError) error = NULL;
   g_autofree char *name = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->split_name_row))));
+  SplitCall *call;
   KilnSplitSpec spec;
-  KilnSplitSummary summary;
 
   if (self->project == NULL)
     return;
@@ -291,28 +408,13 @@ apply_split_activated (GtkWidget *widget, const char *action_name, GVariant *par
   spec.fractions[2] = gtk_spin_button_get_value (self->test_spin) / 100.0;
   spec.seed = (guint64) gtk_spin_button_get_value_as_int (self->seed_spin);
   spec.unstratified = !gtk_switch_get_active (self->stratified_switch);
-  /* A few SQL statements and a shuffle: fast enough for the main thread
-   * at the sizes a desktop project has. */
-  if (!kiln_dataset_split_project (self->project, name, &spec, &summary, &error))
-    {
-      show_toast (self, error->message);
-      return;
-    }
-  /* The mean averages the new train subset. */
-  kiln_dataset_page_reload (self);
-  {
-    g_autofree char *unused = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%'u image left out",
-                                                            "%'u images left out", summary.counts[KILN_SUBSET_UNUSED]),
-                                               summary.counts[KILN_SUBSET_UNUSED]);
-    g_autofree char *groups = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                                            "%'u near-duplicate group kept whole in one subset",
-                                                            "%'u near-duplicate groups kept whole, each in one subset",
-                                                            summary.n_groups),
-                                               summary.n_groups);
-    g_autofree char *text = g_strdup_printf (_("Split “%s” applied. %s; %s (%'u moved to their group’s subset)."),
-                                             name, unused, groups, summary.n_moved);
-    gtk_label_set_text (self->split_summary, text);
-  }
+  self->n_splits++;
+  update_actions (self);
+  call = g_new0 (SplitCall, 1);
+  call->self = g_object_ref (self);
+  call->project = g_object_ref (self->project);
+  call->name = g_strdup (name);
+  kiln_dataset_split_project_async (self->project, name, &spec, NULL, split_done_cb, call);
 }
 
 /* ---- The mean's images and the preview ----------------------------------- */
@@ -823,7 +925,7 @@ update_actions (KilnDatasetPage *self)
   gtk_widget_action_set_enabled (widget, "dataset.merge-class-into", has && !editing);
   gtk_widget_action_set_enabled (widget, "dataset.drop-class", has && !editing);
   gtk_widget_action_set_enabled (widget, "dataset.restore-class", has && !editing);
-  gtk_widget_action_set_enabled (widget, "dataset.apply-split", has && !editing);
+  gtk_widget_action_set_enabled (widget, "dataset.apply-split", has && !editing && self->n_splits == 0);
   gtk_widget_action_set_enabled (widget, "dataset.compute-mean", has && self->computing == NULL);
   gtk_widget_action_set_enabled (widget, "dataset.cancel-mean", self->computing != NULL);
   gtk_widget_action_set_enabled (widget, "dataset.export-labels", has);
@@ -877,7 +979,7 @@ gboolean
 kiln_dataset_page_is_busy (KilnDatasetPage *self)
 {
   g_return_val_if_fail (KILN_IS_DATASET_PAGE (self), FALSE);
-  return self->computing != NULL || self->n_edits > 0;
+  return self->computing != NULL || self->n_edits > 0 || self->n_splits > 0;
 }
 
 const KilnMeanImage *
@@ -963,8 +1065,11 @@ kiln_dataset_page_class_init (KilnDatasetPageClass *klass)
   CHILD (test_spin);
   CHILD (seed_spin);
   CHILD (stratified_switch);
+  CHILD (apply_button);
   CHILD (split_summary);
   CHILD (split_list);
+  CHILD (groups_label);
+  CHILD (group_list);
   CHILD (width_spin);
   CHILD (height_spin);
   CHILD (channels_row);

@@ -229,6 +229,20 @@ test_split_keeps_near_duplicates_together (void)
   g_assert_cmpstr (SUBSET_OF (40), ==, SUBSET_OF (41));
   g_assert_cmpstr (SUBSET_OF (40), ==, SUBSET_OF (50));
 #undef SUBSET_OF
+  /* The groups as the window lists them: the same eleven, in image order. */
+  g_autoptr(GPtrArray) groups = kiln_dataset_near_duplicate_groups (project, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (groups->len, ==, 11);
+  const char *const *first = groups->pdata[0];
+  g_assert_cmpuint (g_strv_length ((GStrv) first), ==, 3);
+  g_assert_cmpstr (first[0], ==, "images/cat/0.png");
+  g_assert_cmpstr (first[1], ==, "images/dog/1.png");
+  g_assert_cmpstr (first[2], ==, "images/cat/2.png");
+  const char *const *trio = groups->pdata[10];
+  g_assert_cmpstr (trio[0], ==, "images/cat/40.png");
+  g_assert_cmpstr (trio[1], ==, "images/dog/41.png");
+  g_assert_cmpstr (trio[2], ==, "images/cat/50.png");
+  g_assert_null (trio[3]);
   /* The split just made is the project's current one. */
   g_autofree char *current = kiln_project_get_current_split (project, &error);
   g_assert_cmpstr (current, ==, "grouped");
@@ -245,6 +259,8 @@ test_split_keeps_near_duplicates_together (void)
     }
   g_assert_true (kiln_dataset_split_project (project, "plain", &spec, &summary, &error));
   g_assert_cmpuint (summary.n_groups, ==, 0);
+  g_autoptr(GPtrArray) none = kiln_dataset_near_duplicate_groups (project, -1, &error);
+  g_assert_cmpuint (none->len, ==, 0);
   g_autoptr(GHashTable) plain = kiln_project_get_split (project, "plain", NULL, &error);
   guint straddled = 0;
   for (guint i = 0; i < 30; i += 3)

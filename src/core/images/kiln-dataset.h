@@ -83,6 +83,26 @@ gboolean  kiln_dataset_split_project (KilnProject          *project,
                                       KilnSplitSummary     *summary,
                                       GError              **error);
 
+/* kiln_dataset_split_project() on a GTask thread, for the window; @spec is
+ * copied. The finish fills @summary (may be NULL). */
+void      kiln_dataset_split_project_async  (KilnProject          *project,
+                                             const char           *name,
+                                             const KilnSplitSpec  *spec,
+                                             GCancellable         *cancellable,
+                                             GAsyncReadyCallback   callback,
+                                             gpointer              user_data);
+gboolean  kiln_dataset_split_project_finish (GAsyncResult         *result,
+                                             KilnSplitSummary     *summary,
+                                             GError              **error);
+
+/* The groups of two or more kept images that a split keeps whole (equal
+ * pixels or bytes, or perceptual hashes within @near_distance, 0 meaning
+ * KILN_SPLIT_NEAR_DISTANCE), as kiln_dataset_split_project() finds them:
+ * a GPtrArray of GStrv, each the group's image paths, first image first. */
+GPtrArray *kiln_dataset_near_duplicate_groups (KilnProject  *project,
+                                               int           near_distance,
+                                               GError      **error);
+
 /* The split training uses: @name when given (failing, with the command to
  * make it, when it does not exist), else the project's current split, else
  * a new KILN_SPLIT_DEFAULT_NAME split made with @spec (*@created TRUE). */

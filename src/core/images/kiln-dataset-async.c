@@ -1,5 +1,6 @@
-/* kiln-dataset-mean-async.c: a project's mean image, chosen, computed and
- * saved the way kiln-cli mean does it, on a worker thread for the window. */
+/* kiln-dataset-async.c: a project's mean image, chosen, computed and
+ * saved the way kiln-cli mean does it, and a project's split, on a worker
+ * thread for the window. */
 #include "config.h"
 
 #include "kiln-dataset.h"
@@ -124,4 +125,68 @@ kiln_dataset_compute_project_mean_finish (GAsyncResult  *result,
   g_return_val_if_fail (g_async_result_is_tagged (result, kiln_dataset_compute_project_mean_async), NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+typedef struct {
+  KilnProject      *project;
+  char             *name;
+  KilnSplitSpec     spec;
+  KilnSplitSummary  summary;
+} SplitJob;
+
+static void
+split_job_free (SplitJob *job)
+{
+  g_clear_object (&job->project);
+  g_free (job->name);
+  g_free (job);
+}
+
+static void
+split_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  SplitJob *job = data;
+  GError *error = NULL;
+
+  if (kiln_dataset_split_project (job->project, job->name, &job->spec, &job->summary, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+kiln_dataset_split_project_async (KilnProject          *project,
+                                  const char           *name,
+                                  const KilnSplitSpec  *spec,
+                                  GCancellable         *cancellable,
+                                  GAsyncReadyCallback   callback,
+                                  gpointer              user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  SplitJob *job = g_new0 (SplitJob, 1);
+
+  g_return_if_fail (KILN_IS_PROJECT (project));
+  g_return_if_fail (name != NULL && spec != NULL);
+
+  g_task_set_source_tag (task, kiln_dataset_split_project_async);
+  job->project = g_object_ref (project);
+  job->name = g_strdup (name);
+  job->spec = *spec;
+  g_task_set_task_data (task, job, (GDestroyNotify) split_job_free);
+  g_task_run_in_thread (task, split_thread);
+}
+
+gboolean
+kiln_dataset_split_project_finish (GAsyncResult      *result,
+                                   KilnSplitSummary  *summary,
+                                   GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, kiln_dataset_split_project_async), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  if (summary != NULL)
+    *summary = ((SplitJob *) g_task_get_task_data (G_TASK (result)))->summary;
+  return TRUE;
 }
