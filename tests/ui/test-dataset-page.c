@@ -239,6 +239,22 @@ test_accessible_names (Fixture *f, gconstpointer data)
   g_assert_cmpuint (n_buttons, ==, 3);
 }
 
+/* The page fits a phone: its least width, with a split, groups, a mean
+ * and a preview shown, is at most 360 px. */
+static void
+test_narrow (Fixture *f, gconstpointer data)
+{
+  int minimum = 0;
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "dataset.apply-split", NULL));
+  wait_idle (f);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "dataset.compute-mean", NULL));
+  wait_idle (f);
+  gtk_widget_measure (GTK_WIDGET (f->page), GTK_ORIENTATION_HORIZONTAL, -1, &minimum, NULL, NULL, NULL);
+  g_assert_cmpint (minimum, >, 0);
+  g_assert_cmpint (minimum, <=, 360);
+}
+
 static void
 test_split (Fixture *f, gconstpointer data)
 {
@@ -500,6 +516,7 @@ main (int argc, char **argv)
 #define ADD(name, func) g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/dataset-page/rename-merge-drop", test_rename_merge_drop);
   ADD ("/dataset-page/accessible-names", test_accessible_names);
+  ADD ("/dataset-page/narrow", test_narrow);
   ADD ("/dataset-page/split", test_split);
   ADD ("/dataset-page/mean-equals-cli", test_mean_equals_cli);
   ADD ("/dataset-page/preview-tensor", test_preview_tensor);
