@@ -223,9 +223,13 @@ show_groups (KilnDatasetPage *self, GHashTable *subset_of)
       show_toast (self, error->message);
       return;
     }
-  heading = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%'u near-duplicate group, kept in one subset",
-                                          "%'u near-duplicate groups, each kept in one subset", groups->len),
-                             groups->len);
+  if (groups->len == 0)
+    /* Only inspected images have the hashes that find twins. */
+    heading = g_strdup (_("No near-duplicate groups among the inspected images (Inspect on the Curate page finds them)"));
+  else
+    heading = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%'u near-duplicate group, kept in one subset",
+                                            "%'u near-duplicate groups, each kept in one subset", groups->len),
+                               groups->len);
   gtk_label_set_text (self->groups_label, heading);
   gtk_widget_set_visible (GTK_WIDGET (self->groups_label), TRUE);
   for (guint g = 0; g < groups->len && g < MAX_GROUP_ROWS; g++)
