@@ -114,6 +114,21 @@ kiln_cli_split (int argc, char **argv)
       json_builder_add_int_value (builder, summary.n_groups);
       json_builder_set_member_name (builder, "moved_to_keep_groups_whole");
       json_builder_add_int_value (builder, summary.n_moved);
+      /* The groups themselves, as the window's Dataset page lists them. */
+      g_autoptr(GPtrArray) groups = kiln_dataset_near_duplicate_groups (project, spec.near_distance, &error);
+      if (groups == NULL)
+        return kiln_cli_fail ("split", error);
+      json_builder_set_member_name (builder, "groups");
+      json_builder_begin_array (builder);
+      for (guint g = 0; g < groups->len; g++)
+        {
+          const char *const *paths = groups->pdata[g];
+          json_builder_begin_array (builder);
+          for (guint i = 0; paths[i] != NULL; i++)
+            json_builder_add_string_value (builder, paths[i]);
+          json_builder_end_array (builder);
+        }
+      json_builder_end_array (builder);
       json_builder_end_object (builder);
       kiln_cli_print_json (builder);
       return 0;

@@ -299,8 +299,29 @@ test_cli (Fixture *f, gconstpointer data)
   g_assert_true (g_file_test (owl_o, G_FILE_TEST_EXISTS));
 
   /* Export: the store's kept images, numbered by classes.txt, and the split's subsets. */
-  const char *split[] = { "split", "--project", f->dir, "--shares", "50,50,0", NULL };
-  g_free (run_ok (split));
+  {
+    /* Two images with equal pixels: split --json lists their group. */
+    g_autoptr(KilnProject) p = kiln_project_open (f->dir, &error);
+    const char *twins[] = { "images/dog/a.jpg", "images/owl/o.jpg" };
+    g_assert_no_error (error);
+    for (guint i = 0; i < G_N_ELEMENTS (twins); i++)
+      {
+        g_autoptr(KilnImageRecord) record = kiln_project_find_image (p, twins[i], &error);
+        g_assert_no_error (error);
+        record->pixel_hash = g_strdup ("same");
+        g_assert_true (kiln_project_update_image (p, record, &error));
+      }
+  }
+  const char *split[] = { "split", "--project", f->dir, "--shares", "50,50,0", "--json", NULL };
+  g_autofree char *split_json = run_ok (split);
+  g_autoptr(JsonParser) split_parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (split_parser, split_json, -1, &error));
+  JsonObject *summary = json_node_get_object (json_parser_get_root (split_parser));
+  JsonArray *groups = json_object_get_array_member (summary, "groups");
+  g_assert_cmpuint (json_array_get_length (groups), ==, 1);
+  JsonArray *group = json_array_get_array_element (groups, 0);
+  g_assert_cmpuint (json_array_get_length (group), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (summary, "near_duplicate_groups"), ==, 1);
   g_autofree char *folder = g_build_filename (f->dir, "out", NULL);
   const char *export[] = { "classes", "export", folder, "--split", "default", "--project", f->dir, NULL };
   g_free (run_ok (export));
