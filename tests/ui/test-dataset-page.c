@@ -196,6 +196,41 @@ test_rename_merge_drop (Fixture *f, gconstpointer data)
   g_assert_true (exists (f, "images/green/0.png"));
 }
 
+/* The row buttons' dialogs end in the same actions: a name typed for
+ * Rename, a class picked for Merge. */
+static void
+test_dialogs (Fixture *f, gconstpointer data)
+{
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "dataset.rename-class", "s", "green"));
+  AdwMessageDialog *dialog = kiln_test_wait_message_dialog ();
+  GtkEditable *entry = GTK_EDITABLE (adw_message_dialog_get_extra_child (dialog));
+  g_assert_cmpstr (gtk_editable_get_text (entry), ==, "green");
+  /* The same name is no rename. */
+  g_assert_false (adw_message_dialog_get_response_enabled (dialog, "rename"));
+  gtk_editable_set_text (entry, "lime");
+  g_assert_true (adw_message_dialog_get_response_enabled (dialog, "rename"));
+  adw_message_dialog_response (dialog, "rename");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  wait_idle (f);
+  g_assert_cmpuint (kept (f, "lime"), ==, 6);
+  g_assert_true (exists (f, "images/lime/5.png"));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "dataset.merge-class", "s", "lime"));
+  dialog = kiln_test_wait_message_dialog ();
+  GtkDropDown *targets = GTK_DROP_DOWN (adw_message_dialog_get_extra_child (dialog));
+  GListModel *names = gtk_drop_down_get_model (targets);
+  /* Every other class, in the label order. */
+  g_assert_cmpuint (g_list_model_get_n_items (names), ==, 2);
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (names), 0), ==, "blue");
+  g_assert_cmpstr (gtk_string_list_get_string (GTK_STRING_LIST (names), 1), ==, "red");
+  gtk_drop_down_set_selected (targets, 1);
+  adw_message_dialog_response (dialog, "merge");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  wait_idle (f);
+  g_assert_cmpuint (kept (f, "red"), ==, 16);
+  g_assert_null (class_row (f, "lime"));
+}
+
 /* Every control speaks its name: icon-only buttons, spin buttons, the
  * progress bar. */
 static void
@@ -515,6 +550,7 @@ main (int argc, char **argv)
 
 #define ADD(name, func) g_test_add (name, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/dataset-page/rename-merge-drop", test_rename_merge_drop);
+  ADD ("/dataset-page/dialogs", test_dialogs);
   ADD ("/dataset-page/accessible-names", test_accessible_names);
   ADD ("/dataset-page/narrow", test_narrow);
   ADD ("/dataset-page/split", test_split);
