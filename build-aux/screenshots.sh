@@ -22,6 +22,8 @@ declare -A shots=(
   [classify]="shoot-train-page --page classify"
 )
 [ -x "$build/tests/shoot-dataset-page" ] && shots[dataset]="shoot-dataset-page"
+# Pages that scroll are shot in a tall window, to show all of them.
+declare -A heights=([dataset]=2900)
 
 shoot () {
   local file=$1 width=$2 height=$3; shift 3
@@ -35,10 +37,11 @@ shoot () {
 
 for name in $(printf '%s\n' "${!shots[@]}" | sort); do
   set -- ${shots[$name]}
-  shoot "$out/$name.png" 1100 720 "$@"
-  shoot "$out/$name-dark.png" 1100 720 "$@" --dark
-  shoot "$out/$name-360.png" 360 720 "$@"
-  LANGUAGE=ja LANG=C.UTF-8 shoot "$out/$name-ja.png" 1100 720 "$@"
+  h=${heights[$name]:-720}
+  shoot "$out/$name.png" 1100 "$h" "$@"
+  shoot "$out/$name-dark.png" 1100 "$h" "$@" --dark
+  shoot "$out/$name-360.png" 360 "$h" "$@"
+  LANGUAGE=ja LANG=C.UTF-8 shoot "$out/$name-ja.png" 1100 "$h" "$@"
 done
 
 if [ "$commit" = --commit ]; then

@@ -19,6 +19,7 @@ typedef struct {
 static const KilnCliCommand commands[] = {
   { "cache", kiln_cli_cache, N_("Decode a project's images once to the training size") },
   { "calc", kiln_cli_calc, N_("Show layer sizes, parameters and costs of a network") },
+  { "classes", kiln_cli_classes, N_("List, rename, merge, drop or restore a project's classes") },
   { "classify", kiln_cli_classify, N_("Classify images with a trained run") },
   { "demo", kiln_cli_demo, N_("Import the Fashion-MNIST demo project and train it end to end") },
   { "devices", kiln_cli_devices, N_("List the compute backends and devices that answer") },

@@ -110,8 +110,8 @@ kiln_application_startup (GApplication *app)
   static const char *find_accels[] = { "<Control>f", NULL };
   static const char *new_run_accels[] = { "<Control><Shift>n", NULL };
   static const struct { const char *name, *accel; } pages[] = {
-    { "gather", "<Alt>1" }, { "curate", "<Alt>2" }, { "train", "<Alt>3" },
-    { "network", "<Alt>4" }, { "classify", "<Alt>5" },
+    { "gather", "<Alt>1" }, { "curate", "<Alt>2" }, { "dataset", "<Alt>3" },
+    { "train", "<Alt>4" }, { "network", "<Alt>5" }, { "classify", "<Alt>6" },
   };
 
   G_APPLICATION_CLASS (kiln_application_parent_class)->startup (app);

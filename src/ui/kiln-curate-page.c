@@ -90,6 +90,8 @@ reason_label (const char *token)
 
   if (g_strcmp0 (token, "manual") == 0)
     return _("By hand");
+  if (g_strcmp0 (token, KILN_CLASS_DROPPED_REASON) == 0)
+    return _("Class dropped");
   if (token != NULL && kiln_inspect_reason_from_string (token, &reason) && reason_labels[reason] != NULL)
     return _(reason_labels[reason]);
   return token;

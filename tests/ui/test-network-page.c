@@ -475,7 +475,7 @@ test_shortcut (Fixture *f, gconstpointer data)
 {
   g_auto(GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (f->app), "win.show-page::network");
 
-  g_assert_cmpstr (accels[0], ==, "<Alt>4");
+  g_assert_cmpstr (accels[0], ==, "<Alt>5");
   gtk_test_accessible_assert_role (GTK_ACCESSIBLE (page_child (f, "diagram")), GTK_ACCESSIBLE_ROLE_IMG);
 }
 

@@ -72,12 +72,12 @@ test_window_maps (void)
                                                                        "view_stack"));
   g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "curate");
   g_auto(GStrv) page_accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), "win.show-page::train");
-  g_assert_cmpstr (page_accels[0], ==, "<Alt>3");
+  g_assert_cmpstr (page_accels[0], ==, "<Alt>4");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "train"));
   g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "train");
   g_auto(GStrv) classify_accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app),
                                                                           "win.show-page::classify");
-  g_assert_cmpstr (classify_accels[0], ==, "<Alt>5");
+  g_assert_cmpstr (classify_accels[0], ==, "<Alt>6");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "classify"));
   g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "classify");
   /* Ctrl+Shift+N starts a new run from anywhere (Ctrl+N makes a new

@@ -9,5 +9,6 @@
 #include "kiln-dataset.h"
 #include "kiln-image.h"
 #include "kiln-inspector.h"
+#include "kiln-network-input.h"
 #include "kiln-tensor-cache.h"
 #include "kiln-thumbnailer.h"
