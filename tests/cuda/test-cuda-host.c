@@ -1,0 +1,366 @@
+/* The CUDA backend's host-side logic, which runs without a GPU: the
+ * device's dropout hash compiled for the host against the engine's
+ * kiln_dropout_keep, bit for bit; the algorithm cache's keys; workspace
+ * sizing; descriptor shapes against kiln_op_desc_init's outputs; and the
+ * mapping of CUDA, cuDNN and cuBLAS codes to GErrors. */
+#include <string.h>
+
+#include "kiln-cuda-algo-cache.h"
+#include "kiln-cuda-dropout-hash.h"
+#include "kiln-cuda-error.h"
+#include "kiln-cuda-geometry.h"
+#include "kiln-cuda-workspace.h"
+#include "kiln-engine-error.h"
+
+static void
+test_dropout_hash (void)
+{
+  const guint64 seeds[] = { 0, 1, 0x5eed, 0x9e3779b97f4a7c15ull, G_MAXUINT64 };
+  const float ratios[] = { 0.f, 0.1f, 0.25f, 0.5f, 0.9f, 0.999f };
+  gint64 kept = 0, total = 0;
+
+  for (guint s = 0; s < G_N_ELEMENTS (seeds); s++)
+    for (guint r = 0; r < G_N_ELEMENTS (ratios); r++)
+      for (gint64 i = 0; i < 200000; i++)
+        {
+          gboolean want = kiln_dropout_keep (seeds[s], i, ratios[r]);
+          int got = kiln_cuda_dropout_keep (seeds[s], i, ratios[r]);
+          if ((got != 0) != want)
+            g_error ("seed %" G_GINT64_MODIFIER "x index %" G_GINT64_FORMAT " ratio %g: "
+                     "device hash %d, engine %d", seeds[s], i, ratios[r], got, want);
+          kept += want;
+          total++;
+        }
+  /* Large indices (a batch of AlexNet activations) too. */
+  for (gint64 i = G_GINT64_CONSTANT (1) << 32; i < (G_GINT64_CONSTANT (1) << 32) + 100000; i++)
+    g_assert_cmpint (kiln_cuda_dropout_keep (7, i, 0.5f) != 0, ==, kiln_dropout_keep (7, i, 0.5f));
+  g_test_message ("%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " kept", kept, total);
+}
+
+static KilnOpDesc
+conv_desc (KilnLayerSpec *l, KilnShape in, int out, int k, int stride, int dil, int group,
+           int pt, int pl, int pb, int pr)
+{
+  g_autoptr(GError) error = NULL;
+  KilnOpDesc desc;
+
+  kiln_layer_spec_init (l, KILN_LAYER_CONVOLUTION, "conv");
+  l->num_output = out;
+  l->kernel_h = l->kernel_w = k;
+  l->stride_h = l->stride_w = stride;
+  l->dilation_h = l->dilation_w = dil;
+  l->group = group;
+  l->pad_top = pt;
+  l->pad_left = pl;
+  l->pad_bottom = pb;
+  l->pad_right = pr;
+  g_assert_true (kiln_op_desc_init (&desc, l, &in, 1, &error));
+  g_assert_no_error (error);
+  return desc;
+}
+
+static void
+test_conv_geometry (void)
+{
+  KilnLayerSpec l;
+  KilnCudaConvGeometry g;
+  KilnOpDesc desc;
+
+  /* AlexNet conv1 and a symmetric 3×3: cuDNN pads. */
+  desc = conv_desc (&l, (KilnShape) { 2, 3, 227, 227 }, 96, 11, 4, 1, 1, 0, 0, 0, 0);
+  kiln_cuda_conv_geometry (&desc, &g);
+  g_assert_false (g.explicit_pad);
+  g_assert_cmpint (g.filter[0], ==, 96);
+  g_assert_cmpint (g.filter[1], ==, 3);
+  g_assert_cmpint (g.filter[2], ==, 11);
+  KilnShape out = kiln_cuda_conv_output (&g);
+  g_assert_true (kiln_shape_equal (&out, &desc.output));
+  kiln_layer_spec_clear (&l);
+
+  /* Grouped (AlexNet conv2) and depthwise. */
+  desc = conv_desc (&l, (KilnShape) { 2, 96, 27, 27 }, 256, 5, 1, 1, 2, 2, 2, 2, 2);
+  kiln_cuda_conv_geometry (&desc, &g);
+  g_assert_cmpint (g.group, ==, 2);
+  g_assert_cmpint (g.filter[1], ==, 48);
+  g_assert_cmpint (g.pad_h, ==, 2);
+  kiln_layer_spec_clear (&l);
+  desc = conv_desc (&l, (KilnShape) { 1, 32, 9, 9 }, 32, 3, 1, 1, 32, 1, 1, 1, 1);
+  kiln_cuda_conv_geometry (&desc, &g);
+  g_assert_cmpint (g.filter[1], ==, 1);
+  kiln_layer_spec_clear (&l);
+
+  /* Unequal padding: a padded copy, no cuDNN padding. */
+  desc = conv_desc (&l, (KilnShape) { 2, 4, 10, 9 }, 6, 3, 2, 1, 1, 0, 1, 2, 0);
+  kiln_cuda_conv_geometry (&desc, &g);
+  g_assert_true (g.explicit_pad);
+  g_assert_cmpint (g.pad_h, ==, 0);
+  g_assert_cmpint (g.pad_w, ==, 0);
+  g_assert_cmpint (g.pad_top, ==, 0);
+  g_assert_cmpint (g.pad_left, ==, 1);
+  g_assert_cmpint (g.input.h, ==, 12);
+  g_assert_cmpint (g.input.w, ==, 10);
+  out = kiln_cuda_conv_output (&g);
+  g_assert_true (kiln_shape_equal (&out, &desc.output));
+  kiln_layer_spec_clear (&l);
+
+  /* Every small combination maps onto the engine's output shape. */
+  g_autoptr(GRand) rand = g_rand_new_with_seed (14);
+  for (int i = 0; i < 2000; i++)
+    {
+      int k = g_rand_int_range (rand, 1, 6), dil = g_rand_int_range (rand, 1, 3);
+      int group = g_rand_boolean (rand) ? 2 : 1;
+      KilnShape in = { g_rand_int_range (rand, 1, 4), 4, g_rand_int_range (rand, 12, 30),
+                       g_rand_int_range (rand, 12, 30) };
+      desc = conv_desc (&l, in, 6, k, g_rand_int_range (rand, 1, 4), dil, group,
+                        g_rand_int_range (rand, 0, 3), g_rand_int_range (rand, 0, 3),
+                        g_rand_int_range (rand, 0, 3), g_rand_int_range (rand, 0, 3));
+      kiln_cuda_conv_geometry (&desc, &g);
+      out = kiln_cuda_conv_output (&g);
+      if (!kiln_shape_equal (&out, &desc.output))
+        {
+          char a[64], b[64];
+          g_error ("case %d: geometry gives %s, the engine %s", i,
+                   kiln_shape_to_string (&out, a, sizeof a),
+                   kiln_shape_to_string (&desc.output, b, sizeof b));
+        }
+      kiln_layer_spec_clear (&l);
+    }
+}
+
+static void
+test_pool_geometry (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (1414);
+  KilnLayerSpec l;
+  KilnOpDesc desc;
+  KilnCudaPoolGeometry g;
+
+  /* AlexNet pool1 at 224: Caffe's ceil rounding adds padding after. */
+  kiln_layer_spec_init (&l, KILN_LAYER_MAX_POOL, "pool1");
+  l.kernel_h = l.kernel_w = 3;
+  l.stride_h = l.stride_w = 2;
+  l.rounding = KILN_ROUND_CEIL;
+  KilnShape in = { 1, 96, 54, 54 };
+  g_assert_true (kiln_op_desc_init (&desc, &l, &in, 1, &error));
+  kiln_cuda_pool_geometry (&desc, &g);
+  g_assert_cmpint (g.mode, ==, KILN_CUDA_POOL_MAX);
+  g_assert_cmpint (g.pad_top, ==, 0);
+  g_assert_cmpint (g.pad_bottom, ==, 1);
+  g_assert_cmpint (g.pad_right, ==, 1);
+  g_assert_cmpint (desc.output.h, ==, 27);
+  KilnShape out = kiln_cuda_pool_output (&g, &in);
+  g_assert_true (kiln_shape_equal (&out, &desc.output));
+  kiln_layer_spec_clear (&l);
+
+  kiln_layer_spec_init (&l, KILN_LAYER_GLOBAL_AVG_POOL, "gap");
+  in = (KilnShape) { 2, 8, 7, 5 };
+  g_assert_true (kiln_op_desc_init (&desc, &l, &in, 1, &error));
+  kiln_cuda_pool_geometry (&desc, &g);
+  g_assert_cmpint (g.mode, ==, KILN_CUDA_POOL_AVG_EXCLUDE_PAD);
+  g_assert_cmpint (g.kernel_h, ==, 7);
+  g_assert_cmpint (g.kernel_w, ==, 5);
+  out = kiln_cuda_pool_output (&g, &in);
+  g_assert_true (kiln_shape_equal (&out, &desc.output));
+  kiln_layer_spec_clear (&l);
+
+  for (int i = 0; i < 2000; i++)
+    {
+      int k = g_rand_int_range (rand, 1, 5);
+      kiln_layer_spec_init (&l, g_rand_boolean (rand) ? KILN_LAYER_MAX_POOL : KILN_LAYER_AVG_POOL,
+                            "pool");
+      l.kernel_h = l.kernel_w = k;
+      l.stride_h = l.stride_w = g_rand_int_range (rand, 1, 4);
+      l.pad_top = g_rand_int_range (rand, 0, k);
+      l.pad_left = g_rand_int_range (rand, 0, k);
+      l.pad_bottom = g_rand_int_range (rand, 0, k);
+      l.pad_right = g_rand_int_range (rand, 0, k);
+      l.rounding = g_rand_boolean (rand) ? KILN_ROUND_CEIL : KILN_ROUND_FLOOR;
+      l.count_include_pad = l.rounding == KILN_ROUND_FLOOR && g_rand_boolean (rand);
+      in = (KilnShape) { 1, 2, g_rand_int_range (rand, 5, 20), g_rand_int_range (rand, 5, 20) };
+      if (kiln_op_desc_init (&desc, &l, &in, 1, NULL))
+        {
+          kiln_cuda_pool_geometry (&desc, &g);
+          out = kiln_cuda_pool_output (&g, &in);
+          g_assert_true (kiln_shape_equal (&out, &desc.output));
+          g_assert_cmpint (g.mode, ==, l.type == KILN_LAYER_MAX_POOL ? KILN_CUDA_POOL_MAX
+                                       : l.count_include_pad ? KILN_CUDA_POOL_AVG_INCLUDE_PAD
+                                       : KILN_CUDA_POOL_AVG_EXCLUDE_PAD);
+        }
+      kiln_layer_spec_clear (&l);
+    }
+}
+
+static void
+test_gemm_geometry (void)
+{
+  g_autoptr(GError) error = NULL;
+  KilnLayerSpec l;
+  KilnOpDesc desc;
+  KilnCudaGemmGeometry g;
+  KilnShape in = { 4, 256, 6, 6 };
+
+  kiln_layer_spec_init (&l, KILN_LAYER_INNER_PRODUCT, "fc6");
+  l.num_output = 4096;
+  g_assert_true (kiln_op_desc_init (&desc, &l, &in, 1, &error));
+  kiln_cuda_gemm_geometry (&desc, &g);
+  g_assert_cmpint (g.m, ==, 4096);
+  g_assert_cmpint (g.n, ==, 4);
+  g_assert_cmpint (g.k, ==, 9216);
+  kiln_layer_spec_clear (&l);
+}
+
+static void
+test_algo_cache (void)
+{
+  g_autoptr(KilnCudaAlgoCache) cache = kiln_cuda_algo_cache_new ();
+  KilnLayerSpec l;
+  KilnCudaConvGeometry g, other;
+  KilnCudaAlgoKey a, b;
+  KilnOpDesc desc;
+
+  desc = conv_desc (&l, (KilnShape) { 8, 16, 13, 13 }, 32, 3, 1, 1, 1, 1, 1, 1, 1);
+  kiln_cuda_conv_geometry (&desc, &g);
+  kiln_layer_spec_clear (&l);
+
+  /* The same shape built twice is one key. */
+  kiln_cuda_algo_key_init (&a, KILN_CUDA_CONV_FORWARD, &g, FALSE);
+  other = g;
+  kiln_cuda_algo_key_init (&b, KILN_CUDA_CONV_FORWARD, &other, FALSE);
+  g_assert_cmpmem (&a, sizeof a, &b, sizeof b);
+
+  KilnCudaAlgoChoice fwd = { 1, 3, 1 << 20 };
+  kiln_cuda_algo_cache_insert (cache, &a, &fwd);
+  const KilnCudaAlgoChoice *got = kiln_cuda_algo_cache_lookup (cache, &b);
+  g_assert_nonnull (got);
+  g_assert_cmpint (got->algo, ==, 1);
+  g_assert_cmpuint (got->workspace, ==, 1 << 20);
+
+  /* Anything that changes cuDNN's answer is another key. */
+  kiln_cuda_algo_key_init (&b, KILN_CUDA_CONV_BACKWARD_DATA, &g, FALSE);
+  g_assert_null (kiln_cuda_algo_cache_lookup (cache, &b));
+  kiln_cuda_algo_key_init (&b, KILN_CUDA_CONV_FORWARD, &g, TRUE);
+  g_assert_null (kiln_cuda_algo_cache_lookup (cache, &b));
+  other = g;
+  other.input.n = 16;
+  kiln_cuda_algo_key_init (&b, KILN_CUDA_CONV_FORWARD, &other, FALSE);
+  g_assert_null (kiln_cuda_algo_cache_lookup (cache, &b));
+  other = g;
+  other.group = 2;
+  kiln_cuda_algo_key_init (&b, KILN_CUDA_CONV_FORWARD, &other, FALSE);
+  g_assert_null (kiln_cuda_algo_cache_lookup (cache, &b));
+  other = g;
+  other.dilation_w = 2;
+  kiln_cuda_algo_key_init (&b, KILN_CUDA_CONV_FORWARD, &other, FALSE);
+  g_assert_null (kiln_cuda_algo_cache_lookup (cache, &b));
+
+  KilnCudaAlgoChoice bwd = { 0, 2, 0 };
+  kiln_cuda_algo_cache_insert (cache, &b, &bwd);
+  g_assert_cmpuint (kiln_cuda_algo_cache_size (cache), ==, 2);
+  /* The first entry is still there and unchanged. */
+  got = kiln_cuda_algo_cache_lookup (cache, &a);
+  g_assert_cmpint (got->math_type, ==, 3);
+}
+
+static void
+test_workspace_plan (void)
+{
+  const gsize mib = 1 << 20, cap = 100 * mib;
+  gsize to;
+
+  g_assert_cmpint (kiln_cuda_workspace_plan (0, 0, cap, &to), ==, KILN_CUDA_WORKSPACE_FITS);
+  g_assert_cmpint (kiln_cuda_workspace_plan (32 * mib, 20 * mib, cap, &to), ==, KILN_CUDA_WORKSPACE_FITS);
+  g_assert_cmpuint (to, ==, 32 * mib);
+  /* Grows in 16 MiB steps ... */
+  g_assert_cmpint (kiln_cuda_workspace_plan (0, 1, cap, &to), ==, KILN_CUDA_WORKSPACE_GROW);
+  g_assert_cmpuint (to, ==, 16 * mib);
+  g_assert_cmpint (kiln_cuda_workspace_plan (16 * mib, 16 * mib + 1, cap, &to), ==,
+                   KILN_CUDA_WORKSPACE_GROW);
+  g_assert_cmpuint (to, ==, 32 * mib);
+  /* ... never past the cap ... */
+  g_assert_cmpint (kiln_cuda_workspace_plan (0, 99 * mib, cap, &to), ==, KILN_CUDA_WORKSPACE_GROW);
+  g_assert_cmpuint (to, ==, cap);
+  /* ... and refuses what is over it. */
+  g_assert_cmpint (kiln_cuda_workspace_plan (0, cap + 1, cap, &to), ==, KILN_CUDA_WORKSPACE_TOO_BIG);
+  g_assert_cmpint (kiln_cuda_workspace_plan (0, 1, 0, &to), ==, KILN_CUDA_WORKSPACE_TOO_BIG);
+
+  g_autofree char *warning = NULL;
+  g_assert_cmpuint (kiln_cuda_workspace_cap_from_env (NULL, &warning), ==,
+                    (gsize) KILN_CUDA_WORKSPACE_DEFAULT_MB << 20);
+  g_assert_null (warning);
+  g_assert_cmpuint (kiln_cuda_workspace_cap_from_env ("256", &warning), ==, 256 * mib);
+  g_assert_cmpuint (kiln_cuda_workspace_cap_from_env ("0", &warning), ==, 0);
+  g_assert_cmpuint (kiln_cuda_workspace_cap_from_env ("lots", &warning), ==,
+                    (gsize) KILN_CUDA_WORKSPACE_DEFAULT_MB << 20);
+  g_assert_nonnull (strstr (warning, "KILN_CUDA_WORKSPACE_MB=lots"));
+}
+
+static void
+assert_message (const GError *error, const char *const *fragments)
+{
+  for (guint i = 0; fragments[i] != NULL; i++)
+    if (strstr (error->message, fragments[i]) == NULL)
+      g_error ("“%s” lacks “%s”", error->message, fragments[i]);
+}
+
+static void
+test_error_mapping (void)
+{
+  GError *error = NULL;
+
+  g_assert_true (kiln_cuda_check_runtime (cudaSuccess, "conv1", "cudaMalloc", &error));
+  g_assert_true (kiln_cuda_check_cudnn (CUDNN_STATUS_SUCCESS, "conv1", "x", &error));
+  g_assert_true (kiln_cuda_check_cublas (CUBLAS_STATUS_SUCCESS, "fc6", "x", &error));
+  g_assert_no_error (error);
+
+  /* Out of memory, from any of the three, says what to lower. */
+  g_assert_false (kiln_cuda_check_runtime (cudaErrorMemoryAllocation, "conv2", "cudaMalloc", &error));
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND);
+  assert_message (error, (const char *[]) { "conv2", "out of device memory", "cudaMalloc",
+                                            "batch size", NULL });
+  g_clear_error (&error);
+  g_assert_false (kiln_cuda_check_cudnn (CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED,
+                                         "conv3", "cudnnConvolutionForward", &error));
+  assert_message (error, (const char *[]) { "conv3", "out of device memory", "batch size", NULL });
+  g_clear_error (&error);
+  g_assert_false (kiln_cuda_check_cublas (CUBLAS_STATUS_ALLOC_FAILED, "fc7", "cublasSgemm", &error));
+  assert_message (error, (const char *[]) { "fc7", "out of device memory", NULL });
+  g_clear_error (&error);
+  kiln_cuda_set_out_of_memory (&error, NULL, "cudaMalloc", (gsize) 3 << 30);
+  assert_message (error, (const char *[]) { "CUDA:", "3.0", "GiB", "batch size", NULL });
+  g_clear_error (&error);
+
+  /* Other failures name the layer, the library, the call and the code. */
+  g_assert_false (kiln_cuda_check_runtime (cudaErrorLaunchFailure, NULL, "the fill kernel", &error));
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND);
+  assert_message (error, (const char *[]) { "CUDA: CUDA the fill kernel failed",
+                                            "cudaErrorLaunchFailure", NULL });
+  g_clear_error (&error);
+  g_assert_false (kiln_cuda_check_cudnn (CUDNN_STATUS_NOT_SUPPORTED_SHAPE, "pool5",
+                                         "cudnnLRNCrossChannelForward", &error));
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_UNSUPPORTED);
+  assert_message (error, (const char *[]) { "pool5", "cuDNN cudnnLRNCrossChannelForward failed",
+                                            "3002", "CPU backend", NULL });
+  g_clear_error (&error);
+  g_assert_false (kiln_cuda_check_cudnn (CUDNN_STATUS_EXECUTION_FAILED, "bn1", "call", &error));
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND);
+  g_clear_error (&error);
+  g_assert_false (kiln_cuda_check_cublas (CUBLAS_STATUS_EXECUTION_FAILED, "fc8", "cublasSgemm", &error));
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND);
+  assert_message (error, (const char *[]) { "fc8", "cuBLAS cublasSgemm failed", "13", NULL });
+  g_clear_error (&error);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cuda/host/dropout-hash", test_dropout_hash);
+  g_test_add_func ("/cuda/host/conv-geometry", test_conv_geometry);
+  g_test_add_func ("/cuda/host/pool-geometry", test_pool_geometry);
+  g_test_add_func ("/cuda/host/gemm-geometry", test_gemm_geometry);
+  g_test_add_func ("/cuda/host/algo-cache", test_algo_cache);
+  g_test_add_func ("/cuda/host/workspace", test_workspace_plan);
+  g_test_add_func ("/cuda/host/errors", test_error_mapping);
+  return g_test_run ();
+}
