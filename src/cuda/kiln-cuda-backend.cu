@@ -1,10 +1,12 @@
-/* Kernels of kiln-cuda-backend.c: fill, axpy, the optimizer updates, the
- * softmax cross-entropy loss and the uint8 batch conversion. */
+/* Kernels of kiln-cuda-backend.c: fill, axpy, the optimizer updates and
+ * the batch conversion (their arithmetic in kiln-cuda-update-math.h), and
+ * the softmax cross-entropy loss. */
 #include "kiln-cuda-kernels.h"
 
 #include <cuda_runtime.h>
 
 #include "kiln-cuda-grid.cuh"
+#include "kiln-cuda-update-math.h"
 
 __global__ static void
 fill_kernel (float *x, long long n, float value)
@@ -20,35 +22,19 @@ axpy_kernel (float alpha, const float *x, float *y, long long n)
     y[i] = __fadd_rn (y[i], __fmul_rn (alpha, x[i]));
 }
 
-/* v = momentum·v − lr·(g + decay·w); w += v — rounded as the CPU's loop. */
 __global__ static void
 sgd_kernel (float *w, const float *g, float *v, long long n, float lr, float momentum, float decay)
 {
   KILN_CUDA_GRID_STRIDE (i, n)
-    {
-      float grad = __fadd_rn (g[i], __fmul_rn (decay, w[i]));
-      float vi = __fsub_rn (__fmul_rn (momentum, v[i]), __fmul_rn (lr, grad));
-      v[i] = vi;
-      w[i] = __fadd_rn (w[i], vi);
-    }
+    kiln_cuda_sgd_at (w + i, g[i], v + i, lr, momentum, decay);
 }
 
 __global__ static void
 adam_kernel (float *w, const float *g, float *m, float *v, long long n, float lr, float beta1,
              float beta2, float eps, float decay, float c1, float c2)
 {
-  float one_b1 = 1.f - beta1, one_b2 = 1.f - beta2;
   KILN_CUDA_GRID_STRIDE (i, n)
-    {
-      float grad = __fadd_rn (g[i], __fmul_rn (decay, w[i]));
-      float mi = __fadd_rn (__fmul_rn (beta1, m[i]), __fmul_rn (one_b1, grad));
-      float vi = __fadd_rn (__fmul_rn (beta2, v[i]), __fmul_rn (__fmul_rn (one_b2, grad), grad));
-      m[i] = mi;
-      v[i] = vi;
-      float step = __fdiv_rn (__fmul_rn (lr, __fdiv_rn (mi, c1)),
-                              __fadd_rn (__fsqrt_rn (__fdiv_rn (vi, c2)), eps));
-      w[i] = __fsub_rn (w[i], step);
-    }
+    kiln_cuda_adam_at (w + i, g[i], m + i, v + i, lr, beta1, beta2, eps, decay, c1, c2);
 }
 
 extern "C" int
@@ -201,8 +187,6 @@ kiln_cuda_launch_softmax_xent (cudaStream_t stream, const float *logits, const i
   return (int) cudaGetLastError ();
 }
 
-/* As kiln_batch_loader_convert_sample: (pixel − mean) · scale, the mean
- * read at the same (mirrored) source position as the pixel. */
 __global__ static void
 convert_kernel (const unsigned char *pixels, int n, int channels, int height, int width,
                 const int *crops, const float *mean, float scale, float *dst, int crop_h,
@@ -210,18 +194,8 @@ convert_kernel (const unsigned char *pixels, int n, int channels, int height, in
 {
   long long total = (long long) n * channels * crop_h * crop_w;
   KILN_CUDA_GRID_STRIDE (i, total)
-    {
-      int x = (int) (i % crop_w);
-      int y = (int) ((i / crop_w) % crop_h);
-      int c = (int) ((i / ((long long) crop_w * crop_h)) % channels);
-      int s = (int) (i / ((long long) crop_w * crop_h * channels));
-      int oy = crops[3 * s], ox = crops[3 * s + 1];
-      int sx = crops[3 * s + 2] ? crop_w - 1 - x : x;
-      long long src_row = ((long long) c * height + (y + oy)) * width + ox;
-      float p = (float) pixels[(long long) s * channels * height * width + src_row + sx];
-      float v = __fsub_rn (p, mean != NULL ? mean[src_row + sx] : 0.0f);
-      dst[i] = __fmul_rn (v, scale);
-    }
+    dst[i] = kiln_cuda_convert_at (pixels, channels, height, width, crops, mean, scale, crop_h,
+                                   crop_w, i);
 }
 
 extern "C" int

@@ -1,9 +1,19 @@
 /* The CUDA backend's host-side logic, which runs without a GPU: the
  * device's dropout hash compiled for the host against the engine's
- * kiln_dropout_keep, bit for bit; the algorithm cache's keys; workspace
- * sizing; descriptor shapes against kiln_op_desc_init's outputs; and the
- * mapping of CUDA, cuDNN and cuBLAS codes to GErrors. */
+ * kiln_dropout_keep, bit for bit; the pooling kernels' element code run
+ * over whole tensors against the CPU backend; the optimizer and batch
+ * conversion element code against the CPU's, bit for bit; the algorithm
+ * cache's keys; workspace sizing; descriptor shapes against
+ * kiln_op_desc_init's outputs; and the mapping of CUDA, cuDNN and cuBLAS
+ * codes to GErrors. */
+#include <math.h>
 #include <string.h>
+
+#include "cuda-test-util.h"
+#include "kiln-backend.h"
+#include "kiln-batch-loader.h"
+#include "kiln-cuda-pool-math.h"
+#include "kiln-cuda-update-math.h"
 
 #include "kiln-cuda-algo-cache.h"
 #include "kiln-cuda-dropout-hash.h"
@@ -35,6 +45,226 @@ test_dropout_hash (void)
   for (gint64 i = G_GINT64_CONSTANT (1) << 32; i < (G_GINT64_CONSTANT (1) << 32) + 100000; i++)
     g_assert_cmpint (kiln_cuda_dropout_keep (7, i, 0.5f) != 0, ==, kiln_dropout_keep (7, i, 0.5f));
   g_test_message ("%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " kept", kept, total);
+}
+
+static KilnBackend *cpu;
+
+/* Every input is held by exactly the outputs kiln_cuda_pool_covering
+ * names, for any window, stride and padding. */
+static void
+test_pool_covering (void)
+{
+  for (int kernel = 1; kernel <= 5; kernel++)
+    for (int stride = 1; stride <= 4; stride++)
+      for (int pad = 0; pad < kernel; pad++)
+        for (int size = kernel; size <= 14; size++)
+          for (int extra = 0; extra < stride; extra++)
+            {
+              int out = 1 + (size + 2 * pad + extra - kernel) / stride;
+              for (int i = 0; i < size; i++)
+                {
+                  int first, end;
+                  kiln_cuda_pool_covering (i, stride, pad, kernel, out, &first, &end);
+                  for (int o = 0; o < out; o++)
+                    {
+                      int start, stop;
+                      kiln_cuda_pool_window (o, stride, pad, kernel, size, &start, &stop);
+                      gboolean holds = i >= start && i < stop;
+                      if (holds != (o >= first && o < end))
+                        g_error ("kernel %d stride %d pad %d size %d: input %d, output %d: "
+                                 "window [%d, %d), covering [%d, %d)", kernel, stride, pad, size,
+                                 i, o, start, stop, first, end);
+                    }
+                }
+            }
+}
+
+/* One pooling layer through the kernels' element code on the host and
+ * through the CPU backend (oneDNN), forward and backward. */
+static void
+check_pool_case (const KilnLayerSpec *l, const KilnShape *in, GRand *rand)
+{
+  g_autoptr(GError) error = NULL;
+  KilnOpDesc desc;
+  KilnCudaPoolGeometry g;
+
+  if (!kiln_op_desc_init (&desc, l, in, 1, NULL))
+    return;
+  kiln_cuda_pool_geometry (&desc, &g);
+  const KilnShape *out = &desc.output;
+  gint64 n_in = kiln_shape_n_elements (in), n_out = kiln_shape_n_elements (out);
+  int planes = in->n * in->c;
+  g_autofree float *x = g_new (float, n_in), *dy = g_new (float, n_out);
+  g_autofree float *y = g_new (float, n_out), *dx = g_new (float, n_in);
+  g_autofree int *argmax = g_new (int, n_out);
+  for (gint64 i = 0; i < n_in; i++)
+    x[i] = (float) g_rand_double_range (rand, -1, 1);
+  for (gint64 i = 0; i < n_out; i++)
+    dy[i] = (float) g_rand_double_range (rand, -1, 1);
+
+  for (int p = 0; p < planes; p++)
+    for (int oy = 0; oy < out->h; oy++)
+      for (int ox = 0; ox < out->w; ox++)
+        {
+          gint64 o = ((gint64) p * out->h + oy) * out->w + ox;
+          y[o] = kiln_cuda_pool_forward_at (g.mode, x + (gint64) p * in->h * in->w, in->h, in->w,
+                                            oy, ox, g.kernel_h, g.kernel_w, g.stride_h,
+                                            g.stride_w, g.pad_top, g.pad_left, &argmax[o]);
+        }
+  for (int p = 0; p < planes; p++)
+    for (int iy = 0; iy < in->h; iy++)
+      for (int ix = 0; ix < in->w; ix++)
+        dx[((gint64) p * in->h + iy) * in->w + ix] =
+          kiln_cuda_pool_backward_at (g.mode, dy + (gint64) p * out->h * out->w,
+                                      argmax + (gint64) p * out->h * out->w, in->h, in->w, out->h,
+                                      out->w, iy, ix, g.kernel_h, g.kernel_w, g.stride_h,
+                                      g.stride_w, g.pad_top, g.pad_left);
+
+  g_autoptr(KilnOp) op = kiln_backend_op_new (cpu, &desc, &error);
+  g_assert_no_error (error);
+  g_autoptr(KilnTensor) tx = kiln_tensor_new (cpu, in, &error);
+  g_autoptr(KilnTensor) tdx = kiln_tensor_new (cpu, in, &error);
+  g_autoptr(KilnTensor) ty = kiln_tensor_new (cpu, out, &error);
+  g_autoptr(KilnTensor) tdy = kiln_tensor_new (cpu, out, &error);
+  kiln_tensor_upload (tx, x, n_in);
+  kiln_tensor_upload (tdy, dy, n_out);
+  KilnTensor *srcs[] = { tx }, *dsrcs[] = { tdx };
+  KilnOpArgs args = { .src = srcs, .dst = ty, .diff_src = dsrcs, .diff_dst = tdy, .train = TRUE };
+  g_assert_true (kiln_op_forward (op, &args, &error));
+  g_assert_true (kiln_op_backward_data (op, &args, &error));
+  g_assert_no_error (error);
+  g_autofree float *want_y = kiln_tensor_dup_host (ty);
+  g_autofree float *want_dx = kiln_tensor_dup_host (tdx);
+
+  double ey = cuda_test_rel_err (y, want_y, n_out), edx = cuda_test_rel_err (dx, want_dx, n_in);
+  if (!(ey < 1e-6) || !(edx < 1e-6))
+    {
+      char buf[64];
+      g_error ("%s %s (kernel %d×%d stride %d×%d pads %d %d %d %d, %s): forward %.3g, "
+               "backward %.3g from the CPU", kiln_layer_type_to_string (l->type),
+               kiln_shape_to_string (in, buf, sizeof buf), l->kernel_h, l->kernel_w, l->stride_h,
+               l->stride_w, l->pad_top, l->pad_left, l->pad_bottom, l->pad_right,
+               l->rounding == KILN_ROUND_CEIL ? "ceil" : "floor", ey, edx);
+    }
+}
+
+static void
+test_pool_kernels (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261208);
+  KilnLayerSpec l;
+
+  /* AlexNet's pool1 at 224 (ceil, an extra row and column) and at 227. */
+  for (int size = 54; size <= 55; size++)
+    {
+      KilnShape in = { 2, 3, size, size };
+      kiln_layer_spec_init (&l, KILN_LAYER_MAX_POOL, "pool1");
+      l.kernel_h = l.kernel_w = 3;
+      l.stride_h = l.stride_w = 2;
+      l.rounding = KILN_ROUND_CEIL;
+      check_pool_case (&l, &in, rand);
+      kiln_layer_spec_clear (&l);
+    }
+  kiln_layer_spec_init (&l, KILN_LAYER_GLOBAL_AVG_POOL, "gap");
+  check_pool_case (&l, &(KilnShape) { 2, 5, 7, 6 }, rand);
+  kiln_layer_spec_clear (&l);
+
+  for (int i = 0; i < 300; i++)
+    {
+      int kh = g_rand_int_range (rand, 1, 6), kw = g_rand_int_range (rand, 1, 6);
+      kiln_layer_spec_init (&l, g_rand_boolean (rand) ? KILN_LAYER_MAX_POOL : KILN_LAYER_AVG_POOL,
+                            "pool");
+      l.kernel_h = kh;
+      l.kernel_w = kw;
+      l.stride_h = g_rand_int_range (rand, 1, 4);
+      l.stride_w = g_rand_int_range (rand, 1, 4);
+      l.pad_top = g_rand_int_range (rand, 0, kh);
+      l.pad_bottom = g_rand_int_range (rand, 0, kh);
+      l.pad_left = g_rand_int_range (rand, 0, kw);
+      l.pad_right = g_rand_int_range (rand, 0, kw);
+      l.rounding = g_rand_boolean (rand) ? KILN_ROUND_CEIL : KILN_ROUND_FLOOR;
+      l.count_include_pad = l.rounding == KILN_ROUND_FLOOR && g_rand_boolean (rand);
+      KilnShape in = { g_rand_int_range (rand, 1, 3), g_rand_int_range (rand, 1, 5),
+                       g_rand_int_range (rand, kh + 1, 16), g_rand_int_range (rand, kw + 1, 16) };
+      check_pool_case (&l, &in, rand);
+      kiln_layer_spec_clear (&l);
+    }
+}
+
+/* The update kernels' element code gives the CPU backend's bits. */
+static void
+test_update_math (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (77);
+  KilnShape shape = { 1, 1, 97, 31 };
+  gint64 n = kiln_shape_n_elements (&shape);
+  g_autofree float *w = g_new (float, n), *g = g_new (float, n);
+  g_autofree float *m = g_new (float, n), *v = g_new (float, n);
+  for (gint64 i = 0; i < n; i++)
+    {
+      w[i] = (float) g_rand_double_range (rand, -1, 1);
+      g[i] = (float) g_rand_double_range (rand, -0.1, 0.1);
+      m[i] = (float) g_rand_double_range (rand, -0.01, 0.01);
+      v[i] = (float) g_rand_double_range (rand, 0, 0.01);
+    }
+  g_autoptr(KilnTensor) tw = kiln_tensor_new (cpu, &shape, &error);
+  g_autoptr(KilnTensor) tg = kiln_tensor_new (cpu, &shape, &error);
+  g_autoptr(KilnTensor) tm = kiln_tensor_new (cpu, &shape, &error);
+  g_autoptr(KilnTensor) tv = kiln_tensor_new (cpu, &shape, &error);
+  kiln_tensor_upload (tw, w, n);
+  kiln_tensor_upload (tg, g, n);
+  kiln_tensor_upload (tm, m, n);
+  kiln_tensor_upload (tv, v, n);
+
+  for (gint64 step = 1; step <= 3; step++)
+    {
+      /* As the backends compute them, from the float betas. */
+      float c1 = 1.f - (float) pow (0.9f, (double) step);
+      float c2 = 1.f - (float) pow (0.999f, (double) step);
+      kiln_backend_sgd_update (cpu, tw, tg, tm, 0.01f, 0.9f, 5e-4f);
+      kiln_backend_adam_update (cpu, tw, tg, tm, tv, 1e-3f, 0.9f, 0.999f, 1e-8f, 1e-4f, step);
+      for (gint64 i = 0; i < n; i++)
+        {
+          kiln_cuda_sgd_at (&w[i], g[i], &m[i], 0.01f, 0.9f, 5e-4f);
+          kiln_cuda_adam_at (&w[i], g[i], &m[i], &v[i], 1e-3f, 0.9f, 0.999f, 1e-8f, 1e-4f, c1, c2);
+        }
+    }
+  g_autofree float *cw = kiln_tensor_dup_host (tw), *cm = kiln_tensor_dup_host (tm);
+  g_autofree float *cv = kiln_tensor_dup_host (tv);
+  g_assert_cmpmem (w, n * sizeof (float), cw, n * sizeof (float));
+  g_assert_cmpmem (m, n * sizeof (float), cm, n * sizeof (float));
+  g_assert_cmpmem (v, n * sizeof (float), cv, n * sizeof (float));
+}
+
+/* The batch conversion's element code is the loader's, bit for bit. */
+static void
+test_convert_math (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (78);
+  const int n = 3, c = 3, h = 11, w = 13, ch = 8, cw = 9;
+  gint64 per = (gint64) c * h * w, out_per = (gint64) c * ch * cw;
+  g_autofree guint8 *pixels = g_new (guint8, n * per);
+  g_autofree float *mean = g_new (float, per);
+  g_autofree float *want = g_new (float, n * out_per), *got = g_new (float, n * out_per);
+  int crops[9];
+
+  for (gint64 i = 0; i < n * per; i++)
+    pixels[i] = (guint8) g_rand_int_range (rand, 0, 256);
+  for (gint64 i = 0; i < per; i++)
+    mean[i] = (float) g_rand_double_range (rand, 80, 160);
+  for (int s = 0; s < n; s++)
+    {
+      crops[3 * s] = g_rand_int_range (rand, 0, h - ch + 1);
+      crops[3 * s + 1] = g_rand_int_range (rand, 0, w - cw + 1);
+      crops[3 * s + 2] = s != 1;
+      kiln_batch_loader_convert_sample (pixels + s * per, c, h, w, ch, cw, crops[3 * s],
+                                        crops[3 * s + 1], crops[3 * s + 2], mean, 0.0173f,
+                                        want + s * out_per);
+    }
+  for (gint64 i = 0; i < n * out_per; i++)
+    got[i] = kiln_cuda_convert_at (pixels, c, h, w, crops, mean, 0.0173f, ch, cw, i);
+  g_assert_cmpmem (got, n * out_per * sizeof (float), want, n * out_per * sizeof (float));
 }
 
 static KilnOpDesc
@@ -354,13 +584,23 @@ test_error_mapping (void)
 int
 main (int argc, char *argv[])
 {
+  g_autoptr(GError) error = NULL;
+
   g_test_init (&argc, &argv, NULL);
+  cpu = kiln_backend_new ("cpu", &error);
+  g_assert_no_error (error);
   g_test_add_func ("/cuda/host/dropout-hash", test_dropout_hash);
+  g_test_add_func ("/cuda/host/pool-covering", test_pool_covering);
+  g_test_add_func ("/cuda/host/pool-kernels", test_pool_kernels);
+  g_test_add_func ("/cuda/host/update-math", test_update_math);
+  g_test_add_func ("/cuda/host/convert-math", test_convert_math);
   g_test_add_func ("/cuda/host/conv-geometry", test_conv_geometry);
   g_test_add_func ("/cuda/host/pool-geometry", test_pool_geometry);
   g_test_add_func ("/cuda/host/gemm-geometry", test_gemm_geometry);
   g_test_add_func ("/cuda/host/algo-cache", test_algo_cache);
   g_test_add_func ("/cuda/host/workspace", test_workspace_plan);
   g_test_add_func ("/cuda/host/errors", test_error_mapping);
-  return g_test_run ();
+  int ret = g_test_run ();
+  kiln_backend_free (cpu);
+  return ret;
 }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cuda-test-util.h"
 #include "kiln-backend-private.h"
 #include "kiln-batch-loader.h"
 #include "kiln-engine-error.h"
@@ -95,18 +96,6 @@ case_spec (const Case *c, GError **error)
   return node != NULL ? kiln_net_spec_new_from_json (node, error) : NULL;
 }
 
-static double
-rel_err (const float *a, const float *b, gint64 n)
-{
-  double num = 0, den = 0;
-  for (gint64 i = 0; i < n; i++)
-    {
-      num += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
-      den += (double) b[i] * b[i];
-    }
-  return den == 0 ? sqrt (num) : sqrt (num / den);
-}
-
 static float *
 random_floats (GRand *rand, gint64 n, double lo, double hi)
 {
@@ -135,7 +124,7 @@ compare (const char *name, const char *what, KilnTensor *on_gpu, KilnTensor *on_
   gint64 n = kiln_tensor_n_elements (on_cpu);
   g_autofree float *a = kiln_tensor_dup_host (on_gpu);
   g_autofree float *b = kiln_tensor_dup_host (on_cpu);
-  double err = rel_err (a, b, n);
+  double err = cuda_test_rel_err (a, b, n);
 
   g_test_message ("%s %s: relative error %.3g", name, what, err);
   if (!(err < tol))
