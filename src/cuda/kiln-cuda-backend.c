@@ -229,7 +229,7 @@ cuda_supports_op (KilnBackend *self, const KilnOpDesc *desc, GError **error)
                    "and cuBLAS index; lower the batch size", l->name, biggest);
       return FALSE;
     }
-  return kiln_cuda_unary_supports (desc, error);
+  return l->type != KILN_LAYER_LRN || kiln_cuda_lrn_supports (desc, error);
 }
 
 static KilnOp *
@@ -528,12 +528,6 @@ static const KilnBackendVTable cuda_vtable = {
   .softmax_cross_entropy = cuda_softmax_cross_entropy,
   .convert_batch = kiln_cuda_backend_convert_batch,
 };
-
-gboolean
-kiln_cuda_backend_is (KilnBackend *backend)
-{
-  return backend != NULL && backend->vtable == &cuda_vtable;
-}
 
 static gboolean
 env_flag (const char *name)

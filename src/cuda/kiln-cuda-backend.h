@@ -25,9 +25,6 @@ G_BEGIN_DECLS
 KilnBackend *kiln_cuda_backend_new           (int        device,
                                               GError   **error);
 
-/* TRUE if @backend is a CUDA backend (its vtable is this module's). */
-gboolean     kiln_cuda_backend_is            (KilnBackend *backend);
-
 /* The uint8 → float32 batch conversion on the device, the same arithmetic
  * as kiln_batch_loader_convert_sample(): @pixels (host, @n cached images of
  * @channels × @height × @width) are uploaded, and sample i becomes the

@@ -99,9 +99,9 @@ gboolean  kiln_cuda_relu_mask      (KilnCudaBackend  *cuda,
                                     const char       *layer,
                                     GError          **error);
 
-/* What this backend cannot run of a valid desc, as an UNSUPPORTED error;
- * TRUE when it runs. Shared by supports_op and the op constructors. */
-gboolean  kiln_cuda_unary_supports (const KilnOpDesc *desc,
+/* Whether cuDNN's LRN takes the layer's size, k and beta; an UNSUPPORTED
+ * error naming them otherwise. */
+gboolean  kiln_cuda_lrn_supports   (const KilnOpDesc *desc,
                                     GError          **error);
 
 /* Constructors, one per op file. */

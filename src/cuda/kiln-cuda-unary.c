@@ -18,12 +18,10 @@ typedef struct {
 static const float one = 1.f, zero = 0.f;
 
 gboolean
-kiln_cuda_unary_supports (const KilnOpDesc *desc, GError **error)
+kiln_cuda_lrn_supports (const KilnOpDesc *desc, GError **error)
 {
   const KilnLayerSpec *l = desc->layer;
 
-  if (l->type != KILN_LAYER_LRN)
-    return TRUE;
   if (l->local_size < CUDNN_LRN_MIN_N || l->local_size > CUDNN_LRN_MAX_N ||
       l->k < CUDNN_LRN_MIN_K || l->beta < CUDNN_LRN_MIN_BETA)
     {
@@ -134,7 +132,7 @@ kiln_cuda_unary_new (KilnCudaBackend *cuda, const KilnOpDesc *desc, GError **err
                                                               CUDNN_PROPAGATE_NAN, 0.0),
                                 l->name, "cudnnSetActivationDescriptor", error);
   if (ok && l->type == KILN_LAYER_LRN)
-    ok = kiln_cuda_unary_supports (desc, error) &&
+    ok = kiln_cuda_lrn_supports (desc, error) &&
          kiln_cuda_check_cudnn (cudnnCreateLRNDescriptor (&self->lrn), l->name,
                                 "cudnnCreateLRNDescriptor", error) &&
          kiln_cuda_check_cudnn (cudnnSetLRNDescriptor (self->lrn, (unsigned) l->local_size,
