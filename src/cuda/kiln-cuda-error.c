@@ -27,7 +27,7 @@ kiln_cuda_check_runtime (cudaError_t status, const char *layer, const char *call
       return FALSE;
     }
   g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
-               "%s: CUDA %s failed: %s (%s)", LAYER (layer), call,
+               "%s: %s failed (CUDA: %s, %s)", LAYER (layer), call,
                cudaGetErrorString (status), cudaGetErrorName (status));
   return FALSE;
 }
@@ -48,7 +48,7 @@ kiln_cuda_check_cudnn (cudnnStatus_t status, const char *layer, const char *call
   gboolean unsupported = status / 1000 == CUDNN_STATUS_NOT_SUPPORTED / 1000;
   g_set_error (error, KILN_ENGINE_ERROR,
                unsupported ? KILN_ENGINE_ERROR_UNSUPPORTED : KILN_ENGINE_ERROR_BACKEND,
-               "%s: cuDNN %s failed: %s (%d)%s", LAYER (layer), call,
+               "%s: %s failed (cuDNN: %s, %d)%s", LAYER (layer), call,
                cudnnGetErrorString (status), (int) status,
                unsupported ? "; use the CPU backend for this layer" : "");
   return FALSE;
@@ -67,7 +67,7 @@ kiln_cuda_check_cublas (cublasStatus_t status, const char *layer, const char *ca
   g_set_error (error, KILN_ENGINE_ERROR,
                status == CUBLAS_STATUS_NOT_SUPPORTED ? KILN_ENGINE_ERROR_UNSUPPORTED
                                                      : KILN_ENGINE_ERROR_BACKEND,
-               "%s: cuBLAS %s failed: %s (%d)", LAYER (layer), call,
+               "%s: %s failed (cuBLAS: %s, %d)", LAYER (layer), call,
                cublasGetStatusString (status), (int) status);
   return FALSE;
 }

@@ -23,8 +23,19 @@ run_fill_check (int device, GError **error)
   if (!kiln_cuda_check_runtime (cudaMalloc ((void **) &data, n * sizeof (float)), "CUDA",
                                 "cudaMalloc", error))
     return FALSE;
-  gboolean ok = kiln_cuda_check_launch (kiln_cuda_launch_fill (NULL, data, n, 3.5f), "CUDA",
-                                        "the fill kernel", error) &&
+  cudaError_t launched = (cudaError_t) kiln_cuda_launch_fill (NULL, data, n, 3.5f);
+  if (launched == cudaErrorNoKernelImageForDevice || launched == cudaErrorUnsupportedPtxVersion)
+    {
+      struct cudaDeviceProp prop;
+      cudaFree (data);
+      cudaGetDeviceProperties (&prop, device);
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
+                   "CUDA: device %d (%s, compute %d.%d) is older than this Kiln's GPU code "
+                   "(compute 7.5 or newer) or newer than its driver; Kiln will use the CPU backend",
+                   device, prop.name, prop.major, prop.minor);
+      return FALSE;
+    }
+  gboolean ok = kiln_cuda_check_runtime (launched, "CUDA", "the fill kernel", error) &&
                 kiln_cuda_check_runtime (cudaMemcpy (host, data, n * sizeof (float),
                                                      cudaMemcpyDeviceToHost),
                                          "CUDA", "cudaMemcpy", error);

@@ -563,13 +563,13 @@ test_error_mapping (void)
   /* Other failures name the layer, the library, the call and the code. */
   g_assert_false (kiln_cuda_check_runtime (cudaErrorLaunchFailure, NULL, "the fill kernel", &error));
   g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND);
-  assert_message (error, (const char *[]) { "CUDA: CUDA the fill kernel failed",
+  assert_message (error, (const char *[]) { "CUDA: the fill kernel failed (CUDA: ",
                                             "cudaErrorLaunchFailure", NULL });
   g_clear_error (&error);
   g_assert_false (kiln_cuda_check_cudnn (CUDNN_STATUS_NOT_SUPPORTED_SHAPE, "pool5",
                                          "cudnnLRNCrossChannelForward", &error));
   g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_UNSUPPORTED);
-  assert_message (error, (const char *[]) { "pool5", "cuDNN cudnnLRNCrossChannelForward failed",
+  assert_message (error, (const char *[]) { "pool5", "cudnnLRNCrossChannelForward failed (cuDNN: ",
                                             "3002", "CPU backend", NULL });
   g_clear_error (&error);
   g_assert_false (kiln_cuda_check_cudnn (CUDNN_STATUS_EXECUTION_FAILED, "bn1", "call", &error));
@@ -577,7 +577,7 @@ test_error_mapping (void)
   g_clear_error (&error);
   g_assert_false (kiln_cuda_check_cublas (CUBLAS_STATUS_EXECUTION_FAILED, "fc8", "cublasSgemm", &error));
   g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND);
-  assert_message (error, (const char *[]) { "fc8", "cuBLAS cublasSgemm failed", "13", NULL });
+  assert_message (error, (const char *[]) { "fc8", "cublasSgemm failed (cuBLAS: ", "13", NULL });
   g_clear_error (&error);
 }
 
