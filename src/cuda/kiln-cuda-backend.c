@@ -125,8 +125,7 @@ cuda_destroy (KilnBackend *self)
   g_clear_pointer (&cuda->row_loss, kiln_cuda_buffer_free);
   g_clear_pointer (&cuda->row_correct, kiln_cuda_buffer_free);
   g_clear_pointer (&cuda->sums, kiln_cuda_buffer_free);
-  g_clear_pointer (&cuda->pixels, kiln_cuda_buffer_free);
-  g_clear_pointer (&cuda->crops, kiln_cuda_buffer_free);
+  g_clear_pointer (&cuda->feeder, kiln_cuda_feeder_free);
   g_clear_pointer (&cuda->algos, kiln_cuda_algo_cache_free);
   g_clear_pointer (&cuda->cublas, cublasDestroy);
   g_clear_pointer (&cuda->cudnn, cudnnDestroy);
@@ -474,39 +473,21 @@ kiln_cuda_backend_convert_batch (KilnBackend *backend, const guint8 *pixels, int
   use_device (cuda);
   if (!kiln_cuda_take_pending (cuda, error))
     return FALSE;
-  if (bytes > cuda->pixels_size)
-    {
-      g_clear_pointer (&cuda->pixels, kiln_cuda_buffer_free);
-      cuda->pixels_size = 0;
-      if ((cuda->pixels = kiln_cuda_buffer_alloc (cuda, bytes, "batch", error)) == NULL)
-        return FALSE;
-      cuda->pixels_size = bytes;
-    }
-  if (n > cuda->crops_rows)
-    {
-      g_clear_pointer (&cuda->crops, kiln_cuda_buffer_free);
-      cuda->crops_rows = 0;
-      if ((cuda->crops = kiln_cuda_buffer_alloc (cuda, 3 * n * sizeof (int), "batch", error)) == NULL)
-        return FALSE;
-      cuda->crops_rows = n;
-    }
-  /* The wait after the copies lets the caller refill its (possibly
-   * pinned) buffers as soon as this returns. */
-  return kiln_cuda_check_runtime (cudaMemcpyAsync (cuda->pixels, pixels, bytes,
-                                                   cudaMemcpyHostToDevice, cuda->stream),
-                                  "batch", "cudaMemcpyAsync (pixels)", error) &&
-         kiln_cuda_check_runtime (cudaMemcpyAsync (cuda->crops, crops, 3 * n * sizeof (int),
-                                                   cudaMemcpyHostToDevice, cuda->stream),
-                                  "batch", "cudaMemcpyAsync (crops)", error) &&
-         kiln_cuda_check_launch (kiln_cuda_launch_convert_batch (cuda->stream, cuda->pixels, n,
-                                                                 channels, height, width,
-                                                                 cuda->crops,
-                                                                 mean ? KILN_CUDA_DATA (mean) : NULL,
-                                                                 scale, KILN_CUDA_DATA (dst),
-                                                                 out->h, out->w),
-                                 "batch", "the batch conversion kernel", error) &&
-         kiln_cuda_check_runtime (cudaStreamSynchronize (cuda->stream), "batch",
-                                  "cudaStreamSynchronize (batch)", error);
+  if (cuda->feeder == NULL && (cuda->feeder = kiln_cuda_feeder_new (error)) == NULL)
+    return FALSE;
+
+  const int *device_crops;
+  const guint8 *device_pixels;
+  if (!kiln_cuda_feeder_stage (cuda->feeder, cuda->stream, crops, n, pixels, bytes, &device_crops,
+                               &device_pixels, error))
+    return FALSE;
+  gboolean ok = kiln_cuda_check_launch (
+    kiln_cuda_launch_convert_batch (cuda->stream, device_pixels, n, channels, height, width,
+                                    device_crops, mean ? KILN_CUDA_DATA (mean) : NULL, scale,
+                                    KILN_CUDA_DATA (dst), out->h, out->w),
+    "batch", "the batch conversion kernel", error);
+  kiln_cuda_feeder_release (cuda->feeder, cuda->stream);
+  return ok;
 }
 
 static const KilnBackendVTable cuda_vtable = {

@@ -27,7 +27,9 @@ KilnBackend *kiln_cuda_backend_new           (int        device,
 
 /* The uint8 → float32 batch conversion on the device, the same arithmetic
  * as kiln_batch_loader_convert_sample(): @pixels (host, @n cached images of
- * @channels × @height × @width) are uploaded, and sample i becomes the
+ * @channels × @height × @width) are staged and uploaded on a copy stream
+ * (kiln-cuda-feeder.h; the caller may reuse @pixels when this returns, and
+ * the copy overlaps with work still queued), and sample i becomes the
  * crop of @dst's size at (@crops[3i], @crops[3i+1]), mirrored when
  * @crops[3i+2] is not 0, minus @mean (a 1 × C × H × W tensor on this
  * backend at the cached size, or NULL), times @scale. @dst is

@@ -16,6 +16,7 @@
 #include "kiln-cuda-algo-cache.h"
 #include "kiln-cuda-backend.h"
 #include "kiln-cuda-error.h"
+#include "kiln-cuda-feeder.h"
 #include "kiln-cuda-kernels.h"
 #include "kiln-cuda-workspace.h"
 
@@ -40,11 +41,7 @@ typedef struct {
   int *row_correct;
   double *sums;                   /* [0] mean loss; followed by the correct count */
   int loss_rows;
-  /* Batch conversion scratch. */
-  unsigned char *pixels;
-  gsize pixels_size;
-  int *crops;
-  int crops_rows;
+  KilnCudaFeeder *feeder;         /* made by the first batch conversion */
 } KilnCudaBackend;
 
 typedef struct _KilnCudaOp KilnCudaOp;

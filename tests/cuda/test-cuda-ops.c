@@ -419,6 +419,26 @@ test_convert_batch (void)
   kiln_tensor_download (dst, got, n * out_per);
   g_assert_cmpmem (got, n * out_per * sizeof (float), want, n * out_per * sizeof (float));
 
+  /* Back to back, refilling the host buffer at once: each batch was
+   * staged before the call returned, through both staging slots. */
+  KilnTensor *outs[3];
+  for (int b = 0; b < 3; b++)
+    {
+      outs[b] = tensor_on (gpu, &out_shape, NULL);
+      memset (pixels, 40 * (b + 1), n * per);
+      g_assert_true (gpu->vtable->convert_batch (gpu, pixels, n, c, h, w, crops, NULL, 1.f,
+                                                 outs[b], &error));
+      g_assert_no_error (error);
+    }
+  memset (pixels, 0, n * per);
+  for (int b = 0; b < 3; b++)
+    {
+      kiln_tensor_download (outs[b], got, n * out_per);
+      for (gint64 i = 0; i < n * out_per; i++)
+        g_assert_cmpfloat (got[i], ==, 40.f * (b + 1));
+      kiln_tensor_free (outs[b]);
+    }
+
   /* A crop outside the image is an error, not a wild read. */
   crops[0] = h;
   g_assert_false (gpu->vtable->convert_batch (gpu, pixels, n, c, h, w, crops, tmean, 1.f, dst,
