@@ -192,6 +192,21 @@ add_bias_relu (CudaConv *self, const KilnOpArgs *args, GError **error)
   return TRUE;
 }
 
+/* C = op(A) · op(B) of an inner-product pass (kiln_cuda_gemm_call). */
+static gboolean
+gemm (CudaConv *self, KilnCudaGemmPass pass, const float *a, const float *b, float *c,
+      const char *what, GError **error)
+{
+  KilnCudaGemmCall g;
+
+  kiln_cuda_gemm_call (&self->gemm, pass, &g);
+  return kiln_cuda_check_cublas (cublasSgemm (self->parent.cuda->cublas,
+                                              g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                              g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, g.m, g.n,
+                                              g.k, &one, a, g.lda, b, g.ldb, &zero, c, g.ldc),
+                                 self->parent.layer->name, what, error);
+}
+
 static gboolean
 pad_input (CudaConv *self, const KilnTensor *src, GError **error)
 {
@@ -216,13 +231,7 @@ conv_forward (KilnCudaOp *op, const KilnOpArgs *args, GError **error)
   self->diff_masked = FALSE;
   if (!self->is_conv)
     {
-      const KilnCudaGemmGeometry *g = &self->gemm;
-      /* Row-major dst (n × m) = src (n × k) · Wᵀ is column-major
-       * dstᵀ (m × n) = Wᵀᶜ (m × k) · srcᶜ (k × n). */
-      return kiln_cuda_check_cublas (cublasSgemm (cuda->cublas, CUBLAS_OP_T, CUBLAS_OP_N, g->m,
-                                                  g->n, g->k, &one, w, g->k, x, g->k, &zero, y,
-                                                  g->m),
-                                     op->layer->name, "cublasSgemm (forward)", error) &&
+      return gemm (self, KILN_CUDA_GEMM_FORWARD, w, x, y, "cublasSgemm (forward)", error) &&
              add_bias_relu (self, args, error);
     }
 
@@ -271,12 +280,8 @@ conv_backward_data (KilnCudaOp *op, const KilnOpArgs *args, GError **error)
 
   if (!self->is_conv)
     {
-      const KilnCudaGemmGeometry *g = &self->gemm;
-      /* diff_src (n × k) = dd (n × m) · W (m × k), row-major. */
-      return kiln_cuda_check_cublas (cublasSgemm (cuda->cublas, CUBLAS_OP_N, CUBLAS_OP_N, g->k,
-                                                  g->n, g->m, &one, w, g->k, dy, g->m, &zero, dx,
-                                                  g->k),
-                                     op->layer->name, "cublasSgemm (backward data)", error);
+      return gemm (self, KILN_CUDA_GEMM_BACKWARD_DATA, w, dy, dx, "cublasSgemm (backward data)",
+                   error);
     }
 
   float *target = self->geom.explicit_pad ? self->padded_diff : dx;
@@ -313,11 +318,8 @@ conv_backward_weights (KilnCudaOp *op, const KilnOpArgs *args, GError **error)
 
   if (!self->is_conv)
     {
-      const KilnCudaGemmGeometry *g = &self->gemm;
-      /* dW (m × k) = ddᵀ (m × n) · src (n × k), row-major. */
-      if (!kiln_cuda_check_cublas (cublasSgemm (cuda->cublas, CUBLAS_OP_N, CUBLAS_OP_T, g->k, g->m,
-                                                g->n, &one, x, g->k, dy, g->m, &zero, dw, g->k),
-                                   op->layer->name, "cublasSgemm (weight gradient)", error))
+      if (!gemm (self, KILN_CUDA_GEMM_BACKWARD_WEIGHTS, x, dy, dw, "cublasSgemm (weight gradient)",
+                 error))
         return FALSE;
     }
   else

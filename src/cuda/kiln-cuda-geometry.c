@@ -98,3 +98,24 @@ kiln_cuda_gemm_geometry (const KilnOpDesc *desc, KilnCudaGemmGeometry *geom)
   geom->n = in->n;
   geom->k = in->c * in->h * in->w;
 }
+
+void
+kiln_cuda_gemm_call (const KilnCudaGemmGeometry *g, KilnCudaGemmPass pass, KilnCudaGemmCall *call)
+{
+  switch (pass)
+    {
+    case KILN_CUDA_GEMM_FORWARD:
+      /* dstᵀ (m × n) = W (m × k, stored k-major) · srcᵀ (k × n) */
+      *call = (KilnCudaGemmCall) { TRUE, FALSE, g->m, g->n, g->k, g->k, g->k, g->m };
+      break;
+    case KILN_CUDA_GEMM_BACKWARD_DATA:
+      /* diff_srcᵀ (k × n) = Wᵀ (k × m) · diff_dstᵀ (m × n) */
+      *call = (KilnCudaGemmCall) { FALSE, FALSE, g->k, g->n, g->m, g->k, g->m, g->k };
+      break;
+    case KILN_CUDA_GEMM_BACKWARD_WEIGHTS:
+    default:
+      /* dWᵀ (k × m) = srcᵀ (k × n) · diff_dst (n × m) */
+      *call = (KilnCudaGemmCall) { FALSE, TRUE, g->k, g->m, g->n, g->k, g->m, g->k };
+      break;
+    }
+}

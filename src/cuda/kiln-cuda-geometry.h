@@ -42,6 +42,20 @@ typedef struct {
   int m, n, k;
 } KilnCudaGemmGeometry;
 
+typedef enum {
+  KILN_CUDA_GEMM_FORWARD,           /* C = dst,       A = weight, B = src */
+  KILN_CUDA_GEMM_BACKWARD_DATA,     /* C = diff_src,  A = weight, B = diff_dst */
+  KILN_CUDA_GEMM_BACKWARD_WEIGHTS,  /* C = diff_weight, A = src, B = diff_dst */
+} KilnCudaGemmPass;
+
+/* One cublasSgemm call (column-major: C = op(A) · op(B), C is m × n) on
+ * Kiln's row-major tensors, which cuBLAS sees transposed. */
+typedef struct {
+  gboolean trans_a, trans_b;
+  int m, n, k;
+  int lda, ldb, ldc;
+} KilnCudaGemmCall;
+
 void     kiln_cuda_conv_geometry   (const KilnOpDesc     *desc,
                                     KilnCudaConvGeometry *geom);
 /* The output cuDNN will compute for @geom (1 + (H + 2p − ((k − 1)·d + 1))/s),
@@ -53,5 +67,8 @@ KilnShape kiln_cuda_pool_output    (const KilnCudaPoolGeometry *geom,
                                     const KilnShape            *input);
 void     kiln_cuda_gemm_geometry   (const KilnOpDesc     *desc,
                                     KilnCudaGemmGeometry *geom);
+void     kiln_cuda_gemm_call       (const KilnCudaGemmGeometry *geom,
+                                    KilnCudaGemmPass            pass,
+                                    KilnCudaGemmCall           *call);
 
 G_END_DECLS

@@ -440,6 +440,99 @@ test_gemm_geometry (void)
   kiln_layer_spec_clear (&l);
 }
 
+/* cublasSgemm as documented: column-major C (m × n) = op(A) · op(B), with
+ * op(X) = X or Xᵀ and leading dimensions lda, ldb, ldc; beta 0. */
+static void
+column_major_sgemm (const KilnCudaGemmCall *g, const float *a, const float *b, float *c)
+{
+  for (int j = 0; j < g->n; j++)
+    for (int i = 0; i < g->m; i++)
+      {
+        double sum = 0;
+        for (int l = 0; l < g->k; l++)
+          {
+            float av = g->trans_a ? a[l + (gint64) i * g->lda] : a[i + (gint64) l * g->lda];
+            float bv = g->trans_b ? b[j + (gint64) l * g->ldb] : b[l + (gint64) j * g->ldb];
+            sum += (double) av * bv;
+          }
+        c[i + (gint64) j * g->ldc] = (float) sum;
+      }
+}
+
+static float *
+random_host (GRand *rand, gint64 n)
+{
+  float *v = g_new (float, n);
+  for (gint64 i = 0; i < n; i++)
+    v[i] = (float) g_rand_double_range (rand, -1, 1);
+  return v;
+}
+
+static KilnTensor *
+cpu_tensor (const KilnShape *shape, const float *host)
+{
+  g_autoptr(GError) error = NULL;
+  KilnTensor *t = kiln_tensor_new (cpu, shape, &error);
+  g_assert_no_error (error);
+  if (host != NULL)
+    kiln_tensor_upload (t, host, kiln_shape_n_elements (shape));
+  return t;
+}
+
+/* The three cuBLAS calls of an inner product, run as cuBLAS defines them
+ * on Kiln's row-major buffers, give the CPU backend's results. */
+static void
+test_gemm_calls (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (79);
+  KilnLayerSpec l;
+  KilnOpDesc desc;
+  KilnCudaGemmGeometry geom;
+  KilnCudaGemmCall call;
+  KilnShape in = { 5, 3, 4, 2 }, wshape = { 7, 3, 4, 2 }, out = { 5, 7, 1, 1 };
+
+  kiln_layer_spec_init (&l, KILN_LAYER_INNER_PRODUCT, "fc");
+  l.num_output = 7;
+  l.bias = FALSE;
+  g_assert_true (kiln_op_desc_init (&desc, &l, &in, 1, &error));
+  kiln_cuda_gemm_geometry (&desc, &geom);
+
+  g_autofree float *x = random_host (rand, kiln_shape_n_elements (&in));
+  g_autofree float *w = random_host (rand, kiln_shape_n_elements (&wshape));
+  g_autofree float *dy = random_host (rand, kiln_shape_n_elements (&out));
+  g_autofree float *y = g_new (float, kiln_shape_n_elements (&out));
+  g_autofree float *dx = g_new (float, kiln_shape_n_elements (&in));
+  g_autofree float *dw = g_new (float, kiln_shape_n_elements (&wshape));
+  kiln_cuda_gemm_call (&geom, KILN_CUDA_GEMM_FORWARD, &call);
+  column_major_sgemm (&call, w, x, y);
+  kiln_cuda_gemm_call (&geom, KILN_CUDA_GEMM_BACKWARD_DATA, &call);
+  column_major_sgemm (&call, w, dy, dx);
+  kiln_cuda_gemm_call (&geom, KILN_CUDA_GEMM_BACKWARD_WEIGHTS, &call);
+  column_major_sgemm (&call, x, dy, dw);
+
+  g_autoptr(KilnOp) op = kiln_backend_op_new (cpu, &desc, &error);
+  g_assert_no_error (error);
+  g_autoptr(KilnTensor) tx = cpu_tensor (&in, x), tw = cpu_tensor (&wshape, w);
+  g_autoptr(KilnTensor) tdy = cpu_tensor (&out, dy), ty = cpu_tensor (&out, NULL);
+  g_autoptr(KilnTensor) tdx = cpu_tensor (&in, NULL), tdw = cpu_tensor (&wshape, NULL);
+  KilnTensor *srcs[] = { tx }, *params[] = { tw }, *dsrcs[] = { tdx }, *dparams[] = { tdw };
+  KilnOpArgs args = { .src = srcs, .dst = ty, .params = params, .n_params = 1, .diff_src = dsrcs,
+                      .diff_dst = tdy, .diff_params = dparams, .train = TRUE };
+  g_assert_true (kiln_op_forward (op, &args, &error));
+  g_assert_true (kiln_op_backward_data (op, &args, &error));
+  g_assert_true (kiln_op_backward_weights (op, &args, &error));
+  g_assert_no_error (error);
+
+  g_autofree float *want_y = kiln_tensor_dup_host (ty);
+  g_autofree float *want_dx = kiln_tensor_dup_host (tdx);
+  g_autofree float *want_dw = kiln_tensor_dup_host (tdw);
+  g_assert_cmpfloat (cuda_test_rel_err (y, want_y, kiln_shape_n_elements (&out)), <, 1e-6);
+  g_assert_cmpfloat (cuda_test_rel_err (dx, want_dx, kiln_shape_n_elements (&in)), <, 1e-6);
+  g_assert_cmpfloat (cuda_test_rel_err (dw, want_dw, kiln_shape_n_elements (&wshape)), <, 1e-6);
+  kiln_layer_spec_clear (&l);
+}
+
 static void
 test_algo_cache (void)
 {
@@ -597,6 +690,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/cuda/host/conv-geometry", test_conv_geometry);
   g_test_add_func ("/cuda/host/pool-geometry", test_pool_geometry);
   g_test_add_func ("/cuda/host/gemm-geometry", test_gemm_geometry);
+  g_test_add_func ("/cuda/host/gemm-calls", test_gemm_calls);
   g_test_add_func ("/cuda/host/algo-cache", test_algo_cache);
   g_test_add_func ("/cuda/host/workspace", test_workspace_plan);
   g_test_add_func ("/cuda/host/errors", test_error_mapping);
