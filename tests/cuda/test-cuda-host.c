@@ -49,6 +49,26 @@ test_dropout_hash (void)
 
 static KilnBackend *cpu;
 
+static float *
+random_host (GRand *rand, gint64 n)
+{
+  float *v = g_new (float, n);
+  for (gint64 i = 0; i < n; i++)
+    v[i] = (float) g_rand_double_range (rand, -1, 1);
+  return v;
+}
+
+static KilnTensor *
+cpu_tensor (const KilnShape *shape, const float *host)
+{
+  g_autoptr(GError) error = NULL;
+  KilnTensor *t = kiln_tensor_new (cpu, shape, &error);
+  g_assert_no_error (error);
+  if (host != NULL)
+    kiln_tensor_upload (t, host, kiln_shape_n_elements (shape));
+  return t;
+}
+
 /* Every input is held by exactly the outputs kiln_cuda_pool_covering
  * names, for any window, stride and padding. */
 static void
@@ -122,12 +142,8 @@ check_pool_case (const KilnLayerSpec *l, const KilnShape *in, GRand *rand)
 
   g_autoptr(KilnOp) op = kiln_backend_op_new (cpu, &desc, &error);
   g_assert_no_error (error);
-  g_autoptr(KilnTensor) tx = kiln_tensor_new (cpu, in, &error);
-  g_autoptr(KilnTensor) tdx = kiln_tensor_new (cpu, in, &error);
-  g_autoptr(KilnTensor) ty = kiln_tensor_new (cpu, out, &error);
-  g_autoptr(KilnTensor) tdy = kiln_tensor_new (cpu, out, &error);
-  kiln_tensor_upload (tx, x, n_in);
-  kiln_tensor_upload (tdy, dy, n_out);
+  g_autoptr(KilnTensor) tx = cpu_tensor (in, x), tdx = cpu_tensor (in, NULL);
+  g_autoptr(KilnTensor) ty = cpu_tensor (out, NULL), tdy = cpu_tensor (out, dy);
   KilnTensor *srcs[] = { tx }, *dsrcs[] = { tdx };
   KilnOpArgs args = { .src = srcs, .dst = ty, .diff_src = dsrcs, .diff_dst = tdy, .train = TRUE };
   g_assert_true (kiln_op_forward (op, &args, &error));
@@ -457,26 +473,6 @@ column_major_sgemm (const KilnCudaGemmCall *g, const float *a, const float *b, f
           }
         c[i + (gint64) j * g->ldc] = (float) sum;
       }
-}
-
-static float *
-random_host (GRand *rand, gint64 n)
-{
-  float *v = g_new (float, n);
-  for (gint64 i = 0; i < n; i++)
-    v[i] = (float) g_rand_double_range (rand, -1, 1);
-  return v;
-}
-
-static KilnTensor *
-cpu_tensor (const KilnShape *shape, const float *host)
-{
-  g_autoptr(GError) error = NULL;
-  KilnTensor *t = kiln_tensor_new (cpu, shape, &error);
-  g_assert_no_error (error);
-  if (host != NULL)
-    kiln_tensor_upload (t, host, kiln_shape_n_elements (shape));
-  return t;
 }
 
 /* The three cuBLAS calls of an inner product, run as cuBLAS defines them
