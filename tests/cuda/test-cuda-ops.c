@@ -168,19 +168,36 @@ side_args (Side *s, guint n_params, gboolean train, guint64 seed)
   };
 }
 
+/* A CUDA backend made with other settings, for the cases that depend on
+ * them: timed algorithm search, and TF32 (which rounds products to a
+ * 10-bit mantissa, hence its looser bound). */
+typedef struct {
+  const char *variable, *value;
+  double tol;
+  KilnBackend *backend;
+} Variant;
+
+static Variant variants[] = {
+  { "KILN_CUDA_CONV_SEARCH", "find", TOL, NULL },
+  { "KILN_CUDA_TF32", "1", 5e-3, NULL },
+};
+
+typedef struct {
+  const Case *c;
+  Variant *variant;
+} VariantCase;
+
 static void
-run_case (gconstpointer data)
+check_case (const Case *c, KilnBackend *on_gpu, double tol)
 {
-  const Case *c = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GRand) rand = g_rand_new_with_seed (g_str_hash (c->name));
   KilnOpDesc desc;
   KilnShape pshapes[KILN_OP_MAX_PARAMS];
   guint n_learn;
-  Side sides[2] = { { .backend = gpu }, { .backend = cpu } };
+  Side sides[2] = { { .backend = on_gpu }, { .backend = cpu } };
   guint64 seed = 0x5eed14;
 
-  NEED_GPU ();
   g_autoptr(KilnNetSpec) net_spec = case_spec (c, &error);
   g_assert_no_error (error);
   const KilnLayerSpec *layer = kiln_net_spec_get_layer (net_spec, 0);
@@ -224,9 +241,9 @@ run_case (gconstpointer data)
       g_assert_true (kiln_op_forward (sides[s].op, &args, &error));
       g_assert_no_error (error);
     }
-  compare (c->name, "forward (train)", sides[0].dst, sides[1].dst, TOL);
+  compare (c->name, "forward (train)", sides[0].dst, sides[1].dst, tol);
   for (guint i = n_learn; i < n_params; i++)
-    compare (c->name, "running statistics", sides[0].params[i], sides[1].params[i], TOL);
+    compare (c->name, "running statistics", sides[0].params[i], sides[1].params[i], tol);
 
   for (guint s = 0; s < 2; s++)
     {
@@ -240,9 +257,9 @@ run_case (gconstpointer data)
         }
     }
   for (guint i = 0; i < desc.n_inputs; i++)
-    compare (c->name, "backward data", sides[0].dsrc[i], sides[1].dsrc[i], TOL);
+    compare (c->name, "backward data", sides[0].dsrc[i], sides[1].dsrc[i], tol);
   for (guint i = 0; i < n_learn; i++)
-    compare (c->name, "backward weights", sides[0].dparams[i], sides[1].dparams[i], TOL);
+    compare (c->name, "backward weights", sides[0].dparams[i], sides[1].dparams[i], tol);
 
   for (guint s = 0; s < 2; s++)
     {
@@ -250,7 +267,7 @@ run_case (gconstpointer data)
       g_assert_true (kiln_op_forward (sides[s].op, &args, &error));
       g_assert_no_error (error);
     }
-  compare (c->name, "forward (eval)", sides[0].dst, sides[1].dst, TOL);
+  compare (c->name, "forward (eval)", sides[0].dst, sides[1].dst, tol);
 
   for (guint s = 0; s < 2; s++)
     side_clear (&sides[s]);
@@ -258,6 +275,30 @@ run_case (gconstpointer data)
     g_free (src[i]);
   for (guint i = 0; i < n_params; i++)
     g_free (params[i]);
+}
+
+static void
+run_case (gconstpointer data)
+{
+  NEED_GPU ();
+  check_case (data, gpu, TOL);
+}
+
+static void
+run_variant (gconstpointer data)
+{
+  const VariantCase *vc = data;
+
+  NEED_GPU ();
+  if (vc->variant->backend == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      g_setenv (vc->variant->variable, vc->variant->value, TRUE);
+      vc->variant->backend = kiln_backend_new ("cuda", &error);
+      g_unsetenv (vc->variant->variable);
+      g_assert_no_error (error);
+    }
+  check_case (vc->c, vc->variant->backend, vc->variant->tol);
 }
 
 /* The dropout mask is the CPU's element for element: same zeros. */
@@ -613,6 +654,17 @@ main (int argc, char *argv[])
       g_autofree char *path = g_strdup_printf ("/gpu/cuda/ops/%s", cases[i].name);
       g_test_add_data_func (path, &cases[i], run_case);
     }
+  /* The convolutions and inner products again with the other settings. */
+  for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      if (g_str_has_prefix (cases[i].name, "conv") || g_str_has_prefix (cases[i].name, "fc"))
+        {
+          VariantCase *vc = g_new (VariantCase, 1);
+          *vc = (VariantCase) { &cases[i], &variants[v] };
+          g_autofree char *path = g_strdup_printf ("/gpu/cuda/%s=%s/%s", variants[v].variable,
+                                                   variants[v].value, cases[i].name);
+          g_test_add_data_func_full (path, vc, run_variant, g_free);
+        }
   g_test_add_func ("/gpu/cuda/dropout-mask", test_dropout_mask);
   g_test_add_func ("/gpu/cuda/updates", test_updates);
   g_test_add_func ("/gpu/cuda/loss", test_loss);
@@ -622,6 +674,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/gpu/cuda/sgd-steps", test_sgd_steps);
 
   int ret = g_test_run ();
+  for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
+    g_clear_pointer (&variants[v].backend, kiln_backend_free);
   g_clear_pointer (&gpu, kiln_backend_free);
   kiln_backend_free (cpu);
   g_free (no_gpu_reason);
