@@ -30,9 +30,10 @@ run_fill_check (int device, GError **error)
       cudaFree (data);
       cudaGetDeviceProperties (&prop, device);
       g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
-                   "CUDA: device %d (%s, compute %d.%d) is older than this Kiln's GPU code "
-                   "(compute 7.5 or newer) or newer than its driver; Kiln will use the CPU backend",
-                   device, prop.name, prop.major, prop.minor);
+                   "CUDA: this Kiln's GPU code does not run on device %d (%s, compute %d.%d): "
+                   "it needs compute 7.5 or newer and a driver for CUDA %d; Kiln will use the "
+                   "CPU backend", device, prop.name, prop.major, prop.minor,
+                   CUDART_VERSION / 1000);
       return FALSE;
     }
   gboolean ok = kiln_cuda_check_runtime (launched, "CUDA", "the fill kernel", error) &&
