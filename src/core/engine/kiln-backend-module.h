@@ -20,7 +20,7 @@
 G_BEGIN_DECLS
 
 /* Bump whenever KilnBackendModuleInfo or the backend vtable changes. */
-#define KILN_BACKEND_MODULE_API_VERSION 2
+#define KILN_BACKEND_MODULE_API_VERSION 3
 #define KILN_BACKEND_MODULE_ENTRY_SYMBOL "kiln_backend_module_entry"
 
 typedef struct {

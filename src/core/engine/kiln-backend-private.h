@@ -49,6 +49,15 @@ struct _KilnBackendVTable {
   gboolean  (*softmax_cross_entropy) (KilnBackend *self, const KilnTensor *logits,
                                       const int *labels, KilnTensor *diff, double *loss,
                                       int *n_correct, GError **error);
+  /* Optional (NULL: the caller converts on the host with
+   * kiln_batch_loader_convert_sample). A cached uint8 batch (host, @n ×
+   * @channels × @height × @width) to float in @dst: per sample the crop of
+   * @dst's size at (@crops[3i], @crops[3i+1]), mirrored when @crops[3i+2],
+   * minus @mean (1 × C × H × W on this backend, or NULL), times @scale. */
+  gboolean  (*convert_batch)    (KilnBackend *self, const guint8 *pixels, int n, int channels,
+                                 int height, int width, const int *crops,
+                                 const KilnTensor *mean, float scale, KilnTensor *dst,
+                                 GError **error);
 };
 
 /* Sets the common fields; @name and @description are copied. */
