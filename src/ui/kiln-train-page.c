@@ -407,10 +407,17 @@ show_confusion (KilnTrainPage *self, KilnEvaluation *evaluation)
           g_autofree char *tip = g_strdup_printf (_("%s taken for %s: %u"),
                                                   kiln_evaluation_get_class_name (evaluation, t),
                                                   kiln_evaluation_get_class_name (evaluation, p), count);
-          GtkWidget *cell = grid_label (value, "confusion-cell");
+          /* A button: its images open in the Curate page. */
+          GtkWidget *cell = gtk_button_new ();
+          gtk_button_set_child (GTK_BUTTON (cell), grid_label (value, "confusion-count"));
+          gtk_widget_add_css_class (cell, "flat");
+          gtk_widget_add_css_class (cell, "confusion-cell");
           gtk_widget_add_css_class (cell, t == p ? "confusion-right" : "confusion-wrong");
           gtk_widget_add_css_class (cell, level);
           gtk_widget_set_tooltip_text (cell, tip);
+          gtk_actionable_set_action_name (GTK_ACTIONABLE (cell), "train.open-cell");
+          gtk_actionable_set_action_target (GTK_ACTIONABLE (cell), "(uu)", t, p);
+          gtk_widget_set_sensitive (cell, count > 0);
           gtk_grid_attach (self->confusion_grid, cell, p + 1, t + 1, 1, 1);
         }
     }
@@ -841,6 +848,31 @@ stop_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
     kiln_trainer_stop (self->trainer);
 }
 
+/* (true class, predicted class): that cell's images in the Curate page. */
+static void
+open_cell_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnTrainPage *self = KILN_TRAIN_PAGE (widget);
+  guint t, p;
+
+  g_variant_get (parameter, "(uu)", &t, &p);
+  if (self->evaluation == NULL || t >= kiln_evaluation_get_n_classes (self->evaluation)
+      || p >= kiln_evaluation_get_n_classes (self->evaluation))
+    return;
+  g_autoptr(GArray) items = kiln_evaluation_get_cell (self->evaluation, t, p);
+  g_autoptr(GArray) ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), items->len);
+  for (guint i = 0; i < items->len; i++)
+    {
+      gint64 id = (gint64) g_array_index (items, KilnEvaluationItem, i).source;
+      g_array_append_val (ids, id);
+    }
+  g_autofree char *title = g_strdup_printf (_("%s predicted as %s"),
+                                            kiln_evaluation_get_class_name (self->evaluation, t),
+                                            kiln_evaluation_get_class_name (self->evaluation, p));
+  GVariant *list = g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ids->data, ids->len, sizeof (gint64));
+  gtk_widget_activate_action (widget, "win.curate-images", "(s@ax)", title, list);
+}
+
 static void
 show_list_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
@@ -1007,6 +1039,7 @@ kiln_train_page_class_init (KilnTrainPageClass *klass)
   gtk_widget_class_install_action (widget_class, "train.stop", NULL, stop_activated);
   gtk_widget_class_install_action (widget_class, "train.export-charts", "s", export_charts_activated);
   gtk_widget_class_install_action (widget_class, "train.show-list", NULL, show_list_activated);
+  gtk_widget_class_install_action (widget_class, "train.open-cell", "(uu)", open_cell_activated);
 }
 
 static void

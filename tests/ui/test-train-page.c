@@ -4,7 +4,8 @@
  * run feeds the charts every row of its metrics.csv, in order, while the
  * window keeps drawing; Stop leaves a run that Resume finishes; a run that
  * kiln-cli starts meanwhile appears in the list by itself; closing the
- * window while a run trains does not wait for it. */
+ * window while a run trains does not wait for it; a cell of the confusion
+ * matrix, clicked, shows its images in the Curate page. */
 #include <adwaita.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -351,6 +352,73 @@ has_evaluation (gpointer page)
   return kiln_train_page_get_evaluation (page) != NULL;
 }
 
+/* The store ids of the run's validation images, read from its
+ * split-ids.tsv here rather than through the core. */
+static GHashTable *
+read_val_ids (const char *run_dir)
+{
+  g_autofree char *path = g_build_filename (run_dir, "split-ids.tsv", NULL);
+  g_autofree char *text = NULL;
+  GHashTable *ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (lines[i], "\t", 3);
+      if (g_strv_length (fields) == 3 && g_str_equal (fields[1], "val"))
+        g_hash_table_add (ids, g_memdup2 (&(gint64) { g_ascii_strtoll (fields[0], NULL, 10) }, sizeof (gint64)));
+    }
+  return ids;
+}
+
+/* Each cell of the confusion matrix, clicked, shows exactly its images in
+ * the Curate page: as many as the cell counts, all of its true class, and
+ * the cells together are the validation images, each once. */
+static void
+assert_cells_open_their_images (Fixture *f, const char *run_dir)
+{
+  KilnEvaluation *evaluation = kiln_train_page_get_evaluation (f->page);
+  KilnCuratePage *curate = kiln_test_curate_page (f->window);
+  AdwViewStack *stack = kiln_test_child (f->window, KILN_TYPE_WINDOW, "view_stack");
+  guint k = kiln_evaluation_get_n_classes (evaluation);
+  g_autoptr(GHashTable) val = read_val_ids (run_dir);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+
+  g_assert_cmpuint (g_hash_table_size (val), ==, kiln_evaluation_get_n (evaluation));
+  for (guint t = 0; t < k; t++)
+    for (guint p = 0; p < k; p++)
+      {
+        guint want = kiln_evaluation_get_confusion (evaluation, t, p);
+        const char *true_name = kiln_evaluation_get_class_name (evaluation, t);
+        adw_view_stack_set_visible_child_name (stack, "train");
+        g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "train.open-cell", "(uu)", t, p));
+        g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "curate");
+        GListModel *images = G_LIST_MODEL (kiln_curate_page_get_images (curate));
+        g_assert_cmpuint (g_list_model_get_n_items (images), ==, want);
+        for (guint i = 0; i < want; i++)
+          {
+            g_autoptr(KilnImageItem) item = g_list_model_get_item (images, i);
+            gint64 id = kiln_image_item_get_id (item);
+            g_assert_true (g_hash_table_contains (val, &id));
+            g_assert_true (g_hash_table_add (seen, g_memdup2 (&id, sizeof id)));
+            g_assert_cmpstr (kiln_image_item_get_class_name (item), ==, true_name);
+          }
+        g_autofree char *title = g_strdup_printf ("%s predicted as %s", true_name,
+                                                  kiln_evaluation_get_class_name (evaluation, p));
+        g_autofree char *count = g_strdup_printf (want == 1 ? "%u image" : "%u images", want);
+        kiln_test_assert_curate_title (curate, title, count);
+        g_assert_true (gtk_widget_get_visible (kiln_test_child (curate, KILN_TYPE_CURATE_PAGE, "all_button")));
+      }
+  g_assert_cmpuint (g_hash_table_size (seen), ==, g_hash_table_size (val));
+
+  /* Show All is the way back. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (curate), "curate.filter", "s", "all"));
+  g_assert_false (gtk_widget_get_visible (kiln_test_child (curate, KILN_TYPE_CURATE_PAGE, "all_button")));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (kiln_curate_page_get_images (curate))), >,
+                    g_hash_table_size (val));
+}
+
 static void
 test_live_chart (void)
 {
@@ -449,6 +517,7 @@ test_live_chart (void)
   g_assert_nonnull (evaluation);
   g_assert_cmpuint (kiln_evaluation_get_n_classes (evaluation), ==, 2);
   g_assert_cmpuint (kiln_evaluation_get_n (evaluation), ==, 2);
+  assert_cells_open_their_images (&f, run_dir);
   fixture_teardown (&f);
 }
 

@@ -56,6 +56,12 @@ double          kiln_evaluation_get_recall    (KilnEvaluation *self,
 /* Up to @limit items (0: all): wrong predictions, most confident first. */
 GArray         *kiln_evaluation_get_misclassified   (KilnEvaluation *self,
                                                      guint           limit);
+/* The images of one cell of the confusion matrix (true class
+ * @true_class taken for @predicted_class), most confident first: what a
+ * click on the cell opens. */
+GArray         *kiln_evaluation_get_cell            (KilnEvaluation *self,
+                                                     int             true_class,
+                                                     int             predicted_class);
 /* Up to @limit correct predictions with the lowest true-class probability. */
 GArray         *kiln_evaluation_get_least_confident (KilnEvaluation *self,
                                                      guint           limit);

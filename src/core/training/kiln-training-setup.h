@@ -119,6 +119,12 @@ KilnLabelSet *kiln_training_read_subset  (const char  *run_dir,
                                           const char  *subset,
                                           char       **images_root,
                                           GError     **error);
+/* The store ids of @subset's images, in the order of SUBSET.txt (from the
+ * run's split-ids.tsv); KILN_ERROR_NOT_FOUND for a run made before Kiln
+ * wrote it. */
+GArray       *kiln_training_read_subset_ids (const char  *run_dir,
+                                             const char  *subset,
+                                             GError     **error);
 /* The image conversion a run's config describes. */
 gboolean     kiln_training_config_get_image_spec (JsonObject    *config,
                                                   KilnImageSpec *spec,
