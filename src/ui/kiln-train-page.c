@@ -34,6 +34,9 @@ struct _KilnTrainPage
   KilnChart *lr_chart;
   GtkLabel *confusion_label;
   GtkGrid *confusion_grid;
+  GtkLabel *suspects_label;
+  GtkWidget *suspects_progress_box;
+  GtkProgressBar *suspects_progress;
   GtkTextView *log_view;
   KilnRunWizard *wizard;
 
@@ -53,6 +56,7 @@ struct _KilnTrainPage
   char *trainer_run_id;
   KilnMetricList *live_metrics;
   gboolean resuming;
+  KilnProgress *suspects;       /* finding suspects, or NULL */
   GCancellable *cancellable;    /* the page's lifetime */
   GtkFileChooserNative *chooser;
 };
@@ -170,6 +174,16 @@ update_actions (KilnTrainPage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.continue", state == KILN_TRAINER_PAUSED);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.stop", self->trainer != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.resume-run", self->trainer == NULL && !self->resuming);
+
+  /* Suspects train k models: not beside a run, and of a run with a checkpoint. */
+  const KilnRunInfo *info = self->selected ? kiln_run_item_get_info (self->selected) : NULL;
+  gboolean scorable = info != NULL && info->problem == NULL && info->summary.iteration > 0;
+  g_autofree char *saved = info ? g_build_filename (info->dir, KILN_SUSPECTS_FILE, NULL) : NULL;
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.find-suspects",
+                                 scorable && self->trainer == NULL && self->suspects == NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.cancel-suspects", self->suspects != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.show-suspects",
+                                 saved != NULL && g_file_test (saved, G_FILE_TEST_EXISTS));
 }
 
 /* ---- the runs list --------------------------------------------------------- */
@@ -577,6 +591,7 @@ show_state (KilnTrainPage *self)
     gtk_actionable_set_action_target (GTK_ACTIONABLE (self->resume_button), "s", info->dir);
   if (live)
     update_live (self);
+  update_actions (self);
 }
 
 /* A reading of the selected run's folder says something new. */
@@ -780,6 +795,109 @@ resume_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
   adopt_trainer (self, trainer);
 }
 
+/* ---- suspects --------------------------------------------------------------- */
+
+/* Hands @suspects (of run @id) to the Curate page. */
+static void
+open_suspects (KilnTrainPage *self, const char *id, GPtrArray *suspects)
+{
+  g_autoptr(GArray) ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), suspects->len);
+
+  for (guint i = 0; i < suspects->len; i++)
+    g_array_append_val (ids, ((KilnSuspect *) suspects->pdata[i])->image_id);
+  g_autofree char *title = g_strdup_printf (_("Suspects of run %s"), id);
+  GVariant *list = g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ids->data, ids->len, sizeof (gint64));
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.curate-images", "(s@ax)", title, list);
+}
+
+static void
+on_suspects_progress (KilnProgress *progress, KilnTrainPage *self)
+{
+  KilnProgressSnapshot s;
+  kiln_progress_snapshot (progress, &s, NULL);
+  g_autofree char *text = kiln_progress_format (&s);
+  gtk_progress_bar_set_fraction (self->suspects_progress, s.total > 0 ? (double) s.done / s.total : 0);
+  gtk_progress_bar_set_text (self->suspects_progress, text);
+}
+
+static void
+suspects_found (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(KilnTrainPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) suspects = kiln_suspects_find_finish (result, &error);
+  g_autoptr(KilnProgress) progress = g_steal_pointer (&self->suspects);
+
+  /* The page went meanwhile. */
+  if (self->cancellable == NULL || g_cancellable_is_cancelled (self->cancellable))
+    return;
+  g_signal_handlers_disconnect_by_data (progress, self);
+  gtk_widget_set_visible (self->suspects_progress_box, FALSE);
+  update_actions (self);
+  if (suspects == NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("No suspects were found: %s"), error->message);
+      show_toast (self, g_cancellable_is_cancelled (kiln_progress_get_cancellable (progress))
+                        ? _("Finding suspects cancelled") : text);
+      return;
+    }
+  const char *id = g_object_get_data (G_OBJECT (progress), "run-id");
+  open_suspects (self, id, suspects);
+}
+
+static void
+find_suspects_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnTrainPage *self = KILN_TRAIN_PAGE (widget);
+  KilnSuspectsOptions options;
+
+  if (self->selected == NULL || self->suspects != NULL)
+    return;
+  if (self->trainer != NULL)
+    {
+      show_toast (self, _("A run is already training; stop it first"));
+      return;
+    }
+  kiln_suspects_options_init (&options);
+  options.top = 50;
+  self->suspects = kiln_progress_new ("suspects");
+  g_object_set_data_full (G_OBJECT (self->suspects), "run-id", g_strdup (kiln_run_item_get_id (self->selected)),
+                          g_free);
+  g_signal_connect (self->suspects, "changed", G_CALLBACK (on_suspects_progress), self);
+  gtk_progress_bar_set_fraction (self->suspects_progress, 0);
+  gtk_progress_bar_set_text (self->suspects_progress, _("Training the folds…"));
+  gtk_widget_set_visible (self->suspects_progress_box, TRUE);
+  update_actions (self);
+  /* k trainings and k evaluations: on a worker, cancelled with the page. */
+  kiln_suspects_find_async (kiln_run_item_get_dir (self->selected), &options, self->suspects, self->cancellable,
+                            suspects_found, g_object_ref (self));
+}
+
+static void
+cancel_suspects_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnTrainPage *self = KILN_TRAIN_PAGE (widget);
+
+  if (self->suspects != NULL)
+    g_cancellable_cancel (kiln_progress_get_cancellable (self->suspects));
+}
+
+static void
+show_suspects_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnTrainPage *self = KILN_TRAIN_PAGE (widget);
+  g_autoptr(GError) error = NULL;
+
+  if (self->selected == NULL)
+    return;
+  g_autofree char *path = g_build_filename (kiln_run_item_get_dir (self->selected), KILN_SUSPECTS_FILE, NULL);
+  g_autoptr(GPtrArray) suspects = kiln_suspects_load (path, &error);
+  if (suspects == NULL)
+    show_toast (self, error->message);
+  else
+    open_suspects (self, kiln_run_item_get_id (self->selected), suspects);
+}
+
 /* ---- actions --------------------------------------------------------------- */
 
 static void
@@ -941,6 +1059,8 @@ kiln_train_page_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  if (self->suspects != NULL)
+    g_signal_handlers_disconnect_by_data (self->suspects, self);
   g_clear_handle_id (&self->select_source, g_source_remove);
   if (self->selected_cancellable != NULL)
     g_cancellable_cancel (self->selected_cancellable);
@@ -1026,6 +1146,9 @@ kiln_train_page_class_init (KilnTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, confusion_label);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, confusion_grid);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, log_view);
+  gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, suspects_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, suspects_progress_box);
+  gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, suspects_progress);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, wizard);
   gtk_widget_class_bind_template_callback (widget_class, run_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, wizard_prepared_cb);
@@ -1040,6 +1163,9 @@ kiln_train_page_class_init (KilnTrainPageClass *klass)
   gtk_widget_class_install_action (widget_class, "train.export-charts", "s", export_charts_activated);
   gtk_widget_class_install_action (widget_class, "train.show-list", NULL, show_list_activated);
   gtk_widget_class_install_action (widget_class, "train.open-cell", "(uu)", open_cell_activated);
+  gtk_widget_class_install_action (widget_class, "train.find-suspects", NULL, find_suspects_activated);
+  gtk_widget_class_install_action (widget_class, "train.cancel-suspects", NULL, cancel_suspects_activated);
+  gtk_widget_class_install_action (widget_class, "train.show-suspects", NULL, show_suspects_activated);
 }
 
 static void

@@ -683,6 +683,68 @@ test_stop_resume_and_cli_run (void)
 }
 
 static gboolean
+suspects_idle (gpointer page)
+{
+  return !gtk_widget_get_visible (kiln_test_child (page, KILN_TYPE_TRAIN_PAGE, "suspects_progress_box"));
+}
+
+static gboolean
+curate_title_starts (gpointer data)
+{
+  gpointer *args = data;
+  GtkLabel *title = kiln_test_child (args[0], KILN_TYPE_CURATE_PAGE, "title_label");
+  return g_str_has_prefix (gtk_label_get_text (title), args[1]);
+}
+
+/* Find Suspects trains its folds on a worker with progress and Cancel, and
+ * opens what it found in the Curate page: the images suspects.tsv lists. */
+static void
+test_find_suspects (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  fixture_setup (&f, TRUE);
+  kiln_test_train_bars (f.project, "bars", 10);
+  gpointer selected[] = { f.page, (gpointer) "bars" };
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.select-run", "s", "bars"));
+  kiln_test_spin_until (selected_is, selected, 10);
+  g_assert_cmpstr (kiln_train_page_get_selected (f.page), ==, "bars");
+  g_autofree char *tsv = g_build_filename (f.project, "runs", "bars", KILN_SUSPECTS_FILE, NULL);
+
+  /* Cancel stops it, and nothing is written. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.find-suspects", NULL));
+  g_assert_false (suspects_idle (f.page));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.cancel-suspects", NULL));
+  kiln_test_spin_until (suspects_idle, f.page, 30);
+  g_assert_true (suspects_idle (f.page));
+  g_assert_false (g_file_test (tsv, G_FILE_TEST_EXISTS));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.find-suspects", NULL));
+  KilnCuratePage *curate = kiln_test_curate_page (f.window);
+  gpointer titled[] = { curate, (gpointer) "Suspects of run bars" };
+  kiln_test_spin_until (curate_title_starts, titled, 60);
+  g_assert_true (curate_title_starts (titled));
+  g_assert_true (suspects_idle (f.page));
+  g_autoptr(GPtrArray) suspects = kiln_suspects_load (tsv, &error);
+  g_assert_no_error (error);
+  /* Every training image of the split (15 of 20) is judged. */
+  g_assert_cmpuint (suspects->len, >, 10);
+  GListModel *images = G_LIST_MODEL (kiln_curate_page_get_images (curate));
+  g_assert_cmpuint (g_list_model_get_n_items (images), ==, suspects->len);
+  for (guint i = 0; i < suspects->len; i++)
+    {
+      KilnSuspect *s = suspects->pdata[i];
+      guint at = kiln_image_list_find (KILN_IMAGE_LIST (images), s->image_id);
+      g_assert_cmpuint (at, !=, G_MAXUINT);
+      g_autoptr(KilnImageItem) item = g_list_model_get_item (images, at);
+      g_assert_cmpstr (kiln_image_item_get_path (item), ==, s->path);
+      g_assert_cmpstr (kiln_image_item_get_class_name (item), ==, s->given_class);
+    }
+  fixture_teardown (&f);
+}
+
+static gboolean
 is_null (gpointer data)
 {
   return *(gpointer *) data == NULL;
@@ -774,6 +836,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/train-page/wizard-matches-cli", test_wizard_matches_cli);
   g_test_add_func ("/train-page/wizard-refusal-is-shown", test_wizard_refusal_is_shown);
   g_test_add_func ("/train-page/live-chart", test_live_chart);
+  g_test_add_func ("/train-page/find-suspects", test_find_suspects);
   g_test_add_func ("/train-page/stop-resume-and-cli-run", test_stop_resume_and_cli_run);
   g_test_add_func ("/train-page/closing-while-training-does-not-wait", test_closing_while_training_does_not_wait);
   return g_test_run ();

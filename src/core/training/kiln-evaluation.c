@@ -91,6 +91,13 @@ kiln_evaluation_get_n (KilnEvaluation *self)
   return self->items->len;
 }
 
+const KilnEvaluationItem *
+kiln_evaluation_get_item (KilnEvaluation *self, guint index)
+{
+  g_return_val_if_fail (index < self->items->len, NULL);
+  return &g_array_index (self->items, KilnEvaluationItem, index);
+}
+
 guint
 kiln_evaluation_get_n_classes (KilnEvaluation *self)
 {

@@ -38,6 +38,9 @@ gboolean        kiln_evaluation_add_batch     (KilnEvaluation *self,
 
 guint           kiln_evaluation_get_n         (KilnEvaluation *self);
 guint           kiln_evaluation_get_n_classes (KilnEvaluation *self);
+/* The @index-th image added, in the order they were added. */
+const KilnEvaluationItem *kiln_evaluation_get_item (KilnEvaluation *self,
+                                                    guint           index);
 const char     *kiln_evaluation_get_class_name (KilnEvaluation *self,
                                                 guint           class_index);
 double          kiln_evaluation_get_top1      (KilnEvaluation *self);
