@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "kiln-json-text.h"
+#include "kiln-cache-policy.h"
 #include "kiln-dataset.h"
 #include "kiln-error.h"
 #include "kiln-labels.h"
@@ -35,7 +36,8 @@ kiln_training_cache_path (const char *project_dir, const KilnImageSpec *spec)
 {
   g_autofree char *name = g_strdup_printf ("images-%dx%dx%d-%s.kilncache", spec->height, spec->width,
                                            (int) spec->channels, kiln_resize_mode_to_string (spec->mode));
-  return g_build_filename (project_dir, "cache", name, NULL);
+  g_autofree char *caches = kiln_cache_dir (project_dir);
+  return g_build_filename (caches, name, NULL);
 }
 
 KilnTensorCache *
