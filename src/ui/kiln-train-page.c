@@ -32,6 +32,7 @@ struct _KilnTrainPage
   KilnChart *loss_chart;
   KilnChart *accuracy_chart;
   KilnChart *lr_chart;
+  GtkWidget *compare_list;
   GtkLabel *confusion_label;
   GtkGrid *confusion_grid;
   GtkLabel *suspects_label;
@@ -57,6 +58,7 @@ struct _KilnTrainPage
   KilnMetricList *live_metrics;
   gboolean resuming;
   KilnProgress *suspects;       /* finding suspects, or NULL */
+  GHashTable *overlays;         /* run id → its KilnMetricList, drawn under the selected run's */
   GCancellable *cancellable;    /* the page's lifetime */
   GtkFileChooserNative *chooser;
 };
@@ -330,6 +332,16 @@ kiln_train_page_set_project (KilnTrainPage *self, const char *project_dir)
     }
   g_free (self->project_dir);
   self->project_dir = g_strdup (project_dir);
+  /* Another project's runs are not compared with. */
+  GHashTableIter iter;
+  gpointer id;
+  g_hash_table_iter_init (&iter, self->overlays);
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    {
+      kiln_chart_remove_overlay (self->loss_chart, id);
+      kiln_chart_remove_overlay (self->accuracy_chart, id);
+    }
+  g_hash_table_remove_all (self->overlays);
   if (self->runs != NULL)
     g_signal_handlers_disconnect_by_data (self->runs, self);
   g_clear_object (&self->runs);
@@ -898,6 +910,88 @@ show_suspects_activated (GtkWidget *widget, const char *action_name, GVariant *p
     open_suspects (self, kiln_run_item_get_id (self->selected), suspects);
 }
 
+/* ---- comparing runs ---------------------------------------------------------- */
+
+static void
+overlay_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(KilnTrainPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!kiln_metric_list_load_finish (KILN_METRIC_LIST (source), result, &error)
+      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && self->cancellable != NULL)
+    show_toast (self, error->message);
+}
+
+/* (run id, on): that run's loss and accuracy drawn dimmed under the selected run's. */
+static void
+set_overlay_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnTrainPage *self = KILN_TRAIN_PAGE (widget);
+  KilnChart *charts[] = { self->loss_chart, self->accuracy_chart };
+  const char *id;
+  gboolean on;
+
+  g_variant_get (parameter, "(&sb)", &id, &on);
+  KilnRunItem *item = self->runs ? kiln_runs_model_find (self->runs, id, NULL) : NULL;
+  if (on == g_hash_table_contains (self->overlays, id) || (on && item == NULL))
+    return;
+  if (!on)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (charts); i++)
+        kiln_chart_remove_overlay (charts[i], id);
+      g_hash_table_remove (self->overlays, id);
+      return;
+    }
+  KilnMetricList *metrics = kiln_metric_list_new ();
+  g_hash_table_insert (self->overlays, g_strdup (id), metrics);
+  for (guint i = 0; i < G_N_ELEMENTS (charts); i++)
+    kiln_chart_add_overlay (charts[i], id, G_LIST_MODEL (metrics));
+  kiln_metric_list_load_async (metrics, kiln_run_item_get_dir (item), self->cancellable, overlay_loaded,
+                               g_object_ref (self));
+}
+
+static void
+compare_toggled_cb (GtkCheckButton *check, KilnTrainPage *self)
+{
+  gtk_widget_activate_action (GTK_WIDGET (self), "train.set-overlay", "(sb)",
+                              gtk_check_button_get_label (check), gtk_check_button_get_active (check));
+}
+
+/* The runs to compare with, listed afresh each time the popover opens. */
+static void
+compare_shown_cb (KilnTrainPage *self)
+{
+  GtkWidget *child;
+  guint n = self->runs ? g_list_model_get_n_items (G_LIST_MODEL (self->runs)) : 0;
+
+  while ((child = gtk_widget_get_first_child (self->compare_list)) != NULL)
+    gtk_box_remove (GTK_BOX (self->compare_list), child);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(KilnRunItem) item = g_list_model_get_item (G_LIST_MODEL (self->runs), i);
+      const char *id = kiln_run_item_get_id (item);
+      if (item == self->selected)
+        continue;
+      GtkWidget *check = gtk_check_button_new_with_label (id);
+      gtk_check_button_set_active (GTK_CHECK_BUTTON (check), g_hash_table_contains (self->overlays, id));
+      g_signal_connect (check, "toggled", G_CALLBACK (compare_toggled_cb), self);
+      gtk_box_append (GTK_BOX (self->compare_list), check);
+    }
+  if (gtk_widget_get_first_child (self->compare_list) == NULL)
+    {
+      GtkWidget *none = gtk_label_new (_("No other runs yet"));
+      gtk_widget_add_css_class (none, "dim-label");
+      gtk_box_append (GTK_BOX (self->compare_list), none);
+    }
+}
+
+static void
+reset_zoom_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  kiln_chart_zoom (KILN_TRAIN_PAGE (widget)->loss_chart, NAN, NAN);
+}
+
 /* ---- actions --------------------------------------------------------------- */
 
 static void
@@ -1107,6 +1201,7 @@ kiln_train_page_finalize (GObject *object)
 
   g_hash_table_unref (self->row_labels);
   g_hash_table_unref (self->evaluations);
+  g_hash_table_unref (self->overlays);
   g_free (self->project_dir);
   g_free (self->trainer_run_id);
   g_free (self->select_when_listed);
@@ -1143,6 +1238,7 @@ kiln_train_page_class_init (KilnTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, loss_chart);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, accuracy_chart);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, lr_chart);
+  gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, compare_list);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, confusion_label);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, confusion_grid);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, log_view);
@@ -1153,6 +1249,7 @@ kiln_train_page_class_init (KilnTrainPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, run_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, wizard_prepared_cb);
   gtk_widget_class_bind_template_callback (widget_class, wizard_cancelled_cb);
+  gtk_widget_class_bind_template_callback (widget_class, compare_shown_cb);
 
   gtk_widget_class_install_action (widget_class, "train.new-run", NULL, new_run_activated);
   gtk_widget_class_install_action (widget_class, "train.select-run", "s", select_run_activated);
@@ -1163,6 +1260,8 @@ kiln_train_page_class_init (KilnTrainPageClass *klass)
   gtk_widget_class_install_action (widget_class, "train.export-charts", "s", export_charts_activated);
   gtk_widget_class_install_action (widget_class, "train.show-list", NULL, show_list_activated);
   gtk_widget_class_install_action (widget_class, "train.open-cell", "(uu)", open_cell_activated);
+  gtk_widget_class_install_action (widget_class, "train.set-overlay", "(sb)", set_overlay_activated);
+  gtk_widget_class_install_action (widget_class, "train.reset-zoom", NULL, reset_zoom_activated);
   gtk_widget_class_install_action (widget_class, "train.find-suspects", NULL, find_suspects_activated);
   gtk_widget_class_install_action (widget_class, "train.cancel-suspects", NULL, cancel_suspects_activated);
   gtk_widget_class_install_action (widget_class, "train.show-suspects", NULL, show_suspects_activated);
@@ -1178,6 +1277,7 @@ kiln_train_page_init (KilnTrainPage *self)
   self->evaluations = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) kiln_evaluation_free);
   self->cancellable = g_cancellable_new ();
+  self->overlays = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 
   g_signal_connect (factory, "setup", G_CALLBACK (setup_row), self);
   g_signal_connect (factory, "bind", G_CALLBACK (bind_row), self);
@@ -1198,6 +1298,9 @@ kiln_train_page_init (KilnTrainPage *self)
   kiln_chart_add_series (self->lr_chart, _("learning rate"), KILN_RUN_PHASE_TRAIN, KILN_METRIC_LEARNING_RATE,
                          KILN_CHART_LINE);
   kiln_chart_set_range (self->lr_chart, 0, NAN);
+  /* One x axis for the three: a zoom or a longer run moves them together. */
+  kiln_chart_link (self->loss_chart, self->accuracy_chart);
+  kiln_chart_link (self->loss_chart, self->lr_chart);
   gtk_widget_set_visible (self->empty_button, FALSE);
   update_actions (self);
   show_selected (self);

@@ -744,6 +744,130 @@ test_find_suspects (void)
   fixture_teardown (&f);
 }
 
+static GtkEventController *
+controller_of (gpointer widget, GType type)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (widget));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) c = g_list_model_get_item (controllers, i);
+      if (G_TYPE_CHECK_INSTANCE_TYPE (c, type))
+        return c;
+    }
+  return NULL;
+}
+
+static gboolean
+chart_has_points (gpointer chart)
+{
+  return kiln_chart_get_n_points (chart, 0) > 0 && kiln_chart_get_plot_left (chart) > 0;
+}
+
+static gboolean
+overlay_filled (gpointer data)
+{
+  gpointer *args = data;
+  return kiln_chart_get_n_overlays (args[0]) == 1
+         && kiln_chart_get_overlay_n_points (args[0], 0, 0) == GPOINTER_TO_UINT (args[1]);
+}
+
+static gboolean
+plots_aligned (gpointer data)
+{
+  gpointer *charts = data;
+  return kiln_chart_get_plot_left (charts[0]) == kiln_chart_get_plot_left (charts[1])
+         && kiln_chart_get_plot_left (charts[1]) == kiln_chart_get_plot_left (charts[2]);
+}
+
+/* The three charts share one x axis (range and plot margin); dragging
+ * across one zooms all three, a double click and reset-zoom show the whole
+ * run again; an earlier run is overlaid on loss and accuracy and taken off. */
+static void
+test_charts_zoom_and_compare (void)
+{
+  Fixture f = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  fixture_setup (&f, TRUE);
+  kiln_test_train_bars (f.project, "short", 4);
+  kiln_test_train_bars (f.project, "long", 8);
+  gpointer selected[] = { f.page, (gpointer) "long" };
+  kiln_test_spin_until (is_listed, &(RunState) { kiln_train_page_get_runs (f.page), "long", 0, FALSE }, 10);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.select-run", "s", "long"));
+  kiln_test_spin_until (selected_is, selected, 10);
+  KilnChart *charts[] = { kiln_test_child (f.page, KILN_TYPE_TRAIN_PAGE, "loss_chart"),
+                          kiln_test_child (f.page, KILN_TYPE_TRAIN_PAGE, "accuracy_chart"),
+                          kiln_test_child (f.page, KILN_TYPE_TRAIN_PAGE, "lr_chart") };
+  kiln_test_spin_until (chart_has_points, charts[0], 10);
+  g_assert_true (chart_has_points (charts[0]));
+  kiln_test_spin_until (plots_aligned, charts, 5);
+  g_assert_true (plots_aligned (charts));
+
+  /* Whole run: 8 epochs of 5 batches, on each chart. */
+  double x0, x1;
+  for (guint i = 0; i < G_N_ELEMENTS (charts); i++)
+    {
+      kiln_chart_get_x_range (charts[i], &x0, &x1);
+      g_assert_cmpfloat (x0, ==, 0);
+      g_assert_cmpfloat (x1, ==, 40);
+      g_assert_false (kiln_chart_get_zoom (charts[i], NULL, NULL));
+    }
+
+  /* Dragging across the loss chart from 40% to 70% of its width zooms all three. */
+  GtkEventController *drag = controller_of (charts[0], GTK_TYPE_GESTURE_DRAG);
+  g_assert_nonnull (drag);
+  double w = gtk_widget_get_width (GTK_WIDGET (charts[0]));
+  g_signal_emit_by_name (drag, "drag-begin", 0.4 * w, 50.0);
+  g_signal_emit_by_name (drag, "drag-update", 0.3 * w, 0.0);
+  g_signal_emit_by_name (drag, "drag-end", 0.3 * w, 0.0);
+  g_assert_true (kiln_chart_get_zoom (charts[0], &x0, &x1));
+  g_assert_cmpfloat (x0, >, 0);
+  g_assert_cmpfloat (x1, <, 40);
+  g_assert_cmpfloat (x1 - x0, >, 5);
+  for (guint i = 1; i < G_N_ELEMENTS (charts); i++)
+    {
+      double y0, y1;
+      kiln_chart_get_x_range (charts[i], &y0, &y1);
+      g_assert_cmpfloat (y0, ==, x0);
+      g_assert_cmpfloat (y1, ==, x1);
+    }
+  /* A drag of a few pixels is a click: the zoom stays. */
+  g_signal_emit_by_name (drag, "drag-begin", 0.5 * w, 50.0);
+  g_signal_emit_by_name (drag, "drag-end", 3.0, 0.0);
+  g_assert_true (kiln_chart_get_zoom (charts[1], NULL, NULL));
+  /* A double click on the accuracy chart shows the whole run on all three. */
+  g_signal_emit_by_name (controller_of (charts[1], GTK_TYPE_GESTURE_CLICK), "pressed", 2, 0.5 * w, 50.0);
+  g_assert_false (kiln_chart_get_zoom (charts[0], NULL, NULL));
+  kiln_chart_zoom (charts[2], 10, 20);
+  g_assert_true (kiln_chart_get_zoom (charts[0], &x0, &x1));
+  g_assert_cmpfloat (x0, ==, 10);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.reset-zoom", NULL));
+  g_assert_false (kiln_chart_get_zoom (charts[2], NULL, NULL));
+
+  /* The short run overlaid: its rows, loss and accuracy only. */
+  g_autofree char *short_dir = g_build_filename (f.project, "runs", "short", NULL);
+  g_autoptr(GArray) rows = kiln_run_read_metrics (short_dir, &error);
+  g_assert_no_error (error);
+  guint n_train = 0;
+  for (guint i = 0; i < rows->len; i++)
+    n_train += g_array_index (rows, KilnRunMetrics, i).phase == KILN_RUN_PHASE_TRAIN;
+  g_assert_cmpuint (n_train, ==, 20);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.set-overlay", "(sb)", "short", TRUE));
+  gpointer filled[] = { charts[0], GUINT_TO_POINTER (n_train) };
+  kiln_test_spin_until (overlay_filled, filled, 10);
+  g_assert_true (overlay_filled (filled));
+  g_assert_cmpstr (kiln_chart_get_overlay_label (charts[0], 0), ==, "short");
+  g_assert_cmpuint (kiln_chart_get_n_overlays (charts[1]), ==, 1);
+  g_assert_cmpuint (kiln_chart_get_n_overlays (charts[2]), ==, 0);
+  /* Its own points are untouched, and the axis still spans the longer run. */
+  kiln_chart_get_x_range (charts[0], &x0, &x1);
+  g_assert_cmpfloat (x1, ==, 40);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.set-overlay", "(sb)", "short", FALSE));
+  g_assert_cmpuint (kiln_chart_get_n_overlays (charts[0]), ==, 0);
+  g_assert_cmpuint (kiln_chart_get_n_overlays (charts[1]), ==, 0);
+  fixture_teardown (&f);
+}
+
 static gboolean
 is_null (gpointer data)
 {
@@ -837,6 +961,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/train-page/wizard-refusal-is-shown", test_wizard_refusal_is_shown);
   g_test_add_func ("/train-page/live-chart", test_live_chart);
   g_test_add_func ("/train-page/find-suspects", test_find_suspects);
+  g_test_add_func ("/train-page/charts-zoom-and-compare", test_charts_zoom_and_compare);
   g_test_add_func ("/train-page/stop-resume-and-cli-run", test_stop_resume_and_cli_run);
   g_test_add_func ("/train-page/closing-while-training-does-not-wait", test_closing_while_training_does_not_wait);
   return g_test_run ();
