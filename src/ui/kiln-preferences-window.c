@@ -47,7 +47,7 @@ fill_devices (KilnPreferencesWindow *self)
   int n_cuda = kiln_backend_module_probe_cuda (&description, NULL);
 
   self->syncing = TRUE;
-  add_device (self, labels, "auto", _("Automatic (CUDA when a device answers, else the CPU)"));
+  add_device (self, labels, "auto", _("Automatic"));
   add_device (self, labels, "cpu", _("CPU"));
   for (int i = 0; i < n_cuda; i++)
     {
