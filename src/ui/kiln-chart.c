@@ -786,6 +786,12 @@ draw_chart (KilnChart *self, cairo_t *cr, double width, double height, const Loo
       text_size (cr, look, g_array_index (self->series, Series, s).label, FALSE, &w, &h);
       legend_w += 22 + w + 12;
     }
+  for (guint o = 0; o < self->overlays->len; o++)
+    {
+      int w, h;
+      text_size (cr, look, ((Overlay *) self->overlays->pdata[o])->label, FALSE, &w, &h);
+      legend_w += 22 + w + 12;
+    }
   if (legend_x + legend_w > width - PAD)
     legend_x = PAD, legend_y += th + 4;
   for (guint s = 0; s < self->series->len; s++)
@@ -800,6 +806,24 @@ draw_chart (KilnChart *self, cairo_t *cr, double width, double height, const Loo
       cairo_line_to (cr, legend_x + 16, legend_y + th / 2.0);
       cairo_stroke (cr);
       draw_text (cr, look, series->label, legend_x + 22, legend_y, 0, 0, FALSE, 0.8);
+      legend_x += 22 + w + 12;
+    }
+  /* Overlaid runs by name, dashed as they are drawn. */
+  for (guint o = 0; o < self->overlays->len; o++)
+    {
+      const char *label = ((Overlay *) self->overlays->pdata[o])->label;
+      static const double dash[] = { 4, 3 };
+      int w, h;
+      text_size (cr, look, label, FALSE, &w, &h);
+      cairo_save (cr);
+      cairo_set_dash (cr, dash, G_N_ELEMENTS (dash), 0);
+      set_color (cr, &look->fg, 0.5);
+      cairo_set_line_width (cr, 1.5);
+      cairo_move_to (cr, legend_x, legend_y + th / 2.0);
+      cairo_line_to (cr, legend_x + 16, legend_y + th / 2.0);
+      cairo_stroke (cr);
+      cairo_restore (cr);
+      draw_text (cr, look, label, legend_x + 22, legend_y, 0, 0, FALSE, 0.6);
       legend_x += 22 + w + 12;
     }
 

@@ -3,13 +3,15 @@
  * the core where the setting takes effect: the engine's default device and
  * CPU threads (a CPU backend made afterwards uses them), the image caches'
  * location and size limit, and new gather requests' parallelism and
- * timeouts. */
+ * timeouts (the Gather page's spin starts there). */
 #include <adwaita.h>
 #include <string.h>
 
 #include "kiln-application.h"
 #include "kiln-backend-cpu.h"
 #include "kiln-core.h"
+#include "kiln-gather-page.h"
+#include "kiln-window.h"
 #include "kiln-preferences-window.h"
 #include "test-ui-util.h"
 #include "test-util.h"
@@ -110,6 +112,17 @@ test_each_preference_reaches_the_core (void)
   g_assert_cmpuint (request->max_parallel, ==, 7);
   g_assert_cmpuint (request->connect_timeout_ms, ==, 3000);
   g_assert_cmpuint (request->total_timeout_ms, ==, 20000);
+
+  /* The Gather page's own spin starts from the preference when it shows. */
+  KilnWindow *main_window = kiln_window_new (app);
+  gtk_window_present (GTK_WINDOW (main_window));
+  kiln_test_spin_until (is_mapped, main_window, 10);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (main_window), "win.show-page", "s", "gather"));
+  GtkWidget *gather = kiln_test_child (main_window, KILN_TYPE_WINDOW, "gather_page");
+  kiln_test_spin_until (is_mapped, gather, 10);
+  GtkSpinButton *gather_spin = kiln_test_child (gather, KILN_TYPE_GATHER_PAGE, "parallel_spin");
+  g_assert_cmpint (gtk_spin_button_get_value_as_int (gather_spin), ==, 7);
+  gtk_window_destroy (GTK_WINDOW (main_window));
 
   /* A change made elsewhere (another window, dconf) shows here too. */
   g_settings_set_string (settings, "default-device", "cpu");
