@@ -37,6 +37,7 @@ static const KilnCliCommand commands[] = {
   { "restore", kiln_cli_restore, N_("Move discarded images back into the project") },
   { "runs", kiln_cli_runs, N_("List a project's training runs, newest first") },
   { "split", kiln_cli_split, N_("Split a project into train, validation and test sets") },
+  { "suspects", kiln_cli_suspects, N_("Find training images that are probably mislabelled") },
   { "train", kiln_cli_train, N_("Train or fine-tune a classifier, or resume a run") },
 };
 

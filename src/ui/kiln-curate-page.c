@@ -36,6 +36,7 @@ struct _KilnCuratePage
   GtkListBox *facts_list;
   GtkMenuButton *move_button;
   GtkRevealer *inspect_revealer;
+  GtkWidget *all_button;
   GtkProgressBar *inspect_progress;
 
   KilnProject *project;
@@ -49,7 +50,8 @@ struct _KilnCuratePage
   GCancellable *loading;        /* a reload of the list */
   GCancellable *preview_loading;
   KilnProgress *inspecting;
-  char *filter;                 /* the sidebar row shown */
+  char *filter;                 /* the sidebar row shown, or "ids" */
+  char *ids_title;              /* what the images of the "ids" filter are */
   GPtrArray *facts;             /* rows of facts_list */
   GMenu *move_menu;
   guint sidebar_idle;
@@ -775,8 +777,10 @@ parse_filter (const char *name, char **class_name, int *status, char **flag)
 }
 
 static char *
-filter_title (const char *name)
+filter_title (KilnCuratePage *self, const char *name)
 {
+  if (g_str_equal (name, "ids"))
+    return g_strdup (self->ids_title);
   if (g_str_has_prefix (name, "class:"))
     return g_strdup (name + 6);
   if (g_str_has_prefix (name, "flag:"))
@@ -792,11 +796,12 @@ static void
 update_title (KilnCuratePage *self)
 {
   guint n = self->images ? g_list_model_get_n_items (G_LIST_MODEL (self->images)) : 0;
-  g_autofree char *what = filter_title (self->filter);
+  g_autofree char *what = filter_title (self, self->filter);
   g_autofree char *count = format_images (n);
 
   gtk_label_set_text (self->title_label, self->project ? what : "");
   gtk_label_set_text (self->count_label, self->project ? count : "");
+  gtk_widget_set_visible (self->all_button, g_str_equal (self->filter, "ids"));
   gtk_stack_set_visible_child_name (self->grid_stack, n > 0 ? "grid" : "empty");
   if (g_str_equal (self->filter, "discarded"))
     adw_status_page_set_description (self->empty_status, _("Discarded images are moved to the project's "
@@ -819,7 +824,29 @@ apply_filter (KilnCuratePage *self, const char *name)
   g_free (self->filter);
   self->filter = g_strdup (name);
   if (self->images != NULL)
-    kiln_image_list_set_filter (self->images, class_name, status, flag);
+    {
+      kiln_image_list_set_id_filter (self->images, NULL, 0);
+      kiln_image_list_set_filter (self->images, class_name, status, flag);
+    }
+  update_title (self);
+  update_sidebar (self);
+}
+
+void
+kiln_curate_page_show_images (KilnCuratePage *self, const char *title, const gint64 *ids, guint n)
+{
+  g_return_if_fail (KILN_IS_CURATE_PAGE (self));
+
+  if (self->images == NULL)
+    return;
+  g_free (self->filter);
+  self->filter = g_strdup ("ids");
+  g_free (self->ids_title);
+  self->ids_title = g_strdup (title);
+  /* Kept or discarded: the list is what the caller named, nothing less. */
+  kiln_image_list_set_filter (self->images, NULL, -1, NULL);
+  static const gint64 none = 0;
+  kiln_image_list_set_id_filter (self->images, ids ? ids : &none, ids ? n : 0);
   update_title (self);
   update_sidebar (self);
 }
@@ -1226,6 +1253,7 @@ kiln_curate_page_finalize (GObject *object)
   g_clear_pointer (&self->mapped_cells, g_hash_table_unref);
   g_clear_object (&self->move_menu);
   g_free (self->filter);
+  g_free (self->ids_title);
   G_OBJECT_CLASS (kiln_curate_page_parent_class)->finalize (object);
 }
 
@@ -1253,6 +1281,7 @@ kiln_curate_page_class_init (KilnCuratePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, move_button);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, inspect_revealer);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, inspect_progress);
+  gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, all_button);
   gtk_widget_class_bind_template_callback (widget_class, sidebar_row_selected_cb);
 
   gtk_widget_class_install_action (widget_class, "curate.discard", NULL, discard_activated);

@@ -1208,6 +1208,19 @@ kiln_gather_page_class_init (KilnGatherPageClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_b, GDK_CONTROL_MASK, "gather.add-to-basket", NULL);
 }
 
+/* The spin follows the preference when the page shows after it changed;
+ * a value typed here holds until then. */
+static void
+mapped_cb (KilnGatherPage *self)
+{
+  g_autoptr(KilnGatherRequest) defaults = kiln_gather_request_new (KILN_GATHER_URLS, NULL, NULL);
+  guint seen = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (self), "parallel-default"));
+
+  if (defaults->max_parallel != seen)
+    gtk_spin_button_set_value (self->parallel_spin, defaults->max_parallel);
+  g_object_set_data (G_OBJECT (self), "parallel-default", GUINT_TO_POINTER (defaults->max_parallel));
+}
+
 static void
 kiln_gather_page_init (KilnGatherPage *self)
 {
@@ -1246,5 +1259,6 @@ kiln_gather_page_init (KilnGatherPage *self)
   gtk_search_entry_set_key_capture_widget (self->search_entry, GTK_WIDGET (self));
   source_changed_cb (self);
   show_target (self);
+  g_signal_connect (self, "map", G_CALLBACK (mapped_cb), NULL);
   update_actions (self);
 }

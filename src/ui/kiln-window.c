@@ -743,6 +743,21 @@ new_run_activated (GtkWidget *widget, const char *action_name, GVariant *paramet
   gtk_widget_activate_action (GTK_WIDGET (self->train_page), "train.new-run", NULL);
 }
 
+/* (title, store ids): other pages hand a list of images to the Curate page. */
+static void
+curate_images_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+  const char *title;
+  g_autoptr(GVariant) ids = NULL;
+  gsize n = 0;
+
+  g_variant_get (parameter, "(&s@ax)", &title, &ids);
+  const gint64 *data = g_variant_get_fixed_array (ids, &n, sizeof (gint64));
+  kiln_curate_page_show_images (self->curate_page, title, data, n);
+  adw_view_stack_set_visible_child_name (self->view_stack, "curate");
+}
+
 static void
 kiln_window_class_init (KilnWindowClass *klass)
 {
@@ -791,6 +806,7 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_activated);
   gtk_widget_class_install_action (widget_class, "win.find-synset", NULL, find_synset_activated);
   gtk_widget_class_install_action (widget_class, "win.new-run", NULL, new_run_activated);
+  gtk_widget_class_install_action (widget_class, "win.curate-images", "(sax)", curate_images_activated);
 }
 
 static void

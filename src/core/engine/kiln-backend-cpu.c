@@ -704,18 +704,31 @@ static const KilnBackendVTable cpu_vtable = {
   .softmax_cross_entropy = cpu_softmax_cross_entropy,
 };
 
-static int
-threads_from_environment (void)
+/* The front end's setting (the app's preference); 0: none. */
+static gint default_threads;
+
+void
+kiln_backend_cpu_set_default_threads (int n_threads)
+{
+  g_atomic_int_set (&default_threads, CLAMP (n_threads, 0, 1024));
+}
+
+int
+kiln_backend_cpu_get_default_threads (void)
 {
   const char *env = g_getenv ("KILN_NUM_THREADS");
+  int preferred = g_atomic_int_get (&default_threads);
+
+  /* The environment is the developer's word for this one process. */
   if (env != NULL)
     {
       gint64 n = g_ascii_strtoll (env, NULL, 10);
       if (n >= 1 && n <= 1024)
         return (int) n;
-      g_warning ("KILN_NUM_THREADS=%s is not a thread count; using all processors", env);
+      g_warning ("KILN_NUM_THREADS=%s is not a thread count; using %s", env,
+                 preferred > 0 ? "the preference" : "all processors");
     }
-  return (int) g_get_num_processors ();
+  return preferred > 0 ? preferred : (int) g_get_num_processors ();
 }
 
 KilnBackend *
@@ -724,7 +737,7 @@ kiln_backend_cpu_new (GError **error)
   KilnCpuBackend *self = g_new0 (KilnCpuBackend, 1);
   const dnnl_version_t *v = dnnl_version ();
 
-  self->n_threads = threads_from_environment ();
+  self->n_threads = kiln_backend_cpu_get_default_threads ();
   self->layouts = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   omp_set_num_threads (self->n_threads);
   if (!kiln_cpu_check (dnnl_engine_create (&self->engine, dnnl_cpu, 0), NULL,

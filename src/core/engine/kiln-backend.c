@@ -25,9 +25,42 @@ cuda_backend_new (GError **error)
   return info ? info->backend_new (error) : NULL;
 }
 
+/* What "auto" means in this process (the app's Default Device). */
+static GMutex default_lock;
+static char *default_device;
+
+void
+kiln_backend_set_default_device (const char *name)
+{
+  g_mutex_lock (&default_lock);
+  g_free (default_device);
+  default_device = name && *name && !g_str_equal (name, "auto") ? g_strdup (name) : NULL;
+  g_mutex_unlock (&default_lock);
+}
+
+char *
+kiln_backend_dup_default_device (void)
+{
+  g_mutex_lock (&default_lock);
+  char *name = g_strdup (default_device ? default_device : "auto");
+  g_mutex_unlock (&default_lock);
+  return name;
+}
+
 KilnBackend *
 kiln_backend_new (const char *name, GError **error)
 {
+  g_autofree char *preferred = NULL;
+
+  if (name == NULL || g_str_equal (name, "auto"))
+    {
+      preferred = kiln_backend_dup_default_device ();
+      /* This branch knows one CUDA device: "cuda:N" is asked of it as "cuda". */
+      if (g_str_has_prefix (preferred, "cuda:"))
+        preferred[4] = '\0';
+      if (!g_str_equal (preferred, "auto"))
+        name = preferred;
+    }
   if (name == NULL || g_str_equal (name, "auto"))
     {
       g_autoptr(GError) local = NULL;

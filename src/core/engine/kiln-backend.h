@@ -8,8 +8,9 @@
  * and then run every step. kiln_backend_supports_op() answers before
  * anything is allocated, so a caller can fall back or report.
  *
- * Names: "cpu"; "cuda" (the loadable module); "auto" = CUDA when a device
- * answers, else CPU.
+ * Names: "cpu"; "cuda" (the loadable module); "auto" = the process's
+ * default device (kiln_backend_set_default_device), which is itself
+ * "auto" unless a front end set it: CUDA when a device answers, else CPU.
  *
  * Threads: a backend and everything made from it are driven by one thread
  * at a time (the trainer's worker); creating backends is thread-safe. */
@@ -24,6 +25,11 @@ typedef struct _KilnOp KilnOp;
 
 KilnBackend *kiln_backend_new           (const char  *name,
                                          GError     **error);
+/* What "auto" (and NULL) resolve to from now on: "auto", "cpu", "cuda" or
+ * "cuda:N"; NULL or "" is "auto". Process-wide, for front ends to set from
+ * their settings (the app's Default Device preference). */
+void         kiln_backend_set_default_device (const char *name);
+char        *kiln_backend_dup_default_device (void);
 void         kiln_backend_free          (KilnBackend *self);
 const char  *kiln_backend_get_name      (KilnBackend *self);
 /* One line for logs: library version, threads, device. */

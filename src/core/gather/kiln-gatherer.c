@@ -39,6 +39,22 @@ static guint signals[N_SIGNALS];
 
 /* Requests --------------------------------------------------------------- */
 
+/* What new requests start with; the front end's settings may change it. */
+static GMutex request_defaults_lock;
+static struct {
+  guint max_parallel, connect_timeout_ms, total_timeout_ms;
+} request_defaults = { 32, 10000, 60000 };
+
+void
+kiln_gather_set_request_defaults (guint max_parallel, guint connect_timeout_ms, guint total_timeout_ms)
+{
+  g_mutex_lock (&request_defaults_lock);
+  request_defaults.max_parallel = max_parallel > 0 ? max_parallel : 32;
+  request_defaults.connect_timeout_ms = connect_timeout_ms > 0 ? connect_timeout_ms : 10000;
+  request_defaults.total_timeout_ms = total_timeout_ms > 0 ? total_timeout_ms : 60000;
+  g_mutex_unlock (&request_defaults_lock);
+}
+
 KilnGatherRequest *
 kiln_gather_request_new (KilnGatherSource  source,
                          const char       *location,
@@ -49,10 +65,12 @@ kiln_gather_request_new (KilnGatherSource  source,
   req->source = source;
   req->location = g_strdup (location);
   req->wnid = g_strdup (wnid);
-  req->max_parallel = 32;
-  req->max_per_host = 6;
-  req->connect_timeout_ms = 10000;
-  req->total_timeout_ms = 60000;
+  g_mutex_lock (&request_defaults_lock);
+  req->max_parallel = request_defaults.max_parallel;
+  req->connect_timeout_ms = request_defaults.connect_timeout_ms;
+  req->total_timeout_ms = request_defaults.total_timeout_ms;
+  g_mutex_unlock (&request_defaults_lock);
+  req->max_per_host = MIN (6, req->max_parallel);
   req->max_retries = 3;
   req->backoff_ms = 1000;
   req->max_retry_after_ms = 120000;

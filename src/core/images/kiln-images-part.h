@@ -6,6 +6,7 @@
 #pragma once
 
 #include "kiln-batch-loader.h"
+#include "kiln-cache-policy.h"
 #include "kiln-dataset.h"
 #include "kiln-image.h"
 #include "kiln-inspector.h"

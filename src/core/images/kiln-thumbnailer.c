@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 
+#include "kiln-cache-policy.h"
 #include "kiln-error.h"
 #include "kiln-image.h"
 #include "kiln-parallel.h"
@@ -241,6 +242,17 @@ kiln_thumbnailer_get_size (KilnThumbnailer *self)
   return self->size;
 }
 
+static void
+trim_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* Too full a cache costs disk, not correctness: say so and go on. */
+  if (!kiln_cache_trim (data, NULL, &error))
+    g_warning ("%s", error->message);
+  g_task_return_boolean (task, TRUE);
+}
+
 KilnThumbnailer *
 kiln_thumbnailer_new (const char *project_dir,
                       int         size,
@@ -256,7 +268,17 @@ kiln_thumbnailer_new (const char *project_dir,
   self->project_dir = g_strdup (project_dir);
   self->size = size;
   if (cache)
-    self->cache_dir = g_build_filename (project_dir, "cache", "thumbnails", size_name, NULL);
+    {
+      g_autofree char *caches = kiln_cache_dir (project_dir);
+      self->cache_dir = g_build_filename (caches, "thumbnails", size_name, NULL);
+      /* A cache with a size limit is trimmed as a project's grid opens. */
+      if (kiln_cache_policy_get_size_limit () > 0)
+        {
+          g_autoptr(GTask) trim = g_task_new (NULL, NULL, NULL, NULL);
+          g_task_set_task_data (trim, g_strdup (project_dir), g_free);
+          g_task_run_in_thread (trim, trim_thread);
+        }
+    }
   return self;
 }
 

@@ -76,7 +76,8 @@ GArray         *kiln_classifier_classify_file_finish (KilnClassifier      *self,
                                                       GError             **error);
 
 /* The run's best checkpoint evaluated on @subset ("val", "test") of the
- * split it trained on (kiln_training_read_subset), on a GTask thread.
+ * split it trained on (kiln_training_read_subset), on a GTask thread. The
+ * items' sources are the images' store ids (split-ids.tsv).
  * @progress (optional) counts images and can cancel. */
 void            kiln_classifier_evaluate_run_async   (const char          *run_dir,
                                                       const char          *subset,

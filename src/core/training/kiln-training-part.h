@@ -14,6 +14,7 @@
 #include "kiln-run-list.h"
 #include "kiln-run-recipe.h"
 #include "kiln-runs-model.h"
+#include "kiln-suspects.h"
 #include "kiln-trainer.h"
 #include "kiln-trainer-options.h"
 #include "kiln-training-setup.h"

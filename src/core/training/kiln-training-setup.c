@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "kiln-json-text.h"
+#include "kiln-cache-policy.h"
 #include "kiln-dataset.h"
 #include "kiln-error.h"
 #include "kiln-labels.h"
@@ -35,7 +36,8 @@ kiln_training_cache_path (const char *project_dir, const KilnImageSpec *spec)
 {
   g_autofree char *name = g_strdup_printf ("images-%dx%dx%d-%s.kilncache", spec->height, spec->width,
                                            (int) spec->channels, kiln_resize_mode_to_string (spec->mode));
-  return g_build_filename (project_dir, "cache", name, NULL);
+  g_autofree char *caches = kiln_cache_dir (project_dir);
+  return g_build_filename (caches, name, NULL);
 }
 
 KilnTensorCache *
@@ -224,6 +226,41 @@ kiln_training_read_subset (const char *run_dir, const char *subset, char **image
   if (set != NULL && images_root != NULL)
     *images_root = g_strdup (json_object_get_string_member_with_default (config, "images_root", "."));
   return set;
+}
+
+GArray *
+kiln_training_read_subset_ids (const char *run_dir, const char *subset, GError **error)
+{
+  g_autofree char *path = g_build_filename (run_dir, KILN_RUN_SPLIT_IDS_FILE, NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) local = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, &local))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                   "%s: %s; the run was trained before Kiln recorded its images' ids: train again",
+                   path, local->message);
+      return NULL;
+    }
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (lines[i][0] == '#' || lines[i][0] == '\0')
+        continue;
+      g_auto(GStrv) fields = g_strsplit (lines[i], "\t", 3);
+      char *end = NULL;
+      gint64 id = fields[0] ? g_ascii_strtoll (fields[0], &end, 10) : 0;
+      if (g_strv_length (fields) != 3 || end == fields[0] || *end != '\0')
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, "%s, line %u: expected “id<TAB>subset<TAB>path”",
+                       path, i + 1);
+          return NULL;
+        }
+      if (g_str_equal (fields[1], subset))
+        g_array_append_val (ids, id);
+    }
+  return g_steal_pointer (&ids);
 }
 
 /* Deletes a run folder a failed start made: only what prepare writes
