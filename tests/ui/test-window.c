@@ -116,6 +116,19 @@ find_descendant (GtkWidget *widget, GType type)
   return NULL;
 }
 
+/* Debugging aid: the widgets under @widget that need more than @limit px. */
+static void
+report_wide (GtkWidget *widget, int limit, int depth)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    if (min_width (child) > limit)
+      {
+        const char *id = gtk_buildable_get_buildable_id (GTK_BUILDABLE (child));
+        g_test_message ("%*s%s %s: %d px", depth * 2, "", G_OBJECT_TYPE_NAME (child), id ? id : "", min_width (child));
+        report_wide (child, limit, depth + 1);
+      }
+}
+
 /* A phone-sized window (360 px) must fit every page and the header; the
  * view switcher then moves to the bottom bar. Names what is too wide. */
 static void
@@ -136,6 +149,8 @@ test_window_fits_360 (void)
       AdwViewStackPage *stack_page = adw_view_stack_get_page (stack, page);
       const char *name = stack_page ? adw_view_stack_page_get_name (stack_page) : G_OBJECT_TYPE_NAME (page);
       g_test_message ("page %s needs %d px", name, min_width (page));
+      if (g_getenv ("KILN_WIDTH_DEBUG"))
+        report_wide (page, g_ascii_strtoll (g_getenv ("KILN_WIDTH_DEBUG"), NULL, 10), 0);
       g_assert_cmpint (min_width (page), <=, 360);
     }
   GtkWidget *header = find_descendant (GTK_WIDGET (window), ADW_TYPE_HEADER_BAR);
