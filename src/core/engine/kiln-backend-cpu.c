@@ -877,6 +877,20 @@ kiln_backend_cpu_get_threads (KilnBackend *self)
 }
 
 guint64
+kiln_backend_cpu_get_tensor_bytes (KilnBackend *self)
+{
+  GHashTableIter iter;
+  KilnCpuLayout *lay;
+  guint64 bytes = 0;
+
+  g_return_val_if_fail (self->vtable == &cpu_vtable, 0);
+  g_hash_table_iter_init (&iter, CPU (self)->layouts);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &lay))
+    bytes += lay->size;
+  return bytes;
+}
+
+guint64
 kiln_backend_cpu_get_reorder_count (KilnBackend *self)
 {
   g_return_val_if_fail (self->vtable == &cpu_vtable, 0);

@@ -16,6 +16,8 @@ KilnBackend *kiln_backend_cpu_new         (GError **error);
 int          kiln_backend_cpu_get_threads (KilnBackend *self);
 /* Layout reorders run so far (between primitives, for staging). */
 guint64      kiln_backend_cpu_get_reorder_count (KilnBackend *self);
+/* Bytes of this backend's tensors (not its staging buffers). */
+guint64      kiln_backend_cpu_get_tensor_bytes (KilnBackend *self);
 /* Bytes the CPU backends' buffers (tensors, staging, workspaces) hold now,
  * process-wide: what KILN_DEVICE_MEMORY_LIMIT is checked against. */
 guint64      kiln_backend_cpu_get_used_memory (void);
