@@ -398,32 +398,26 @@ kiln_cpu_run (KilnCpuBackend   *cpu,
  * however many backends share it. */
 static gssize used_bytes;
 
-/* KILN_DEVICE_MEMORY_LIMIT in bytes ("512M", "2G", "1048576"); 0 unset. */
+/* KILN_DEVICE_MEMORY_LIMIT in bytes ("512M", "2G", "1048576"); 0 unset.
+ * Read at every counted allocation (they are few: tensors and staging are
+ * made once), so a test can lower it between runs. */
 static guint64
 memory_limit (void)
 {
-  static gsize once = 0;
-  static guint64 limit;
+  const char *text = g_getenv ("KILN_DEVICE_MEMORY_LIMIT");
+  char *end = NULL;
 
-  if (g_once_init_enter (&once))
+  if (text == NULL || text[0] == '\0')
+    return 0;
+  guint64 value = g_ascii_strtoull (text, &end, 10);
+  switch (end != text ? g_ascii_toupper (*end) : 0)
     {
-      const char *text = g_getenv ("KILN_DEVICE_MEMORY_LIMIT");
-      char *end = NULL;
-      guint64 value = text ? g_ascii_strtoull (text, &end, 10) : 0;
-      if (text != NULL && end != NULL && end != text)
-        switch (g_ascii_toupper (*end))
-          {
-          case 'G': value <<= 10; G_GNUC_FALLTHROUGH;
-          case 'M': value <<= 10; G_GNUC_FALLTHROUGH;
-          case 'K': value <<= 10; break;
-          default: break;
-          }
-      if (text != NULL && value == 0)
-        g_warning ("KILN_DEVICE_MEMORY_LIMIT=%s is not a size in bytes (e.g. 512M); ignoring it", text);
-      limit = value;
-      g_once_init_leave (&once, 1);
+    case 'G': value <<= 10; G_GNUC_FALLTHROUGH;
+    case 'M': value <<= 10; G_GNUC_FALLTHROUGH;
+    case 'K': value <<= 10; break;
+    default: break;
     }
-  return limit;
+  return value;
 }
 
 /* Every buffer carries its size (and whether it counts) in a header one
@@ -442,10 +436,12 @@ buffer_alloc (gsize bytes, gboolean counted, GError **error)
       if ((guint64) after > limit)
         {
           g_atomic_pointer_add (&used_bytes, -(gssize) bytes);
+          g_autofree char *want = g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+          g_autofree char *all = g_format_size_full (limit, G_FORMAT_SIZE_IEC_UNITS);
+          g_autofree char *held = g_format_size_full (after - (gint64) bytes, G_FORMAT_SIZE_IEC_UNITS);
           g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_OUT_OF_MEMORY,
-                       "Out of memory: %.1f MiB more does not fit the %.1f MiB that "
-                       "KILN_DEVICE_MEMORY_LIMIT allows (%.1f MiB in use)",
-                       bytes / 1048576.0, limit / 1048576.0, (after - (gint64) bytes) / 1048576.0);
+                       "Out of memory: %s more does not fit the %s that KILN_DEVICE_MEMORY_LIMIT allows "
+                       "(%s in use)", want, all, held);
           return NULL;
         }
     }
