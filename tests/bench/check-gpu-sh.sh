@@ -51,6 +51,13 @@ if [ -f "$build/src/cuda/libkiln-backend-cuda.so" ]; then
 else
   n=$((n + 1)); echo "ok $n module's reason # SKIP built without the CUDA module"
 fi
+# Everything there (the fake CUDA module of tests/engine/fake-cuda answers).
+if [ -d "$build/tests/engine/fake-cuda" ] && [ -f "$build/src/cuda/libkiln-backend-cuda.so" ]; then
+  check "all there" 0 "all prerequisites are here" -- env PATH="$tmp/one:$PATH" \
+    KILN_BACKEND_DIR="$build/tests/engine/fake-cuda" bash "$src/bench/gpu.sh" --check "$build"
+else
+  n=$((n + 1)); echo "ok $n all there # SKIP built without the CUDA module"
+fi
 rm -rf "$nosmi"
 echo "1..$n"
 [ "$fails" -eq 0 ]

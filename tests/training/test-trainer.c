@@ -828,6 +828,54 @@ test_out_of_memory_mid_run (Data *d, gconstpointer unused)
   g_assert_true (same_params (a_last, b_last));
 }
 
+/* A run stopped on the CPU resumes on each device that answers (its
+ * checkpoint is plain floats): on the CPU it ends bit-exact with an
+ * uninterrupted run; elsewhere its last validation is within float
+ * tolerance of it. */
+static void
+test_resume_on_device (Data *d, gconstpointer data)
+{
+  const char *device = data;
+  Seen full = { 0 }, first = { 0 }, second = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnBackend) probe = kiln_backend_new (device, &error);
+
+  if (probe == NULL)
+    {
+      g_autofree char *why = g_strdup_printf ("%s does not answer here: %s", device, error->message);
+      g_test_skip (why);
+      return;
+    }
+  g_autoptr(KilnTrainer) uninterrupted = make_trainer (d, d->dir, "whole", 3, &full, NULL);
+  run_to_end (uninterrupted, &full);
+  g_autoptr(KilnTrainer) stopped = make_trainer (d, d->dir, "moved", 3, &first, NULL);
+  first.stop_after_epoch_of = stopped;
+  first.stop_epoch = 0;
+  run_to_end (stopped, &first);
+  g_assert_cmpint (first.final_state, ==, KILN_TRAINER_STOPPED);
+
+  const char *dir = kiln_run_get_dir (kiln_trainer_get_run (stopped));
+  g_autoptr(KilnTrainer) resumed = make_trainer (d, d->dir, "moved", 3, &second, dir);
+  kiln_trainer_set_device (resumed, device, "the test's device");
+  run_to_end (resumed, &second);
+  if (kiln_trainer_get_error (resumed))
+    g_error ("resume on %s failed: %s", device, kiln_trainer_get_error (resumed)->message);
+  g_autofree char *events_path = g_build_filename (dir, "events.jsonl", NULL);
+  g_autofree char *events = NULL;
+  g_assert_true (g_file_get_contents (events_path, &events, NULL, NULL));
+  g_autofree char *logged = g_strdup_printf ("\"device_reason\":\"the test's device\"");
+  g_assert_nonnull (strstr (events, logged));
+
+  g_autoptr(KilnRun) a = kiln_run_open (kiln_run_get_dir (kiln_trainer_get_run (uninterrupted)), -1, &error);
+  g_autoptr(KilnRun) b = kiln_run_open (dir, -1, &error);
+  g_autofree char *a_last = kiln_run_get_latest_checkpoint (a, NULL);
+  g_autofree char *b_last = kiln_run_get_latest_checkpoint (b, NULL);
+  if (g_str_equal (device, "cpu"))
+    g_assert_true (same_params (a_last, b_last));
+  else
+    g_assert_cmpfloat (fabs (second.last_val_accuracy - full.last_val_accuracy), <=, 0.05);
+}
+
 /* Before a run: a batch that does not fit the device is refused, naming
  * the largest that does; one that fits gives the device and its reason. */
 static void
@@ -872,7 +920,24 @@ test_device_check (void)
   g_setenv ("KILN_DEVICE", "cuda:x", TRUE);
   g_assert_null (kiln_run_device_check (NULL, spec, &options, NULL, NULL, &error));
   g_assert_nonnull (strstr (error->message, "(the device was named by KILN_DEVICE)"));
+  g_clear_error (&error);
   g_unsetenv ("KILN_DEVICE");
+
+  /* Without KILN_DEVICE, the Preferences' key (the memory backend here). */
+  const char *source = NULL;
+  g_autofree char *plain = kiln_run_device_get_default (&source);
+  g_assert_cmpstr (plain, ==, "auto");
+  g_assert_cmpstr (source, ==, "default");
+  g_autoptr(GSettings) settings = g_settings_new ("org.kiln.Kiln");
+  g_settings_set_string (settings, "device", "cpu");
+  g_autofree char *preferred = kiln_run_device_get_default (&source);
+  g_assert_cmpstr (preferred, ==, "cpu");
+  g_assert_cmpstr (source, ==, "Preferences");
+  g_autofree char *why_pref = NULL;
+  g_autofree char *from_pref = kiln_run_device_check (NULL, spec, &options, NULL, &why_pref, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (why_pref, ==, "cpu, as asked (named by Preferences)");
+  g_settings_reset (settings, "device");
   kiln_trainer_options_clear (&options);
 }
 
@@ -896,5 +961,7 @@ main (int argc, char *argv[])
   g_test_add ("/trainer/bad-setup", Data, NULL, data_setup, test_bad_setup, data_teardown);
   g_test_add ("/trainer/out-of-memory-mid-run", Data, NULL, data_setup, test_out_of_memory_mid_run, data_teardown);
   g_test_add_func ("/trainer/device-check", test_device_check);
+  g_test_add ("/trainer/resume-on/cpu", Data, "cpu", data_setup, test_resume_on_device, data_teardown);
+  g_test_add ("/trainer/resume-on/cuda", Data, "cuda", data_setup, test_resume_on_device, data_teardown);
   return g_test_run ();
 }
