@@ -16,7 +16,7 @@
 # Usage: bash bench/gpu.sh [--check] [BUILD_DIR]   (default _build)
 #   --check  only checks the prerequisites (build, CUDA module, GPU, driver)
 # Environment: BATCH (256), TRAIN_STEPS (10), INFER_STEPS (20), SMI_TIMEOUT
-# (20 s for each nvidia-smi call).
+# (15 s for each nvidia-smi call).
 set -u
 
 mode=run
@@ -35,8 +35,8 @@ batch=${BATCH:-256}
 train_steps=${TRAIN_STEPS:-10}
 infer_steps=${INFER_STEPS:-20}
 start=$SECONDS
-budget=450      # seconds for everything; steps beyond it are skipped
-smi_timeout=${SMI_TIMEOUT:-20}
+budget=450      # seconds for everything, prerequisites included; later steps are cut to fit
+smi_timeout=${SMI_TIMEOUT:-15}
 
 cli=$build/src/cli/kiln-cli
 bench=$build/bench/kiln-bench-net
@@ -67,7 +67,7 @@ else
   need false "an NVIDIA GPU: nvidia-smi is not installed, so no NVIDIA driver is either"
 fi
 if [ "$problems" -eq 0 ]; then
-  devices=$(timeout 60 "$cli" devices --json 2>&1)
+  devices=$(timeout 30 "$cli" devices --json 2>&1)
   n=$(echo "$devices" | sed -n 's/.*"cuda_devices" : \([0-9]*\).*/\1/p')
   status_line=$(echo "$devices" | sed -n 's/.*"cuda_status" : "\(.*\)".*/\1/p' | sed 's/\\n.*//' | head -n 1)
   need '[ "${n:-0}" -gt 0 ]' "a CUDA device that Kiln's module answers with: $status_line"
@@ -83,12 +83,14 @@ fi
 
 # ---- what this machine is ----
 echo "== GPU"
-timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-echo "CUDA (driver's): $(timeout 20 nvidia-smi | sed -n 's/.*CUDA Version: \([0-9.]*\).*/\1/p' | head -n 1)"
+timeout "$smi_timeout" nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+echo "CUDA (driver's): $(timeout "$smi_timeout" nvidia-smi | sed -n 's/.*CUDA Version: \([0-9.]*\).*/\1/p' | head -n 1)"
 echo "Kiln's CUDA module (device, cuDNN): $(echo "$devices" | sed -n 's/.*"cuda_status" : "\(.*\)".*/\1/p' | sed 's/\\n/; /g')"
 echo "$devices" | sed -n 's/.*"reason" : "\(.*\)".*/auto: \1/p'
 
 left () { echo $((budget - (SECONDS - start))); }
+# A step's time limit: its own, or what is left of the budget if less.
+cap () { local l; l=$(left); [ "$l" -lt "$1" ] && echo $((l > 1 ? l : 1)) || echo "$1"; }
 status=0
 
 # ---- 1. the gpu suite ----
@@ -98,10 +100,10 @@ echo "== gpu test suite"
 direct=("test-gpu-cuda" "test-engine-backends -p /engine/backends/cuda" "test-trainer -p /trainer/resume-on/cuda")
 export KILN_FAKE_BACKEND_DIR=$build/tests GSETTINGS_BACKEND=memory GSETTINGS_SCHEMA_DIR=$build/data
 if command -v meson > /dev/null 2>&1; then
-  timeout 240 meson test -C "$build" --no-rebuild --suite gpu --print-errorlogs || { status=1; say "the gpu suite failed"; }
+  timeout "$(cap 240)" meson test -C "$build" --no-rebuild --suite gpu --print-errorlogs || { status=1; say "the gpu suite failed"; }
 else
   for t in "${direct[@]}"; do
-    timeout 180 "$build/tests/"$t || { status=1; say "$t failed"; }
+    timeout "$(cap 180)" "$build/tests/"$t || { status=1; say "$t failed"; }
   done
 fi
 
@@ -115,7 +117,7 @@ elif [ "$(left)" -lt 200 ]; then
 else
   for t in "${checked[@]}"; do
     log=$build/memcheck-${t%% *}.log
-    timeout 180 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/tests/"$t > "$log" 2>&1
+    timeout "$(cap 180)" compute-sanitizer --tool memcheck --error-exitcode 9 "$build/tests/"$t > "$log" 2>&1
     rc=$?
     tail -n 2 "$log"
     [ $rc -eq 0 ] || { status=1; say "memcheck on $t: exit $rc (log: $log)"; }
@@ -125,7 +127,7 @@ fi
 # ---- 3 and 4. AlexNet, Kiln and PyTorch ----
 get () { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 torch=no
-if timeout 60 python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' > /dev/null 2>&1; then
+if timeout "$(cap 60)" python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' > /dev/null 2>&1; then
   torch=yes
 else
   say "PyTorch with CUDA is not importable here; the peer is skipped"
@@ -138,7 +140,7 @@ for precision in fp32 tf32 bf16; do
     say "skipped: the time budget is spent"
     continue
   fi
-  timeout 150 "$bench" --device cuda --precision "$precision" "$batch" "$train_steps" "$infer_steps" > "$tmp/kiln" 2> "$tmp/kiln.err"
+  timeout "$(cap 120)" "$bench" --device cuda --precision "$precision" "$batch" "$train_steps" "$infer_steps" > "$tmp/kiln" 2> "$tmp/kiln.err"
   rc=$?
   if [ $rc -eq 3 ]; then
     head -n 1 "$tmp/kiln"
@@ -152,7 +154,7 @@ for precision in fp32 tf32 bf16; do
   ki=$(get "$tmp/kiln" infer_images_per_s)
   echo "kiln  train $kt images/s, inference $ki images/s ($(sed -n "s/^backend //p" "$tmp/kiln"))"
   if [ "$torch" = yes ]; then
-    if timeout 150 python3 "$here/gpu-alexnet-torch.py" "$batch" "$train_steps" "$infer_steps" "$precision" > "$tmp/torch" 2> "$tmp/torch.err"; then
+    if timeout "$(cap 120)" python3 "$here/gpu-alexnet-torch.py" "$batch" "$train_steps" "$infer_steps" "$precision" > "$tmp/torch" 2> "$tmp/torch.err"; then
       tt=$(get "$tmp/torch" train_images_per_s)
       ti=$(get "$tmp/torch" infer_images_per_s)
       echo "torch train $tt images/s, inference $ti images/s (PyTorch $(get "$tmp/torch" torch_version))"
