@@ -85,6 +85,22 @@ test_auto_picks_answering_cuda (void)
   assert_contains (error->message, "cuda:0 to cuda:1");
 }
 
+/* A device that fails to start lets the next one answer. */
+static void
+test_auto_skips_failing_device (void)
+{
+  g_autoptr(GError) error = NULL;
+  use_fake ("first-broken");
+
+  g_autoptr(KilnBackend) any = kiln_backend_new ("auto", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (kiln_backend_get_name (any), ==, "cuda:1");
+  assert_contains (kiln_backend_get_choice_reason (any), "auto chose cuda:1 (Fake GPU B");
+  /* Named, it is an error all the same. */
+  g_assert_null (kiln_backend_new ("cuda:0", &error));
+  assert_contains (error->message, "cuda:0 could not create a context");
+}
+
 typedef struct {
   const char *mode;
   const char *reason;
@@ -221,6 +237,7 @@ main (int argc, char *argv[])
       g_autofree char *path = g_strdup_printf ("/engine/device/fallback/%s", fallbacks[i].mode);
       g_test_add_data_func (path, &fallbacks[i], test_fallback);
     }
+  g_test_add_func ("/engine/device/auto-skips-failing-device", test_auto_skips_failing_device);
   g_test_add_func ("/engine/device/env-default", test_env_default);
   return g_test_run ();
 }

@@ -89,7 +89,23 @@ cuda_backend_new (int index, char **line, GError **error)
       return NULL;
     }
   KilnBackend *backend = NULL;
-  if (info->backend_new_on_device != NULL)
+  if (info->backend_new_on_device != NULL && index < 0)
+    {
+      /* The first that answers: a device that fails (its memory taken,
+       * a broken context) lets the next one try; the first error stays. */
+      g_autoptr(GError) first = NULL;
+      for (int i = 0; i < count && backend == NULL; i++)
+        {
+          g_autoptr(GError) local = NULL;
+          backend = info->backend_new_on_device (i, &local);
+          device = i;
+          if (first == NULL)
+            first = g_steal_pointer (&local);
+        }
+      if (backend == NULL)
+        g_propagate_error (error, g_steal_pointer (&first));
+    }
+  else if (info->backend_new_on_device != NULL)
     backend = info->backend_new_on_device (device, error);
   else if (device == 0)
     backend = info->backend_new (error);

@@ -43,7 +43,7 @@ fake_probe (char **description, GError **error)
 static KilnBackend *
 fake_backend_new_on_device (int index, GError **error)
 {
-  if (g_str_equal (mode (), "broken"))
+  if (g_str_equal (mode (), "broken") || (g_str_equal (mode (), "first-broken") && index == 0))
     {
       g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
                    "CUDA: cuda:%d could not create a context: out of memory", index);
