@@ -59,7 +59,10 @@ test_auto_here (void)
 static void
 use_fake (const char *mode)
 {
-  g_setenv ("KILN_BACKEND_DIR", g_getenv ("KILN_FAKE_CUDA_DIR"), TRUE);
+  const char *dir = g_getenv ("KILN_FAKE_CUDA_DIR");
+  if (dir == NULL)
+    g_error ("KILN_FAKE_CUDA_DIR is unset: run this through meson test (it names tests/engine/fake-cuda's build folder)");
+  g_setenv ("KILN_BACKEND_DIR", dir, TRUE);
   g_setenv ("FAKE_CUDA_MODE", mode, TRUE);
 }
 
