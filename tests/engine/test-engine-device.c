@@ -7,6 +7,7 @@
 #include "kiln-backend-cpu.h"
 #include "kiln-backend-module.h"
 #include "kiln-engine-error.h"
+#include "kiln-run-device.h"
 
 static void
 assert_contains (const char *text, const char *part)
@@ -86,6 +87,25 @@ test_auto_picks_answering_cuda (void)
   g_assert_null (kiln_backend_new ("cuda:2", &error));
   assert_contains (error->message, "cuda:2 does not exist");
   assert_contains (error->message, "cuda:0 to cuda:1");
+}
+
+/* A device that cannot tell its free memory: the run's size is not
+ * checked, and the reason says so. */
+static void
+test_unknown_memory_is_said (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new_preset ("lenet", 10, &error);
+  KilnTrainerOptions options;
+  g_autofree char *reason = NULL;
+  use_fake ("no-memory");
+
+  kiln_trainer_options_init (&options);
+  g_autofree char *device = kiln_run_device_check ("cuda", spec, &options, NULL, &reason, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (device, ==, "cuda:0");
+  assert_contains (reason, "cuda:0 cannot tell its free memory, so the run's size was not checked");
+  kiln_trainer_options_clear (&options);
 }
 
 /* A device that fails to start lets the next one answer. */
@@ -241,6 +261,7 @@ main (int argc, char *argv[])
       g_test_add_data_func (path, &fallbacks[i], test_fallback);
     }
   g_test_add_func ("/engine/device/auto-skips-failing-device", test_auto_skips_failing_device);
+  g_test_add_func ("/engine/device/unknown-memory-is-said", test_unknown_memory_is_said);
   g_test_add_func ("/engine/device/env-default", test_env_default);
   return g_test_run ();
 }

@@ -74,7 +74,8 @@ kiln_run_device_check (const char *requested, KilnNetSpec *spec, const KilnTrain
 
   guint64 total = 0, free_bytes = 0;
   const char *name = kiln_backend_get_name (backend);
-  if (kiln_backend_get_memory (backend, &total, &free_bytes) && m.total > free_bytes)
+  gboolean known = kiln_backend_get_memory (backend, &total, &free_bytes);
+  if (known && m.total > free_bytes)
     {
       int fits = kiln_net_memory_largest_batch (spec, options->batch_size, &memory_options, free_bytes);
       g_autofree char *need = kiln_net_memory_format (&m);
@@ -96,8 +97,12 @@ kiln_run_device_check (const char *requested, KilnNetSpec *spec, const KilnTrain
   if (reason)
     {
       const char *why = kiln_backend_get_choice_reason (backend);
-      *reason = source == NULL || g_str_equal (source, "default") ? g_strdup (why)
-                : g_strdup_printf ("%s (named by %s)", why, source);
+      g_autofree char *named = source == NULL || g_str_equal (source, "default") ? g_strdup (why)
+                               : g_strdup_printf ("%s (named by %s)", why, source);
+      /* Say so rather than let a skipped check pass for a passed one. */
+      *reason = known ? g_steal_pointer (&named)
+                      : g_strdup_printf ("%s; %s cannot tell its free memory, so the run's size was not checked",
+                                         named, name);
     }
   return g_strdup (name);
 }

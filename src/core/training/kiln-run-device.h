@@ -23,7 +23,8 @@ char        *kiln_run_device_get_default (const char **source);
 /* Resolves @requested (NULL: the default) and checks that @spec trained at
  * @options' batch size with its optimizer fits the device's free memory.
  * Returns the device's name ("cpu", "cuda:0"); *@reason gets one line on
- * why this device ("cuda:0 (NVIDIA H100 …), as asked by --device"); @memory
+ * why this device ("cuda:0 (NVIDIA H100 …), as asked", and that the size
+ * was not checked when the device cannot tell its free memory); @memory
  * (optional) the estimate. Errors: a device that cannot be used (with its
  * reason), or KILN_ERROR_NO_SPACE naming what the run needs, what is free
  * and the largest batch that fits. */

@@ -49,7 +49,15 @@ fake_backend_new_on_device (int index, GError **error)
                    "CUDA: cuda:%d could not create a context: out of memory", index);
       return NULL;
     }
-  return kiln_backend_cpu_new (error);
+  KilnBackend *backend = kiln_backend_cpu_new (error);
+  if (backend != NULL && g_str_equal (mode (), "no-memory"))
+    {
+      static KilnBackendVTable without_memory;
+      without_memory = *backend->vtable;
+      without_memory.memory = NULL;
+      backend->vtable = &without_memory;
+    }
+  return backend;
 }
 
 static KilnBackend *
