@@ -101,17 +101,37 @@ print_summary_json (KilnTrainer *trainer, int state)
   g_print ("%s\n", text);
 }
 
+/* --dry-run: the device the run would use, and whether and how it fits. */
+static int
+print_plan (KilnNetSpec *spec, const KilnTrainerOptions *options, const char *device)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reason = NULL;
+  KilnNetMemory memory;
+  g_autofree char *name = kiln_run_device_check (device ? device : options->device, spec, options, &memory,
+                                                 &reason, &error);
+
+  if (name == NULL)
+    return kiln_cli_fail ("train", error);
+  g_autofree char *text = kiln_net_memory_format (&memory);
+  g_print (_("device: %s (%s)\n"), name, reason);
+  g_print (_("memory: %s at batch %d with %s needs %s\n"), kiln_net_spec_get_name (spec), options->batch_size,
+           options->optimizer == KILN_OPTIMIZER_ADAM ? "Adam" : "SGD", text);
+  g_print ("%s", _("dry run: nothing was written\n"));
+  return 0;
+}
+
 int
 kiln_cli_train (int argc, char **argv)
 {
   g_autofree char *project = NULL, *preset = NULL, *spec_file = NULL, *input = NULL, *resume = NULL;
-  g_autofree char *optimizer = NULL, *schedule = NULL, *backend = NULL, *run_id = NULL, *weights = NULL;
+  g_autofree char *optimizer = NULL, *schedule = NULL, *device = NULL, *run_id = NULL, *weights = NULL;
   g_autofree char *resize = NULL, *cache_size = NULL, *freeze = NULL, *split = NULL;
   int epochs = 0, batch = 0, checkpoint_every = -1, keep = 0, warmup = -1, max_per_class = 0;
   double lr = 0, momentum = -1, weight_decay = -1, gamma = 0, val_fraction = -1;
   gint64 seed = -1;
   gboolean no_mirror = FALSE, random_crop = FALSE, as_json = FALSE, no_feature_cache = FALSE;
-  gboolean recompute_mean = FALSE;
+  gboolean recompute_mean = FALSE, dry_run = FALSE;
   const GOptionEntry entries[] = {
     { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project, N_("Project folder (with images/<class>/…)"), N_("DIR") },
     { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, N_("Continue the run in DIR from its newest checkpoint"), N_("DIR") },
@@ -141,7 +161,10 @@ kiln_cli_train (int argc, char **argv)
     { "no-mirror", 0, 0, G_OPTION_ARG_NONE, &no_mirror, N_("No random left-right flips"), NULL },
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &checkpoint_every, N_("Also checkpoint every N iterations"), N_("N") },
     { "keep", 0, 0, G_OPTION_ARG_INT, &keep, N_("Checkpoints to keep besides the best (default 3)"), N_("N") },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, cuda or auto (default)"), N_("NAME") },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("cpu, cuda, cuda:N or auto (default: $KILN_DEVICE, else the Preferences' device, else auto); a resumed run may change it"), N_("DEVICE") },
+    /* The name before devices had numbers; kept so scripts keep working. */
+    { "backend", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &device, N_("Same as --device"), N_("DEVICE") },
+    { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, N_("Say which device the run would use and the memory it needs, then stop"), NULL },
     { "run-id", 0, 0, G_OPTION_ARG_STRING, &run_id, N_("Name of the run folder (default: the time)"), N_("ID") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print a JSON summary at the end"), NULL },
     { NULL }
@@ -163,7 +186,7 @@ kiln_cli_train (int argc, char **argv)
       const char *fixed[] = {
         project ? "--project" : NULL, preset ? "--preset" : NULL, spec_file ? "--spec" : NULL,
         input ? "--input" : NULL, optimizer ? "--optimizer" : NULL, schedule ? "--schedule" : NULL,
-        backend ? "--backend" : NULL, run_id ? "--run-id" : NULL, weights ? "--weights" : NULL,
+        run_id ? "--run-id" : NULL, weights ? "--weights" : NULL,
         resize ? "--resize" : NULL, cache_size ? "--cache-size" : NULL, freeze ? "--freeze-up-to" : NULL,
         split ? "--split" : NULL, batch > 0 ? "--batch" : NULL, lr > 0 ? "--lr" : NULL,
         momentum >= 0 ? "--momentum" : NULL, weight_decay >= 0 ? "--weight-decay" : NULL,
@@ -180,6 +203,17 @@ kiln_cli_train (int argc, char **argv)
                           "started with (only --epochs can grow). Start a new run to change it\n"), fixed[i]);
             return 2;
           }
+      if (dry_run)
+        {
+          g_autoptr(JsonObject) config = kiln_training_read_config (resume, &error);
+          g_autoptr(KilnNetSpec) spec = NULL;
+          KilnTrainerOptions options;
+          if (config == NULL || !kiln_training_config_get_net (config, &spec, &options, &error))
+            return kiln_cli_fail ("train", error);
+          int status = print_plan (spec, &options, device);
+          kiln_trainer_options_clear (&options);
+          return status;
+        }
       gboolean extended = FALSE;
       if (epochs > 0 && !kiln_training_extend_epochs (resume, epochs, &extended, &error))
         return kiln_cli_fail ("train", error);
@@ -207,7 +241,7 @@ kiln_cli_train (int argc, char **argv)
         }
       if (extended && !as_json)
         g_print (_("%s now trains to %d epochs\n"), resume, epochs);
-      kiln_training_prepare_resume_async (resume, progress, NULL, kiln_cli_keep_result, &prepared);
+      kiln_training_prepare_resume_on_async (resume, device, progress, NULL, kiln_cli_keep_result, &prepared);
     }
   else
     {
@@ -247,7 +281,7 @@ kiln_cli_train (int argc, char **argv)
       recipe.random_crop = random_crop;
       recipe.checkpoint_every = checkpoint_every;
       recipe.keep = keep;
-      recipe.backend = g_steal_pointer (&backend);
+      recipe.device = g_steal_pointer (&device);
       recipe.split = g_steal_pointer (&split);
       recipe.val_fraction = val_fraction;
       recipe.max_per_class = max_per_class;
@@ -258,6 +292,18 @@ kiln_cli_train (int argc, char **argv)
         {
           g_printerr ("kiln-cli train: %s\n", error->message);
           return 2;
+        }
+      if (dry_run)
+        {
+          g_autoptr(KilnNetSpec) spec = NULL;
+          KilnTrainerOptions options;
+          KilnTrainingSetup setup;
+          kiln_cli_status_done ();
+          if (!kiln_run_recipe_build (&recipe, project, &spec, &options, &setup, NULL, &error))
+            return kiln_cli_fail ("train", error);
+          int status = print_plan (spec, &options, NULL);
+          kiln_trainer_options_clear (&options);
+          return status;
         }
       kiln_run_recipe_prepare_async (&recipe, project, progress, NULL, kiln_cli_keep_result, &prepared);
     }

@@ -105,7 +105,7 @@ kiln_application_handle_local_options (GApplication *app, GVariantDict *options)
 void
 kiln_application_apply_preferences (GSettings *settings)
 {
-  g_autofree char *device = g_settings_get_string (settings, "default-device");
+  g_autofree char *device = g_settings_get_string (settings, "device");
   g_autofree char *cache = g_settings_get_string (settings, "cache-location");
 
   kiln_backend_set_default_device (device);

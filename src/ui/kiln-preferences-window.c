@@ -41,7 +41,7 @@ static void
 fill_devices (KilnPreferencesWindow *self)
 {
   g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
-  g_autofree char *current = self->settings ? g_settings_get_string (self->settings, "default-device")
+  g_autofree char *current = self->settings ? g_settings_get_string (self->settings, "device")
                                             : g_strdup ("auto");
   g_autofree char *description = NULL;
   int n_cuda = kiln_backend_module_probe_cuda (&description, NULL);
@@ -70,7 +70,7 @@ fill_devices (KilnPreferencesWindow *self)
 static void
 sync_device (KilnPreferencesWindow *self)
 {
-  g_autofree char *current = g_settings_get_string (self->settings, "default-device");
+  g_autofree char *current = g_settings_get_string (self->settings, "device");
 
   self->syncing = TRUE;
   for (guint i = 0; i < self->devices->len; i++)
@@ -86,7 +86,7 @@ device_selected_cb (KilnPreferencesWindow *self)
 
   if (self->syncing || self->settings == NULL || i >= self->devices->len)
     return;
-  g_settings_set_string (self->settings, "default-device", self->devices->pdata[i]);
+  g_settings_set_string (self->settings, "device", self->devices->pdata[i]);
 }
 
 /* ---- cache location --------------------------------------------------------------- */
@@ -139,7 +139,7 @@ choose_cache_location_activated (GtkWidget *widget, const char *action_name, GVa
 static void
 settings_changed_cb (GSettings *settings, const char *key, KilnPreferencesWindow *self)
 {
-  if (g_str_equal (key, "default-device"))
+  if (g_str_equal (key, "device"))
     sync_device (self);
   else if (g_str_equal (key, "cache-location"))
     sync_cache_location (self);

@@ -68,7 +68,7 @@ test_each_preference_reaches_the_core (void)
   adw_combo_row_set_selected (device, 1);
   g_autofree char *cpu = kiln_backend_dup_default_device ();
   g_assert_cmpstr (cpu, ==, "cpu");
-  g_autofree char *stored = g_settings_get_string (settings, "default-device");
+  g_autofree char *stored = g_settings_get_string (settings, "device");
   g_assert_cmpstr (stored, ==, "cpu");
   g_autoptr(KilnBackend) backend = kiln_backend_new ("auto", &error);
   g_assert_no_error (error);
@@ -125,9 +125,9 @@ test_each_preference_reaches_the_core (void)
   gtk_window_destroy (GTK_WINDOW (main_window));
 
   /* A change made elsewhere (another window, dconf) shows here too. */
-  g_settings_set_string (settings, "default-device", "cpu");
+  g_settings_set_string (settings, "device", "cpu");
   g_assert_cmpuint (adw_combo_row_get_selected (device), ==, 1);
-  g_settings_reset (settings, "default-device");
+  g_settings_reset (settings, "device");
   gtk_window_destroy (GTK_WINDOW (window));
 }
 

@@ -22,6 +22,11 @@ void         kiln_backend_cpu_set_default_threads (int n_threads);
 int          kiln_backend_cpu_get_default_threads (void);
 /* Layout reorders run so far (between primitives, for staging). */
 guint64      kiln_backend_cpu_get_reorder_count (KilnBackend *self);
+/* Bytes of this backend's tensors (not its staging buffers). */
+guint64      kiln_backend_cpu_get_tensor_bytes (KilnBackend *self);
+/* Bytes the CPU backends' buffers (tensors, staging, workspaces) hold now,
+ * process-wide: what KILN_DEVICE_MEMORY_LIMIT is checked against. */
+guint64      kiln_backend_cpu_get_used_memory (void);
 /* The instruction set oneDNN's kernels use here ("avx2", "avx512_core"…),
  * after ONEDNN_MAX_CPU_ISA. */
 const char  *kiln_backend_cpu_get_isa_name (void);

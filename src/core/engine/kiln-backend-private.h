@@ -17,6 +17,7 @@ struct _KilnBackend {
   const KilnBackendVTable *vtable;
   char *name;
   char *description;
+  char *reason;        /* set by kiln_backend_new(): why this device */
 };
 
 struct _KilnOp {
@@ -58,6 +59,10 @@ struct _KilnBackendVTable {
                                  int height, int width, const int *crops,
                                  const KilnTensor *mean, float scale, KilnTensor *dst,
                                  GError **error);
+
+  /* Device memory in bytes, total and free now; NULL or FALSE: unknown
+   * (the memory check before a run is then skipped, and says so). */
+  gboolean  (*memory)           (KilnBackend *self, guint64 *total, guint64 *free);
 };
 
 /* Sets the common fields; @name and @description are copied. */

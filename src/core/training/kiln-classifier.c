@@ -1,6 +1,7 @@
 #include "kiln-classifier.h"
 
 #include "kiln-backend.h"
+#include "kiln-run-device.h"
 #include "kiln-net.h"
 #include "kiln-batch-loader.h"
 #include "kiln-checkpoint.h"
@@ -79,7 +80,8 @@ kiln_classifier_new_from_run (const char *run_dir, const char *checkpoint, const
     return NULL;
 
   self->batch_size = MAX (1, batch_size);
-  self->backend = kiln_backend_new (backend ? backend : "auto", error);
+  g_autofree char *device = backend ? g_strdup (backend) : kiln_run_device_get_default (NULL);
+  self->backend = kiln_backend_new (device, error);
   if (self->backend == NULL)
     return NULL;
   self->net = kiln_net_new (spec, self->backend, self->batch_size, 1, error);

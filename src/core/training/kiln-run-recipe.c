@@ -1,6 +1,7 @@
 /* kiln-run-recipe.c: choices → spec, options and setup (see kiln-run-recipe.h). */
 #include "config.h"
 
+#include "kiln-backend.h"
 #include "kiln-error.h"
 #include "kiln-model-import.h"
 #include "kiln-project-dataset.h"
@@ -25,7 +26,7 @@ kiln_run_recipe_clear (KilnRunRecipe *r)
   g_clear_pointer (&r->freeze_up_to, g_free);
   g_clear_pointer (&r->optimizer, g_free);
   g_clear_pointer (&r->schedule, g_free);
-  g_clear_pointer (&r->backend, g_free);
+  g_clear_pointer (&r->device, g_free);
   g_clear_pointer (&r->split, g_free);
   g_clear_pointer (&r->resize, g_free);
   g_clear_pointer (&r->run_id, g_free);
@@ -41,7 +42,7 @@ kiln_run_recipe_copy (const KilnRunRecipe *src, KilnRunRecipe *dest)
   dest->freeze_up_to = g_strdup (src->freeze_up_to);
   dest->optimizer = g_strdup (src->optimizer);
   dest->schedule = g_strdup (src->schedule);
-  dest->backend = g_strdup (src->backend);
+  dest->device = g_strdup (src->device);
   dest->split = g_strdup (src->split);
   dest->resize = g_strdup (src->resize);
   dest->run_id = g_strdup (src->run_id);
@@ -87,6 +88,14 @@ kiln_run_recipe_check (const KilnRunRecipe *r, GError **error)
                    "%s brings its own network; leave out --spec and --preset", r->weights);
       return FALSE;
     }
+  KilnDeviceKind kind;
+  int index;
+  g_autoptr(GError) local = NULL;
+  if (r->device != NULL && !kiln_device_parse (r->device, &kind, &index, &local))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT, "%s", local->message);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -121,10 +130,10 @@ make_options (const KilnRunRecipe *r, KilnTrainerOptions *o, GError **error)
   o->mirror = r->mirror;
   o->random_crop = r->random_crop;
   o->cache_features = r->feature_cache;
-  if (r->backend != NULL)
+  if (r->device != NULL)
     {
-      g_free (o->backend);
-      o->backend = g_strdup (r->backend);
+      g_free (o->device);
+      o->device = g_strdup (r->device);
     }
   if (r->optimizer != NULL)
     {

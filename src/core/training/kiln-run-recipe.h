@@ -52,7 +52,7 @@ typedef struct {
   gboolean random_crop;       /* FALSE */
   int checkpoint_every;       /* < 0 */
   int keep;                   /* 0 */
-  char *backend;              /* NULL: "auto" */
+  char *device;               /* "cpu", "cuda", "cuda:N", "auto"; NULL: the default */
 
   /* Data. */
   char *split;                /* NULL: the project's current split, else a new one */

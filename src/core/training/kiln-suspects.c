@@ -350,7 +350,7 @@ kiln_suspects_find (const char *run_dir, const KilnSuspectsOptions *options, Kil
       watch.fold = f;
       g_autofree char *fold_dir = train_fold (work_dir, &recipe, idx, labels, &watch, cancellable, error);
       gboolean ok = fold_dir != NULL
-                    && judge_fold (fold_dir, recipe.options.backend, train, train_ids, fold_of, f, root, suspects,
+                    && judge_fold (fold_dir, recipe.options.device, train, train_ids, fold_of, f, root, suspects,
                                    error);
       if (fold_dir != NULL)
         remove_tree (fold_dir);

@@ -8,6 +8,7 @@
 #include "kiln-classifier.h"
 #include "kiln-evaluation.h"
 #include "kiln-run.h"
+#include "kiln-run-device.h"
 #include "kiln-metric-list.h"
 #include "kiln-metric-point.h"
 #include "kiln-run-item.h"

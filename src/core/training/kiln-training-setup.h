@@ -79,6 +79,12 @@ KilnTrainer *kiln_training_prepare       (const char               *project_dir,
 KilnTrainer *kiln_training_prepare_resume (const char   *run_dir,
                                            KilnProgress *progress,
                                            GError      **error);
+/* The same on @device ("cpu", "cuda:1"…; NULL: the run's own): a
+ * checkpoint resumes on any device, for this session only. */
+KilnTrainer *kiln_training_prepare_resume_on (const char   *run_dir,
+                                              const char   *device,
+                                              KilnProgress *progress,
+                                              GError      **error);
 
 /* Lets a stopped or finished run train to @epochs in all when it is
  * resumed: rewrites its config and logs an "epochs-extended" event.
@@ -151,6 +157,14 @@ void         kiln_training_prepare_resume_async  (const char               *run_
                                                   GCancellable             *cancellable,
                                                   GAsyncReadyCallback       callback,
                                                   gpointer                  user_data);
+/* kiln_training_prepare_resume_on() likewise; finish it with
+ * kiln_training_prepare_resume_finish(). */
+void         kiln_training_prepare_resume_on_async (const char             *run_dir,
+                                                    const char             *device,
+                                                    KilnProgress           *progress,
+                                                    GCancellable           *cancellable,
+                                                    GAsyncReadyCallback     callback,
+                                                    gpointer                user_data);
 KilnTrainer *kiln_training_prepare_resume_finish (GAsyncResult             *result,
                                                   GError                  **error);
 
