@@ -490,6 +490,23 @@ kiln_cuda_backend_convert_batch (KilnBackend *backend, const guint8 *pixels, int
   return ok;
 }
 
+static gboolean
+cuda_memory (KilnBackend *self, guint64 *total, guint64 *free)
+{
+  KilnCudaBackend *cuda = (KilnCudaBackend *) self;
+  size_t free_bytes = 0, total_bytes = 0;
+
+  use_device (cuda);
+  if (cudaMemGetInfo (&free_bytes, &total_bytes) != cudaSuccess)
+    {
+      cudaGetLastError ();
+      return FALSE;
+    }
+  *total = total_bytes;
+  *free = free_bytes;
+  return TRUE;
+}
+
 static const KilnBackendVTable cuda_vtable = {
   .destroy = cuda_destroy,
   .alloc = cuda_alloc,
@@ -508,6 +525,7 @@ static const KilnBackendVTable cuda_vtable = {
   .adam_update = cuda_adam_update,
   .softmax_cross_entropy = cuda_softmax_cross_entropy,
   .convert_batch = kiln_cuda_backend_convert_batch,
+  .memory = cuda_memory,
 };
 
 static gboolean

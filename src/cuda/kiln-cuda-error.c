@@ -10,7 +10,8 @@ kiln_cuda_set_out_of_memory (GError **error, const char *layer, const char *call
 {
   g_autofree char *amount = bytes > 0 ? g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS) : NULL;
 
-  g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
+  /* Its own code: the trainer stops a run cleanly with a checkpoint on it. */
+  g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_OUT_OF_MEMORY,
                "%s: out of device memory in %s%s%s; lower the batch size (or the input size), "
                "or close other programs using the GPU",
                LAYER (layer), call, amount ? " allocating " : "", amount ? amount : "");

@@ -113,7 +113,7 @@ cuda_probe (char **description, GError **error)
   if (status != cudaSuccess || driver == 0)
     {
       g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
-                   "CUDA: no NVIDIA driver answers on this machine; Kiln will use the CPU backend");
+                   "CUDA: no NVIDIA driver answers on this machine");
       return 0;
     }
   /* Minor versions are compatible within a major one. */
@@ -121,7 +121,7 @@ cuda_probe (char **description, GError **error)
     {
       g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
                    "CUDA: the NVIDIA driver supports CUDA %d.%d, older than the CUDA %d.%d this "
-                   "Kiln was built with; update the driver, or Kiln uses the CPU backend",
+                   "Kiln was built with; update the driver",
                    driver / 1000, (driver % 1000) / 10, CUDART_VERSION / 1000,
                    (CUDART_VERSION % 1000) / 10);
       return 0;
@@ -166,6 +166,13 @@ cuda_backend_new (GError **error)
   return kiln_cuda_backend_new (0, error);
 }
 
+/* cuda:N; the engine has probed already and checked N against the count. */
+static KilnBackend *
+cuda_backend_new_on_device (int index, GError **error)
+{
+  return kiln_cuda_backend_new (index, error);
+}
+
 const KilnBackendModuleInfo *
 kiln_backend_module_entry (void)
 {
@@ -174,6 +181,7 @@ kiln_backend_module_entry (void)
     .name = "cuda",
     .probe = cuda_probe,
     .backend_new = cuda_backend_new,
+    .backend_new_on_device = cuda_backend_new_on_device,
   };
   return &info;
 }

@@ -634,15 +634,17 @@ test_error_mapping (void)
 
   /* Out of memory, from any of the three, says what to lower. */
   g_assert_false (kiln_cuda_check_runtime (cudaErrorMemoryAllocation, "conv2", "cudaMalloc", &error));
-  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_OUT_OF_MEMORY);
   assert_message (error, (const char *[]) { "conv2", "out of device memory", "cudaMalloc",
                                             "batch size", NULL });
   g_clear_error (&error);
   g_assert_false (kiln_cuda_check_cudnn (CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED,
                                          "conv3", "cudnnConvolutionForward", &error));
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_OUT_OF_MEMORY);
   assert_message (error, (const char *[]) { "conv3", "out of device memory", "batch size", NULL });
   g_clear_error (&error);
   g_assert_false (kiln_cuda_check_cublas (CUBLAS_STATUS_ALLOC_FAILED, "fc7", "cublasSgemm", &error));
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_OUT_OF_MEMORY);
   assert_message (error, (const char *[]) { "fc7", "out of device memory", NULL });
   g_clear_error (&error);
   kiln_cuda_set_out_of_memory (&error, NULL, "cudaMalloc", (gsize) 3 << 30);

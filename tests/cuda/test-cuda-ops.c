@@ -527,7 +527,7 @@ test_out_of_memory (void)
 
   NEED_GPU ();
   g_assert_null (kiln_tensor_new (gpu, &huge, &error));
-  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND);
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_OUT_OF_MEMORY);
   g_assert_nonnull (strstr (error->message, "out of device memory"));
   g_assert_nonnull (strstr (error->message, "batch size"));
   g_autoptr(KilnTensor) t = tensor_on (gpu, &small, host);
