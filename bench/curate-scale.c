@@ -195,9 +195,12 @@ main (int argc, char **argv)
       g_printerr ("curate-scale: %s\n", error->message);
       return 1;
     }
-  g_auto(GStrv) classes = kiln_project_list_classes (counting, NULL);
   g_autofree char *images_dir = g_build_filename (argv[1], "images", NULL);
   guint n_images = count_files (images_dir);
+  guint n_classes = 0;
+  g_autoptr(GDir) class_dirs = g_dir_open (images_dir, 0, NULL);
+  while (class_dirs && g_dir_read_name (class_dirs))
+    n_classes++;
   g_clear_object (&counting);
 
   /* Open: until the grid's model holds every image. */
@@ -223,7 +226,9 @@ main (int argc, char **argv)
   Scroll s = { gtk_scrolled_window_get_vadjustment (scroller), g_array_new (FALSE, FALSE, sizeof (double)), 0, FALSE };
   start = g_get_monotonic_time ();
   gtk_widget_add_tick_callback (GTK_WIDGET (scroller), scroll_tick, &s, NULL);
-  spin_until (scroll_done, &s, 600);
+  spin_until (scroll_done, &s, 1800);
+  if (!s.done)
+    g_print ("(the scroll was stopped after 1,800 s, short of the bottom)\n");
   double scroll_s = (g_get_monotonic_time () - start) / 1e6;
   /* Let the last thumbnails land, then count them. */
   for (int i = 0; i < 200; i++)
@@ -236,7 +241,7 @@ main (int argc, char **argv)
   double worst = n ? g_array_index (s.intervals, double, n - 1) : 0;
   g_autofree char *thumbs_dir = g_build_filename (argv[1], "cache", "thumbnails", NULL);
 
-  g_print ("images: %u in %u classes\n", n_images, classes ? g_strv_length (classes) : 0);
+  g_print ("images: %u in %u classes\n", n_images, n_classes);
   g_print ("open to a full grid: %.2f s\n", open_s);
   g_print ("scroll top to bottom: %.1f s, %u frames; frame interval median %.1f ms, p95 %.1f ms, worst %.1f ms\n",
            scroll_s, n + 1, p50, p95, worst);
