@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "kiln-core.h"
+#include "kiln-gatherer-private.h"
 #include "test-util.h"
 
 #define CONNECT_MS 500
@@ -2062,6 +2063,28 @@ test_file_names (void)
   }
 }
 
+/* Found with fuzz-api-template: a wnid went into the template's URL as
+ * given, so "../x?y#z" could add a path, a query and a fragment; it is
+ * percent-encoded now. A template whose {wnid} is the port never makes a
+ * URL and is refused. */
+static void
+test_api_url_escapes (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = kiln_gather_api_url ("http://host/list?wnid={wnid}", "a/../b?c#d@e", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (url, ==, "http://host/list?wnid=a%2F..%2Fb%3Fc%23d%40e");
+  g_autofree char *real = kiln_gather_api_url ("http://host/{wnid}/urls", "n02084071", &error);
+  g_assert_cmpstr (real, ==, "http://host/n02084071/urls");
+  g_assert_null (kiln_gather_api_url ("https://h80:{wnid}/u", "n02084071", &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "https://h80:{wnid}/u"));
+  g_clear_error (&error);
+  g_assert_null (kiln_gather_api_url ("http://host/list", "n02084071", &error));
+  g_assert_nonnull (strstr (error->message, "has no {wnid}"));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -2074,6 +2097,7 @@ main (int argc, char *argv[])
     g_setenv ("no_proxy", "127.0.0.1,localhost", TRUE);
   }
   g_test_add_func ("/gatherer/file-names", test_file_names);
+  g_test_add_func ("/gatherer/api-url-escapes", test_api_url_escapes);
   g_test_add ("/gatherer/faults/plain", Fixture, GINT_TO_POINTER (FALSE), fixture_setup, test_faults, fixture_teardown);
   g_test_add ("/gatherer/faults/fall11", Fixture, GINT_TO_POINTER (TRUE), fixture_setup, test_faults, fixture_teardown);
   g_test_add ("/gatherer/resume", Fixture, NULL, fixture_setup, test_resume, fixture_teardown);
