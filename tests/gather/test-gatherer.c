@@ -1325,6 +1325,46 @@ test_folder (Fixture *f, gconstpointer data)
   }
 }
 
+/* Security (issue 18): a symbolic link planted at images/<class> (or at
+ * cache/gather-tmp/<class>) pointing out of the project must not carry
+ * gathered images out: the run refuses, naming the link, and writes
+ * nothing outside. Every file the run makes is not world-writable. */
+static void
+test_symlink_out (Fixture *f, gconstpointer data)
+{
+  const char *which = data;
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *src = g_build_filename (f->dir, "photos", NULL);
+  g_autofree char *outside = g_build_filename (f->dir, "outside", NULL);
+  g_autofree char *link_parent = g_build_filename (pdir, which, NULL);
+  g_autofree char *link = g_build_filename (link_parent, "cats", NULL);
+  g_autofree char *image = g_build_filename (src, "a.png", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  RunState rs = { 0 };
+
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (src, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (outside, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (link_parent, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (image, g_bytes_get_data (f->png, NULL), g_bytes_get_size (f->png), &error));
+  g_assert_cmpint (symlink (outside, link), ==, 0);
+
+  req = test_request (KILN_GATHER_FOLDER, src, NULL);
+  req->class_name = g_strdup ("cats");
+  run_gather (project, req, &rs, NULL);
+  g_test_message ("%s/cats → outside: %s", which, rs.error ? rs.error->message : "(no error)");
+  g_assert_nonnull (rs.error);
+  g_assert_nonnull (strstr (rs.error->message, "cats"));
+  g_assert_nonnull (strstr (rs.error->message, "symbolic link"));
+  g_autoptr(GDir) dir = g_dir_open (outside, 0, &error);
+  g_assert_no_error (error);
+  g_assert_null (g_dir_read_name (dir));
+  g_assert_cmpuint (rs.last.n_kept, ==, 0);
+  kiln_test_assert_not_world_writable (pdir);
+}
+
 /* A JPEG whose APP1 segment carries an embedded thumbnail (as EXIF does),
  * cut 300 bytes into its scan data: the thumbnail's end marker lies within
  * the last kilobyte, so only walking the file's structure finds the cut. */
@@ -2108,6 +2148,9 @@ main (int argc, char *argv[])
   g_test_add ("/gatherer/recover", Fixture, NULL, fixture_setup, test_recover, fixture_teardown);
   g_test_add ("/gatherer/archive", Fixture, NULL, fixture_setup, test_archive, fixture_teardown);
   g_test_add ("/gatherer/folder", Fixture, NULL, fixture_setup, test_folder, fixture_teardown);
+  g_test_add ("/gatherer/symlink-out/images", Fixture, "images", fixture_setup, test_symlink_out, fixture_teardown);
+  g_test_add ("/gatherer/symlink-out/tmp", Fixture, "cache/gather-tmp", fixture_setup, test_symlink_out,
+              fixture_teardown);
   g_test_add ("/gatherer/same-checks/urls", Fixture, GINT_TO_POINTER (KILN_GATHER_URLS), fixture_setup, test_same_checks, fixture_teardown);
   g_test_add ("/gatherer/same-checks/folder", Fixture, GINT_TO_POINTER (KILN_GATHER_FOLDER), fixture_setup, test_same_checks, fixture_teardown);
   g_test_add ("/gatherer/same-checks/archive", Fixture, GINT_TO_POINTER (KILN_GATHER_ARCHIVE), fixture_setup, test_same_checks, fixture_teardown);
