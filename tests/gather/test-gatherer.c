@@ -20,6 +20,7 @@
 #include <libsoup/soup.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <string.h>
 
@@ -256,6 +257,38 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path,
           g_array_append_val (f->drips, d->id);
         }
       g_ptr_array_add (f->stalled, g_object_ref (msg));
+    }
+  else if (g_str_has_prefix (path, "/hostile/to-file/"))
+    soup_server_message_set_redirect (msg, 302, "file:///etc/passwd");
+  else if (g_str_has_prefix (path, "/hostile/to-ftp/"))
+    soup_server_message_set_redirect (msg, 302, "ftp://127.0.0.1/cat.png");
+  else if (g_str_has_prefix (path, "/hostile/loop/"))
+    {
+      /* A 10,000-step redirect chain. */
+      guint64 step = g_ascii_strtoull (path + strlen ("/hostile/loop/"), NULL, 10);
+      g_autofree char *next = g_strdup_printf ("/hostile/loop/%" G_GUINT64_FORMAT "/cat.png", step + 1);
+      if (step < 10000)
+        soup_server_message_set_redirect (msg, 302, next);
+      else
+        serve_bytes (msg, "image/png", f->png);
+    }
+  else if (g_str_has_prefix (path, "/hostile/gzip-bomb/"))
+    {
+      /* 64 MiB of zeros in 64 KiB of gzip. */
+      static GBytes *bomb;
+      if (bomb == NULL)
+        {
+          g_autoptr(GZlibCompressor) zc = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+          g_autoptr(GOutputStream) mem = g_memory_output_stream_new_resizable ();
+          g_autoptr(GOutputStream) gz = g_converter_output_stream_new (mem, G_CONVERTER (zc));
+          g_autofree guint8 *zeros = g_malloc0 (1 << 20);
+          for (int i = 0; i < 64; i++)
+            g_output_stream_write_all (gz, zeros, 1 << 20, NULL, NULL, NULL);
+          g_output_stream_close (gz, NULL, NULL);
+          bomb = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (mem));
+        }
+      soup_message_headers_replace (headers, "Content-Encoding", "gzip");
+      serve_bytes (msg, "image/png", bomb);
     }
   else if (g_str_has_prefix (path, "/chain/a/"))
     soup_server_message_set_redirect (msg, 302, "/chain/b/cat.png");
@@ -1056,11 +1089,11 @@ test_cli_kill (Fixture *f, gconstpointer data)
 /* The store is sound and every kept image's file is there, with no file
  * in images/ or the temp area without its row (issue 18's invariants). */
 static guint
-check_gathered (const char *pdir, const char *when)
+check_gathered_class (const char *pdir, const char *class_name, const char *when)
 {
   g_autofree char *db_path = g_build_filename (pdir, "kiln.db", NULL);
-  g_autofree char *images = g_build_filename (pdir, "images", "n02121808", NULL);
-  g_autofree char *tmp = g_build_filename (pdir, "cache", "gather-tmp", "n02121808", NULL);
+  g_autofree char *images = g_build_filename (pdir, "images", class_name, NULL);
+  g_autofree char *tmp = g_build_filename (pdir, "cache", "gather-tmp", class_name, NULL);
   guint bad = 0, rows = 0;
   sqlite3 *db = NULL;
   sqlite3_stmt *stmt = NULL;
@@ -1097,6 +1130,12 @@ check_gathered (const char *pdir, const char *when)
       bad++;
     }
   return bad;
+}
+
+static guint
+check_gathered (const char *pdir, const char *when)
+{
+  return check_gathered_class (pdir, "n02121808", when);
 }
 
 /* kiln-cli gather killed at a random number of served requests, KILN_FAULT_
@@ -1152,6 +1191,137 @@ test_cli_kill_loop (Fixture *f, gconstpointer data)
     }
   g_test_message ("gather: %u rounds, %u killed mid-run, violations: %u", rounds, killed, violations);
   g_assert_cmpuint (violations, ==, 0);
+}
+
+/* A server below HTTP, for what libsoup's server will not send: a body
+ * longer than its Content-Length, endless headers, a reset mid-body. */
+static gboolean
+on_raw_incoming (GSocketService *service, GSocketConnection *connection, GObject *source, gpointer data)
+{
+  Fixture *f = data;
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  char request[4096] = { 0 };
+  gsize png_size = g_bytes_get_size (f->png);
+  const guint8 *png = g_bytes_get_data (f->png, NULL);
+
+  g_input_stream_read (in, request, sizeof request - 1, NULL, NULL);
+  if (strstr (request, "GET /any/"))
+    {
+      /* Any path at all, as libsoup's server would refuse some. */
+      g_autofree char *head = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n"
+                                               "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n", png_size);
+      g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL);
+      g_output_stream_write_all (out, png, png_size, NULL, NULL, NULL);
+    }
+  else if (strstr (request, "GET /long/"))
+    {
+      g_autofree char *head = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n"
+                                               "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n", png_size / 2);
+      g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL);
+      g_output_stream_write_all (out, png, png_size, NULL, NULL, NULL);
+    }
+  else if (strstr (request, "GET /endless/"))
+    {
+      const char *line = "X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+      g_output_stream_write_all (out, "HTTP/1.1 200 OK\r\n", 17, NULL, NULL, NULL);
+      for (int i = 0; i < 50000; i++)
+        if (!g_output_stream_write_all (out, line, strlen (line), NULL, NULL, NULL))
+          break;
+    }
+  else if (strstr (request, "GET /reset/"))
+    {
+      g_autofree char *head = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n"
+                                               "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n", png_size);
+      GSocket *socket = g_socket_connection_get_socket (connection);
+      g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL);
+      g_output_stream_write_all (out, png, png_size / 2, NULL, NULL, NULL);
+      /* Linger 0: the close sends a reset, not an orderly end. */
+      g_socket_set_option (socket, SOL_SOCKET, SO_LINGER, 0, NULL);
+      struct linger hard = { 1, 0 };
+      setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    }
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  return TRUE;
+}
+
+/* Hostile servers (issue 18): each URL's verdict is reported; none may put
+ * a file outside images/<class>/ or keep a truncated body, names from
+ * hostile paths stay plain names in the class folder, and memory stays
+ * bounded (the test process's peak stays under 1 GiB with a 64 MiB gzip
+ * bomb and 4 MiB of headers). */
+static void
+test_hostile (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autofree char *images = g_build_filename (pdir, "images", "hostile", NULL);
+  g_autofree char *long_name = g_strnfill (1000, 'a');
+  g_autoptr(GSocketService) raw = g_socket_service_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  RunState rs = { 0 };
+  guint16 port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (raw), NULL, &error);
+
+  g_assert_no_error (error);
+  g_signal_connect (raw, "incoming", G_CALLBACK (on_raw_incoming), f);
+  g_socket_service_start (raw);
+  const char *paths[] = { "/hostile/to-file/cat.png", "/hostile/to-ftp/cat.png", "/hostile/loop/0/cat.png",
+                          "/hostile/gzip-bomb/cat.png", "/drip/cat.png", "/img/.hidden.png" };
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    g_string_append_printf (text, "%s%s\n", f->base, paths[i]);
+  g_string_append_printf (text, "%s/img/%s.png\n", f->base, long_name);
+  const char *raw_paths[] = { "/long/cat.png", "/endless/cat.png", "/reset/cat.png", "/any/..%2F..%2F..%2Fevil.png",
+                              "/any/%2e%2e%2f%2e%2e%2fevil2.png", "/any/nul%00byte.png" };
+  for (guint i = 0; i < G_N_ELEMENTS (raw_paths); i++)
+    g_string_append_printf (text, "http://127.0.0.1:%u%s\n", port, raw_paths[i]);
+  g_assert_true (g_file_set_contents (list, text->str, text->len, &error));
+
+  req = test_request (KILN_GATHER_URLS, list, NULL);
+  req->class_name = g_strdup ("hostile");
+  req->max_retries = 0;
+  req->total_timeout_ms = 3000;
+  req->url_deadline_ms = 4000;
+  run_gather (project, req, &rs, NULL);
+  g_socket_service_stop (raw);
+  g_assert_no_error (rs.error);
+
+  g_autoptr(GPtrArray) records = kiln_project_list_downloads (project, NULL, &error);
+  g_assert_no_error (error);
+  guint kept = 0;
+  for (guint i = 0; i < records->len; i++)
+    {
+      KilnDownloadRecord *r = g_ptr_array_index (records, i);
+      g_test_message ("hostile: %.90s → %s%s%s", r->url, kiln_download_outcome_to_string (r->outcome),
+                      r->detail ? ": " : "", r->detail ? r->detail : "");
+      if (r->outcome != KILN_DOWNLOAD_KEPT)
+        continue;
+      kept++;
+      g_test_message ("hostile: kept as %s", r->file);
+      /* Only the whole PNGs served under /img/ and /any/ may be kept. */
+      g_assert_true (strstr (r->url, "/img/") != NULL || strstr (r->url, "/any/") != NULL);
+      g_assert_true (g_str_has_prefix (r->file, "images/hostile/"));
+      g_assert_null (strchr (r->file + strlen ("images/hostile/"), '/'));
+      g_assert_cmpint (r->file[strlen ("images/hostile/")], !=, '.');
+    }
+  /* The five /img/ and /any/ names are kept, each a plain name in the
+   * class folder. */
+  g_assert_cmpuint (kept, ==, 5);
+  g_assert_cmpuint (count_files (images), ==, kept);
+  g_autofree char *outside = g_build_filename (f->dir, "evil.png", NULL);
+  g_assert_false (g_file_test (outside, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (check_gathered_class (pdir, "hostile", "after hostile servers"), ==, 0);
+
+  /* Peak memory of this process (the gatherer ran in it). */
+  g_autofree char *status = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  const char *hwm = strstr (status, "VmHWM:");
+  g_assert_nonnull (hwm);
+  guint64 kib = g_ascii_strtoull (hwm + strlen ("VmHWM:"), NULL, 10);
+  g_test_message ("hostile: peak memory %" G_GUINT64_FORMAT " MiB", kib / 1024);
+  g_assert_cmpuint (kib, <, 1024 * 1024);
 }
 
 static void
@@ -2314,6 +2484,7 @@ main (int argc, char *argv[])
   g_test_add ("/gatherer/cli-kill", Fixture, NULL, fixture_setup, test_cli_kill, fixture_teardown);
   g_test_add ("/gatherer/cli-kill-loop", Fixture, NULL, fixture_setup, test_cli_kill_loop, fixture_teardown);
   g_test_add ("/gatherer/enospc-download", Fixture, NULL, fixture_setup, test_enospc_download, fixture_teardown);
+  g_test_add ("/gatherer/hostile", Fixture, NULL, fixture_setup, test_hostile, fixture_teardown);
   g_test_add ("/gatherer/connect-timeout", Fixture, NULL, fixture_setup, test_connect_timeout, fixture_teardown);
   g_test_add ("/gatherer/placeholder-hash", Fixture, NULL, fixture_setup, test_placeholder_hash, fixture_teardown);
   g_test_add ("/gatherer/recover", Fixture, NULL, fixture_setup, test_recover, fixture_teardown);
