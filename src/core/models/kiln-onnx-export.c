@@ -691,10 +691,18 @@ kiln_onnx_export_full (KilnNet            *net,
             }
           else
             {
+              g_autoptr(GError) local_error = NULL;
               onnx__model_proto__pack (&model, bytes);
               ok = g_file_set_contents_full (path, (const char *) bytes, (gssize) length,
                                              G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                             0644, error);
+                                             0644, &local_error);
+              if (!ok)
+                {
+                  /* GLib names its temporary file; name the model and the room it needs. */
+                  g_autofree char *size = g_format_size (length);
+                  g_set_error (error, KILN_ERROR, KILN_ERROR_IO, _("Could not write the ONNX model %s (%s): %s"),
+                               path, size, local_error->message);
+                }
             }
         }
     }
