@@ -10,6 +10,9 @@ G_BEGIN_DECLS
 
 /* Deletes @path and everything below it (symbolic links are not followed). */
 void kiln_test_remove_tree          (const char *path);
+/* Fails naming the first file or folder under @path (itself included)
+ * whose mode lets anyone write it; symbolic links are not followed. */
+void kiln_test_assert_not_world_writable (const char *path);
 /* Points HOME and the XDG_*_HOME folders at a fresh temporary folder, so a
  * test never touches the user's own. Not G_TEST_OPTION_ISOLATE_DIRS: that
  * also empties XDG_DATA_DIRS, hiding the MIME database GdkPixbuf needs to

@@ -628,6 +628,7 @@ cpu_op_new (KilnBackend *self, const KilnOpDesc *desc, GError **error)
     case KILN_LAYER_CONCAT:
     case KILN_LAYER_ADD:
     case KILN_LAYER_FLATTEN:
+    case KILN_LAYER_PAD:
       op = kiln_cpu_plain_new (CPU (self), desc, error);
       break;
     case KILN_LAYER_N_TYPES:

@@ -28,6 +28,7 @@ typedef enum {
   FIELD_PAIR,      /* int or [h, w] over two consecutive ints */
   FIELD_PADS,      /* int, [h, w] or [top, left, bottom, right] */
   FIELD_ROUNDING,  /* "floor" or "ceil" */
+  FIELD_PAD_MODE,  /* "constant", "edge" or "reflect" */
 } FieldKind;
 
 #define T(x) (1u << KILN_LAYER_##x)
@@ -43,7 +44,9 @@ static const struct {
   { "bias", FIELD_BOOL, T (CONVOLUTION) | T (INNER_PRODUCT), G_STRUCT_OFFSET (KilnLayerSpec, bias) },
   { "kernel", FIELD_PAIR, WINDOWED, G_STRUCT_OFFSET (KilnLayerSpec, kernel_h) },
   { "stride", FIELD_PAIR, WINDOWED, G_STRUCT_OFFSET (KilnLayerSpec, stride_h) },
-  { "pad", FIELD_PADS, WINDOWED, G_STRUCT_OFFSET (KilnLayerSpec, pad_top) },
+  { "pad", FIELD_PADS, WINDOWED | T (PAD), G_STRUCT_OFFSET (KilnLayerSpec, pad_top) },
+  { "mode", FIELD_PAD_MODE, T (PAD), G_STRUCT_OFFSET (KilnLayerSpec, pad_mode) },
+  { "value", FIELD_FLOAT, T (PAD), G_STRUCT_OFFSET (KilnLayerSpec, pad_value) },
   { "dilation", FIELD_PAIR, T (CONVOLUTION), G_STRUCT_OFFSET (KilnLayerSpec, dilation_h) },
   { "group", FIELD_INT, T (CONVOLUTION), G_STRUCT_OFFSET (KilnLayerSpec, group) },
   { "rounding", FIELD_ROUNDING, T (MAX_POOL) | T (AVG_POOL), G_STRUCT_OFFSET (KilnLayerSpec, rounding) },
@@ -134,6 +137,9 @@ add_layer (JsonBuilder         *builder,
         case FIELD_ROUNDING:
           json_builder_add_string_value (builder,
                                          *FIELD_PTR (KilnRounding, layer, offset) == KILN_ROUND_CEIL ? "ceil" : "floor");
+          break;
+        case FIELD_PAD_MODE:
+          json_builder_add_string_value (builder, kiln_pad_mode_to_string (*FIELD_PTR (KilnPadMode, layer, offset)));
           break;
         default:
           g_assert_not_reached ();
@@ -237,6 +243,7 @@ field_expectation (FieldKind kind)
     case FIELD_PAIR: return _("an integer or [height, width]");
     case FIELD_PADS: return _("an integer, [height, width] or [top, left, bottom, right]");
     case FIELD_ROUNDING: return _("“floor” or “ceil”");
+    case FIELD_PAD_MODE: return _("“constant”, “edge” or “reflect”");
     default: return "?";
     }
 }
@@ -285,6 +292,12 @@ read_field (guint          i,
         else
           return FALSE;
         return TRUE;
+      }
+    case FIELD_PAD_MODE:
+      {
+        const char *text = JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING
+                         ? json_node_get_string (node) : NULL;
+        return kiln_pad_mode_from_string (text, FIELD_PTR (KilnPadMode, layer, offset));
       }
     default:
       return FALSE;

@@ -286,6 +286,25 @@ infer_layer (KilnNetSpec          *self,
       out->macs = elements * layer->local_size;
       break;
 
+    case KILN_LAYER_PAD:
+      /* Reflect mirrors without repeating the edge, so a pad can reach at
+       * most side − 1 values in. */
+      if (layer->pad_mode == KILN_PAD_REFLECT
+          && (MAX (layer->pad_top, layer->pad_bottom) >= in[0]->h
+              || MAX (layer->pad_left, layer->pad_right) >= in[0]->w))
+        return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
+                     _("%s: reflect pads (top %d, left %d, bottom %d, right %d) must be smaller than the "
+                       "%d×%d input; use smaller pads or edge mode"),
+                     layer->name, layer->pad_top, layer->pad_left, layer->pad_bottom, layer->pad_right,
+                     in[0]->h, in[0]->w);
+      out->h = in[0]->h + layer->pad_top + layer->pad_bottom;
+      out->w = in[0]->w + layer->pad_left + layer->pad_right;
+      if (out->h > MAX_SPATIAL || out->w > MAX_SPATIAL)
+        return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
+                     _("%s: padding %d×%d gives %d×%d, more than %d a side"),
+                     layer->name, in[0]->h, in[0]->w, out->h, out->w, MAX_SPATIAL);
+      break;
+
     case KILN_LAYER_BATCH_NORM:
       out->params = 2 * (gint64) out->c;   /* scale and shift; running stats are not learnt */
       out->macs = elements;

@@ -56,6 +56,7 @@ kiln_import_alias_value (Import *ctx, const char *name, const Value *from, gbool
   value->transposed = copy.transposed != transpose;
   value->pad_node = copy.pad_node;
   memcpy (value->pad, copy.pad, sizeof value->pad);
+  value->pad_mode = copy.pad_mode;
   value->pad_value = copy.pad_value;
 }
 
@@ -110,11 +111,10 @@ kiln_import_get_value_maybe_transposed (Import *ctx, const KilnOnnxNode *node, g
 {
   const Value *value = lookup_value (ctx, node, index, error);
 
+  /* Only a Conv or pooling can fold a waiting Pad; anything else reads it
+   * through a Pad layer. */
   if (value != NULL && value->pad_node != NULL)
-    {
-      kiln_import_pad_error (ctx, value, node, error);
-      return NULL;
-    }
+    return kiln_import_add_pad_layer (ctx, kiln_onnx_node_get_input (node, index), error);
   return value;
 }
 

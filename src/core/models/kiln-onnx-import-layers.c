@@ -186,7 +186,7 @@ import_conv (Import *ctx, const KilnOnnxNode *node, GError **error)
       !kiln_onnx_node_get_int (node, "group", &group, error) ||
       !kiln_import_to_int (ctx, node, "group", group, 1, &layer.group, error) ||
       !parse_window (ctx, node, input, &layer, error) ||
-      !kiln_import_fold_pad (ctx, node, input, &layer, error))
+      !kiln_import_fold_pad (ctx, node, &input, &layer, error))
     return FALSE;
   return kiln_import_add_weighted_layer (ctx, node, &layer, input, input->rank, &weight, &bias, error);
 }
@@ -222,7 +222,7 @@ import_pool (Import *ctx, const KilnOnnxNode *node, GError **error)
                                    layer.dilation_h, layer.dilation_w);
   layer.rounding = ceil_mode ? KILN_ROUND_CEIL : KILN_ROUND_FLOOR;
   layer.count_include_pad = count_include_pad != 0;
-  return kiln_import_fold_pad (ctx, node, input, &layer, error) &&
+  return kiln_import_fold_pad (ctx, node, &input, &layer, error) &&
          kiln_import_add_layer (ctx, node, &layer, &input, 1, input->rank, error) >= 0;
 }
 

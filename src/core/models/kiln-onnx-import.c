@@ -285,21 +285,21 @@ import_graph (Import *ctx, GError **error)
         return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
                                        _("Kiln cannot import the op %s (it imports Conv, Relu, LRN, MaxPool, "
                                        "AveragePool, GlobalAveragePool, Gemm, MatMul + Add, Dropout, "
-                                       "BatchNormalization, Concat, Add, Flatten, Reshape to a flatten, Softmax, "
-                                       "and a Pad before a Conv or pooling)"),
+                                       "BatchNormalization, Concat, Add, Flatten, Reshape to a flatten, Softmax "
+                                       "and Pad)"),
                                        op);
       if (!func (ctx, node, error))
         return FALSE;
     }
 
-  /* A Pad that no Conv or pooling took (a graph of only a Pad, too). */
+  /* A Pad that is the graph output (a graph of only a Pad, too). */
   for (guint i = 0; i < kiln_onnx_model_get_n_outputs (ctx->model); i++)
     {
       KilnOnnxValueInfo info;
       kiln_onnx_model_get_output (ctx->model, i, &info);
       const Value *value = g_hash_table_lookup (ctx->values, info.name);
-      if (value != NULL && value->pad_node != NULL)
-        return kiln_import_pad_error (ctx, value, NULL, error);
+      if (value != NULL && value->pad_node != NULL && kiln_import_add_pad_layer (ctx, info.name, error) == NULL)
+        return FALSE;
     }
 
   g_autoptr(GError) local_error = NULL;

@@ -242,12 +242,17 @@ kiln_safetensors_save (const char                  *path,
       ok = FALSE;
       saved_errno = errno;
     }
+  guint64 total = sizeof length_le + padded->len;
+  for (guint i = 0; i < n_tensors; i++)
+    total += tensors[i].n_bytes;
   g_string_free (padded, TRUE);
   if (!ok)
     {
+      g_autofree char *size = g_format_size (total);
       g_unlink (tmp_path);
+      /* A full disk is the likely cause: say how much room the file needs. */
       g_set_error (error, KILN_ERROR, KILN_ERROR_IO,
-                   _("Could not write the checkpoint %s: %s"), path, g_strerror (saved_errno));
+                   _("Could not write the checkpoint %s (%s): %s"), path, size, g_strerror (saved_errno));
       return FALSE;
     }
   return TRUE;
