@@ -21,6 +21,18 @@ G_BEGIN_DECLS
 char     *kiln_demo_default_dir     (void);
 gboolean  kiln_demo_is_ready        (const char *project_dir);
 
+/* The split the demo trains on: Fashion-MNIST's own division, the
+ * training file's images (train-*) for training and the test file's
+ * (test-*) for testing, so no test image is ever trained on;
+ * @val_per_class training images of each class validate instead. Sets it
+ * as the project's current split (replacing an earlier one); @counts, if
+ * not NULL, receives the training, validation and test image counts. */
+#define KILN_DEMO_SPLIT "fashion-mnist"
+gboolean  kiln_demo_split           (const char       *project_dir,
+                                     guint             val_per_class,
+                                     guint             counts[3],
+                                     GError          **error);
+
 /* Imports up to @limit images of the training file and @limit / 6 of the
  * test file (0: all 60,000 + 10,000) unless the project is already there.
  * @dataset_dir NULL: KILN_DEMO_DATASET_DIR. */
