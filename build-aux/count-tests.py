@@ -9,12 +9,14 @@ import re
 import sys
 
 passed = failed = skipped = 0
+failures = []
 for path in sys.argv[1:]:
     try:
         lines = open(path, encoding="utf-8").read().splitlines()
     except OSError as e:
         print(f"missing test log {path}: {e}")
         failed += 1
+        failures.append(f"test log {path} is missing")
         continue
     for line in lines:
         t = json.loads(line)
@@ -31,9 +33,11 @@ for path in sys.argv[1:]:
                     passed += 1
                 else:
                     failed += 1
+                    failures.append(f"{t['name']}:{rest.strip()}")
             if result in ("FAIL", "ERROR", "TIMEOUT", "UNEXPECTEDPASS") and \
                     not any(s == "not ok" for s in cases):
                 failed += 1
+                failures.append(f"{t['name']} ({result.lower()} after its last case)")
         elif result == "OK":
             passed += 1
         elif result == "SKIP":
@@ -41,6 +45,10 @@ for path in sys.argv[1:]:
             print(f"skipped: {t['name']}")
         else:
             failed += 1
+            failures.append(f"{t['name']} ({result.lower()})")
+# Failures last, just above the summary, so a log's tail names them.
+for f in failures:
+    print(f"failed: {f}")
 line = f"{passed} passed, {failed} failed"
 if skipped:
     line += f", {skipped} skipped"

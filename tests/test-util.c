@@ -227,6 +227,28 @@ kiln_test_bars_net (void)
 }
 
 void
+kiln_test_train_bars (const char *project, const char *run_id, int epochs)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnNetSpec) spec = kiln_test_bars_net ();
+  KilnTrainerOptions options;
+  KilnTrainingSetup setup;
+
+  kiln_trainer_options_init (&options);
+  options.epochs = epochs;
+  options.batch_size = 4;
+  kiln_training_setup_init (&setup);
+  setup.val_fraction = 0.25;
+  setup.run_id = run_id;
+  g_autoptr(KilnTrainer) trainer = kiln_training_prepare (project, spec, &options, &setup, NULL, &error);
+  kiln_trainer_options_clear (&options);
+  g_assert_no_error (error);
+  g_assert_true (kiln_trainer_start (trainer, &error));
+  kiln_trainer_join (trainer);
+  g_assert_cmpint (kiln_trainer_get_state (trainer), ==, KILN_TRAINER_FINISHED);
+}
+
+void
 kiln_test_write_project_file (KilnProject *project, const char *relative, const char *contents)
 {
   g_autofree char *path = kiln_project_build_path (project, relative);

@@ -54,6 +54,12 @@ double kiln_test_normalized_error   (const float *y,
 char        *kiln_test_make_bars_project (void);
 KilnNetSpec *kiln_test_bars_net          (void);
 
+/* Trains kiln_test_bars_net() on @project (from kiln_test_make_bars_project)
+ * as run @run_id to its end: @epochs, batches of 4, a new split with a
+ * quarter of each class held out for validation when there is none. */
+void         kiln_test_train_bars        (const char *project,
+                                          const char *run_id,
+                                          int         epochs);
 /* Writes @contents to @relative inside @project, making its folders. */
 void         kiln_test_write_project_file (KilnProject *project,
                                            const char  *relative,

@@ -111,38 +111,44 @@ kiln_cli_eval (int argc, char **argv)
       return 2;
     }
   /* The run wrote each subset of its split as SUBSET.txt. */
-  g_autofree char *subset_file = g_strconcat (subset ? subset : "val", ".txt", NULL);
-  g_autofree char *default_labels = g_build_filename (run_dir, subset_file, NULL);
-  g_autofree char *class_file = g_build_filename (run_dir, "labels.txt", NULL);
-  if (labels == NULL && !g_file_test (default_labels, G_FILE_TEST_EXISTS))
+  g_autofree char *images_root = NULL;
+  g_autoptr(KilnLabelSet) set = NULL;
+  if (labels == NULL)
     {
-      g_printerr (_("kiln-cli eval: %s has no %s: it was trained before Kiln recorded the held-out "
-                    "subsets; train again, or give --labels FILE\n"), run_dir, subset_file);
-      return 1;
+      set = kiln_training_read_subset (run_dir, subset ? subset : "val", &images_root, &error);
+      if (set == NULL)
+        return kiln_cli_fail ("eval", error);
     }
-  /* A label file of the user's numbers its classes its own way: read it
-   * with its class file and match the run's classes by name. */
-  g_autofree char *labels_dir = labels ? g_path_get_dirname (labels) : NULL;
-  g_autofree char *beside = labels ? g_build_filename (labels_dir, "classes.txt", NULL) : NULL;
-  const char *own_classes = classes ? classes
-                          : beside && g_file_test (beside, G_FILE_TEST_EXISTS) ? beside : NULL;
-  g_autoptr(KilnLabelSet) read = kiln_labels_read (labels ? labels : default_labels,
-                                                   own_classes ? own_classes : class_file, &error);
-  if (read == NULL)
-    return kiln_cli_fail ("eval", error);
-  g_autoptr(GPtrArray) model_classes = g_ptr_array_new_with_free_func (g_free);
-  JsonArray *class_names = json_object_has_member (config, "classes")
-                           ? json_object_get_array_member (config, "classes") : NULL;
-  for (guint c = 0; class_names != NULL && c < json_array_get_length (class_names); c++)
-    g_ptr_array_add (model_classes, g_strdup (json_array_get_string_element (class_names, c)));
-  g_autoptr(KilnLabelSet) set = own_classes ? kiln_labels_map_to_classes (read, model_classes, &error)
-                                            : g_steal_pointer (&read);
-  if (set == NULL)
+  else
     {
-      g_prefix_error (&error, "%s (classes from %s): ", labels, own_classes);
-      return kiln_cli_fail ("eval", error);
+      /* A label file of the user's numbers its classes its own way: read it
+       * with its class file and match the run's classes by name. */
+      g_autofree char *class_file = g_build_filename (run_dir, "labels.txt", NULL);
+      g_autofree char *labels_dir = g_path_get_dirname (labels);
+      g_autofree char *beside = g_build_filename (labels_dir, "classes.txt", NULL);
+      const char *own_classes = classes ? classes
+                              : g_file_test (beside, G_FILE_TEST_EXISTS) ? beside : NULL;
+      g_autoptr(KilnLabelSet) read = kiln_labels_read (labels, own_classes ? own_classes : class_file, &error);
+      if (read == NULL)
+        return kiln_cli_fail ("eval", error);
+      g_autoptr(GPtrArray) model_classes = g_ptr_array_new_with_free_func (g_free);
+      JsonArray *class_names = json_object_has_member (config, "classes")
+                               ? json_object_get_array_member (config, "classes") : NULL;
+      for (guint c = 0; class_names != NULL && c < json_array_get_length (class_names); c++)
+        g_ptr_array_add (model_classes, g_strdup (json_array_get_string_element (class_names, c)));
+      set = own_classes ? kiln_labels_map_to_classes (read, model_classes, &error) : g_steal_pointer (&read);
+      if (set == NULL)
+        {
+          g_prefix_error (&error, "%s (classes from %s): ", labels, own_classes);
+          return kiln_cli_fail ("eval", error);
+        }
+      images_root = g_strdup (json_object_get_string_member_with_default (config, "images_root", "."));
     }
-  const char *images_root = root ? root : json_object_get_string_member_with_default (config, "images_root", ".");
+  if (root != NULL)
+    {
+      g_free (images_root);
+      images_root = g_strdup (root);
+    }
   g_autofree char *first_missing = NULL;
   guint missing = kiln_labels_count_missing (set, images_root, &first_missing);
   if (missing > 0 && missing == set->paths->len)

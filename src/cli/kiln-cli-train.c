@@ -216,146 +216,61 @@ kiln_cli_train (int argc, char **argv)
           g_printerr ("%s", _("kiln-cli train: give --project DIR (or --resume RUN)\n"));
           return 2;
         }
-      g_autoptr(KilnNetSpec) spec = NULL;
-      g_autoptr(KilnProject) store = kiln_project_open_dataset (project, NULL, &error);
-      g_autofree char *current = store ? kiln_project_get_current_split (store, &error) : NULL;
-      g_autoptr(KilnLabelSet) classes = error ? NULL : kiln_project_get_label_set (store, NULL, NULL, NULL, &error);
-      if (classes == NULL)
-        return kiln_cli_fail ("train", error);
-      /* Split options shape only a split this run makes. */
-      if ((val_fraction >= 0 || max_per_class > 0) && (split != NULL || current != NULL))
+      /* The window's New Run wizard fills the same recipe. */
+      g_auto(KilnRunRecipe) recipe;
+      kiln_run_recipe_init (&recipe);
+      if (input != NULL && !parse_triple (input, &recipe.input_channels, &recipe.input_height, &recipe.input_width))
         {
-          g_printerr (_("kiln-cli train: %s already has the split “%s”; --val-fraction and --max-per-class "
-                        "only shape the first one. Make another with “kiln-cli split --project %s --name NAME "
-                        "--shares T,V,T --max N” and train with --split NAME\n"),
-                      project, split ? split : current, project);
+          g_printerr (_("kiln-cli train: --input wants CxHxW, e.g. 3x227x227, not “%s”\n"), input);
           return 2;
         }
-      /* An ONNX model brings its own network. */
-      g_autofree char *imported_weights = NULL;
-      g_autofree char *imported_from = NULL;
-      if (weights != NULL && kiln_model_import_is_model (weights))
-        {
-          if (spec_file != NULL || preset != NULL)
-            {
-              g_printerr (_("kiln-cli train: %s brings its own network; leave out --spec and --preset\n"), weights);
-              return 2;
-            }
-          imported_weights = kiln_training_import_model (project, weights, classes->classes->len, &spec,
-                                                         &imported_from, &error);
-          if (imported_weights == NULL)
-            return kiln_cli_fail ("train", error);
-          g_free (weights);
-          weights = g_strdup (imported_weights);
-        }
-      else if (spec_file != NULL)
-        spec = kiln_net_spec_new_from_file (spec_file, &error);
-      else
-        spec = kiln_net_spec_new_preset (preset ? preset : "lenet", classes->classes->len, &error);
-      if (spec == NULL)
-        return kiln_cli_fail ("train", error);
-      int c, h, w;
-      if (input != NULL)
-        {
-          if (!parse_triple (input, &c, &h, &w))
-            {
-              g_printerr (_("kiln-cli train: --input wants CxHxW, e.g. 3x227x227, not “%s”\n"), input);
-              return 2;
-            }
-          kiln_net_spec_set_input (spec, c, h, w);
-        }
-      if (freeze != NULL && !kiln_net_spec_freeze_up_to (spec, freeze, &error))
-        return kiln_cli_fail ("train", error);
-
-      KilnTrainerOptions options;
-      kiln_trainer_options_init (&options);
-      if (epochs > 0) options.epochs = epochs;
-      if (batch > 0) options.batch_size = batch;
-      if (lr > 0) options.learning_rate = lr;
-      if (momentum >= 0) options.momentum = momentum;
-      if (weight_decay >= 0) options.weight_decay = weight_decay;
-      if (seed >= 0) options.seed = (guint64) seed;
-      if (checkpoint_every >= 0) options.checkpoint_every = checkpoint_every;
-      if (keep > 0) options.keep_checkpoints = keep;
-      options.mirror = !no_mirror;
-      options.cache_features = !no_feature_cache;
-      options.random_crop = random_crop;
-      if (backend) { g_free (options.backend); options.backend = g_strdup (backend); }
-      if (optimizer != NULL)
-        {
-          if (g_str_equal (optimizer, "adam"))
-            options.optimizer = KILN_OPTIMIZER_ADAM;
-          else if (!g_str_equal (optimizer, "sgd"))
-            {
-              g_printerr (_("kiln-cli train: unknown optimizer “%s”; use sgd or adam\n"), optimizer);
-              kiln_trainer_options_clear (&options);
-              return 2;
-            }
-        }
-      if (schedule != NULL)
-        {
-          if (g_str_equal (schedule, "fixed"))
-            kiln_lr_schedule_init_fixed (&options.schedule);
-          else if (g_str_equal (schedule, "step"))
-            kiln_lr_schedule_init_step (&options.schedule, gamma > 0 ? gamma : 0.1, MAX (1, options.epochs / 3));
-          else if (g_str_equal (schedule, "exponential"))
-            kiln_lr_schedule_init_exponential (&options.schedule, gamma > 0 ? gamma : 0.97);
-          else if (g_str_equal (schedule, "cosine"))
-            kiln_lr_schedule_init_cosine (&options.schedule, options.epochs, 0.01);
-          else
-            {
-              g_printerr (_("kiln-cli train: unknown schedule “%s”; use fixed, step, exponential or cosine\n"), schedule);
-              kiln_trainer_options_clear (&options);
-              return 2;
-            }
-        }
-      else if (gamma > 0)
-        options.schedule.gamma = gamma;
-      if (warmup >= 0)
-        options.schedule.warmup_iterations = warmup;
-
-      KilnTrainingSetup setup;
-      kiln_training_setup_init (&setup);
-      if (val_fraction >= 0) setup.val_fraction = val_fraction;
-      if (seed >= 0) setup.split_seed = (guint64) seed;
-      setup.max_per_class = MAX (0, max_per_class);
-      setup.split = split;
-      setup.recompute_mean = recompute_mean;
-      setup.run_id = run_id;
-      setup.initial_weights = weights;
       if (cache_size != NULL &&
-          !kiln_cli_parse_size ("train", "--cache-size", cache_size, &setup.cache_width, &setup.cache_height))
+          !kiln_cli_parse_size ("train", "--cache-size", cache_size, &recipe.cache_width, &recipe.cache_height))
+        return 2;
+      recipe.spec_file = g_steal_pointer (&spec_file);
+      recipe.preset = g_steal_pointer (&preset);
+      recipe.weights = g_steal_pointer (&weights);
+      recipe.freeze_up_to = g_steal_pointer (&freeze);
+      recipe.feature_cache = !no_feature_cache;
+      recipe.recompute_mean = recompute_mean;
+      recipe.epochs = epochs;
+      recipe.batch_size = batch;
+      recipe.optimizer = g_steal_pointer (&optimizer);
+      recipe.learning_rate = lr;
+      recipe.momentum = momentum;
+      recipe.weight_decay = weight_decay;
+      recipe.schedule = g_steal_pointer (&schedule);
+      recipe.gamma = gamma;
+      recipe.warmup = warmup;
+      recipe.seed = seed;
+      recipe.mirror = !no_mirror;
+      recipe.random_crop = random_crop;
+      recipe.checkpoint_every = checkpoint_every;
+      recipe.keep = keep;
+      recipe.backend = g_steal_pointer (&backend);
+      recipe.split = g_steal_pointer (&split);
+      recipe.val_fraction = val_fraction;
+      recipe.max_per_class = max_per_class;
+      recipe.resize = g_steal_pointer (&resize);
+      recipe.run_id = g_steal_pointer (&run_id);
+      /* Options that contradict each other are a usage error. */
+      if (!kiln_run_recipe_check (&recipe, &error))
         {
-          kiln_trainer_options_clear (&options);
+          g_printerr ("kiln-cli train: %s\n", error->message);
           return 2;
         }
-      if (resize != NULL && !kiln_resize_mode_from_string (resize, &setup.resize))
-        {
-          g_printerr (_("kiln-cli train: unknown resize mode “%s”\n"), resize);
-          kiln_trainer_options_clear (&options);
-          return 2;
-        }
-      if (weights != NULL)
-        {
-          g_autofree char *from = NULL;
-          g_autofree char *resolved = kiln_training_resolve_weights (project, weights, &from, &error);
-          if (resolved == NULL)
-            {
-              kiln_trainer_options_clear (&options);
-              return kiln_cli_fail ("train", error);
-            }
-          if (!as_json)
-            g_print (_("starting from %s\n"), imported_from ? imported_from : from);
-        }
-      kiln_training_prepare_async (project, spec, &options, &setup, progress, NULL, kiln_cli_keep_result, &prepared);
-      kiln_trainer_options_clear (&options);
+      kiln_run_recipe_prepare_async (&recipe, project, progress, NULL, kiln_cli_keep_result, &prepared);
     }
   kiln_cli_wait (&prepared);
   trainer = resume != NULL ? kiln_training_prepare_resume_finish (prepared, &error)
-                           : kiln_training_prepare_finish (prepared, &error);
+                           : kiln_run_recipe_prepare_finish (prepared, &error);
   kiln_cli_status_done ();
   if (trainer == NULL)
     return kiln_cli_fail ("train", error);
+  const char *from = json_object_get_string_member_with_default (kiln_run_get_config (kiln_trainer_get_run (trainer)),
+                                                                 "initial_weights_from", NULL);
+  if (from != NULL && resume == NULL && !as_json)
+    g_print (_("starting from %s\n"), from);
 
   TrainUi ui = { .loop = g_main_loop_new (NULL, FALSE), .trainer = trainer, .json = as_json,
                  .tty = isatty (STDERR_FILENO) };

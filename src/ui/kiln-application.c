@@ -107,9 +107,10 @@ kiln_application_startup (GApplication *app)
   static const char *new_accels[] = { "<Control>n", NULL };
   static const char *close_accels[] = { "<Control>w", NULL };
   static const char *find_accels[] = { "<Control>f", NULL };
+  static const char *new_run_accels[] = { "<Control><Shift>n", NULL };
   static const struct { const char *name, *accel; } pages[] = {
     { "gather", "<Alt>1" }, { "curate", "<Alt>2" }, { "train", "<Alt>3" },
-    { "network", "<Alt>4" },
+    { "network", "<Alt>4" }, { "classify", "<Alt>5" },
   };
 
   G_APPLICATION_CLASS (kiln_application_parent_class)->startup (app);
@@ -126,6 +127,7 @@ kiln_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.new-project", new_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "window.close", close_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.find-synset", find_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.new-run", new_run_accels);
   for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
     {
       const char *accels[] = { pages[i].accel, NULL };

@@ -7,6 +7,7 @@
 
 #include "kiln-net-diagram.h"
 #include "kiln-network-page.h"
+#include "kiln-preset-names.h"
 
 struct _KilnNetworkPage
 {
@@ -74,16 +75,6 @@ static const struct {
   [COL_COMPARE] = { "compare", N_("At Second Size"), NULL },
   [COL_PARAMS] = { "params", N_("Parameters"), NULL },
   [COL_MACS] = { "macs", N_("Multiply-Adds"), NULL },
-};
-
-/* Display names for the engine's presets; others show as the engine names them. */
-static const struct { const char *id, *label; } preset_labels[] = {
-  { "alexnet", "AlexNet" },
-  { "caffenet", "CaffeNet" },
-  { "lenet", "LeNet" },
-  { "vgg16", "VGG-16" },
-  { "resnet18", "ResNet-18" },
-  { "squeezenet1_1", "SqueezeNet 1.1" },
 };
 
 /* The pooling choices a type cell offers: type and rounding together. */
@@ -945,13 +936,7 @@ kiln_network_page_init (KilnNetworkPage *self)
   add_columns (self);
 
   for (guint i = 0; presets[i]; i++)
-    {
-      const char *label = presets[i];
-      for (guint j = 0; j < G_N_ELEMENTS (preset_labels); j++)
-        if (g_str_equal (preset_labels[j].id, presets[i]))
-          label = preset_labels[j].label;
-      gtk_string_list_append (self->net_names, label);
-    }
+    gtk_string_list_append (self->net_names, kiln_preset_get_label (presets[i]));
 
   /* AlexNet first: the net whose 227 the calculator explains. */
   spec = kiln_net_spec_new_preset (presets[0], 0, NULL);

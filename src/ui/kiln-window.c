@@ -3,15 +3,15 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "kiln-classify-page.h"
 #include "kiln-curate-page.h"
 #include "kiln-demo.h"
 #include "kiln-gather-page.h"
 #include "kiln-network-page.h"
 #include "kiln-labels.h"
-#include "kiln-run.h"
 #include "kiln-core.h"
-#include "kiln-training-setup.h"
 #include "kiln-progress.h"
+#include "kiln-train-page.h"
 #include "kiln-welcome-page.h"
 #include "kiln-window.h"
 
@@ -43,15 +43,12 @@ struct _KilnWindow
   GMenu *recent_section;
   KilnProgress *import_progress; /* the demo or a new project being prepared */
   char *demo_dir;               /* the demo project being imported */
+  KilnTrainPage *train_page;
+  KilnClassifyPage *classify_page;
   char *making_dir;             /* the new project being made */
   gboolean gather_next;         /* show the Gather page once it is made */
-  GtkStack *runs_stack;
-  AdwPreferencesGroup *runs_group;
-  GPtrArray *run_rows;          /* rows added to runs_group */
-  guint runs_generation;        /* the run listing whose result is shown */
   guint open_generation;        /* the project opening whose result counts */
-  KilnTrainer *trainer;         /* the run being resumed */
-  AdwActionRow *trainer_row;
+  gboolean disposed;
 
   GFile *project;
   KilnProject *store;           /* the open project's store */
@@ -82,172 +79,6 @@ show_toast (KilnWindow *self, const char *text)
   /* Toast titles are markup; messages name files that may hold “&”. */
   g_autofree char *markup = g_markup_escape_text (text, -1);
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (markup));
-}
-
-KilnTrainer *
-kiln_window_get_trainer (KilnWindow *self)
-{
-  g_return_val_if_fail (KILN_IS_WINDOW (self), NULL);
-  return self->trainer;
-}
-
-/* "stopped at iteration 120 · best validation accuracy 91.2 %". */
-static char *
-describe_run (const KilnRunInfo *entry)
-{
-  const KilnRunSummary *s = &entry->summary;
-  const char *state = s->finished ? _("finished") : _("stopped");
-
-  if (entry->problem != NULL)
-    return g_strdup (entry->problem);
-  if (!isnan (s->best_val_accuracy))
-    return g_strdup_printf (_("%s at iteration %" G_GINT64_FORMAT " · best validation accuracy %.1f %%"),
-                            state, s->iteration, 100 * s->best_val_accuracy);
-  return g_strdup_printf (_("%s at iteration %" G_GINT64_FORMAT), state, s->iteration);
-}
-
-typedef struct {
-  KilnWindow *window;
-  guint generation;
-} RunsRequest;
-
-static void
-list_runs_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  RunsRequest *request = user_data;
-  g_autoptr(KilnWindow) self = request->window;
-  guint generation = request->generation;
-  g_autoptr(GPtrArray) entries = kiln_run_list_finish (result, NULL);
-
-  g_free (request);
-  /* A newer listing started, or the window is going. */
-  if (generation != self->runs_generation || self->runs_group == NULL || entries == NULL)
-    return;
-  for (guint i = 0; i < entries->len; i++)
-    {
-      const KilnRunInfo *entry = entries->pdata[i];
-      g_autofree char *subtitle = describe_run (entry);
-      AdwActionRow *row = ADW_ACTION_ROW (adw_action_row_new ());
-      /* Run ids are folder names: plain text, not markup. */
-      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), entry->id);
-      adw_action_row_set_subtitle (row, subtitle);
-      g_object_set_data_full (G_OBJECT (row), "run-dir", g_strdup (entry->dir), g_free);
-      if (!entry->summary.finished && entry->problem == NULL)
-        {
-          GtkWidget *button = gtk_button_new_with_mnemonic (_("_Resume"));
-          gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
-          gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.resume-run");
-          gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "s", entry->dir);
-          adw_action_row_add_suffix (row, button);
-        }
-      adw_preferences_group_add (self->runs_group, GTK_WIDGET (row));
-      g_ptr_array_add (self->run_rows, row);
-    }
-  if (self->run_rows->len > 0)
-    gtk_stack_set_visible_child_name (self->runs_stack, "runs");
-}
-
-static void
-refresh_runs (KilnWindow *self)
-{
-  for (guint i = 0; i < self->run_rows->len; i++)
-    adw_preferences_group_remove (self->runs_group, self->run_rows->pdata[i]);
-  g_ptr_array_set_size (self->run_rows, 0);
-  self->trainer_row = NULL;
-  gtk_stack_set_visible_child_name (self->runs_stack, "empty");
-  self->runs_generation++;
-  if (self->project == NULL)
-    return;
-
-  g_autofree char *project_path = g_file_get_path (self->project);
-  RunsRequest *request = g_new (RunsRequest, 1);
-  request->window = g_object_ref (self);
-  request->generation = self->runs_generation;
-  kiln_run_list_async (project_path, NULL, list_runs_done, request);
-}
-
-static void
-on_trainer_progress (KilnTrainer *trainer, KilnWindow *self)
-{
-  KilnTrainerStatus s;
-  if (self->trainer_row == NULL)
-    return;
-  kiln_trainer_get_status (trainer, &s);
-  g_autofree char *status = kiln_trainer_status_format (&s);
-  g_autofree char *text = g_strdup_printf (_("training: %s"), status);
-  adw_action_row_set_subtitle (self->trainer_row, text);
-}
-
-static void
-on_trainer_finished (KilnTrainer *trainer, int state, KilnWindow *self)
-{
-  const GError *error = kiln_trainer_get_error (trainer);
-  g_autofree char *id = g_strdup (kiln_run_get_id (kiln_trainer_get_run (trainer)));
-  g_autofree char *text = NULL;
-
-  if (state == KILN_TRAINER_FINISHED)
-    text = g_strdup_printf (_("Run %s finished"), id);
-  else if (state == KILN_TRAINER_FAILED && error != NULL)
-    text = g_strdup_printf (_("Run %s failed: %s"), id, error->message);
-  else
-    text = g_strdup_printf (_("Run %s stopped; it can be resumed"), id);
-  show_toast (self, text);
-  g_signal_handlers_disconnect_by_data (trainer, self);
-  g_clear_object (&self->trainer);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.stop-run", FALSE);
-  refresh_runs (self);
-}
-
-static void
-prepare_resume_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr(KilnWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(KilnTrainer) trainer = kiln_training_prepare_resume_finish (result, &error);
-
-  /* The window closed meanwhile: the run stays as it was on disk. */
-  if (self->run_rows == NULL)
-    return;
-  if (trainer == NULL || !kiln_trainer_start (trainer, &error))
-    {
-      g_autofree char *text = g_strdup_printf (_("The run could not be resumed: %s"), error->message);
-      show_toast (self, text);
-      gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.resume-run", TRUE);
-      return;
-    }
-  self->trainer = g_steal_pointer (&trainer);
-  g_signal_connect (self->trainer, "progress", G_CALLBACK (on_trainer_progress), self);
-  g_signal_connect (self->trainer, "finished", G_CALLBACK (on_trainer_finished), self);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.stop-run", TRUE);
-  const char *run_dir = kiln_run_get_dir (kiln_trainer_get_run (self->trainer));
-  for (guint i = 0; i < self->run_rows->len; i++)
-    if (g_strcmp0 (g_object_get_data (self->run_rows->pdata[i], "run-dir"), run_dir) == 0)
-      self->trainer_row = self->run_rows->pdata[i];
-}
-
-static void
-resume_run_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
-{
-  KilnWindow *self = KILN_WINDOW (widget);
-
-  if (self->trainer != NULL)
-    {
-      show_toast (self, _("A run is already training; stop it first"));
-      return;
-    }
-  /* Decoding the cache and loading the checkpoint block: off the main thread. */
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.resume-run", FALSE);
-  kiln_training_prepare_resume_async (g_variant_get_string (parameter, NULL), NULL, NULL, prepare_resume_done,
-                                      g_object_ref (self));
-}
-
-static void
-stop_run_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
-{
-  KilnWindow *self = KILN_WINDOW (widget);
-  if (self->trainer != NULL)
-    kiln_trainer_stop (self->trainer);
 }
 
 /* ---- Recent projects ------------------------------------------------------ */
@@ -351,8 +182,8 @@ show_project (KilnWindow *self, GFile *folder, KilnProject *store)
 
   g_set_object (&self->project, folder);
   g_set_object (&self->store, store);
-  if (self->trainer == NULL)
-    refresh_runs (self);
+  kiln_train_page_set_project (self->train_page, path);
+  kiln_classify_page_set_project (self->classify_page, path);
   set_title (self, name);
   kiln_gather_page_set_project (self->gather_page, folder);
   kiln_curate_page_set_project (self->curate_page, store);
@@ -370,8 +201,8 @@ close_project_activated (GtkWidget *widget, const char *action_name, GVariant *p
   self->open_generation++;
   g_clear_object (&self->project);
   g_clear_object (&self->store);
-  if (self->trainer == NULL)
-    refresh_runs (self);
+  kiln_train_page_set_project (self->train_page, NULL);
+  kiln_classify_page_set_project (self->classify_page, NULL);
   set_title (self, NULL);
   kiln_gather_page_set_project (self->gather_page, NULL);
   kiln_curate_page_set_project (self->curate_page, NULL);
@@ -441,7 +272,7 @@ open_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   g_free (request);
   /* Another project was opened or closed meanwhile, or the window went. */
-  if (generation != self->open_generation || self->run_rows == NULL)
+  if (generation != self->open_generation || self->disposed)
     return;
   if (store == NULL)
     {
@@ -544,7 +375,7 @@ import_demo_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *project_dir = g_steal_pointer (&self->demo_dir);
 
   /* The window closed meanwhile (and cancelled the import). */
-  if (self->run_rows == NULL || self->import_progress == NULL)
+  if (self->disposed || self->import_progress == NULL)
     return;
   if (stop_preparing (self))
     return;
@@ -596,7 +427,7 @@ new_project_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr(KilnProject) store = kiln_project_new_finish (result, &error);
   g_autofree char *dir = g_steal_pointer (&self->making_dir);
 
-  if (self->run_rows == NULL || self->import_progress == NULL)
+  if (self->disposed || self->import_progress == NULL)
     return;
   if (stop_preparing (self))
     {
@@ -850,12 +681,6 @@ kiln_window_constructed (GObject *object)
 }
 
 static void
-release_application (KilnTrainer *trainer, int state, GApplication *app)
-{
-  g_application_release (app);
-}
-
-static void
 kiln_window_dispose (GObject *object)
 {
   KilnWindow *self = KILN_WINDOW (object);
@@ -864,26 +689,10 @@ kiln_window_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
   g_clear_object (&self->project);
+  self->disposed = TRUE;
   g_clear_object (&self->store);
   g_clear_pointer (&self->tree, g_free);
   g_clear_pointer (&self->making_dir, g_free);
-  if (self->trainer != NULL)
-    {
-      /* Closing the window stops the run after a checkpoint, without
-       * waiting here: the trainer keeps itself until it has written it,
-       * and the application stays until then. */
-      GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
-      g_signal_handlers_disconnect_by_data (self->trainer, self);
-      if (app != NULL)
-        {
-          g_application_hold (G_APPLICATION (app));
-          g_signal_connect_data (self->trainer, "finished", G_CALLBACK (release_application), g_object_ref (app),
-                                 (GClosureNotify) (void (*) (void)) g_object_unref, 0);
-        }
-      kiln_trainer_stop (self->trainer);
-      g_clear_object (&self->trainer);
-    }
-  g_clear_pointer (&self->run_rows, g_ptr_array_unref);
   if (self->import_progress != NULL)
     {
       g_cancellable_cancel (kiln_progress_get_cancellable (self->import_progress));
@@ -915,6 +724,15 @@ find_synset_activated (GtkWidget *widget, const char *action_name, GVariant *par
 }
 
 static void
+new_run_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+
+  adw_view_stack_set_visible_child_name (self->view_stack, "train");
+  gtk_widget_activate_action (GTK_WIDGET (self->train_page), "train.new-run", NULL);
+}
+
+static void
 kiln_window_class_init (KilnWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -928,6 +746,8 @@ kiln_window_class_init (KilnWindowClass *klass)
   g_type_ensure (KILN_TYPE_CURATE_PAGE);
   g_type_ensure (KILN_TYPE_GATHER_PAGE);
   g_type_ensure (KILN_TYPE_NETWORK_PAGE);
+  g_type_ensure (KILN_TYPE_TRAIN_PAGE);
+  g_type_ensure (KILN_TYPE_CLASSIFY_PAGE);
   g_type_ensure (KILN_TYPE_WELCOME_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/kiln/Kiln/ui/kiln-window.ui");
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, toast_overlay);
@@ -941,8 +761,8 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, recent_section);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, preparing_status);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, preparing_progress);
-  gtk_widget_class_bind_template_child (widget_class, KilnWindow, runs_stack);
-  gtk_widget_class_bind_template_child (widget_class, KilnWindow, runs_group);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, train_page);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, classify_page);
 
   gtk_widget_class_install_action (widget_class, "win.open-project", NULL, open_project_activated);
   gtk_widget_class_install_action (widget_class, "win.open-recent", "s", open_recent_activated);
@@ -954,10 +774,9 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_activated);
   gtk_widget_class_install_action (widget_class, "win.start-from-synsets", NULL, start_from_synsets_activated);
   gtk_widget_class_install_action (widget_class, "win.cancel-import", NULL, cancel_import_activated);
-  gtk_widget_class_install_action (widget_class, "win.resume-run", "s", resume_run_activated);
-  gtk_widget_class_install_action (widget_class, "win.stop-run", NULL, stop_run_activated);
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_activated);
   gtk_widget_class_install_action (widget_class, "win.find-synset", NULL, find_synset_activated);
+  gtk_widget_class_install_action (widget_class, "win.new-run", NULL, new_run_activated);
 }
 
 static void
@@ -968,7 +787,5 @@ kiln_window_init (KilnWindow *self)
   adw_view_stack_set_visible_child_name (self->view_stack, "curate");
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-import", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-project", FALSE);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.stop-run", FALSE);
-  self->run_rows = g_ptr_array_new ();
   g_signal_connect (self, "notify::application", G_CALLBACK (application_set_cb), NULL);
 }

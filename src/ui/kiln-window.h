@@ -16,7 +16,6 @@
 #include <adwaita.h>
 
 #include "kiln-application.h"
-#include "kiln-trainer.h"
 
 G_BEGIN_DECLS
 
@@ -36,8 +35,5 @@ GFile      *kiln_window_get_project  (KilnWindow      *self);
  * progress, cancellable) unless it is there already, then opens it. */
 void        kiln_window_open_demo    (KilnWindow      *self,
                                       const char      *project_dir);
-
-/* The run being resumed from the Train page, or NULL. */
-KilnTrainer *kiln_window_get_trainer (KilnWindow      *self);
 
 G_END_DECLS

@@ -10,8 +10,6 @@
 #include "config.h"
 
 #include <adwaita.h>
-#include <glib/gi18n.h>
-#include <locale.h>
 
 #include "kiln-application.h"
 #include "kiln-network-page.h"
@@ -38,36 +36,17 @@ settle (int rounds)
 int
 main (int argc, char **argv)
 {
-  g_autofree char *state = NULL, *localedir = NULL;
-  gboolean dark = FALSE, alone = FALSE;
+  g_autofree char *state = NULL;
+  gboolean alone = FALSE;
+  int width, height;
   const GOptionEntry entries[] = {
     { "state", 0, 0, G_OPTION_ARG_STRING, &state, "227, 224, compare or resnet", "STATE" },
-    { "dark", 0, 0, G_OPTION_ARG_NONE, &dark, "Dark style", NULL },
-    { "alone", 0, 0, G_OPTION_ARG_NONE, &alone, "The page alone in a window (narrower than the main window goes)", NULL },
-    { "localedir", 0, 0, G_OPTION_ARG_FILENAME, &localedir, "Where kiln.mo lies (ja/LC_MESSAGES/)", "DIR" },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new ("OUT.png WIDTH HEIGHT");
-  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnApplication) app = kiln_test_shoot_start (&argc, &argv, entries, &alone, &width, &height);
 
-  setlocale (LC_ALL, "");
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error) || argc != 4)
-    {
-      g_printerr ("%s\n", error ? error->message : "usage: shoot-network-page OUT.png WIDTH HEIGHT");
-      return 2;
-    }
-  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
-
-  int width = atoi (argv[2]), height = atoi (argv[3]);
-  g_autoptr(KilnApplication) app = kiln_application_new ();
-  g_application_register (G_APPLICATION (app), NULL, &error);
-  g_assert_no_error (error);
-  if (dark)
-    adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
-
+  if (app == NULL)
+    return 2;
   GtkWidget *window, *page;
   if (alone)
     {

@@ -1,3 +1,8 @@
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <locale.h>
+
 #include "test-ui-util.h"
 
 KilnApplication *
@@ -33,6 +38,65 @@ kiln_test_spin_until (gboolean (*done) (gpointer), gpointer data, int seconds)
   g_source_remove (tick);
 }
 
+KilnApplication *
+kiln_test_shoot_start (int *argc, char ***argv, const GOptionEntry *entries, gboolean *alone, int *width, int *height)
+{
+  g_autofree char *localedir = NULL;
+  gboolean dark = FALSE;
+  const GOptionEntry common[] = {
+    { "alone", 0, 0, G_OPTION_ARG_NONE, alone, "The page alone in a window (narrower than the main window goes)", NULL },
+    { "dark", 0, 0, G_OPTION_ARG_NONE, &dark, "Dark style", NULL },
+    { "localedir", 0, 0, G_OPTION_ARG_FILENAME, &localedir, "Where kiln.mo lies (ja/LC_MESSAGES/)", "DIR" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("OUT.png WIDTH HEIGHT");
+  g_autoptr(GError) error = NULL;
+
+  setlocale (LC_ALL, "");
+  g_option_context_add_main_entries (context, common, NULL);
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, &error) || *argc != 4)
+    {
+      g_printerr ("%s\n", error ? error->message : "usage: OUT.png WIDTH HEIGHT [OPTION…]");
+      return NULL;
+    }
+  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  *width = atoi ((*argv)[2]);
+  *height = atoi ((*argv)[3]);
+
+  KilnApplication *app = kiln_application_new ();
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  if (dark)
+    adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
+  return app;
+}
+
+gboolean
+kiln_test_save_png (GtkWidget *window, const char *path)
+{
+  int w = gtk_widget_get_width (window), h = gtk_widget_get_height (window);
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+
+  gdk_paintable_snapshot (paintable, snapshot, w, h);
+  g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window));
+  g_autoptr(GdkTexture) texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  return gdk_texture_save_to_png (texture, path);
+}
+
+gpointer
+kiln_test_child (gpointer widget, GType type, const char *name)
+{
+  gpointer found = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
+
+  g_assert_nonnull (found);
+  return found;
+}
+
 gpointer
 kiln_test_find_action_row (gpointer widget, const char *suffix)
 {
@@ -46,6 +110,72 @@ kiln_test_find_action_row (gpointer widget, const char *suffix)
         return found;
     }
   return NULL;
+}
+
+static const char notifications_xml[] =
+  "<node><interface name='org.freedesktop.Notifications'>"
+  "<method name='Notify'><arg type='s' direction='in'/><arg type='u' direction='in'/>"
+  "<arg type='s' direction='in'/><arg type='s' direction='in'/><arg type='s' direction='in'/>"
+  "<arg type='as' direction='in'/><arg type='a{sv}' direction='in'/><arg type='i' direction='in'/>"
+  "<arg type='u' direction='out'/></method>"
+  "<method name='CloseNotification'><arg type='u' direction='in'/></method>"
+  "<signal name='NotificationClosed'><arg type='u'/><arg type='u'/></signal>"
+  "<signal name='ActionInvoked'><arg type='u'/><arg type='s'/></signal>"
+  "</interface></node>";
+
+static void
+notifications_call (GDBusConnection *connection, const char *sender, const char *path, const char *interface,
+                    const char *method, GVariant *parameters, GDBusMethodInvocation *invocation, gpointer data)
+{
+  GPtrArray *received = data;
+
+  if (g_str_equal (method, "Notify"))
+    {
+      const char *summary, *body;
+      g_variant_get_child (parameters, 3, "&s", &summary);
+      g_variant_get_child (parameters, 4, "&s", &body);
+      g_ptr_array_add (received, g_strdup_printf ("%s\n%s", summary, body));
+      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(u)", received->len));
+    }
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static void
+name_acquired (GDBusConnection *connection, const char *name, gpointer data)
+{
+  *(gboolean *) data = TRUE;
+}
+
+static gboolean
+is_true (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+GPtrArray *
+kiln_test_notifications (void)
+{
+  static GPtrArray *received;
+  static gboolean owned;
+  static const GDBusInterfaceVTable vtable = { notifications_call };
+
+  if (received != NULL)
+    return received;
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(GDBusNodeInfo) info = g_dbus_node_info_new_for_xml (notifications_xml, &error);
+  g_assert_no_error (error);
+  received = g_ptr_array_new_with_free_func (g_free);
+  g_dbus_connection_register_object (bus, "/org/freedesktop/Notifications", info->interfaces[0], &vtable, received,
+                                     NULL, &error);
+  g_assert_no_error (error);
+  g_bus_own_name_on_connection (bus, "org.freedesktop.Notifications", G_BUS_NAME_OWNER_FLAGS_NONE, name_acquired,
+                                NULL, &owned, NULL);
+  kiln_test_spin_until (is_true, &owned, 10);
+  g_assert_true (owned);
+  return received;
 }
 
 KilnCuratePage *

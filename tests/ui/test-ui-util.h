@@ -18,10 +18,35 @@ void             kiln_test_spin_until (gboolean (*done) (gpointer),
                                        gpointer  data,
                                        int       seconds);
 
+/* @widget's template child @name of its class @type; asserts there is one. */
+gpointer         kiln_test_child           (gpointer    widget,
+                                            GType       type,
+                                            const char *name);
+
 /* The AdwActionRow under @widget whose title ends with @suffix, or NULL. */
 gpointer         kiln_test_find_action_row (gpointer    widget,
                                             const char *suffix);
 
+/* For the shoot-* helpers: parses "OUT.png WIDTH HEIGHT" with @entries
+ * plus --alone, --dark and --localedir, binds the text domain there, and
+ * registers a KilnApplication (dark when asked). NULL after printing why
+ * when the arguments are wrong. */
+KilnApplication *kiln_test_shoot_start     (int                *argc,
+                                            char             ***argv,
+                                            const GOptionEntry *entries,
+                                            gboolean           *alone,
+                                            int                *width,
+                                            int                *height);
+
+/* Renders @window as it is now to a PNG at @path (for the shoot-* helpers). */
+gboolean         kiln_test_save_png        (GtkWidget  *window,
+                                            const char *path);
+
+/* Owns org.freedesktop.Notifications on the session bus (the tests run in
+ * dbus-run-session) and keeps every notification sent there as
+ * "summary\nbody", so a test can see them and GLib finds a server. The
+ * array lives as long as the program. */
+GPtrArray       *kiln_test_notifications (void);
 /* Renders @window as it is on screen to the PNG @path (the shoot-*
  * helpers), saying what the page @page needs as its least width. */
 gboolean         kiln_test_shoot_window (GtkWidget  *window,

@@ -7,6 +7,8 @@
 #include <glib/gstdio.h>
 
 #include "kiln-application.h"
+#include "kiln-classify-page.h"
+#include "kiln-train-page.h"
 #include "kiln-core.h"
 #include "kiln-training-setup.h"
 #include "kiln-window.h"
@@ -73,6 +75,17 @@ test_window_maps (void)
   g_assert_cmpstr (page_accels[0], ==, "<Alt>3");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "train"));
   g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "train");
+  g_auto(GStrv) classify_accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app),
+                                                                          "win.show-page::classify");
+  g_assert_cmpstr (classify_accels[0], ==, "<Alt>5");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "classify"));
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "classify");
+  /* Ctrl+Shift+N starts a new run from anywhere (Ctrl+N makes a new
+   * project): it goes to the Train page. */
+  g_auto(GStrv) new_run_accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), "win.new-run");
+  g_assert_cmpstr (new_run_accels[0], ==, "<Shift><Control>n");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.new-run", NULL));
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "train");
   g_auto(GStrv) find_accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), "win.find-synset");
   g_assert_cmpstr (find_accels[0], ==, "<Control>f");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.find-synset", NULL));
@@ -134,6 +147,9 @@ test_open_project (void)
   kiln_test_assert_curate_title (kiln_test_curate_page (window), "All Images", "3 images");
   KilnImageList *images = kiln_curate_page_get_images (kiln_test_curate_page (window));
   g_assert_cmpuint (kiln_image_list_count (images, "cats", KILN_IMAGE_KEPT, NULL), ==, 2);
+  /* The Train page lists the project's runs. */
+  KilnTrainPage *train = KILN_TRAIN_PAGE (gtk_widget_get_template_child (GTK_WIDGET (window), KILN_TYPE_WINDOW, "train_page"));
+  g_assert_cmpstr (kiln_runs_model_get_project_dir (kiln_train_page_get_runs (train)), ==, dir);
 
   /* Among the recent projects, and the one opened next time. */
   GSettings *settings = kiln_application_get_settings (app);
@@ -234,150 +250,6 @@ test_demo_import_can_be_cancelled (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
-static void
-on_epoch_stop (KilnTrainer *trainer, int epoch, gpointer data)
-{
-  kiln_trainer_stop (trainer);
-}
-
-static gboolean
-trainer_is (gpointer data)
-{
-  gpointer *args = data;
-  return (kiln_window_get_trainer (args[0]) != NULL) == GPOINTER_TO_INT (args[1]);
-}
-
-static gboolean
-run_is_finished (gpointer group)
-{
-  AdwActionRow *row = kiln_test_find_action_row (group, "bars");
-  return row != NULL && g_str_has_prefix (adw_action_row_get_subtitle (row), "finished at iteration");
-}
-
-static gboolean
-shows_runs (gpointer stack)
-{
-  return g_strcmp0 (gtk_stack_get_visible_child_name (stack), "runs") == 0;
-}
-
-/* A two-class project of 12×12 bars, and its run "bars" of @epochs epochs
- * stopped after the first. */
-static char *
-make_stopped_run (int epochs)
-{
-  g_autoptr(GError) error = NULL;
-  char *project = kiln_test_make_bars_project ();
-  g_autoptr(KilnNetSpec) spec = kiln_test_bars_net ();
-  KilnTrainerOptions options;
-  kiln_trainer_options_init (&options);
-  options.epochs = epochs;
-  options.batch_size = 4;
-  g_free (options.backend);
-  options.backend = g_strdup ("cpu");
-  KilnTrainingSetup setup;
-  kiln_training_setup_init (&setup);
-  setup.val_fraction = 0.25;
-  setup.run_id = "bars";
-  g_autoptr(KilnTrainer) first = kiln_training_prepare (project, spec, &options, &setup, NULL, &error);
-  kiln_trainer_options_clear (&options);
-  g_assert_no_error (error);
-  g_signal_connect (first, "epoch-finished", G_CALLBACK (on_epoch_stop), NULL);
-  g_assert_true (kiln_trainer_start (first, &error));
-  /* The stop comes from a signal handler, so the main context must turn. */
-  while (kiln_trainer_get_state (first) == KILN_TRAINER_RUNNING)
-    g_main_context_iteration (NULL, TRUE);
-  kiln_trainer_join (first);
-  g_assert_cmpint (kiln_trainer_get_state (first), ==, KILN_TRAINER_STOPPED);
-  return project;
-}
-
-/* Opens @project in @window, and resumes @run_dir from its Train page. */
-static void
-resume_in_window (KilnWindow *window, const char *project, const char *run_dir)
-{
-  gtk_window_present (GTK_WINDOW (window));
-  g_autoptr(GFile) folder = g_file_new_for_path (project);
-  kiln_window_open_project (window, folder);
-  GtkWidget *stack = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (window), KILN_TYPE_WINDOW, "runs_stack"));
-  kiln_test_spin_until (shows_runs, stack, 10);   /* the logs are read on a thread */
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (GTK_STACK (stack)), ==, "runs");
-
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.resume-run", "s", run_dir));
-  gpointer started[] = { window, GINT_TO_POINTER (TRUE) };
-  kiln_test_spin_until (trainer_is, started, 10);
-  g_assert_nonnull (kiln_window_get_trainer (window));
-}
-
-static void
-test_resume_a_stopped_run (void)
-{
-  g_autofree char *project = make_stopped_run (3);
-
-  /* The Train page lists it with a Resume button, which finishes it. */
-  g_autoptr(KilnApplication) app = kiln_test_make_app ();
-  KilnWindow *window = kiln_window_new (app);
-  g_autofree char *run_dir = g_build_filename (project, "runs", "bars", NULL);
-  resume_in_window (window, project, run_dir);
-  gpointer ended[] = { window, GINT_TO_POINTER (FALSE) };
-  kiln_test_spin_until (trainer_is, ended, 10);
-  g_assert_null (kiln_window_get_trainer (window));
-
-  g_autofree char *onnx = g_build_filename (run_dir, "model.onnx", NULL);
-  g_assert_true (g_file_test (onnx, G_FILE_TEST_EXISTS));
-  g_autofree char *events_path = g_build_filename (run_dir, "events.jsonl", NULL);
-  g_autofree char *events = NULL;
-  g_assert_true (g_file_get_contents (events_path, &events, NULL, NULL));
-  g_assert_nonnull (strstr (events, "\"type\":\"resumed\""));
-  g_assert_nonnull (strstr (events, "\"type\":\"finished\""));
-
-  /* The page lists it again, now finished and without Resume. */
-  GtkWidget *group = GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (window), KILN_TYPE_WINDOW, "runs_group"));
-  kiln_test_spin_until (run_is_finished, group, 10);
-  g_assert_true (run_is_finished (group));
-  gtk_window_destroy (GTK_WINDOW (window));
-}
-
-static gboolean
-is_null (gpointer data)
-{
-  return *(gpointer *) data == NULL;
-}
-
-/* Closing the window while a run trains stops it after a checkpoint, and
- * the closing does not wait for that: the run finishes its checkpoint on
- * its own thread and then goes away by itself. */
-static void
-test_closing_while_training_does_not_wait (void)
-{
-  g_autofree char *project = make_stopped_run (400);
-  g_autofree char *run_dir = g_build_filename (project, "runs", "bars", NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(KilnApplication) app = kiln_test_make_app ();
-  KilnWindow *window = kiln_window_new (app);
-
-  resume_in_window (window, project, run_dir);
-  KilnTrainer *trainer = kiln_window_get_trainer (window);
-  g_object_add_weak_pointer (G_OBJECT (trainer), (gpointer *) &trainer);
-
-  /* The run ends only in a main-loop turn after its checkpoint; a window
-   * that waited for the worker would have let it end inside destroy. */
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_assert_nonnull (trainer);
-  kiln_test_spin_until (is_null, &trainer, 60);
-  g_assert_null (trainer);
-
-  KilnRunSummary summary;
-  g_assert_true (kiln_run_summarize (run_dir, &summary, &error));
-  g_assert_no_error (error);
-  g_assert_false (summary.finished);
-  g_autoptr(KilnRun) run = kiln_run_open (run_dir, -1, &error);
-  g_assert_no_error (error);
-  gint64 iteration = 0;
-  g_autofree char *latest = kiln_run_get_latest_checkpoint (run, &iteration);
-  /* The stop kept everything done: the newest checkpoint is where the log ends. */
-  g_assert_cmpint (iteration, ==, summary.iteration);
-}
-
 int
 main (int argc, char *argv[])
 {
@@ -390,7 +262,5 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/maps", test_window_maps);
   g_test_add_func ("/window/open-project", test_open_project);
   g_test_add_func ("/window/demo-import-cancel", test_demo_import_can_be_cancelled);
-  g_test_add_func ("/window/resume-a-stopped-run", test_resume_a_stopped_run);
-  g_test_add_func ("/window/closing-while-training-does-not-wait", test_closing_while_training_does_not_wait);
   return g_test_run ();
 }

@@ -25,6 +25,7 @@ struct _KilnClassifier
   char *checkpoint;
   int batch_size;
   guint n_outputs;
+  GMutex lock;             /* one forward pass at a time */
 };
 
 G_DEFINE_FINAL_TYPE (KilnClassifier, kiln_classifier, G_TYPE_OBJECT)
@@ -148,8 +149,8 @@ by_probability (gconstpointer a, gconstpointer b)
   return (x->probability < y->probability) - (x->probability > y->probability);
 }
 
-GArray *
-kiln_classifier_classify_file (KilnClassifier *self, const char *path, guint top_k, GError **error)
+static GArray *
+classify_file_locked (KilnClassifier *self, const char *path, guint top_k, GError **error)
 {
   gsize sample = (gsize) self->in_c * self->in_h * self->in_w;
   g_autofree float *input = g_new0 (float, sample * self->batch_size);
@@ -170,9 +171,18 @@ kiln_classifier_classify_file (KilnClassifier *self, const char *path, guint top
   return out;
 }
 
-KilnEvaluation *
-kiln_classifier_evaluate (KilnClassifier *self, const KilnLabelSet *set, const char *root,
-                          KilnProgress *progress, guint *n_skipped, GError **error)
+GArray *
+kiln_classifier_classify_file (KilnClassifier *self, const char *path, guint top_k, GError **error)
+{
+  g_mutex_lock (&self->lock);
+  GArray *out = classify_file_locked (self, path, top_k, error);
+  g_mutex_unlock (&self->lock);
+  return out;
+}
+
+static KilnEvaluation *
+evaluate_locked (KilnClassifier *self, const KilnLabelSet *set, const char *root,
+                 KilnProgress *progress, guint *n_skipped, GError **error)
 {
   gsize sample = (gsize) self->in_c * self->in_h * self->in_w;
   g_autofree float *input = g_new0 (float, sample * self->batch_size);
@@ -221,6 +231,156 @@ kiln_classifier_evaluate (KilnClassifier *self, const KilnLabelSet *set, const c
   return g_steal_pointer (&evaluation);
 }
 
+KilnEvaluation *
+kiln_classifier_evaluate (KilnClassifier *self, const KilnLabelSet *set, const char *root,
+                          KilnProgress *progress, guint *n_skipped, GError **error)
+{
+  g_mutex_lock (&self->lock);
+  KilnEvaluation *evaluation = evaluate_locked (self, set, root, progress, n_skipped, error);
+  g_mutex_unlock (&self->lock);
+  return evaluation;
+}
+
+/* ---- _async/_finish ---- */
+
+typedef struct {
+  char *run_dir;
+  char *path;             /* the checkpoint to load, or the image to classify */
+  char *backend;
+  char *subset;
+  int number;             /* batch size, or top k */
+  KilnProgress *progress;
+} Job;
+
+static void
+job_free (Job *job)
+{
+  g_free (job->run_dir);
+  g_free (job->path);
+  g_free (job->backend);
+  g_free (job->subset);
+  g_clear_object (&job->progress);
+  g_free (job);
+}
+
+static GTask *
+job_task (gpointer source, Job *job, GCancellable *cancellable, gpointer tag, GAsyncReadyCallback callback,
+          gpointer user_data)
+{
+  GTask *task = g_task_new (source, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, tag);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  return task;
+}
+
+static void
+new_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  Job *job = data;
+  GError *error = NULL;
+  KilnClassifier *classifier = kiln_classifier_new_from_run (job->run_dir, job->path, job->backend,
+                                                            job->number, &error);
+  if (classifier == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, classifier, g_object_unref);
+}
+
+void
+kiln_classifier_new_from_run_async (const char *run_dir, const char *checkpoint, const char *backend, int batch_size,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  Job *job = g_new0 (Job, 1);
+  job->run_dir = g_strdup (run_dir);
+  job->path = g_strdup (checkpoint);
+  job->backend = g_strdup (backend);
+  job->number = batch_size;
+  g_autoptr(GTask) task = job_task (NULL, job, cancellable, kiln_classifier_new_from_run_async, callback, user_data);
+  g_task_run_in_thread (task, new_thread);
+}
+
+KilnClassifier *
+kiln_classifier_new_from_run_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, kiln_classifier_new_from_run_async), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+classify_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  Job *job = data;
+  GError *error = NULL;
+  GArray *predictions = kiln_classifier_classify_file (source, job->path, job->number, &error);
+
+  if (predictions == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, predictions, (GDestroyNotify) g_array_unref);
+}
+
+void
+kiln_classifier_classify_file_async (KilnClassifier *self, const char *path, guint top_k, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_return_if_fail (KILN_IS_CLASSIFIER (self));
+
+  Job *job = g_new0 (Job, 1);
+  job->path = g_strdup (path);
+  job->number = top_k;
+  g_autoptr(GTask) task = job_task (self, job, cancellable, kiln_classifier_classify_file_async, callback, user_data);
+  g_task_run_in_thread (task, classify_thread);
+}
+
+GArray *
+kiln_classifier_classify_file_finish (KilnClassifier *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, kiln_classifier_classify_file_async), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+evaluate_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  Job *job = data;
+  GError *error = NULL;
+  g_autofree char *root = NULL;
+  g_autoptr(KilnLabelSet) set = kiln_training_read_subset (job->run_dir, job->subset, &root, &error);
+  g_autoptr(KilnClassifier) classifier = set ? kiln_classifier_new_from_run (job->run_dir, NULL, job->backend, 32,
+                                                                              &error) : NULL;
+  KilnEvaluation *evaluation = classifier ? kiln_classifier_evaluate (classifier, set, root, job->progress, NULL,
+                                                                      &error) : NULL;
+  if (evaluation == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, evaluation, (GDestroyNotify) kiln_evaluation_free);
+}
+
+void
+kiln_classifier_evaluate_run_async (const char *run_dir, const char *subset, const char *backend,
+                                    KilnProgress *progress, GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data)
+{
+  Job *job = g_new0 (Job, 1);
+  job->run_dir = g_strdup (run_dir);
+  job->subset = g_strdup (subset);
+  job->backend = g_strdup (backend);
+  job->progress = progress ? g_object_ref (progress) : NULL;
+  g_autoptr(GTask) task = job_task (NULL, job, cancellable, kiln_classifier_evaluate_run_async, callback, user_data);
+  g_task_run_in_thread (task, evaluate_thread);
+}
+
+KilnEvaluation *
+kiln_classifier_evaluate_run_finish (GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, kiln_classifier_evaluate_run_async), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 static void
 kiln_classifier_finalize (GObject *object)
 {
@@ -231,6 +391,7 @@ kiln_classifier_finalize (GObject *object)
   g_clear_pointer (&self->mean, g_free);
   g_clear_pointer (&self->classes, g_ptr_array_unref);
   g_clear_pointer (&self->checkpoint, g_free);
+  g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (kiln_classifier_parent_class)->finalize (object);
 }
 
@@ -244,4 +405,5 @@ static void
 kiln_classifier_init (KilnClassifier *self)
 {
   self->classes = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_init (&self->lock);
 }

@@ -5,8 +5,9 @@
  * exactly as training did (decode, resize, centre crop, mean, scale)
  * before a forward pass.
  *
- * Threads: one thread at a time; loading and classifying block, so a UI
- * calls them from a worker. */
+ * Threads: classifying and evaluating may be called from any thread; the
+ * calls on one classifier take turns. They block, so a UI uses the _async
+ * pairs, which run them on a GTask thread. */
 #pragma once
 
 #include "kiln-evaluation.h"
@@ -53,5 +54,38 @@ KilnEvaluation *kiln_classifier_evaluate   (KilnClassifier     *self,
                                             KilnProgress       *progress,
                                             guint              *n_skipped,
                                             GError            **error);
+
+void            kiln_classifier_new_from_run_async  (const char          *run_dir,
+                                                     const char          *checkpoint,
+                                                     const char          *backend,
+                                                     int                  batch_size,
+                                                     GCancellable        *cancellable,
+                                                     GAsyncReadyCallback  callback,
+                                                     gpointer             user_data);
+KilnClassifier *kiln_classifier_new_from_run_finish (GAsyncResult        *result,
+                                                     GError             **error);
+
+void            kiln_classifier_classify_file_async  (KilnClassifier      *self,
+                                                      const char          *path,
+                                                      guint                top_k,
+                                                      GCancellable        *cancellable,
+                                                      GAsyncReadyCallback  callback,
+                                                      gpointer             user_data);
+GArray         *kiln_classifier_classify_file_finish (KilnClassifier      *self,
+                                                      GAsyncResult        *result,
+                                                      GError             **error);
+
+/* The run's best checkpoint evaluated on @subset ("val", "test") of the
+ * split it trained on (kiln_training_read_subset), on a GTask thread.
+ * @progress (optional) counts images and can cancel. */
+void            kiln_classifier_evaluate_run_async   (const char          *run_dir,
+                                                      const char          *subset,
+                                                      const char          *backend,
+                                                      KilnProgress        *progress,
+                                                      GCancellable        *cancellable,
+                                                      GAsyncReadyCallback  callback,
+                                                      gpointer             user_data);
+KilnEvaluation *kiln_classifier_evaluate_run_finish  (GAsyncResult        *result,
+                                                      GError             **error);
 
 G_END_DECLS

@@ -97,6 +97,13 @@ kiln_evaluation_get_n_classes (KilnEvaluation *self)
   return self->n_classes;
 }
 
+const char *
+kiln_evaluation_get_class_name (KilnEvaluation *self, guint class_index)
+{
+  g_return_val_if_fail (class_index < self->n_classes, NULL);
+  return self->class_names[class_index];
+}
+
 double
 kiln_evaluation_get_top1 (KilnEvaluation *self)
 {

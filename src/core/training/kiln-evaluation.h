@@ -38,6 +38,8 @@ gboolean        kiln_evaluation_add_batch     (KilnEvaluation *self,
 
 guint           kiln_evaluation_get_n         (KilnEvaluation *self);
 guint           kiln_evaluation_get_n_classes (KilnEvaluation *self);
+const char     *kiln_evaluation_get_class_name (KilnEvaluation *self,
+                                                guint           class_index);
 double          kiln_evaluation_get_top1      (KilnEvaluation *self);
 double          kiln_evaluation_get_top5      (KilnEvaluation *self);
 double          kiln_evaluation_get_mean_loss (KilnEvaluation *self);

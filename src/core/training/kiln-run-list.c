@@ -3,6 +3,8 @@
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
 
 #include "kiln-error.h"
 #include "kiln-run-list.h"
@@ -15,8 +17,58 @@ kiln_run_info_free (KilnRunInfo *info)
   g_free (info->id);
   g_free (info->dir);
   g_free (info->split);
+  g_free (info->last_event);
   g_free (info->problem);
   g_free (info);
+}
+
+KilnRunInfo *
+kiln_run_info_copy (const KilnRunInfo *info)
+{
+  KilnRunInfo *copy = g_memdup2 (info, sizeof *info);
+
+  copy->id = g_strdup (info->id);
+  copy->dir = g_strdup (info->dir);
+  copy->split = g_strdup (info->split);
+  copy->last_event = g_strdup (info->last_event);
+  copy->problem = g_strdup (info->problem);
+  return copy;
+}
+
+static gboolean
+same_double (double a, double b)
+{
+  return a == b || (isnan (a) && isnan (b));
+}
+
+gboolean
+kiln_run_info_equal (const KilnRunInfo *a, const KilnRunInfo *b)
+{
+  return g_strcmp0 (a->id, b->id) == 0 && g_strcmp0 (a->dir, b->dir) == 0 && a->started == b->started &&
+         a->epochs == b->epochs && g_strcmp0 (a->split, b->split) == 0 &&
+         a->summary.iteration == b->summary.iteration && a->summary.finished == b->summary.finished &&
+         same_double (a->summary.best_val_accuracy, b->summary.best_val_accuracy) &&
+         g_strcmp0 (a->last_event, b->last_event) == 0 && g_strcmp0 (a->problem, b->problem) == 0;
+}
+
+/* The "type" of the last complete line of the run's events.jsonl. */
+static char *
+read_last_event (const char *run_dir)
+{
+  g_autofree char *path = g_build_filename (run_dir, "events.jsonl", NULL);
+  g_autofree char *contents = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return NULL;
+  char *end = strrchr (contents, '\n');
+  if (end == NULL)
+    return NULL;
+  *end = '\0';
+  char *line = strrchr (contents, '\n');
+  g_autoptr(JsonNode) node = json_from_string (line ? line + 1 : contents, NULL);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  return g_strdup (json_object_get_string_member_with_default (json_node_get_object (node), "type", NULL));
 }
 
 static int
@@ -87,6 +139,7 @@ kiln_run_list (const char  *project_dir,
       read_config (info, config);
       if (info->problem == NULL && !kiln_run_summarize (info->dir, &info->summary, &run_error))
         info->problem = g_strdup (run_error->message);
+      info->last_event = read_last_event (info->dir);
       g_ptr_array_add (runs, info);
     }
   g_ptr_array_sort (runs, newest_first);

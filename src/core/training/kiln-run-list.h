@@ -18,8 +18,14 @@ typedef struct {
   int             epochs;       /* as set (0 when the config says nothing) */
   char           *split;        /* the split it trained on, NULL before Kiln recorded it */
   KilnRunSummary  summary;
+  char           *last_event;   /* the type of the newest line of events.jsonl ("failed", …), or NULL */
   char           *problem;      /* why it could not be read, or NULL */
 } KilnRunInfo;
+
+KilnRunInfo *kiln_run_info_copy (const KilnRunInfo *info);
+/* Whether two readings of a run say the same. */
+gboolean     kiln_run_info_equal (const KilnRunInfo *a,
+                                  const KilnRunInfo *b);
 
 void       kiln_run_info_free   (KilnRunInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnRunInfo, kiln_run_info_free)

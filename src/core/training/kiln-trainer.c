@@ -64,9 +64,10 @@ struct _KilnTrainer
   GError *error;
   gboolean progress_dirty;
   GQueue events;
+  GArray *new_metrics;        /* rows logged since the last emission */
 };
 
-enum { SIGNAL_PROGRESS, SIGNAL_VALIDATED, SIGNAL_EPOCH_FINISHED, SIGNAL_CHECKPOINT_SAVED, SIGNAL_FINISHED, N_SIGNALS };
+enum { SIGNAL_METRICS, SIGNAL_PROGRESS, SIGNAL_VALIDATED, SIGNAL_EPOCH_FINISHED, SIGNAL_CHECKPOINT_SAVED, SIGNAL_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (KilnTrainer, kiln_trainer, G_TYPE_OBJECT)
@@ -87,6 +88,7 @@ emit_pending (gpointer owner, gboolean final)
 {
   KilnTrainer *self = KILN_TRAINER (owner);
   GQueue events = G_QUEUE_INIT;
+  g_autoptr(GArray) metrics = NULL;
   gboolean progress;
 
   g_mutex_lock (&self->lock);
@@ -94,8 +96,15 @@ emit_pending (gpointer owner, gboolean final)
   self->progress_dirty = FALSE;
   events = self->events;
   g_queue_init (&self->events);
+  if (self->new_metrics->len > 0)
+    {
+      metrics = g_steal_pointer (&self->new_metrics);
+      self->new_metrics = g_array_new (FALSE, FALSE, sizeof (KilnRunMetrics));
+    }
   g_mutex_unlock (&self->lock);
 
+  if (metrics != NULL)
+    g_signal_emit (self, signals[SIGNAL_METRICS], 0, metrics);
   if (progress)
     g_signal_emit (self, signals[SIGNAL_PROGRESS], 0);
   Event *e;
@@ -125,6 +134,18 @@ emit_pending (gpointer owner, gboolean final)
       g_object_unref (self);
       g_signal_emit (self, signals[SIGNAL_FINISHED], 0, (int) kiln_trainer_get_state (self));
     }
+}
+
+/* Logs @row to metrics.csv and queues it for the next "metrics". */
+static gboolean
+log_metrics (KilnTrainer *self, const KilnRunMetrics *row, GError **error)
+{
+  if (!kiln_run_append_metrics (self->run, row, error))
+    return FALSE;
+  g_mutex_lock (&self->lock);
+  g_array_append_val (self->new_metrics, *row);
+  g_mutex_unlock (&self->lock);
+  return TRUE;
 }
 
 static void
@@ -273,7 +294,7 @@ validate_and_log (KilnTrainerWorker *w, int epoch, gint64 run_start, double *val
     .top5 = kiln_evaluation_get_top5 (evaluation), .learning_rate = NAN,
     .images_per_second = NAN, .elapsed_seconds = (g_get_monotonic_time () - run_start) / 1e6,
   };
-  if (!kiln_run_append_metrics (self->run, &val, error))
+  if (!log_metrics (self, &val, error))
     return FALSE;
   if (isnan (w->best_val_accuracy) || *val_accuracy > w->best_val_accuracy)
     w->best_val_accuracy = *val_accuracy;
@@ -553,7 +574,7 @@ train (KilnTrainerWorker *w, GError **error)
         .learning_rate = kiln_optimizer_get_lr (w->optimizer), .images_per_second = instant,
         .elapsed_seconds = (g_get_monotonic_time () - run_start) / 1e6,
       };
-      if (!kiln_run_append_metrics (self->run, &row, error))
+      if (!log_metrics (self, &row, error))
         return FALSE;
 
       g_mutex_lock (&self->lock);
@@ -926,6 +947,7 @@ kiln_trainer_finalize (GObject *object)
   g_free (self->resume_from);
   g_clear_error (&self->error);
   g_queue_clear_full (&self->events, (GDestroyNotify) event_free);
+  g_array_unref (self->new_metrics);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->wake);
@@ -939,6 +961,11 @@ kiln_trainer_class_init (KilnTrainerClass *klass)
 
   object_class->finalize = kiln_trainer_finalize;
 
+  /* Every row logged to metrics.csv since the last emission, in order
+   * (a GArray of KilnRunMetrics, owned by the trainer). */
+  signals[SIGNAL_METRICS] = g_signal_new ("metrics", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1,
+                                          G_TYPE_ARRAY | G_SIGNAL_TYPE_STATIC_SCOPE);
   /* Coalesced: read kiln_trainer_get_status(). */
   signals[SIGNAL_PROGRESS] = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                            0, NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -960,6 +987,7 @@ kiln_trainer_init (KilnTrainer *self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->wake);
   g_queue_init (&self->events);
+  self->new_metrics = g_array_new (FALSE, FALSE, sizeof (KilnRunMetrics));
   self->context = g_main_context_ref_thread_default ();
   self->progress_interval_ms = 100;
   self->owned_caches = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_tensor_cache_free);

@@ -11,8 +11,9 @@
  * Threads: create and control the trainer from one thread (the UI's or the
  * CLI's main thread). Signals are emitted on the GMainContext that was
  * thread-default at creation, from one idle source (the core's emitter):
- * "progress" is coalesced (the newest numbers replace older ones, at most
- * every progress-interval), "validated", "epoch-finished" and
+ * "metrics" carries every row logged since the last emission, in order
+ * (a chart loses none), "progress" is coalesced (the newest numbers
+ * replace older ones, at most every progress-interval), "validated", "epoch-finished" and
  * "checkpoint-saved" arrive once each, and "finished" comes last, once,
  * after the worker has written everything. Nothing on the owner's thread
  * waits for the worker except kiln_trainer_join(): a running trainer keeps

@@ -204,6 +204,28 @@ kiln_training_read_config (const char *run_dir, GError **error)
   return json_object_ref (json_node_get_object (root));
 }
 
+KilnLabelSet *
+kiln_training_read_subset (const char *run_dir, const char *subset, char **images_root, GError **error)
+{
+  g_autoptr(JsonObject) config = kiln_training_read_config (run_dir, error);
+  if (config == NULL)
+    return NULL;
+  g_autofree char *name = g_strconcat (subset, ".txt", NULL);
+  g_autofree char *path = g_build_filename (run_dir, name, NULL);
+  g_autofree char *classes = g_build_filename (run_dir, "labels.txt", NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                   "%s has no %s: it was trained before Kiln recorded the held-out subsets; train again",
+                   run_dir, name);
+      return NULL;
+    }
+  KilnLabelSet *set = kiln_labels_read (path, classes, error);
+  if (set != NULL && images_root != NULL)
+    *images_root = g_strdup (json_object_get_string_member_with_default (config, "images_root", "."));
+  return set;
+}
+
 /* Deletes a run folder a failed start made: only what prepare writes
  * there (files, and the empty checkpoints/ folder). */
 static void
@@ -430,7 +452,8 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
   if (weights != NULL)
     {
       json_object_set_string_member (config, "initial_weights", weights);
-      json_object_set_string_member (config, "initial_weights_from", weights_from);
+      json_object_set_string_member (config, "initial_weights_from",
+                                     setup->initial_weights_from ? setup->initial_weights_from : weights_from);
     }
   else
     json_object_set_null_member (config, "initial_weights");
@@ -650,6 +673,7 @@ typedef struct {
   KilnTrainingSetup setup;       /* its strings point at the three below */
   char *split;
   char *initial_weights;
+  char *initial_weights_from;
   char *run_id;
   KilnProgress *progress;
 } PrepareJob;
@@ -663,6 +687,7 @@ prepare_job_free (PrepareJob *job)
   kiln_trainer_options_clear (&job->options);
   g_free (job->split);
   g_free (job->initial_weights);
+  g_free (job->initial_weights_from);
   g_free (job->run_id);
   g_clear_object (&job->progress);
   g_free (job);
@@ -731,6 +756,7 @@ kiln_training_prepare_async (const char *project_dir, KilnNetSpec *spec, const K
   job->setup = *setup;
   job->setup.split = job->split = g_strdup (setup->split);
   job->setup.initial_weights = job->initial_weights = g_strdup (setup->initial_weights);
+  job->setup.initial_weights_from = job->initial_weights_from = g_strdup (setup->initial_weights_from);
   job->setup.run_id = job->run_id = g_strdup (setup->run_id);
   run_prepare (job, progress, cancellable, kiln_training_prepare_async, callback, user_data);
 }

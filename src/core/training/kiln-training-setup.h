@@ -51,6 +51,9 @@ typedef struct {
   guint64 split_seed;
   guint max_per_class;
   const char *initial_weights;/* fine-tuning: a Kiln checkpoint, or NULL */
+  /* What initial_weights is in words, for the run's config; NULL: as
+   * kiln_training_resolve_weights() says it (an imported model says more). */
+  const char *initial_weights_from;
   /* Fine-tuning keeps the checkpoint's input means (what its filters were
    * trained on); TRUE computes them from this project's images instead. */
   gboolean recompute_mean;
@@ -109,6 +112,13 @@ gboolean     kiln_training_config_get_net (JsonObject          *config,
                                            KilnNetSpec        **spec,
                                            KilnTrainerOptions  *options,
                                            GError             **error);
+/* The images of @subset ("train", "val" or "test") of the split a run
+ * trained on, as it wrote them (SUBSET.txt with labels.txt); their paths
+ * are relative to *@images_root (from the run's config). */
+KilnLabelSet *kiln_training_read_subset  (const char  *run_dir,
+                                          const char  *subset,
+                                          char       **images_root,
+                                          GError     **error);
 /* The image conversion a run's config describes. */
 gboolean     kiln_training_config_get_image_spec (JsonObject    *config,
                                                   KilnImageSpec *spec,

@@ -94,6 +94,24 @@ kiln_training_resolve_weights (const char  *project_dir,
   return g_strdup (weights);
 }
 
+KilnNetSpec *
+kiln_training_weights_get_spec (const char *checkpoint, GError **error)
+{
+  g_autoptr(KilnSafetensors) file = kiln_safetensors_new_from_file (checkpoint, error);
+  if (file == NULL)
+    return NULL;
+  const char *text = kiln_safetensors_get_metadata (file, "kiln.spec");
+  if (text == NULL)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                   "%s does not say which network it holds; name the network as well (a preset or a net spec)",
+                   checkpoint);
+      return NULL;
+    }
+  g_autoptr(JsonNode) node = json_from_string (text, error);
+  return node ? kiln_net_spec_new_from_json (node, error) : NULL;
+}
+
 char *
 kiln_training_import_model (const char   *project_dir,
                             const char   *model,

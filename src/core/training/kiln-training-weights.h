@@ -9,7 +9,7 @@
  * Threads: plain functions; they read files. */
 #pragma once
 
-#include <glib.h>
+#include "kiln-netspec.h"
 
 #include "kiln-netspec.h"
 
@@ -24,6 +24,10 @@ char *kiln_training_resolve_weights (const char  *project_dir,
                                      char       **description,
                                      GError     **error);
 
+/* The network a checkpoint carries (Kiln checkpoints and the weights
+ * kiln-cli import-model writes record it); fails when it carries none. */
+KilnNetSpec *kiln_training_weights_get_spec (const char  *checkpoint,
+                                             GError     **error);
 /* An ONNX model to fine-tune from, imported once into
  * @project_dir/cache/imported/ with its top layer made for @classes: sets
  * @spec to its network and returns the checkpoint of its weights.
