@@ -526,8 +526,8 @@ test_preset_counts (void)
     { "squeezenet1_1", 1000, 1235496, 1000, 1, 1 },
     /* Caffe LeNet: 520 + 25050 + 400500 + 5010 */
     { "lenet", 0, 431080, 10, 1, 1 },
-    /* 832 + 64 + 51264 + 128 + 1606144 + 5130 */
-    { "fashion-bn", 0, 1663562, 10, 1, 1 },
+    /* 320 + 64 + 18496 + 128 + 36928 + 128 + 803072 + 2570 */
+    { "fashion-bn", 0, 861706, 10, 1, 1 },
     { "alexnet", 10, 62378344 - 4097000 + 40970, 10, 1, 1 },
   };
 
@@ -559,8 +559,8 @@ test_preset_counts (void)
   assert_shape (squeeze, "fire2/concat", 128, 55, 55);
   assert_shape (squeeze, "fire9/concat", 512, 13, 13);
   assert_shape (lenet, "pool2", 50, 4, 4);
-  assert_shape (fashion, "pool1", 32, 14, 14);
-  assert_shape (fashion, "bn2", 64, 7, 7);
+  assert_shape (fashion, "bn2", 64, 14, 14);
+  assert_shape (fashion, "bn3", 64, 7, 7);
   assert_shape (vgg, "pool5", 512, 7, 7);
   /* VGG-16 is the one that costs 15.5 GMACs. */
   g_assert_cmpint (kiln_net_spec_get_total_macs (vgg), >, 15000000000);

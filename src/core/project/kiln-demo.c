@@ -71,6 +71,22 @@ kiln_demo_split (const char *project_dir, guint val_per_class, guint counts[3], 
                                  set->paths->len, error);
 }
 
+/* The demo's split, made once for the front ends, so that the window's New
+ * Run wizard finds it current and starts from the demo's recipe. */
+static gboolean
+ensure_split (const char *project_dir, GError **error)
+{
+  g_auto(GStrv) splits = NULL;
+  {
+    g_autoptr(KilnProject) project = kiln_project_open (project_dir, error);
+    if (project == NULL || (splits = kiln_project_list_splits (project, error)) == NULL)
+      return FALSE;
+  }
+  if (g_strv_contains ((const char *const *) splits, KILN_DEMO_SPLIT))
+    return TRUE;
+  return kiln_demo_split (project_dir, 0, NULL, error);
+}
+
 static gboolean
 remove_tree (const char *path)
 {
@@ -193,7 +209,8 @@ ensure_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   DemoJob *job = data;
   GError *error = NULL;
   gboolean ok = kiln_demo_ensure (job->project_dir, job->dataset_dir, job->limit,
-                                  job->progress ? kiln_progress_feed : NULL, job->progress, cancellable, &error);
+                                  job->progress ? kiln_progress_feed : NULL, job->progress, cancellable, &error) &&
+                ensure_split (job->project_dir, &error);
 
   if (job->progress != NULL)
     kiln_progress_finish (job->progress);

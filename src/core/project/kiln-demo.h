@@ -44,9 +44,11 @@ gboolean  kiln_demo_ensure          (const char       *project_dir,
                                      GCancellable     *cancellable,
                                      GError          **error);
 
-/* kiln_demo_ensure() on a GTask thread, for front ends. @progress
- * (optional) follows the import and is finished when it ends; @callback
- * runs on the caller's thread-default context. */
+/* kiln_demo_ensure() on a GTask thread, for front ends, followed by the
+ * demo's split (no validation images) unless the project has a split of
+ * that name (the window's New Run wizard then starts from the demo's
+ * recipe). @progress (optional) follows the import and is finished when
+ * it ends; @callback runs on the caller's thread-default context. */
 void      kiln_demo_ensure_async    (const char          *project_dir,
                                      const char          *dataset_dir,
                                      guint                limit,
