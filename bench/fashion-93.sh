@@ -1,8 +1,10 @@
 #!/bin/sh
 # Time to 93% on Fashion-MNIST: Kiln's demo recipe against the same recipe in
 # PyTorch 1.13, one after the other in one run on this machine.
-#   1. Kiln: `kiln-cli demo` itself (the fashion-bn preset and the training
-#      options in src/cli/kiln-cli-demo.c) on all 60,000 training images,
+#   1. Kiln: `kiln-cli demo` itself (the core's demo recipe,
+#      kiln_run_recipe_init_demo() in src/core/training/kiln-run-recipe.c,
+#      which the window's New Run wizard also starts the demo from) on all
+#      60,000 training images,
 #      keeping every epoch's checkpoint; each is then scored on the 10,000
 #      test images, which the demo's split never trains on.
 #   2. PyTorch: bench/fashion-93-torch.py reads Kiln's run folder (net,

@@ -6,13 +6,16 @@
  * bench/engine-alexnet.sh (and for profiling bench/fashion-cnn.json, see
  * bench/RESULTS.md).
  *
- * Usage: kiln-bench-net [batch] [train-steps] [infer-steps] [spec.json] */
+ * Usage: kiln-bench-net [batch] [train-steps] [infer-steps] [spec.json]
+ * With KILN_BENCH_ONNX=FILE it also writes the net, as trained, as an ONNX
+ * model there (what bench/engine-ort.py times in onnxruntime). */
 #include <dnnl.h>
 #include <glib.h>
 #include <omp.h>
 
 #include "kiln-backend-cpu.h"
 #include "kiln-net.h"
+#include "kiln-onnx-export.h"
 
 static double
 now (void)
@@ -157,6 +160,9 @@ main (int argc, char *argv[])
   g_print ("final_loss %.4f\n", loss);
   g_print ("train_reorders_per_step %.1f\n", train_reorders);
   g_print ("infer_reorders_per_step %.1f\n", infer_reorders);
+  const char *onnx = g_getenv ("KILN_BENCH_ONNX");
+  if (onnx != NULL && *onnx && !kiln_onnx_export (net, onnx, &error))
+    goto fail;
   /* Per layer, summed over the warm-up and the timed training steps. */
   lines = g_strsplit (profile, "\n", -1);
   for (guint i = 0; lines[i] && lines[i][0]; i++)
