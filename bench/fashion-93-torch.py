@@ -18,7 +18,7 @@ from that run's folder, so both sides share one recipe by construction:
 Usage: fashion-93-torch.py RUN_DIR DATASET_DIR THREADS LIMIT_S
 Stops after the first epoch that ends past LIMIT_S seconds of training loop
 (0: no limit). Prints "key value" lines; per epoch: "epoch E train_s S
-loop_s CUMULATIVE loss L test_accuracy A". Installs nothing; exits 3 when
+loop_s CUMULATIVE loss L test_accuracy A loop_cpu_s CUMULATIVE_CPU". Installs nothing; exits 3 when
 torch is missing.
 """
 import importlib.util
@@ -150,10 +150,11 @@ def main():
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda it: lr_factor(o["schedule"], it, steps))
     loss_fn = nn.CrossEntropyLoss()
     rows, cols = torch.arange(in_h), torch.arange(in_w)
-    total = 0.0
+    total = cpu = 0.0
     for epoch in range(o["epochs"]):
         order = torch.randperm(len(xtr))
         t0 = time.perf_counter()
+        c0 = time.process_time()
         for s in range(steps):
             idx = order[s * batch:(s + 1) * batch]
             n = len(idx)
@@ -170,9 +171,10 @@ def main():
             sched.step()
         seconds = time.perf_counter() - t0
         total += seconds
+        cpu += time.process_time() - c0
         acc = peer.accuracy(net, xte, yte, 256)
-        print("epoch %d train_s %.3f loop_s %.3f loss %.4f test_accuracy %.4f"
-              % (epoch, seconds, total, loss.item(), acc))
+        print("epoch %d train_s %.3f loop_s %.3f loss %.4f test_accuracy %.4f loop_cpu_s %.1f"
+              % (epoch, seconds, total, loss.item(), acc, cpu))
         sys.stdout.flush()
         if limit_s > 0 and total > limit_s:
             break
