@@ -10,6 +10,10 @@
 # so a burst of load on a shared machine favours neither side.
 # Installs nothing: without Debian's python3-torch the peer is skipped and
 # only Kiln's numbers are printed.
+# Inference is also compared with onnxruntime on the ONNX model Kiln's
+# network exports (bench/engine-ort.py, each round), when ORT_PYTHON (default
+# /tmp/ort/bin/python3, from `python3 -m venv /tmp/ort && /tmp/ort/bin/pip
+# install onnxruntime numpy`) can import onnxruntime and numpy; else skipped.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,8 +36,27 @@ trap 'rm -rf "$tmp"' EXIT
 echo "AlexNet 227x227, batch $batch, $threads threads, $train_steps training / $infer_steps inference steps"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
+ort_python=${ORT_PYTHON:-/tmp/ort/bin/python3}
+ort=no
+if [ -x "$ort_python" ] && "$ort_python" -c 'import onnxruntime, numpy' 2> /dev/null; then
+  ort=yes
+else
+  echo "onnxruntime peer skipped: $ort_python cannot import onnxruntime and numpy (see the header); nothing is installed"
+fi
+
 run_kiln () {
-  KILN_NUM_THREADS=$threads OMP_NUM_THREADS=$threads "$bench" "$batch" "$train_steps" "$infer_steps" > "$tmp/kiln.$1"
+  # Round 1 also exports the net it trained, for onnxruntime.
+  onnx=
+  if [ "$1" = 1 ] && [ "$ort" = yes ]; then onnx=$tmp/alexnet.onnx; fi
+  KILN_BENCH_ONNX=$onnx KILN_NUM_THREADS=$threads OMP_NUM_THREADS=$threads \
+    "$bench" "$batch" "$train_steps" "$infer_steps" > "$tmp/kiln.$1"
+}
+run_ort () {
+  if [ "$ort" = yes ] && ! OMP_NUM_THREADS=$threads "$ort_python" "$here/engine-ort.py" "$tmp/alexnet.onnx" \
+         "$batch" "$infer_steps" "$threads" > "$tmp/ort.$1" 2> "$tmp/ort.err"; then
+    ort=no
+    echo "onnxruntime peer skipped: $(tail -n 1 "$tmp/ort.err")"
+  fi
 }
 run_torch () {
   if [ "$peer" = yes ] && ! OMP_NUM_THREADS=$threads /usr/bin/python3 "$here/engine-alexnet-torch.py" \
@@ -47,7 +70,8 @@ run_torch () {
 peer=yes
 r=1
 while [ "$r" -le "$rounds" ]; do
-  if [ $((r % 2)) -eq 1 ]; then run_kiln "$r"; run_torch "$r"; else run_torch "$r"; run_kiln "$r"; fi
+  if [ $((r % 2)) -eq 1 ]; then run_kiln "$r"; run_torch "$r"; run_ort "$r"
+  else run_torch "$r"; run_ort "$r"; run_kiln "$r"; fi
   r=$((r + 1))
 done
 
@@ -68,6 +92,11 @@ while [ "$r" -le "$rounds" ]; do
     awk -v a="$(get "$k" train_images_per_s)" -v b="$(get "$t" train_images_per_s)" 'BEGIN { print a / b }' >> "$tmp/train_ratio"
     awk -v a="$(get "$k" infer_images_per_s)" -v b="$(get "$t" infer_images_per_s)" 'BEGIN { print a / b }' >> "$tmp/infer_ratio"
   fi
+  if [ "$ort" = yes ]; then
+    o=$tmp/ort.$r
+    echo "round $r: onnxruntime infer $(get "$o" infer_images_per_s) images/s (the same exported model)"
+    awk -v a="$(get "$k" infer_images_per_s)" -v b="$(get "$o" infer_images_per_s)" 'BEGIN { print a / b }' >> "$tmp/ort_ratio"
+  fi
   r=$((r + 1))
 done
 
@@ -80,7 +109,11 @@ done
 if [ "$peer" = yes ]; then
   echo "torch $(get "$tmp/torch.1" torch_version) median train_images_per_s $(for f in "$tmp"/torch.*; do get "$f" train_images_per_s; done | median)"
   echo "torch $(get "$tmp/torch.1" torch_version) median infer_images_per_s $(for f in "$tmp"/torch.*; do get "$f" infer_images_per_s; done | median)"
-  echo "ratio kiln/torch (median of the rounds): train $(median < "$tmp/train_ratio")x (target 1.25x), inference $(median < "$tmp/infer_ratio")x (target 1.2x)"
+  echo "ratio kiln/torch (median of the rounds): train $(median < "$tmp/train_ratio")x (target 3x), inference $(median < "$tmp/infer_ratio")x (target 4x)"
+fi
+if [ "$ort" = yes ]; then
+  echo "onnxruntime $(get "$tmp/ort.1" ort_version) median infer_images_per_s $(for f in "$tmp"/ort.*; do get "$f" infer_images_per_s; done | median)"
+  echo "ratio kiln/onnxruntime inference (median of the rounds): $(median < "$tmp/ort_ratio")x (target 1.3x)"
 fi
 kiln=$tmp/kiln.1
 echo "kiln  per layer in round 1 (forward s, backward s; summed over every forward and step):"

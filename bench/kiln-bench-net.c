@@ -11,7 +11,9 @@
  * DEVICE as kiln-cli takes it (default cpu). TF32 and bf16 are asked of the
  * CUDA backend through KILN_CUDA_TF32=1 / KILN_CUDA_BF16=1; a backend whose
  * description does not mention bf16 does not run it, and this exits 3
- * ("skipped") rather than time float32 under another name. */
+ * ("skipped") rather than time float32 under another name.
+ * With KILN_BENCH_ONNX=FILE it also writes the net, as trained, as an ONNX
+ * model there (what bench/engine-ort.py times in onnxruntime). */
 #include <dnnl.h>
 #include <glib.h>
 #include <omp.h>
@@ -19,6 +21,7 @@
 
 #include "kiln-backend-cpu.h"
 #include "kiln-net.h"
+#include "kiln-onnx-export.h"
 
 static double
 now (void)
@@ -205,6 +208,9 @@ main (int argc, char *argv[])
   g_print ("final_loss %.4f\n", loss);
   g_print ("train_reorders_per_step %.1f\n", train_reorders);
   g_print ("infer_reorders_per_step %.1f\n", infer_reorders);
+  const char *onnx = g_getenv ("KILN_BENCH_ONNX");
+  if (onnx != NULL && *onnx && !kiln_onnx_export (net, onnx, &error))
+    goto fail;
   /* Per layer, summed over the warm-up and the timed training steps. */
   lines = g_strsplit (profile, "\n", -1);
   for (guint i = 0; lines[i] && lines[i][0]; i++)

@@ -121,6 +121,59 @@ print_plan (KilnNetSpec *spec, const KilnTrainerOptions *options, const char *de
   return 0;
 }
 
+/* Starts @trainer, follows it to its end and says how it ended. */
+static int
+run_trainer (KilnTrainer *trainer, gboolean fresh, gboolean as_json)
+{
+  g_autoptr(GError) error = NULL;
+
+  const char *from = json_object_get_string_member_with_default (kiln_run_get_config (kiln_trainer_get_run (trainer)),
+                                                                 "initial_weights_from", NULL);
+  if (from != NULL && fresh && !as_json)
+    g_print (_("starting from %s\n"), from);
+
+  TrainUi ui = { .loop = g_main_loop_new (NULL, FALSE), .trainer = trainer, .json = as_json,
+                 .tty = isatty (STDERR_FILENO) };
+  g_signal_connect (trainer, "progress", G_CALLBACK (on_progress), &ui);
+  g_signal_connect (trainer, "validated", G_CALLBACK (on_validated), &ui);
+  g_signal_connect (trainer, "finished", G_CALLBACK (on_finished), &ui);
+  guint sigint = g_unix_signal_add (SIGINT, on_signal, &ui);
+  guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &ui);
+
+  if (!as_json)
+    g_print (_("run: %s\n"), kiln_run_get_dir (kiln_trainer_get_run (trainer)));
+  if (!kiln_trainer_start (trainer, &error))
+    {
+      g_main_loop_unref (ui.loop);
+      return kiln_cli_fail ("train", error);
+    }
+  g_main_loop_run (ui.loop);
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+  g_main_loop_unref (ui.loop);
+  kiln_cli_status_done ();
+
+  if (as_json)
+    print_summary_json (trainer, ui.final_state);
+  else
+    {
+      KilnTrainerStatus s;
+      kiln_trainer_get_status (trainer, &s);
+      if (ui.final_state == KILN_TRAINER_FINISHED)
+        g_print (_("finished: %lld iterations, loss %.4f, best validation accuracy %.4f\n"),
+                 (long long) s.iteration, s.loss, s.best_val_accuracy);
+      else if (ui.final_state == KILN_TRAINER_STOPPED)
+        g_print (_("stopped at iteration %lld; resume with: kiln-cli train --resume %s\n"),
+                 (long long) s.iteration, kiln_run_get_dir (kiln_trainer_get_run (trainer)));
+    }
+  if (ui.final_state == KILN_TRAINER_FAILED)
+    {
+      g_autoptr(GError) copy = g_error_copy (kiln_trainer_get_error (trainer));
+      return kiln_cli_fail ("train", copy);
+    }
+  return 0;
+}
+
 int
 kiln_cli_train (int argc, char **argv)
 {
@@ -135,7 +188,7 @@ kiln_cli_train (int argc, char **argv)
   const GOptionEntry entries[] = {
     { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project, N_("Project folder (with images/<class>/…)"), N_("DIR") },
     { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, N_("Continue the run in DIR from its newest checkpoint"), N_("DIR") },
-    { "preset", 0, 0, G_OPTION_ARG_STRING, &preset, N_("Network preset (lenet, alexnet, caffenet, vgg16, resnet18, squeezenet1_1)"), N_("NAME") },
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &preset, N_("Network preset (lenet, fashion-bn, alexnet, caffenet, vgg16, resnet18, squeezenet1_1)"), N_("NAME") },
     { "spec", 0, 0, G_OPTION_ARG_FILENAME, &spec_file, N_("Network spec (JSON from kiln-cli calc --save)"), N_("FILE") },
     { "input", 0, 0, G_OPTION_ARG_STRING, &input, N_("Network input size"), N_("CxHxW") },
     { "cache-size", 0, 0, G_OPTION_ARG_STRING, &cache_size, N_("Decode images to this size, width × height (larger than the input allows random crops)"), N_("WxH") },
@@ -313,49 +366,24 @@ kiln_cli_train (int argc, char **argv)
   kiln_cli_status_done ();
   if (trainer == NULL)
     return kiln_cli_fail ("train", error);
-  const char *from = json_object_get_string_member_with_default (kiln_run_get_config (kiln_trainer_get_run (trainer)),
-                                                                 "initial_weights_from", NULL);
-  if (from != NULL && resume == NULL && !as_json)
-    g_print (_("starting from %s\n"), from);
+  return run_trainer (trainer, resume == NULL, as_json);
+}
 
-  TrainUi ui = { .loop = g_main_loop_new (NULL, FALSE), .trainer = trainer, .json = as_json,
-                 .tty = isatty (STDERR_FILENO) };
-  g_signal_connect (trainer, "progress", G_CALLBACK (on_progress), &ui);
-  g_signal_connect (trainer, "validated", G_CALLBACK (on_validated), &ui);
-  g_signal_connect (trainer, "finished", G_CALLBACK (on_finished), &ui);
-  guint sigint = g_unix_signal_add (SIGINT, on_signal, &ui);
-  guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &ui);
+int
+kiln_cli_train_recipe (const KilnRunRecipe *recipe, const char *project, gboolean as_json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProgress) progress = kiln_progress_new ("cache");
+  g_autoptr(GAsyncResult) prepared = NULL;
+  g_autoptr(KilnTrainer) trainer = NULL;
 
   if (!as_json)
-    g_print (_("run: %s\n"), kiln_run_get_dir (kiln_trainer_get_run (trainer)));
-  if (!kiln_trainer_start (trainer, &error))
-    {
-      g_main_loop_unref (ui.loop);
-      return kiln_cli_fail ("train", error);
-    }
-  g_main_loop_run (ui.loop);
-  g_source_remove (sigint);
-  g_source_remove (sigterm);
-  g_main_loop_unref (ui.loop);
+    kiln_cli_show_progress (progress, _("decoding images"));
+  kiln_run_recipe_prepare_async (recipe, project, progress, NULL, kiln_cli_keep_result, &prepared);
+  kiln_cli_wait (&prepared);
+  trainer = kiln_run_recipe_prepare_finish (prepared, &error);
   kiln_cli_status_done ();
-
-  if (as_json)
-    print_summary_json (trainer, ui.final_state);
-  else
-    {
-      KilnTrainerStatus s;
-      kiln_trainer_get_status (trainer, &s);
-      if (ui.final_state == KILN_TRAINER_FINISHED)
-        g_print (_("finished: %lld iterations, loss %.4f, best validation accuracy %.4f\n"),
-                 (long long) s.iteration, s.loss, s.best_val_accuracy);
-      else if (ui.final_state == KILN_TRAINER_STOPPED)
-        g_print (_("stopped at iteration %lld; resume with: kiln-cli train --resume %s\n"),
-                 (long long) s.iteration, kiln_run_get_dir (kiln_trainer_get_run (trainer)));
-    }
-  if (ui.final_state == KILN_TRAINER_FAILED)
-    {
-      g_autoptr(GError) copy = g_error_copy (kiln_trainer_get_error (trainer));
-      return kiln_cli_fail ("train", copy);
-    }
-  return 0;
+  if (trainer == NULL)
+    return kiln_cli_fail ("train", error);
+  return run_trainer (trainer, TRUE, as_json);
 }

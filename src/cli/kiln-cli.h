@@ -97,6 +97,13 @@ gboolean kiln_cli_parse_spec      (const char      *command,
                                    gboolean         gray,
                                    KilnImageSpec   *spec);
 
+/* kiln-cli train's path after its options: prepares @recipe's run on
+ * @project, trains it to the end and reports as kiln-cli train does
+ * (kiln-cli demo trains its recipe this way). */
+int kiln_cli_train_recipe (const KilnRunRecipe *recipe,
+                           const char          *project,
+                           gboolean             as_json);
+
 int kiln_cli_cache      (int argc, char **argv);
 int kiln_cli_calc       (int argc, char **argv);
 int kiln_cli_classify   (int argc, char **argv);

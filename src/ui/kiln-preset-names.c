@@ -8,6 +8,7 @@ static const struct { const char *id, *label; } preset_labels[] = {
   { "alexnet", "AlexNet" },
   { "caffenet", "CaffeNet" },
   { "lenet", "LeNet" },
+  { "fashion-bn", "Fashion-MNIST BN" },
   { "vgg16", "VGG-16" },
   { "resnet18", "ResNet-18" },
   { "squeezenet1_1", "SqueezeNet 1.1" },

@@ -419,6 +419,12 @@ choices_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   self->choices = choices;
+  /* The demo project (its split current) starts from kiln-cli demo's recipe. */
+  if (choices->splits[0] != NULL && g_str_equal (choices->splits[0], KILN_DEMO_SPLIT) && self->recipe.weights == NULL)
+    {
+      kiln_run_recipe_clear (&self->recipe);
+      kiln_run_recipe_init_demo (&self->recipe);
+    }
   sync_widgets (self);
   load_net (self);
   show_step (self, self->step);

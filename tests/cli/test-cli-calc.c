@@ -309,7 +309,7 @@ test_usage_errors (void)
 
   calc (&run, "--list", NULL);
   g_assert_cmpint (run.exit_code, ==, 0);
-  g_assert_cmpstr (run.out, ==, "alexnet\ncaffenet\nlenet\nvgg16\nresnet18\nsqueezenet1_1\n");
+  g_assert_cmpstr (run.out, ==, "alexnet\ncaffenet\nlenet\nfashion-bn\nvgg16\nresnet18\nsqueezenet1_1\n");
 }
 
 int

@@ -526,6 +526,8 @@ test_preset_counts (void)
     { "squeezenet1_1", 1000, 1235496, 1000, 1, 1 },
     /* Caffe LeNet: 520 + 25050 + 400500 + 5010 */
     { "lenet", 0, 431080, 10, 1, 1 },
+    /* 320 + 64 + 18496 + 128 + 36928 + 128 + 803072 + 2570 */
+    { "fashion-bn", 0, 861706, 10, 1, 1 },
     { "alexnet", 10, 62378344 - 4097000 + 40970, 10, 1, 1 },
   };
 
@@ -546,6 +548,7 @@ test_preset_counts (void)
   g_autoptr(KilnNetSpec) squeeze = preset ("squeezenet1_1", 0);
   g_autoptr(KilnNetSpec) lenet = preset ("lenet", 0);
   g_autoptr(KilnNetSpec) vgg = preset ("vgg16", 0);
+  g_autoptr(KilnNetSpec) fashion = preset ("fashion-bn", 0);
   assert_shape (resnet, "conv1", 64, 112, 112);
   assert_shape (resnet, "maxpool", 64, 56, 56);
   assert_shape (resnet, "layer2.0.add", 128, 28, 28);
@@ -556,6 +559,8 @@ test_preset_counts (void)
   assert_shape (squeeze, "fire2/concat", 128, 55, 55);
   assert_shape (squeeze, "fire9/concat", 512, 13, 13);
   assert_shape (lenet, "pool2", 50, 4, 4);
+  assert_shape (fashion, "bn2", 64, 14, 14);
+  assert_shape (fashion, "bn3", 64, 7, 7);
   assert_shape (vgg, "pool5", 512, 7, 7);
   /* VGG-16 is the one that costs 15.5 GMACs. */
   g_assert_cmpint (kiln_net_spec_get_total_macs (vgg), >, 15000000000);
@@ -567,7 +572,7 @@ test_preset_unknown (void)
   g_autoptr(GError) error = NULL;
   const char *const *names = kiln_net_spec_list_presets ();
 
-  g_assert_cmpuint (g_strv_length ((char **) names), ==, 6);
+  g_assert_cmpuint (g_strv_length ((char **) names), ==, 7);
   g_assert_true (g_strv_contains (names, "squeezenet1_1"));
   g_assert_null (kiln_net_spec_new_preset ("alexnett", 0, &error));
   g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND);

@@ -2,7 +2,8 @@
  * the New Run wizard, driven by its actions, writes the config.json that
  * kiln-cli train writes for the same choices and starts the run; a live
  * run feeds the charts every row of its metrics.csv, in order, while the
- * window keeps drawing; Stop leaves a run that Resume finishes; a run that
+ * window keeps drawing; the demo project's wizard starts from the demo's
+ * recipe; Stop leaves a run that Resume finishes; a run that
  * kiln-cli starts meanwhile appears in the list by itself; closing the
  * window while a run trains does not wait for it; a cell of the confusion
  * matrix, clicked, shows its images in the Curate page. */
@@ -949,6 +950,38 @@ test_wizard_refusal_is_shown (void)
   fixture_teardown (&f);
 }
 
+/* On the demo project (its split current) the wizard starts from the core
+ * demo recipe that kiln-cli demo trains, not from LeNet's defaults. */
+static void
+test_wizard_starts_demo_recipe (void)
+{
+  Fixture f = { 0 };
+
+  fixture_setup (&f, FALSE);
+  const char *split[] = { "split", "--project", f.project, "--name", KILN_DEMO_SPLIT, NULL };
+  run_cli_ok (split);
+  open_wizard (&f);
+  g_auto(KilnRunRecipe) demo;
+  kiln_run_recipe_init_demo (&demo);
+  const KilnRunRecipe *r = kiln_run_wizard_get_recipe (f.wizard);
+  g_assert_cmpstr (r->preset, ==, demo.preset);
+  g_assert_cmpstr (r->split, ==, KILN_DEMO_SPLIT);
+  g_assert_cmpstr (r->schedule, ==, demo.schedule);
+  g_assert_cmpint (r->warmup, ==, demo.warmup);
+  g_assert_cmpint (r->batch_size, ==, demo.batch_size);
+  g_assert_cmpint (r->epochs, ==, demo.epochs);
+  g_assert_cmpfloat (r->learning_rate, ==, demo.learning_rate);
+  g_assert_cmpstr (kiln_net_spec_get_name (kiln_run_wizard_get_net (f.wizard)), ==, demo.preset);
+
+  /* Another project starts from the defaults again. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.wizard), "wizard.cancel", NULL));
+  const char *other[] = { "split", "--project", f.project, "--name", "other", NULL };
+  run_cli_ok (other);
+  open_wizard (&f);
+  g_assert_cmpstr (kiln_run_wizard_get_recipe (f.wizard)->preset, ==, "lenet");
+  fixture_teardown (&f);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -959,6 +992,7 @@ main (int argc, char *argv[])
   kiln_test_notifications ();
   g_test_add_func ("/train-page/wizard-matches-cli", test_wizard_matches_cli);
   g_test_add_func ("/train-page/wizard-refusal-is-shown", test_wizard_refusal_is_shown);
+  g_test_add_func ("/train-page/wizard-starts-demo-recipe", test_wizard_starts_demo_recipe);
   g_test_add_func ("/train-page/live-chart", test_live_chart);
   g_test_add_func ("/train-page/find-suspects", test_find_suspects);
   g_test_add_func ("/train-page/charts-zoom-and-compare", test_charts_zoom_and_compare);

@@ -70,11 +70,14 @@ typedef struct {
   int n_staging;
 } KilnCpuPrim;
 
-/* One execution argument: a oneDNN arg id and the buffer behind it. */
+/* One execution argument: a oneDNN arg id and the buffer behind it. An
+ * input with @keep set is converted in place to the primitive's layout and
+ * left so (weights between steps), not staged on every call. */
 typedef struct {
   int arg;
   const dnnl_memory_desc_t *md;
   void *data;
+  gboolean keep;
 } KilnCpuArg;
 
 #define KILN_CPU_OP(op) ((KilnCpuOp *) (op))

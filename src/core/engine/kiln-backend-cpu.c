@@ -177,32 +177,91 @@ reorder (KilnCpuBackend *cpu, dnnl_primitive_t prim, const dnnl_memory_desc_t *f
   return ok;
 }
 
-/* Converts a blocked buffer back to plain NCHW in place. Failure here is
- * a library bug (the layouts came from oneDNN itself), not bad input. */
+/* Kiln's own layout of a tensor of @md's dimensions: row-major (nchw,
+ * oihw, goihw, nc, x). */
 static void
-make_plain (KilnCpuBackend *cpu, gconstpointer data)
+plain_like (dnnl_memory_desc_t *plain, const dnnl_memory_desc_t *md)
 {
-  KilnCpuLayout *lay = layout_of (cpu, data);
+  static const dnnl_format_tag_t tags[] = { dnnl_a, dnnl_a, dnnl_ab, dnnl_abc, dnnl_abcd, dnnl_abcde };
+  g_assert (md->ndims >= 1 && md->ndims < (int) G_N_ELEMENTS (tags));
+  dnnl_memory_desc_init_by_tag (plain, md->ndims, md->dims, dnnl_f32, tags[md->ndims]);
+}
+
+/* Rewrites the buffer at @data, now in @lay's layout, in layout @to (which
+ * fits its allocation); @to NULL means Kiln's plain one. Failure here is a
+ * library bug (the layouts came from oneDNN itself), not bad input. */
+static void
+convert_in_place (KilnCpuBackend *cpu, gconstpointer data, KilnCpuLayout *lay,
+                  const dnnl_memory_desc_t *to)
+{
   g_autoptr(GError) error = NULL;
-  dnnl_memory_desc_t plain;
+  dnnl_memory_desc_t plain, from;
   dnnl_primitive_t prim = NULL;
 
-  if (lay == NULL || !lay->blocked)
-    return;
+  g_assert (lay->blocked || to != NULL);
+  plain_like (&plain, lay->blocked ? &lay->md : to);
+  from = lay->blocked ? lay->md : plain;
+  if (to == NULL)
+    to = &plain;
   omp_set_num_threads (cpu->n_threads);
-  dnnl_memory_desc_init_by_tag (&plain, lay->md.ndims, lay->md.dims, dnnl_f32, dnnl_nchw);
-  gsize bytes = dnnl_memory_desc_get_size (&plain);
+  gsize bytes = dnnl_memory_desc_get_size (to);
+  g_assert (bytes <= lay->size);
   /* Not counted: on a GPU a download needs no device memory, so running
    * out must not stop a checkpoint from being written. */
   void *tmp = buffer_alloc (bytes, FALSE, &error);
-  if (tmp == NULL || !make_reorder (cpu, &lay->md, &plain, &prim, NULL, &error) ||
-      !reorder (cpu, prim, &lay->md, (void *) data, &plain, tmp, NULL, &error))
-    g_critical ("CPU backend: cannot convert a tensor to plain layout: %s", error->message);
+  if (tmp == NULL || !make_reorder (cpu, &from, to, &prim, NULL, &error) ||
+      !reorder (cpu, prim, &from, (void *) data, to, tmp, NULL, &error))
+    g_critical ("CPU backend: cannot convert a tensor's layout: %s", error->message);
   else
     memcpy ((void *) data, tmp, bytes);
   g_clear_pointer (&prim, dnnl_primitive_destroy);
   kiln_cpu_buffer_free (tmp);
-  lay->blocked = FALSE;
+  lay->blocked = to != &plain;
+  if (lay->blocked)
+    lay->md = *to;
+}
+
+/* Converts a blocked buffer back to plain layout in place. */
+static void
+make_plain (KilnCpuBackend *cpu, gconstpointer data)
+{
+  KilnCpuLayout *lay = layout_of (cpu, data);
+
+  if (lay != NULL && lay->blocked)
+    convert_in_place (cpu, data, lay, NULL);
+}
+
+/* Brings @others into @t's layout, in place, for an element-wise pass over
+ * all of them (the optimizer's update keeps weights, their gradient and its
+ * slots in the layout the convolution chose, padding included, where zeros
+ * stay zeros). Where one cannot hold that layout, all go plain. Returns the
+ * number of floats the pass covers. */
+static gint64
+share_layout (KilnCpuBackend *cpu, const KilnTensor *t, const KilnTensor *const *others, int n_others)
+{
+  KilnCpuLayout *lay = layout_of (cpu, kiln_tensor_get_data (t));
+  gboolean fits = lay != NULL && lay->blocked;
+
+  for (int i = 0; i < n_others && fits; i++)
+    {
+      KilnCpuLayout *o = layout_of (cpu, kiln_tensor_get_data (others[i]));
+      fits = o != NULL && o->size >= dnnl_memory_desc_get_size (&lay->md);
+    }
+  if (!fits)
+    {
+      make_plain (cpu, kiln_tensor_get_data (t));
+      for (int i = 0; i < n_others; i++)
+        make_plain (cpu, kiln_tensor_get_data (others[i]));
+      return kiln_tensor_n_elements (t);
+    }
+  for (int i = 0; i < n_others; i++)
+    {
+      gconstpointer data = kiln_tensor_get_data (others[i]);
+      KilnCpuLayout *o = layout_of (cpu, data);
+      if (!o->blocked || !dnnl_memory_desc_equal (&o->md, &lay->md))
+        convert_in_place (cpu, data, o, &lay->md);
+    }
+  return (gint64) (dnnl_memory_desc_get_size (&lay->md) / sizeof (float));
 }
 
 const dnnl_memory_desc_t *
@@ -331,8 +390,11 @@ kiln_cpu_run (KilnCpuBackend   *cpu,
       if (is_output (a->arg, backward))
         {
           gboolean differs = !dnnl_memory_desc_equal (want, a->md);
-          gboolean activation = a->arg == DNNL_ARG_DST || a->arg == DNNL_ARG_DIFF_SRC;
-          if (differs && activation && lay != NULL && dnnl_memory_desc_get_size (want) <= lay->size)
+          /* Activations flow to the next primitive; weight gradients to the
+           * optimizer, which is element-wise. */
+          gboolean kept = a->arg == DNNL_ARG_DST || a->arg == DNNL_ARG_DIFF_SRC ||
+                          a->arg == DNNL_ARG_DIFF_WEIGHTS;
+          if (differs && kept && lay != NULL && dnnl_memory_desc_get_size (want) <= lay->size)
             {
               /* Written straight in the primitive's layout and kept so. */
               md = want;
@@ -358,6 +420,12 @@ kiln_cpu_run (KilnCpuBackend   *cpu,
           const dnnl_memory_desc_t *have = lay != NULL && lay->blocked ? &lay->md : a->md;
           if (dnnl_memory_desc_equal (want, have))
             md = have;
+          else if (a->keep && lay != NULL && dnnl_memory_desc_get_size (want) <= lay->size)
+            {
+              /* Converted once and kept: the next call finds it ready. */
+              convert_in_place (cpu, a->data, lay, want);
+              md = want;
+            }
           else
             {
               KilnCpuStaging *st = input_staging (cpu, prim, a->arg, want, have, layer, error);
@@ -674,9 +742,9 @@ cpu_op_backward_weights (KilnOp *op, const KilnOpArgs *args, GError **error)
 static void
 cpu_axpy (KilnBackend *self, float alpha, const KilnTensor *x, KilnTensor *y)
 {
-  const float *px = kiln_cpu_read (CPU (self), x);
-  float *py = kiln_cpu_modify (CPU (self), y);
-  gint64 n = kiln_tensor_n_elements (y);
+  gint64 n = share_layout (CPU (self), y, (const KilnTensor *[]) { x }, 1);
+  const float *px = kiln_tensor_get_data (x);
+  float *py = kiln_tensor_get_data (y);
 #pragma omp parallel for num_threads(CPU (self)->n_threads) schedule(static) if(n > 65536)
   for (gint64 i = 0; i < n; i++)
     py[i] += alpha * px[i];
@@ -686,9 +754,9 @@ static void
 cpu_sgd_update (KilnBackend *self, KilnTensor *w, const KilnTensor *g, KilnTensor *v,
                 float lr, float momentum, float decay)
 {
-  float *pw = kiln_cpu_modify (CPU (self), w), *pv = kiln_cpu_modify (CPU (self), v);
-  const float *pg = kiln_cpu_read (CPU (self), g);
-  gint64 n = kiln_tensor_n_elements (w);
+  gint64 n = share_layout (CPU (self), w, (const KilnTensor *[]) { g, v }, 2);
+  float *pw = kiln_tensor_get_data (w), *pv = kiln_tensor_get_data (v);
+  const float *pg = kiln_tensor_get_data (g);
 #pragma omp parallel for num_threads(CPU (self)->n_threads) schedule(static) if(n > 65536)
   for (gint64 i = 0; i < n; i++)
     {
@@ -702,10 +770,10 @@ cpu_adam_update (KilnBackend *self, KilnTensor *w, const KilnTensor *g, KilnTens
                  KilnTensor *v, float lr, float beta1, float beta2, float eps, float decay,
                  gint64 step)
 {
-  float *pw = kiln_cpu_modify (CPU (self), w), *pm = kiln_cpu_modify (CPU (self), m);
-  float *pv = kiln_cpu_modify (CPU (self), v);
-  const float *pg = kiln_cpu_read (CPU (self), g);
-  gint64 n = kiln_tensor_n_elements (w);
+  gint64 n = share_layout (CPU (self), w, (const KilnTensor *[]) { g, m, v }, 3);
+  float *pw = kiln_tensor_get_data (w), *pm = kiln_tensor_get_data (m);
+  float *pv = kiln_tensor_get_data (v);
+  const float *pg = kiln_tensor_get_data (g);
   float c1 = 1.f - (float) pow (beta1, (double) step);
   float c2 = 1.f - (float) pow (beta2, (double) step);
 #pragma omp parallel for num_threads(CPU (self)->n_threads) schedule(static) if(n > 65536)

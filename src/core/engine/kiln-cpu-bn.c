@@ -9,11 +9,14 @@
 
 typedef struct {
   KilnCpuOp parent;
-  dnnl_memory_desc_t data_md, vec_md;
+  dnnl_memory_desc_t data_md, vec_md;   /* Kiln's plain layouts */
+  dnnl_memory_desc_t data_op;           /* what training runs on: channel-blocked for the JIT kernels */
+  dnnl_memory_desc_t infer_md;          /* inference follows its producer's layout */
   KilnCpuPrim fwd_train, fwd_infer, bwd;
   float *mean, *variance;   /* batch statistics of the last training forward */
   float *scratch;           /* diff_src when only the weight gradient is wanted */
   float *scratch_scale, *scratch_shift;  /* parameter gradients nobody asked for */
+  gboolean data_done;       /* the weight pass also wrote diff_src (reset by forward) */
 } CpuBatchNorm;
 
 #define DATA(t) kiln_tensor_get_data (t)
@@ -28,12 +31,12 @@ make (CpuBatchNorm *self, KilnCpuPrim *prim, dnnl_prop_kind_t prop, GError **err
   dnnl_status_t st;
 
   if (prop == dnnl_forward_training)
-    st = dnnl_batch_normalization_forward_desc_init (&d, prop, &self->data_md, eps, FLAGS);
+    st = dnnl_batch_normalization_forward_desc_init (&d, prop, &self->data_op, eps, FLAGS);
   else if (prop == dnnl_forward_inference)
-    st = dnnl_batch_normalization_forward_desc_init (&d, prop, &self->data_md, eps,
+    st = dnnl_batch_normalization_forward_desc_init (&d, prop, &self->infer_md, eps,
                                                      FLAGS | dnnl_use_global_stats);
   else
-    st = dnnl_batch_normalization_backward_desc_init (&d, prop, &self->data_md, &self->data_md,
+    st = dnnl_batch_normalization_backward_desc_init (&d, prop, &self->data_op, &self->data_op,
                                                       eps, FLAGS);
   return kiln_cpu_check (st, op->layer->name, "describe the batch normalisation", error) &&
          kiln_cpu_prim_create (op->cpu, prim, &d, NULL,
@@ -50,10 +53,22 @@ bn_forward (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
   float *running_mean = DATA (args->params[2]);
   float *running_var = DATA (args->params[3]);
 
+  self->data_done = FALSE;
   if (!args->train)
     {
-      if (self->fwd_infer.prim == NULL && !make (self, &self->fwd_infer, dnnl_forward_inference, error))
-        return FALSE;
+      /* Inference convolutions may leave NHWC: take it as it comes. */
+      const dnnl_memory_desc_t *have = kiln_cpu_layout_md (op->cpu, args->src[0]);
+      if (have != NULL && !dnnl_memory_desc_equal (have, &self->infer_md))
+        {
+          kiln_cpu_prim_clear (&self->fwd_infer);
+          self->infer_md = *have;
+        }
+      if (self->fwd_infer.prim == NULL && !make (self, &self->fwd_infer, dnnl_forward_inference, NULL))
+        {
+          self->infer_md = self->data_op;
+          if (!make (self, &self->fwd_infer, dnnl_forward_inference, error))
+            return FALSE;
+        }
       KilnCpuArg a[] = {
         { DNNL_ARG_SRC, &self->data_md, DATA (args->src[0]) },
         { DNNL_ARG_DST, &self->data_md, DATA (args->dst) },
@@ -92,8 +107,7 @@ run_backward (CpuBatchNorm *self, const KilnOpArgs *args, gboolean weights, GErr
 {
   KilnCpuOp *op = &self->parent;
   KilnCpuPrim *prim = &self->bwd;
-  void *diff_src = args->diff_src != NULL && args->diff_src[0] != NULL
-                     ? DATA (args->diff_src[0]) : self->scratch;
+  gboolean wanted = args->diff_src != NULL && args->diff_src[0] != NULL;
 
   /* oneDNN 2.6 has no backward_data with a shift; one primitive does both. */
   if (prim->prim == NULL && !make (self, prim, dnnl_backward, error))
@@ -106,7 +120,9 @@ run_backward (CpuBatchNorm *self, const KilnOpArgs *args, gboolean weights, GErr
     { DNNL_ARG_SHIFT, &self->vec_md, DATA (args->params[1]) },
     { DNNL_ARG_MEAN, &self->vec_md, self->mean },
     { DNNL_ARG_VARIANCE, &self->vec_md, self->variance },
-    { DNNL_ARG_DIFF_SRC, &self->data_md, diff_src },
+    /* Scratch is in the primitive's layout already: nothing to reorder. */
+    { DNNL_ARG_DIFF_SRC, wanted ? &self->data_md : &self->data_op,
+      wanted ? DATA (args->diff_src[0]) : self->scratch },
     { DNNL_ARG_DIFF_SCALE, &self->vec_md, weights ? DATA (args->diff_params[0]) : self->scratch_scale },
     { DNNL_ARG_DIFF_SHIFT, &self->vec_md, weights ? DATA (args->diff_params[1]) : self->scratch_shift },
   };
@@ -116,20 +132,28 @@ run_backward (CpuBatchNorm *self, const KilnOpArgs *args, gboolean weights, GErr
 static gboolean
 bn_backward_data (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
 {
-  if (args->diff_src[0] == NULL)
+  CpuBatchNorm *self = (CpuBatchNorm *) op;
+
+  if (args->diff_src[0] == NULL || self->data_done)
     return TRUE;
-  return run_backward ((CpuBatchNorm *) op, args, FALSE, error);
+  return run_backward (self, args, FALSE, error);
 }
 
-/* oneDNN computes the scale/shift gradients only together with diff_src;
- * without a wanted diff_src it goes to scratch. */
+/* oneDNN computes the scale/shift gradients only together with diff_src.
+ * The layer asks for the weights first: when it will want diff_src next,
+ * one pass writes both; else diff_src goes to scratch. */
 static gboolean
 bn_backward_weights (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
 {
   CpuBatchNorm *self = (CpuBatchNorm *) op;
+  if (args->diff_src != NULL && args->diff_src[0] != NULL)
+    {
+      self->data_done = run_backward (self, args, TRUE, error);
+      return self->data_done;
+    }
   if (self->scratch == NULL)
     {
-      self->scratch = kiln_cpu_buffer_alloc (dnnl_memory_desc_get_size (&self->data_md), error);
+      self->scratch = kiln_cpu_buffer_alloc (dnnl_memory_desc_get_size (&self->data_op), error);
       if (self->scratch == NULL)
         return FALSE;
     }
@@ -166,6 +190,8 @@ kiln_cpu_bn_new (KilnCpuBackend *cpu, const KilnOpDesc *desc, GError **error)
   int c = desc->inputs[0].c;
 
   kiln_cpu_md_nchw (&self->data_md, &desc->inputs[0]);
+  kiln_cpu_md_blocked (&self->data_op, &desc->inputs[0]);
+  self->infer_md = self->data_op;
   kiln_cpu_md_vector (&self->vec_md, c);
   self->mean = kiln_cpu_buffer_alloc (c * sizeof (float), error);
   self->variance = self->mean ? kiln_cpu_buffer_alloc (c * sizeof (float), error) : NULL;

@@ -78,7 +78,9 @@ conv_forward (KilnCpuOp *op, const KilnOpArgs *args, GError **error)
 
   KilnCpuArg a[] = {
     { DNNL_ARG_SRC, &self->src_md, DATA (args->src[0]) },
-    { DNNL_ARG_WEIGHTS, &self->weights_md, DATA (args->params[0]) },
+    /* Weights stay in the forward's layout between steps (the backward-data
+     * primitive wants another blocking and stages its own copy). */
+    { DNNL_ARG_WEIGHTS, &self->weights_md, DATA (args->params[0]), .keep = TRUE },
     { DNNL_ARG_DST, &self->dst_md, DATA (args->dst) },
     { DNNL_ARG_BIAS, &self->bias_md, self->has_bias ? DATA (args->params[1]) : NULL },
   };

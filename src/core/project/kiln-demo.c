@@ -1,10 +1,12 @@
 #include "kiln-demo.h"
 
 #include <errno.h>
+#include <string.h>
 #include <glib/gstdio.h>
 
 #include "kiln-error.h"
 #include "kiln-labels.h"
+#include "kiln-project-dataset.h"
 
 char *
 kiln_demo_default_dir (void)
@@ -17,6 +19,72 @@ kiln_demo_is_ready (const char *project_dir)
 {
   g_autofree char *images = g_build_filename (project_dir, "images", NULL);
   return g_file_test (images, G_FILE_TEST_IS_DIR);
+}
+
+gboolean
+kiln_demo_split (const char *project_dir, guint val_per_class, guint counts[3], GError **error)
+{
+  g_autoptr(KilnProject) project = kiln_project_open (project_dir, error);
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(KilnLabelSet) set = NULL;
+
+  if (project == NULL || !kiln_project_sync_images (project, NULL, NULL, error))
+    return FALSE;
+  set = kiln_project_get_label_set (project, NULL, NULL, ids, error);
+  if (set == NULL)
+    return FALSE;
+
+  /* The store lists images by id, in the order the sync found them: the
+   * first training images of each class validate. */
+  static const char *const names[] = { "train", "val", "test", "unused" };
+  g_autofree guint *val_taken = g_new0 (guint, set->classes->len);
+  g_autofree const char **subsets = g_new (const char *, set->paths->len);
+  guint n[4] = { 0 };
+  for (guint i = 0; i < set->paths->len; i++)
+    {
+      g_autofree char *base = g_path_get_basename (set->paths->pdata[i]);
+      int label = g_array_index (set->labels, int, i);
+      guint s = 0;
+
+      if (g_str_has_prefix (base, "test-"))
+        s = 2;
+      else if (!g_str_has_prefix (base, "train-") || label < 0)
+        s = 3;
+      else if (val_taken[label] < val_per_class)
+        {
+          s = 1;
+          val_taken[label]++;
+        }
+      subsets[i] = names[s];
+      n[s]++;
+    }
+  if (counts != NULL)
+    memcpy (counts, n, 3 * sizeof (guint));
+  if (n[0] == 0 || n[2] == 0)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "%s holds no Fashion-MNIST training or test images (train-*.png, test-*.png) to split; "
+                   "import the demo with “kiln-cli demo --import-only”", project_dir);
+      return FALSE;
+    }
+  return kiln_project_set_split (project, KILN_DEMO_SPLIT, 0, (const gint64 *) ids->data, subsets,
+                                 set->paths->len, error);
+}
+
+/* The demo's split, made once for the front ends, so that the window's New
+ * Run wizard finds it current and starts from the demo's recipe. */
+static gboolean
+ensure_split (const char *project_dir, GError **error)
+{
+  g_auto(GStrv) splits = NULL;
+  {
+    g_autoptr(KilnProject) project = kiln_project_open (project_dir, error);
+    if (project == NULL || (splits = kiln_project_list_splits (project, error)) == NULL)
+      return FALSE;
+  }
+  if (g_strv_contains ((const char *const *) splits, KILN_DEMO_SPLIT))
+    return TRUE;
+  return kiln_demo_split (project_dir, 0, NULL, error);
 }
 
 static gboolean
@@ -141,7 +209,8 @@ ensure_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   DemoJob *job = data;
   GError *error = NULL;
   gboolean ok = kiln_demo_ensure (job->project_dir, job->dataset_dir, job->limit,
-                                  job->progress ? kiln_progress_feed : NULL, job->progress, cancellable, &error);
+                                  job->progress ? kiln_progress_feed : NULL, job->progress, cancellable, &error) &&
+                ensure_split (job->project_dir, &error);
 
   if (job->progress != NULL)
     kiln_progress_finish (job->progress);

@@ -21,6 +21,18 @@ G_BEGIN_DECLS
 char     *kiln_demo_default_dir     (void);
 gboolean  kiln_demo_is_ready        (const char *project_dir);
 
+/* The split the demo trains on: Fashion-MNIST's own division, the
+ * training file's images (train-*) for training and the test file's
+ * (test-*) for testing, so no test image is ever trained on;
+ * @val_per_class training images of each class validate instead. Sets it
+ * as the project's current split (replacing an earlier one); @counts, if
+ * not NULL, receives the training, validation and test image counts. */
+#define KILN_DEMO_SPLIT "fashion-mnist"
+gboolean  kiln_demo_split           (const char       *project_dir,
+                                     guint             val_per_class,
+                                     guint             counts[3],
+                                     GError          **error);
+
 /* Imports up to @limit images of the training file and @limit / 6 of the
  * test file (0: all 60,000 + 10,000) unless the project is already there.
  * @dataset_dir NULL: KILN_DEMO_DATASET_DIR. */
@@ -32,9 +44,11 @@ gboolean  kiln_demo_ensure          (const char       *project_dir,
                                      GCancellable     *cancellable,
                                      GError          **error);
 
-/* kiln_demo_ensure() on a GTask thread, for front ends. @progress
- * (optional) follows the import and is finished when it ends; @callback
- * runs on the caller's thread-default context. */
+/* kiln_demo_ensure() on a GTask thread, for front ends, followed by the
+ * demo's split (no validation images) unless the project has a split of
+ * that name (the window's New Run wizard then starts from the demo's
+ * recipe). @progress (optional) follows the import and is finished when
+ * it ends; @callback runs on the caller's thread-default context. */
 void      kiln_demo_ensure_async    (const char          *project_dir,
                                      const char          *dataset_dir,
                                      guint                limit,

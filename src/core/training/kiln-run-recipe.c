@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "kiln-backend.h"
+#include "kiln-demo.h"
 #include "kiln-error.h"
 #include "kiln-model-import.h"
 #include "kiln-project-dataset.h"
@@ -15,6 +16,24 @@ kiln_run_recipe_init (KilnRunRecipe *r)
     .feature_cache = TRUE, .momentum = -1, .weight_decay = -1, .warmup = -1, .seed = -1,
     .mirror = TRUE, .checkpoint_every = -1, .val_fraction = -1,
   };
+}
+
+void
+kiln_run_recipe_init_demo (KilnRunRecipe *r)
+{
+  kiln_run_recipe_init (r);
+  r->preset = g_strdup ("fashion-bn");
+  r->split = g_strdup (KILN_DEMO_SPLIT);
+  /* SGD with the default momentum 0.9 and weight decay 5e-4; batch norm
+   * lets the rate start high, and a cosine decay after a short warm-up
+   * ends the few epochs at a small one. Flips help; random crops cost
+   * more than they give in so few epochs (bench/RESULTS.md). */
+  r->epochs = KILN_DEMO_EPOCHS;
+  r->batch_size = 64;
+  r->learning_rate = 0.05;
+  r->schedule = g_strdup ("cosine");
+  r->warmup = 400;
+  r->mirror = TRUE;
 }
 
 void
