@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "kiln-preset-names.h"
+#include "kiln-run-device.h"
 #include "kiln-run-wizard.h"
 
 static const char *const step_names[] = { "model", "freeze", "training", "summary" };
@@ -34,7 +35,13 @@ struct _KilnRunWizard
   GtkStringList *split_names;
   GtkSwitch *mirror_switch;
   GtkSwitch *crop_switch;
+  AdwComboRow *resize_row;
+  AdwActionRow *mean_row;
+  GtkSwitch *mean_switch;
+  AdwComboRow *device_row;
   GtkListBox *summary_list;
+  AdwActionRow *memory_row;    /* the summary's, while its estimate is worked out */
+  GCancellable *memory_cancellable;
   GtkLabel *error_label;
   GtkProgressBar *prepare_progress;
   GtkLabel *step_label;
@@ -302,6 +309,19 @@ fill_splits (KilnRunWizard *self)
     }
 }
 
+/* The recipe's resize modes and devices, in their rows' order. */
+static const char *const resize_ids[] = { "squash", "crop-center", "fill", "downscale-crop" };
+static const char *const device_ids[] = { "", "cpu", "cuda" };
+
+static guint
+index_of (const char *const *ids, guint n, const char *value, guint fallback)
+{
+  for (guint i = 0; i < n; i++)
+    if (g_strcmp0 (ids[i], value) == 0)
+      return i;
+  return fallback;
+}
+
 static void
 sync_widgets (KilnRunWizard *self)
 {
@@ -331,6 +351,12 @@ sync_widgets (KilnRunWizard *self)
   adw_combo_row_set_selected (self->split_row, split);
   gtk_switch_set_active (self->mirror_switch, r->mirror);
   gtk_switch_set_active (self->crop_switch, r->random_crop);
+  adw_combo_row_set_selected (self->resize_row, index_of (resize_ids, G_N_ELEMENTS (resize_ids), r->resize, 0));
+  /* The mean only matters with pretrained weights, whose mean is kept. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->mean_row), r->weights != NULL);
+  gtk_switch_set_active (self->mean_switch, r->recompute_mean);
+  adw_combo_row_set_selected (self->device_row, index_of (device_ids, G_N_ELEMENTS (device_ids),
+                                                          r->device ? r->device : "", 0));
   self->syncing = FALSE;
   kiln_trainer_options_clear (&defaults);
 }
@@ -356,6 +382,79 @@ selected_string (AdwComboRow *row)
   return item ? gtk_string_object_get_string (item) : "";
 }
 
+typedef struct {
+  KilnRunRecipe recipe;
+  char *project_dir;
+} MemoryJob;
+
+static void
+memory_job_free (MemoryJob *job)
+{
+  kiln_run_recipe_clear (&job->recipe);
+  g_free (job->project_dir);
+  g_free (job);
+}
+
+/* The device the run will use, why, and what it needs of it: the same
+ * check the run makes before it starts (kiln-cli train --dry-run). */
+static void
+memory_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  MemoryJob *job = data;
+  g_autoptr(KilnNetSpec) spec = NULL;
+  KilnTrainerOptions options;
+  KilnTrainingSetup setup;
+  KilnNetMemory memory;
+  g_autofree char *reason = NULL;
+  GError *error = NULL;
+
+  if (!kiln_run_recipe_build (&job->recipe, job->project_dir, &spec, &options, &setup, NULL, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_autofree char *device = kiln_run_device_check (job->recipe.device, spec, &options, &memory, &reason, &error);
+  kiln_trainer_options_clear (&options);
+  if (device == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_autofree char *needs = kiln_net_memory_format (&memory);
+  g_task_return_pointer (task, g_strdup_printf (_("%s · needs %s"), reason, needs), g_free);
+}
+
+static void
+memory_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  KilnRunWizard *self = KILN_RUN_WIZARD (source);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->memory_row == NULL)
+    return;
+  adw_action_row_set_subtitle (self->memory_row, text ? text : error->message);
+  if (text == NULL)
+    gtk_widget_add_css_class (GTK_WIDGET (self->memory_row), "error");
+}
+
+static void
+estimate_memory (KilnRunWizard *self)
+{
+  MemoryJob *job = g_new0 (MemoryJob, 1);
+
+  g_cancellable_cancel (self->memory_cancellable);
+  g_clear_object (&self->memory_cancellable);
+  self->memory_cancellable = g_cancellable_new ();
+  kiln_run_recipe_copy (&self->recipe, &job->recipe);
+  job->project_dir = g_strdup (self->project_dir);
+  g_autoptr(GTask) task = g_task_new (self, self->memory_cancellable, memory_done, NULL);
+  g_task_set_source_tag (task, estimate_memory);
+  g_task_set_task_data (task, job, (GDestroyNotify) memory_job_free);
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_run_in_thread (task, memory_thread);
+}
+
 static void
 fill_summary (KilnRunWizard *self)
 {
@@ -377,6 +476,14 @@ fill_summary (KilnRunWizard *self)
   add_summary_row (self, _("Epochs"), epochs);
   add_summary_row (self, _("Split"), selected_string (self->split_row));
   add_summary_row (self, _("Augmentation"), augment);
+  add_summary_row (self, _("Resize"), selected_string (self->resize_row));
+  if (r->weights != NULL)
+    add_summary_row (self, _("Input Mean"), r->recompute_mean ? _("Recomputed from this project")
+                                                              : _("The pretrained model's"));
+  add_summary_row (self, _("Device"), _("Working it out…"));
+  self->memory_row = ADW_ACTION_ROW (gtk_widget_get_last_child (GTK_WIDGET (self->summary_list)));
+  if (self->project_dir != NULL)
+    estimate_memory (self);
 }
 
 static void
@@ -660,6 +767,36 @@ set_random_crop_activated (GtkWidget *widget, const char *action_name, GVariant 
 }
 
 static void
+set_resize_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnRunWizard *self = KILN_RUN_WIZARD (widget);
+  const char *mode = g_variant_get_string (parameter, NULL);
+
+  /* Squash is the recipe's default: kept unset, as kiln-cli leaves it. */
+  set_string (&self->recipe.resize, g_str_equal (mode, "squash") || *mode == '\0' ? NULL : mode);
+  sync_widgets (self);
+}
+
+static void
+set_recompute_mean_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnRunWizard *self = KILN_RUN_WIZARD (widget);
+
+  self->recipe.recompute_mean = g_variant_get_boolean (parameter);
+  sync_widgets (self);
+}
+
+static void
+set_device_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnRunWizard *self = KILN_RUN_WIZARD (widget);
+  const char *device = g_variant_get_string (parameter, NULL);
+
+  set_string (&self->recipe.device, *device ? device : NULL);
+  sync_widgets (self);
+}
+
+static void
 chooser_response (GtkNativeDialog *dialog, int response, gpointer user_data)
 {
   KilnRunWizard *self = KILN_RUN_WIZARD (user_data);
@@ -803,6 +940,30 @@ crop_changed_cb (KilnRunWizard *self)
                                 gtk_switch_get_active (self->crop_switch));
 }
 
+static void
+resize_changed_cb (KilnRunWizard *self)
+{
+  guint selected = adw_combo_row_get_selected (self->resize_row);
+  if (!self->syncing && selected < G_N_ELEMENTS (resize_ids))
+    gtk_widget_activate_action (GTK_WIDGET (self), "wizard.set-resize", "s", resize_ids[selected]);
+}
+
+static void
+mean_changed_cb (KilnRunWizard *self)
+{
+  if (!self->syncing)
+    gtk_widget_activate_action (GTK_WIDGET (self), "wizard.set-recompute-mean", "b",
+                                gtk_switch_get_active (self->mean_switch));
+}
+
+static void
+device_changed_cb (KilnRunWizard *self)
+{
+  guint selected = adw_combo_row_get_selected (self->device_row);
+  if (!self->syncing && selected < G_N_ELEMENTS (device_ids))
+    gtk_widget_activate_action (GTK_WIDGET (self), "wizard.set-device", "s", device_ids[selected]);
+}
+
 /* ---- object -------------------------------------------------------------- */
 
 static void
@@ -814,6 +975,10 @@ kiln_run_wizard_dispose (GObject *object)
     g_cancellable_cancel (self->cancellable);
   if (self->net_cancellable != NULL)
     g_cancellable_cancel (self->net_cancellable);
+  if (self->memory_cancellable != NULL)
+    g_cancellable_cancel (self->memory_cancellable);
+  g_clear_object (&self->memory_cancellable);
+  self->memory_row = NULL;
   g_clear_object (&self->cancellable);
   g_clear_object (&self->net_cancellable);
   if (self->progress != NULL)
@@ -893,6 +1058,13 @@ kiln_run_wizard_class_init (KilnRunWizardClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, split_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, mirror_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, crop_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, resize_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, mean_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, device_changed_cb);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, resize_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, mean_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, mean_switch);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, device_row);
 
   gtk_widget_class_install_action (widget_class, "wizard.back", NULL, back_activated);
   gtk_widget_class_install_action (widget_class, "wizard.next", NULL, next_activated);
@@ -910,6 +1082,9 @@ kiln_run_wizard_class_init (KilnRunWizardClass *klass)
   gtk_widget_class_install_action (widget_class, "wizard.set-split", "s", set_split_activated);
   gtk_widget_class_install_action (widget_class, "wizard.set-mirror", "b", set_mirror_activated);
   gtk_widget_class_install_action (widget_class, "wizard.set-random-crop", "b", set_random_crop_activated);
+  gtk_widget_class_install_action (widget_class, "wizard.set-resize", "s", set_resize_activated);
+  gtk_widget_class_install_action (widget_class, "wizard.set-recompute-mean", "b", set_recompute_mean_activated);
+  gtk_widget_class_install_action (widget_class, "wizard.set-device", "s", set_device_activated);
 }
 
 static void

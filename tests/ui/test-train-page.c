@@ -950,6 +950,65 @@ test_wizard_refusal_is_shown (void)
   fixture_teardown (&f);
 }
 
+typedef struct {
+  GtkListBox *list;
+  const char *title;
+} RowWait;
+
+/* The summary row @title, once its subtitle is no longer the placeholder. */
+static AdwActionRow *
+summary_row (GtkListBox *list, const char *title)
+{
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (list)); row; row = gtk_widget_get_next_sibling (row))
+    if (ADW_IS_ACTION_ROW (row) && g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), title) == 0)
+      return ADW_ACTION_ROW (row);
+  return NULL;
+}
+
+static gboolean
+row_worked_out (gpointer data)
+{
+  RowWait *w = data;
+  AdwActionRow *row = summary_row (w->list, w->title);
+  return row != NULL && !g_str_has_suffix (adw_action_row_get_subtitle (row), "…");
+}
+
+/* Resize, the input mean and the device reach the recipe (as kiln-cli's
+ * --resize, --recompute-mean and --device set it); the summary says which
+ * device answers and what the run needs of it, as --dry-run does. */
+static void
+test_wizard_device_and_input (void)
+{
+  Fixture f = { 0 };
+
+  fixture_setup (&f, FALSE);
+  open_wizard (&f);
+  const KilnRunRecipe *r = kiln_run_wizard_get_recipe (f.wizard);
+  g_assert_null (r->resize);
+  g_assert_null (r->device);
+  wizard_do (&f, "set-resize", "s", "crop-center");
+  wizard_do (&f, "set-device", "s", "cpu");
+  wizard_do (&f, "set-recompute-mean", "b", TRUE);
+  g_assert_cmpstr (r->resize, ==, "crop-center");
+  g_assert_cmpstr (r->device, ==, "cpu");
+  g_assert_true (r->recompute_mean);
+  AdwComboRow *resize_row = kiln_test_child (f.wizard, KILN_TYPE_RUN_WIZARD, "resize_row");
+  g_assert_cmpuint (adw_combo_row_get_selected (resize_row), ==, 1);
+  /* Squash is the default, left unset as kiln-cli leaves it. */
+  wizard_do (&f, "set-resize", "s", "squash");
+  g_assert_null (r->resize);
+
+  while (!g_str_equal (kiln_run_wizard_get_step (f.wizard), "summary"))
+    wizard_do (&f, "next", NULL);
+  RowWait wait = { kiln_test_child (f.wizard, KILN_TYPE_RUN_WIZARD, "summary_list"), "Device" };
+  kiln_test_spin_until (row_worked_out, &wait, 60);
+  const char *device = adw_action_row_get_subtitle (summary_row (wait.list, "Device"));
+  g_test_message ("device: %s", device);
+  g_assert_true (g_str_has_prefix (device, "cpu"));
+  g_assert_nonnull (strstr (device, "needs "));
+  fixture_teardown (&f);
+}
+
 /* On the demo project (its split current) the wizard starts from the core
  * demo recipe that kiln-cli demo trains, not from LeNet's defaults. */
 static void
@@ -993,6 +1052,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/train-page/wizard-matches-cli", test_wizard_matches_cli);
   g_test_add_func ("/train-page/wizard-refusal-is-shown", test_wizard_refusal_is_shown);
   g_test_add_func ("/train-page/wizard-starts-demo-recipe", test_wizard_starts_demo_recipe);
+  g_test_add_func ("/train-page/wizard-device-and-input", test_wizard_device_and_input);
   g_test_add_func ("/train-page/live-chart", test_live_chart);
   g_test_add_func ("/train-page/find-suspects", test_find_suspects);
   g_test_add_func ("/train-page/charts-zoom-and-compare", test_charts_zoom_and_compare);
