@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "kiln-net-calc.h"
 #include "kiln-preset-names.h"
 #include "kiln-run-device.h"
 #include "kiln-run-wizard.h"
@@ -35,6 +36,10 @@ struct _KilnRunWizard
   GtkStringList *split_names;
   GtkSwitch *mirror_switch;
   GtkSwitch *crop_switch;
+  GtkSpinButton *size_spin;
+  AdwActionRow *fit_row;
+  GtkButton *fit_button;
+  int fix_size;                /* the input size fit_button applies */
   AdwComboRow *resize_row;
   AdwActionRow *mean_row;
   GtkSwitch *mean_switch;
@@ -203,6 +208,51 @@ update_freeze (KilnRunWizard *self)
     }
 }
 
+/* The layer-size calculator on the chosen input size: a size whose windows
+ * do not tile (AlexNet at 224) is said with what it does downstream, and
+ * the nearest size that works is offered. */
+static void
+check_input_fit (KilnRunWizard *self)
+{
+  int size = self->recipe.input_height;
+
+  self->fix_size = 0;
+  if (self->net == NULL || size <= 0)
+    {
+      gtk_widget_set_visible (GTK_WIDGET (self->fit_row), FALSE);
+      return;
+    }
+  g_autoptr(KilnNetSpec) copy = kiln_net_spec_copy (self->net);
+  g_autoptr(KilnNetCalc) calc = kiln_net_calc_new (copy);
+  int channels, height, width;
+  kiln_net_spec_get_input (self->net, &channels, &height, &width);
+  kiln_net_calc_set_input (calc, channels, size, size);
+  if (kiln_net_calc_is_whole (calc))
+    {
+      gtk_widget_set_visible (GTK_WIDGET (self->fit_row), FALSE);
+      return;
+    }
+  int first = kiln_net_calc_get_first_problem (calc);
+  KilnCalcRow *row = first >= 0 ? kiln_net_calc_get_row (calc, (guint) first) : NULL;   /* the calculator's */
+  GPtrArray *fixes = row ? kiln_calc_row_get_fixes (row) : NULL;
+  for (guint i = 0; fixes != NULL && i < fixes->len && self->fix_size == 0; i++)
+    {
+      const KilnCalcFix *fix = fixes->pdata[i];
+      if (fix->kind == KILN_CALC_FIX_INPUT && fix->height == fix->width)
+        self->fix_size = fix->height;
+    }
+  const char *error = kiln_net_calc_get_error (calc);
+  const char *downstream = kiln_net_calc_get_downstream (calc);
+  g_autofree char *title = g_strdup_printf (_("%d × %d does not fit %s"), size, size, kiln_net_spec_get_name (self->net));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->fit_row), title);
+  adw_action_row_set_subtitle (self->fit_row, downstream ? downstream : error ? error : "");
+  g_autofree char *use = g_strdup_printf (_("Use %d"), self->fix_size);
+  gtk_button_set_label (self->fit_button, use);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->fit_button), GTK_ACCESSIBLE_PROPERTY_LABEL, use, -1);
+  gtk_widget_set_visible (GTK_WIDGET (self->fit_button), self->fix_size > 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->fit_row), TRUE);
+}
+
 static void
 net_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -227,6 +277,7 @@ net_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
       g_array_append_val (self->weighted, i);
   gtk_widget_set_visible (GTK_WIDGET (self->error_label), FALSE);
   update_freeze (self);
+  check_input_fit (self);
 }
 
 /* The network changed: read it, unfrozen (layer names may differ). */
@@ -244,6 +295,8 @@ load_net (KilnRunWizard *self)
   if (self->choices == NULL)
     return;
   kiln_run_recipe_copy (&self->recipe, &unfrozen);
+  /* At the net's own size: the chosen one is checked against it below. */
+  unfrozen.input_channels = unfrozen.input_height = unfrozen.input_width = 0;
   kiln_run_recipe_get_net_async (&unfrozen, self->project_dir, self->choices->n_classes, self->net_cancellable,
                                  net_loaded, self);
 }
@@ -351,6 +404,7 @@ sync_widgets (KilnRunWizard *self)
   adw_combo_row_set_selected (self->split_row, split);
   gtk_switch_set_active (self->mirror_switch, r->mirror);
   gtk_switch_set_active (self->crop_switch, r->random_crop);
+  gtk_spin_button_set_value (self->size_spin, MAX (r->input_height, 0));
   adw_combo_row_set_selected (self->resize_row, index_of (resize_ids, G_N_ELEMENTS (resize_ids), r->resize, 0));
   /* The mean only matters with pretrained weights, whose mean is kept. */
   gtk_widget_set_sensitive (GTK_WIDGET (self->mean_row), r->weights != NULL);
@@ -476,6 +530,9 @@ fill_summary (KilnRunWizard *self)
   add_summary_row (self, _("Epochs"), epochs);
   add_summary_row (self, _("Split"), selected_string (self->split_row));
   add_summary_row (self, _("Augmentation"), augment);
+  g_autofree char *size = r->input_height > 0 ? g_strdup_printf ("%d × %d", r->input_height, r->input_width)
+                                              : g_strdup (_("The network's own"));
+  add_summary_row (self, _("Input Size"), size);
   add_summary_row (self, _("Resize"), selected_string (self->resize_row));
   if (r->weights != NULL)
     add_summary_row (self, _("Input Mean"), r->recompute_mean ? _("Recomputed from this project")
@@ -767,6 +824,27 @@ set_random_crop_activated (GtkWidget *widget, const char *action_name, GVariant 
 }
 
 static void
+set_input_size_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnRunWizard *self = KILN_RUN_WIZARD (widget);
+  int size = MAX (0, g_variant_get_int32 (parameter));
+
+  self->recipe.input_height = self->recipe.input_width = size;
+  self->recipe.input_channels = 0;
+  sync_widgets (self);
+  check_input_fit (self);
+}
+
+static void
+apply_input_fix_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnRunWizard *self = KILN_RUN_WIZARD (widget);
+
+  if (self->fix_size > 0)
+    gtk_widget_activate_action (widget, "wizard.set-input-size", "i", self->fix_size);
+}
+
+static void
 set_resize_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   KilnRunWizard *self = KILN_RUN_WIZARD (widget);
@@ -941,6 +1019,14 @@ crop_changed_cb (KilnRunWizard *self)
 }
 
 static void
+size_changed_cb (KilnRunWizard *self)
+{
+  if (!self->syncing)
+    gtk_widget_activate_action (GTK_WIDGET (self), "wizard.set-input-size", "i",
+                                gtk_spin_button_get_value_as_int (self->size_spin));
+}
+
+static void
 resize_changed_cb (KilnRunWizard *self)
 {
   guint selected = adw_combo_row_get_selected (self->resize_row);
@@ -1059,6 +1145,10 @@ kiln_run_wizard_class_init (KilnRunWizardClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, mirror_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, crop_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, resize_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, size_changed_cb);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, size_spin);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, fit_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, fit_button);
   gtk_widget_class_bind_template_callback (widget_class, mean_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, device_changed_cb);
   gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, resize_row);
@@ -1083,6 +1173,8 @@ kiln_run_wizard_class_init (KilnRunWizardClass *klass)
   gtk_widget_class_install_action (widget_class, "wizard.set-mirror", "b", set_mirror_activated);
   gtk_widget_class_install_action (widget_class, "wizard.set-random-crop", "b", set_random_crop_activated);
   gtk_widget_class_install_action (widget_class, "wizard.set-resize", "s", set_resize_activated);
+  gtk_widget_class_install_action (widget_class, "wizard.set-input-size", "i", set_input_size_activated);
+  gtk_widget_class_install_action (widget_class, "wizard.apply-input-fix", NULL, apply_input_fix_activated);
   gtk_widget_class_install_action (widget_class, "wizard.set-recompute-mean", "b", set_recompute_mean_activated);
   gtk_widget_class_install_action (widget_class, "wizard.set-device", "s", set_device_activated);
 }

@@ -998,6 +998,23 @@ test_wizard_device_and_input (void)
   wizard_do (&f, "set-resize", "s", "squash");
   g_assert_null (r->resize);
 
+  /* AlexNet at 224: the calculator says it does not fit, what that does
+   * downstream, and offers 227, which fits. */
+  wizard_do (&f, "set-preset", "s", "alexnet");
+  kiln_test_spin_until (wizard_ready, f.wizard, 30);
+  wizard_do (&f, "set-input-size", "i", 224);
+  GtkWidget *fit_row = kiln_test_child (f.wizard, KILN_TYPE_RUN_WIZARD, "fit_row");
+  GtkButton *fit_button = kiln_test_child (f.wizard, KILN_TYPE_RUN_WIZARD, "fit_button");
+  g_assert_true (gtk_widget_get_visible (fit_row));
+  g_test_message ("%s: %s", adw_preferences_row_get_title (ADW_PREFERENCES_ROW (fit_row)),
+                  adw_action_row_get_subtitle (ADW_ACTION_ROW (fit_row)));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (fit_row)), "6,400"));
+  g_assert_cmpstr (gtk_button_get_label (fit_button), ==, "Use 227");
+  wizard_do (&f, "apply-input-fix", NULL);
+  g_assert_cmpint (r->input_height, ==, 227);
+  g_assert_cmpint (r->input_width, ==, 227);
+  g_assert_false (gtk_widget_get_visible (fit_row));
+
   while (!g_str_equal (kiln_run_wizard_get_step (f.wizard), "summary"))
     wizard_do (&f, "next", NULL);
   RowWait wait = { kiln_test_child (f.wizard, KILN_TYPE_RUN_WIZARD, "summary_list"), "Device" };
