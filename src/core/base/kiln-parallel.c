@@ -2,6 +2,7 @@
 
 #include "kiln-parallel.h"
 
+#include <errno.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -25,9 +26,14 @@ kiln_parallel_enter_worker (void)
   if (lowered || nice == 0)
     return;
   lowered = TRUE;
-  /* On Linux a thread id names the thread alone; failure only costs
-   * responsiveness. */
-  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice);
+  /* On Linux a thread id names the thread alone. Relative to what the
+   * thread inherited (a process started with nice keeps its order); a
+   * failure only costs responsiveness. */
+  id_t thread = (id_t) syscall (SYS_gettid);
+  errno = 0;
+  int current = getpriority (PRIO_PROCESS, thread);
+  if (errno == 0)
+    setpriority (PRIO_PROCESS, thread, MIN (19, current + nice));
 }
 
 typedef struct {

@@ -24,7 +24,8 @@ void kiln_parallel_for (guint             n,
 
 /* A desktop process asks that its worker threads yield to its main thread:
  * from then on each worker lowers its own scheduling priority by @nice
- * (setpriority on the thread) the first time it runs Kiln work, so a
+ * more than it inherited (setpriority on the thread) the first time it
+ * runs Kiln work, so a
  * window keeps drawing while an inspection uses every core. 0 (the
  * default, and the command line's) leaves priorities alone. */
 void kiln_parallel_set_worker_nice (int nice);
