@@ -179,7 +179,7 @@ kiln_cli_train (int argc, char **argv)
 {
   g_autofree char *project = NULL, *preset = NULL, *spec_file = NULL, *input = NULL, *resume = NULL;
   g_autofree char *optimizer = NULL, *schedule = NULL, *device = NULL, *run_id = NULL, *weights = NULL;
-  g_autofree char *resize = NULL, *cache_size = NULL, *freeze = NULL, *split = NULL;
+  g_autofree char *resize = NULL, *cache_size = NULL, *freeze = NULL, *split = NULL, *again = NULL;
   int epochs = 0, batch = 0, checkpoint_every = -1, keep = 0, warmup = -1, max_per_class = 0;
   double lr = 0, momentum = -1, weight_decay = -1, gamma = 0, val_fraction = -1;
   gint64 seed = -1;
@@ -188,6 +188,7 @@ kiln_cli_train (int argc, char **argv)
   const GOptionEntry entries[] = {
     { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project, N_("Project folder (with images/<class>/…)"), N_("DIR") },
     { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, N_("Continue the run in DIR from its newest checkpoint"), N_("DIR") },
+    { "again", 0, 0, G_OPTION_ARG_FILENAME, &again, N_("Train a new run with the choices of the run in DIR (--epochs, --device and --run-id may differ)"), N_("DIR") },
     { "preset", 0, 0, G_OPTION_ARG_STRING, &preset, N_("Network preset (lenet, fashion-bn, alexnet, caffenet, vgg16, resnet18, squeezenet1_1)"), N_("NAME") },
     { "spec", 0, 0, G_OPTION_ARG_FILENAME, &spec_file, N_("Network spec (JSON from kiln-cli calc --save)"), N_("FILE") },
     { "input", 0, 0, G_OPTION_ARG_STRING, &input, N_("Network input size"), N_("CxHxW") },
@@ -230,6 +231,42 @@ kiln_cli_train (int argc, char **argv)
   if (!kiln_cli_parse ("train", NULL, _("Train or fine-tune a classifier on a project's class folders."),
                        entries, &argc, &argv))
     return 2;
+  if (again != NULL)
+    {
+      const char *fixed[] = {
+        project ? "--project" : NULL, resume ? "--resume" : NULL, preset ? "--preset" : NULL,
+        spec_file ? "--spec" : NULL, input ? "--input" : NULL, optimizer ? "--optimizer" : NULL,
+        schedule ? "--schedule" : NULL, weights ? "--weights" : NULL, resize ? "--resize" : NULL,
+        cache_size ? "--cache-size" : NULL, freeze ? "--freeze-up-to" : NULL, split ? "--split" : NULL,
+        batch > 0 ? "--batch" : NULL, lr > 0 ? "--lr" : NULL, seed >= 0 ? "--seed" : NULL,
+        no_mirror ? "--no-mirror" : NULL, random_crop ? "--random-crop" : NULL,
+      };
+      for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+        if (fixed[i] != NULL)
+          {
+            g_printerr (_("kiln-cli train: --again takes the run's own choices; %s cannot be given with it\n"),
+                        fixed[i]);
+            return 2;
+          }
+      g_auto(KilnRunRecipe) recipe;
+      kiln_run_recipe_init (&recipe);
+      g_autofree char *run_dir = g_canonicalize_filename (again, NULL);
+      if (!kiln_run_recipe_load_from_run (&recipe, run_dir, &error))
+        return kiln_cli_fail ("train", error);
+      /* PROJECT/runs/ID */
+      g_autofree char *runs = g_path_get_dirname (run_dir);
+      g_autofree char *project_dir = g_path_get_dirname (runs);
+      if (epochs > 0)
+        recipe.epochs = epochs;
+      if (device != NULL)
+        {
+          g_free (recipe.device);
+          recipe.device = g_steal_pointer (&device);
+        }
+      g_free (recipe.run_id);
+      recipe.run_id = g_steal_pointer (&run_id);
+      return kiln_cli_train_recipe (&recipe, project_dir, as_json);
+    }
   if (!as_json)
     kiln_cli_show_progress (progress, _("decoding images"));
 

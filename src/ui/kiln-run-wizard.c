@@ -61,6 +61,8 @@ struct _KilnRunWizard
   GArray *weighted;            /* indices of net's layers with weights */
   guint step;
   gboolean syncing;            /* widgets are being set from the recipe */
+  gboolean given_recipe;       /* the recipe came from a run: no defaults over it */
+  char *pending_freeze;        /* its frozen layer, set again once its net is loaded */
   GCancellable *cancellable;   /* reading choices or the network */
   GCancellable *net_cancellable;
   KilnProgress *progress;      /* preparing the run */
@@ -276,6 +278,9 @@ net_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
     if (kiln_layer_type_has_weights (kiln_net_spec_get_layer (net, i)->type))
       g_array_append_val (self->weighted, i);
   gtk_widget_set_visible (GTK_WIDGET (self->error_label), FALSE);
+  g_autofree char *freeze = g_steal_pointer (&self->pending_freeze);
+  if (freeze != NULL && kiln_net_spec_find_layer (net, freeze) >= 0)
+    set_string (&self->recipe.freeze_up_to, freeze);
   update_freeze (self);
   check_input_fit (self);
 }
@@ -290,6 +295,9 @@ load_net (KilnRunWizard *self)
     g_cancellable_cancel (self->net_cancellable);
   g_set_object (&self->net_cancellable, g_cancellable_new ());
   g_clear_object (&self->net);
+  /* Another net has other layers; a run's own choice waits for its net. */
+  if (self->given_recipe && self->pending_freeze == NULL)
+    self->pending_freeze = g_strdup (self->recipe.freeze_up_to);
   set_string (&self->recipe.freeze_up_to, NULL);
   update_freeze (self);
   if (self->choices == NULL)
@@ -584,7 +592,8 @@ choices_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   self->choices = choices;
   /* The demo project (its split current) starts from kiln-cli demo's recipe. */
-  if (choices->splits[0] != NULL && g_str_equal (choices->splits[0], KILN_DEMO_SPLIT) && self->recipe.weights == NULL)
+  if (!self->given_recipe && choices->splits[0] != NULL && g_str_equal (choices->splits[0], KILN_DEMO_SPLIT) &&
+      self->recipe.weights == NULL)
     {
       kiln_run_recipe_clear (&self->recipe);
       kiln_run_recipe_init_demo (&self->recipe);
@@ -594,11 +603,9 @@ choices_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
   show_step (self, self->step);
 }
 
-void
-kiln_run_wizard_set_project (KilnRunWizard *self, const char *project_dir)
+static void
+set_project (KilnRunWizard *self, const char *project_dir, const KilnRunRecipe *recipe)
 {
-  g_return_if_fail (KILN_IS_RUN_WIZARD (self));
-
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   if (self->net_cancellable != NULL)
@@ -608,8 +615,18 @@ kiln_run_wizard_set_project (KilnRunWizard *self, const char *project_dir)
   g_clear_object (&self->net);
   set_string (&self->project_dir, project_dir);
   kiln_run_recipe_clear (&self->recipe);
-  kiln_run_recipe_init (&self->recipe);
-  self->recipe.preset = g_strdup ("lenet");
+  g_clear_pointer (&self->pending_freeze, g_free);
+  self->given_recipe = recipe != NULL;
+  if (recipe != NULL)
+    {
+      kiln_run_recipe_copy (recipe, &self->recipe);
+      set_string (&self->recipe.run_id, NULL);
+    }
+  else
+    {
+      kiln_run_recipe_init (&self->recipe);
+      self->recipe.preset = g_strdup ("lenet");
+    }
   gtk_widget_set_visible (GTK_WIDGET (self->error_label), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->prepare_progress), FALSE);
   sync_widgets (self);
@@ -619,6 +636,21 @@ kiln_run_wizard_set_project (KilnRunWizard *self, const char *project_dir)
     return;
   g_set_object (&self->cancellable, g_cancellable_new ());
   kiln_run_choices_load_async (project_dir, self->cancellable, choices_loaded, self);
+}
+
+void
+kiln_run_wizard_set_project (KilnRunWizard *self, const char *project_dir)
+{
+  g_return_if_fail (KILN_IS_RUN_WIZARD (self));
+  set_project (self, project_dir, NULL);
+}
+
+void
+kiln_run_wizard_set_project_with_recipe (KilnRunWizard *self, const char *project_dir, const KilnRunRecipe *recipe)
+{
+  g_return_if_fail (KILN_IS_RUN_WIZARD (self));
+  g_return_if_fail (recipe != NULL);
+  set_project (self, project_dir, recipe);
 }
 
 /* ---- actions ------------------------------------------------------------- */
@@ -1093,6 +1125,7 @@ kiln_run_wizard_finalize (GObject *object)
   g_ptr_array_unref (self->network_values);
   g_array_unref (self->weighted);
   g_free (self->project_dir);
+  g_free (self->pending_freeze);
   G_OBJECT_CLASS (kiln_run_wizard_parent_class)->finalize (object);
 }
 

@@ -29,6 +29,7 @@ struct _KilnTrainPage
   GtkLabel *live_label;
   GtkWidget *resume_box;
   GtkWidget *resume_button;
+  GtkWidget *again_button;
   KilnChart *loss_chart;
   KilnChart *accuracy_chart;
   KilnChart *lr_chart;
@@ -599,8 +600,12 @@ show_state (KilnTrainPage *self)
   gtk_label_set_text (self->run_state, state ? state : "");
   gtk_widget_set_visible (self->live_box, live);
   gtk_widget_set_visible (self->resume_box, info != NULL && !live && !info->summary.finished && info->problem == NULL);
+  gtk_widget_set_visible (self->again_button, info != NULL && !live);
   if (info != NULL)
-    gtk_actionable_set_action_target (GTK_ACTIONABLE (self->resume_button), "s", info->dir);
+    {
+      gtk_actionable_set_action_target (GTK_ACTIONABLE (self->resume_button), "s", info->dir);
+      gtk_actionable_set_action_target (GTK_ACTIONABLE (self->again_button), "s", info->dir);
+    }
   if (live)
     update_live (self);
   update_actions (self);
@@ -1010,6 +1015,32 @@ new_run_activated (GtkWidget *widget, const char *action_name, GVariant *paramet
   gtk_stack_set_visible_child_name (self->main_stack, "wizard");
 }
 
+/* The New Run wizard, filled with the choices the run in @dir started
+ * from (its recipe.json), to review and start. */
+static void
+train_again_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnTrainPage *self = KILN_TRAIN_PAGE (widget);
+  g_auto(KilnRunRecipe) recipe;
+  g_autoptr(GError) error = NULL;
+
+  if (self->project_dir == NULL)
+    return;
+  if (self->trainer != NULL)
+    {
+      show_toast (self, _("A run is already training; stop it first"));
+      return;
+    }
+  kiln_run_recipe_init (&recipe);
+  if (!kiln_run_recipe_load_from_run (&recipe, g_variant_get_string (parameter, NULL), &error))
+    {
+      show_toast (self, error->message);
+      return;
+    }
+  kiln_run_wizard_set_project_with_recipe (self->wizard, self->project_dir, &recipe);
+  gtk_stack_set_visible_child_name (self->main_stack, "wizard");
+}
+
 static void
 select_run_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
@@ -1235,6 +1266,7 @@ kiln_train_page_class_init (KilnTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, live_label);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, resume_box);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, resume_button);
+  gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, again_button);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, loss_chart);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, accuracy_chart);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, lr_chart);
@@ -1252,6 +1284,7 @@ kiln_train_page_class_init (KilnTrainPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, compare_shown_cb);
 
   gtk_widget_class_install_action (widget_class, "train.new-run", NULL, new_run_activated);
+  gtk_widget_class_install_action (widget_class, "train.train-again", "s", train_again_activated);
   gtk_widget_class_install_action (widget_class, "train.select-run", "s", select_run_activated);
   gtk_widget_class_install_action (widget_class, "train.resume-run", "s", resume_run_activated);
   gtk_widget_class_install_action (widget_class, "train.pause", NULL, pause_activated);

@@ -234,6 +234,25 @@ test_wizard_matches_cli (void)
   const char *last = notifications->pdata[notifications->len - 1];
   g_assert_true (g_str_has_prefix (last, "Training finished\n"));
   g_assert_nonnull (strstr (last, id));
+
+  /* Train Again: the wizard opens with that run's choices, frozen layer
+   * included, and a new run id. */
+  g_autofree char *run_dir = g_build_filename (f.project, "runs", id, NULL);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f.page), "train.train-again", "s", run_dir));
+  GtkStack *main_stack = kiln_test_child (f.page, KILN_TYPE_TRAIN_PAGE, "main_stack");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (main_stack), ==, "wizard");
+  kiln_test_spin_until (wizard_ready, f.wizard, 30);
+  const KilnRunRecipe *again = kiln_run_wizard_get_recipe (f.wizard);
+  g_assert_cmpstr (again->weights, ==, "base");
+  g_assert_cmpstr (again->freeze_up_to, ==, "conv");
+  g_assert_cmpstr (again->optimizer, ==, "adam");
+  g_assert_cmpfloat (again->learning_rate, ==, 0.005);
+  g_assert_cmpstr (again->schedule, ==, "cosine");
+  g_assert_cmpint (again->epochs, ==, 2);
+  g_assert_false (again->mirror);
+  g_assert_true (again->random_crop);
+  g_assert_null (again->run_id);
+  wizard_do (&f, "cancel", NULL);
   fixture_teardown (&f);
 }
 
