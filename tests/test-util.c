@@ -310,3 +310,14 @@ kiln_test_assert_not_world_writable (const char *path)
         }
     }
 }
+
+JsonNode *
+kiln_test_read_json (const char *path)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  return json_node_copy (json_parser_get_root (parser));
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "kiln-netspec.h"
 #include "kiln-project.h"
@@ -37,6 +38,9 @@ void kiln_test_put_be32             (GByteArray *array,
 void kiln_test_write_gz             (const char   *path,
                                      const guint8 *data,
                                      gsize         length);
+
+/* The JSON document in @path (asserting it parses), a copy the caller frees. */
+JsonNode *kiln_test_read_json          (const char *path);
 
 /* Runs $KILN_CLI with @args (NULL-terminated) and no display; returns the
  * wait status and the captured output. */

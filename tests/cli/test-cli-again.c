@@ -11,17 +11,6 @@
 #include "kiln-core.h"
 #include "test-util.h"
 
-static JsonNode *
-read_json (const char *path)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_file (parser, path, &error);
-  g_assert_no_error (error);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
 static void
 run_ok (const char *const *args)
 {
@@ -53,8 +42,8 @@ test_train_again (void)
   run_ok (again);
   g_autofree char *a_path = g_build_filename (first_dir, "config.json", NULL);
   g_autofree char *b_path = g_build_filename (project, "runs", "second", "config.json", NULL);
-  g_autoptr(JsonNode) a = read_json (a_path);
-  g_autoptr(JsonNode) b = read_json (b_path);
+  g_autoptr(JsonNode) a = kiln_test_read_json (a_path);
+  g_autoptr(JsonNode) b = kiln_test_read_json (b_path);
   JsonObject *ao = json_node_get_object (a), *bo = json_node_get_object (b);
   g_assert_true (json_node_equal (json_object_get_member (ao, "options"), json_object_get_member (bo, "options")));
   g_assert_true (json_node_equal (json_object_get_member (ao, "spec"), json_object_get_member (bo, "spec")));

@@ -146,17 +146,6 @@ start_from_wizard (Fixture *f)
   return g_strdup (kiln_run_get_id (kiln_trainer_get_run (trainer)));
 }
 
-static JsonNode *
-read_json (const char *path)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_file (parser, path, &error);
-  g_assert_no_error (error);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
 static gboolean
 notified (gpointer data)
 {
@@ -215,8 +204,8 @@ test_wizard_matches_cli (void)
 
   g_autofree char *wizard_config = g_build_filename (f.project, "runs", id, "config.json", NULL);
   g_autofree char *cli_config = g_build_filename (f.project, "runs", "cli", "config.json", NULL);
-  g_autoptr(JsonNode) a = read_json (wizard_config);
-  g_autoptr(JsonNode) b = read_json (cli_config);
+  g_autoptr(JsonNode) a = kiln_test_read_json (wizard_config);
+  g_autoptr(JsonNode) b = kiln_test_read_json (cli_config);
   /* Neither holds its id or a time; were one added, it would go here. */
   if (!json_node_equal (a, b))
     {
