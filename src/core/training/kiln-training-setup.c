@@ -526,8 +526,11 @@ failed:
   return NULL;
 }
 
-KilnTrainer *
-kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GError **error)
+/* A follower (a distributed run's rank above 0) writes nothing and takes
+ * the checkpoint rank 0 chose (NULL: none), not the newest it sees. */
+static KilnTrainer *
+prepare_existing (const char *run_dir, gboolean follower, const char *follower_checkpoint, KilnProgress *progress,
+                  GError **error)
 {
   g_autoptr(JsonObject) config = kiln_training_read_config (run_dir, error);
   KilnImageSpec image;
@@ -581,17 +584,27 @@ kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GErro
       return NULL;
     }
 
-  /* Find the checkpoint first, then reopen the logs trimmed to it. */
-  g_autoptr(KilnRun) probe = kiln_run_open (run_dir, -1, error);
-  if (probe == NULL)
+  g_autofree char *checkpoint = NULL;
+  g_autoptr(KilnRun) run = NULL;
+  if (follower)
     {
-      kiln_trainer_options_clear (&options);
-      return NULL;
+      checkpoint = g_strdup (follower_checkpoint);
+      run = kiln_run_open_follower (run_dir, error);
     }
-  gint64 iteration = 0;
-  g_autofree char *checkpoint = kiln_run_get_latest_checkpoint (probe, &iteration);
-  g_clear_object (&probe);
-  g_autoptr(KilnRun) run = kiln_run_open (run_dir, checkpoint ? iteration : 0, error);
+  else
+    {
+      /* Find the checkpoint first, then reopen the logs trimmed to it. */
+      g_autoptr(KilnRun) probe = kiln_run_open (run_dir, -1, error);
+      if (probe == NULL)
+        {
+          kiln_trainer_options_clear (&options);
+          return NULL;
+        }
+      gint64 iteration = 0;
+      checkpoint = kiln_run_get_latest_checkpoint (probe, &iteration);
+      g_clear_object (&probe);
+      run = kiln_run_open (run_dir, checkpoint ? iteration : 0, error);
+    }
   if (run == NULL)
     {
       kiln_trainer_options_clear (&options);
@@ -613,6 +626,19 @@ kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GErro
     }
   kiln_trainer_take_cache (trainer, g_steal_pointer (&cache));
   return trainer;
+}
+
+KilnTrainer *
+kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GError **error)
+{
+  return prepare_existing (run_dir, FALSE, NULL, progress, error);
+}
+
+KilnTrainer *
+kiln_training_prepare_follower (const char *run_dir, const char *checkpoint, KilnProgress *progress,
+                                GError **error)
+{
+  return prepare_existing (run_dir, TRUE, checkpoint, progress, error);
 }
 
 gboolean
