@@ -14,6 +14,7 @@
 typedef struct {
   GMainLoop *loop;
   KilnTrainer *trainer;
+  KilnDist *dist;      /* distributed runs only */
   gboolean json;
   gboolean quiet;      /* a distributed run's rank above 0 */
   gboolean tty;
@@ -61,6 +62,9 @@ on_signal (gpointer data)
           g_printerr ("%s", _("Stopping after this iteration and saving a checkpoint; resume with --resume.\n"));
         }
       kiln_trainer_stop (ui->trainer);
+      /* mpirun sends SIGTERM when a rank died: do not wait for it. */
+      if (ui->dist)
+        kiln_dist_interrupt (ui->dist);
       return G_SOURCE_CONTINUE;
     }
   /* A second interrupt: the last checkpoint is safe on disk. */
@@ -361,7 +365,7 @@ train:
     g_print (_("distributed over %d ranks: a batch of %d is %d per rank\n"), kiln_dist_get_size (dist),
              kiln_trainer_get_options (trainer)->batch_size,
              kiln_trainer_get_options (trainer)->batch_size / kiln_dist_get_size (dist));
-  TrainUi ui = { .loop = g_main_loop_new (NULL, FALSE), .trainer = trainer, .json = as_json, .quiet = follower,
+  TrainUi ui = { .loop = g_main_loop_new (NULL, FALSE), .trainer = trainer, .dist = dist, .json = as_json, .quiet = follower,
                  .tty = !follower && isatty (STDERR_FILENO) };
   g_signal_connect (trainer, "progress", G_CALLBACK (on_progress), &ui);
   g_signal_connect (trainer, "validated", G_CALLBACK (on_validated), &ui);

@@ -3,10 +3,15 @@
  * one-process run with the same global batch (within 1e-5 relative, a
  * small net without batch norm or dropout), write one run folder that
  * records its rank count, and leave checkpoints that a one-process run
- * resumes to the same weights again. Skipped, saying why, where mpirun or
+ * resumes to the same weights again; a rank killed mid-run must end the
+ * run with a fresh checkpoint and an error that says so. Skipped, saying why, where mpirun or
  * a build with MPI is missing. */
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "kiln-core.h"
 #include "test-util.h"
@@ -217,6 +222,82 @@ test_three_ranks (Fixture *f, gconstpointer data)
   assert_ranks_recorded (f, "three", 3);
 }
 
+/* The rank of @mpirun's child @pid (from OMPI_COMM_WORLD_RANK), or -1. */
+static int
+rank_of (int pid, int mpirun)
+{
+  g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *env_path = g_strdup_printf ("/proc/%d/environ", pid);
+  g_autofree char *stat = NULL, *env = NULL;
+  gsize len = 0;
+  const char *paren;
+  int ppid = 0;
+
+  if (!g_file_get_contents (stat_path, &stat, NULL, NULL) || (paren = strrchr (stat, ')')) == NULL ||
+      sscanf (paren + 2, "%*c %d", &ppid) != 1 || ppid != mpirun ||
+      !g_file_get_contents (env_path, &env, &len, NULL))
+    return -1;
+  for (gsize at = 0; at < len; at += strlen (env + at) + 1)
+    if (g_str_has_prefix (env + at, "OMPI_COMM_WORLD_RANK="))
+      return atoi (env + at + strlen ("OMPI_COMM_WORLD_RANK="));
+  return -1;
+}
+
+/* SIGKILL rank 1 of a long 2-rank run once it has checkpointed: mpirun
+ * sends rank 0 SIGTERM, and rank 0 must give up the all-reduce, keep a
+ * checkpoint of its last whole step and say why it stopped. */
+static void
+test_killed_rank (Fixture *f, gconstpointer data)
+{
+  if (!usable (f))
+    return;
+  g_autofree char *index = g_build_filename (f->project, "runs", "killed", "checkpoints", "index.json", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                                       G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) mpirun = NULL;
+  g_autofree char *err = NULL;
+  int victim = -1;
+
+  g_subprocess_launcher_setenv (launcher, "OMP_NUM_THREADS", "1", TRUE);
+  /* Ten seconds between mpirun's SIGTERM and its SIGKILL (one by default),
+   * so a loaded machine cannot turn the test into a race. */
+  mpirun = g_subprocess_launcher_spawn (launcher, &error, f->mpirun, "--oversubscribe", "--allow-run-as-root",
+                                        "--mca", "odls_base_sigkill_timeout", "10", "-np", "2",
+                                        g_getenv ("KILN_CLI"), "train", "-p", f->project, "--spec", f->spec,
+                                        "--backend", "cpu", "--batch", "4", "--epochs", "100000",
+                                        "--checkpoint-every", "10", "--run-id", "killed", "--distributed", NULL);
+  g_assert_no_error (error);
+  int mpirun_pid = atoi (g_subprocess_get_identifier (mpirun));
+  for (int tries = 0; tries < 1200 && (victim < 0 || !g_file_test (index, G_FILE_TEST_EXISTS)); tries++)
+    {
+      g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+      const char *name;
+
+      g_usleep (50 * 1000);
+      while (victim < 0 && proc && (name = g_dir_read_name (proc)))
+        if (g_ascii_isdigit (name[0]) && rank_of (atoi (name), mpirun_pid) == 1)
+          victim = atoi (name);
+    }
+  g_assert_cmpint (victim, >, 0);
+  g_assert_true (g_file_test (index, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (kill (victim, SIGKILL), ==, 0);
+
+  g_assert_true (g_subprocess_communicate_utf8 (mpirun, NULL, NULL, NULL, &err, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_subprocess_get_successful (mpirun));
+  const char *at = strstr (err, "stopped with a checkpoint at iteration ");
+  if (at == NULL || strstr (err, "another rank has probably died") == NULL)
+    g_error ("no clear error from rank 0:\n%s", err);
+  gint64 stopped_at = g_ascii_strtoll (at + strlen ("stopped with a checkpoint at iteration "), NULL, 10);
+  g_autofree char *run_dir = g_build_filename (f->project, "runs", "killed", NULL);
+  gint64 latest = 0;
+  g_autofree char *checkpoint = kiln_run_find_checkpoint (run_dir, FALSE, &latest, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (latest, ==, stopped_at);
+  g_assert_true (g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR));
+}
+
 /* A batch the ranks cannot share evenly is refused, naming the fix. */
 static void
 test_uneven_batch (Fixture *f, gconstpointer data)
@@ -242,6 +323,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/dist/two-ranks", Fixture, NULL, fixture_setup, test_two_ranks, fixture_teardown);
   g_test_add ("/dist/three-ranks", Fixture, NULL, fixture_setup, test_three_ranks, fixture_teardown);
+  g_test_add ("/dist/killed-rank", Fixture, NULL, fixture_setup, test_killed_rank, fixture_teardown);
   g_test_add ("/dist/uneven-batch", Fixture, NULL, fixture_setup, test_uneven_batch, fixture_teardown);
   return g_test_run ();
 }

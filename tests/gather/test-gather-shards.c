@@ -167,6 +167,13 @@ compare_strings (gconstpointer a, gconstpointer b)
   return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
+static void
+on_communicated (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_object_set_data_full (source, "result", g_object_ref (result), g_object_unref);
+  g_main_loop_quit (data);
+}
+
 /* "url sha256 class" of every kept image, sorted. */
 static GPtrArray *
 kept_set (KilnProject *project)
@@ -292,6 +299,67 @@ test_shards_merge (Fixture *f, gconstpointer data)
   g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
 }
 
+/* kiln-cli, while this thread serves: the server answers only while the
+ * main loop runs, so the CLI runs as a GSubprocess waited for in it. */
+static int
+run_cli (const char *const *args, char **out)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) cli = NULL;
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autofree char *err = NULL;
+
+  g_ptr_array_add (argv, (char *) g_getenv ("KILN_CLI"));
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  cli = g_subprocess_newv ((const char *const *) argv->pdata,
+                           G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (cli, NULL, NULL, on_communicated, loop);
+  g_main_loop_run (loop);
+  g_assert_true (g_subprocess_communicate_utf8_finish (cli, g_object_get_data (G_OBJECT (cli), "result"),
+                                                       out, &err, &error));
+  g_assert_no_error (error);
+  g_test_message ("kiln-cli %s: %s", args[0], err);
+  return g_subprocess_get_exit_status (cli);
+}
+
+/* The same through kiln-cli: two shards of a 40-line list gathered with
+ * --shard, merged with `kiln-cli merge`, and the refusals. */
+static void
+test_cli (Fixture *f, gconstpointer data)
+{
+  g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *p0 = g_build_filename (f->dir, "p0", NULL);
+  g_autofree char *p1 = g_build_filename (f->dir, "p1", NULL);
+  g_autofree char *all = g_build_filename (f->dir, "all", NULL);
+  g_autofree char *out = NULL;
+
+  for (guint n = 1; n <= 40; n++)
+    g_string_append_printf (text, "%s/i/%u.jpg\n", f->base, n);
+  g_assert_true (g_file_set_contents (list, text->str, text->len, NULL));
+
+  const char *shard0[] = { "gather", "-p", p0, "--urls", list, "--shard", "0/2", "-q", NULL };
+  const char *shard1[] = { "gather", "-p", p1, "--urls", list, "--shard", "1/2", "-q", NULL };
+  const char *merge[] = { "merge", all, p0, p1, "--json", NULL };
+  const char *bad[] = { "gather", "-p", p0, "--urls", list, "--shard", "2/2", NULL };
+  const char *folder[] = { "gather", "-p", all, "--folder", f->dir, "--shard", "0/2", NULL };
+
+  g_assert_cmpint (run_cli (shard0, NULL), ==, 0);
+  g_assert_cmpint (run_cli (shard1, NULL), ==, 0);
+  g_assert_cmpint (run_cli (merge, &out), ==, 0);
+  /* 40 URLs, 20 a shard; URL 50 would be the first 404. URL 7 repeats 6's
+   * bytes (shards 0 and 1), 13 looks like 12. */
+  g_assert_nonnull (strstr (out, "\"images\" : 40"));
+  g_assert_nonnull (strstr (out, "\"duplicates\" : 1"));
+  g_assert_nonnull (strstr (out, "\"near_duplicates\" : 1"));
+  g_assert_cmpint (run_cli (bad, NULL), ==, 2);
+  g_assert_cmpint (run_cli (folder, NULL), ==, 1);
+}
+
 static void
 test_shard_refusals (void)
 {
@@ -319,6 +387,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/gather/shards/refusals", test_shard_refusals);
+  g_test_add ("/gather/shards/cli", Fixture, NULL, fixture_setup, test_cli, fixture_teardown);
   g_test_add ("/gather/shards/merge", Fixture, NULL, fixture_setup, test_shards_merge, fixture_teardown);
   return g_test_run ();
 }

@@ -56,6 +56,12 @@ kiln_dist_sum (KilnDist *self, double *values, int n, GError **error)
   g_return_val_if_reached (FALSE);
 }
 
+void
+kiln_dist_interrupt (KilnDist *self)
+{
+  g_return_if_reached ();
+}
+
 gboolean
 kiln_dist_broadcast_string (KilnDist *self, char **text, GError **error)
 {

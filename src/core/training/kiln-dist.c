@@ -22,7 +22,14 @@ struct _KilnDist
   GHashTable *buffers;      /* layer → float * (reused every step) */
   double      reduce_s;
   guint       reduce_steps;
+  gint        interrupted;  /* atomic: a signal asked the run to stop */
+  gboolean    failed;       /* a collective failed or was given up */
 };
+
+/* After a stop was asked for, a collective that has not completed within
+ * this long is given up: the other ranks are likely gone (mpirun sends the
+ * survivors SIGTERM, then SIGKILL a second later by default). */
+#define INTERRUPT_GRACE_US (300 * 1000)
 
 gboolean
 kiln_dist_available (void)
@@ -38,6 +45,7 @@ check (KilnDist *self, int rc, const char *what, GError **error)
 
   if (rc == MPI_SUCCESS)
     return TRUE;
+  self->failed = TRUE;
   if (MPI_Error_string (rc, text, &len) != MPI_SUCCESS)
     g_strlcpy (text, "unknown MPI error", sizeof text);
   g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED,
@@ -45,6 +53,47 @@ check (KilnDist *self, int rc, const char *what, GError **error)
                "resume the run with --resume, with the same or another number of ranks",
                self ? self->rank : -1, self ? self->size : -1, what, text);
   return FALSE;
+}
+
+/* MPI_Wait that gives up once a stop was asked for and the request stays
+ * open past the grace period. It yields between tests, as Open MPI's own
+ * wait does when ranks outnumber cores. */
+static gboolean
+wait_request (KilnDist *self, MPI_Request *request, const char *what, GError **error)
+{
+  gint64 since = 0;
+  int done = 0;
+
+  while (TRUE)
+    {
+      if (!check (self, MPI_Test (request, &done, MPI_STATUS_IGNORE), what, error))
+        return FALSE;
+      if (done)
+        return TRUE;
+      if (g_atomic_int_get (&self->interrupted))
+        {
+          gint64 now = g_get_monotonic_time ();
+          if (since == 0)
+            since = now;
+          else if (now - since > INTERRUPT_GRACE_US)
+            {
+              self->failed = TRUE;
+              g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED,
+                           "rank %d of %d: %s was still waiting for the other ranks %.1f s after the run was "
+                           "asked to stop: another rank has probably died; resume the run with --resume, "
+                           "with the same or another number of ranks", self->rank, self->size, what,
+                           INTERRUPT_GRACE_US / 1e6);
+              return FALSE;
+            }
+        }
+      g_thread_yield ();
+    }
+}
+
+void
+kiln_dist_interrupt (KilnDist *self)
+{
+  g_atomic_int_set (&self->interrupted, 1);
 }
 
 KilnDist *
@@ -89,6 +138,10 @@ kiln_dist_free (KilnDist *self)
 {
   if (self == NULL)
     return;
+  /* Collectives left open (a rank died) would keep MPI_Finalize waiting
+   * for ever: end the whole job instead, as MPI's own errors would. */
+  if (self->failed)
+    MPI_Abort (MPI_COMM_WORLD, 1);
   g_array_unref (self->buckets);
   g_hash_table_unref (self->buffers);
   if (self->finalize)
@@ -166,7 +219,7 @@ kiln_dist_finish_grads (KilnDist *self, KilnNet *net, GError **error)
     {
       Bucket *b = &g_array_index (self->buckets, Bucket, i);
 
-      ok = check (self, MPI_Wait (&b->request, MPI_STATUS_IGNORE), "the gradient all-reduce", error);
+      ok = wait_request (self, &b->request, "the gradient all-reduce", error);
     }
   self->reduce_s += (g_get_monotonic_time () - t0) / 1e6;
   self->reduce_steps++;
@@ -185,8 +238,11 @@ kiln_dist_finish_grads (KilnDist *self, KilnNet *net, GError **error)
 gboolean
 kiln_dist_sum (KilnDist *self, double *values, int n, GError **error)
 {
-  return check (self, MPI_Allreduce (MPI_IN_PLACE, values, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
-                "summing the step's loss", error);
+  MPI_Request request = MPI_REQUEST_NULL;
+
+  return check (self, MPI_Iallreduce (MPI_IN_PLACE, values, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &request),
+                "summing the step's loss", error) &&
+         wait_request (self, &request, "summing the step's loss", error);
 }
 
 gboolean

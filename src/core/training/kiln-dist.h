@@ -12,7 +12,9 @@
  *
  * Errors come back (MPI_ERRORS_RETURN) as GErrors naming the rank, instead
  * of Open MPI's default of aborting the job, so rank 0 can keep a
- * checkpoint before it stops.
+ * checkpoint before it stops. A rank killed outright is noticed by mpirun
+ * first, which sends the others SIGTERM: kiln_dist_interrupt() turns a
+ * wait that then stays open into such an error.
  *
  * Built only where meson found MPI; elsewhere kiln_dist_new() says that
  * --distributed needs a build with MPI.
@@ -54,6 +56,11 @@ gboolean  kiln_dist_sum             (KilnDist     *self,
                                      double       *values,
                                      int           n,
                                      GError      **error);
+/* From any thread (a signal handler's idle): the run is stopping. The
+ * step's collectives still complete when every rank stops too; one still
+ * open 0.3 s later (a dead rank) fails instead of waiting for ever, and
+ * kiln_dist_free() then ends the job with MPI_Abort. */
+void      kiln_dist_interrupt       (KilnDist     *self);
 /* Rank 0's *@text (NULL allowed) replaces every other rank's. */
 gboolean  kiln_dist_broadcast_string (KilnDist    *self,
                                       char        **text,

@@ -643,12 +643,15 @@ train (KilnTrainerWorker *w, GError **error)
           if (!distributed_step (w, data, labels, &n, &loss, &correct, &all_stop, error))
             {
               /* The weights are still those of the last whole step. */
-              if (!kiln_run_is_follower (w->run) && w->iteration > w->last_checkpoint && w->iteration > 0)
+              if (!kiln_run_is_follower (w->run) && w->iteration > 0)
                 {
                   g_autoptr(GError) save_error = NULL;
-                  if (save_checkpoint (w, NAN, &save_error))
+                  if (w->iteration == w->last_checkpoint || save_checkpoint (w, NAN, &save_error))
                     g_prefix_error (error, "stopped with a checkpoint at iteration %" G_GINT64_FORMAT ": ",
                                     w->iteration);
+                  else
+                    g_prefix_error (error, "stopped, and the checkpoint at iteration %" G_GINT64_FORMAT
+                                    " could not be written (%s): ", w->iteration, save_error->message);
                 }
               return FALSE;
             }
