@@ -70,14 +70,29 @@ merge_clear (Merge *m)
 }
 
 /* Which image a row is, whatever project holds it: its bytes and where it
- * came from (the URL, else its file name). */
+ * came from. Rows without a URL get one when merged (see below), so the
+ * key survives a rename. */
 static char *
 identity_key (const char *sha256, const char *source_url, const char *path)
 {
   if (source_url && *source_url)
     return g_strconcat (sha256, "\nurl\n", source_url, NULL);
-  g_autofree char *name = g_path_get_basename (path);
-  return g_strconcat (sha256, "\nname\n", name, NULL);
+  return g_strconcat (sha256, "\npath\n", path, NULL);
+}
+
+/* An image without a source URL (labelled from a folder) is known by its
+ * file in the source project, as a file:// URL like the folder source's;
+ * a discarded one by where it was kept, so a later restore there does not
+ * make it new. */
+static void
+give_origin (KilnProject *source, KilnImageRecord *r)
+{
+  if (r->source_url && *r->source_url)
+    return;
+  g_autofree char *abs_path = kiln_project_build_path (source, r->original_path ? r->original_path : r->path);
+  g_autofree char *canonical = g_canonicalize_filename (abs_path, NULL);
+  g_free (r->source_url);
+  r->source_url = g_filename_to_uri (canonical, NULL, NULL);
 }
 
 static char *
@@ -290,6 +305,7 @@ gather_incoming (KilnProject *self, Merge *m, int near_distance, GCancellable *c
       /* The bytes on disk are the truth; a row without a hash gets one. */
       g_free (r->sha256);
       r->sha256 = sha256_of (data, len);
+      give_origin (m->source, r);
       key = identity_key (r->sha256, r->source_url, r->path);
       here = g_hash_table_lookup (m->by_key, key);
       if (here)

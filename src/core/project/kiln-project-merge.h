@@ -7,8 +7,10 @@
  * taken, then take "<name>-N"; each is copied through a temporary name,
  * fsynced and renamed before the rows that name it are written, and the
  * rows of one source land in one transaction. A source image already in
- * the project (same bytes and same source URL, or same bytes and name when
- * it has no URL) is not added again, so merging twice changes nothing.
+ * the project (same bytes and same source URL) is not added again, so
+ * merging twice changes nothing; an image without a URL (labelled from a
+ * folder) takes the file:// URL of its file in the source project, so the
+ * same source merged from another path comes in again, flagged duplicate.
  *
  * Across projects, a new image whose bytes equal an image already here is
  * flagged "duplicate", one whose perceptual hash is within @near_distance
