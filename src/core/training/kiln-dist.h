@@ -8,7 +8,9 @@
  * MPI advances collectives only inside MPI calls); before the update every
  * bucket is waited for, divided by N and put back. With each rank on its
  * B/N slice of the global batch and the loss a mean over the slice, the
- * update is the one batch B gives on one rank, up to summation order.
+ * update is the one batch B gives on one rank, up to summation order —
+ * for nets without batch norm or dropout: batch-norm statistics are each
+ * rank's own slice's, and dropout masks are drawn per rank.
  *
  * Errors come back (MPI_ERRORS_RETURN) as GErrors naming the rank, instead
  * of Open MPI's default of aborting the job, so rank 0 can keep a
