@@ -25,6 +25,11 @@ meson compile -C _build || exit 1
 setup _build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dcuda=disabled -Dbuildtype=debug || exit 1
 meson compile -C _build-asan || exit 1
 
+# The dist suite runs with the rest; say up front why it would skip.
+command -v mpirun >/dev/null || echo "dist suite: mpirun is missing (openmpi-bin); its tests will skip"
+# Open MPI refuses root without these (CI runs as root).
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x1024x24" \

@@ -321,3 +321,30 @@ kiln_test_read_json (const char *path)
   g_assert_no_error (error);
   return json_node_copy (json_parser_get_root (parser));
 }
+
+SoupServer *
+kiln_test_http_server_new (SoupServerCallback   handler,
+                           gpointer             data,
+                           char               **base)
+{
+  g_autoptr(GError) error = NULL;
+  SoupServer *server = soup_server_new (NULL, NULL);
+  GSList *uris;
+
+  soup_server_add_handler (server, NULL, handler, data, NULL);
+  soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (server);
+  *base = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return server;
+}
+
+void
+kiln_test_http_server_free (SoupServer *server)
+{
+  soup_server_disconnect (server);
+  g_object_unref (server);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}

@@ -3,6 +3,7 @@
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 
 #include "kiln-netspec.h"
 #include "kiln-project.h"
@@ -19,6 +20,16 @@ void kiln_test_assert_not_world_writable (const char *path);
  * also empties XDG_DATA_DIRS, hiding the MIME database GdkPixbuf needs to
  * load SVG icons. */
 void kiln_test_isolate_home         (void);
+
+/* A SoupServer on 127.0.0.1 (a free port) answering every path with
+ * @handler; *@base gets "http://127.0.0.1:PORT". It runs in the thread-
+ * default context: iterate it (a main loop) while clients wait. */
+SoupServer *kiln_test_http_server_new  (SoupServerCallback  handler,
+                                        gpointer            data,
+                                        char              **base);
+/* Disconnects, drops @server and lets its pending sources run out before
+ * the next test. */
+void        kiln_test_http_server_free (SoupServer         *server);
 
 /* Checks an IDX import of the first @n images of @images_file into @dir
  * against the IDX files read independently (zlib's gzread): every image

@@ -213,11 +213,27 @@ count_option (const char *option, int value, int min, guint *out)
   return TRUE;
 }
 
+/* "I/N" with 0 <= I < N, both plain decimal numbers. */
+static gboolean
+parse_shard (const char *text, guint *index, guint *count)
+{
+  g_auto(GStrv) parts = g_strsplit (text, "/", -1);
+  guint64 i, n;
+
+  if (g_strv_length (parts) != 2 ||
+      !g_ascii_string_to_unsigned (parts[0], 10, 0, G_MAXUINT, &i, NULL) ||
+      !g_ascii_string_to_unsigned (parts[1], 10, 1, G_MAXUINT, &n, NULL) || i >= n)
+    return refuse_option ("--shard", _("I/N with I from 0 to N - 1, e.g. 0/3, 1/3 and 2/3"));
+  *index = i;
+  *count = n;
+  return TRUE;
+}
+
 int
 kiln_cli_gather (int argc, char **argv)
 {
   g_autofree char *wnid = NULL, *urls = NULL, *api = NULL, *archive = NULL, *folder = NULL;
-  g_autofree char *project_dir = NULL, *class_name = NULL, *placeholders = NULL;
+  g_autofree char *project_dir = NULL, *class_name = NULL, *placeholders = NULL, *shard = NULL;
   gboolean subset = FALSE, as_json = FALSE, quiet = FALSE, report = FALSE, failed_only = FALSE;
   gboolean retry_failed = FALSE;
   int limit = 0, parallel = UNSET_INT, per_host = UNSET_INT, retries = UNSET_INT;
@@ -232,6 +248,10 @@ kiln_cli_gather (int argc, char **argv)
     { "api", 0, 0, G_OPTION_ARG_STRING, &api, N_("URL template with {wnid} that answers a URL list (the default source)"), N_("TEMPLATE") },
     { "archive", 0, 0, G_OPTION_ARG_FILENAME, &archive, N_("ImageNet training tar (a tar of per-synset tars)"), N_("TAR") },
     { "folder", 0, 0, G_OPTION_ARG_FILENAME, &folder, N_("Folder of images to import"), N_("DIR") },
+    { "shard", 0, 0, G_OPTION_ARG_STRING, &shard,
+      N_("Take only every N-th line of the URL list (or of each API answer), starting at line I + 1 "
+         "(I from 0 to N - 1), so that N machines share a source; join their projects with “kiln-cli merge”"),
+      N_("I/N") },
     { "class", 0, 0, G_OPTION_ARG_STRING, &class_name, N_("Class folder under images/ (default: the wnid)"), N_("NAME") },
     { "parallel", 'j', 0, G_OPTION_ARG_INT, &parallel, N_("Downloads at once (default 32)"), N_("N") },
     { "per-host", 0, 0, G_OPTION_ARG_INT, &per_host, N_("Downloads at once from one host (default 6)"), N_("N") },
@@ -298,6 +318,8 @@ kiln_cli_gather (int argc, char **argv)
   else
     req = kiln_gather_request_new (KILN_GATHER_API, api, wnid);
   req->subset = subset;
+  if (shard && !parse_shard (shard, &req->shard_index, &req->shard_count))
+    return 2;
   req->limit = limit;
   req->class_name = g_strdup (class_name);
   req->retry_failed = retry_failed;

@@ -71,6 +71,8 @@ kiln_cli_runs (int argc, char **argv)
             json_builder_add_null_value (builder);
           else
             json_builder_add_double_value (builder, info->summary.best_val_accuracy);
+          json_builder_set_member_name (builder, "ranks");
+          json_builder_add_int_value (builder, info->summary.ranks);
           json_builder_set_member_name (builder, "split");
           if (info->split)
             json_builder_add_string_value (builder, info->split);
@@ -102,6 +104,10 @@ kiln_cli_runs (int argc, char **argv)
                               ? g_strdup_printf ("%.3f", info->summary.best_val_accuracy) : g_strdup ("–");
       if (info->problem != NULL)
         g_print ("%s  %s  %s: %s\n", info->id, when, state_of (info), info->problem);
+      else if (info->summary.ranks > 1)
+        g_print (_("%s  %s  %s at iteration %lld of %d epochs · best val %s · split %s · %d ranks\n"),
+                 info->id, when, state_of (info), (long long) info->summary.iteration, info->epochs, best,
+                 info->split ? info->split : "–", info->summary.ranks);
       else
         g_print (_("%s  %s  %s at iteration %lld of %d epochs · best val %s · split %s\n"),
                  info->id, when, state_of (info), (long long) info->summary.iteration, info->epochs, best,

@@ -14,7 +14,9 @@
 typedef struct {
   GMainLoop *loop;
   KilnTrainer *trainer;
+  KilnDist *dist;      /* distributed runs only */
   gboolean json;
+  gboolean quiet;      /* a distributed run's rank above 0 */
   gboolean tty;
   int final_state;
   guint n_signals;
@@ -34,7 +36,7 @@ on_progress (KilnTrainer *trainer, TrainUi *ui)
 static void
 on_validated (KilnTrainer *trainer, gint64 iteration, double loss, double accuracy, double top5, TrainUi *ui)
 {
-  if (ui->json)
+  if (ui->json || ui->quiet)
     return;
   kiln_cli_status_done ();
   g_print (_("validation at iteration %lld: loss %.4f, accuracy %.4f, top-5 %.4f\n"),
@@ -60,6 +62,9 @@ on_signal (gpointer data)
           g_printerr ("%s", _("Stopping after this iteration and saving a checkpoint; resume with --resume.\n"));
         }
       kiln_trainer_stop (ui->trainer);
+      /* mpirun sends SIGTERM when a rank died: do not wait for it. */
+      if (ui->dist)
+        kiln_dist_interrupt (ui->dist);
       return G_SOURCE_CONTINUE;
     }
   /* A second interrupt: the last checkpoint is safe on disk. */
@@ -121,26 +126,89 @@ print_plan (KilnNetSpec *spec, const KilnTrainerOptions *options, const char *de
   return 0;
 }
 
-/* Starts @trainer, follows it to its end and says how it ended. */
+/* A distributed run: rank 0 tells the others which run folder and
+ * checkpoint to follow, or NULL when there is nothing to train (it failed,
+ * or the run had finished). The cleanup sends NULL on any early return,
+ * so no rank waits for ever; it runs before the KilnDist is freed. */
+typedef struct {
+  KilnDist *dist;
+  gboolean  shared;
+} RunShare;
+
+static gboolean
+run_share_send (RunShare *share, const char *run_dir, const char *checkpoint, GError **error)
+{
+  g_autofree char *dir = g_strdup (run_dir);
+  g_autofree char *from = g_strdup (checkpoint);
+
+  share->shared = TRUE;
+  return kiln_dist_broadcast_string (share->dist, &dir, error) &&
+         (dir == NULL || kiln_dist_broadcast_string (share->dist, &from, error));
+}
+
+static void
+run_share_clear (RunShare *share)
+{
+  if (share->dist && kiln_dist_get_rank (share->dist) == 0 && !share->shared)
+    run_share_send (share, NULL, NULL, NULL);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RunShare, run_share_clear)
+
+/* Ranks above 0: the trainer of rank 0's run, or NULL with *@status. */
+static KilnTrainer *
+follow_rank0 (KilnDist *dist, int *status)
+{
+  g_autofree char *run_dir = NULL, *checkpoint = NULL;
+  g_autoptr(GError) error = NULL;
+  KilnTrainer *trainer;
+
+  *status = 1;
+  if (!kiln_dist_broadcast_string (dist, &run_dir, &error) ||
+      (run_dir != NULL && !kiln_dist_broadcast_string (dist, &checkpoint, &error)))
+    return kiln_cli_fail ("train", error), NULL;
+  /* Rank 0 stopped before training and said why. */
+  if (run_dir == NULL)
+    {
+      *status = 0;
+      return NULL;
+    }
+  trainer = kiln_training_prepare_follower (run_dir, checkpoint, NULL, &error);
+  if (trainer == NULL)
+    {
+      g_prefix_error (&error, "rank %d: ", kiln_dist_get_rank (dist));
+      kiln_cli_fail ("train", error);
+    }
+  return trainer;
+}
+
+/* Starts @trainer, follows it to its end and says how it ended; with
+ * @dist, as one rank of a distributed run (rank 0 speaks for it). */
 static int
-run_trainer (KilnTrainer *trainer, gboolean fresh, gboolean as_json)
+run_trainer (KilnTrainer *trainer, gboolean fresh, gboolean as_json, KilnDist *dist)
 {
   g_autoptr(GError) error = NULL;
+  gboolean follower = dist && kiln_dist_get_rank (dist) > 0;
 
   const char *from = json_object_get_string_member_with_default (kiln_run_get_config (kiln_trainer_get_run (trainer)),
                                                                  "initial_weights_from", NULL);
-  if (from != NULL && fresh && !as_json)
+  if (from != NULL && fresh && !as_json && !follower)
     g_print (_("starting from %s\n"), from);
+  if (dist)
+    kiln_trainer_set_dist (trainer, dist);
+  if (dist && !follower && !as_json)
+    g_print (_("distributed over %d ranks: a batch of %d is %d per rank\n"), kiln_dist_get_size (dist),
+             kiln_trainer_get_options (trainer)->batch_size,
+             kiln_trainer_get_options (trainer)->batch_size / kiln_dist_get_size (dist));
 
-  TrainUi ui = { .loop = g_main_loop_new (NULL, FALSE), .trainer = trainer, .json = as_json,
-                 .tty = isatty (STDERR_FILENO) };
+  TrainUi ui = { .loop = g_main_loop_new (NULL, FALSE), .trainer = trainer, .dist = dist, .json = as_json,
+                 .quiet = follower, .tty = !follower && isatty (STDERR_FILENO) };
   g_signal_connect (trainer, "progress", G_CALLBACK (on_progress), &ui);
   g_signal_connect (trainer, "validated", G_CALLBACK (on_validated), &ui);
   g_signal_connect (trainer, "finished", G_CALLBACK (on_finished), &ui);
   guint sigint = g_unix_signal_add (SIGINT, on_signal, &ui);
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, &ui);
 
-  if (!as_json)
+  if (!as_json && !follower)
     g_print (_("run: %s\n"), kiln_run_get_dir (kiln_trainer_get_run (trainer)));
   if (!kiln_trainer_start (trainer, &error))
     {
@@ -155,7 +223,7 @@ run_trainer (KilnTrainer *trainer, gboolean fresh, gboolean as_json)
 
   if (as_json)
     print_summary_json (trainer, ui.final_state);
-  else
+  else if (!follower)
     {
       KilnTrainerStatus s;
       kiln_trainer_get_status (trainer, &s);
@@ -184,7 +252,7 @@ kiln_cli_train (int argc, char **argv)
   double lr = 0, momentum = -1, weight_decay = -1, gamma = 0, val_fraction = -1;
   gint64 seed = -1;
   gboolean no_mirror = FALSE, random_crop = FALSE, as_json = FALSE, no_feature_cache = FALSE;
-  gboolean recompute_mean = FALSE, dry_run = FALSE;
+  gboolean recompute_mean = FALSE, dry_run = FALSE, distributed = FALSE;
   const GOptionEntry entries[] = {
     { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project, N_("Project folder (with images/<class>/…)"), N_("DIR") },
     { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, N_("Continue the run in DIR from its newest checkpoint"), N_("DIR") },
@@ -221,9 +289,14 @@ kiln_cli_train (int argc, char **argv)
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, N_("Say which device the run would use and the memory it needs, then stop"), NULL },
     { "run-id", 0, 0, G_OPTION_ARG_STRING, &run_id, N_("Name of the run folder (default: the time)"), N_("ID") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print a JSON summary at the end"), NULL },
+    { "distributed", 0, 0, G_OPTION_ARG_NONE, &distributed,
+      N_("Data-parallel over the ranks of mpirun -np N (or srun): --batch is the global batch, split "
+         "evenly; rank 0 writes the run"), NULL },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
+  g_autoptr(KilnDist) dist = NULL;
+  g_auto(RunShare) share = { NULL, FALSE };
   g_autoptr(KilnTrainer) trainer = NULL;
   g_autoptr(KilnProgress) progress = kiln_progress_new ("cache");
   g_autoptr(GAsyncResult) prepared = NULL;
@@ -231,6 +304,25 @@ kiln_cli_train (int argc, char **argv)
   if (!kiln_cli_parse ("train", NULL, _("Train or fine-tune a classifier on a project's class folders."),
                        entries, &argc, &argv))
     return 2;
+  if (distributed)
+    {
+      if (again != NULL || dry_run)
+        {
+          g_printerr ("%s", _("kiln-cli train: --distributed cannot be combined with --again or --dry-run\n"));
+          return 2;
+        }
+      dist = kiln_dist_new (&error);
+      if (dist == NULL)
+        return kiln_cli_fail ("train", error);
+      share.dist = dist;
+      if (kiln_dist_get_rank (dist) > 0)
+        {
+          int status;
+          g_autoptr(KilnTrainer) follower = follow_rank0 (dist, &status);
+          /* Rank 0 speaks for the run. */
+          return follower ? run_trainer (follower, FALSE, FALSE, dist) : status;
+        }
+    }
   if (again != NULL)
     {
       const char *fixed[] = {
@@ -403,7 +495,10 @@ kiln_cli_train (int argc, char **argv)
   kiln_cli_status_done ();
   if (trainer == NULL)
     return kiln_cli_fail ("train", error);
-  return run_trainer (trainer, resume == NULL, as_json);
+  if (dist && !run_share_send (&share, kiln_run_get_dir (kiln_trainer_get_run (trainer)),
+                               kiln_trainer_get_resume (trainer), &error))
+    return kiln_cli_fail ("train", error);
+  return run_trainer (trainer, resume == NULL, as_json, dist);
 }
 
 int
@@ -422,5 +517,5 @@ kiln_cli_train_recipe (const KilnRunRecipe *recipe, const char *project, gboolea
   kiln_cli_status_done ();
   if (trainer == NULL)
     return kiln_cli_fail ("train", error);
-  return run_trainer (trainer, TRUE, as_json);
+  return run_trainer (trainer, TRUE, as_json, NULL);
 }

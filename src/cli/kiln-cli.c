@@ -32,6 +32,7 @@ static const KilnCliCommand commands[] = {
   { "inspect", kiln_cli_inspect, N_("Flag broken, doubtful and duplicate images") },
   { "label", kiln_cli_label, N_("Label images by folder and write label files") },
   { "mean", kiln_cli_mean, N_("Compute the mean image of a data set") },
+  { "merge", kiln_cli_merge, N_("Join projects, such as the shards of one gather, into one") },
   { "new", kiln_cli_new, N_("Make a project, empty or from a folder of class folders") },
   { "placeholder", kiln_cli_placeholder, N_("Add, list or remove the project's “photo unavailable” images") },
   { "restore", kiln_cli_restore, N_("Move discarded images back into the project") },

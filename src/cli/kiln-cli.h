@@ -118,6 +118,7 @@ int kiln_cli_import_model (int argc, char **argv);
 int kiln_cli_inspect    (int argc, char **argv);
 int kiln_cli_label      (int argc, char **argv);
 int kiln_cli_mean       (int argc, char **argv);
+int kiln_cli_merge      (int argc, char **argv);
 int kiln_cli_new        (int argc, char **argv);
 int kiln_cli_placeholder (int argc, char **argv);
 int kiln_cli_restore    (int argc, char **argv);

@@ -349,7 +349,6 @@ static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  GSList *uris;
 
   f->dir = g_dir_make_tmp ("kiln-gather-XXXXXX", &error);
   g_assert_no_error (error);
@@ -361,13 +360,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->hits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   f->stalled = g_ptr_array_new_with_free_func (g_object_unref);
   f->drips = g_array_new (FALSE, FALSE, sizeof (guint));
-  f->server = soup_server_new (NULL, NULL);
-  soup_server_add_handler (f->server, NULL, handler, f, NULL);
-  soup_server_listen_local (f->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
-  g_assert_no_error (error);
-  uris = soup_server_get_uris (f->server);
-  f->base = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  f->server = kiln_test_http_server_new (handler, f, &f->base);
 }
 
 static void
@@ -381,11 +374,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
     }
   g_array_unref (f->drips);
   g_ptr_array_unref (f->stalled);
-  soup_server_disconnect (f->server);
-  g_clear_object (&f->server);
-  /* Let the server's pending sources go before the next test. */
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
+  g_clear_pointer (&f->server, kiln_test_http_server_free);
   kiln_test_remove_tree (f->dir);
   g_free (f->dir);
   g_free (f->base);

@@ -22,6 +22,8 @@ struct _KilnNet {
   int last;                     /* the layer holding the net's output */
   int loss_layer;               /* the layer whose output the loss reads (before a final softmax) */
   double *forward_s, *backward_s;  /* per spec layer, for kiln_net_dup_profile() */
+  KilnNetGradsReadyFunc grads_ready;  /* after each layer's backward, or NULL */
+  gpointer grads_ready_data;
 };
 
 /* A seed for (net seed, purpose, layer): splitmix64 steps. */
@@ -404,8 +406,60 @@ kiln_net_backward (KilnNet *self, GError **error)
       if (!kiln_layer_backward (layer, error))
         return FALSE;
       self->backward_s[i] += (g_get_monotonic_time () - t) / 1e6;
+      /* Final now (no layer shares parameters): a caller may start
+       * reducing them while the layers below run. */
+      if (self->grads_ready && kiln_net_get_layer_grads_size (self, i) > 0 &&
+          !self->grads_ready (self, i, self->grads_ready_data, error))
+        return FALSE;
     }
   return TRUE;
+}
+
+void
+kiln_net_set_grads_ready_func (KilnNet *self, KilnNetGradsReadyFunc func, gpointer user_data)
+{
+  self->grads_ready = func;
+  self->grads_ready_data = user_data;
+}
+
+gint64
+kiln_net_get_layer_grads_size (KilnNet *self, int layer)
+{
+  KilnLayer *l = layer >= 0 && (guint) layer < self->n_layers ? self->layers[layer] : NULL;
+  gint64 n = 0;
+
+  for (guint k = 0; l != NULL && k < l->n_params; k++)
+    if (l->diff_params[k] != NULL)
+      n += kiln_shape_n_elements (&l->param_shapes[k]);
+  return n;
+}
+
+void
+kiln_net_download_layer_grads (KilnNet *self, int layer, float *host)
+{
+  KilnLayer *l = self->layers[layer];
+
+  for (guint k = 0; k < l->n_params; k++)
+    if (l->diff_params[k] != NULL)
+      {
+        gint64 n = kiln_shape_n_elements (&l->param_shapes[k]);
+        kiln_tensor_download (l->diff_params[k], host, n);
+        host += n;
+      }
+}
+
+void
+kiln_net_upload_layer_grads (KilnNet *self, int layer, const float *host)
+{
+  KilnLayer *l = self->layers[layer];
+
+  for (guint k = 0; k < l->n_params; k++)
+    if (l->diff_params[k] != NULL)
+      {
+        gint64 n = kiln_shape_n_elements (&l->param_shapes[k]);
+        kiln_tensor_upload (l->diff_params[k], host, n);
+        host += n;
+      }
 }
 
 gboolean

@@ -68,6 +68,27 @@ gboolean     kiln_net_backward         (KilnNet  *self,
 gboolean     kiln_net_update           (KilnNet       *self,
                                         KilnOptimizer *optimizer,
                                         GError       **error);
+/* Data-parallel training: @func runs after the backward of each spec
+ * layer @layer that has parameter gradients, which are final from then
+ * on; returning FALSE stops the backward. The gradients of a layer travel
+ * as one host bucket of kiln_net_get_layer_grads_size() floats (its
+ * trainable parameters in index order, Kiln's plain layout). */
+typedef gboolean (*KilnNetGradsReadyFunc) (KilnNet   *net,
+                                           int        layer,
+                                           gpointer   user_data,
+                                           GError   **error);
+void         kiln_net_set_grads_ready_func (KilnNet               *self,
+                                            KilnNetGradsReadyFunc  func,
+                                            gpointer               user_data);
+/* 0 for a layer without gradients (frozen, fused away, parameterless). */
+gint64       kiln_net_get_layer_grads_size (KilnNet     *self,
+                                            int          layer);
+void         kiln_net_download_layer_grads (KilnNet     *self,
+                                            int          layer,
+                                            float       *host);
+void         kiln_net_upload_layer_grads   (KilnNet     *self,
+                                            int          layer,
+                                            const float *host);
 /* set_input + forward(train) + loss + backward + update. */
 gboolean     kiln_net_train_step       (KilnNet       *self,
                                         KilnOptimizer *optimizer,

@@ -423,7 +423,13 @@ kiln_gather_run_offer_entry (KilnGatherRun      *run,
                              const char         *list_uri)
 {
   g_autofree char *key = NULL;
+  guint n_shards = run->req->shard_count;
 
+  /* By line number, not by URL hash: any machine that reads the same list
+   * (or the same API answer) splits it the same way, and the shards are
+   * even to a line. Bad lines go to their shard too, so each is reported once. */
+  if (n_shards > 1 && (entry->line - 1) % n_shards != run->req->shard_index)
+    return;
   if (entry->url)
     {
       kiln_gather_run_offer_url (run, entry->url, wnid, origin, entry->line);

@@ -436,6 +436,10 @@ kiln_gather_store_keep (KilnGatherStore      *store,
   image->width = info->width;
   image->height = info->height;
   image->sha256 = g_strdup (item->sha256);
+  /* Hashed when small (the placeholder check): kept, so a merge can
+   * find near duplicates without decoding. */
+  image->phash = item->phash;
+  image->has_phash = item->has_phash;
   image->source_url = g_strdup (item->url);
   image->http_status = item->http_status;
   rows = (KeptRows) { image, item };

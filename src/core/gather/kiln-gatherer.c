@@ -198,6 +198,20 @@ kiln_gather_request_check (const KilnGatherRequest  *req,
                    "“%s” cannot be a class folder name", req->class_name);
       return FALSE;
     }
+  if (req->shard_count > 1 && (req->source == KILN_GATHER_ARCHIVE || req->source == KILN_GATHER_FOLDER))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "%s: shards split URL lists and the API only; an archive or a folder is already on this "
+                   "machine, so gather it whole (or split it into several before)", req->location);
+      return FALSE;
+    }
+  if (req->shard_count > 1 && req->shard_index >= req->shard_count)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "shard %u of %u does not exist; shards are numbered 0 to %u", req->shard_index,
+                   req->shard_count, req->shard_count - 1);
+      return FALSE;
+    }
   if (req->source == KILN_GATHER_API)
     return check_api_template (req->location ? req->location : KILN_GATHER_DEFAULT_API, error);
   return check_location (req, error);

@@ -89,6 +89,12 @@ typedef struct {
                                        * unavailable" images (kiln-inspector), or NULL;
                                        * the project's own are added by the run */
   int               placeholder_distance;  /* Hamming distance that still matches (6) */
+  /* With @shard_count > 1 the run takes only the lines numbered n (from 1)
+   * with (n - 1) % shard_count == shard_index: of the URL list, or of each
+   * synset's API answer. N machines with shards 0…N-1 gather the source
+   * once between them; @limit holds per shard. */
+  guint             shard_index;
+  guint             shard_count;      /* 0 or 1: the whole source */
 } KilnGatherRequest;
 
 KilnGatherRequest *kiln_gather_request_new  (KilnGatherSource         source,
@@ -103,7 +109,8 @@ void               kiln_gather_set_request_defaults (guint max_parallel,
 KilnGatherRequest *kiln_gather_request_copy (const KilnGatherRequest *request);
 void               kiln_gather_request_free (KilnGatherRequest       *request);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnGatherRequest, kiln_gather_request_free)
-/* Whether @request can run: its limits are above zero, its wnid and class
+/* Whether @request can run: its limits are above zero, a shard is one
+ * of the URL sources' (an archive or a folder is local: it is not split), its wnid and class
  * are well formed, an API template has {wnid} and gives an http(s) URL,
  * and a local source exists (a relative path is taken from the working
  * directory). Runs check it too; front ends call it before they create a

@@ -27,6 +27,8 @@ struct _KilnBatchLoader
   int channels, height, width;   /* cache */
   int crop_h, crop_w;
   gsize batch_floats;
+  guint local_batch;       /* images a batch holds: the shard's slice */
+  guint shard_first;       /* where the slice starts in a global batch */
   guint batches_per_epoch;
 
   GThreadPool *pool;
@@ -121,8 +123,8 @@ fill_slot (gpointer slot_ptr, gpointer user_data)
   Slot *slot = slot_ptr;
   guint64 epoch = slot->batch / self->batches_per_epoch;
   guint b = (guint) (slot->batch % self->batches_per_epoch);
-  guint first = b * self->options.batch_size;
-  guint n = MIN (self->options.batch_size, self->n - first);
+  guint first = b * self->options.batch_size + self->shard_first;
+  guint n = MIN (self->local_batch, self->n - MIN (first, self->n));
   gsize sample_floats = (gsize) self->channels * self->crop_h * self->crop_w;
   g_autofree guint *order = NULL;
 
@@ -209,6 +211,15 @@ loader_new (KilnTensorCache *cache, const float *features, guint n_entries, int 
                    self->crop_h, self->crop_w, self->height, self->width);
       return NULL;
     }
+  if (options->shard_count > 1 &&
+      (!options->drop_last || options->shard_index >= options->shard_count ||
+       options->batch_size % options->shard_count != 0))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "A batch of %u does not split into %u equal shards; use a multiple of %u",
+                   options->batch_size, options->shard_count, options->shard_count);
+      return NULL;
+    }
   if (options->drop_last && n < options->batch_size)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
@@ -240,7 +251,11 @@ loader_new (KilnTensorCache *cache, const float *features, guint n_entries, int 
   self->options.mean = NULL;
   self->batches_per_epoch = options->drop_last ? n / options->batch_size
                                                : (n + options->batch_size - 1) / options->batch_size;
-  self->batch_floats = (gsize) options->batch_size * self->channels * self->crop_h * self->crop_w;
+  /* A shard holds its slice of each global batch, drawn at the slice's
+   * global positions, so augmentation matches an unsharded run. */
+  self->local_batch = options->shard_count > 1 ? options->batch_size / options->shard_count : options->batch_size;
+  self->shard_first = options->shard_count > 1 ? options->shard_index * self->local_batch : 0;
+  self->batch_floats = (gsize) self->local_batch * self->channels * self->crop_h * self->crop_w;
 
   guint threads = options->n_threads ? options->n_threads : MAX (1, g_get_num_processors ());
   /* A few batches ahead is enough; more only costs memory (an AlexNet batch
@@ -251,8 +266,8 @@ loader_new (KilnTensorCache *cache, const float *features, guint n_entries, int 
     {
       /* 64-byte aligned rows suit SIMD reorders in the engine. */
       self->slots[i].data = g_aligned_alloc (self->batch_floats, sizeof (float), 64);
-      self->slots[i].labels = g_new (int, options->batch_size);
-      self->slots[i].sources = g_new (guint, options->batch_size);
+      self->slots[i].labels = g_new (int, self->local_batch);
+      self->slots[i].sources = g_new (guint, self->local_batch);
     }
   self->pool = g_thread_pool_new (fill_slot, self, threads, FALSE, error);
   if (self->pool == NULL)

@@ -27,6 +27,10 @@ typedef struct {
   guint64 seed;
   guint n_threads;              /* 0: the number of processors */
   guint prefetch;               /* batches prepared ahead; 0: 2 × threads, at most 4 */
+  /* Data-parallel training: with @shard_count > 1 every batch is shard
+   * @shard_index's slice (batch_size / shard_count images) of global
+   * batch g; needs drop_last and a batch size the count divides. */
+  guint shard_index, shard_count;
 } KilnBatchLoaderOptions;
 
 typedef struct _KilnBatchLoader KilnBatchLoader;

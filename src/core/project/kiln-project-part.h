@@ -13,3 +13,4 @@
 #include "kiln-labels.h"
 #include "kiln-project.h"
 #include "kiln-project-dataset.h"
+#include "kiln-project-merge.h"

@@ -26,6 +26,7 @@ struct _KilnRun
   FILE *metrics;
   FILE *events;
   GArray *checkpoints;   /* CheckpointEntry, oldest first */
+  gboolean follower;     /* another process writes this run: write nothing */
 };
 
 G_DEFINE_FINAL_TYPE (KilnRun, kiln_run, G_TYPE_OBJECT)
@@ -342,6 +343,35 @@ kiln_run_open (const char *run_dir, gint64 resume_iteration, GError **error)
   return g_steal_pointer (&self);
 }
 
+KilnRun *
+kiln_run_open_follower (const char *run_dir, GError **error)
+{
+  g_autoptr(KilnRun) self = g_object_new (KILN_TYPE_RUN, NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *config_path = g_build_filename (run_dir, "config.json", NULL);
+
+  self->dir = g_strdup (run_dir);
+  self->id = g_path_get_basename (run_dir);
+  self->follower = TRUE;
+  if (!json_parser_load_from_file (parser, config_path, error))
+    return NULL;
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, "%s does not hold a JSON object", config_path);
+      return NULL;
+    }
+  self->config = json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  if (!read_index (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+gboolean
+kiln_run_is_follower (KilnRun *self)
+{
+  return self->follower;
+}
+
 char *
 kiln_run_find_checkpoint (const char *run_dir, gboolean best, gint64 *iteration, GError **error)
 {
@@ -385,6 +415,8 @@ kiln_run_get_config (KilnRun *self)
 gboolean
 kiln_run_drop_val_metrics (KilnRun *self, gint64 iteration, GError **error)
 {
+  if (self->follower)
+    return TRUE;
   g_autofree char *path = g_build_filename (self->dir, "metrics.csv", NULL);
 
   gboolean rewritten = FALSE;
@@ -411,6 +443,8 @@ kiln_run_drop_val_metrics (KilnRun *self, gint64 iteration, GError **error)
 gboolean
 kiln_run_append_metrics (KilnRun *self, const KilnRunMetrics *row, GError **error)
 {
+  if (self->follower)
+    return TRUE;
   g_autofree char *loss = format_double (row->loss);
   g_autofree char *accuracy = format_double (row->accuracy);
   g_autofree char *top5 = format_double (row->top5);
@@ -427,6 +461,8 @@ kiln_run_append_metrics (KilnRun *self, const KilnRunMetrics *row, GError **erro
 gboolean
 kiln_run_append_event (KilnRun *self, const char *type, JsonObject *fields, GError **error)
 {
+  if (self->follower)
+    return TRUE;
   g_autoptr(JsonObject) event = json_object_new ();
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *stamp = g_date_time_format_iso8601 (now);
@@ -450,6 +486,8 @@ kiln_run_append_event (KilnRun *self, const char *type, JsonObject *fields, GErr
 gboolean
 kiln_run_sync (KilnRun *self, GError **error)
 {
+  if (self->follower)
+    return TRUE;
   FILE *files[] = { self->metrics, self->events };
   const char *names[] = { "metrics.csv", "events.jsonl" };
 
@@ -484,6 +522,8 @@ best_index (KilnRun *self)
 gboolean
 kiln_run_commit_checkpoint (KilnRun *self, gint64 iteration, double val_accuracy, guint keep_last, GError **error)
 {
+  if (self->follower)
+    return TRUE;
   g_autofree char *path = kiln_run_checkpoint_path (self, iteration);
   CheckpointEntry entry = { iteration, val_accuracy };
 
@@ -609,14 +649,46 @@ kiln_run_read_metrics (const char *run_dir, GError **error)
   return g_steal_pointer (&rows);
 }
 
+/* The "ranks" of the last "start" event (1 when absent: an older or a
+ * one-process run). A torn or foreign line is skipped. */
+static int
+last_start_ranks (const char *run_dir)
+{
+  g_autofree char *path = g_build_filename (run_dir, "events.jsonl", NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  int ranks = 1;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return 1;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    {
+      g_autoptr(JsonParser) parser = NULL;
+      JsonNode *root;
+
+      if (strstr (lines[i], "\"start\"") == NULL)
+        continue;
+      parser = json_parser_new ();
+      if (!json_parser_load_from_data (parser, lines[i], -1, NULL) ||
+          !JSON_NODE_HOLDS_OBJECT (root = json_parser_get_root (parser)) ||
+          g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (root), "type", NULL),
+                     "start") != 0)
+        continue;
+      ranks = (int) json_object_get_int_member_with_default (json_node_get_object (root), "ranks", 1);
+    }
+  return MAX (ranks, 1);
+}
+
 gboolean
 kiln_run_summarize (const char *run_dir, KilnRunSummary *summary, GError **error)
 {
   g_autofree char *export_path = g_build_filename (run_dir, KILN_RUN_EXPORT_NAME, NULL);
   g_autofree char *metrics_path = g_build_filename (run_dir, "metrics.csv", NULL);
 
-  *summary = (KilnRunSummary) { .iteration = 0, .best_val_accuracy = NAN };
+  *summary = (KilnRunSummary) { .iteration = 0, .best_val_accuracy = NAN, .ranks = 1 };
   summary->finished = g_file_test (export_path, G_FILE_TEST_IS_REGULAR);
+  summary->ranks = last_start_ranks (run_dir);
   if (!g_file_test (metrics_path, G_FILE_TEST_EXISTS))
     return TRUE;
   g_autoptr(GArray) rows = kiln_run_read_metrics (run_dir, error);

@@ -50,6 +50,13 @@ KilnRun     *kiln_run_open               (const char  *run_dir,
                                           gint64       resume_iteration,
                                           GError     **error);
 
+/* For the ranks other than 0 of a distributed run: reads the config and
+ * the checkpoint index and writes nothing, ever (the logs, checkpoint
+ * commits and syncs succeed without touching the folder). */
+KilnRun     *kiln_run_open_follower      (const char  *run_dir,
+                                          GError     **error);
+gboolean     kiln_run_is_follower        (KilnRun     *self);
+
 const char  *kiln_run_get_id             (KilnRun *self);
 const char  *kiln_run_get_dir            (KilnRun *self);
 JsonObject  *kiln_run_get_config         (KilnRun *self);
@@ -109,6 +116,7 @@ typedef struct {
   gint64   iteration;          /* the last one logged, 0 before any */
   double   best_val_accuracy;  /* NAN before a validation */
   gboolean finished;           /* it exported KILN_RUN_EXPORT_NAME */
+  int      ranks;              /* processes of its last start (kiln-dist.h), 1 unless distributed */
 } KilnRunSummary;
 
 /* Where a run stands, read from its folder without opening it for writing

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kiln-dist.h"
 #include "kiln-emitter.h"
 #include "kiln-engine-error.h"
 #include "kiln-error.h"
@@ -52,6 +53,7 @@ struct _KilnTrainer
   char *initial_weights;
   char *resume_from;
   char *device, *device_reason;   /* from kiln_trainer_set_device(), or NULL */
+  KilnDist *dist;             /* data-parallel: borrowed, or NULL */
   GMainContext *context;
   guint progress_interval_ms;
 
@@ -188,6 +190,29 @@ worker_clear (KilnTrainerWorker *w)
   g_clear_pointer (&w->output_name, g_free);
 }
 
+/* The net's batch: the global one, or this rank's slice of it. */
+static int
+local_batch (KilnTrainer *self)
+{
+  return self->dist ? self->options.batch_size / kiln_dist_get_size (self->dist) : self->options.batch_size;
+}
+
+/* Training batches are global batches, cut to this rank's slice; the
+ * others (validation, features) are whole, at the net's batch size. */
+static void
+shard_options (KilnTrainer *self, KilnBatchLoaderOptions *options, gboolean training)
+{
+  if (self->dist == NULL)
+    return;
+  if (training)
+    {
+      options->shard_index = kiln_dist_get_rank (self->dist);
+      options->shard_count = kiln_dist_get_size (self->dist);
+    }
+  else
+    options->batch_size = local_batch (self);
+}
+
 static KilnBatchLoader *
 make_loader (KilnTrainer *self, Split *split, gboolean training, GError **error)
 {
@@ -208,6 +233,7 @@ make_loader (KilnTrainer *self, Split *split, gboolean training, GError **error)
     .scale = self->options.scale != 0 ? self->options.scale : 1.0f / 255.0f,
     .seed = self->options.seed,
   };
+  shard_options (self, &options, training);
   return kiln_batch_loader_new (split->cache, split->indices, split->labels, split->n, &options, error);
 }
 
@@ -225,6 +251,12 @@ save_checkpoint (KilnTrainerWorker *w, double val_accuracy, GError **error)
 {
   g_autofree char *path = NULL;
 
+  /* Another rank writes the run. */
+  if (kiln_run_is_follower (w->run))
+    {
+      w->last_checkpoint = w->iteration;
+      return TRUE;
+    }
   if (!kiln_trainer_checkpoint_save (w, val_accuracy, &path, error))
     return FALSE;
   Event *e = g_new0 (Event, 1);
@@ -266,7 +298,8 @@ validate (KilnTrainerWorker *w, KilnEvaluation **out, GError **error)
       if (!kiln_evaluation_add_batch (evaluation, logits, labels, sources, n, error))
         return FALSE;
       g_mutex_lock (&self->lock);
-      gboolean stop = self->stop_requested;
+      /* Ranks agree on stops only between steps: each validates whole. */
+      gboolean stop = self->stop_requested && self->dist == NULL;
       g_mutex_unlock (&self->lock);
       /* A stop mid-way leaves no result: a partial score must not be
        * logged, nor pick the best checkpoint. */
@@ -458,12 +491,42 @@ setup_feature_cache (KilnTrainerWorker *w, guint n_frozen, GError **error)
     if (!kiln_net_spec_add_layer (bottom, kiln_net_spec_get_layer (self->spec, i), error))
       return FALSE;
 
-  w->frozen = kiln_net_new (bottom, w->backend, o->batch_size, o->seed, error);
+  w->frozen = kiln_net_new (bottom, w->backend, local_batch (self), o->seed, error);
   if (w->frozen == NULL)
     return FALSE;
   g_clear_pointer (&w->net, kiln_net_free);
-  w->net = kiln_net_new (top, w->backend, o->batch_size, o->seed, error);
+  w->net = kiln_net_new (top, w->backend, local_batch (self), o->seed, error);
   return w->net != NULL;
+}
+
+/* One data-parallel step: this rank's slice forward and backward, the
+ * gradients averaged over the ranks bucket by bucket, the loss, accuracy
+ * and count summed (*@n, *@loss and *@correct become the global batch's),
+ * any rank's stop request shared, then the update every rank makes alike. */
+static gboolean
+distributed_step (KilnTrainerWorker *w, const float *data, const int *labels, guint *n, double *loss,
+                  int *correct, gboolean *all_stop, GError **error)
+{
+  KilnTrainer *self = w->self;
+  double sums[4];
+
+  kiln_net_set_input (w->net, data);
+  if (!kiln_net_forward (w->net, TRUE, error) || !kiln_net_loss (w->net, labels, loss, correct, error) ||
+      !kiln_net_backward (w->net, error) || !kiln_dist_finish_grads (self->dist, w->net, error))
+    return FALSE;
+  g_mutex_lock (&self->lock);
+  sums[3] = self->stop_requested ? 1 : 0;
+  g_mutex_unlock (&self->lock);
+  sums[0] = *loss * *n;
+  sums[1] = *correct;
+  sums[2] = *n;
+  if (!kiln_dist_sum (self->dist, sums, G_N_ELEMENTS (sums), error))
+    return FALSE;
+  *n = (guint) sums[2];
+  *loss = sums[0] / sums[2];
+  *correct = (int) sums[1];
+  *all_stop = sums[3] > 0;
+  return kiln_net_update (w->net, w->optimizer, error);
 }
 
 static gboolean
@@ -477,7 +540,14 @@ train (KilnTrainerWorker *w, GError **error)
   w->backend = kiln_backend_new (device, error);
   if (w->backend == NULL)
     return FALSE;
-  w->net = kiln_net_new (self->spec, w->backend, o->batch_size, o->seed, error);
+  if (self->dist && o->batch_size % kiln_dist_get_size (self->dist) != 0)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "a batch of %d does not split evenly over %d ranks; use a multiple of %d",
+                   o->batch_size, kiln_dist_get_size (self->dist), kiln_dist_get_size (self->dist));
+      return FALSE;
+    }
+  w->net = kiln_net_new (self->spec, w->backend, local_batch (self), o->seed, error);
   if (w->net == NULL)
     return FALSE;
   int n_frozen = kiln_net_spec_get_n_frozen (self->spec);
@@ -512,6 +582,8 @@ train (KilnTrainerWorker *w, GError **error)
         .batch_size = o->batch_size, .shuffle = TRUE, .drop_last = TRUE, .seed = o->seed,
       };
       KilnBatchLoaderOptions val_options = { .batch_size = o->batch_size, .seed = o->seed };
+      shard_options (self, &train_options, TRUE);
+      shard_options (self, &val_options, FALSE);
       g_autofree guint *train_rows = g_new (guint, self->train.n);
       for (guint i = 0; i < self->train.n; i++)
         train_rows[i] = i;
@@ -557,6 +629,8 @@ train (KilnTrainerWorker *w, GError **error)
         return FALSE;
     }
 
+  if (self->dist)
+    kiln_dist_attach (self->dist, w->net);
   gint64 total = (gint64) o->epochs * w->batches_per_epoch;
   g_mutex_lock (&self->lock);
   self->status.total_iterations = total;
@@ -572,6 +646,7 @@ train (KilnTrainerWorker *w, GError **error)
                                                          : kiln_backend_get_choice_reason (w->backend));
   json_object_set_int_member (start, "from_iteration", w->iteration);
   json_object_set_int_member (start, "total_iterations", total);
+  json_object_set_int_member (start, "ranks", self->dist ? kiln_dist_get_size (self->dist) : 1);
   if (!kiln_run_append_event (self->run, "start", start, error))
     return FALSE;
 
@@ -600,9 +675,12 @@ train (KilnTrainerWorker *w, GError **error)
             return FALSE;
         }
     }
+  gboolean all_stop = FALSE;
   while (w->iteration < total)
     {
-      if (!wait_if_paused (self))
+      /* Distributed: a stop takes effect when every rank has heard of it
+       * (summed with the step), and a pause would only stall the others. */
+      if (self->dist ? all_stop : !wait_if_paused (self))
         break;
 
       gint64 t0 = g_get_monotonic_time ();
@@ -613,7 +691,25 @@ train (KilnTrainerWorker *w, GError **error)
         return FALSE;
       double loss;
       int correct;
-      if (!kiln_net_train_step (w->net, w->optimizer, data, labels, &loss, &correct, error))
+      if (self->dist)
+        {
+          if (!distributed_step (w, data, labels, &n, &loss, &correct, &all_stop, error))
+            {
+              /* The weights are still those of the last whole step. */
+              if (!kiln_run_is_follower (w->run) && w->iteration > 0)
+                {
+                  g_autoptr(GError) save_error = NULL;
+                  if (w->iteration == w->last_checkpoint || save_checkpoint (w, NAN, &save_error))
+                    g_prefix_error (error, "stopped with a checkpoint at iteration %" G_GINT64_FORMAT ": ",
+                                    w->iteration);
+                  else
+                    g_prefix_error (error, "stopped, and the checkpoint at iteration %" G_GINT64_FORMAT
+                                    " could not be written (%s): ", w->iteration, save_error->message);
+                }
+              return FALSE;
+            }
+        }
+      else if (!kiln_net_train_step (w->net, w->optimizer, data, labels, &loss, &correct, error))
         return stop_out_of_memory (w, FALSE, error);
       w->iteration++;
       double seconds = (g_get_monotonic_time () - t0) / 1e6;
@@ -674,12 +770,25 @@ train (KilnTrainerWorker *w, GError **error)
         }
     }
 
+  if (self->dist)
+    {
+      /* Rank 0's time in gradient all-reduces, waits for slower ranks
+       * included: what bench/dist.sh compares with the step time. */
+      guint steps = 0;
+      double reduce_s = kiln_dist_take_reduce_seconds (self->dist, &steps);
+      g_autoptr(JsonObject) fields = json_object_new ();
+      json_object_set_int_member (fields, "ranks", kiln_dist_get_size (self->dist));
+      json_object_set_int_member (fields, "steps", steps);
+      json_object_set_double_member (fields, "allreduce_seconds", reduce_s);
+      if (!kiln_run_append_event (self->run, "distributed", fields, error))
+        return FALSE;
+    }
   /* A stop keeps everything done so far: checkpoint where we are. */
   if (w->iteration > w->last_checkpoint && w->iteration > 0 && !save_checkpoint (w, NAN, error))
     return FALSE;
   /* Stopped in the last epoch's validation: not finished until a resume validates. */
   w->completed = w->iteration >= total && !w->validation_pending;
-  if (w->completed &&
+  if (w->completed && !kiln_run_is_follower (w->run) &&
       (!kiln_trainer_checkpoint_export_best (w, error) || !kiln_run_append_event (self->run, "finished", NULL, error)))
     return FALSE;
   return kiln_run_sync (self->run, error);
@@ -789,6 +898,25 @@ kiln_trainer_set_initial_weights (KilnTrainer *self, const char *path)
   g_return_if_fail (self->thread == NULL);
   g_free (self->initial_weights);
   self->initial_weights = g_strdup (path);
+}
+
+void
+kiln_trainer_set_dist (KilnTrainer *self, KilnDist *dist)
+{
+  g_return_if_fail (self->thread == NULL);
+  self->dist = dist;
+}
+
+const KilnTrainerOptions *
+kiln_trainer_get_options (KilnTrainer *self)
+{
+  return &self->options;
+}
+
+const char *
+kiln_trainer_get_resume (KilnTrainer *self)
+{
+  return self->resume_from;
 }
 
 void

@@ -21,6 +21,7 @@
  * reference at once. */
 #pragma once
 
+#include "kiln-dist.h"
 #include "kiln-netspec.h"
 #include "kiln-run.h"
 #include "kiln-tensor-cache.h"
@@ -92,6 +93,16 @@ void         kiln_trainer_set_initial_weights (KilnTrainer *self,
 /* Resume from this checkpoint of the same run. */
 void         kiln_trainer_set_resume       (KilnTrainer *self,
                                             const char  *checkpoint_path);
+
+const KilnTrainerOptions *kiln_trainer_get_options (KilnTrainer *self);
+/* The checkpoint set by kiln_trainer_set_resume(), or NULL. */
+const char  *kiln_trainer_get_resume       (KilnTrainer *self);
+/* Data-parallel training (kiln-dist.h): @dist must outlive the run. The
+ * options' batch size is the global batch, split evenly over the ranks;
+ * only rank 0's run writes (open the others with
+ * kiln_training_prepare_follower()). */
+void         kiln_trainer_set_dist         (KilnTrainer *self,
+                                            KilnDist    *dist);
 
 /* Checks the setup and starts the worker. */
 gboolean     kiln_trainer_start            (KilnTrainer  *self,

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "kiln-classifier.h"
+#include "kiln-dist.h"
 #include "kiln-evaluation.h"
 #include "kiln-run.h"
 #include "kiln-run-device.h"

@@ -572,15 +572,11 @@ failed:
   return NULL;
 }
 
-KilnTrainer *
-kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GError **error)
-{
-  return kiln_training_prepare_resume_on (run_dir, NULL, progress, error);
-}
-
-KilnTrainer *
-kiln_training_prepare_resume_on (const char *run_dir, const char *device_name, KilnProgress *progress,
-                                 GError **error)
+/* A follower (a distributed run's rank above 0) writes nothing and takes
+ * the checkpoint rank 0 chose (NULL: none), not the newest it sees. */
+static KilnTrainer *
+prepare_existing (const char *run_dir, const char *device_name, gboolean follower, const char *follower_checkpoint,
+                  KilnProgress *progress, GError **error)
 {
   g_autoptr(JsonObject) config = kiln_training_read_config (run_dir, error);
   KilnImageSpec image;
@@ -643,17 +639,27 @@ kiln_training_prepare_resume_on (const char *run_dir, const char *device_name, K
       return NULL;
     }
 
-  /* Find the checkpoint first, then reopen the logs trimmed to it. */
-  g_autoptr(KilnRun) probe = kiln_run_open (run_dir, -1, error);
-  if (probe == NULL)
+  g_autofree char *checkpoint = NULL;
+  g_autoptr(KilnRun) run = NULL;
+  if (follower)
     {
-      kiln_trainer_options_clear (&options);
-      return NULL;
+      checkpoint = g_strdup (follower_checkpoint);
+      run = kiln_run_open_follower (run_dir, error);
     }
-  gint64 iteration = 0;
-  g_autofree char *checkpoint = kiln_run_get_latest_checkpoint (probe, &iteration);
-  g_clear_object (&probe);
-  g_autoptr(KilnRun) run = kiln_run_open (run_dir, checkpoint ? iteration : 0, error);
+  else
+    {
+      /* Find the checkpoint first, then reopen the logs trimmed to it. */
+      g_autoptr(KilnRun) probe = kiln_run_open (run_dir, -1, error);
+      if (probe == NULL)
+        {
+          kiln_trainer_options_clear (&options);
+          return NULL;
+        }
+      gint64 iteration = 0;
+      checkpoint = kiln_run_get_latest_checkpoint (probe, &iteration);
+      g_clear_object (&probe);
+      run = kiln_run_open (run_dir, checkpoint ? iteration : 0, error);
+    }
   if (run == NULL)
     {
       kiln_trainer_options_clear (&options);
@@ -676,6 +682,26 @@ kiln_training_prepare_resume_on (const char *run_dir, const char *device_name, K
     }
   kiln_trainer_take_cache (trainer, g_steal_pointer (&cache));
   return trainer;
+}
+
+KilnTrainer *
+kiln_training_prepare_resume_on (const char *run_dir, const char *device_name, KilnProgress *progress,
+                                 GError **error)
+{
+  return prepare_existing (run_dir, device_name, FALSE, NULL, progress, error);
+}
+
+KilnTrainer *
+kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GError **error)
+{
+  return prepare_existing (run_dir, NULL, FALSE, NULL, progress, error);
+}
+
+KilnTrainer *
+kiln_training_prepare_follower (const char *run_dir, const char *checkpoint, KilnProgress *progress,
+                                GError **error)
+{
+  return prepare_existing (run_dir, NULL, TRUE, checkpoint, progress, error);
 }
 
 gboolean

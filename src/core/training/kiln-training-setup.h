@@ -86,6 +86,14 @@ KilnTrainer *kiln_training_prepare_resume_on (const char   *run_dir,
                                               KilnProgress *progress,
                                               GError      **error);
 
+/* The trainer of a distributed run's rank above 0, once rank 0 has
+ * prepared @run_dir: the same data, net and options, resuming from
+ * @checkpoint (rank 0's choice; NULL to start), writing nothing. */
+KilnTrainer *kiln_training_prepare_follower (const char   *run_dir,
+                                             const char   *checkpoint,
+                                             KilnProgress *progress,
+                                             GError      **error);
+
 /* Lets a stopped or finished run train to @epochs in all when it is
  * resumed: rewrites its config and logs an "epochs-extended" event.
  * Fewer epochs than set is refused; the same number changes nothing
