@@ -1,6 +1,6 @@
 #!/bin/bash
 # Installs what the tests need, builds Kiln twice (plain, and with ASan +
-# UBSan for the unit and engine suites), runs every suite (display tests
+# UBSan for the unit, engine, net and e2e suites), runs every suite (display tests
 # under Xvfb) and ends with one line: "N passed, N failed[, N skipped]".
 set -u
 cd "$(dirname "$0")/.."
@@ -34,7 +34,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x1024x24" \
   meson test -C _build --print-errorlogs --num-processes 2
-meson test -C _build-asan --print-errorlogs --num-processes 2 --suite unit --suite engine
+meson test -C _build-asan --print-errorlogs --num-processes 2 --suite unit --suite engine --suite net --suite e2e
 
 # The libFuzzer targets need clang: configure with it, build only them and
 # give each a bounded run.

@@ -586,7 +586,7 @@ static void
 check_outcomes (Fixture *f, KilnProject *project)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GHashTable) kept_files = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) kept_files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GPtrArray) records = kiln_project_list_downloads (project, NULL, &error);
   guint n_kept = 0;
 
@@ -644,7 +644,6 @@ check_outcomes (Fixture *f, KilnProject *project)
   {
     g_autofree char *root = g_build_filename (f->dir, "project", NULL);
     assert_no_stray_files (root, "", kept_files);
-    g_hash_table_steal_all (kept_files);
   }
 }
 
