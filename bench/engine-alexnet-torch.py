@@ -75,4 +75,6 @@ def main():
     print("final_loss %.4f" % loss)
 
 
-main()
+# Guarded: gpu-alexnet-torch.py imports alexnet() from here.
+if __name__ == "__main__":
+    main()

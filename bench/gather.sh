@@ -11,6 +11,11 @@
 #
 #   bench/gather.sh [BUILD_DIR]      (default _build; installs the [bench] packages)
 #
+# With IMG2DATASET set to an img2dataset executable (benchmark only:
+# python3 -m venv /tmp/i2d && /tmp/i2d/bin/pip install img2dataset, then
+# IMG2DATASET=/tmp/i2d/bin/img2dataset), img2dataset runs too, in the same
+# rounds: one process, WIDTH threads, no re-encoding, the same timeout.
+#
 # Environment: N (1000), WIDTH (16), TIMEOUT (2 s), PORT (18431),
 # LINES (14000000), REPS (3), MEM_WIDTH (2048), SKIP_WGET=1, SKIP_MEM=1,
 # SKIP_LINES=1.
@@ -78,10 +83,26 @@ run_peer () {
 echo "# $N URLs (75% images, 20% broken, 5% stalls), width $WIDTH, timeout ${TIMEOUT}s, no retries"
 echo "# $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $(uname -r); kiln, seed and requests interleaved $REPS times, median"
 
+# img2dataset, as its README runs it for files, minus resizing: $1 the
+# URL list, $2 a fresh folder.
+run_img2dataset () {
+  local t0 t1
+  t0=$(now)
+  NO_ALBUMENTATIONS_UPDATE=1 "$IMG2DATASET" --url_list "$1" --output_folder "$2" --input_format txt \
+    --output_format files --processes_count 1 --thread_count "$WIDTH" --timeout "$TIMEOUT" --retries 0 \
+    --disable_all_reencoding True --compute_hash None > "$2.log" 2>&1
+  t1=$(now)
+  echo "$t1 - $t0" | bc -l
+}
+
 # The same list without its stalls: per-request cost, not timeout slots.
 grep -v /stall/ "$work/urls.txt" > "$work/nostall.txt"
-kiln=(); seed=(); req=(); kiln2=(); req2=()
+kiln=(); seed=(); req=(); kiln2=(); req2=(); i2d=(); i2d2=()
 for r in $(seq "$REPS"); do
+  if [ -n "${IMG2DATASET:-}" ]; then
+    i2d+=("$(run_img2dataset "$work/urls.txt" "$work/i2d$r")")
+    i2d2+=("$(run_img2dataset "$work/nostall.txt" "$work/i2d-ns$r")")
+  fi
   kiln+=("$(run_kiln "$work/urls.txt" "$work/kiln$r")")
   seed+=("$(run_peer gather-seed.py "$work/urls.txt" "$work/seed$r")")
   req+=("$(run_peer gather-requests.py "$work/urls.txt" "$work/requests$r")")
@@ -109,6 +130,15 @@ printf '%-34s %9.2f %7d   (runs: %s; peak RSS %d MB; rejected: %s)\n' "kiln-cli 
 printf '%-34s %9.2f %7d   (runs: %s)\n' "seed: aiohttp, slices of $WIDTH" "$seed_s" "$seed_kept" "$(printf '%.2f ' "${seed[@]}")"
 printf '%-34s %9.2f %7d   (runs: %s)\n' "python3-requests pool x$WIDTH" "$req_s" "$req_kept" "$(printf '%.2f ' "${req[@]}")"
 [ -n "${wget_s:-}" ] && printf '%-34s %9.2f %7d\n' "wget -i (sequential)" "$wget_s" "$wget_kept"
+if [ -n "${IMG2DATASET:-}" ]; then
+  i2d_s=$(median "${i2d[@]}"); i2d2_s=$(median "${i2d2[@]}")
+  printf '%-34s %9.2f %7d   (runs: %s)\n' "img2dataset, $WIDTH threads" "$i2d_s" \
+    "$(find "$work/i2d1" -name '*.jpg' | wc -l)" "$(printf '%.2f ' "${i2d[@]}")"
+  printf 'throughput kiln / img2dataset: %.2fx; without the stalls: %.2fx (img2dataset %.2f s)\n' \
+    "$(echo "$i2d_s / $kiln_s" | bc -l)" "$(echo "$i2d2_s / $kiln2_s" | bc -l)" "$i2d2_s"
+else
+  echo "img2dataset: not run (set IMG2DATASET to its executable; see the header)"
+fi
 printf 'throughput kiln / seed:     %.2fx (target >= 1.5)\n' "$(echo "$seed_s / $kiln_s" | bc -l)"
 printf 'throughput kiln / requests: %.2fx (a work-conserving pool: both at the stall floor)\n' "$(echo "$req_s / $kiln_s" | bc -l)"
 [ -n "${wget_s:-}" ] && printf 'wall kiln / wget:            %.3fx (target <= 0.5)\n' "$(echo "$kiln_s / $wget_s" | bc -l)"

@@ -6,12 +6,18 @@
  * bench/engine-alexnet.sh (and for profiling bench/fashion-cnn.json, see
  * bench/RESULTS.md).
  *
- * Usage: kiln-bench-net [batch] [train-steps] [infer-steps] [spec.json]
+ * Usage: kiln-bench-net [--device DEVICE] [--precision fp32|tf32|bf16]
+ *                       [batch] [train-steps] [infer-steps] [spec.json]
+ * DEVICE as kiln-cli takes it (default cpu). TF32 and bf16 are asked of the
+ * CUDA backend through KILN_CUDA_TF32=1 / KILN_CUDA_BF16=1; a backend whose
+ * description does not mention bf16 does not run it, and this exits 3
+ * ("skipped") rather than time float32 under another name.
  * With KILN_BENCH_ONNX=FILE it also writes the net, as trained, as an ONNX
  * model there (what bench/engine-ort.py times in onnxruntime). */
 #include <dnnl.h>
 #include <glib.h>
 #include <omp.h>
+#include <string.h>
 
 #include "kiln-backend-cpu.h"
 #include "kiln-net.h"
@@ -58,12 +64,45 @@ main (int argc, char *argv[])
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *profile = NULL;
+  g_autofree char *device = NULL, *precision = NULL;
+  g_autofree float *logits = NULL;   /* here: the gotos below jump past later declarations */
   g_auto(GStrv) lines = NULL;
+  const GOptionEntry entries[] = {
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, "cpu, cuda, cuda:N or auto (default cpu)", "DEVICE" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, "fp32 (default), tf32 or bf16", "NAME" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("[BATCH] [TRAIN-STEPS] [INFER-STEPS] [SPEC.json]");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("kiln-bench-net: %s\n", error->message);
+      return 2;
+    }
   int batch = argc > 1 ? atoi (argv[1]) : 32;
   int train_steps = argc > 2 ? atoi (argv[2]) : 5;
   int infer_steps = argc > 3 ? atoi (argv[3]) : 10;
 
-  g_autoptr(KilnBackend) backend = kiln_backend_new ("cpu", &error);
+  if (precision == NULL)
+    precision = g_strdup ("fp32");
+  if (g_str_equal (precision, "tf32"))
+    g_setenv ("KILN_CUDA_TF32", "1", TRUE);
+  else if (g_str_equal (precision, "bf16"))
+    g_setenv ("KILN_CUDA_BF16", "1", TRUE);
+  else if (!g_str_equal (precision, "fp32"))
+    {
+      g_printerr ("kiln-bench-net: --precision is fp32, tf32 or bf16, not “%s”\n", precision);
+      return 2;
+    }
+  g_autoptr(KilnBackend) backend = kiln_backend_new (device ? device : "cpu", &error);
+  if (backend != NULL && g_str_equal (precision, "bf16") &&
+      strstr (kiln_backend_get_description (backend), "bf16") == NULL)
+    {
+      g_print ("skipped bf16: %s does not run bf16 (%s)\n", kiln_backend_get_name (backend),
+               kiln_backend_get_description (backend));
+      return 3;
+    }
+  gboolean on_cpu = backend != NULL && g_str_equal (kiln_backend_get_name (backend), "cpu");
   g_autoptr(KilnNetSpec) spec = backend == NULL ? NULL
                                 : argc > 4 ? kiln_net_spec_new_from_file (argv[4], &error)
                                 : kiln_net_spec_new_preset ("alexnet", 1000, &error);
@@ -102,7 +141,7 @@ main (int argc, char *argv[])
     goto fail;
   /* The step in its phases, to say where the time goes. */
   double phase[4] = { 0 };
-  guint64 reorders_before = kiln_backend_cpu_get_reorder_count (backend);
+  guint64 reorders_before = on_cpu ? kiln_backend_cpu_get_reorder_count (backend) : 0;
   double t = now ();
   for (int s = 0; s < train_steps; s++)
     {
@@ -126,23 +165,31 @@ main (int argc, char *argv[])
       phase[3] += t4 - t3;
     }
   double train_s = (now () - t) / train_steps;
-  double train_reorders = (double) (kiln_backend_cpu_get_reorder_count (backend) - reorders_before) / train_steps;
+  double train_reorders = on_cpu ? (double) (kiln_backend_cpu_get_reorder_count (backend) - reorders_before) / train_steps
+                                 : 0;
   profile = kiln_net_dup_profile (net);
 
   if (!kiln_net_forward (net, FALSE, &error))
     goto fail;
-  reorders_before = kiln_backend_cpu_get_reorder_count (backend);
+  reorders_before = on_cpu ? kiln_backend_cpu_get_reorder_count (backend) : 0;
+  const KilnShape *out = kiln_net_get_output_shape (net);
+  logits = g_new (float, kiln_shape_n_elements (out));
   t = now ();
   for (int s = 0; s < infer_steps; s++)
     if (!kiln_net_forward (net, FALSE, &error))
       goto fail;
+  /* A GPU runs forwards asynchronously: reading the output waits for them. */
+  kiln_net_get_output (net, logits);
   double infer_s = (now () - t) / infer_steps;
-  double infer_reorders = (double) (kiln_backend_cpu_get_reorder_count (backend) - reorders_before)
-                          / MAX (infer_steps, 1);
+  double infer_reorders = on_cpu ? (double) (kiln_backend_cpu_get_reorder_count (backend) - reorders_before)
+                                   / MAX (infer_steps, 1) : 0;
 
   double fwd_flop = 2.0 * kiln_net_spec_get_total_macs (spec) * batch;
-  int threads = kiln_backend_cpu_get_threads (backend);
+  int threads = on_cpu ? kiln_backend_cpu_get_threads (backend) : (int) g_get_num_processors ();
   const dnnl_version_t *onednn = dnnl_version ();
+  g_print ("device %s\n", kiln_backend_get_name (backend));
+  g_print ("precision %s\n", precision);
+  g_print ("backend %s\n", kiln_backend_get_description (backend));
   g_print ("isa %s\n", kiln_backend_cpu_get_isa_name ());
   g_print ("onednn %d.%d.%d\n", onednn->major, onednn->minor, onednn->patch);
   g_print ("threads %d\n", threads);
@@ -152,7 +199,8 @@ main (int argc, char *argv[])
   /* Training ≈ 3 × the forward work (forward, backward-data, backward-weights). */
   g_print ("train_gflops %.2f\n", 3 * fwd_flop / train_s / 1e9);
   g_print ("infer_gflops %.2f\n", fwd_flop / infer_s / 1e9);
-  g_print ("sgemm_peak_gflops %.2f\n", sgemm_peak (threads));
+  if (on_cpu)
+    g_print ("sgemm_peak_gflops %.2f\n", sgemm_peak (threads));
   g_print ("train_forward_s %.3f\n", phase[0] / train_steps);
   g_print ("train_loss_s %.3f\n", phase[1] / train_steps);
   g_print ("train_backward_s %.3f\n", phase[2] / train_steps);

@@ -36,7 +36,8 @@ meson test -C _build-asan --print-errorlogs --num-processes 2 --suite unit --sui
 fuzz_log=
 if command -v clang-14 >/dev/null; then
   CC=clang-14 setup _build-fuzz -Dcuda=disabled || exit 1
-  fuzzers="fuzz-safetensors fuzz-onnx fuzz-caffe fuzz-netspec fuzz-url-list fuzz-image fuzz-labels"
+  fuzzers="fuzz-safetensors fuzz-onnx fuzz-caffe fuzz-netspec fuzz-url-list fuzz-image fuzz-labels
+           fuzz-classes fuzz-idx fuzz-prototxt fuzz-api-template fuzz-file-name fuzz-http-response"
   ninja -C _build-fuzz $(for f in $fuzzers; do echo tests/fuzz/$f; done) || exit 1
   meson test -C _build-fuzz --no-rebuild --print-errorlogs $fuzzers
   fuzz_log=_build-fuzz/meson-logs/testlog.json

@@ -288,3 +288,36 @@ kiln_test_copy_image_fixture (const char *name, const char *dst)
   g_file_set_contents (dst, bytes, length, &error);
   g_assert_no_error (error);
 }
+
+void
+kiln_test_assert_not_world_writable (const char *path)
+{
+  GStatBuf st;
+
+  g_assert_cmpint (g_lstat (path, &st), ==, 0);
+  if (S_ISLNK (st.st_mode))
+    return;
+  if (st.st_mode & S_IWOTH)
+    g_error ("%s is world-writable (mode %o)", path, (unsigned) (st.st_mode & 07777));
+  if (S_ISDIR (st.st_mode))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+      while (dir && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          kiln_test_assert_not_world_writable (child);
+        }
+    }
+}
+
+JsonNode *
+kiln_test_read_json (const char *path)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_parser_load_from_file (parser, path, &error);
+  g_assert_no_error (error);
+  return json_node_copy (json_parser_get_root (parser));
+}

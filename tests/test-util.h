@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "kiln-netspec.h"
 #include "kiln-project.h"
@@ -10,6 +11,9 @@ G_BEGIN_DECLS
 
 /* Deletes @path and everything below it (symbolic links are not followed). */
 void kiln_test_remove_tree          (const char *path);
+/* Fails naming the first file or folder under @path (itself included)
+ * whose mode lets anyone write it; symbolic links are not followed. */
+void kiln_test_assert_not_world_writable (const char *path);
 /* Points HOME and the XDG_*_HOME folders at a fresh temporary folder, so a
  * test never touches the user's own. Not G_TEST_OPTION_ISOLATE_DIRS: that
  * also empties XDG_DATA_DIRS, hiding the MIME database GdkPixbuf needs to
@@ -34,6 +38,9 @@ void kiln_test_put_be32             (GByteArray *array,
 void kiln_test_write_gz             (const char   *path,
                                      const guint8 *data,
                                      gsize         length);
+
+/* The JSON document in @path (asserting it parses), a copy the caller frees. */
+JsonNode *kiln_test_read_json          (const char *path);
 
 /* Runs $KILN_CLI with @args (NULL-terminated) and no display; returns the
  * wait status and the captured output. */

@@ -15,7 +15,8 @@ kiln_cli_classify (int argc, char **argv)
   const GOptionEntry entries[] = {
     { "top", 'k', 0, G_OPTION_ARG_INT, &top, N_("How many classes to show (default 5)"), N_("K") },
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, N_("Use this checkpoint (default: the run's best)"), N_("FILE") },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, cuda or auto (default)"), N_("NAME") },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, cuda, cuda:N or auto (default: $KILN_DEVICE, else the Preferences' device, else auto)"), N_("DEVICE") },
+    { "backend", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &backend, N_("Same as --device"), N_("DEVICE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print JSON"), NULL },
     { NULL }
   };

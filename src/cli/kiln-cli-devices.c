@@ -23,6 +23,13 @@ kiln_cli_devices (int argc, char **argv)
     return 2;
 
   int n_cuda = kiln_backend_module_probe_cuda (&description, &error);
+  /* What a run that names no device would use, and why. */
+  const char *source = NULL;
+  g_autofree char *fallback = kiln_run_device_get_default (&source);
+  g_autoptr(GError) choice_error = NULL;
+  g_autoptr(KilnBackend) chosen = kiln_backend_new (fallback, &choice_error);
+  guint64 total = 0, free_bytes = 0;
+  gboolean has_memory = chosen && kiln_backend_get_memory (chosen, &total, &free_bytes);
 
   if (as_json)
     {
@@ -34,6 +41,20 @@ kiln_cli_devices (int argc, char **argv)
       json_builder_add_int_value (builder, n_cuda);
       json_builder_set_member_name (builder, "cuda_status");
       json_builder_add_string_value (builder, n_cuda > 0 ? description : error->message);
+      json_builder_set_member_name (builder, "default_device");
+      json_builder_add_string_value (builder, chosen ? kiln_backend_get_name (chosen) : NULL);
+      json_builder_set_member_name (builder, "default_from");
+      json_builder_add_string_value (builder, source);
+      json_builder_set_member_name (builder, "reason");
+      json_builder_add_string_value (builder, chosen ? kiln_backend_get_choice_reason (chosen)
+                                                     : choice_error->message);
+      if (has_memory)
+        {
+          json_builder_set_member_name (builder, "memory_total");
+          json_builder_add_int_value (builder, (gint64) total);
+          json_builder_set_member_name (builder, "memory_free");
+          json_builder_add_int_value (builder, (gint64) free_bytes);
+        }
       json_builder_end_object (builder);
       kiln_cli_print_json (builder);
       return 0;
@@ -44,5 +65,18 @@ kiln_cli_devices (int argc, char **argv)
     g_print ("cuda: %s", description);
   else
     g_print (_("cuda: unavailable: %s\n"), error->message);
+  if (chosen == NULL)
+    {
+      g_print (_("default device (%s): %s\n"), source, choice_error->message);
+      return 1;
+    }
+  g_print (_("default device (%s): %s — %s\n"), source, kiln_backend_get_name (chosen),
+           kiln_backend_get_choice_reason (chosen));
+  if (has_memory)
+    {
+      g_autofree char *f = g_format_size_full (free_bytes, G_FORMAT_SIZE_IEC_UNITS);
+      g_autofree char *t = g_format_size_full (total, G_FORMAT_SIZE_IEC_UNITS);
+      g_print (_("memory on %s: %s free of %s\n"), kiln_backend_get_name (chosen), f, t);
+    }
   return 0;
 }

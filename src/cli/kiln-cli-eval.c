@@ -80,7 +80,8 @@ kiln_cli_eval (int argc, char **argv)
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, N_("Use this checkpoint (default: the run's best)"), N_("FILE") },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, N_("Images per forward pass (default 32)"), N_("N") },
     { "list", 0, 0, G_OPTION_ARG_INT, &list, N_("How many review candidates to list (default 10)"), N_("N") },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, cuda or auto (default)"), N_("NAME") },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, cuda, cuda:N or auto (default: $KILN_DEVICE, else the Preferences' device, else auto)"), N_("DEVICE") },
+    { "backend", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &backend, N_("Same as --device"), N_("DEVICE") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print JSON"), NULL },
     { NULL }
   };

@@ -98,8 +98,9 @@ kiln_cli_export_onnx (int argc, char **argv)
       kiln_cli_print_json (builder);
       return 0;
     }
-  g_print (_("Wrote %s (ONNX opset %d, %u layers, %" G_GINT64_FORMAT " parameters; input “%s”, output “%s”)\n"),
-           out, KILN_ONNX_EXPORT_OPSET, kiln_net_spec_get_n_layers (spec), kiln_net_spec_get_total_params (spec),
+  g_print (_("Wrote %s (ONNX opset %d, %u layers, %lld parameters; input “%s”, output “%s”)\n"),
+           out, KILN_ONNX_EXPORT_OPSET, kiln_net_spec_get_n_layers (spec),
+           (long long) kiln_net_spec_get_total_params (spec),
            input_name, output_name);
   return 0;
 }

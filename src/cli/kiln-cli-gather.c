@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
@@ -108,8 +110,8 @@ print_summary (const KilnGatherProgress *p)
 {
   g_autofree char *bytes = g_format_size (p->bytes);
 
-  g_print (_("kept %" G_GUINT64_FORMAT ", rejected %" G_GUINT64_FORMAT ", failed %" G_GUINT64_FORMAT
-             ", already done %" G_GUINT64_FORMAT ", over the limit %" G_GUINT64_FORMAT
+  g_print (_("kept %" PRIu64 ", rejected %" PRIu64 ", failed %" PRIu64
+             ", already done %" PRIu64 ", over the limit %" PRIu64
              "; %s in %.1f s (%.1f files/s)\n"),
            p->n_kept, p->n_rejected, p->n_failed, p->n_skipped, p->n_over_limit,
            bytes, p->elapsed_s, p->files_per_s);

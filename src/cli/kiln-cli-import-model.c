@@ -112,8 +112,8 @@ kiln_cli_import_model (int argc, char **argv)
       kiln_cli_print_json (builder);
       return 0;
     }
-  g_print (_("%s: %u layers, %" G_GINT64_FORMAT " parameters, input %d×%d×%d\n"), model,
-           kiln_net_spec_get_n_layers (spec), kiln_net_spec_get_total_params (spec), c, h, w);
+  g_print (_("%s: %u layers, %lld parameters, input %d×%d×%d\n"), model,
+           kiln_net_spec_get_n_layers (spec), (long long) kiln_net_spec_get_total_params (spec), c, h, w);
   if (dropped)
     g_print (_("Dropped the final Softmax %s: training adds its own loss.\n"), dropped);
   if (replaced)

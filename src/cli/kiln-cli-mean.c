@@ -55,12 +55,8 @@ kiln_cli_mean (int argc, char **argv)
       project = kiln_project_open (project_dir, &error);
       if (project == NULL)
         return kiln_cli_fail ("mean", error);
-      /* By default the images training uses: the current split's train
-       * subset (all kept images when the project has no split yet). */
-      if (split == NULL)
-        split = kiln_project_get_current_split (project, &error);
-      if (error == NULL)
-        set = kiln_project_get_label_set (project, split, subset ? subset : "train", NULL, &error);
+      /* By default the images training uses, as the window picks them. */
+      set = kiln_dataset_mean_images (project, split, subset, &error);
       base = kiln_project_get_path (project);
     }
   else if (label_file != NULL)
@@ -77,13 +73,11 @@ kiln_cli_mean (int argc, char **argv)
     }
   if (set == NULL)
     return kiln_cli_fail ("mean", error);
-  if (output == NULL)
-    {
-      g_autofree char *folder = g_strdup_printf ("mean-%dx%d-%s-%s", spec.width, spec.height,
-                                                 spec.channels == 1 ? "gray" : "rgb",
-                                                 kiln_resize_mode_to_string (spec.mode));
-      output = project ? g_build_filename (base, "cache", folder, NULL) : g_strdup (folder);
-    }
+  if (output == NULL && project != NULL)
+    output = kiln_dataset_mean_folder (project, &spec);
+  else if (output == NULL)
+    output = g_strdup_printf ("mean-%dx%d-%s-%s", spec.width, spec.height,
+                              spec.channels == 1 ? "gray" : "rgb", kiln_resize_mode_to_string (spec.mode));
 
   kiln_cli_progress_init (&progress, _("mean image"));
   mean = kiln_dataset_compute_mean (base, set, &spec, threads > 0 ? (guint) threads : 0,

@@ -103,8 +103,8 @@ kiln_cli_runs (int argc, char **argv)
       if (info->problem != NULL)
         g_print ("%s  %s  %s: %s\n", info->id, when, state_of (info), info->problem);
       else
-        g_print (_("%s  %s  %s at iteration %" G_GINT64_FORMAT " of %d epochs · best val %s · split %s\n"),
-                 info->id, when, state_of (info), info->summary.iteration, info->epochs, best,
+        g_print (_("%s  %s  %s at iteration %lld of %d epochs · best val %s · split %s\n"),
+                 info->id, when, state_of (info), (long long) info->summary.iteration, info->epochs, best,
                  info->split ? info->split : "–");
     }
   return 0;

@@ -27,7 +27,7 @@ parse_three (const char *text,
 int
 kiln_cli_split (int argc, char **argv)
 {
-  gboolean as_json = FALSE;
+  gboolean as_json = FALSE, no_stratify = FALSE;
   g_autofree char *project_dir = NULL;
   g_autofree char *name = NULL;
   g_autofree char *shares = NULL;
@@ -44,6 +44,8 @@ kiln_cli_split (int argc, char **argv)
     { "min", 0, 0, G_OPTION_ARG_INT, &min_per_class, N_("Leave out classes with fewer images"), N_("N") },
     { "max", 0, 0, G_OPTION_ARG_INT, &max_per_class, N_("Use at most this many images per class"), N_("N") },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, N_("Random seed; the same seed gives the same split"), N_("N") },
+    { "no-stratify", 0, 0, G_OPTION_ARG_NONE, &no_stratify,
+      N_("Shuffle all classes as one pool instead of splitting class by class"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print a JSON summary"), NULL },
     { NULL }
   };
@@ -87,6 +89,7 @@ kiln_cli_split (int argc, char **argv)
   spec.min_per_class = MAX (min_per_class, 0);
   spec.max_per_class = MAX (max_per_class, 0);
   spec.seed = (guint64) seed;
+  spec.unstratified = no_stratify;
 
   project = kiln_project_open (project_dir, &error);
   if (project == NULL
@@ -111,13 +114,28 @@ kiln_cli_split (int argc, char **argv)
       json_builder_add_int_value (builder, summary.n_groups);
       json_builder_set_member_name (builder, "moved_to_keep_groups_whole");
       json_builder_add_int_value (builder, summary.n_moved);
+      /* The groups themselves, as the window's Dataset page lists them. */
+      g_autoptr(GPtrArray) groups = kiln_dataset_near_duplicate_groups (project, spec.near_distance, &error);
+      if (groups == NULL)
+        return kiln_cli_fail ("split", error);
+      json_builder_set_member_name (builder, "groups");
+      json_builder_begin_array (builder);
+      for (guint g = 0; g < groups->len; g++)
+        {
+          const char *const *paths = groups->pdata[g];
+          json_builder_begin_array (builder);
+          for (guint i = 0; paths[i] != NULL; i++)
+            json_builder_add_string_value (builder, paths[i]);
+          json_builder_end_array (builder);
+        }
+      json_builder_end_array (builder);
       json_builder_end_object (builder);
       kiln_cli_print_json (builder);
       return 0;
     }
-  g_print (_("train %u, val %u, test %u, unused %u (seed %" G_GINT64_FORMAT ")\n"),
+  g_print (_("train %u, val %u, test %u, unused %u (seed %lld)\n"),
            summary.counts[KILN_SUBSET_TRAIN], summary.counts[KILN_SUBSET_VAL], summary.counts[KILN_SUBSET_TEST],
-           summary.counts[KILN_SUBSET_UNUSED], seed);
+           summary.counts[KILN_SUBSET_UNUSED], (long long) seed);
   g_print (_("%u near-duplicate groups kept whole, each in one subset (%u images moved to their group's subset)\n"),
            summary.n_groups, summary.n_moved);
   return 0;

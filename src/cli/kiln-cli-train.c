@@ -37,8 +37,8 @@ on_validated (KilnTrainer *trainer, gint64 iteration, double loss, double accura
   if (ui->json)
     return;
   kiln_cli_status_done ();
-  g_print (_("validation at iteration %" G_GINT64_FORMAT ": loss %.4f, accuracy %.4f, top-5 %.4f\n"),
-           iteration, loss, accuracy, top5);
+  g_print (_("validation at iteration %lld: loss %.4f, accuracy %.4f, top-5 %.4f\n"),
+           (long long) iteration, loss, accuracy, top5);
 }
 
 static void
@@ -101,6 +101,26 @@ print_summary_json (KilnTrainer *trainer, int state)
   g_print ("%s\n", text);
 }
 
+/* --dry-run: the device the run would use, and whether and how it fits. */
+static int
+print_plan (KilnNetSpec *spec, const KilnTrainerOptions *options, const char *device)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reason = NULL;
+  KilnNetMemory memory;
+  g_autofree char *name = kiln_run_device_check (device ? device : options->device, spec, options, &memory,
+                                                 &reason, &error);
+
+  if (name == NULL)
+    return kiln_cli_fail ("train", error);
+  g_autofree char *text = kiln_net_memory_format (&memory);
+  g_print (_("device: %s (%s)\n"), name, reason);
+  g_print (_("memory: %s at batch %d with %s needs %s\n"), kiln_net_spec_get_name (spec), options->batch_size,
+           options->optimizer == KILN_OPTIMIZER_ADAM ? "Adam" : "SGD", text);
+  g_print ("%s", _("dry run: nothing was written\n"));
+  return 0;
+}
+
 /* Starts @trainer, follows it to its end and says how it ended. */
 static int
 run_trainer (KilnTrainer *trainer, gboolean fresh, gboolean as_json)
@@ -140,11 +160,11 @@ run_trainer (KilnTrainer *trainer, gboolean fresh, gboolean as_json)
       KilnTrainerStatus s;
       kiln_trainer_get_status (trainer, &s);
       if (ui.final_state == KILN_TRAINER_FINISHED)
-        g_print (_("finished: %" G_GINT64_FORMAT " iterations, loss %.4f, best validation accuracy %.4f\n"),
-                 s.iteration, s.loss, s.best_val_accuracy);
+        g_print (_("finished: %lld iterations, loss %.4f, best validation accuracy %.4f\n"),
+                 (long long) s.iteration, s.loss, s.best_val_accuracy);
       else if (ui.final_state == KILN_TRAINER_STOPPED)
-        g_print (_("stopped at iteration %" G_GINT64_FORMAT "; resume with: kiln-cli train --resume %s\n"),
-                 s.iteration, kiln_run_get_dir (kiln_trainer_get_run (trainer)));
+        g_print (_("stopped at iteration %lld; resume with: kiln-cli train --resume %s\n"),
+                 (long long) s.iteration, kiln_run_get_dir (kiln_trainer_get_run (trainer)));
     }
   if (ui.final_state == KILN_TRAINER_FAILED)
     {
@@ -158,16 +178,17 @@ int
 kiln_cli_train (int argc, char **argv)
 {
   g_autofree char *project = NULL, *preset = NULL, *spec_file = NULL, *input = NULL, *resume = NULL;
-  g_autofree char *optimizer = NULL, *schedule = NULL, *backend = NULL, *run_id = NULL, *weights = NULL;
-  g_autofree char *resize = NULL, *cache_size = NULL, *freeze = NULL, *split = NULL;
+  g_autofree char *optimizer = NULL, *schedule = NULL, *device = NULL, *run_id = NULL, *weights = NULL;
+  g_autofree char *resize = NULL, *cache_size = NULL, *freeze = NULL, *split = NULL, *again = NULL;
   int epochs = 0, batch = 0, checkpoint_every = -1, keep = 0, warmup = -1, max_per_class = 0;
   double lr = 0, momentum = -1, weight_decay = -1, gamma = 0, val_fraction = -1;
   gint64 seed = -1;
   gboolean no_mirror = FALSE, random_crop = FALSE, as_json = FALSE, no_feature_cache = FALSE;
-  gboolean recompute_mean = FALSE;
+  gboolean recompute_mean = FALSE, dry_run = FALSE;
   const GOptionEntry entries[] = {
     { "project", 'p', 0, G_OPTION_ARG_FILENAME, &project, N_("Project folder (with images/<class>/…)"), N_("DIR") },
     { "resume", 0, 0, G_OPTION_ARG_FILENAME, &resume, N_("Continue the run in DIR from its newest checkpoint"), N_("DIR") },
+    { "again", 0, 0, G_OPTION_ARG_FILENAME, &again, N_("Train a new run with the choices of the run in DIR (--epochs, --device and --run-id may differ)"), N_("DIR") },
     { "preset", 0, 0, G_OPTION_ARG_STRING, &preset, N_("Network preset (lenet, fashion-bn, alexnet, caffenet, vgg16, resnet18, squeezenet1_1)"), N_("NAME") },
     { "spec", 0, 0, G_OPTION_ARG_FILENAME, &spec_file, N_("Network spec (JSON from kiln-cli calc --save)"), N_("FILE") },
     { "input", 0, 0, G_OPTION_ARG_STRING, &input, N_("Network input size"), N_("CxHxW") },
@@ -194,7 +215,10 @@ kiln_cli_train (int argc, char **argv)
     { "no-mirror", 0, 0, G_OPTION_ARG_NONE, &no_mirror, N_("No random left-right flips"), NULL },
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &checkpoint_every, N_("Also checkpoint every N iterations"), N_("N") },
     { "keep", 0, 0, G_OPTION_ARG_INT, &keep, N_("Checkpoints to keep besides the best (default 3)"), N_("N") },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu, cuda or auto (default)"), N_("NAME") },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("cpu, cuda, cuda:N or auto (default: $KILN_DEVICE, else the Preferences' device, else auto); a resumed run may change it"), N_("DEVICE") },
+    /* The name before devices had numbers; kept so scripts keep working. */
+    { "backend", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &device, N_("Same as --device"), N_("DEVICE") },
+    { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, N_("Say which device the run would use and the memory it needs, then stop"), NULL },
     { "run-id", 0, 0, G_OPTION_ARG_STRING, &run_id, N_("Name of the run folder (default: the time)"), N_("ID") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print a JSON summary at the end"), NULL },
     { NULL }
@@ -207,6 +231,42 @@ kiln_cli_train (int argc, char **argv)
   if (!kiln_cli_parse ("train", NULL, _("Train or fine-tune a classifier on a project's class folders."),
                        entries, &argc, &argv))
     return 2;
+  if (again != NULL)
+    {
+      const char *fixed[] = {
+        project ? "--project" : NULL, resume ? "--resume" : NULL, preset ? "--preset" : NULL,
+        spec_file ? "--spec" : NULL, input ? "--input" : NULL, optimizer ? "--optimizer" : NULL,
+        schedule ? "--schedule" : NULL, weights ? "--weights" : NULL, resize ? "--resize" : NULL,
+        cache_size ? "--cache-size" : NULL, freeze ? "--freeze-up-to" : NULL, split ? "--split" : NULL,
+        batch > 0 ? "--batch" : NULL, lr > 0 ? "--lr" : NULL, seed >= 0 ? "--seed" : NULL,
+        no_mirror ? "--no-mirror" : NULL, random_crop ? "--random-crop" : NULL,
+      };
+      for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+        if (fixed[i] != NULL)
+          {
+            g_printerr (_("kiln-cli train: --again takes the run's own choices; %s cannot be given with it\n"),
+                        fixed[i]);
+            return 2;
+          }
+      g_auto(KilnRunRecipe) recipe;
+      kiln_run_recipe_init (&recipe);
+      g_autofree char *run_dir = g_canonicalize_filename (again, NULL);
+      if (!kiln_run_recipe_load_from_run (&recipe, run_dir, &error))
+        return kiln_cli_fail ("train", error);
+      /* PROJECT/runs/ID */
+      g_autofree char *runs = g_path_get_dirname (run_dir);
+      g_autofree char *project_dir = g_path_get_dirname (runs);
+      if (epochs > 0)
+        recipe.epochs = epochs;
+      if (device != NULL)
+        {
+          g_free (recipe.device);
+          recipe.device = g_steal_pointer (&device);
+        }
+      g_free (recipe.run_id);
+      recipe.run_id = g_steal_pointer (&run_id);
+      return kiln_cli_train_recipe (&recipe, project_dir, as_json);
+    }
   if (!as_json)
     kiln_cli_show_progress (progress, _("decoding images"));
 
@@ -216,7 +276,7 @@ kiln_cli_train (int argc, char **argv)
       const char *fixed[] = {
         project ? "--project" : NULL, preset ? "--preset" : NULL, spec_file ? "--spec" : NULL,
         input ? "--input" : NULL, optimizer ? "--optimizer" : NULL, schedule ? "--schedule" : NULL,
-        backend ? "--backend" : NULL, run_id ? "--run-id" : NULL, weights ? "--weights" : NULL,
+        run_id ? "--run-id" : NULL, weights ? "--weights" : NULL,
         resize ? "--resize" : NULL, cache_size ? "--cache-size" : NULL, freeze ? "--freeze-up-to" : NULL,
         split ? "--split" : NULL, batch > 0 ? "--batch" : NULL, lr > 0 ? "--lr" : NULL,
         momentum >= 0 ? "--momentum" : NULL, weight_decay >= 0 ? "--weight-decay" : NULL,
@@ -233,6 +293,17 @@ kiln_cli_train (int argc, char **argv)
                           "started with (only --epochs can grow). Start a new run to change it\n"), fixed[i]);
             return 2;
           }
+      if (dry_run)
+        {
+          g_autoptr(JsonObject) config = kiln_training_read_config (resume, &error);
+          g_autoptr(KilnNetSpec) spec = NULL;
+          KilnTrainerOptions options;
+          if (config == NULL || !kiln_training_config_get_net (config, &spec, &options, &error))
+            return kiln_cli_fail ("train", error);
+          int status = print_plan (spec, &options, device);
+          kiln_trainer_options_clear (&options);
+          return status;
+        }
       gboolean extended = FALSE;
       if (epochs > 0 && !kiln_training_extend_epochs (resume, epochs, &extended, &error))
         return kiln_cli_fail ("train", error);
@@ -254,13 +325,13 @@ kiln_cli_train (int argc, char **argv)
               kiln_cli_print_json (builder);
             }
           else
-            g_print (_("%s already finished (iteration %" G_GINT64_FORMAT "); train it longer with "
-                       "--resume %s --epochs N\n"), resume, summary.iteration, resume);
+            g_print (_("%s already finished (iteration %lld); train it longer with "
+                       "--resume %s --epochs N\n"), resume, (long long) summary.iteration, resume);
           return 0;
         }
       if (extended && !as_json)
         g_print (_("%s now trains to %d epochs\n"), resume, epochs);
-      kiln_training_prepare_resume_async (resume, progress, NULL, kiln_cli_keep_result, &prepared);
+      kiln_training_prepare_resume_on_async (resume, device, progress, NULL, kiln_cli_keep_result, &prepared);
     }
   else
     {
@@ -300,7 +371,7 @@ kiln_cli_train (int argc, char **argv)
       recipe.random_crop = random_crop;
       recipe.checkpoint_every = checkpoint_every;
       recipe.keep = keep;
-      recipe.backend = g_steal_pointer (&backend);
+      recipe.device = g_steal_pointer (&device);
       recipe.split = g_steal_pointer (&split);
       recipe.val_fraction = val_fraction;
       recipe.max_per_class = max_per_class;
@@ -311,6 +382,18 @@ kiln_cli_train (int argc, char **argv)
         {
           g_printerr ("kiln-cli train: %s\n", error->message);
           return 2;
+        }
+      if (dry_run)
+        {
+          g_autoptr(KilnNetSpec) spec = NULL;
+          KilnTrainerOptions options;
+          KilnTrainingSetup setup;
+          kiln_cli_status_done ();
+          if (!kiln_run_recipe_build (&recipe, project, &spec, &options, &setup, NULL, &error))
+            return kiln_cli_fail ("train", error);
+          int status = print_plan (spec, &options, NULL);
+          kiln_trainer_options_clear (&options);
+          return status;
         }
       kiln_run_recipe_prepare_async (&recipe, project, progress, NULL, kiln_cli_keep_result, &prepared);
     }

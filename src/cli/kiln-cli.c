@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "kiln-i18n.h"
 #include "kiln-json-text.h"
 #include "kiln-cli.h"
 #include "kiln-core.h"
@@ -18,6 +19,7 @@ typedef struct {
 static const KilnCliCommand commands[] = {
   { "cache", kiln_cli_cache, N_("Decode a project's images once to the training size") },
   { "calc", kiln_cli_calc, N_("Show layer sizes, parameters and costs of a network") },
+  { "classes", kiln_cli_classes, N_("List, rename, merge, drop or restore a project's classes") },
   { "classify", kiln_cli_classify, N_("Classify images with a trained run") },
   { "demo", kiln_cli_demo, N_("Import the Fashion-MNIST demo project and train it end to end") },
   { "devices", kiln_cli_devices, N_("List the compute backends and devices that answer") },
@@ -35,6 +37,7 @@ static const KilnCliCommand commands[] = {
   { "restore", kiln_cli_restore, N_("Move discarded images back into the project") },
   { "runs", kiln_cli_runs, N_("List a project's training runs, newest first") },
   { "split", kiln_cli_split, N_("Split a project into train, validation and test sets") },
+  { "suspects", kiln_cli_suspects, N_("Find training images that are probably mislabelled") },
   { "train", kiln_cli_train, N_("Train or fine-tune a classifier, or resume a run") },
 };
 
@@ -189,13 +192,16 @@ kiln_cli_progress_update (guint64  done,
     return;
   progress->last = now;
   progress->shown = TRUE;
+  /* The carriage return stays out of the translated text. */
+  fputc ('\r', stderr);
   if (rate > 0 && done < total)
-    fprintf (stderr, _("\r%s: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (%.0f%%), %.0f/s, %.0f s left   "),
-             progress->what, done, total, total ? 100.0 * done / total : 100.0, rate,
-             (total - done) / rate);
+    fprintf (stderr, _("%s: %llu/%llu (%.0f%%), %.0f/s, %.0f s left   "),
+             progress->what, (unsigned long long) done, (unsigned long long) total,
+             total ? 100.0 * done / total : 100.0, rate, (total - done) / rate);
   else
-    fprintf (stderr, _("\r%s: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (%.0f%%)   "),
-             progress->what, done, total, total ? 100.0 * done / total : 100.0);
+    fprintf (stderr, _("%s: %llu/%llu (%.0f%%)   "),
+             progress->what, (unsigned long long) done, (unsigned long long) total,
+             total ? 100.0 * done / total : 100.0);
   fflush (stderr);
 }
 
@@ -298,10 +304,7 @@ main (int argc, char *argv[])
       g_setenv ("GOMP_SPINCOUNT", "20000", TRUE);
       execv ("/proc/self/exe", argv); /* no /proc: carry on with the default */
     }
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  kiln_i18n_init ();
 
   if (argc < 2)
     {

@@ -121,8 +121,10 @@ int kiln_cli_mean       (int argc, char **argv);
 int kiln_cli_new        (int argc, char **argv);
 int kiln_cli_placeholder (int argc, char **argv);
 int kiln_cli_restore    (int argc, char **argv);
+int kiln_cli_classes    (int argc, char **argv);
 int kiln_cli_runs       (int argc, char **argv);
 int kiln_cli_split      (int argc, char **argv);
+int kiln_cli_suspects   (int argc, char **argv);
 int kiln_cli_train      (int argc, char **argv);
 
 G_END_DECLS

@@ -3,7 +3,11 @@
 #include <glib/gi18n.h>
 
 #include "kiln-application.h"
+#include "kiln-backend-cpu.h"
+#include "kiln-core.h"
 #include "kiln-demo.h"
+#include "kiln-parallel.h"
+#include "kiln-preferences-window.h"
 #include "kiln-project.h"
 #include "kiln-version.h"
 #include "kiln-window.h"
@@ -98,6 +102,27 @@ kiln_application_handle_local_options (GApplication *app, GVariantDict *options)
   return -1;
 }
 
+void
+kiln_application_apply_preferences (GSettings *settings)
+{
+  g_autofree char *device = g_settings_get_string (settings, "device");
+  g_autofree char *cache = g_settings_get_string (settings, "cache-location");
+
+  kiln_backend_set_default_device (device);
+  kiln_backend_cpu_set_default_threads (g_settings_get_int (settings, "threads"));
+  kiln_cache_policy_set (cache, (guint64) g_settings_get_uint (settings, "cache-size-limit") * 1024 * 1024);
+  kiln_gather_set_request_defaults (g_settings_get_uint (settings, "download-parallel"),
+                                    g_settings_get_uint (settings, "connect-timeout") * 1000,
+                                    g_settings_get_uint (settings, "download-timeout") * 1000);
+}
+
+/* Any key: the core takes them all again (a handful of assignments). */
+static void
+settings_changed_cb (GSettings *settings, const char *key, gpointer user_data)
+{
+  kiln_application_apply_preferences (settings);
+}
+
 static void
 kiln_application_startup (GApplication *app)
 {
@@ -108,17 +133,25 @@ kiln_application_startup (GApplication *app)
   static const char *close_accels[] = { "<Control>w", NULL };
   static const char *find_accels[] = { "<Control>f", NULL };
   static const char *new_run_accels[] = { "<Control><Shift>n", NULL };
+  static const char *preferences_accels[] = { "<Control>comma", NULL };
   static const struct { const char *name, *accel; } pages[] = {
-    { "gather", "<Alt>1" }, { "curate", "<Alt>2" }, { "train", "<Alt>3" },
-    { "network", "<Alt>4" }, { "classify", "<Alt>5" },
+    { "gather", "<Alt>1" }, { "curate", "<Alt>2" }, { "dataset", "<Alt>3" },
+    { "train", "<Alt>4" }, { "network", "<Alt>5" }, { "classify", "<Alt>6" },
   };
 
   G_APPLICATION_CLASS (kiln_application_parent_class)->startup (app);
+  /* Inspection, thumbnails and the like may use every core; the window's
+   * own thread must still get one to draw. */
+  kiln_parallel_set_worker_nice (5);
 
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
   g_autoptr(GSettingsSchema) schema = source ? g_settings_schema_source_lookup (source, APP_ID, TRUE) : NULL;
   if (schema != NULL)
-    self->settings = g_settings_new (APP_ID);
+    {
+      self->settings = g_settings_new (APP_ID);
+      kiln_application_apply_preferences (self->settings);
+      g_signal_connect (self->settings, "changed", G_CALLBACK (settings_changed_cb), NULL);
+    }
   else
     g_message ("GSettings schema %s is not installed; window size and preferences will not be kept", APP_ID);
 
@@ -128,6 +161,7 @@ kiln_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "window.close", close_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.find-synset", find_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.new-run", new_run_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.preferences", preferences_accels);
   for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
     {
       const char *accels[] = { pages[i].accel, NULL };
@@ -136,10 +170,16 @@ kiln_application_startup (GApplication *app)
     }
 }
 
+/* Closing each window, rather than g_application_quit(), lets a window
+ * save its size and stop its runs; the application ends with the last. */
 static void
 quit_activated (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
-  g_application_quit (G_APPLICATION (user_data));
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (user_data)));
+
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_close (GTK_WINDOW (l->data));
+  g_list_free (windows);
 }
 
 static void
@@ -159,8 +199,19 @@ about_activated (GSimpleAction *action, GVariant *parameter, gpointer user_data)
                          NULL);
 }
 
+static void
+preferences_activated (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  KilnApplication *self = KILN_APPLICATION (user_data);
+  GtkWidget *window = kiln_preferences_window_new (gtk_application_get_active_window (GTK_APPLICATION (self)),
+                                                   self->settings);
+  gtk_window_set_application (GTK_WINDOW (window), GTK_APPLICATION (self));
+  gtk_window_present (GTK_WINDOW (window));
+}
+
 static const GActionEntry app_actions[] = {
   { .name = "quit", .activate = quit_activated },
+  { .name = "preferences", .activate = preferences_activated },
   { .name = "about", .activate = about_activated },
 };
 

@@ -34,6 +34,22 @@ typedef struct {
   double left, top, width, height; /* plot area, pixels */
 } Frame;
 
+/* Earlier runs drawn dimmed under the chart's own: the same series, read
+ * from another model. */
+typedef struct {
+  char *label;
+  GListModel *model;
+  GArray *series;          /* Series, as the chart's */
+} Overlay;
+
+/* Charts whose x axes line up: one x range, zoomed together, and one
+ * plot margin (the widest tick labels of them all). */
+typedef struct {
+  int ref;
+  GPtrArray *charts;       /* KilnChart, not owned */
+  double zoom_x0, zoom_x1; /* NaN: the whole run */
+} Link;
+
 /* What one drawing needs besides the data. */
 typedef struct {
   GdkRGBA fg;
@@ -52,6 +68,11 @@ struct _KilnChart
   guint n_read;            /* model items added to the series */
   double range_min, range_max;
   double smoothing;
+  GPtrArray *overlays;     /* Overlay */
+  Link *link;              /* shared by linked charts; a chart alone has its own */
+  double margin;           /* its tick labels' width, last drawn */
+  guint margin_idle;       /* tells the linked charts it changed */
+  double drag_from, drag_to; /* pointer x of a zoom being dragged, or -1 */
   Frame frame;             /* of the last drawing, for the pointer */
   double hover_x;          /* pointer x, or -1 */
   double hover_at;         /* the iteration hovered */
@@ -64,6 +85,7 @@ enum { PROP_0, PROP_TITLE, N_PROPS };
 static GParamSpec *properties[N_PROPS];
 
 static void update_hover (KilnChart *self);
+static gboolean data_ranges (KilnChart *self, Frame *f);
 
 /* libadwaita's palette: blue, orange, green, purple (3 on light, 2 on dark). */
 static const GdkRGBA light_palette[] = {
@@ -116,31 +138,73 @@ series_add (KilnChart *self, Series *s, const KilnRunMetrics *row)
 }
 
 static void
-read_items (KilnChart *self, guint from)
+read_model (KilnChart *self, GListModel *model, GArray *series, guint from)
 {
-  guint n = self->model ? g_list_model_get_n_items (self->model) : 0;
+  guint n = model ? g_list_model_get_n_items (model) : 0;
 
   for (guint i = from; i < n; i++)
     {
-      g_autoptr(KilnMetricPoint) item = g_list_model_get_item (self->model, i);
-      for (guint s = 0; s < self->series->len; s++)
-        series_add (self, &g_array_index (self->series, Series, s), kiln_metric_point_get_row (item));
+      g_autoptr(KilnMetricPoint) item = g_list_model_get_item (model, i);
+      for (guint s = 0; s < series->len; s++)
+        series_add (self, &g_array_index (series, Series, s), kiln_metric_point_get_row (item));
     }
-  self->n_read = n;
+}
+
+static void
+read_items (KilnChart *self, guint from)
+{
+  read_model (self, self->model, self->series, from);
+  self->n_read = self->model ? g_list_model_get_n_items (self->model) : 0;
+}
+
+static void
+clear_series (GArray *series)
+{
+  for (guint s = 0; s < series->len; s++)
+    {
+      Series *one = &g_array_index (series, Series, s);
+      g_array_set_size (one->points, 0);
+      one->ema = 0;
+      one->n_averaged = 0;
+    }
+}
+
+/* An overlay's series: the chart's, empty. */
+static GArray *
+copy_series_kinds (KilnChart *self)
+{
+  GArray *copy = g_array_new (FALSE, TRUE, sizeof (Series));
+
+  g_array_set_clear_func (copy, series_clear);
+  for (guint s = 0; s < self->series->len; s++)
+    {
+      Series *from = &g_array_index (self->series, Series, s);
+      Series one = { g_strdup (from->label), from->phase, from->field, from->style,
+                     g_array_new (FALSE, FALSE, sizeof (Point)) };
+      g_array_append_val (copy, one);
+    }
+  return copy;
+}
+
+static void
+reread_overlay (KilnChart *self, Overlay *overlay)
+{
+  /* The chart's series may have changed since: take their kinds again. */
+  g_array_unref (overlay->series);
+  overlay->series = copy_series_kinds (self);
+  read_model (self, overlay->model, overlay->series, 0);
 }
 
 static void
 reread (KilnChart *self)
 {
-  for (guint s = 0; s < self->series->len; s++)
-    {
-      Series *series = &g_array_index (self->series, Series, s);
-      g_array_set_size (series->points, 0);
-      series->ema = 0;
-      series->n_averaged = 0;
-    }
+  clear_series (self->series);
   read_items (self, 0);
+  for (guint i = 0; self->overlays != NULL && i < self->overlays->len; i++)
+    reread_overlay (self, self->overlays->pdata[i]);
 }
+
+static void queue_linked_draw (KilnChart *self);
 
 static void
 items_changed_cb (GListModel *model, guint position, guint removed, guint added, KilnChart *self)
@@ -152,7 +216,8 @@ items_changed_cb (GListModel *model, guint position, guint removed, guint added,
     reread (self);
   if (self->hover_x >= 0)
     update_hover (self);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  /* A longer run widens the linked charts' x range too. */
+  queue_linked_draw (self);
 }
 
 void
@@ -236,6 +301,178 @@ kiln_chart_get_hover_text (KilnChart *self)
   return self->hover_text;
 }
 
+/* ---- overlays, link and zoom ------------------------------------------------- */
+
+static void
+overlay_free (gpointer data)
+{
+  Overlay *overlay = data;
+
+  g_free (overlay->label);
+  g_clear_object (&overlay->model);
+  g_array_unref (overlay->series);
+  g_free (overlay);
+}
+
+static void
+overlay_changed_cb (GListModel *model, guint position, guint removed, guint added, KilnChart *self)
+{
+  for (guint o = 0; o < self->overlays->len; o++)
+    {
+      Overlay *overlay = self->overlays->pdata[o];
+      if (overlay->model == model)
+        reread_overlay (self, overlay);
+    }
+  queue_linked_draw (self);
+}
+
+guint
+kiln_chart_add_overlay (KilnChart *self, const char *label, GListModel *model)
+{
+  Overlay *overlay = g_new0 (Overlay, 1);
+
+  g_return_val_if_fail (KILN_IS_CHART (self), 0);
+  g_return_val_if_fail (G_IS_LIST_MODEL (model), 0);
+  overlay->label = g_strdup (label);
+  overlay->model = g_object_ref (model);
+  overlay->series = copy_series_kinds (self);
+  read_model (self, model, overlay->series, 0);
+  g_signal_connect (model, "items-changed", G_CALLBACK (overlay_changed_cb), self);
+  g_ptr_array_add (self->overlays, overlay);
+  queue_linked_draw (self);
+  return self->overlays->len - 1;
+}
+
+void
+kiln_chart_remove_overlay (KilnChart *self, const char *label)
+{
+  g_return_if_fail (KILN_IS_CHART (self));
+  for (guint o = self->overlays->len; o-- > 0;)
+    {
+      Overlay *overlay = self->overlays->pdata[o];
+      if (g_strcmp0 (overlay->label, label) != 0)
+        continue;
+      g_signal_handlers_disconnect_by_data (overlay->model, self);
+      g_ptr_array_remove_index (self->overlays, o);
+    }
+  queue_linked_draw (self);
+}
+
+guint
+kiln_chart_get_n_overlays (KilnChart *self)
+{
+  g_return_val_if_fail (KILN_IS_CHART (self), 0);
+  return self->overlays->len;
+}
+
+const char *
+kiln_chart_get_overlay_label (KilnChart *self, guint overlay)
+{
+  g_return_val_if_fail (KILN_IS_CHART (self), NULL);
+  g_return_val_if_fail (overlay < self->overlays->len, NULL);
+  return ((Overlay *) self->overlays->pdata[overlay])->label;
+}
+
+guint
+kiln_chart_get_overlay_n_points (KilnChart *self, guint overlay, guint series)
+{
+  g_return_val_if_fail (KILN_IS_CHART (self), 0);
+  g_return_val_if_fail (overlay < self->overlays->len, 0);
+  GArray *all = ((Overlay *) self->overlays->pdata[overlay])->series;
+  g_return_val_if_fail (series < all->len, 0);
+  return g_array_index (all, Series, series).points->len;
+}
+
+static Link *
+link_new (KilnChart *chart)
+{
+  Link *link = g_new0 (Link, 1);
+
+  link->ref = 1;
+  link->charts = g_ptr_array_new ();
+  link->zoom_x0 = link->zoom_x1 = NAN;
+  g_ptr_array_add (link->charts, chart);
+  return link;
+}
+
+static void
+link_leave (KilnChart *chart)
+{
+  Link *link = chart->link;
+
+  g_ptr_array_remove (link->charts, chart);
+  if (--link->ref == 0)
+    {
+      g_ptr_array_unref (link->charts);
+      g_free (link);
+    }
+  chart->link = NULL;
+}
+
+void
+kiln_chart_link (KilnChart *self, KilnChart *other)
+{
+  g_return_if_fail (KILN_IS_CHART (self));
+  g_return_if_fail (KILN_IS_CHART (other));
+
+  if (self->link == other->link)
+    return;
+  link_leave (other);
+  other->link = self->link;
+  other->link->ref++;
+  g_ptr_array_add (other->link->charts, other);
+  queue_linked_draw (self);
+}
+
+void
+kiln_chart_zoom (KilnChart *self, double x0, double x1)
+{
+  g_return_if_fail (KILN_IS_CHART (self));
+
+  /* NaN, or no span at all: the whole run again. */
+  if (isnan (x0) || isnan (x1) || fabs (x1 - x0) < 1e-9)
+    x0 = x1 = NAN;
+  self->link->zoom_x0 = MIN (x0, x1);
+  self->link->zoom_x1 = MAX (x0, x1);
+  for (guint c = 0; c < self->link->charts->len; c++)
+    {
+      KilnChart *chart = self->link->charts->pdata[c];
+      g_clear_pointer (&chart->hover_text, g_free);
+      gtk_widget_queue_draw (GTK_WIDGET (chart));
+    }
+}
+
+gboolean
+kiln_chart_get_zoom (KilnChart *self, double *x0, double *x1)
+{
+  g_return_val_if_fail (KILN_IS_CHART (self), FALSE);
+  if (x0)
+    *x0 = self->link->zoom_x0;
+  if (x1)
+    *x1 = self->link->zoom_x1;
+  return !isnan (self->link->zoom_x0);
+}
+
+void
+kiln_chart_get_x_range (KilnChart *self, double *x0, double *x1)
+{
+  Frame f;
+
+  g_return_if_fail (KILN_IS_CHART (self));
+  data_ranges (self, &f);
+  if (x0)
+    *x0 = f.x0;
+  if (x1)
+    *x1 = f.x1;
+}
+
+double
+kiln_chart_get_plot_left (KilnChart *self)
+{
+  g_return_val_if_fail (KILN_IS_CHART (self), 0);
+  return self->frame.left;
+}
+
 /* ---- geometry ---------------------------------------------------------------- */
 
 static double
@@ -261,28 +498,75 @@ nice_step (double range, int n)
   return magnitude * (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10);
 }
 
-static gboolean
-data_ranges (KilnChart *self, Frame *f)
+/* The last iteration the chart holds, its overlays' included. */
+static double
+own_x_extent (KilnChart *self)
 {
-  gboolean any = FALSE;
+  double x1 = 1;
 
-  f->x0 = 0;
-  f->x1 = 1;
-  f->y0 = INFINITY;
-  f->y1 = -INFINITY;
   for (guint s = 0; s < self->series->len; s++)
     {
       GArray *points = g_array_index (self->series, Series, s).points;
+      if (points->len > 0)
+        x1 = MAX (x1, (double) g_array_index (points, Point, points->len - 1).row.iteration);
+    }
+  for (guint o = 0; o < self->overlays->len; o++)
+    {
+      GArray *series = ((Overlay *) self->overlays->pdata[o])->series;
+      for (guint s = 0; s < series->len; s++)
+        {
+          GArray *points = g_array_index (series, Series, s).points;
+          if (points->len > 0)
+            x1 = MAX (x1, (double) g_array_index (points, Point, points->len - 1).row.iteration);
+        }
+    }
+  return x1;
+}
+
+/* The y extent of @series' points within the frame's x range. */
+static gboolean
+y_extent (GArray *series, Frame *f)
+{
+  gboolean any = FALSE;
+
+  for (guint s = 0; s < series->len; s++)
+    {
+      GArray *points = g_array_index (series, Series, s).points;
       for (guint i = 0; i < points->len; i++)
         {
           const Point *p = &g_array_index (points, Point, i);
-          f->x1 = MAX (f->x1, (double) p->row.iteration);
+          if (p->row.iteration < f->x0 || p->row.iteration > f->x1)
+            continue;
           f->y0 = MIN (f->y0, p->y);
           f->y1 = MAX (f->y1, p->y);
           any = TRUE;
         }
     }
-  if (!any)
+  return any;
+}
+
+static gboolean
+data_ranges (KilnChart *self, Frame *f)
+{
+  gboolean any = FALSE;
+  Link *link = self->link;
+
+  /* One x range for the linked charts: the longest run, or the zoom. */
+  f->x0 = 0;
+  f->x1 = 1;
+  for (guint c = 0; c < link->charts->len; c++)
+    f->x1 = MAX (f->x1, own_x_extent (link->charts->pdata[c]));
+  if (!isnan (link->zoom_x0))
+    {
+      f->x0 = link->zoom_x0;
+      f->x1 = link->zoom_x1;
+    }
+  f->y0 = INFINITY;
+  f->y1 = -INFINITY;
+  any = y_extent (self->series, f);
+  for (guint o = 0; o < self->overlays->len; o++)
+    y_extent (((Overlay *) self->overlays->pdata[o])->series, f);
+  if (!isfinite (f->y0) || !isfinite (f->y1))
     f->y0 = 0, f->y1 = 1;
   if (!isnan (self->range_min))
     f->y0 = self->range_min;
@@ -306,6 +590,23 @@ data_ranges (KilnChart *self, Frame *f)
         f->y1 = f->y0 + step;
     }
   return any;
+}
+
+static void
+queue_linked_draw (KilnChart *self)
+{
+  for (guint c = 0; c < self->link->charts->len; c++)
+    gtk_widget_queue_draw (self->link->charts->pdata[c]);
+}
+
+static gboolean
+margin_changed (gpointer data)
+{
+  KilnChart *self = data;
+
+  self->margin_idle = 0;
+  queue_linked_draw (self);
+  return G_SOURCE_REMOVE;
 }
 
 /* "0.25", "1.2k", "3e-05": short tick labels. */
@@ -485,6 +786,12 @@ draw_chart (KilnChart *self, cairo_t *cr, double width, double height, const Loo
       text_size (cr, look, g_array_index (self->series, Series, s).label, FALSE, &w, &h);
       legend_w += 22 + w + 12;
     }
+  for (guint o = 0; o < self->overlays->len; o++)
+    {
+      int w, h;
+      text_size (cr, look, ((Overlay *) self->overlays->pdata[o])->label, FALSE, &w, &h);
+      legend_w += 22 + w + 12;
+    }
   if (legend_x + legend_w > width - PAD)
     legend_x = PAD, legend_y += th + 4;
   for (guint s = 0; s < self->series->len; s++)
@@ -501,6 +808,24 @@ draw_chart (KilnChart *self, cairo_t *cr, double width, double height, const Loo
       draw_text (cr, look, series->label, legend_x + 22, legend_y, 0, 0, FALSE, 0.8);
       legend_x += 22 + w + 12;
     }
+  /* Overlaid runs by name, dashed as they are drawn. */
+  for (guint o = 0; o < self->overlays->len; o++)
+    {
+      const char *label = ((Overlay *) self->overlays->pdata[o])->label;
+      static const double dash[] = { 4, 3 };
+      int w, h;
+      text_size (cr, look, label, FALSE, &w, &h);
+      cairo_save (cr);
+      cairo_set_dash (cr, dash, G_N_ELEMENTS (dash), 0);
+      set_color (cr, &look->fg, 0.5);
+      cairo_set_line_width (cr, 1.5);
+      cairo_move_to (cr, legend_x, legend_y + th / 2.0);
+      cairo_line_to (cr, legend_x + 16, legend_y + th / 2.0);
+      cairo_stroke (cr);
+      cairo_restore (cr);
+      draw_text (cr, look, label, legend_x + 22, legend_y, 0, 0, FALSE, 0.6);
+      legend_x += 22 + w + 12;
+    }
 
   /* Tick labels set the plot's margins. */
   double y_step = nice_step (f.y1 - f.y0, 4);
@@ -512,6 +837,16 @@ draw_chart (KilnChart *self, cairo_t *cr, double width, double height, const Loo
       text_size (cr, look, label, FALSE, &w, &h);
       label_w = MAX (label_w, w);
     }
+  /* Linked charts share the widest labels' margin, so their plots line up. */
+  if (frame != NULL && label_w != self->margin)
+    {
+      self->margin = label_w;
+      /* A draw queued while the window is being drawn is lost: after it. */
+      if (self->margin_idle == 0)
+        self->margin_idle = g_idle_add (margin_changed, self);
+    }
+  for (guint c = 0; c < self->link->charts->len; c++)
+    label_w = MAX (label_w, KILN_CHART (self->link->charts->pdata[c])->margin);
   f.left = PAD + label_w + TICK + 2;
   f.top = legend_y + th + 8;
   f.width = MAX (10, width - f.left - PAD);
@@ -556,6 +891,25 @@ draw_chart (KilnChart *self, cairo_t *cr, double width, double height, const Loo
   cairo_rectangle (cr, f.left - MARKER - 1, f.top - MARKER - 1, f.width + 2 * MARKER + 2, f.height + 2 * MARKER + 2);
   cairo_clip (cr);
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  /* Earlier runs first, dashed and faint, so the selected run reads on top. */
+  for (guint o = 0; o < self->overlays->len; o++)
+    {
+      GArray *series = ((Overlay *) self->overlays->pdata[o])->series;
+      static const double dash[] = { 4, 3 };
+      cairo_save (cr);
+      cairo_set_dash (cr, dash, G_N_ELEMENTS (dash), o * 2.0);
+      cairo_set_line_width (cr, 1.5);
+      for (guint s = 0; s < series->len; s++)
+        {
+          Series *one = &g_array_index (series, Series, s);
+          if (one->points->len == 0)
+            continue;
+          set_color (cr, &look->palette[s % 4], 0.4);
+          path_series (cr, &f, one->points, one->style == KILN_CHART_SMOOTHED && self->smoothing > 0);
+          cairo_stroke (cr);
+        }
+      cairo_restore (cr);
+    }
   for (guint s = 0; s < self->series->len; s++)
     {
       Series *series = &g_array_index (self->series, Series, s);
@@ -583,6 +937,19 @@ draw_chart (KilnChart *self, cairo_t *cr, double width, double height, const Loo
           }
     }
   cairo_restore (cr);
+
+  /* A zoom being dragged: the span it will show. */
+  if (look->hover && self->drag_from >= 0)
+    {
+      double a = CLAMP (MIN (self->drag_from, self->drag_to), f.left, f.left + f.width);
+      double b = CLAMP (MAX (self->drag_from, self->drag_to), f.left, f.left + f.width);
+      set_color (cr, &look->palette[0], 0.15);
+      cairo_rectangle (cr, a, f.top, b - a, f.height);
+      cairo_fill_preserve (cr);
+      set_color (cr, &look->palette[0], 0.6);
+      cairo_set_line_width (cr, 1);
+      cairo_stroke (cr);
+    }
 
   /* Hover: a rule at the nearest iteration and its values in a box. */
   if (look->hover && self->hover_text != NULL)
@@ -720,6 +1087,47 @@ leave_cb (GtkEventControllerMotion *controller, KilnChart *self)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+/* Pointer x on the plot to an iteration, on the last drawing. */
+static double
+to_data_x (KilnChart *self, double px)
+{
+  const Frame *f = &self->frame;
+  return f->x0 + (CLAMP (px, f->left, f->left + f->width) - f->left) / MAX (f->width, 1) * (f->x1 - f->x0);
+}
+
+static void
+drag_begin_cb (GtkGestureDrag *gesture, double x, double y, KilnChart *self)
+{
+  self->drag_from = self->drag_to = x;
+}
+
+static void
+drag_update_cb (GtkGestureDrag *gesture, double dx, double dy, KilnChart *self)
+{
+  self->drag_to = self->drag_from + dx;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+drag_end_cb (GtkGestureDrag *gesture, double dx, double dy, KilnChart *self)
+{
+  double from = self->drag_from;
+
+  self->drag_from = self->drag_to = -1;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  /* A few pixels are a click, not a range. */
+  if (fabs (dx) < 8)
+    return;
+  kiln_chart_zoom (self, to_data_x (self, from), to_data_x (self, from + dx));
+}
+
+static void
+pressed_cb (GtkGestureClick *gesture, int n_press, double x, double y, KilnChart *self)
+{
+  if (n_press == 2)
+    kiln_chart_zoom (self, NAN, NAN);
+}
+
 static void
 kiln_chart_measure (GtkWidget *widget, GtkOrientation orientation, int for_size, int *minimum, int *natural,
                     int *minimum_baseline, int *natural_baseline)
@@ -733,7 +1141,14 @@ kiln_chart_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
 static void
 kiln_chart_dispose (GObject *object)
 {
-  kiln_chart_set_model (KILN_CHART (object), NULL);
+  KilnChart *self = KILN_CHART (object);
+
+  kiln_chart_set_model (self, NULL);
+  g_clear_handle_id (&self->margin_idle, g_source_remove);
+  while (self->overlays->len > 0)
+    kiln_chart_remove_overlay (self, ((Overlay *) self->overlays->pdata[0])->label);
+  if (self->link != NULL)
+    link_leave (self);
   G_OBJECT_CLASS (kiln_chart_parent_class)->dispose (object);
 }
 
@@ -745,6 +1160,7 @@ kiln_chart_finalize (GObject *object)
   g_free (self->title);
   g_free (self->hover_text);
   g_array_unref (self->series);
+  g_ptr_array_unref (self->overlays);
   G_OBJECT_CLASS (kiln_chart_parent_class)->finalize (object);
 }
 
@@ -805,6 +1221,17 @@ kiln_chart_init (KilnChart *self)
   self->range_min = self->range_max = NAN;
   self->smoothing = 0.6;
   self->hover_x = -1;
+  self->drag_from = self->drag_to = -1;
+  self->overlays = g_ptr_array_new_with_free_func (overlay_free);
+  self->link = link_new (self);
+  GtkGesture *drag = gtk_gesture_drag_new ();
+  g_signal_connect (drag, "drag-begin", G_CALLBACK (drag_begin_cb), self);
+  g_signal_connect (drag, "drag-update", G_CALLBACK (drag_update_cb), self);
+  g_signal_connect (drag, "drag-end", G_CALLBACK (drag_end_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+  GtkGesture *click = gtk_gesture_click_new ();
+  g_signal_connect (click, "pressed", G_CALLBACK (pressed_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
   g_signal_connect (motion, "motion", G_CALLBACK (motion_cb), self);
   g_signal_connect (motion, "leave", G_CALLBACK (leave_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), motion);

@@ -7,7 +7,10 @@
  * their exponential moving average (TensorBoard's debiased smoothing).
  * "items-changed" queues a redraw; appended rows are added to the series
  * without reading the model again. Hovering shows the values at the
- * nearest iteration. kiln_chart_export() writes charts as PNG or SVG.
+ * nearest iteration; dragging across zooms to that range (the charts
+ * linked to it too), a double click shows the whole run again. Earlier
+ * runs can be overlaid, dimmed. kiln_chart_export() writes charts as PNG
+ * or SVG.
  *
  * Threads: main thread only. */
 #pragma once
@@ -53,6 +56,40 @@ const KilnRunMetrics *kiln_chart_get_point (KilnChart *self,
                                             guint      index);
 /* The lines the hover box shows, or NULL when nothing is hovered. */
 const char *kiln_chart_get_hover_text (KilnChart    *self);
+
+/* Earlier runs, drawn dashed and faint under the chart's own lines: the
+ * same series read from @model (a KilnMetricList), named @label. */
+guint       kiln_chart_add_overlay  (KilnChart      *self,
+                                     const char     *label,
+                                     GListModel     *model);
+void        kiln_chart_remove_overlay (KilnChart    *self,
+                                       const char   *label);
+guint       kiln_chart_get_n_overlays (KilnChart    *self);
+const char *kiln_chart_get_overlay_label (KilnChart *self,
+                                          guint      overlay);
+guint       kiln_chart_get_overlay_n_points (KilnChart *self,
+                                             guint      overlay,
+                                             guint      series);
+
+/* @other shares @self's x axis from now on: one range (the longest of
+ * them), zoomed together, and one plot margin, so iterations line up. */
+void        kiln_chart_link         (KilnChart      *self,
+                                     KilnChart      *other);
+/* Shows iterations @x0 to @x1 on the linked charts (dragging across a
+ * chart does this; a double click resets); NaN shows the whole run. */
+void        kiln_chart_zoom         (KilnChart      *self,
+                                     double          x0,
+                                     double          x1);
+/* TRUE when zoomed, with the range. */
+gboolean    kiln_chart_get_zoom     (KilnChart      *self,
+                                     double         *x0,
+                                     double         *x1);
+/* The iterations shown now, zoomed or not. */
+void        kiln_chart_get_x_range  (KilnChart      *self,
+                                     double         *x0,
+                                     double         *x1);
+/* Where the plot began on the last drawing, in pixels from the left. */
+double      kiln_chart_get_plot_left (KilnChart     *self);
 
 /* Draws @charts one above the other, each @width × @height_each, with a
  * light background, to @path: SVG when it ends in ".svg", else PNG. */

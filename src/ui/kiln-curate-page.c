@@ -32,10 +32,14 @@ struct _KilnCuratePage
   GtkGridView *grid;
   AdwStatusPage *empty_status;
   GtkPicture *preview_picture;
+  GtkBox *twin_box;
+  GtkLabel *twin_label;
+  GtkPicture *twin_picture;
   GtkLabel *preview_title;
   GtkListBox *facts_list;
   GtkMenuButton *move_button;
   GtkRevealer *inspect_revealer;
+  GtkWidget *all_button;
   GtkProgressBar *inspect_progress;
 
   KilnProject *project;
@@ -49,7 +53,8 @@ struct _KilnCuratePage
   GCancellable *loading;        /* a reload of the list */
   GCancellable *preview_loading;
   KilnProgress *inspecting;
-  char *filter;                 /* the sidebar row shown */
+  char *filter;                 /* the sidebar row shown, or "ids" */
+  char *ids_title;              /* what the images of the "ids" filter are */
   GPtrArray *facts;             /* rows of facts_list */
   GMenu *move_menu;
   guint sidebar_idle;
@@ -90,6 +95,8 @@ reason_label (const char *token)
 
   if (g_strcmp0 (token, "manual") == 0)
     return _("By hand");
+  if (g_strcmp0 (token, KILN_CLASS_DROPPED_REASON) == 0)
+    return _("Class dropped");
   if (token != NULL && kiln_inspect_reason_from_string (token, &reason) && reason_labels[reason] != NULL)
     return _(reason_labels[reason]);
   return token;
@@ -143,6 +150,7 @@ update_actions (KilnCuratePage *self)
         }
     }
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.discard", editable && n_kept > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.mark-placeholder", editable && n_kept > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.restore", editable && n_discarded > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.relabel", editable && n_kept > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.relabel-nth", editable && n_kept > 0);
@@ -476,7 +484,7 @@ selected_ids (KilnCuratePage *self)
   return ids;
 }
 
-typedef enum { EDIT_DISCARD, EDIT_RESTORE, EDIT_RELABEL, EDIT_UNDO, EDIT_REDO } Edit;
+typedef enum { EDIT_DISCARD, EDIT_RESTORE, EDIT_RELABEL, EDIT_UNDO, EDIT_REDO, EDIT_PLACEHOLDER } Edit;
 
 /* Runs one edit through the history, then has the list read what changed.
  * A failure part-way keeps what was done and says which image stopped it. */
@@ -495,6 +503,9 @@ edit (KilnCuratePage *self, Edit kind, GArray *ids, const char *class_name)
     {
     case EDIT_DISCARD:
       ok = kiln_curation_history_discard (self->history, data, n, "manual", changed, &error);
+      break;
+    case EDIT_PLACEHOLDER:
+      ok = kiln_curation_history_discard (self->history, data, n, "placeholder", changed, &error);
       break;
     case EDIT_RESTORE:
       ok = kiln_curation_history_restore (self->history, data, n, changed, &error);
@@ -530,6 +541,44 @@ discard_activated (GtkWidget *widget, const char *action_name, GVariant *paramet
   KilnCuratePage *self = KILN_CURATE_PAGE (widget);
   g_autoptr(GArray) ids = selected_ids (self);
   edit (self, EDIT_DISCARD, ids, NULL);
+}
+
+/* The selected images become the project's placeholders (their perceptual
+ * hashes, as `kiln-cli placeholder add` stores them), so gathering and
+ * inspection refuse look-alikes; then they are discarded as placeholders,
+ * which undo reverts (the hashes stay known). */
+static void
+mark_placeholder_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnCuratePage *self = KILN_CURATE_PAGE (widget);
+  g_autoptr(GArray) ids = selected_ids (self);
+  g_autoptr(GError) error = NULL;
+
+  if (self->project == NULL || is_inspecting (self) || ids->len == 0)
+    return;
+  for (guint i = 0; i < ids->len; i++)
+    {
+      KilnImageItem *item = kiln_image_list_lookup (self->images, g_array_index (ids, gint64, i));
+      const char *path = item ? kiln_image_item_get_path (item) : NULL;
+      g_autofree char *file = path ? kiln_project_build_path (self->project, path) : NULL;
+      g_autofree char *name = path ? g_path_get_basename (path) : NULL;
+      guint64 phash;
+
+      if (file == NULL)
+        continue;
+      if (!kiln_inspector_placeholder_hash (file, &phash, &error) ||
+          !kiln_project_add_placeholder (self->project, phash, name, &error))
+        {
+          g_autofree char *text = g_strdup_printf (_("%s cannot be a placeholder: %s"), name, error->message);
+          show_toast (self, text);
+          return;
+        }
+    }
+  edit (self, EDIT_PLACEHOLDER, ids, NULL);
+  show_toast (self, g_dngettext (GETTEXT_PACKAGE,
+                                 "Marked as a placeholder: gathering and inspection refuse images like it",
+                                 "Marked as placeholders: gathering and inspection refuse images like them",
+                                 ids->len));
 }
 
 static void
@@ -773,8 +822,10 @@ parse_filter (const char *name, char **class_name, int *status, char **flag)
 }
 
 static char *
-filter_title (const char *name)
+filter_title (KilnCuratePage *self, const char *name)
 {
+  if (g_str_equal (name, "ids"))
+    return g_strdup (self->ids_title);
   if (g_str_has_prefix (name, "class:"))
     return g_strdup (name + 6);
   if (g_str_has_prefix (name, "flag:"))
@@ -790,11 +841,12 @@ static void
 update_title (KilnCuratePage *self)
 {
   guint n = self->images ? g_list_model_get_n_items (G_LIST_MODEL (self->images)) : 0;
-  g_autofree char *what = filter_title (self->filter);
+  g_autofree char *what = filter_title (self, self->filter);
   g_autofree char *count = format_images (n);
 
   gtk_label_set_text (self->title_label, self->project ? what : "");
   gtk_label_set_text (self->count_label, self->project ? count : "");
+  gtk_widget_set_visible (self->all_button, g_str_equal (self->filter, "ids"));
   gtk_stack_set_visible_child_name (self->grid_stack, n > 0 ? "grid" : "empty");
   if (g_str_equal (self->filter, "discarded"))
     adw_status_page_set_description (self->empty_status, _("Discarded images are moved to the project's "
@@ -817,7 +869,29 @@ apply_filter (KilnCuratePage *self, const char *name)
   g_free (self->filter);
   self->filter = g_strdup (name);
   if (self->images != NULL)
-    kiln_image_list_set_filter (self->images, class_name, status, flag);
+    {
+      kiln_image_list_set_id_filter (self->images, NULL, 0);
+      kiln_image_list_set_filter (self->images, class_name, status, flag);
+    }
+  update_title (self);
+  update_sidebar (self);
+}
+
+void
+kiln_curate_page_show_images (KilnCuratePage *self, const char *title, const gint64 *ids, guint n)
+{
+  g_return_if_fail (KILN_IS_CURATE_PAGE (self));
+
+  if (self->images == NULL)
+    return;
+  g_free (self->filter);
+  self->filter = g_strdup ("ids");
+  g_free (self->ids_title);
+  self->ids_title = g_strdup (title);
+  /* Kept or discarded: the list is what the caller named, nothing less. */
+  kiln_image_list_set_filter (self->images, NULL, -1, NULL);
+  static const gint64 none = 0;
+  kiln_image_list_set_id_filter (self->images, ids ? ids : &none, ids ? n : 0);
   update_title (self);
   update_sidebar (self);
 }
@@ -983,6 +1057,31 @@ add_fact (KilnCuratePage *self, const char *title, const char *value)
   g_ptr_array_add (self->facts, row);
 }
 
+/* A duplicate is shown beside the image it copies, to judge the pair. */
+static void
+show_twin (KilnCuratePage *self, const char *path, const char *reason)
+{
+  g_autoptr(KilnImageRecord) record = path ? kiln_project_find_image (self->project, path, NULL) : NULL;
+  KilnImageItem *twin = record ? kiln_image_list_lookup (self->images, record->id) : NULL;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->twin_box), twin != NULL);
+  if (twin == NULL)
+    {
+      g_object_set_data (G_OBJECT (self->twin_picture), "image-id", NULL);
+      gtk_picture_set_paintable (self->twin_picture, NULL);
+      return;
+    }
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *text = g_str_equal (reason, "duplicate") ? g_strdup_printf (_("Same pixels as %s"), base)
+                                                             : g_strdup_printf (_("Looks like %s"), base);
+  gtk_label_set_text (self->twin_label, text);
+  if (GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (self->twin_picture), "image-id")) != (gsize) record->id)
+    {
+      gtk_picture_set_paintable (self->twin_picture, GDK_PAINTABLE (lookup_texture (self, record->id)));
+      request_thumbnail (self, self->previewer, self->twin_picture, twin, self->preview_loading, FALSE);
+    }
+}
+
 static void
 update_preview (KilnCuratePage *self)
 {
@@ -996,6 +1095,7 @@ update_preview (KilnCuratePage *self)
 
   if (ids->len != 1)
     {
+      show_twin (self, NULL, NULL);
       g_autofree char *count = format_images (ids->len);
       g_autofree char *text = g_strdup_printf (_("%s selected"), count);
       g_object_set_data (G_OBJECT (self->preview_picture), "image-id", NULL);
@@ -1041,12 +1141,17 @@ update_preview (KilnCuratePage *self)
   if (record->source_url != NULL)
     add_fact (self, _("Source"), record->source_url);
   GPtrArray *flags = kiln_image_item_get_flags (item);
+  g_autofree char *twin_path = NULL;
+  const char *twin_reason = NULL;
   for (guint i = 0; i < flags->len; i++)
     {
       KilnFlag *flag = flags->pdata[i];
       add_fact (self, reason_label (flag->reason), flag->detail ? flag->detail : _("Flagged by the inspector"));
       gtk_widget_add_css_class (self->facts->pdata[self->facts->len - 1], "kiln-flag-fact");
+      if (twin_path == NULL && (twin_path = kiln_inspector_duplicate_of (flag->reason, flag->detail)) != NULL)
+        twin_reason = flag->reason;
     }
+  show_twin (self, twin_path, twin_reason);
 }
 
 static void
@@ -1224,6 +1329,7 @@ kiln_curate_page_finalize (GObject *object)
   g_clear_pointer (&self->mapped_cells, g_hash_table_unref);
   g_clear_object (&self->move_menu);
   g_free (self->filter);
+  g_free (self->ids_title);
   G_OBJECT_CLASS (kiln_curate_page_parent_class)->finalize (object);
 }
 
@@ -1246,14 +1352,19 @@ kiln_curate_page_class_init (KilnCuratePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, grid);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, empty_status);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, preview_picture);
+  gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, twin_box);
+  gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, twin_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, twin_picture);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, preview_title);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, facts_list);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, move_button);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, inspect_revealer);
   gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, inspect_progress);
+  gtk_widget_class_bind_template_child (widget_class, KilnCuratePage, all_button);
   gtk_widget_class_bind_template_callback (widget_class, sidebar_row_selected_cb);
 
   gtk_widget_class_install_action (widget_class, "curate.discard", NULL, discard_activated);
+  gtk_widget_class_install_action (widget_class, "curate.mark-placeholder", NULL, mark_placeholder_activated);
   gtk_widget_class_install_action (widget_class, "curate.restore", NULL, restore_activated);
   gtk_widget_class_install_action (widget_class, "curate.undo", NULL, undo_activated);
   gtk_widget_class_install_action (widget_class, "curate.redo", NULL, redo_activated);

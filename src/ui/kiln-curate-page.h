@@ -17,7 +17,7 @@
  * class), relabel-nth (u: 1-based, the sidebar's order), new-class (asks
  * for a name, then relabels into it), filter (s: the
  * name of a sidebar row: "all", "class:NAME", "flagged", "flag:REASON",
- * "discarded"), inspect, cancel-inspect. Sidebar rows carry those names as
+ * "discarded"; "ids" is kiln_curate_page_show_images()'s), inspect, cancel-inspect. Sidebar rows carry those names as
  * their widget names.
  *
  * Threads: main thread only. */
@@ -43,6 +43,12 @@ KilnProject       *kiln_curate_page_get_project   (KilnCuratePage *self);
 void               kiln_curate_page_reload        (KilnCuratePage *self);
 KilnImageList     *kiln_curate_page_get_images    (KilnCuratePage *self);
 GtkSelectionModel *kiln_curate_page_get_selection (KilnCuratePage *self);
+/* Shows only the images @ids (kept or discarded) under @title, until
+ * another filter is chosen ("curate.filter" "all" is the way back). */
+void               kiln_curate_page_show_images   (KilnCuratePage *self,
+                                                   const char     *title,
+                                                   const gint64   *ids,
+                                                   guint           n);
 /* Whether the images are being read or inspected. */
 gboolean           kiln_curate_page_is_busy       (KilnCuratePage *self);
 

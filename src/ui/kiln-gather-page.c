@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "kiln-error.h"
 #include "kiln-gather-page.h"
@@ -16,6 +17,19 @@ struct _KilnGatherPage
 {
   AdwBin parent_instance;
 
+  AdwLeaflet *leaflet;
+  GtkStack *sidebar_stack;
+  GtkListView *tree_list;
+  AdwActionRow *hypernym_row;
+  AdwPreferencesGroup *basket_group;
+  AdwActionRow *subset_row;
+  AdwActionRow *parallel_row;
+  AdwPreferencesGroup *summary_group;
+  AdwActionRow *kept_row;
+  AdwActionRow *rejected_row;
+  AdwActionRow *failed_row;
+  AdwActionRow *skipped_row;
+  AdwActionRow *over_limit_row;
   GtkSearchEntry *search_entry;
   GtkLabel *results_label;
   GtkListView *synset_list;
@@ -38,6 +52,16 @@ struct _KilnGatherPage
   KilnSynsets *synsets;
   GtkStringList *results;       /* wnids */
   GtkSingleSelection *selection;
+  GtkTreeListModel *tree;       /* of GtkStringObject wnids, from "entity" down */
+  GtkSingleSelection *tree_selection;
+  char *chosen;                 /* the chosen synset's wnid, from either list */
+  gboolean chosen_in_tree;      /* it was picked in the hierarchy */
+  gboolean selecting;           /* the page itself is moving a selection */
+  GtkStringList *basket;        /* wnids gathered one after another */
+  GPtrArray *basket_rows;
+  GPtrArray *pending;           /* wnids (NULL: none) left for this run */
+  KilnGatherProgress totals;    /* over the basket's runs so far */
+  char *step;                   /* "Synset 2 of 3, n…" while a basket runs */
   GFile *project_dir;
   KilnProject *project;         /* opened on the first run */
   KilnGatherer *gatherer;       /* the run in progress, or NULL */
@@ -67,8 +91,14 @@ const char *
 kiln_gather_page_get_wnid (KilnGatherPage *self)
 {
   g_return_val_if_fail (KILN_IS_GATHER_PAGE (self), NULL);
-  GtkStringObject *item = gtk_single_selection_get_selected_item (self->selection);
-  return item ? gtk_string_object_get_string (item) : NULL;
+  return self->chosen;
+}
+
+GListModel *
+kiln_gather_page_get_basket (KilnGatherPage *self)
+{
+  g_return_val_if_fail (KILN_IS_GATHER_PAGE (self), NULL);
+  return G_LIST_MODEL (self->basket);
 }
 
 void
@@ -85,15 +115,44 @@ set_status (KilnGatherPage *self, const char *text)
   gtk_label_set_text (self->status_label, text);
 }
 
+static guint
+basket_find (KilnGatherPage *self, const char *wnid)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->basket));
+  for (guint i = 0; wnid != NULL && i < n; i++)
+    if (g_str_equal (gtk_string_list_get_string (self->basket, i), wnid))
+      return i;
+  return G_MAXUINT;
+}
+
+/* URL lists, the API and ImageNet archives name each image's synset; a
+ * folder of images is one class, so the basket does not apply to it. */
+static gboolean
+source_takes_basket (KilnGatherSource source)
+{
+  return source != KILN_GATHER_FOLDER;
+}
+
 static void
 update_actions (KilnGatherPage *self)
 {
   gboolean running = self->gatherer != NULL;
   KilnGatherSource source = adw_combo_row_get_selected (self->source_row);
+  guint index = self->chosen && self->synsets ? kiln_synsets_lookup (self->synsets, self->chosen) : KILN_SYNSET_NONE;
+  guint n_parents = 0;
 
+  if (index != KILN_SYNSET_NONE)
+    kiln_synsets_get_parents (self->synsets, index, &n_parents);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.start", !running && self->project_dir != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.cancel", running);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.choose", !running && source != KILN_GATHER_API);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.go-up", n_parents > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.reveal", index != KILN_SYNSET_NONE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.add-to-basket",
+                                 !running && index != KILN_SYNSET_NONE && basket_find (self, self->chosen) == G_MAXUINT);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.clear-basket",
+                                 !running && g_list_model_get_n_items (G_LIST_MODEL (self->basket)) > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "gather.remove-from-basket", !running);
 }
 
 /* ---- Browsing ------------------------------------------------------------ */
@@ -194,6 +253,7 @@ show_synset (KilnGatherPage *self)
       adw_action_row_set_subtitle (self->wnid_row, "—");
       adw_action_row_set_subtitle (self->membership_row, "—");
       adw_action_row_set_subtitle (self->subtree_row, "—");
+      adw_action_row_set_subtitle (self->hypernym_row, "—");
       return;
     }
 
@@ -224,16 +284,305 @@ show_synset (KilnGatherPage *self)
     below_21k--;
   g_autofree char *subtree = g_strdup_printf (_("%u synsets below it, %u of them in ImageNet-21k"), below, below_21k);
   adw_action_row_set_subtitle (self->subtree_row, subtree);
+
+  guint n_parents = 0;
+  const guint *parents = kiln_synsets_get_parents (self->synsets, index, &n_parents);
+  g_autofree char *up = n_parents > 0
+    ? g_strdup_printf ("%s · %s", kiln_synsets_get_name (self->synsets, parents[0]),
+                       kiln_synsets_get_wnid (self->synsets, parents[0]))
+    : g_strdup (_("None: this is the root of the hierarchy"));
+  adw_action_row_set_subtitle (self->hypernym_row, up);
+}
+
+static void reveal_in_tree (KilnGatherPage *self, const char *wnid);
+
+static void
+set_chosen (KilnGatherPage *self, const char *wnid, gboolean in_tree)
+{
+  if (g_strcmp0 (self->chosen, wnid) != 0)
+    {
+      g_free (self->chosen);
+      self->chosen = g_strdup (wnid);
+    }
+  self->chosen_in_tree = in_tree;
+  show_synset (self);
+  update_actions (self);
+}
+
+/* A pick in a list opens the synset's page when the sidebar is folded. */
+static void
+show_gather_side (KilnGatherPage *self)
+{
+  if (adw_leaflet_get_folded (self->leaflet))
+    adw_leaflet_set_visible_child_name (self->leaflet, "gather");
 }
 
 static void
 selection_changed_cb (KilnGatherPage *self)
 {
-  show_synset (self);
+  GtkStringObject *item = gtk_single_selection_get_selected_item (self->selection);
+
+  if (item != NULL)
+    set_chosen (self, gtk_string_object_get_string (item), FALSE);
+  else if (!self->chosen_in_tree)
+    set_chosen (self, NULL, FALSE);   /* new results: nothing chosen behind the user's back */
 }
 
 static void
-setup_row_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+tree_selection_changed_cb (KilnGatherPage *self)
+{
+  GtkTreeListRow *row = gtk_single_selection_get_selected_item (self->tree_selection);
+  GtkStringObject *item = row ? gtk_tree_list_row_get_item (row) : NULL;
+
+  if (item != NULL)
+    {
+      set_chosen (self, gtk_string_object_get_string (item), TRUE);
+      if (!self->selecting)
+        show_gather_side (self);
+    }
+  g_clear_object (&item);
+}
+
+static void
+list_activate_cb (KilnGatherPage *self, guint position)
+{
+  show_gather_side (self);
+}
+
+static int
+compare_by_name (gconstpointer a, gconstpointer b, gpointer synsets)
+{
+  return g_utf8_collate (kiln_synsets_get_name (synsets, *(const guint *) a),
+                         kiln_synsets_get_name (synsets, *(const guint *) b));
+}
+
+/* Hyponyms of a tree row, by name; NULL makes the row a leaf. */
+static GListModel *
+create_children_cb (gpointer item, gpointer data)
+{
+  KilnGatherPage *self = data;
+  guint index = kiln_synsets_lookup (self->synsets, gtk_string_object_get_string (item));
+  guint n = 0;
+  const guint *children = kiln_synsets_get_children (self->synsets, index, &n);
+
+  if (n == 0)
+    return NULL;
+  g_autofree guint *sorted = g_memdup2 (children, n * sizeof (guint));
+  g_qsort_with_data (sorted, n, sizeof (guint), compare_by_name, self->synsets);
+  GtkStringList *list = gtk_string_list_new (NULL);
+  for (guint i = 0; i < n; i++)
+    gtk_string_list_append (list, kiln_synsets_get_wnid (self->synsets, sorted[i]));
+  return G_LIST_MODEL (list);
+}
+
+static gboolean
+ensure_tree (KilnGatherPage *self)
+{
+  if (self->tree != NULL)
+    return TRUE;
+  if (!ensure_synsets (self))
+    return FALSE;
+
+  /* Every noun synset descends from "entity". */
+  const char *roots[] = { "n00001740", NULL };
+  GtkStringList *root = gtk_string_list_new (roots);
+  self->tree = gtk_tree_list_model_new (G_LIST_MODEL (root), FALSE, FALSE, create_children_cb, self, NULL);
+  self->tree_selection = gtk_single_selection_new (G_LIST_MODEL (g_object_ref (self->tree)));
+  gtk_single_selection_set_autoselect (self->tree_selection, FALSE);
+  gtk_single_selection_set_can_unselect (self->tree_selection, TRUE);
+  g_signal_connect_swapped (self->tree_selection, "notify::selected-item",
+                            G_CALLBACK (tree_selection_changed_cb), self);
+  gtk_list_view_set_model (self->tree_list, GTK_SELECTION_MODEL (self->tree_selection));
+  return TRUE;
+}
+
+/* The row at or after @from holding @wnid at @depth, or G_MAXUINT. */
+static guint
+find_tree_row (KilnGatherPage *self, guint from, const char *wnid, guint depth)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->tree));
+
+  for (guint i = from; i < n; i++)
+    {
+      g_autoptr(GtkTreeListRow) row = g_list_model_get_item (G_LIST_MODEL (self->tree), i);
+      guint row_depth = gtk_tree_list_row_get_depth (row);
+      if (row_depth < depth)
+        break;   /* left the parent's children */
+      if (row_depth > depth)
+        continue;
+      g_autoptr(GtkStringObject) item = gtk_tree_list_row_get_item (row);
+      if (g_str_equal (gtk_string_object_get_string (item), wnid))
+        return i;
+    }
+  return G_MAXUINT;
+}
+
+/* Expands the hierarchy from the root down to @wnid (through first
+ * hypernyms) and selects it. */
+static void
+reveal_in_tree (KilnGatherPage *self, const char *wnid)
+{
+  guint index = wnid && ensure_tree (self) ? kiln_synsets_lookup (self->synsets, wnid) : KILN_SYNSET_NONE;
+
+  if (index == KILN_SYNSET_NONE)
+    return;
+  g_autoptr(GArray) path = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint at = index; at != KILN_SYNSET_NONE;)
+    {
+      guint n_parents = 0;
+      const guint *parents = kiln_synsets_get_parents (self->synsets, at, &n_parents);
+      g_array_prepend_val (path, at);
+      at = n_parents > 0 ? parents[0] : KILN_SYNSET_NONE;
+    }
+
+  guint position = 0;
+  for (guint depth = 0; depth < path->len; depth++)
+    {
+      const char *step = kiln_synsets_get_wnid (self->synsets, g_array_index (path, guint, depth));
+      position = find_tree_row (self, depth == 0 ? 0 : position + 1, step, depth);
+      if (position == G_MAXUINT)
+        return;
+      if (depth + 1 < path->len)
+        {
+          g_autoptr(GtkTreeListRow) row = g_list_model_get_item (G_LIST_MODEL (self->tree), position);
+          gtk_tree_list_row_set_expanded (row, TRUE);
+        }
+    }
+  self->selecting = TRUE;
+  gtk_single_selection_set_selected (self->tree_selection, position);
+  self->selecting = FALSE;
+  gtk_widget_activate_action (GTK_WIDGET (self->tree_list), "list.scroll-to-item", "u", position);
+}
+
+static void
+sidebar_view_changed_cb (KilnGatherPage *self)
+{
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->sidebar_stack), "browse") == 0)
+    {
+      if (self->chosen != NULL)
+        reveal_in_tree (self, self->chosen);
+      else
+        ensure_tree (self);
+    }
+}
+
+static void
+reveal_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnGatherPage *self = KILN_GATHER_PAGE (widget);
+
+  adw_leaflet_set_visible_child_name (self->leaflet, "synsets");
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->sidebar_stack), "browse") == 0)
+    reveal_in_tree (self, self->chosen);
+  else
+    gtk_stack_set_visible_child_name (self->sidebar_stack, "browse");
+}
+
+/* To the first hypernym; the hierarchy follows when it is shown. */
+static void
+go_up_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnGatherPage *self = KILN_GATHER_PAGE (widget);
+  guint index = self->chosen && self->synsets ? kiln_synsets_lookup (self->synsets, self->chosen) : KILN_SYNSET_NONE;
+  guint n_parents = 0;
+  const guint *parents = index != KILN_SYNSET_NONE ? kiln_synsets_get_parents (self->synsets, index, &n_parents)
+                                                   : NULL;
+
+  if (n_parents == 0)
+    return;
+  set_chosen (self, kiln_synsets_get_wnid (self->synsets, parents[0]), TRUE);
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->sidebar_stack), "browse") == 0)
+    reveal_in_tree (self, self->chosen);
+}
+
+static void
+show_synsets_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnGatherPage *self = KILN_GATHER_PAGE (widget);
+  adw_leaflet_set_visible_child_name (self->leaflet, "synsets");
+}
+
+/* ---- Basket -------------------------------------------------------------- */
+
+static void
+show_basket (KilnGatherPage *self)
+{
+  KilnGatherSource source = adw_combo_row_get_selected (self->source_row);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->basket));
+
+  for (guint i = 0; i < self->basket_rows->len; i++)
+    adw_preferences_group_remove (self->basket_group, self->basket_rows->pdata[i]);
+  g_ptr_array_set_size (self->basket_rows, 0);
+  for (guint i = 0; i < n && ensure_synsets (self); i++)
+    {
+      const char *wnid = gtk_string_list_get_string (self->basket, i);
+      guint index = kiln_synsets_lookup (self->synsets, wnid);
+      const char *name = index != KILN_SYNSET_NONE ? kiln_synsets_get_name (self->synsets, index) : wnid;
+      GtkWidget *row = adw_action_row_new ();
+      GtkWidget *remove = gtk_button_new_from_icon_name ("list-remove-symbolic");
+      g_autofree char *remove_name = g_strdup_printf (_("Remove %s from the basket"), name);
+      g_autofree char *subtitle = g_strdup_printf (_("%s · into images/%s/"), wnid, wnid);
+
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      gtk_widget_set_valign (remove, GTK_ALIGN_CENTER);
+      gtk_widget_add_css_class (remove, "flat");
+      gtk_widget_set_tooltip_text (remove, remove_name);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (remove), GTK_ACCESSIBLE_PROPERTY_LABEL, remove_name, -1);
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (remove), "gather.remove-from-basket");
+      gtk_actionable_set_action_target (GTK_ACTIONABLE (remove), "s", wnid);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), remove);
+      adw_preferences_group_add (self->basket_group, row);
+      g_ptr_array_add (self->basket_rows, row);
+    }
+  g_autofree char *description =
+    source_takes_basket (source)
+      ? g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Gather gathers this synset into its own class.",
+                                      "Gather gathers these %u synsets one after another, each into its own class.",
+                                      n), n)
+      : g_strdup (_("A folder of images is gathered into one class: the basket waits for another source."));
+  adw_preferences_group_set_description (self->basket_group, description);
+  gtk_widget_set_visible (GTK_WIDGET (self->basket_group), n > 0);
+  update_actions (self);
+}
+
+static void
+add_to_basket_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnGatherPage *self = KILN_GATHER_PAGE (widget);
+
+  if (self->chosen == NULL || basket_find (self, self->chosen) != G_MAXUINT || self->gatherer != NULL)
+    return;
+  gtk_string_list_append (self->basket, self->chosen);
+  show_basket (self);
+}
+
+static void
+remove_from_basket_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnGatherPage *self = KILN_GATHER_PAGE (widget);
+  guint at = basket_find (self, g_variant_get_string (parameter, NULL));
+
+  if (at == G_MAXUINT || self->gatherer != NULL)
+    return;
+  gtk_string_list_remove (self->basket, at);
+  show_basket (self);
+}
+
+static void
+clear_basket_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnGatherPage *self = KILN_GATHER_PAGE (widget);
+
+  if (self->gatherer != NULL)
+    return;
+  gtk_string_list_splice (self->basket, 0, g_list_model_get_n_items (G_LIST_MODEL (self->basket)), NULL);
+  show_basket (self);
+}
+
+static GtkWidget *
+make_row_box (void)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
   GtkWidget *name = gtk_label_new (NULL);
@@ -247,17 +596,15 @@ setup_row_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer dat
   gtk_widget_add_css_class (detail, "caption");
   gtk_box_append (GTK_BOX (box), name);
   gtk_box_append (GTK_BOX (box), detail);
-  gtk_list_item_set_child (item, box);
+  return box;
 }
 
+/* Words on the first line; the wnid and where it sits in ImageNet below. */
 static void
-bind_row_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+fill_row_box (KilnGatherPage *self, GtkWidget *box, const char *wnid)
 {
-  KilnGatherPage *self = data;
-  GtkWidget *box = gtk_list_item_get_child (item);
   GtkWidget *name = gtk_widget_get_first_child (box);
   GtkWidget *detail = gtk_widget_get_next_sibling (name);
-  const char *wnid = gtk_string_object_get_string (gtk_list_item_get_item (item));
   guint index = kiln_synsets_lookup (self->synsets, wnid);
   g_autofree char *words = g_strjoinv (", ", (char **) kiln_synsets_get_words (self->synsets, index));
   const char *where = kiln_synsets_in_1k (self->synsets, index) ? " · ILSVRC-2012"
@@ -266,6 +613,38 @@ bind_row_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data
 
   gtk_label_set_text (GTK_LABEL (name), words);
   gtk_label_set_text (GTK_LABEL (detail), text);
+}
+
+static void
+setup_row_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  gtk_list_item_set_child (item, make_row_box ());
+}
+
+static void
+bind_row_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  fill_row_box (data, gtk_list_item_get_child (item), gtk_string_object_get_string (gtk_list_item_get_item (item)));
+}
+
+static void
+setup_tree_row_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  GtkWidget *expander = gtk_tree_expander_new ();
+
+  gtk_tree_expander_set_child (GTK_TREE_EXPANDER (expander), make_row_box ());
+  gtk_list_item_set_child (item, expander);
+}
+
+static void
+bind_tree_row_cb (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  GtkTreeExpander *expander = GTK_TREE_EXPANDER (gtk_list_item_get_child (item));
+  GtkTreeListRow *row = gtk_list_item_get_item (item);
+  g_autoptr(GtkStringObject) wnid = gtk_tree_list_row_get_item (row);
+
+  gtk_tree_expander_set_list_row (expander, row);
+  fill_row_box (data, gtk_tree_expander_get_child (expander), gtk_string_object_get_string (wnid));
 }
 
 /* ---- Source -------------------------------------------------------------- */
@@ -289,7 +668,11 @@ source_changed_cb (KilnGatherPage *self)
     gtk_editable_set_text (GTK_EDITABLE (self->location_row), KILN_GATHER_DEFAULT_API);
   else if (source != KILN_GATHER_API && g_strcmp0 (text, KILN_GATHER_DEFAULT_API) == 0)
     gtk_editable_set_text (GTK_EDITABLE (self->location_row), "");
-  update_actions (self);
+  /* Only what applies to the source is shown: a folder has no synsets and
+   * nothing to download. */
+  gtk_widget_set_visible (GTK_WIDGET (self->subset_row), source != KILN_GATHER_FOLDER);
+  gtk_widget_set_visible (GTK_WIDGET (self->parallel_row), source == KILN_GATHER_URLS || source == KILN_GATHER_API);
+  show_basket (self);
 }
 
 static void
@@ -460,7 +843,8 @@ static void
 on_progress (KilnGatherer *gatherer, const KilnGatherProgress *p, gpointer data)
 {
   KilnGatherPage *self = data;
-  g_autofree char *text = kiln_gather_progress_format (p);
+  g_autofree char *line = kiln_gather_progress_format (p);
+  g_autofree char *text = self->step ? g_strdup_printf ("%s · %s", self->step, line) : g_steal_pointer (&line);
   guint64 total = p->n_done + p->n_queued;
 
   set_status (self, text);
@@ -469,6 +853,48 @@ on_progress (KilnGatherer *gatherer, const KilnGatherProgress *p, gpointer data)
   else
     gtk_progress_bar_pulse (self->progress_bar);
 }
+
+static void
+add_progress (KilnGatherProgress *sum, const KilnGatherProgress *p)
+{
+  sum->n_kept += p->n_kept;
+  sum->n_rejected += p->n_rejected;
+  sum->n_failed += p->n_failed;
+  sum->n_skipped += p->n_skipped;
+  sum->n_over_limit += p->n_over_limit;
+  for (guint r = 0; r < KILN_GATHER_N_REASONS; r++)
+    sum->by_reason[r] += p->by_reason[r];
+}
+
+static void
+set_count_row (AdwActionRow *row, guint64 n, const char *detail)
+{
+  g_autofree char *count = g_strdup_printf ("%'llu", (unsigned long long) n);
+  g_autofree char *subtitle = detail && *detail ? g_strdup_printf ("%s · %s", count, detail) : g_strdup (count);
+  adw_action_row_set_subtitle (row, subtitle);
+}
+
+/* What the run (every synset of the basket) did, a row per outcome. */
+static void
+show_summary (KilnGatherPage *self, const KilnGatherProgress *p)
+{
+  g_autofree char *reasons = kiln_gather_progress_format_reasons (p);
+
+  set_count_row (self->kept_row, p->n_kept, NULL);
+  set_count_row (self->rejected_row, p->n_rejected, NULL);
+  set_count_row (self->failed_row, p->n_failed, NULL);
+  set_count_row (self->skipped_row, p->n_skipped, NULL);
+  set_count_row (self->over_limit_row, p->n_over_limit, NULL);
+  if (*reasons)
+    {
+      g_autofree char *by = g_strdup_printf (_("%s · by reason: %s"), adw_action_row_get_subtitle (self->rejected_row),
+                                             reasons);
+      adw_action_row_set_subtitle (self->rejected_row, by);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->summary_group), TRUE);
+}
+
+static gboolean start_next (KilnGatherPage *self, GError **error);
 
 static void
 gather_done_cb (GObject *source, GAsyncResult *result, gpointer data)
@@ -482,14 +908,24 @@ gather_done_cb (GObject *source, GAsyncResult *result, gpointer data)
   kiln_gatherer_get_progress (gatherer, &p);
   g_signal_handlers_disconnect_by_data (gatherer, self);
   if (gatherer == self->gatherer)
-    {
-      g_clear_object (&self->gatherer);
-      g_clear_object (&self->cancellable);
-    }
+    g_clear_object (&self->gatherer);
 
   /* The window closed while the run stopped: no widgets left to update. */
   if (self->status_label == NULL)
+    {
+      g_clear_object (&self->cancellable);
+      return;
+    }
+
+  add_progress (&self->totals, &p);
+  /* The basket's next synset, unless this one failed or Stop was pressed. */
+  if (ok && self->pending->len > 0 && !g_cancellable_is_cancelled (self->cancellable) &&
+      start_next (self, &error))
     return;
+  ok = ok && error == NULL;
+  g_clear_object (&self->cancellable);
+  g_ptr_array_set_size (self->pending, 0);
+  p = self->totals;
 
   g_autofree char *reasons = kiln_gather_progress_format_reasons (&p);
   g_autofree char *text = NULL;
@@ -506,10 +942,43 @@ gather_done_cb (GObject *source, GAsyncResult *result, gpointer data)
   else
     text = g_strdup_printf (_("Gathering failed: %s"), error->message);
   set_status (self, text);
+  show_summary (self, &p);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
   refresh_failures (self);
   update_actions (self);
   g_signal_emit (self, signals[SIGNAL_FINISHED], 0);
+}
+
+/* Starts the run for the first pending synset (NULL: none named). */
+static gboolean
+start_next (KilnGatherPage *self, GError **error)
+{
+  KilnGatherSource source = adw_combo_row_get_selected (self->source_row);
+  g_autofree char *location = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->location_row))));
+  g_autofree char *wnid = g_ptr_array_steal_index (self->pending, 0);
+  g_autoptr(KilnGatherRequest) request = kiln_gather_request_new (source, *location ? location : NULL, wnid);
+
+  request->subset = wnid != NULL && source != KILN_GATHER_FOLDER && gtk_switch_get_active (self->subset_switch);
+  request->limit = (guint) gtk_spin_button_get_value_as_int (self->limit_spin);
+  request->max_parallel = (guint) gtk_spin_button_get_value_as_int (self->parallel_spin);
+  if (!kiln_gather_request_check (request, error))
+    return FALSE;
+
+  self->gatherer = kiln_gatherer_new (self->project);
+  if (self->cancellable == NULL)
+    self->cancellable = g_cancellable_new ();
+  g_signal_connect (self->gatherer, "progress", G_CALLBACK (on_progress), self);
+  kiln_gatherer_run_async (self->gatherer, request, self->cancellable, gather_done_cb, g_object_ref (self));
+
+  guint n_basket = g_list_model_get_n_items (G_LIST_MODEL (self->basket));
+  g_clear_pointer (&self->step, g_free);
+  if (wnid != NULL && n_basket > 1 && source_takes_basket (source))
+    self->step = g_strdup_printf (_("Synset %u of %u, %s"), n_basket - self->pending->len, n_basket, wnid);
+  set_status (self, self->step ? self->step : _("Starting…"));
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
+  update_actions (self);
+  return TRUE;
 }
 
 static void
@@ -519,6 +988,8 @@ start_activated (GtkWidget *widget, const char *action_name, GVariant *parameter
   KilnGatherSource source = adw_combo_row_get_selected (self->source_row);
   g_autofree char *location = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->location_row))));
   const char *wnid = kiln_gather_page_get_wnid (self);
+  guint n_basket = g_list_model_get_n_items (G_LIST_MODEL (self->basket));
+  gboolean use_basket = n_basket > 0 && source_takes_basket (source);
   g_autoptr(GError) error = NULL;
 
   if (self->gatherer != NULL)
@@ -528,7 +999,7 @@ start_activated (GtkWidget *widget, const char *action_name, GVariant *parameter
       set_status (self, _("Open a project first: images are gathered into its images folder."));
       return;
     }
-  if (source == KILN_GATHER_API && wnid == NULL)
+  if (source == KILN_GATHER_API && wnid == NULL && !use_basket)
     {
       set_status (self, _("Choose a synset first: the API is asked for one synset's image URLs."));
       return;
@@ -552,20 +1023,20 @@ start_activated (GtkWidget *widget, const char *action_name, GVariant *parameter
         }
     }
 
-  g_autoptr(KilnGatherRequest) request = kiln_gather_request_new (source, *location ? location : NULL, wnid);
-  request->subset = wnid != NULL && gtk_switch_get_active (self->subset_switch);
-  request->limit = (guint) gtk_spin_button_get_value_as_int (self->limit_spin);
-  request->max_parallel = (guint) gtk_spin_button_get_value_as_int (self->parallel_spin);
-
-  self->gatherer = kiln_gatherer_new (self->project);
-  self->cancellable = g_cancellable_new ();
-  g_signal_connect (self->gatherer, "progress", G_CALLBACK (on_progress), self);
-  kiln_gatherer_run_async (self->gatherer, request, self->cancellable, gather_done_cb, g_object_ref (self));
-
-  gtk_progress_bar_set_fraction (self->progress_bar, 0);
-  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
-  set_status (self, _("Starting…"));
-  update_actions (self);
+  g_ptr_array_set_size (self->pending, 0);
+  if (use_basket)
+    for (guint i = 0; i < n_basket; i++)
+      g_ptr_array_add (self->pending, g_strdup (gtk_string_list_get_string (self->basket, i)));
+  else
+    g_ptr_array_add (self->pending, g_strdup (wnid));
+  memset (&self->totals, 0, sizeof self->totals);
+  gtk_widget_set_visible (GTK_WIDGET (self->summary_group), FALSE);
+  if (!start_next (self, &error))
+    {
+      g_autofree char *text = g_strdup_printf (_("Gathering failed: %s"), error->message);
+      g_ptr_array_set_size (self->pending, 0);
+      set_status (self, text);
+    }
 }
 
 static void
@@ -664,6 +1135,15 @@ kiln_gather_page_finalize (GObject *object)
   g_clear_object (&self->selection);
   g_clear_object (&self->synsets);
   g_clear_pointer (&self->failure_rows, g_ptr_array_unref);
+  if (self->tree_selection != NULL)
+    g_signal_handlers_disconnect_by_data (self->tree_selection, self);
+  g_clear_object (&self->tree_selection);
+  g_clear_object (&self->tree);
+  g_clear_object (&self->basket);
+  g_clear_pointer (&self->basket_rows, g_ptr_array_unref);
+  g_clear_pointer (&self->pending, g_ptr_array_unref);
+  g_free (self->chosen);
+  g_free (self->step);
   G_OBJECT_CLASS (kiln_gather_page_parent_class)->finalize (object);
 }
 
@@ -681,6 +1161,18 @@ kiln_gather_page_class_init (KilnGatherPageClass *klass)
                                            0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/kiln/Kiln/ui/kiln-gather-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, sidebar_stack);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, tree_list);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, hypernym_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, basket_group);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, subset_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, parallel_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, summary_group);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, kept_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, rejected_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, failed_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, skipped_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, over_limit_row);
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, search_entry);
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, results_label);
   gtk_widget_class_bind_template_child (widget_class, KilnGatherPage, synset_list);
@@ -700,10 +1192,33 @@ kiln_gather_page_class_init (KilnGatherPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, search_activate_cb);
   gtk_widget_class_bind_template_callback (widget_class, source_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, sidebar_view_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, list_activate_cb);
 
   gtk_widget_class_install_action (widget_class, "gather.start", NULL, start_activated);
   gtk_widget_class_install_action (widget_class, "gather.cancel", NULL, cancel_activated);
   gtk_widget_class_install_action (widget_class, "gather.choose", NULL, choose_activated);
+  gtk_widget_class_install_action (widget_class, "gather.go-up", NULL, go_up_activated);
+  gtk_widget_class_install_action (widget_class, "gather.reveal", NULL, reveal_activated);
+  gtk_widget_class_install_action (widget_class, "gather.show-synsets", NULL, show_synsets_activated);
+  gtk_widget_class_install_action (widget_class, "gather.add-to-basket", NULL, add_to_basket_activated);
+  gtk_widget_class_install_action (widget_class, "gather.remove-from-basket", "s", remove_from_basket_activated);
+  gtk_widget_class_install_action (widget_class, "gather.clear-basket", NULL, clear_basket_activated);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, GDK_ALT_MASK, "gather.go-up", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_b, GDK_CONTROL_MASK, "gather.add-to-basket", NULL);
+}
+
+/* The spin follows the preference when the page shows after it changed;
+ * a value typed here holds until then. */
+static void
+mapped_cb (KilnGatherPage *self)
+{
+  g_autoptr(KilnGatherRequest) defaults = kiln_gather_request_new (KILN_GATHER_URLS, NULL, NULL);
+  guint seen = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (self), "parallel-default"));
+
+  if (defaults->max_parallel != seen)
+    gtk_spin_button_set_value (self->parallel_spin, defaults->max_parallel);
+  g_object_set_data (G_OBJECT (self), "parallel-default", GUINT_TO_POINTER (defaults->max_parallel));
 }
 
 static void
@@ -712,7 +1227,18 @@ kiln_gather_page_init (KilnGatherPage *self)
   GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* The bin's own child: binding it too would unparent it twice. */
+  self->leaflet = ADW_LEAFLET (adw_bin_get_child (ADW_BIN (self)));
   self->failure_rows = g_ptr_array_new ();
+  self->basket = gtk_string_list_new (NULL);
+  self->basket_rows = g_ptr_array_new ();
+  self->pending = g_ptr_array_new_with_free_func (g_free);
+
+  GtkListItemFactory *tree_factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (tree_factory, "setup", G_CALLBACK (setup_tree_row_cb), self);
+  g_signal_connect (tree_factory, "bind", G_CALLBACK (bind_tree_row_cb), self);
+  gtk_list_view_set_factory (self->tree_list, tree_factory);
+  g_object_unref (tree_factory);
 
   self->results = gtk_string_list_new (NULL);
   self->selection = gtk_single_selection_new (G_LIST_MODEL (self->results));  /* takes results */
@@ -733,5 +1259,6 @@ kiln_gather_page_init (KilnGatherPage *self)
   gtk_search_entry_set_key_capture_widget (self->search_entry, GTK_WIDGET (self));
   source_changed_cb (self);
   show_target (self);
+  g_signal_connect (self, "map", G_CALLBACK (mapped_cb), NULL);
   update_actions (self);
 }

@@ -1,7 +1,9 @@
 /* kiln-gather-page.h: the window's Gather page.
  *
- * Browse the WordNet noun synsets (filtered as the user types), see where a
- * synset sits in ImageNet, and gather its images into the open project from
+ * Find WordNet noun synsets (filtered as the user types) or walk their
+ * hierarchy (hypernyms up, hyponyms down), see where a synset sits in
+ * ImageNet, put several in a basket, and gather their images into the open
+ * project from
  * a URL list, an HTTP API, an ImageNet archive or a folder, with live
  * progress and Stop. The work is KilnGatherer's; the page only drives it.
  *
@@ -23,7 +25,10 @@ void        kiln_gather_page_set_project   (KilnGatherPage *self,
 gboolean    kiln_gather_page_is_running    (KilnGatherPage *self);
 /* Puts the keyboard focus in the synset search, its text selected. */
 void        kiln_gather_page_focus_search  (KilnGatherPage *self);
-/* The chosen synset's wnid, or NULL. */
+/* The chosen synset's wnid (from the search or the hierarchy), or NULL. */
 const char *kiln_gather_page_get_wnid      (KilnGatherPage *self);
+/* The synsets Gather gathers one after another (GtkStringObject wnids),
+ * each into its own class; empty: the chosen synset only. */
+GListModel *kiln_gather_page_get_basket    (KilnGatherPage *self);
 
 G_END_DECLS

@@ -926,6 +926,20 @@ kiln_network_page_class_init (KilnNetworkPageClass *klass)
   gtk_widget_class_install_action (widget_class, "network.apply-fix", "(uu)", apply_fix_activated);
 }
 
+static GtkWidget *
+find_switch (GtkWidget *widget)
+{
+  if (GTK_IS_SWITCH (widget))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_switch (child);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
 static void
 kiln_network_page_init (KilnNetworkPage *self)
 {
@@ -934,6 +948,11 @@ kiln_network_page_init (KilnNetworkPage *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   add_columns (self);
+  /* libadwaita 1.2 leaves the expander row's own switch unnamed. */
+  GtkWidget *compare_switch = find_switch (GTK_WIDGET (self->compare_row));
+  if (compare_switch != NULL)
+    gtk_accessible_update_property (GTK_ACCESSIBLE (compare_switch), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                    _("Compare with another size"), -1);
 
   for (guint i = 0; presets[i]; i++)
     gtk_string_list_append (self->net_names, kiln_preset_get_label (presets[i]));

@@ -6,7 +6,9 @@
 #include <glib/gi18n.h>
 #include <math.h>
 
+#include "kiln-net-calc.h"
 #include "kiln-preset-names.h"
+#include "kiln-run-device.h"
 #include "kiln-run-wizard.h"
 
 static const char *const step_names[] = { "model", "freeze", "training", "summary" };
@@ -34,7 +36,17 @@ struct _KilnRunWizard
   GtkStringList *split_names;
   GtkSwitch *mirror_switch;
   GtkSwitch *crop_switch;
+  GtkSpinButton *size_spin;
+  AdwActionRow *fit_row;
+  GtkButton *fit_button;
+  int fix_size;                /* the input size fit_button applies */
+  AdwComboRow *resize_row;
+  AdwActionRow *mean_row;
+  GtkSwitch *mean_switch;
+  AdwComboRow *device_row;
   GtkListBox *summary_list;
+  AdwActionRow *memory_row;    /* the summary's, while its estimate is worked out */
+  GCancellable *memory_cancellable;
   GtkLabel *error_label;
   GtkProgressBar *prepare_progress;
   GtkLabel *step_label;
@@ -49,6 +61,8 @@ struct _KilnRunWizard
   GArray *weighted;            /* indices of net's layers with weights */
   guint step;
   gboolean syncing;            /* widgets are being set from the recipe */
+  gboolean given_recipe;       /* the recipe came from a run: no defaults over it */
+  char *pending_freeze;        /* its frozen layer, set again once its net is loaded */
   GCancellable *cancellable;   /* reading choices or the network */
   GCancellable *net_cancellable;
   KilnProgress *progress;      /* preparing the run */
@@ -196,6 +210,51 @@ update_freeze (KilnRunWizard *self)
     }
 }
 
+/* The layer-size calculator on the chosen input size: a size whose windows
+ * do not tile (AlexNet at 224) is said with what it does downstream, and
+ * the nearest size that works is offered. */
+static void
+check_input_fit (KilnRunWizard *self)
+{
+  int size = self->recipe.input_height;
+
+  self->fix_size = 0;
+  if (self->net == NULL || size <= 0)
+    {
+      gtk_widget_set_visible (GTK_WIDGET (self->fit_row), FALSE);
+      return;
+    }
+  g_autoptr(KilnNetSpec) copy = kiln_net_spec_copy (self->net);
+  g_autoptr(KilnNetCalc) calc = kiln_net_calc_new (copy);
+  int channels, height, width;
+  kiln_net_spec_get_input (self->net, &channels, &height, &width);
+  kiln_net_calc_set_input (calc, channels, size, size);
+  if (kiln_net_calc_is_whole (calc))
+    {
+      gtk_widget_set_visible (GTK_WIDGET (self->fit_row), FALSE);
+      return;
+    }
+  int first = kiln_net_calc_get_first_problem (calc);
+  KilnCalcRow *row = first >= 0 ? kiln_net_calc_get_row (calc, (guint) first) : NULL;   /* the calculator's */
+  GPtrArray *fixes = row ? kiln_calc_row_get_fixes (row) : NULL;
+  for (guint i = 0; fixes != NULL && i < fixes->len && self->fix_size == 0; i++)
+    {
+      const KilnCalcFix *fix = fixes->pdata[i];
+      if (fix->kind == KILN_CALC_FIX_INPUT && fix->height == fix->width)
+        self->fix_size = fix->height;
+    }
+  const char *error = kiln_net_calc_get_error (calc);
+  const char *downstream = kiln_net_calc_get_downstream (calc);
+  g_autofree char *title = g_strdup_printf (_("%d × %d does not fit %s"), size, size, kiln_net_spec_get_name (self->net));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->fit_row), title);
+  adw_action_row_set_subtitle (self->fit_row, downstream ? downstream : error ? error : "");
+  g_autofree char *use = g_strdup_printf (_("Use %d"), self->fix_size);
+  gtk_button_set_label (self->fit_button, use);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->fit_button), GTK_ACCESSIBLE_PROPERTY_LABEL, use, -1);
+  gtk_widget_set_visible (GTK_WIDGET (self->fit_button), self->fix_size > 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->fit_row), TRUE);
+}
+
 static void
 net_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -219,7 +278,11 @@ net_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
     if (kiln_layer_type_has_weights (kiln_net_spec_get_layer (net, i)->type))
       g_array_append_val (self->weighted, i);
   gtk_widget_set_visible (GTK_WIDGET (self->error_label), FALSE);
+  g_autofree char *freeze = g_steal_pointer (&self->pending_freeze);
+  if (freeze != NULL && kiln_net_spec_find_layer (net, freeze) >= 0)
+    set_string (&self->recipe.freeze_up_to, freeze);
   update_freeze (self);
+  check_input_fit (self);
 }
 
 /* The network changed: read it, unfrozen (layer names may differ). */
@@ -232,11 +295,16 @@ load_net (KilnRunWizard *self)
     g_cancellable_cancel (self->net_cancellable);
   g_set_object (&self->net_cancellable, g_cancellable_new ());
   g_clear_object (&self->net);
+  /* Another net has other layers; a run's own choice waits for its net. */
+  if (self->given_recipe && self->pending_freeze == NULL)
+    self->pending_freeze = g_strdup (self->recipe.freeze_up_to);
   set_string (&self->recipe.freeze_up_to, NULL);
   update_freeze (self);
   if (self->choices == NULL)
     return;
   kiln_run_recipe_copy (&self->recipe, &unfrozen);
+  /* At the net's own size: the chosen one is checked against it below. */
+  unfrozen.input_channels = unfrozen.input_height = unfrozen.input_width = 0;
   kiln_run_recipe_get_net_async (&unfrozen, self->project_dir, self->choices->n_classes, self->net_cancellable,
                                  net_loaded, self);
 }
@@ -302,6 +370,19 @@ fill_splits (KilnRunWizard *self)
     }
 }
 
+/* The recipe's resize modes and devices, in their rows' order. */
+static const char *const resize_ids[] = { "squash", "crop-center", "fill", "downscale-crop" };
+static const char *const device_ids[] = { "", "cpu", "cuda" };
+
+static guint
+index_of (const char *const *ids, guint n, const char *value, guint fallback)
+{
+  for (guint i = 0; i < n; i++)
+    if (g_strcmp0 (ids[i], value) == 0)
+      return i;
+  return fallback;
+}
+
 static void
 sync_widgets (KilnRunWizard *self)
 {
@@ -331,6 +412,13 @@ sync_widgets (KilnRunWizard *self)
   adw_combo_row_set_selected (self->split_row, split);
   gtk_switch_set_active (self->mirror_switch, r->mirror);
   gtk_switch_set_active (self->crop_switch, r->random_crop);
+  gtk_spin_button_set_value (self->size_spin, MAX (r->input_height, 0));
+  adw_combo_row_set_selected (self->resize_row, index_of (resize_ids, G_N_ELEMENTS (resize_ids), r->resize, 0));
+  /* The mean only matters with pretrained weights, whose mean is kept. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->mean_row), r->weights != NULL);
+  gtk_switch_set_active (self->mean_switch, r->recompute_mean);
+  adw_combo_row_set_selected (self->device_row, index_of (device_ids, G_N_ELEMENTS (device_ids),
+                                                          r->device ? r->device : "", 0));
   self->syncing = FALSE;
   kiln_trainer_options_clear (&defaults);
 }
@@ -356,6 +444,79 @@ selected_string (AdwComboRow *row)
   return item ? gtk_string_object_get_string (item) : "";
 }
 
+typedef struct {
+  KilnRunRecipe recipe;
+  char *project_dir;
+} MemoryJob;
+
+static void
+memory_job_free (MemoryJob *job)
+{
+  kiln_run_recipe_clear (&job->recipe);
+  g_free (job->project_dir);
+  g_free (job);
+}
+
+/* The device the run will use, why, and what it needs of it: the same
+ * check the run makes before it starts (kiln-cli train --dry-run). */
+static void
+memory_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  MemoryJob *job = data;
+  g_autoptr(KilnNetSpec) spec = NULL;
+  KilnTrainerOptions options;
+  KilnTrainingSetup setup;
+  KilnNetMemory memory;
+  g_autofree char *reason = NULL;
+  GError *error = NULL;
+
+  if (!kiln_run_recipe_build (&job->recipe, job->project_dir, &spec, &options, &setup, NULL, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_autofree char *device = kiln_run_device_check (job->recipe.device, spec, &options, &memory, &reason, &error);
+  kiln_trainer_options_clear (&options);
+  if (device == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_autofree char *needs = kiln_net_memory_format (&memory);
+  g_task_return_pointer (task, g_strdup_printf (_("%s · needs %s"), reason, needs), g_free);
+}
+
+static void
+memory_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  KilnRunWizard *self = KILN_RUN_WIZARD (source);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->memory_row == NULL)
+    return;
+  adw_action_row_set_subtitle (self->memory_row, text ? text : error->message);
+  if (text == NULL)
+    gtk_widget_add_css_class (GTK_WIDGET (self->memory_row), "error");
+}
+
+static void
+estimate_memory (KilnRunWizard *self)
+{
+  MemoryJob *job = g_new0 (MemoryJob, 1);
+
+  g_cancellable_cancel (self->memory_cancellable);
+  g_clear_object (&self->memory_cancellable);
+  self->memory_cancellable = g_cancellable_new ();
+  kiln_run_recipe_copy (&self->recipe, &job->recipe);
+  job->project_dir = g_strdup (self->project_dir);
+  g_autoptr(GTask) task = g_task_new (self, self->memory_cancellable, memory_done, NULL);
+  g_task_set_source_tag (task, estimate_memory);
+  g_task_set_task_data (task, job, (GDestroyNotify) memory_job_free);
+  g_task_set_return_on_cancel (task, TRUE);
+  g_task_run_in_thread (task, memory_thread);
+}
+
 static void
 fill_summary (KilnRunWizard *self)
 {
@@ -377,6 +538,17 @@ fill_summary (KilnRunWizard *self)
   add_summary_row (self, _("Epochs"), epochs);
   add_summary_row (self, _("Split"), selected_string (self->split_row));
   add_summary_row (self, _("Augmentation"), augment);
+  g_autofree char *size = r->input_height > 0 ? g_strdup_printf ("%d × %d", r->input_height, r->input_width)
+                                              : g_strdup (_("The network's own"));
+  add_summary_row (self, _("Input Size"), size);
+  add_summary_row (self, _("Resize"), selected_string (self->resize_row));
+  if (r->weights != NULL)
+    add_summary_row (self, _("Input Mean"), r->recompute_mean ? _("Recomputed from this project")
+                                                              : _("The pretrained model's"));
+  add_summary_row (self, _("Device"), _("Working it out…"));
+  self->memory_row = ADW_ACTION_ROW (gtk_widget_get_last_child (GTK_WIDGET (self->summary_list)));
+  if (self->project_dir != NULL)
+    estimate_memory (self);
 }
 
 static void
@@ -420,7 +592,8 @@ choices_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   self->choices = choices;
   /* The demo project (its split current) starts from kiln-cli demo's recipe. */
-  if (choices->splits[0] != NULL && g_str_equal (choices->splits[0], KILN_DEMO_SPLIT) && self->recipe.weights == NULL)
+  if (!self->given_recipe && choices->splits[0] != NULL && g_str_equal (choices->splits[0], KILN_DEMO_SPLIT) &&
+      self->recipe.weights == NULL)
     {
       kiln_run_recipe_clear (&self->recipe);
       kiln_run_recipe_init_demo (&self->recipe);
@@ -430,11 +603,9 @@ choices_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
   show_step (self, self->step);
 }
 
-void
-kiln_run_wizard_set_project (KilnRunWizard *self, const char *project_dir)
+static void
+set_project (KilnRunWizard *self, const char *project_dir, const KilnRunRecipe *recipe)
 {
-  g_return_if_fail (KILN_IS_RUN_WIZARD (self));
-
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   if (self->net_cancellable != NULL)
@@ -444,8 +615,18 @@ kiln_run_wizard_set_project (KilnRunWizard *self, const char *project_dir)
   g_clear_object (&self->net);
   set_string (&self->project_dir, project_dir);
   kiln_run_recipe_clear (&self->recipe);
-  kiln_run_recipe_init (&self->recipe);
-  self->recipe.preset = g_strdup ("lenet");
+  g_clear_pointer (&self->pending_freeze, g_free);
+  self->given_recipe = recipe != NULL;
+  if (recipe != NULL)
+    {
+      kiln_run_recipe_copy (recipe, &self->recipe);
+      set_string (&self->recipe.run_id, NULL);
+    }
+  else
+    {
+      kiln_run_recipe_init (&self->recipe);
+      self->recipe.preset = g_strdup ("lenet");
+    }
   gtk_widget_set_visible (GTK_WIDGET (self->error_label), FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->prepare_progress), FALSE);
   sync_widgets (self);
@@ -455,6 +636,21 @@ kiln_run_wizard_set_project (KilnRunWizard *self, const char *project_dir)
     return;
   g_set_object (&self->cancellable, g_cancellable_new ());
   kiln_run_choices_load_async (project_dir, self->cancellable, choices_loaded, self);
+}
+
+void
+kiln_run_wizard_set_project (KilnRunWizard *self, const char *project_dir)
+{
+  g_return_if_fail (KILN_IS_RUN_WIZARD (self));
+  set_project (self, project_dir, NULL);
+}
+
+void
+kiln_run_wizard_set_project_with_recipe (KilnRunWizard *self, const char *project_dir, const KilnRunRecipe *recipe)
+{
+  g_return_if_fail (KILN_IS_RUN_WIZARD (self));
+  g_return_if_fail (recipe != NULL);
+  set_project (self, project_dir, recipe);
 }
 
 /* ---- actions ------------------------------------------------------------- */
@@ -660,6 +856,57 @@ set_random_crop_activated (GtkWidget *widget, const char *action_name, GVariant 
 }
 
 static void
+set_input_size_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnRunWizard *self = KILN_RUN_WIZARD (widget);
+  int size = MAX (0, g_variant_get_int32 (parameter));
+
+  self->recipe.input_height = self->recipe.input_width = size;
+  self->recipe.input_channels = 0;
+  sync_widgets (self);
+  check_input_fit (self);
+}
+
+static void
+apply_input_fix_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnRunWizard *self = KILN_RUN_WIZARD (widget);
+
+  if (self->fix_size > 0)
+    gtk_widget_activate_action (widget, "wizard.set-input-size", "i", self->fix_size);
+}
+
+static void
+set_resize_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnRunWizard *self = KILN_RUN_WIZARD (widget);
+  const char *mode = g_variant_get_string (parameter, NULL);
+
+  /* Squash is the recipe's default: kept unset, as kiln-cli leaves it. */
+  set_string (&self->recipe.resize, g_str_equal (mode, "squash") || *mode == '\0' ? NULL : mode);
+  sync_widgets (self);
+}
+
+static void
+set_recompute_mean_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnRunWizard *self = KILN_RUN_WIZARD (widget);
+
+  self->recipe.recompute_mean = g_variant_get_boolean (parameter);
+  sync_widgets (self);
+}
+
+static void
+set_device_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnRunWizard *self = KILN_RUN_WIZARD (widget);
+  const char *device = g_variant_get_string (parameter, NULL);
+
+  set_string (&self->recipe.device, *device ? device : NULL);
+  sync_widgets (self);
+}
+
+static void
 chooser_response (GtkNativeDialog *dialog, int response, gpointer user_data)
 {
   KilnRunWizard *self = KILN_RUN_WIZARD (user_data);
@@ -803,6 +1050,38 @@ crop_changed_cb (KilnRunWizard *self)
                                 gtk_switch_get_active (self->crop_switch));
 }
 
+static void
+size_changed_cb (KilnRunWizard *self)
+{
+  if (!self->syncing)
+    gtk_widget_activate_action (GTK_WIDGET (self), "wizard.set-input-size", "i",
+                                gtk_spin_button_get_value_as_int (self->size_spin));
+}
+
+static void
+resize_changed_cb (KilnRunWizard *self)
+{
+  guint selected = adw_combo_row_get_selected (self->resize_row);
+  if (!self->syncing && selected < G_N_ELEMENTS (resize_ids))
+    gtk_widget_activate_action (GTK_WIDGET (self), "wizard.set-resize", "s", resize_ids[selected]);
+}
+
+static void
+mean_changed_cb (KilnRunWizard *self)
+{
+  if (!self->syncing)
+    gtk_widget_activate_action (GTK_WIDGET (self), "wizard.set-recompute-mean", "b",
+                                gtk_switch_get_active (self->mean_switch));
+}
+
+static void
+device_changed_cb (KilnRunWizard *self)
+{
+  guint selected = adw_combo_row_get_selected (self->device_row);
+  if (!self->syncing && selected < G_N_ELEMENTS (device_ids))
+    gtk_widget_activate_action (GTK_WIDGET (self), "wizard.set-device", "s", device_ids[selected]);
+}
+
 /* ---- object -------------------------------------------------------------- */
 
 static void
@@ -814,6 +1093,10 @@ kiln_run_wizard_dispose (GObject *object)
     g_cancellable_cancel (self->cancellable);
   if (self->net_cancellable != NULL)
     g_cancellable_cancel (self->net_cancellable);
+  if (self->memory_cancellable != NULL)
+    g_cancellable_cancel (self->memory_cancellable);
+  g_clear_object (&self->memory_cancellable);
+  self->memory_row = NULL;
   g_clear_object (&self->cancellable);
   g_clear_object (&self->net_cancellable);
   if (self->progress != NULL)
@@ -842,6 +1125,7 @@ kiln_run_wizard_finalize (GObject *object)
   g_ptr_array_unref (self->network_values);
   g_array_unref (self->weighted);
   g_free (self->project_dir);
+  g_free (self->pending_freeze);
   G_OBJECT_CLASS (kiln_run_wizard_parent_class)->finalize (object);
 }
 
@@ -893,6 +1177,17 @@ kiln_run_wizard_class_init (KilnRunWizardClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, split_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, mirror_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, crop_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, resize_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, size_changed_cb);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, size_spin);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, fit_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, fit_button);
+  gtk_widget_class_bind_template_callback (widget_class, mean_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, device_changed_cb);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, resize_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, mean_row);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, mean_switch);
+  gtk_widget_class_bind_template_child (widget_class, KilnRunWizard, device_row);
 
   gtk_widget_class_install_action (widget_class, "wizard.back", NULL, back_activated);
   gtk_widget_class_install_action (widget_class, "wizard.next", NULL, next_activated);
@@ -910,6 +1205,11 @@ kiln_run_wizard_class_init (KilnRunWizardClass *klass)
   gtk_widget_class_install_action (widget_class, "wizard.set-split", "s", set_split_activated);
   gtk_widget_class_install_action (widget_class, "wizard.set-mirror", "b", set_mirror_activated);
   gtk_widget_class_install_action (widget_class, "wizard.set-random-crop", "b", set_random_crop_activated);
+  gtk_widget_class_install_action (widget_class, "wizard.set-resize", "s", set_resize_activated);
+  gtk_widget_class_install_action (widget_class, "wizard.set-input-size", "i", set_input_size_activated);
+  gtk_widget_class_install_action (widget_class, "wizard.apply-input-fix", NULL, apply_input_fix_activated);
+  gtk_widget_class_install_action (widget_class, "wizard.set-recompute-mean", "b", set_recompute_mean_activated);
+  gtk_widget_class_install_action (widget_class, "wizard.set-device", "s", set_device_activated);
 }
 
 static void

@@ -44,4 +44,11 @@ KilnNetSpec         *kiln_run_wizard_get_net     (KilnRunWizard *self);
 /* "model", "freeze", "training" or "summary". */
 const char          *kiln_run_wizard_get_step    (KilnRunWizard *self);
 
+/* As kiln_run_wizard_set_project(), starting from @recipe's choices (a
+ * run's, for Train Again) instead of the defaults; its run id is not
+ * kept. */
+void                 kiln_run_wizard_set_project_with_recipe (KilnRunWizard       *self,
+                                                              const char          *project_dir,
+                                                              const KilnRunRecipe *recipe);
+
 G_END_DECLS

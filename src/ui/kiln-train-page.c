@@ -29,11 +29,16 @@ struct _KilnTrainPage
   GtkLabel *live_label;
   GtkWidget *resume_box;
   GtkWidget *resume_button;
+  GtkWidget *again_button;
   KilnChart *loss_chart;
   KilnChart *accuracy_chart;
   KilnChart *lr_chart;
+  GtkWidget *compare_list;
   GtkLabel *confusion_label;
   GtkGrid *confusion_grid;
+  GtkLabel *suspects_label;
+  GtkWidget *suspects_progress_box;
+  GtkProgressBar *suspects_progress;
   GtkTextView *log_view;
   KilnRunWizard *wizard;
 
@@ -53,6 +58,8 @@ struct _KilnTrainPage
   char *trainer_run_id;
   KilnMetricList *live_metrics;
   gboolean resuming;
+  KilnProgress *suspects;       /* finding suspects, or NULL */
+  GHashTable *overlays;         /* run id → its KilnMetricList, drawn under the selected run's */
   GCancellable *cancellable;    /* the page's lifetime */
   GtkFileChooserNative *chooser;
 };
@@ -170,6 +177,16 @@ update_actions (KilnTrainPage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.continue", state == KILN_TRAINER_PAUSED);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.stop", self->trainer != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.resume-run", self->trainer == NULL && !self->resuming);
+
+  /* Suspects train k models: not beside a run, and of a run with a checkpoint. */
+  const KilnRunInfo *info = self->selected ? kiln_run_item_get_info (self->selected) : NULL;
+  gboolean scorable = info != NULL && info->problem == NULL && info->summary.iteration > 0;
+  g_autofree char *saved = info ? g_build_filename (info->dir, KILN_SUSPECTS_FILE, NULL) : NULL;
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.find-suspects",
+                                 scorable && self->trainer == NULL && self->suspects == NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.cancel-suspects", self->suspects != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "train.show-suspects",
+                                 saved != NULL && g_file_test (saved, G_FILE_TEST_EXISTS));
 }
 
 /* ---- the runs list --------------------------------------------------------- */
@@ -316,6 +333,16 @@ kiln_train_page_set_project (KilnTrainPage *self, const char *project_dir)
     }
   g_free (self->project_dir);
   self->project_dir = g_strdup (project_dir);
+  /* Another project's runs are not compared with. */
+  GHashTableIter iter;
+  gpointer id;
+  g_hash_table_iter_init (&iter, self->overlays);
+  while (g_hash_table_iter_next (&iter, &id, NULL))
+    {
+      kiln_chart_remove_overlay (self->loss_chart, id);
+      kiln_chart_remove_overlay (self->accuracy_chart, id);
+    }
+  g_hash_table_remove_all (self->overlays);
   if (self->runs != NULL)
     g_signal_handlers_disconnect_by_data (self->runs, self);
   g_clear_object (&self->runs);
@@ -407,10 +434,17 @@ show_confusion (KilnTrainPage *self, KilnEvaluation *evaluation)
           g_autofree char *tip = g_strdup_printf (_("%s taken for %s: %u"),
                                                   kiln_evaluation_get_class_name (evaluation, t),
                                                   kiln_evaluation_get_class_name (evaluation, p), count);
-          GtkWidget *cell = grid_label (value, "confusion-cell");
+          /* A button: its images open in the Curate page. */
+          GtkWidget *cell = gtk_button_new ();
+          gtk_button_set_child (GTK_BUTTON (cell), grid_label (value, "confusion-count"));
+          gtk_widget_add_css_class (cell, "flat");
+          gtk_widget_add_css_class (cell, "confusion-cell");
           gtk_widget_add_css_class (cell, t == p ? "confusion-right" : "confusion-wrong");
           gtk_widget_add_css_class (cell, level);
           gtk_widget_set_tooltip_text (cell, tip);
+          gtk_actionable_set_action_name (GTK_ACTIONABLE (cell), "train.open-cell");
+          gtk_actionable_set_action_target (GTK_ACTIONABLE (cell), "(uu)", t, p);
+          gtk_widget_set_sensitive (cell, count > 0);
           gtk_grid_attach (self->confusion_grid, cell, p + 1, t + 1, 1, 1);
         }
     }
@@ -566,10 +600,15 @@ show_state (KilnTrainPage *self)
   gtk_label_set_text (self->run_state, state ? state : "");
   gtk_widget_set_visible (self->live_box, live);
   gtk_widget_set_visible (self->resume_box, info != NULL && !live && !info->summary.finished && info->problem == NULL);
+  gtk_widget_set_visible (self->again_button, info != NULL && !live);
   if (info != NULL)
-    gtk_actionable_set_action_target (GTK_ACTIONABLE (self->resume_button), "s", info->dir);
+    {
+      gtk_actionable_set_action_target (GTK_ACTIONABLE (self->resume_button), "s", info->dir);
+      gtk_actionable_set_action_target (GTK_ACTIONABLE (self->again_button), "s", info->dir);
+    }
   if (live)
     update_live (self);
+  update_actions (self);
 }
 
 /* A reading of the selected run's folder says something new. */
@@ -773,6 +812,191 @@ resume_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
   adopt_trainer (self, trainer);
 }
 
+/* ---- suspects --------------------------------------------------------------- */
+
+/* Hands @suspects (of run @id) to the Curate page. */
+static void
+open_suspects (KilnTrainPage *self, const char *id, GPtrArray *suspects)
+{
+  g_autoptr(GArray) ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), suspects->len);
+
+  for (guint i = 0; i < suspects->len; i++)
+    g_array_append_val (ids, ((KilnSuspect *) suspects->pdata[i])->image_id);
+  g_autofree char *title = g_strdup_printf (_("Suspects of run %s"), id);
+  GVariant *list = g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ids->data, ids->len, sizeof (gint64));
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.curate-images", "(s@ax)", title, list);
+}
+
+static void
+on_suspects_progress (KilnProgress *progress, KilnTrainPage *self)
+{
+  KilnProgressSnapshot s;
+  kiln_progress_snapshot (progress, &s, NULL);
+  g_autofree char *text = kiln_progress_format (&s);
+  gtk_progress_bar_set_fraction (self->suspects_progress, s.total > 0 ? (double) s.done / s.total : 0);
+  gtk_progress_bar_set_text (self->suspects_progress, text);
+}
+
+static void
+suspects_found (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(KilnTrainPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) suspects = kiln_suspects_find_finish (result, &error);
+  g_autoptr(KilnProgress) progress = g_steal_pointer (&self->suspects);
+
+  /* The page went meanwhile. */
+  if (self->cancellable == NULL || g_cancellable_is_cancelled (self->cancellable))
+    return;
+  g_signal_handlers_disconnect_by_data (progress, self);
+  gtk_widget_set_visible (self->suspects_progress_box, FALSE);
+  update_actions (self);
+  if (suspects == NULL)
+    {
+      g_autofree char *text = g_strdup_printf (_("No suspects were found: %s"), error->message);
+      show_toast (self, g_cancellable_is_cancelled (kiln_progress_get_cancellable (progress))
+                        ? _("Finding suspects cancelled") : text);
+      return;
+    }
+  const char *id = g_object_get_data (G_OBJECT (progress), "run-id");
+  open_suspects (self, id, suspects);
+}
+
+static void
+find_suspects_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnTrainPage *self = KILN_TRAIN_PAGE (widget);
+  KilnSuspectsOptions options;
+
+  if (self->selected == NULL || self->suspects != NULL)
+    return;
+  if (self->trainer != NULL)
+    {
+      show_toast (self, _("A run is already training; stop it first"));
+      return;
+    }
+  kiln_suspects_options_init (&options);
+  options.top = 50;
+  self->suspects = kiln_progress_new ("suspects");
+  g_object_set_data_full (G_OBJECT (self->suspects), "run-id", g_strdup (kiln_run_item_get_id (self->selected)),
+                          g_free);
+  g_signal_connect (self->suspects, "changed", G_CALLBACK (on_suspects_progress), self);
+  gtk_progress_bar_set_fraction (self->suspects_progress, 0);
+  gtk_progress_bar_set_text (self->suspects_progress, _("Training the folds…"));
+  gtk_widget_set_visible (self->suspects_progress_box, TRUE);
+  update_actions (self);
+  /* k trainings and k evaluations: on a worker, cancelled with the page. */
+  kiln_suspects_find_async (kiln_run_item_get_dir (self->selected), &options, self->suspects, self->cancellable,
+                            suspects_found, g_object_ref (self));
+}
+
+static void
+cancel_suspects_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnTrainPage *self = KILN_TRAIN_PAGE (widget);
+
+  if (self->suspects != NULL)
+    g_cancellable_cancel (kiln_progress_get_cancellable (self->suspects));
+}
+
+static void
+show_suspects_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnTrainPage *self = KILN_TRAIN_PAGE (widget);
+  g_autoptr(GError) error = NULL;
+
+  if (self->selected == NULL)
+    return;
+  g_autofree char *path = g_build_filename (kiln_run_item_get_dir (self->selected), KILN_SUSPECTS_FILE, NULL);
+  g_autoptr(GPtrArray) suspects = kiln_suspects_load (path, &error);
+  if (suspects == NULL)
+    show_toast (self, error->message);
+  else
+    open_suspects (self, kiln_run_item_get_id (self->selected), suspects);
+}
+
+/* ---- comparing runs ---------------------------------------------------------- */
+
+static void
+overlay_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(KilnTrainPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!kiln_metric_list_load_finish (KILN_METRIC_LIST (source), result, &error)
+      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && self->cancellable != NULL)
+    show_toast (self, error->message);
+}
+
+/* (run id, on): that run's loss and accuracy drawn dimmed under the selected run's. */
+static void
+set_overlay_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnTrainPage *self = KILN_TRAIN_PAGE (widget);
+  KilnChart *charts[] = { self->loss_chart, self->accuracy_chart };
+  const char *id;
+  gboolean on;
+
+  g_variant_get (parameter, "(&sb)", &id, &on);
+  KilnRunItem *item = self->runs ? kiln_runs_model_find (self->runs, id, NULL) : NULL;
+  if (on == g_hash_table_contains (self->overlays, id) || (on && item == NULL))
+    return;
+  if (!on)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (charts); i++)
+        kiln_chart_remove_overlay (charts[i], id);
+      g_hash_table_remove (self->overlays, id);
+      return;
+    }
+  KilnMetricList *metrics = kiln_metric_list_new ();
+  g_hash_table_insert (self->overlays, g_strdup (id), metrics);
+  for (guint i = 0; i < G_N_ELEMENTS (charts); i++)
+    kiln_chart_add_overlay (charts[i], id, G_LIST_MODEL (metrics));
+  kiln_metric_list_load_async (metrics, kiln_run_item_get_dir (item), self->cancellable, overlay_loaded,
+                               g_object_ref (self));
+}
+
+static void
+compare_toggled_cb (GtkCheckButton *check, KilnTrainPage *self)
+{
+  gtk_widget_activate_action (GTK_WIDGET (self), "train.set-overlay", "(sb)",
+                              gtk_check_button_get_label (check), gtk_check_button_get_active (check));
+}
+
+/* The runs to compare with, listed afresh each time the popover opens. */
+static void
+compare_shown_cb (KilnTrainPage *self)
+{
+  GtkWidget *child;
+  guint n = self->runs ? g_list_model_get_n_items (G_LIST_MODEL (self->runs)) : 0;
+
+  while ((child = gtk_widget_get_first_child (self->compare_list)) != NULL)
+    gtk_box_remove (GTK_BOX (self->compare_list), child);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(KilnRunItem) item = g_list_model_get_item (G_LIST_MODEL (self->runs), i);
+      const char *id = kiln_run_item_get_id (item);
+      if (item == self->selected)
+        continue;
+      GtkWidget *check = gtk_check_button_new_with_label (id);
+      gtk_check_button_set_active (GTK_CHECK_BUTTON (check), g_hash_table_contains (self->overlays, id));
+      g_signal_connect (check, "toggled", G_CALLBACK (compare_toggled_cb), self);
+      gtk_box_append (GTK_BOX (self->compare_list), check);
+    }
+  if (gtk_widget_get_first_child (self->compare_list) == NULL)
+    {
+      GtkWidget *none = gtk_label_new (_("No other runs yet"));
+      gtk_widget_add_css_class (none, "dim-label");
+      gtk_box_append (GTK_BOX (self->compare_list), none);
+    }
+}
+
+static void
+reset_zoom_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  kiln_chart_zoom (KILN_TRAIN_PAGE (widget)->loss_chart, NAN, NAN);
+}
+
 /* ---- actions --------------------------------------------------------------- */
 
 static void
@@ -788,6 +1012,32 @@ new_run_activated (GtkWidget *widget, const char *action_name, GVariant *paramet
       return;
     }
   kiln_run_wizard_set_project (self->wizard, self->project_dir);
+  gtk_stack_set_visible_child_name (self->main_stack, "wizard");
+}
+
+/* The New Run wizard, filled with the choices the run in @dir started
+ * from (its recipe.json), to review and start. */
+static void
+train_again_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnTrainPage *self = KILN_TRAIN_PAGE (widget);
+  g_auto(KilnRunRecipe) recipe;
+  g_autoptr(GError) error = NULL;
+
+  if (self->project_dir == NULL)
+    return;
+  if (self->trainer != NULL)
+    {
+      show_toast (self, _("A run is already training; stop it first"));
+      return;
+    }
+  kiln_run_recipe_init (&recipe);
+  if (!kiln_run_recipe_load_from_run (&recipe, g_variant_get_string (parameter, NULL), &error))
+    {
+      show_toast (self, error->message);
+      return;
+    }
+  kiln_run_wizard_set_project_with_recipe (self->wizard, self->project_dir, &recipe);
   gtk_stack_set_visible_child_name (self->main_stack, "wizard");
 }
 
@@ -839,6 +1089,31 @@ stop_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
 
   if (self->trainer != NULL)
     kiln_trainer_stop (self->trainer);
+}
+
+/* (true class, predicted class): that cell's images in the Curate page. */
+static void
+open_cell_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnTrainPage *self = KILN_TRAIN_PAGE (widget);
+  guint t, p;
+
+  g_variant_get (parameter, "(uu)", &t, &p);
+  if (self->evaluation == NULL || t >= kiln_evaluation_get_n_classes (self->evaluation)
+      || p >= kiln_evaluation_get_n_classes (self->evaluation))
+    return;
+  g_autoptr(GArray) items = kiln_evaluation_get_cell (self->evaluation, t, p);
+  g_autoptr(GArray) ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), items->len);
+  for (guint i = 0; i < items->len; i++)
+    {
+      gint64 id = (gint64) g_array_index (items, KilnEvaluationItem, i).source;
+      g_array_append_val (ids, id);
+    }
+  g_autofree char *title = g_strdup_printf (_("%s predicted as %s"),
+                                            kiln_evaluation_get_class_name (self->evaluation, t),
+                                            kiln_evaluation_get_class_name (self->evaluation, p));
+  GVariant *list = g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ids->data, ids->len, sizeof (gint64));
+  gtk_widget_activate_action (widget, "win.curate-images", "(s@ax)", title, list);
 }
 
 static void
@@ -909,6 +1184,8 @@ kiln_train_page_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  if (self->suspects != NULL)
+    g_signal_handlers_disconnect_by_data (self->suspects, self);
   g_clear_handle_id (&self->select_source, g_source_remove);
   if (self->selected_cancellable != NULL)
     g_cancellable_cancel (self->selected_cancellable);
@@ -955,6 +1232,7 @@ kiln_train_page_finalize (GObject *object)
 
   g_hash_table_unref (self->row_labels);
   g_hash_table_unref (self->evaluations);
+  g_hash_table_unref (self->overlays);
   g_free (self->project_dir);
   g_free (self->trainer_run_id);
   g_free (self->select_when_listed);
@@ -988,18 +1266,25 @@ kiln_train_page_class_init (KilnTrainPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, live_label);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, resume_box);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, resume_button);
+  gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, again_button);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, loss_chart);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, accuracy_chart);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, lr_chart);
+  gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, compare_list);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, confusion_label);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, confusion_grid);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, log_view);
+  gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, suspects_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, suspects_progress_box);
+  gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, suspects_progress);
   gtk_widget_class_bind_template_child (widget_class, KilnTrainPage, wizard);
   gtk_widget_class_bind_template_callback (widget_class, run_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, wizard_prepared_cb);
   gtk_widget_class_bind_template_callback (widget_class, wizard_cancelled_cb);
+  gtk_widget_class_bind_template_callback (widget_class, compare_shown_cb);
 
   gtk_widget_class_install_action (widget_class, "train.new-run", NULL, new_run_activated);
+  gtk_widget_class_install_action (widget_class, "train.train-again", "s", train_again_activated);
   gtk_widget_class_install_action (widget_class, "train.select-run", "s", select_run_activated);
   gtk_widget_class_install_action (widget_class, "train.resume-run", "s", resume_run_activated);
   gtk_widget_class_install_action (widget_class, "train.pause", NULL, pause_activated);
@@ -1007,6 +1292,12 @@ kiln_train_page_class_init (KilnTrainPageClass *klass)
   gtk_widget_class_install_action (widget_class, "train.stop", NULL, stop_activated);
   gtk_widget_class_install_action (widget_class, "train.export-charts", "s", export_charts_activated);
   gtk_widget_class_install_action (widget_class, "train.show-list", NULL, show_list_activated);
+  gtk_widget_class_install_action (widget_class, "train.open-cell", "(uu)", open_cell_activated);
+  gtk_widget_class_install_action (widget_class, "train.set-overlay", "(sb)", set_overlay_activated);
+  gtk_widget_class_install_action (widget_class, "train.reset-zoom", NULL, reset_zoom_activated);
+  gtk_widget_class_install_action (widget_class, "train.find-suspects", NULL, find_suspects_activated);
+  gtk_widget_class_install_action (widget_class, "train.cancel-suspects", NULL, cancel_suspects_activated);
+  gtk_widget_class_install_action (widget_class, "train.show-suspects", NULL, show_suspects_activated);
 }
 
 static void
@@ -1019,6 +1310,7 @@ kiln_train_page_init (KilnTrainPage *self)
   self->evaluations = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                              (GDestroyNotify) kiln_evaluation_free);
   self->cancellable = g_cancellable_new ();
+  self->overlays = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 
   g_signal_connect (factory, "setup", G_CALLBACK (setup_row), self);
   g_signal_connect (factory, "bind", G_CALLBACK (bind_row), self);
@@ -1039,6 +1331,9 @@ kiln_train_page_init (KilnTrainPage *self)
   kiln_chart_add_series (self->lr_chart, _("learning rate"), KILN_RUN_PHASE_TRAIN, KILN_METRIC_LEARNING_RATE,
                          KILN_CHART_LINE);
   kiln_chart_set_range (self->lr_chart, 0, NAN);
+  /* One x axis for the three: a zoom or a longer run moves them together. */
+  kiln_chart_link (self->loss_chart, self->accuracy_chart);
+  kiln_chart_link (self->loss_chart, self->lr_chart);
   gtk_widget_set_visible (self->empty_button, FALSE);
   update_actions (self);
   show_selected (self);

@@ -18,7 +18,9 @@
  *
  * Actions (group "train"): new-run, select-run (s: run id), resume-run
  * (s: run folder), pause, continue, stop, export-charts (s: "png" or
- * "svg"; asks where), show-list (back to the runs when narrow).
+ * "svg"; asks where), show-list (back to the runs when narrow),
+ * open-cell ((uu): true and predicted class; that confusion-matrix cell's
+ * images in the Curate page, through the window's "win.curate-images").
  *
  * Threads: main thread only. */
 #pragma once

@@ -5,6 +5,7 @@
 
 #include "kiln-classify-page.h"
 #include "kiln-curate-page.h"
+#include "kiln-dataset-page.h"
 #include "kiln-demo.h"
 #include "kiln-gather-page.h"
 #include "kiln-network-page.h"
@@ -38,6 +39,7 @@ struct _KilnWindow
   GtkStack *project_stack;
   KilnWelcomePage *welcome_page;
   KilnCuratePage *curate_page;
+  KilnDatasetPage *dataset_page;
   AdwStatusPage *preparing_status;
   GtkProgressBar *preparing_progress;
   GMenu *recent_section;
@@ -187,6 +189,7 @@ show_project (KilnWindow *self, GFile *folder, KilnProject *store)
   set_title (self, name);
   kiln_gather_page_set_project (self->gather_page, folder);
   kiln_curate_page_set_project (self->curate_page, store);
+  kiln_dataset_page_set_project (self->dataset_page, store);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-project", TRUE);
   if (self->import_progress == NULL)
     show_idle_page (self);
@@ -206,6 +209,7 @@ close_project_activated (GtkWidget *widget, const char *action_name, GVariant *p
   set_title (self, NULL);
   kiln_gather_page_set_project (self->gather_page, NULL);
   kiln_curate_page_set_project (self->curate_page, NULL);
+  kiln_dataset_page_set_project (self->dataset_page, NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-project", FALSE);
   if (self->import_progress == NULL)
     show_idle_page (self);
@@ -704,6 +708,13 @@ kiln_window_dispose (GObject *object)
   G_OBJECT_CLASS (kiln_window_parent_class)->dispose (object);
 }
 
+/* Whole classes moved: the Curate page's grid shows stale paths. */
+static void
+dataset_classes_changed_cb (KilnWindow *self)
+{
+  kiln_curate_page_reload (self->curate_page);
+}
+
 static void
 show_page_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
@@ -732,6 +743,21 @@ new_run_activated (GtkWidget *widget, const char *action_name, GVariant *paramet
   gtk_widget_activate_action (GTK_WIDGET (self->train_page), "train.new-run", NULL);
 }
 
+/* (title, store ids): other pages hand a list of images to the Curate page. */
+static void
+curate_images_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+  const char *title;
+  g_autoptr(GVariant) ids = NULL;
+  gsize n = 0;
+
+  g_variant_get (parameter, "(&s@ax)", &title, &ids);
+  const gint64 *data = g_variant_get_fixed_array (ids, &n, sizeof (gint64));
+  kiln_curate_page_show_images (self->curate_page, title, data, n);
+  adw_view_stack_set_visible_child_name (self->view_stack, "curate");
+}
+
 static void
 kiln_window_class_init (KilnWindowClass *klass)
 {
@@ -744,6 +770,7 @@ kiln_window_class_init (KilnWindowClass *klass)
   window_class->close_request = kiln_window_close_request;
 
   g_type_ensure (KILN_TYPE_CURATE_PAGE);
+  g_type_ensure (KILN_TYPE_DATASET_PAGE);
   g_type_ensure (KILN_TYPE_GATHER_PAGE);
   g_type_ensure (KILN_TYPE_NETWORK_PAGE);
   g_type_ensure (KILN_TYPE_TRAIN_PAGE);
@@ -758,6 +785,8 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, project_stack);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, welcome_page);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, curate_page);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, dataset_page);
+  gtk_widget_class_bind_template_callback (widget_class, dataset_classes_changed_cb);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, recent_section);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, preparing_status);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, preparing_progress);
@@ -777,6 +806,7 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_activated);
   gtk_widget_class_install_action (widget_class, "win.find-synset", NULL, find_synset_activated);
   gtk_widget_class_install_action (widget_class, "win.new-run", NULL, new_run_activated);
+  gtk_widget_class_install_action (widget_class, "win.curate-images", "(sax)", curate_images_activated);
 }
 
 static void

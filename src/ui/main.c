@@ -6,6 +6,7 @@
 #include <locale.h>
 
 #include "kiln-application.h"
+#include "kiln-i18n.h"
 
 int
 main (int argc, char *argv[])
@@ -18,10 +19,7 @@ main (int argc, char *argv[])
       g_setenv ("GOMP_SPINCOUNT", "20000", TRUE);
       execv ("/proc/self/exe", argv); /* no /proc: carry on with the default */
     }
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  kiln_i18n_init ();
 
   g_autoptr(KilnApplication) app = kiln_application_new ();
   return g_application_run (G_APPLICATION (app), argc, argv);

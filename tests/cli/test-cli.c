@@ -98,6 +98,55 @@ test_devices_json (void)
   g_assert_nonnull (strstr (out, "\"cpu\""));
   g_assert_nonnull (strstr (out, "\"cuda_devices\""));
   g_assert_nonnull (strstr (out, "\"cuda_status\""));
+  g_assert_nonnull (strstr (out, "\"default_device\""));
+  g_assert_nonnull (strstr (out, "\"reason\""));
+}
+
+/* --device: a device that does not answer is an error with its reason
+ * and no run folder; --dry-run names the device and what the run needs,
+ * and a batch too large for the device (KILN_DEVICE_MEMORY_LIMIT) is
+ * refused naming the largest that fits. */
+static void
+test_train_device_and_dry_run (void)
+{
+  g_autofree char *project = kiln_test_make_bars_project ();
+  g_autofree char *runs = g_build_filename (project, "runs", NULL);
+  const char *common = "--preset";
+  {
+    g_autofree char *out = NULL, *err = NULL;
+    const char *args[] = { "train", "-p", project, common, "lenet", "--input", "1x28x28", "-b", "4",
+                           "--device", "cuda:7", NULL };
+    int status = kiln_test_run_cli (args, &out, &err);
+    g_assert_false (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (err, "cuda:7 was asked for but cannot be used"));
+    g_assert_false (g_file_test (runs, G_FILE_TEST_EXISTS) && g_rmdir (runs) != 0);
+  }
+  {
+    g_autofree char *out = NULL, *err = NULL;
+    const char *args[] = { "train", "-p", project, common, "alexnet", "--input", "1x227x227", "-b", "256",
+                           "--device", "cpu", "--dry-run", NULL };
+    int status = kiln_test_run_cli (args, &out, &err);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (out, "device: cpu (cpu, as asked)"));
+    g_assert_nonnull (strstr (out, "memory: alexnet at batch 256 with SGD needs"));
+    g_assert_nonnull (strstr (out, "weights 222.3"));
+  }
+  {
+    g_autofree char *out = NULL, *err = NULL;
+    const char *args[] = { "train", "-p", project, common, "alexnet", "--input", "1x227x227", "-b", "256",
+                           "--dry-run", NULL };
+    g_setenv ("KILN_DEVICE", "cpu", TRUE);
+    g_setenv ("KILN_DEVICE_MEMORY_LIMIT", "2G", TRUE);
+    int status = kiln_test_run_cli (args, &out, &err);
+    g_unsetenv ("KILN_DEVICE_MEMORY_LIMIT");
+    g_unsetenv ("KILN_DEVICE");
+    g_assert_false (g_spawn_check_wait_status (status, NULL));
+    g_assert_nonnull (strstr (err, "needs 4.2"));
+    g_assert_nonnull (strstr (err, "free of 2.0"));
+    g_assert_nonnull (strstr (err, "The largest batch that fits is"));
+  }
+  g_assert_false (g_file_test (runs, G_FILE_TEST_EXISTS) && g_rmdir (runs) != 0);
+  kiln_test_remove_tree (project);
 }
 
 static void
@@ -175,6 +224,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/cli/unknown-command", test_unknown_command);
   g_test_add_func ("/cli/no-arguments", test_no_arguments);
   g_test_add_func ("/cli/devices-json", test_devices_json);
+  g_test_add_func ("/cli/train-device-and-dry-run", test_train_device_and_dry_run);
   g_test_add_func ("/cli/gather-report-arguments", test_gather_report_arguments);
   g_test_add_func ("/cli/bad-option", test_bad_option);
   g_test_add_func ("/cli/cache-reuses-unchanged", test_cache_reuses_unchanged);

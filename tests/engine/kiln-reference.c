@@ -414,6 +414,58 @@ bn_backward (const KilnOpDesc *d, const double *x, const double *const *p, const
 
 /* ---- dispatch ---- */
 
+/* Input index that padded index @o reads along an axis of @n, or −1: edge
+ * clamps, reflect bounces off the end samples until it lands inside. */
+static int
+ref_pad_index (KilnPadMode mode, int o, int before, int n)
+{
+  int i = o - before;
+
+  if (mode == KILN_PAD_CONSTANT)
+    return i >= 0 && i < n ? i : -1;
+  if (mode == KILN_PAD_EDGE)
+    return CLAMP (i, 0, n - 1);
+  while (i < 0 || i >= n)
+    i = i < 0 ? -i : 2 * (n - 1) - i;
+  return i;
+}
+
+static void
+pad_forward (const KilnOpDesc *d, const double *x, double *y)
+{
+  const KilnLayerSpec *l = d->layer;
+  const KilnShape *is = &d->inputs[0], *os = &d->output;
+
+  for (int b = 0; b < os->n; b++)
+    for (int c = 0; c < os->c; c++)
+      for (int oy = 0; oy < os->h; oy++)
+        for (int ox = 0; ox < os->w; ox++)
+          {
+            int iy = ref_pad_index (l->pad_mode, oy, l->pad_top, is->h);
+            int ix = ref_pad_index (l->pad_mode, ox, l->pad_left, is->w);
+            y[AT (os, b, c, oy, ox)] = iy < 0 || ix < 0 ? l->pad_value : x[AT (is, b, c, iy, ix)];
+          }
+}
+
+static void
+pad_backward (const KilnOpDesc *d, const double *dy, double *dx)
+{
+  const KilnLayerSpec *l = d->layer;
+  const KilnShape *is = &d->inputs[0], *os = &d->output;
+
+  memset (dx, 0, kiln_shape_n_elements (is) * sizeof (double));
+  for (int b = 0; b < os->n; b++)
+    for (int c = 0; c < os->c; c++)
+      for (int oy = 0; oy < os->h; oy++)
+        for (int ox = 0; ox < os->w; ox++)
+          {
+            int iy = ref_pad_index (l->pad_mode, oy, l->pad_top, is->h);
+            int ix = ref_pad_index (l->pad_mode, ox, l->pad_left, is->w);
+            if (iy >= 0 && ix >= 0)
+              dx[AT (is, b, c, iy, ix)] += dy[AT (os, b, c, oy, ox)];
+          }
+}
+
 void
 kiln_ref_forward (const KilnOpDesc    *d,
                   const double *const *src,
@@ -458,6 +510,9 @@ kiln_ref_forward (const KilnOpDesc    *d,
       break;
     case KILN_LAYER_FLATTEN:
       memcpy (dst, src[0], n * sizeof (double));
+      break;
+    case KILN_LAYER_PAD:
+      pad_forward (d, src[0], dst);
       break;
     case KILN_LAYER_ADD:
       for (gint64 i = 0; i < n; i++)
@@ -543,6 +598,9 @@ kiln_ref_backward (const KilnOpDesc    *d,
       break;
     case KILN_LAYER_FLATTEN:
       memcpy (dx, diff_dst, n * sizeof (double));
+      break;
+    case KILN_LAYER_PAD:
+      pad_backward (d, diff_dst, dx);
       break;
     case KILN_LAYER_ADD:
       for (guint k = 0; k < d->n_inputs; k++)

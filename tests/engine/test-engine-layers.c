@@ -24,6 +24,8 @@ typedef struct {
   gboolean no_bias, fuse_relu, ceil, include_pad;
   int local_size;
   float alpha, beta, k, ratio;
+  KilnPadMode pad_mode;
+  float pad_value;
 } Case;
 
 static double
@@ -71,6 +73,8 @@ spec_from_case (KilnLayerSpec *l, const Case *c)
     l->bias = FALSE;
   l->rounding = c->ceil ? KILN_ROUND_CEIL : KILN_ROUND_FLOOR;
   l->count_include_pad = c->include_pad;
+  l->pad_mode = c->pad_mode;
+  l->pad_value = c->pad_value;
   if (c->local_size)
     {
       l->local_size = c->local_size;
@@ -381,6 +385,12 @@ static const Case cases[] = {
   { "concat", KILN_LAYER_CONCAT, {{ 2, 3, 4, 5 }, { 2, 2, 4, 5 }, { 2, 1, 4, 5 }}, 3 },
   { "add", KILN_LAYER_ADD, {{ 2, 3, 4, 5 }, { 2, 3, 4, 5 }, { 2, 3, 4, 5 }}, 3 },
   { "flatten", KILN_LAYER_FLATTEN, {{ 2, 3, 4, 5 }}, 1 },
+  /* Asymmetric on both axes, one side 0; edge and reflect read some inputs
+   * several times, so their gradients add up. */
+  { "pad-constant", KILN_LAYER_PAD, {{ 2, 3, 4, 5 }}, 1, .pt = 0, .pl = 2, .pb = 1, .pr = 3, .pad_value = 1.5f },
+  { "pad-edge", KILN_LAYER_PAD, {{ 2, 2, 3, 4 }}, 1, .pt = 2, .pl = 0, .pb = 3, .pr = 1, .pad_mode = KILN_PAD_EDGE },
+  { "pad-reflect", KILN_LAYER_PAD, {{ 1, 3, 4, 5 }}, 1, .pt = 3, .pl = 1, .pb = 2, .pr = 4,
+    .pad_mode = KILN_PAD_REFLECT },
 };
 
 /* Random convolution and pooling geometries from a fixed seed, so a failure

@@ -104,6 +104,38 @@ test_asymmetric_pads (void)
   assert_output (calc, "conv", 7, 7, 4);
 }
 
+/* A Pad row shows begin + end per axis. */
+static void
+test_pad_row (void)
+{
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("pad", 3, 11, 11);
+  g_autoptr(GError) error = NULL;
+  KilnLayerSpec l;
+  int top, left, bottom, right;
+
+  kiln_layer_spec_init (&l, KILN_LAYER_PAD, "pad1");
+  l.pad_bottom = 1;
+  l.pad_left = 1;
+  l.pad_right = 2;
+  l.pad_value = 1.0f;
+  kiln_net_spec_add_layer (spec, &l, &error);
+  g_assert_no_error (error);
+  kiln_layer_spec_clear (&l);
+
+  g_autoptr(KilnNetCalc) calc = kiln_net_calc_new (spec);
+  KilnCalcRow *row = row_named (calc, "pad1");
+  g_assert_cmpstr (kiln_calc_row_get_arithmetic (row), ==, "height: 11 + 0 + 1 = 12\nwidth: 11 + 1 + 2 = 14");
+  assert_output (calc, "pad1", 14, 12, 3);
+  kiln_calc_row_get_pads (row, &top, &left, &bottom, &right);
+  g_assert_cmpint (left, ==, 1);
+  g_assert_cmpint (right, ==, 2);
+  g_assert_true (kiln_calc_row_param_applies (row, KILN_CALC_PARAM_PAD));
+  g_assert_false (kiln_calc_row_param_applies (row, KILN_CALC_PARAM_KERNEL));
+  g_assert_true (kiln_net_calc_set_param (calc, 0, KILN_CALC_PARAM_PAD, 2, &error));
+  g_assert_no_error (error);
+  assert_output (calc, "pad1", 15, 15, 3);
+}
+
 static const KilnCalcFix *
 find_fix (KilnCalcRow *row, KilnCalcFixKind kind)
 {
@@ -363,5 +395,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/net-calc/edits-and-notify", test_edits_and_notify);
   g_test_add_func ("/net-calc/format-count", test_format_count);
   g_test_add_func ("/net-calc/asymmetric-pads", test_asymmetric_pads);
+  g_test_add_func ("/net-calc/pad-row", test_pad_row);
   return g_test_run ();
 }

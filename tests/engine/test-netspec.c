@@ -587,6 +587,57 @@ spec_to_text (KilnNetSpec *spec)
   return json_to_string (node, FALSE);
 }
 
+/* A Pad layer: begin and end pads per axis in the shape, its mode and
+ * value through JSON, reflect refused where it would read past the input. */
+static void
+test_pad_layer (void)
+{
+  g_autoptr(KilnNetSpec) spec = kiln_net_spec_new ("padded", 2, 5, 4);
+  g_autoptr(KilnNetSpec) loaded = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  KilnLayerSpec l;
+
+  kiln_layer_spec_init (&l, KILN_LAYER_PAD, "pad");
+  l.pad_top = 1;
+  l.pad_left = 0;
+  l.pad_bottom = 2;
+  l.pad_right = 3;
+  l.pad_mode = KILN_PAD_REFLECT;
+  l.pad_value = 0.25f;
+  add (spec, &l);
+  add_conv (spec, "conv", 3, 3, 1, 0);
+  g_assert_true (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_no_error (error);
+  assert_shape (spec, "pad", 2, 8, 7);
+  assert_shape (spec, "conv", 3, 6, 5);
+  g_assert_cmpint (kiln_net_spec_get_shape (spec, 0)->params, ==, 0);
+
+  node = kiln_net_spec_to_json (spec);
+  text = json_to_string (node, FALSE);
+  g_assert_nonnull (strstr (text, "\"pad\":[1,0,2,3],\"mode\":\"reflect\",\"value\":0.25"));
+  loaded = kiln_net_spec_new_from_json (node, &error);
+  g_assert_no_error (error);
+  KilnLayerSpec *back = kiln_net_spec_get_layer (loaded, 0);
+  g_assert_cmpint (back->type, ==, KILN_LAYER_PAD);
+  g_assert_cmpint (back->pad_mode, ==, KILN_PAD_REFLECT);
+  g_assert_cmpfloat (back->pad_value, ==, 0.25f);
+  g_assert_cmpint (back->pad_bottom, ==, 2);
+  g_assert_cmpint (back->pad_right, ==, 3);
+
+  /* Reflect over a 4-wide input reaches at most 3 values out. */
+  kiln_net_spec_get_layer (spec, 0)->pad_right = 4;
+  g_assert_false (kiln_net_spec_infer_shapes (spec, &error));
+  g_assert_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_SHAPE);
+  g_assert_nonnull (strstr (error->message, "pad: reflect pads"));
+  g_assert_nonnull (strstr (error->message, "edge mode"));
+  g_clear_error (&error);
+  kiln_net_spec_get_layer (spec, 0)->pad_mode = KILN_PAD_EDGE;
+  g_assert_true (kiln_net_spec_infer_shapes (spec, &error));
+  assert_shape (spec, "pad", 2, 8, 8);
+}
+
 static void
 test_json_round_trip (void)
 {
@@ -699,6 +750,10 @@ test_json_hostile (void)
     { NULL, "{\"name\": \"d\", \"type\": \"Dropout\", \"ratio\": 1e300}", KILN_ENGINE_ERROR_CORRUPT, "a finite number" },
     { NULL, "{\"name\": \"p\", \"type\": \"MaxPool\", \"kernel\": 2, \"rounding\": \"up\"}", KILN_ENGINE_ERROR_CORRUPT, "“floor” or “ceil”" },
     { NULL, "{\"name\": \"p\", \"type\": \"AvgPool\", \"kernel\": 2, \"pad\": 2}", KILN_ENGINE_ERROR_INVALID_ARGUMENT, "p: pads (top 2, left 2, bottom 2, right 2) must be smaller than the 2×2 window" },
+    { NULL, "{\"name\": \"q\", \"type\": \"Pad\", \"pad\": 1, \"mode\": \"wrap\"}", KILN_ENGINE_ERROR_CORRUPT, "q: “mode” must be “constant”, “edge” or “reflect”" },
+    { NULL, "{\"name\": \"q\", \"type\": \"Pad\", \"pad\": [0, -1]}", KILN_ENGINE_ERROR_INVALID_ARGUMENT, "q: pads (top 0, left -1" },
+    { NULL, "{\"name\": \"q\", \"type\": \"Pad\", \"kernel\": 3}", KILN_ENGINE_ERROR_CORRUPT, "q: a Pad layer has no field “kernel”" },
+    { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"mode\": \"edge\"}", KILN_ENGINE_ERROR_CORRUPT, "no field “mode”" },
     { NULL, "{\"name\": \"k\", \"type\": \"Concat\", \"axis\": 2, \"inputs\": [\"data\", \"data\"]}", KILN_ENGINE_ERROR_UNSUPPORTED, "axis 2" },
     { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": [\"nope\"]}", KILN_ENGINE_ERROR_NOT_FOUND, "r: input “nope”" },
     { NULL, "{\"name\": \"r\", \"type\": \"ReLU\", \"inputs\": []}", KILN_ENGINE_ERROR_CORRUPT, "non-empty array" },
@@ -931,6 +986,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/netspec/preset/caffenet", test_preset_caffenet);
   g_test_add_func ("/netspec/preset/counts", test_preset_counts);
   g_test_add_func ("/netspec/preset/unknown", test_preset_unknown);
+  g_test_add_func ("/netspec/pad-layer", test_pad_layer);
   g_test_add_func ("/netspec/json/round-trip", test_json_round_trip);
   g_test_add_func ("/netspec/json/hostile", test_json_hostile);
   g_test_add_func ("/netspec/json/files", test_json_files);

@@ -15,8 +15,11 @@ static char *dir;
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
+  /* tmpfs where there is one: g_file_set_contents syncs, which on a disk
+   * cost 99% of the run time (40 executions a second). */
   if (dir == NULL)
-    dir = g_dir_make_tmp ("kiln-fuzz-labels-XXXXXX", NULL);
+    dir = g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR) ? g_mkdtemp (g_strdup ("/dev/shm/kiln-fuzz-labels-XXXXXX"))
+                                                       : g_dir_make_tmp ("kiln-fuzz-labels-XXXXXX", NULL);
   g_autofree char *labels = g_build_filename (dir, "labels.txt", NULL);
   g_autofree char *classes = g_build_filename (dir, "classes.txt", NULL);
   const uint8_t *split = memchr (data, '\0', size);

@@ -19,10 +19,13 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <string.h>
 
 #include "kiln-core.h"
+#include "kiln-gatherer-private.h"
 #include "test-util.h"
 
 #define CONNECT_MS 500
@@ -254,6 +257,38 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path,
           g_array_append_val (f->drips, d->id);
         }
       g_ptr_array_add (f->stalled, g_object_ref (msg));
+    }
+  else if (g_str_has_prefix (path, "/hostile/to-file/"))
+    soup_server_message_set_redirect (msg, 302, "file:///etc/passwd");
+  else if (g_str_has_prefix (path, "/hostile/to-ftp/"))
+    soup_server_message_set_redirect (msg, 302, "ftp://127.0.0.1/cat.png");
+  else if (g_str_has_prefix (path, "/hostile/loop/"))
+    {
+      /* A 10,000-step redirect chain. */
+      guint64 step = g_ascii_strtoull (path + strlen ("/hostile/loop/"), NULL, 10);
+      g_autofree char *next = g_strdup_printf ("/hostile/loop/%" G_GUINT64_FORMAT "/cat.png", step + 1);
+      if (step < 10000)
+        soup_server_message_set_redirect (msg, 302, next);
+      else
+        serve_bytes (msg, "image/png", f->png);
+    }
+  else if (g_str_has_prefix (path, "/hostile/gzip-bomb/"))
+    {
+      /* 64 MiB of zeros in 64 KiB of gzip. */
+      static GBytes *bomb;
+      if (bomb == NULL)
+        {
+          g_autoptr(GZlibCompressor) zc = g_zlib_compressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP, 9);
+          g_autoptr(GOutputStream) mem = g_memory_output_stream_new_resizable ();
+          g_autoptr(GOutputStream) gz = g_converter_output_stream_new (mem, G_CONVERTER (zc));
+          g_autofree guint8 *zeros = g_malloc0 (1 << 20);
+          for (int i = 0; i < 64; i++)
+            g_output_stream_write_all (gz, zeros, 1 << 20, NULL, NULL, NULL);
+          g_output_stream_close (gz, NULL, NULL);
+          bomb = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (mem));
+        }
+      soup_message_headers_replace (headers, "Content-Encoding", "gzip");
+      serve_bytes (msg, "image/png", bomb);
     }
   else if (g_str_has_prefix (path, "/chain/a/"))
     soup_server_message_set_redirect (msg, 302, "/chain/b/cat.png");
@@ -1051,6 +1086,311 @@ test_cli_kill (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (images_tmp, G_FILE_TEST_EXISTS));
 }
 
+/* The store is sound and every kept image's file is there, with no file
+ * in images/ or the temp area without its row (issue 18's invariants). */
+static guint
+check_gathered_class (const char *pdir, const char *class_name, const char *when)
+{
+  g_autofree char *db_path = g_build_filename (pdir, "kiln.db", NULL);
+  g_autofree char *images = g_build_filename (pdir, "images", class_name, NULL);
+  g_autofree char *tmp = g_build_filename (pdir, "cache", "gather-tmp", class_name, NULL);
+  guint bad = 0, rows = 0;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  g_assert_cmpint (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "PRAGMA integrity_check", -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  if (g_strcmp0 ((const char *) sqlite3_column_text (stmt, 0), "ok") != 0)
+    {
+      g_test_message ("VIOLATION %s: integrity_check: %s", when, sqlite3_column_text (stmt, 0));
+      bad++;
+    }
+  sqlite3_finalize (stmt);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT path FROM images", -1, &stmt, NULL), ==, SQLITE_OK);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      g_autofree char *full = g_build_filename (pdir, (const char *) sqlite3_column_text (stmt, 0), NULL);
+      g_autofree char *base = g_path_get_basename (full);
+      g_autofree char *in_tmp = g_build_filename (tmp, base, NULL);
+      rows++;
+      /* A kill between the commit and the rename leaves the file in the
+       * temp area, which the next run renames: that is still its file. */
+      if (!g_file_test (full, G_FILE_TEST_IS_REGULAR) && !g_file_test (in_tmp, G_FILE_TEST_IS_REGULAR))
+        {
+          g_test_message ("VIOLATION %s: %s has a row but no file", when, full);
+          bad++;
+        }
+    }
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  if (count_files (images) > rows)
+    {
+      g_test_message ("VIOLATION %s: %u files in images/ but %u rows", when, count_files (images), rows);
+      bad++;
+    }
+  return bad;
+}
+
+static guint
+check_gathered (const char *pdir, const char *when)
+{
+  return check_gathered_class (pdir, "n02121808", when);
+}
+
+/* kiln-cli gather killed at a random number of served requests, KILN_FAULT_
+ * ROUNDS times (default 2; bench/faults.sh runs 100), each on a new project
+ * and then run again to its end: after each kill the invariants hold, and
+ * the second run completes the set. */
+static void
+test_cli_kill_loop (Fixture *f, gconstpointer data)
+{
+  const char *rounds_text = g_getenv ("KILN_FAULT_ROUNDS");
+  guint rounds = rounds_text ? (guint) g_ascii_strtoull (rounds_text, NULL, 10) : 2;
+  g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (18);
+  g_autoptr(GError) error = NULL;
+  const guint n = 24;
+  guint violations = 0, killed = 0;
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (text, "n02121808_%u\t%s/slow/k%03u.png\n", i, f->base, i);
+  g_assert_true (g_file_set_contents (list, text->str, text->len, &error));
+  for (guint r = 0; r < rounds; r++)
+    {
+      g_autofree char *pdir = g_strdup_printf ("%s/loop-%u", f->dir, r);
+      g_autofree char *images = g_build_filename (pdir, "images", "n02121808", NULL);
+      const char *args[] = { "gather", "--project", pdir, "--wnid", "n02121808", "--urls", list,
+                             "-j", "2", "--min-size", "100", "-q", NULL };
+      guint at = (guint) g_rand_int_range (rand, 1, n);
+      g_autofree char *when = g_strdup_printf ("round %u, killed after %u requests", r + 1, at);
+
+      g_hash_table_remove_all (f->hits);
+      {
+        g_autoptr(GSubprocess) proc = run_cli (f, args, at);
+        killed += g_subprocess_get_if_signaled (proc);
+      }
+      violations += check_gathered (pdir, when);
+      {
+        g_autoptr(GSubprocess) proc = run_cli (f, args, 0);
+        g_assert_true (g_subprocess_get_if_exited (proc));
+        if (g_subprocess_get_exit_status (proc) != 0)
+          {
+            g_test_message ("VIOLATION %s: the run after it failed", when);
+            violations++;
+          }
+      }
+      violations += check_gathered (pdir, "and run again");
+      if (count_files (images) != n)
+        {
+          g_test_message ("VIOLATION %s: %u of %u images after the second run", when, count_files (images), n);
+          violations++;
+        }
+      kiln_test_remove_tree (pdir);
+    }
+  g_test_message ("gather: %u rounds, %u killed mid-run, violations: %u", rounds, killed, violations);
+  g_assert_cmpuint (violations, ==, 0);
+}
+
+/* A server below HTTP, for what libsoup's server will not send: a body
+ * longer than its Content-Length, endless headers, a reset mid-body. */
+static gboolean
+on_raw_incoming (GSocketService *service, GSocketConnection *connection, GObject *source, gpointer data)
+{
+  Fixture *f = data;
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  char request[4096] = { 0 };
+  gsize png_size = g_bytes_get_size (f->png);
+  const guint8 *png = g_bytes_get_data (f->png, NULL);
+
+  g_input_stream_read (in, request, sizeof request - 1, NULL, NULL);
+  if (strstr (request, "GET /any/"))
+    {
+      /* Any path at all, as libsoup's server would refuse some. */
+      g_autofree char *head = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\n"
+                                               "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n", png_size);
+      g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL);
+      g_output_stream_write_all (out, png, png_size, NULL, NULL, NULL);
+    }
+  else if (strstr (request, "GET /long/"))
+    {
+      g_autofree char *head = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n"
+                                               "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n", png_size / 2);
+      g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL);
+      g_output_stream_write_all (out, png, png_size, NULL, NULL, NULL);
+    }
+  else if (strstr (request, "GET /endless/"))
+    {
+      const char *line = "X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+      g_output_stream_write_all (out, "HTTP/1.1 200 OK\r\n", 17, NULL, NULL, NULL);
+      for (int i = 0; i < 50000; i++)
+        if (!g_output_stream_write_all (out, line, strlen (line), NULL, NULL, NULL))
+          break;
+    }
+  else if (strstr (request, "GET /reset/"))
+    {
+      g_autofree char *head = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n"
+                                               "Content-Length: %" G_GSIZE_FORMAT "\r\n\r\n", png_size);
+      GSocket *socket = g_socket_connection_get_socket (connection);
+      g_output_stream_write_all (out, head, strlen (head), NULL, NULL, NULL);
+      g_output_stream_write_all (out, png, png_size / 2, NULL, NULL, NULL);
+      /* Linger 0: the close sends a reset, not an orderly end. */
+      g_socket_set_option (socket, SOL_SOCKET, SO_LINGER, 0, NULL);
+      struct linger hard = { 1, 0 };
+      setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    }
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  return TRUE;
+}
+
+/* Hostile servers (issue 18): each URL's verdict is reported; none may put
+ * a file outside images/<class>/ or keep a truncated body, names from
+ * hostile paths stay plain names in the class folder, and memory stays
+ * bounded (the test process's peak stays under 1 GiB with a 64 MiB gzip
+ * bomb and 4 MiB of headers). */
+static void
+test_hostile (Fixture *f, gconstpointer data)
+{
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autofree char *images = g_build_filename (pdir, "images", "hostile", NULL);
+  g_autofree char *long_name = g_strnfill (1000, 'a');
+  g_autoptr(GSocketService) raw = g_socket_service_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  RunState rs = { 0 };
+  guint16 port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (raw), NULL, &error);
+
+  g_assert_no_error (error);
+  g_signal_connect (raw, "incoming", G_CALLBACK (on_raw_incoming), f);
+  g_socket_service_start (raw);
+  const char *paths[] = { "/hostile/to-file/cat.png", "/hostile/to-ftp/cat.png", "/hostile/loop/0/cat.png",
+                          "/hostile/gzip-bomb/cat.png", "/drip/cat.png", "/img/.hidden.png" };
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    g_string_append_printf (text, "%s%s\n", f->base, paths[i]);
+  g_string_append_printf (text, "%s/img/%s.png\n", f->base, long_name);
+  const char *raw_paths[] = { "/long/cat.png", "/endless/cat.png", "/reset/cat.png", "/any/..%2F..%2F..%2Fevil.png",
+                              "/any/%2e%2e%2f%2e%2e%2fevil2.png", "/any/nul%00byte.png" };
+  for (guint i = 0; i < G_N_ELEMENTS (raw_paths); i++)
+    g_string_append_printf (text, "http://127.0.0.1:%u%s\n", port, raw_paths[i]);
+  g_assert_true (g_file_set_contents (list, text->str, text->len, &error));
+
+  req = test_request (KILN_GATHER_URLS, list, NULL);
+  req->class_name = g_strdup ("hostile");
+  req->max_retries = 0;
+  req->total_timeout_ms = 3000;
+  req->url_deadline_ms = 4000;
+  run_gather (project, req, &rs, NULL);
+  g_socket_service_stop (raw);
+  g_assert_no_error (rs.error);
+
+  g_autoptr(GPtrArray) records = kiln_project_list_downloads (project, NULL, &error);
+  g_assert_no_error (error);
+  guint kept = 0;
+  for (guint i = 0; i < records->len; i++)
+    {
+      KilnDownloadRecord *r = g_ptr_array_index (records, i);
+      g_test_message ("hostile: %.90s → %s%s%s", r->url, kiln_download_outcome_to_string (r->outcome),
+                      r->detail ? ": " : "", r->detail ? r->detail : "");
+      if (r->outcome != KILN_DOWNLOAD_KEPT)
+        continue;
+      kept++;
+      g_test_message ("hostile: kept as %s", r->file);
+      /* Only the whole PNGs served under /img/ and /any/ may be kept. */
+      g_assert_true (strstr (r->url, "/img/") != NULL || strstr (r->url, "/any/") != NULL);
+      g_assert_true (g_str_has_prefix (r->file, "images/hostile/"));
+      g_assert_null (strchr (r->file + strlen ("images/hostile/"), '/'));
+      g_assert_cmpint (r->file[strlen ("images/hostile/")], !=, '.');
+    }
+  /* The five /img/ and /any/ names are kept, each a plain name in the
+   * class folder. */
+  g_assert_cmpuint (kept, ==, 5);
+  g_assert_cmpuint (count_files (images), ==, kept);
+  g_autofree char *outside = g_build_filename (f->dir, "evil.png", NULL);
+  g_assert_false (g_file_test (outside, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (check_gathered_class (pdir, "hostile", "after hostile servers"), ==, 0);
+
+  /* Peak memory of this process (the gatherer ran in it). */
+  g_autofree char *status = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  const char *hwm = strstr (status, "VmHWM:");
+  g_assert_nonnull (hwm);
+  guint64 kib = g_ascii_strtoull (hwm + strlen ("VmHWM:"), NULL, 10);
+  g_test_message ("hostile: peak memory %" G_GUINT64_FORMAT " MiB", kib / 1024);
+  g_assert_cmpuint (kib, <, 1024 * 1024);
+}
+
+static void
+on_async_result (GObject *source, GAsyncResult *result, gpointer data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
+
+/* A disk that fills while bodies download (the ENOSPC shim fails the
+ * writes to the temp area from the 6th on): the run stops with an error
+ * naming the temp file; nothing half-written is kept; with room again, the
+ * next run gathers everything. */
+static void
+test_enospc_download (Fixture *f, gconstpointer data)
+{
+  const char *shim = g_getenv ("KILN_ENOSPC_PRELOAD");
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *list = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autofree char *images = g_build_filename (pdir, "images", "n02121808", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  const guint n = 16;
+  const char *args[] = { "gather", "--project", pdir, "--wnid", "n02121808", "--urls", list,
+                         "-j", "2", "--min-size", "100", "-q", NULL };
+
+#ifdef __SANITIZE_ADDRESS__
+  shim = NULL;   /* ASan refuses a library preloaded before its runtime */
+#endif
+  if (shim == NULL || !g_file_test (shim, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no usable ENOSPC shim (KILN_ENOSPC_PRELOAD; not under ASan)");
+      return;
+    }
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (text, "n02121808_%u\t%s/slow/k%03u.png\n", i, f->base, i);
+  g_assert_true (g_file_set_contents (list, text->str, text->len, &error));
+
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (char *) g_getenv ("KILN_CLI"));
+  for (guint i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE |
+                                                                       G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_setenv (launcher, "LD_PRELOAD", shim, TRUE);
+  g_subprocess_launcher_setenv (launcher, "KILN_ENOSPC_MATCH", "gather-tmp", TRUE);
+  g_subprocess_launcher_setenv (launcher, "KILN_ENOSPC_AFTER", "6", TRUE);
+  g_autoptr(GSubprocess) proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_autofree char *err = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_subprocess_communicate_utf8_async (proc, NULL, NULL, on_async_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (g_subprocess_communicate_utf8_finish (proc, result, NULL, &err, &error));
+  g_assert_no_error (error);
+  g_test_message ("gather on a full disk: %s", err);
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), !=, 0);
+  g_assert_nonnull (strstr (err, "No space left on device"));
+  g_assert_nonnull (strstr (err, "gather-tmp"));
+  g_assert_cmpuint (check_gathered (pdir, "after the disk filled"), ==, 0);
+
+  g_autoptr(GSubprocess) again = run_cli (f, args, 0);
+  g_assert_cmpint (g_subprocess_get_exit_status (again), ==, 0);
+  g_assert_cmpuint (check_gathered (pdir, "with room again"), ==, 0);
+  g_assert_cmpuint (count_files (images), ==, n);
+}
+
 /* A host that never completes the TCP handshake: a listening socket with
  * a backlog of 0 whose one queued connection is never accepted. The connect
  * timeout ends the attempt, long before the total timeout. */
@@ -1322,6 +1662,46 @@ test_folder (Fixture *f, gconstpointer data)
     g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
     g_assert_true (g_file_test (original, G_FILE_TEST_IS_REGULAR));
   }
+}
+
+/* Security (issue 18): a symbolic link planted at images/<class> (or at
+ * cache/gather-tmp/<class>) pointing out of the project must not carry
+ * gathered images out: the run refuses, naming the link, and writes
+ * nothing outside. Every file the run makes is not world-writable. */
+static void
+test_symlink_out (Fixture *f, gconstpointer data)
+{
+  const char *which = data;
+  g_autofree char *pdir = g_build_filename (f->dir, "project", NULL);
+  g_autofree char *src = g_build_filename (f->dir, "photos", NULL);
+  g_autofree char *outside = g_build_filename (f->dir, "outside", NULL);
+  g_autofree char *link_parent = g_build_filename (pdir, which, NULL);
+  g_autofree char *link = g_build_filename (link_parent, "cats", NULL);
+  g_autofree char *image = g_build_filename (src, "a.png", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnProject) project = kiln_project_open (pdir, &error);
+  g_autoptr(KilnGatherRequest) req = NULL;
+  RunState rs = { 0 };
+
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (src, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (outside, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (link_parent, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (image, g_bytes_get_data (f->png, NULL), g_bytes_get_size (f->png), &error));
+  g_assert_cmpint (symlink (outside, link), ==, 0);
+
+  req = test_request (KILN_GATHER_FOLDER, src, NULL);
+  req->class_name = g_strdup ("cats");
+  run_gather (project, req, &rs, NULL);
+  g_test_message ("%s/cats → outside: %s", which, rs.error ? rs.error->message : "(no error)");
+  g_assert_nonnull (rs.error);
+  g_assert_nonnull (strstr (rs.error->message, "cats"));
+  g_assert_nonnull (strstr (rs.error->message, "symbolic link"));
+  g_autoptr(GDir) dir = g_dir_open (outside, 0, &error);
+  g_assert_no_error (error);
+  g_assert_null (g_dir_read_name (dir));
+  g_assert_cmpuint (rs.last.n_kept, ==, 0);
+  kiln_test_assert_not_world_writable (pdir);
 }
 
 /* A JPEG whose APP1 segment carries an embedded thumbnail (as EXIF does),
@@ -2062,6 +2442,28 @@ test_file_names (void)
   }
 }
 
+/* Found with fuzz-api-template: a wnid went into the template's URL as
+ * given, so "../x?y#z" could add a path, a query and a fragment; it is
+ * percent-encoded now. A template whose {wnid} is the port never makes a
+ * URL and is refused. */
+static void
+test_api_url_escapes (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = kiln_gather_api_url ("http://host/list?wnid={wnid}", "a/../b?c#d@e", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (url, ==, "http://host/list?wnid=a%2F..%2Fb%3Fc%23d%40e");
+  g_autofree char *real = kiln_gather_api_url ("http://host/{wnid}/urls", "n02084071", &error);
+  g_assert_cmpstr (real, ==, "http://host/n02084071/urls");
+  g_assert_null (kiln_gather_api_url ("https://h80:{wnid}/u", "n02084071", &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "https://h80:{wnid}/u"));
+  g_clear_error (&error);
+  g_assert_null (kiln_gather_api_url ("http://host/list", "n02084071", &error));
+  g_assert_nonnull (strstr (error->message, "has no {wnid}"));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -2074,16 +2476,23 @@ main (int argc, char *argv[])
     g_setenv ("no_proxy", "127.0.0.1,localhost", TRUE);
   }
   g_test_add_func ("/gatherer/file-names", test_file_names);
+  g_test_add_func ("/gatherer/api-url-escapes", test_api_url_escapes);
   g_test_add ("/gatherer/faults/plain", Fixture, GINT_TO_POINTER (FALSE), fixture_setup, test_faults, fixture_teardown);
   g_test_add ("/gatherer/faults/fall11", Fixture, GINT_TO_POINTER (TRUE), fixture_setup, test_faults, fixture_teardown);
   g_test_add ("/gatherer/resume", Fixture, NULL, fixture_setup, test_resume, fixture_teardown);
   g_test_add ("/gatherer/limit", Fixture, NULL, fixture_setup, test_limit, fixture_teardown);
   g_test_add ("/gatherer/cli-kill", Fixture, NULL, fixture_setup, test_cli_kill, fixture_teardown);
+  g_test_add ("/gatherer/cli-kill-loop", Fixture, NULL, fixture_setup, test_cli_kill_loop, fixture_teardown);
+  g_test_add ("/gatherer/enospc-download", Fixture, NULL, fixture_setup, test_enospc_download, fixture_teardown);
+  g_test_add ("/gatherer/hostile", Fixture, NULL, fixture_setup, test_hostile, fixture_teardown);
   g_test_add ("/gatherer/connect-timeout", Fixture, NULL, fixture_setup, test_connect_timeout, fixture_teardown);
   g_test_add ("/gatherer/placeholder-hash", Fixture, NULL, fixture_setup, test_placeholder_hash, fixture_teardown);
   g_test_add ("/gatherer/recover", Fixture, NULL, fixture_setup, test_recover, fixture_teardown);
   g_test_add ("/gatherer/archive", Fixture, NULL, fixture_setup, test_archive, fixture_teardown);
   g_test_add ("/gatherer/folder", Fixture, NULL, fixture_setup, test_folder, fixture_teardown);
+  g_test_add ("/gatherer/symlink-out/images", Fixture, "images", fixture_setup, test_symlink_out, fixture_teardown);
+  g_test_add ("/gatherer/symlink-out/tmp", Fixture, "cache/gather-tmp", fixture_setup, test_symlink_out,
+              fixture_teardown);
   g_test_add ("/gatherer/same-checks/urls", Fixture, GINT_TO_POINTER (KILN_GATHER_URLS), fixture_setup, test_same_checks, fixture_teardown);
   g_test_add ("/gatherer/same-checks/folder", Fixture, GINT_TO_POINTER (KILN_GATHER_FOLDER), fixture_setup, test_same_checks, fixture_teardown);
   g_test_add ("/gatherer/same-checks/archive", Fixture, GINT_TO_POINTER (KILN_GATHER_ARCHIVE), fixture_setup, test_same_checks, fixture_teardown);

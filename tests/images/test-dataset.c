@@ -3,6 +3,7 @@
  * equals the arithmetic mean of the training conversion exactly, lists
  * what it used, and survives saving and loading. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kiln-core.h"
@@ -228,6 +229,20 @@ test_split_keeps_near_duplicates_together (void)
   g_assert_cmpstr (SUBSET_OF (40), ==, SUBSET_OF (41));
   g_assert_cmpstr (SUBSET_OF (40), ==, SUBSET_OF (50));
 #undef SUBSET_OF
+  /* The groups as the window lists them: the same eleven, in image order. */
+  g_autoptr(GPtrArray) groups = kiln_dataset_near_duplicate_groups (project, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (groups->len, ==, 11);
+  const char *const *first = groups->pdata[0];
+  g_assert_cmpuint (g_strv_length ((GStrv) first), ==, 3);
+  g_assert_cmpstr (first[0], ==, "images/cat/0.png");
+  g_assert_cmpstr (first[1], ==, "images/dog/1.png");
+  g_assert_cmpstr (first[2], ==, "images/cat/2.png");
+  const char *const *trio = groups->pdata[10];
+  g_assert_cmpstr (trio[0], ==, "images/cat/40.png");
+  g_assert_cmpstr (trio[1], ==, "images/dog/41.png");
+  g_assert_cmpstr (trio[2], ==, "images/cat/50.png");
+  g_assert_null (trio[3]);
   /* The split just made is the project's current one. */
   g_autofree char *current = kiln_project_get_current_split (project, &error);
   g_assert_cmpstr (current, ==, "grouped");
@@ -244,6 +259,8 @@ test_split_keeps_near_duplicates_together (void)
     }
   g_assert_true (kiln_dataset_split_project (project, "plain", &spec, &summary, &error));
   g_assert_cmpuint (summary.n_groups, ==, 0);
+  g_autoptr(GPtrArray) none = kiln_dataset_near_duplicate_groups (project, -1, &error);
+  g_assert_cmpuint (none->len, ==, 0);
   g_autoptr(GHashTable) plain = kiln_project_get_split (project, "plain", NULL, &error);
   guint straddled = 0;
   for (guint i = 0; i < 30; i += 3)
@@ -466,6 +483,61 @@ test_mean_exact (void)
   kiln_test_remove_tree (dir);
 }
 
+/* The preview's tensor is the batch loader's conversion of the cached
+ * pixels, and rendering it gives those pixels back (or, centred, the
+ * difference from the mean around mid-gray). */
+static void
+test_network_input (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *file = g_test_build_filename (G_TEST_DIST, "images", "good.jpg", NULL);
+  KilnImageSpec spec = { 20, 16, KILN_CHANNELS_RGB, KILN_RESIZE_CROP_CENTER, 0 };
+  gsize n = kiln_image_spec_size (&spec);
+  g_autofree guint8 *pixels = g_malloc (n);
+  g_autofree float *mean = g_new (float, n);
+  g_autofree float *expected = g_new (float, n);
+
+  g_assert_true (kiln_image_load_u8 (file, &spec, pixels, NULL, &error));
+  g_assert_no_error (error);
+  for (gsize i = 0; i < n; i++)
+    mean[i] = (float) (i % 200) + 0.25f;
+  kiln_batch_loader_convert_sample (pixels, 3, 16, 20, 16, 20, 0, 0, FALSE, mean, 0.5f, expected);
+
+  g_autofree float *tensor = kiln_network_input_load (file, &spec, mean, 0.5f, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (tensor, n * sizeof (float), expected, n * sizeof (float));
+
+  /* Back to pixels: x / scale + mean is the resized image again. */
+  g_autoptr(GdkPixbuf) back = kiln_network_input_render (tensor, &spec, mean, 0.5f, FALSE);
+  g_assert_cmpint (gdk_pixbuf_get_width (back), ==, 20);
+  g_assert_cmpint (gdk_pixbuf_get_height (back), ==, 16);
+  const guint8 *row = gdk_pixbuf_read_pixels (back);
+  int stride = gdk_pixbuf_get_rowstride (back);
+  for (int y = 0; y < 16; y++)
+    for (int x = 0; x < 20; x++)
+      for (int c = 0; c < 3; c++)
+        g_assert_cmpint (row[y * stride + x * 3 + c], ==, pixels[(c * 16 + y) * 20 + x]);
+
+  /* Centred: mid-gray where the pixel equals the mean. */
+  g_autoptr(GdkPixbuf) centred = kiln_network_input_render (tensor, &spec, mean, 0.5f, TRUE);
+  const guint8 *cp = gdk_pixbuf_read_pixels (centred);
+  int cstride = gdk_pixbuf_get_rowstride (centred);
+  for (int y = 0; y < 16; y++)
+    for (int x = 0; x < 20; x++)
+      {
+        gsize i = (gsize) y * 20 + x;
+        int want = (int) CLAMP (floorf (pixels[i] - mean[i] + 128.0f + 0.5f), 0, 255);
+        g_assert_cmpint (abs (cp[y * cstride + x * 3] - want), <=, 1);
+      }
+
+  /* The default scale is the trainer's 1/255; a bad file says why. */
+  g_autofree float *plain = kiln_network_input_load (file, &spec, NULL, 0, &error);
+  g_assert_cmpfloat (plain[5], ==, pixels[5] * (1.0f / 255.0f));
+  g_autofree char *missing = g_test_build_filename (G_TEST_DIST, "images", "no-such.png", NULL);
+  g_assert_null (kiln_network_input_load (missing, &spec, NULL, 0, &error));
+  g_assert_nonnull (error);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -476,5 +548,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/dataset/split-keeps-near-duplicates-together", test_split_keeps_near_duplicates_together);
   g_test_add_func ("/dataset/label-set-from-store", test_label_set_from_store);
   g_test_add_func ("/dataset/mean-exact", test_mean_exact);
+  g_test_add_func ("/dataset/network-input", test_network_input);
   return g_test_run ();
 }

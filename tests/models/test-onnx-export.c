@@ -1,7 +1,8 @@
 /* ONNX export: a net written with kiln_onnx_export() and read back with
  * Kiln's importer computes the same outputs (normalized error below 1e-6)
  * and has the same parameters, for the PyTorch fixtures (padnet's folded
- * Pads become asymmetric Conv and pooling pads) and for a net with every
+ * Pads become asymmetric Conv and pooling pads, padlayer's Pad layers Pad
+ * nodes) and for a net with every
  * layer type and random weights; onnxruntime's outputs on a Kiln export
  * (tests/fixtures/make-onnx-export-fixture.py) match Kiln's forward on the
  * committed file; what ONNX cannot express fails cleanly and atomically.
@@ -450,7 +451,7 @@ fail:
 int
 main (int argc, char **argv)
 {
-  static const char *fixtures[] = { "convnet", "branchnet", "gemmnet", "viewnet", "signalnet", "padnet" };
+  static const char *fixtures[] = { "convnet", "branchnet", "gemmnet", "viewnet", "signalnet", "padnet", "padlayer" };
 
   if (argc == 3 && g_str_equal (argv[1], "--write-fixture"))
     return write_fixture (argv[2], NULL);

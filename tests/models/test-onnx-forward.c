@@ -4,7 +4,8 @@
  * with its weights and run in inference mode on the fixed input; the output
  * must match the reference PyTorch computed (normalized error below 1e-5).
  * The explicit-Pad fixtures of make-onnx-pad-fixtures.py (Pads folded into
- * the next window's pads) must match onnxruntime's outputs the same way. */
+ * the next window's pads) must match onnxruntime's outputs the same way, and
+ * make-onnx-pad-layer-fixtures.py's (Pad layers) PyTorch's. */
 #include <math.h>
 #include <string.h>
 
@@ -29,6 +30,9 @@ static const ForwardNet nets[] = {
   { "signalnet", "PyTorch", { 7, 11, 13, 17 } },
   /* Opset 9 writes Pad's pads as an attribute, 13 as a constant subgraph. */
   { "padnet", "onnxruntime", { 9, 13 } },
+  /* Pads no window folds: Pad layers in constant (1.0), edge and reflect
+   * mode, the last one the graph output. */
+  { "padlayer", "PyTorch", { 9, 13 } },
 };
 
 static KilnOnnxTensor *

@@ -333,6 +333,22 @@ test_image_list (Fixture *f, gconstpointer data)
   g_assert_cmpint (id_at (list, 0), ==, d2);
   g_assert_cmpstr (kiln_image_item_get_discard_reason (kiln_image_list_lookup (list, d2)), ==, "blurry");
 
+  /* An id list, kept or discarded, with ids the store lacks left out;
+   * cleared, the other filter applies alone. */
+  gint64 named[] = { d2, 999, c2 };
+  kiln_image_list_set_filter (list, NULL, -1, NULL);
+  kiln_image_list_set_id_filter (list, named, G_N_ELEMENTS (named));
+  g_assert_true (kiln_image_list_has_id_filter (list));
+  g_assert_cmpuint (n_items (list), ==, 2);
+  g_assert_cmpint (id_at (list, 0), ==, c2);
+  g_assert_cmpint (id_at (list, 1), ==, d2);
+  kiln_image_list_set_id_filter (list, named, 0);
+  g_assert_cmpuint (n_items (list), ==, 0);
+  kiln_image_list_set_id_filter (list, NULL, 0);
+  g_assert_false (kiln_image_list_has_id_filter (list));
+  g_assert_cmpuint (n_items (list), ==, 4);
+  kiln_image_list_set_filter (list, NULL, KILN_IMAGE_DISCARDED, NULL);
+
   /* Counts are over every image, whatever is shown. */
   g_assert_cmpuint (kiln_image_list_count (list, "dog", KILN_IMAGE_KEPT, NULL), ==, 1);
   g_assert_cmpuint (kiln_image_list_count (list, NULL, -1, NULL), ==, 4);

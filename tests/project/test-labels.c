@@ -178,6 +178,10 @@ test_read_errors (void)
     { "a.jpg 0\nb.jpg 2\n", "0 one\n1 two\n", "defines only 2" },
     { "a.jpg 0\n", "0 one\n2 three\n", "class 1 is missing" },
     { "a.jpg 0\n", "0 one\n0 again\n", "defined twice" },
+    /* Found by fuzz-classes: a huge index or label made a table that big
+     * (gigabytes) before any check. */
+    { "a.jpg 0\n", "1999999999 far\n", "at most 999999" },
+    { "a.jpg 2147483647\n", NULL, "at most 999999" },
   };
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("kiln-labels-bad-XXXXXX", &error);

@@ -95,6 +95,37 @@ test_lists (void)
   g_assert_cmpuint (g_array_index (unsure, KilnEvaluationItem, 1).source, ==, 10);
 }
 
+/* A confusion-matrix cell names exactly its images, most confident first. */
+static void
+test_cells (void)
+{
+  g_autoptr(KilnEvaluation) e = make ();
+  guint total = 0;
+
+  for (int t = 0; t < 3; t++)
+    for (int p = 0; p < 3; p++)
+      {
+        g_autoptr(GArray) cell = kiln_evaluation_get_cell (e, t, p);
+        g_assert_cmpuint (cell->len, ==, kiln_evaluation_get_confusion (e, t, p));
+        for (guint i = 0; i < cell->len; i++)
+          {
+            KilnEvaluationItem *item = &g_array_index (cell, KilnEvaluationItem, i);
+            g_assert_cmpint (item->true_class, ==, t);
+            g_assert_cmpint (item->predicted_class, ==, p);
+            /* The image's own row of the table says where it belongs. */
+            g_assert_cmpint (labels[item->source - 10], ==, t);
+          }
+        total += cell->len;
+      }
+  g_assert_cmpuint (total, ==, 6);
+  g_autoptr(GArray) fox = kiln_evaluation_get_cell (e, 2, 2);
+  g_assert_cmpuint (g_array_index (fox, KilnEvaluationItem, 0).source, ==, 15);
+  g_assert_cmpuint (g_array_index (fox, KilnEvaluationItem, 1).source, ==, 14);
+  g_autoptr(GArray) wrong = kiln_evaluation_get_cell (e, 1, 2);
+  g_assert_cmpuint (wrong->len, ==, 1);
+  g_assert_cmpuint (g_array_index (wrong, KilnEvaluationItem, 0).source, ==, 13);
+}
+
 static void
 test_json_and_undefined (void)
 {
@@ -158,6 +189,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/evaluation/top5", test_top5);
   g_test_add_func ("/evaluation/metrics", test_metrics);
   g_test_add_func ("/evaluation/lists", test_lists);
+  g_test_add_func ("/evaluation/cells", test_cells);
   g_test_add_func ("/evaluation/json-and-undefined", test_json_and_undefined);
   g_test_add_func ("/evaluation/bad-label", test_bad_label);
   return g_test_run ();

@@ -11,6 +11,10 @@
 #include "kiln-safetensors.h"
 #include "kiln-tensor-cache.h"
 #include "kiln-trainer.h"
+#include "kiln-backend-cpu.h"
+#include "kiln-net.h"
+#include "kiln-run-device.h"
+#include "kiln-trainer-private.h"
 
 #define SIDE 12
 #define N_TRAIN 96
@@ -123,8 +127,8 @@ options_for_test (KilnTrainerOptions *o, int epochs)
   o->mirror = FALSE;
   o->seed = 7;
   o->keep_checkpoints = 10;
-  g_free (o->backend);
-  o->backend = g_strdup ("cpu");
+  g_free (o->device);
+  o->device = g_strdup ("cpu");
 }
 
 typedef struct {
@@ -747,6 +751,196 @@ test_status_format (void)
   g_assert_true (g_str_has_suffix (paused, " · ETA 3:01:02 · paused"));
 }
 
+/* Bytes the CPU backend holds for small_cnn at batch 16 after a training
+ * step, and after the first inference forward (what validation adds). */
+static void
+measure_small_cnn (guint64 *after_step, guint64 *after_validation)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnNetSpec) spec = small_cnn ();
+  g_autoptr(KilnBackend) cpu = kiln_backend_new ("cpu", &error);
+  guint64 base = kiln_backend_cpu_get_used_memory ();
+  g_autoptr(KilnNet) net = kiln_net_new (spec, cpu, 16, 7, &error);
+  g_autoptr(KilnOptimizer) sgd = kiln_optimizer_new_sgd (0.05f, 0.9f, 5e-4f);
+  float x[16 * SIDE * SIDE] = { 0 };
+  int labels[16] = { 0 };
+  double loss;
+
+  g_assert_true (kiln_net_train_step (net, sgd, x, labels, &loss, NULL, &error));
+  *after_step = kiln_backend_cpu_get_used_memory () - base;
+  g_assert_true (kiln_net_forward (net, FALSE, &error));
+  *after_validation = kiln_backend_cpu_get_used_memory () - base;
+}
+
+/* The device runs out of memory when the first validation allocates:
+ * the run stops with a checkpoint of the step it completed (marked
+ * "validation pending"), says so, and a resume with memory to spare ends
+ * exactly where an uninterrupted run does. */
+static void
+test_out_of_memory_mid_run (Data *d, gconstpointer unused)
+{
+  Seen full = { 0 }, first = { 0 }, second = { 0 };
+  g_autoptr(GError) error = NULL;
+  guint64 step, validation;
+
+  measure_small_cnn (&step, &validation);
+  g_assert_cmpuint (validation, >, step);
+  g_autofree char *limit = g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                            kiln_backend_cpu_get_used_memory () + (step + validation) / 2);
+
+  g_autoptr(KilnTrainer) uninterrupted = make_trainer (d, d->dir, "whole", 2, &full, NULL);
+  run_to_end (uninterrupted, &full);
+  g_assert_cmpint (full.final_state, ==, KILN_TRAINER_FINISHED);
+
+  g_setenv ("KILN_DEVICE_MEMORY_LIMIT", limit, TRUE);
+  g_autoptr(KilnTrainer) trainer = make_trainer (d, d->dir, "oom", 2, &first, NULL);
+  run_to_end (trainer, &first);
+  g_unsetenv ("KILN_DEVICE_MEMORY_LIMIT");
+
+  g_assert_cmpint (first.final_state, ==, KILN_TRAINER_FAILED);
+  const GError *failure = kiln_trainer_get_error (trainer);
+  g_assert_error (failure, KILN_ERROR, KILN_ERROR_OUT_OF_MEMORY);
+  g_test_message ("%s", failure->message);
+  g_assert_nonnull (strstr (failure->message, "Out of memory on cpu validating after iteration 6"));
+  g_assert_nonnull (strstr (failure->message, "KILN_DEVICE_MEMORY_LIMIT"));
+  g_assert_nonnull (strstr (failure->message, "stopped with its checkpoint at iteration 6"));
+  g_assert_nonnull (strstr (failure->message, "kiln-cli train --resume"));
+  g_assert_cmpuint (first.checkpoints, ==, 1);
+
+  const char *dir = kiln_run_get_dir (kiln_trainer_get_run (trainer));
+  g_autoptr(KilnRun) probe = kiln_run_open (dir, -1, &error);
+  gint64 iteration = 0;
+  g_autofree char *latest = kiln_run_get_latest_checkpoint (probe, &iteration);
+  g_assert_cmpint (iteration, ==, 6);
+  g_autofree char *events_path = g_build_filename (dir, "events.jsonl", NULL);
+  g_autofree char *events = NULL;
+  g_assert_true (g_file_get_contents (events_path, &events, NULL, NULL));
+  g_assert_nonnull (strstr (events, "\"type\":\"out-of-memory\""));
+
+  g_autoptr(KilnTrainer) resumed = make_trainer (d, d->dir, "oom", 2, &second, dir);
+  run_to_end (resumed, &second);
+  if (kiln_trainer_get_error (resumed))
+    g_error ("resume failed: %s", kiln_trainer_get_error (resumed)->message);
+  g_autoptr(KilnRun) a = kiln_run_open (kiln_run_get_dir (kiln_trainer_get_run (uninterrupted)), -1, &error);
+  g_autoptr(KilnRun) b = kiln_run_open (dir, -1, &error);
+  g_autofree char *a_last = kiln_run_get_latest_checkpoint (a, NULL);
+  g_autofree char *b_last = kiln_run_get_latest_checkpoint (b, NULL);
+  g_assert_true (same_params (a_last, b_last));
+}
+
+/* A run stopped on the CPU resumes on each device that answers (its
+ * checkpoint is plain floats): on the CPU it ends bit-exact with an
+ * uninterrupted run; elsewhere its last validation is within float
+ * tolerance of it. */
+static void
+test_resume_on_device (Data *d, gconstpointer data)
+{
+  const char *device = data;
+  Seen full = { 0 }, first = { 0 }, second = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnBackend) probe = kiln_backend_new (device, &error);
+
+  if (probe == NULL)
+    {
+      g_autofree char *why = g_strdup_printf ("%s does not answer here: %s", device, error->message);
+      g_test_skip (why);
+      return;
+    }
+  g_autoptr(KilnTrainer) uninterrupted = make_trainer (d, d->dir, "whole", 3, &full, NULL);
+  run_to_end (uninterrupted, &full);
+  g_autoptr(KilnTrainer) stopped = make_trainer (d, d->dir, "moved", 3, &first, NULL);
+  first.stop_after_epoch_of = stopped;
+  first.stop_epoch = 0;
+  run_to_end (stopped, &first);
+  g_assert_cmpint (first.final_state, ==, KILN_TRAINER_STOPPED);
+
+  const char *dir = kiln_run_get_dir (kiln_trainer_get_run (stopped));
+  g_autoptr(KilnTrainer) resumed = make_trainer (d, d->dir, "moved", 3, &second, dir);
+  kiln_trainer_set_device (resumed, device, "the test's device");
+  run_to_end (resumed, &second);
+  if (kiln_trainer_get_error (resumed))
+    g_error ("resume on %s failed: %s", device, kiln_trainer_get_error (resumed)->message);
+  g_autofree char *events_path = g_build_filename (dir, "events.jsonl", NULL);
+  g_autofree char *events = NULL;
+  g_assert_true (g_file_get_contents (events_path, &events, NULL, NULL));
+  g_autofree char *logged = g_strdup_printf ("\"device_reason\":\"the test's device\"");
+  g_assert_nonnull (strstr (events, logged));
+
+  g_autoptr(KilnRun) a = kiln_run_open (kiln_run_get_dir (kiln_trainer_get_run (uninterrupted)), -1, &error);
+  g_autoptr(KilnRun) b = kiln_run_open (dir, -1, &error);
+  g_autofree char *a_last = kiln_run_get_latest_checkpoint (a, NULL);
+  g_autofree char *b_last = kiln_run_get_latest_checkpoint (b, NULL);
+  if (g_str_equal (device, "cpu"))
+    g_assert_true (same_params (a_last, b_last));
+  else
+    g_assert_cmpfloat (fabs (second.last_val_accuracy - full.last_val_accuracy), <=, 0.05);
+}
+
+/* Before a run: a batch that does not fit the device is refused, naming
+ * the largest that does; one that fits gives the device and its reason. */
+static void
+test_device_check (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnNetSpec) spec = small_cnn ();
+  KilnTrainerOptions options;
+  KilnNetMemoryOptions memory_options = { .training = TRUE, .optimizer = KILN_OPTIMIZER_SGD };
+  KilnNetMemory m8, m;
+  g_autofree char *reason = NULL;
+
+  options_for_test (&options, 1);
+  options.batch_size = 64;
+  g_autofree char *device = kiln_run_device_check ("cpu", spec, &options, &m, &reason, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (device, ==, "cpu");
+  g_assert_cmpstr (reason, ==, "cpu, as asked");
+  g_assert_cmpuint (m.total, >, 0);
+
+  g_assert_true (kiln_net_memory_estimate (spec, 8, &memory_options, &m8, NULL));
+  g_autofree char *limit = g_strdup_printf ("%" G_GUINT64_FORMAT, kiln_backend_cpu_get_used_memory () + m8.total);
+  g_setenv ("KILN_DEVICE_MEMORY_LIMIT", limit, TRUE);
+  g_autofree char *refused = kiln_run_device_check ("cpu", spec, &options, NULL, NULL, &error);
+  g_unsetenv ("KILN_DEVICE_MEMORY_LIMIT");
+  g_assert_null (refused);
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_OUT_OF_MEMORY);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "bars at batch 64 needs"));
+  g_assert_nonnull (strstr (error->message, "The largest batch that fits is 8"));
+  g_assert_nonnull (strstr (error->message, "--batch 8"));
+  g_clear_error (&error);
+
+  /* The default comes from KILN_DEVICE, and says so. */
+  g_setenv ("KILN_DEVICE", "cpu", TRUE);
+  g_free (options.device);
+  options.device = NULL;
+  g_autofree char *why = NULL;
+  g_autofree char *chosen = kiln_run_device_check (NULL, spec, &options, NULL, &why, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (why, ==, "cpu, as asked (named by KILN_DEVICE)");
+  g_setenv ("KILN_DEVICE", "cuda:x", TRUE);
+  g_assert_null (kiln_run_device_check (NULL, spec, &options, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "(the device was named by KILN_DEVICE)"));
+  g_clear_error (&error);
+  g_unsetenv ("KILN_DEVICE");
+
+  /* Without KILN_DEVICE, the Preferences' key (the memory backend here). */
+  const char *source = NULL;
+  g_autofree char *plain = kiln_run_device_get_default (&source);
+  g_assert_cmpstr (plain, ==, "auto");
+  g_assert_cmpstr (source, ==, "default");
+  g_autoptr(GSettings) settings = g_settings_new ("org.kiln.Kiln");
+  g_settings_set_string (settings, "device", "cpu");
+  g_autofree char *preferred = kiln_run_device_get_default (&source);
+  g_assert_cmpstr (preferred, ==, "cpu");
+  g_assert_cmpstr (source, ==, "Preferences");
+  g_autofree char *why_pref = NULL;
+  g_autofree char *from_pref = kiln_run_device_check (NULL, spec, &options, NULL, &why_pref, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (why_pref, ==, "cpu, as asked (named by Preferences)");
+  g_settings_reset (settings, "device");
+  kiln_trainer_options_clear (&options);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -765,5 +959,9 @@ main (int argc, char *argv[])
               data_teardown);
   g_test_add ("/trainer/nan-loss", Data, NULL, data_setup, test_nan_loss_fails_cleanly, data_teardown);
   g_test_add ("/trainer/bad-setup", Data, NULL, data_setup, test_bad_setup, data_teardown);
+  g_test_add ("/trainer/out-of-memory-mid-run", Data, NULL, data_setup, test_out_of_memory_mid_run, data_teardown);
+  g_test_add_func ("/trainer/device-check", test_device_check);
+  g_test_add ("/trainer/resume-on/cpu", Data, "cpu", data_setup, test_resume_on_device, data_teardown);
+  g_test_add ("/trainer/resume-on/cuda", Data, "cuda", data_setup, test_resume_on_device, data_teardown);
   return g_test_run ();
 }

@@ -77,8 +77,8 @@ test_prepare_async_on_the_callers_context (void)
   kiln_trainer_options_init (&options);
   options.epochs = 1;
   options.batch_size = 4;
-  g_free (options.backend);
-  options.backend = g_strdup ("cpu");
+  g_free (options.device);
+  options.device = g_strdup ("cpu");
   kiln_training_setup_init (&setup);
   setup.val_fraction = 0.25;
   setup.run_id = "async";

@@ -101,7 +101,7 @@ main (int argc, char **argv)
       g_printerr ("%s\n", error ? error->message : "usage: shoot-curate-page OUT.png WIDTH HEIGHT");
       return 2;
     }
-  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : kiln_i18n_get_localedir ());
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   if (state == NULL)

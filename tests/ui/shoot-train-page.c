@@ -7,7 +7,11 @@
  *   xvfb-run -a _build/tests/shoot-train-page out.png 360 1500 --page wizard --alone
  *   LANGUAGE=ja xvfb-run -a … --localedir _build/po
  *
- * --page: train (a finished run selected: charts, confusion matrix),
+ * --page: train (a finished run selected: charts, confusion matrix; with
+ * --compare an earlier run overlaid, with --zoom the charts zoomed), cell
+ * (a confusion-matrix cell opened in the Curate page), suspects (Find
+ * Suspects done, its list in the Curate page), preferences (the
+ * Preferences window),
  * live (a run training, paused), model (the wizard's first step, from an
  * earlier run's weights), wizard (its freeze step), options (its training
  * step), summary (its last step), classify (two images dropped),
@@ -17,6 +21,7 @@
 #include <adwaita.h>
 
 #include "kiln-application.h"
+#include "kiln-chart.h"
 #include "kiln-classify-page.h"
 #include "kiln-run-wizard.h"
 #include "kiln-train-page.h"
@@ -28,6 +33,13 @@ static gboolean
 is_mapped (gpointer widget)
 {
   return gtk_widget_get_mapped (GTK_WIDGET (widget));
+}
+
+static gboolean
+showing_curate (gpointer window)
+{
+  AdwViewStack *stack = kiln_test_child (window, KILN_TYPE_WINDOW, "view_stack");
+  return g_strcmp0 (adw_view_stack_get_visible_child_name (stack), "curate") == 0;
 }
 
 static gboolean
@@ -105,12 +117,14 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *page_name = NULL;
-  gboolean alone = FALSE, hover = FALSE, log = FALSE;
+  gboolean alone = FALSE, hover = FALSE, log = FALSE, compare = FALSE, zoom = FALSE;
   int width, height;
   const GOptionEntry entries[] = {
     { "page", 0, 0, G_OPTION_ARG_STRING, &page_name, "train, live, model, wizard, options, summary, classify or empty", "PAGE" },
     { "hover", 0, 0, G_OPTION_ARG_NONE, &hover, "The pointer over the loss chart (train)", NULL },
     { "log", 0, 0, G_OPTION_ARG_NONE, &log, "The log open (train)", NULL },
+    { "compare", 0, 0, G_OPTION_ARG_NONE, &compare, "An earlier run overlaid (train)", NULL },
+    { "zoom", 0, 0, G_OPTION_ARG_NONE, &zoom, "The charts zoomed to iterations 20 to 60 (train)", NULL },
     { NULL }
   };
   g_autoptr(KilnApplication) app = kiln_test_shoot_start (&argc, &argv, entries, &alone, &width, &height);
@@ -121,6 +135,8 @@ main (int argc, char **argv)
 
   /* A project of bars with a finished run, unless it is to be empty. */
   g_autofree char *project = kiln_test_make_bars_project ();
+  if (compare)
+    kiln_test_train_bars (project, "bars-8", 8);
   if (!g_str_equal (which, "empty"))
     kiln_test_train_bars (project, "bars-20", 20);
 
@@ -171,10 +187,52 @@ main (int argc, char **argv)
       gtk_widget_activate_action (window, "win.show-page", "s", "train");
       kiln_test_spin_until (selected, train, 10);
     }
+  if (g_str_equal (which, "preferences"))
+    {
+      g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
+      settle (30);
+      GtkWindow *preferences = NULL;
+      for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app)); l != NULL; l = l->next)
+        if (l->data != window)
+          preferences = l->data;
+      gtk_window_set_default_size (preferences, MIN (width, 560), MIN (height, 900));
+      settle (30);
+      gboolean ok = kiln_test_save_png (GTK_WIDGET (preferences), argv[1]);
+      g_print ("%s: %d × %d\n", argv[1], gtk_widget_get_width (GTK_WIDGET (preferences)),
+               gtk_widget_get_height (GTK_WIDGET (preferences)));
+      gtk_window_destroy (preferences);
+      gtk_window_destroy (GTK_WINDOW (window));
+      settle (20);
+      kiln_test_remove_tree (project);
+      return ok ? 0 : 1;
+    }
+  if (g_str_equal (which, "cell") || g_str_equal (which, "suspects"))
+    {
+      adw_leaflet_navigate (leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+      kiln_test_spin_until (has_evaluation, train, 30);
+      if (g_str_equal (which, "cell"))
+        gtk_widget_activate_action (GTK_WIDGET (train), "train.open-cell", "(uu)", 1, 1);
+      else
+        {
+          gtk_widget_activate_action (GTK_WIDGET (train), "train.find-suspects", NULL);
+          kiln_test_spin_until (showing_curate, window, 120);
+        }
+      settle (60);
+    }
   if (g_str_equal (which, "train"))
     {
       adw_leaflet_navigate (leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
       kiln_test_spin_until (has_evaluation, train, 30);
+      if (compare)
+        {
+          gtk_widget_activate_action (GTK_WIDGET (train), "train.set-overlay", "(sb)", "bars-8", TRUE);
+          KilnChart *loss = kiln_test_child (train, KILN_TYPE_TRAIN_PAGE, "loss_chart");
+          settle (20);
+          g_print ("overlays: %u, %u points\n", kiln_chart_get_n_overlays (loss),
+                   kiln_chart_get_n_overlays (loss) ? kiln_chart_get_overlay_n_points (loss, 0, 0) : 0);
+        }
+      if (zoom)
+        kiln_chart_zoom (kiln_test_child (train, KILN_TYPE_TRAIN_PAGE, "loss_chart"), 20, 60);
       settle (10);
       if (hover)
         {

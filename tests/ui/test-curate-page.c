@@ -448,6 +448,94 @@ test_inspect (Fixture *f, gconstpointer data)
   g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (title)), ==, "zero.jpg");
 }
 
+/* A duplicate is previewed beside the image it copies; "Mark as
+ * Placeholder" stores the image's hash as a placeholder of the project
+ * (inspection then flags look-alikes) and discards it, and undo brings the
+ * image back. */
+static void
+test_duplicates_and_placeholders (Fixture *f, gconstpointer data)
+{
+  const char *planted[] = { "good.jpg", "dup-a.png", "dup-b.png", "placeholder.png", NULL };
+  for (guint i = 0; planted[i]; i++)
+    {
+      g_autofree char *dst = g_build_filename (f->tree, "cats", planted[i], NULL);
+      kiln_test_copy_image_fixture (planted[i], dst);
+    }
+  create_project (f, "copy");
+  activate (f, "curate.inspect", NULL);
+  kiln_test_wait_curate (f->page);
+
+  /* The flagged copy, selected, shows its original beside it. */
+  KilnImageItem *copy = item_by_path (f, "images/cats/dup-b.png");
+  KilnImageItem *original = item_by_path (f, "images/cats/dup-a.png");
+  g_assert_nonnull (copy);
+  KilnImageItem *flagged = kiln_image_item_has_flag (copy, "duplicate") ? copy : original;
+  KilnImageItem *other = flagged == copy ? original : copy;
+  g_assert_true (kiln_image_item_has_flag (flagged, "duplicate"));
+  select_only (f, kiln_image_list_find (images (f), kiln_image_item_get_id (flagged)));
+  GtkWidget *twin_box = kiln_test_child (f->page, KILN_TYPE_CURATE_PAGE, "twin_box");
+  GtkLabel *twin_label = kiln_test_child (f->page, KILN_TYPE_CURATE_PAGE, "twin_label");
+  g_assert_true (gtk_widget_get_visible (twin_box));
+  g_autofree char *other_name = g_path_get_basename (kiln_image_item_get_path (other));
+  g_autofree char *expected = g_strdup_printf ("Same pixels as %s", other_name);
+  g_assert_cmpstr (gtk_label_get_text (twin_label), ==, expected);
+  /* An image without a twin shows none. */
+  select_only (f, kiln_image_list_find (images (f), kiln_image_item_get_id (item_by_path (f, "images/cats/good.jpg"))));
+  g_assert_false (gtk_widget_get_visible (twin_box));
+
+  /* Mark as Placeholder: stored, discarded as a placeholder, undoable. */
+  KilnImageItem *card = item_by_path (f, "images/cats/placeholder.png");
+  gint64 card_id = kiln_image_item_get_id (card);
+  select_only (f, kiln_image_list_find (images (f), card_id));
+  activate (f, "curate.mark-placeholder", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) known = kiln_project_list_placeholders (store (f), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (known->len, ==, 1);
+  g_autoptr(KilnImageRecord) record = kiln_project_get_image (store (f), card_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (record->status, ==, KILN_IMAGE_DISCARDED);
+  g_assert_cmpstr (record->discard_reason, ==, "placeholder");
+  g_assert_cmpuint (files_under (f, "discarded/placeholder"), ==, 1);
+  activate (f, "curate.undo", NULL);
+  g_autoptr(KilnImageRecord) back = kiln_project_get_image (store (f), card_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->status, ==, KILN_IMAGE_KEPT);
+}
+
+static gboolean
+page_is_busy (gpointer page)
+{
+  return kiln_curate_page_is_busy (page);
+}
+
+/* Inspecting a few hundred images leaves the window drawing: the longest
+ * gap between frames is reported (the target, 100 ms, is for a quiet
+ * machine; the bound asserted leaves room for a loaded one). */
+static void
+test_inspect_keeps_drawing (Fixture *f, gconstpointer data)
+{
+  for (guint i = 0; i < 400; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s/img%03u.png", i % 2 ? "cats" : "dogs", i);
+      g_autofree char *path = g_build_filename (f->tree, name, NULL);
+      write_png (path, 64 + i % 7, 64, i);
+    }
+  create_project (f, "copy");
+
+  KilnFrameWatch watch;
+  kiln_test_frame_watch_start (&watch, GTK_WIDGET (f->page), page_is_busy, f->page);
+  gint64 start = g_get_monotonic_time ();
+  activate (f, "curate.inspect", NULL);
+  kiln_test_wait_curate (f->page);
+  double seconds = (g_get_monotonic_time () - start) / 1e6;
+  kiln_test_frame_watch_stop (&watch);
+  g_test_message ("inspected 400 images in %.1f s: %u frames, the longest gap between frames %.0f ms",
+                  seconds, watch.frames, watch.longest_gap / 1000.0);
+  g_assert_cmpuint (watch.frames, >, 0);
+  g_assert_cmpint (watch.longest_gap, <, 1000 * 1000);
+}
+
 typedef struct {
   Fixture *f;
   char    *cache;
@@ -540,6 +628,8 @@ main (int argc, char **argv)
   ADD ("/curate-page/discard-and-undo", test_discard_and_undo);
   ADD ("/curate-page/relabel", test_relabel);
   ADD ("/curate-page/inspect", test_inspect);
+  ADD ("/curate-page/inspect-keeps-drawing", test_inspect_keeps_drawing);
+  ADD ("/curate-page/duplicates-and-placeholders", test_duplicates_and_placeholders);
   ADD ("/curate-page/thumbnails-for-visible-cells", test_thumbnails_for_visible_cells);
   ADD ("/curate-page/counts-grouped", test_counts_grouped);
 #undef ADD

@@ -281,6 +281,101 @@ test_browse_synsets (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (status_text (page), "Choose a synset first"));
 }
 
+static const char *
+chosen_name (KilnGatherPage *page)
+{
+  return adw_preferences_group_get_title (child (page, KILN_TYPE_GATHER_PAGE, "synset_group"));
+}
+
+/* The hyponym @wnid of the selected hierarchy row: expands that row and
+ * selects the child, as a click on the expander and then the row does. */
+static void
+choose_child_in_tree (KilnGatherPage *page, const char *wnid)
+{
+  GtkListView *tree = child (page, KILN_TYPE_GATHER_PAGE, "tree_list");
+  GtkSingleSelection *selection = GTK_SINGLE_SELECTION (gtk_list_view_get_model (tree));
+  guint at = gtk_single_selection_get_selected (selection);
+  GtkTreeListRow *parent = gtk_single_selection_get_selected_item (selection);
+
+  g_assert_nonnull (parent);
+  gtk_tree_list_row_set_expanded (parent, TRUE);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (selection));
+  for (guint i = at + 1; i < n; i++)
+    {
+      g_autoptr(GtkTreeListRow) row = g_list_model_get_item (G_LIST_MODEL (selection), i);
+      g_autoptr(GtkStringObject) item = gtk_tree_list_row_get_item (row);
+      g_assert_cmpuint (gtk_tree_list_row_get_depth (row), >, gtk_tree_list_row_get_depth (parent));
+      if (g_str_equal (gtk_string_object_get_string (item), wnid))
+        {
+          gtk_single_selection_set_selected (selection, i);
+          return;
+        }
+    }
+  g_assert_not_reached ();
+}
+
+/* The hierarchy: from the domestic cat up to its hypernym (Alt+Up) and
+ * back down through the hypernym's hyponyms. */
+static void
+test_walk_hierarchy (Fixture *f, gconstpointer data)
+{
+  KilnGatherPage *page = f->page;
+  GtkStack *sidebar = child (page, KILN_TYPE_GATHER_PAGE, "sidebar_stack");
+
+  search (page, "n02121808", "n02121808");
+  g_assert_cmpstr (row_subtitle (page, "hypernym_row"), ==, "cat · n02121620");
+
+  /* Show in Hierarchy expands the path from "entity" and selects it. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.reveal", NULL));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (sidebar), ==, "browse");
+  GtkListView *tree = child (page, KILN_TYPE_GATHER_PAGE, "tree_list");
+  GtkSingleSelection *selection = GTK_SINGLE_SELECTION (gtk_list_view_get_model (tree));
+  GtkTreeListRow *row = gtk_single_selection_get_selected_item (selection);
+  g_assert_nonnull (row);
+  g_autoptr(GtkStringObject) selected = gtk_tree_list_row_get_item (row);
+  g_assert_cmpstr (gtk_string_object_get_string (selected), ==, "n02121808");
+  g_assert_cmpuint (gtk_tree_list_row_get_depth (row), >, 5);
+
+  /* Up (Alt+Up's action): the hypernym is chosen and selected in the tree. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.go-up", NULL));
+  g_assert_cmpstr (kiln_gather_page_get_wnid (page), ==, "n02121620");
+  g_assert_cmpstr (chosen_name (page), ==, "cat");
+  row = gtk_single_selection_get_selected_item (selection);
+  g_autoptr(GtkStringObject) up = gtk_tree_list_row_get_item (row);
+  g_assert_cmpstr (gtk_string_object_get_string (up), ==, "n02121620");
+
+  /* And down again, to the hyponym we came from. */
+  choose_child_in_tree (page, "n02121808");
+  g_assert_cmpstr (kiln_gather_page_get_wnid (page), ==, "n02121808");
+  g_assert_cmpstr (chosen_name (page), ==, "domestic cat");
+
+  /* The root has no hypernym: Up is off there. */
+  gtk_editable_set_text (child (page, KILN_TYPE_GATHER_PAGE, "search_entry"), "n00001740");
+  WnidWait root = { page, "n00001740", "n00001740", FALSE };
+  kiln_test_spin_until (wnid_is, &root, 10);
+  gtk_widget_activate_action (GTK_WIDGET (page), "gather.go-up", NULL);
+  g_assert_cmpstr (kiln_gather_page_get_wnid (page), ==, "n00001740");
+  g_assert_cmpstr (row_subtitle (page, "hypernym_row"), ==, "None: this is the root of the hierarchy");
+}
+
+/* Only the options that apply to the source are shown. */
+static void
+test_source_options (Fixture *f, gconstpointer data)
+{
+  KilnGatherPage *page = f->page;
+  AdwComboRow *source = child (page, KILN_TYPE_GATHER_PAGE, "source_row");
+  GtkWidget *subset = child (page, KILN_TYPE_GATHER_PAGE, "subset_row");
+  GtkWidget *parallel = child (page, KILN_TYPE_GATHER_PAGE, "parallel_row");
+
+  adw_combo_row_set_selected (source, 0);   /* URL list */
+  g_assert_true (gtk_widget_get_visible (subset) && gtk_widget_get_visible (parallel));
+  adw_combo_row_set_selected (source, 2);   /* archive: nothing to download */
+  g_assert_true (gtk_widget_get_visible (subset));
+  g_assert_false (gtk_widget_get_visible (parallel));
+  adw_combo_row_set_selected (source, 3);   /* folder: no synsets either */
+  g_assert_false (gtk_widget_get_visible (subset) || gtk_widget_get_visible (parallel));
+}
+
 static void
 test_gather_url_list (Fixture *f, gconstpointer data)
 {
@@ -325,6 +420,11 @@ test_gather_url_list (Fixture *f, gconstpointer data)
   kiln_test_spin_until (curate_shows, args, 10);
   g_assert_true (curate_shows (args));
 
+  /* The summary says the same, a row per outcome. */
+  g_assert_true (gtk_widget_get_visible (child (page, KILN_TYPE_GATHER_PAGE, "summary_group")));
+  g_assert_cmpstr (row_subtitle (page, "kept_row"), ==, "2");
+  g_assert_cmpstr (row_subtitle (page, "rejected_row"), ==, "1 · by reason: http 1");
+
   /* Every outcome was recorded: the second run fetches nothing. */
   server.n_requests = 0;
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.start", NULL));
@@ -343,6 +443,96 @@ test_gather_url_list (Fixture *f, gconstpointer data)
   kiln_test_spin_until (is_visible, other_failures, 10);
   g_assert_nonnull (kiln_test_find_action_row (other_failures, "/gone/lost.jpg"));
   gtk_window_destroy (GTK_WINDOW (other));
+}
+
+/* A basket of two synsets: one Gather, each into its own class; the
+ * synset left out of the basket is not fetched. */
+static void
+test_gather_a_basket (Fixture *f, gconstpointer data)
+{
+  KilnGatherPage *page = f->page;
+  const char *const lines[] = {
+    "n02121808_1\t%s/img/tabby.jpg\n",
+    "n02084071_1\t%s/img/dog.jpg\n",
+    "n02084071_2\t%s/img/puppy.jpg\n",
+    "n01503061_1\t%s/img/bird.jpg\n",
+    NULL,
+  };
+  g_autofree char *urls = write_url_list (f->dir, lines);
+  GListModel *basket = kiln_gather_page_get_basket (page);
+
+  search (page, "n02121808", "n02121808");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.add-to-basket", NULL));
+  search (page, "n02084071", "n02084071");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.add-to-basket", NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (basket), ==, 2);
+  g_assert_true (gtk_widget_get_visible (child (page, KILN_TYPE_GATHER_PAGE, "basket_group")));
+  /* A synset goes in once. */
+  gtk_widget_activate_action (GTK_WIDGET (page), "gather.add-to-basket", NULL);
+  g_assert_cmpuint (g_list_model_get_n_items (basket), ==, 2);
+  /* In and out again. */
+  search (page, "n01503061", "n01503061");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.add-to-basket", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.remove-from-basket", "s", "n01503061"));
+  g_assert_cmpuint (g_list_model_get_n_items (basket), ==, 2);
+
+  adw_combo_row_set_selected (child (page, KILN_TYPE_GATHER_PAGE, "source_row"), 0);
+  gtk_editable_set_text (child (page, KILN_TYPE_GATHER_PAGE, "location_row"), urls);
+  server.n_requests = 0;
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.start", NULL));
+  kiln_test_spin_until (not_running, page, 30);
+  g_test_message ("status: %s", status_text (page));
+  g_assert_true (g_str_has_prefix (status_text (page), "Done: kept 3 new images"));
+  g_assert_cmpuint (server.n_requests, ==, 3);
+  g_autofree char *cats = g_build_filename (f->dir, "images", "n02121808", NULL);
+  g_autofree char *dogs = g_build_filename (f->dir, "images", "n02084071", NULL);
+  g_autofree char *birds = g_build_filename (f->dir, "images", "n01503061", NULL);
+  g_assert_cmpuint (count_files (cats), ==, 1);
+  g_assert_cmpuint (count_files (dogs), ==, 2);
+  g_assert_false (g_file_test (birds, G_FILE_TEST_EXISTS));
+  g_assert_cmpstr (row_subtitle (page, "kept_row"), ==, "3");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.clear-basket", NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (basket), ==, 0);
+}
+
+static gboolean
+page_is_running (gpointer page)
+{
+  return kiln_gather_page_is_running (page);
+}
+
+/* Gathering 300 images leaves the window drawing (the longest gap between
+ * frames is reported; the asserted bound leaves room for a loaded machine). */
+static void
+test_gather_keeps_drawing (Fixture *f, gconstpointer data)
+{
+  KilnGatherPage *page = f->page;
+  g_autoptr(GString) lines = g_string_new (NULL);
+  g_autofree char *urls = g_build_filename (f->dir, "urls.txt", NULL);
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 300; i++)
+    g_string_append_printf (lines, "n02121808_%u\t%s/img/cat%u.jpg\n", i, server.base, i);
+  g_file_set_contents (urls, lines->str, -1, &error);
+  g_assert_no_error (error);
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "win.show-page", "s", "gather");
+  adw_combo_row_set_selected (child (page, KILN_TYPE_GATHER_PAGE, "source_row"), 0);
+  gtk_editable_set_text (child (page, KILN_TYPE_GATHER_PAGE, "location_row"), urls);
+
+  KilnFrameWatch watch;
+  kiln_test_frame_watch_start (&watch, GTK_WIDGET (page), page_is_running, page);
+  gint64 start = g_get_monotonic_time ();
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "gather.start", NULL));
+  kiln_test_spin_until (not_running, page, 60);
+  double seconds = (g_get_monotonic_time () - start) / 1e6;
+  kiln_test_frame_watch_stop (&watch);
+  g_test_message ("status: %s", status_text (page));
+  g_test_message ("gathered 300 URLs in %.1f s: %u frames, the longest gap between frames %.0f ms",
+                  seconds, watch.frames, watch.longest_gap / 1000.0);
+  g_assert_true (g_str_has_prefix (status_text (page), "Done: kept "));
+  g_assert_cmpuint (watch.frames, >, 0);
+  g_assert_cmpint (watch.longest_gap, <, 1000 * 1000);
 }
 
 /* Without a project nothing can be gathered: the page says so, and asks
@@ -438,6 +628,11 @@ main (int argc, char **argv)
 
   g_test_add_func ("/gather-page/no-project", test_no_project);
   g_test_add ("/gather-page/browse-synsets", Fixture, NULL, fixture_setup, test_browse_synsets, fixture_teardown);
+  g_test_add ("/gather-page/walk-hierarchy", Fixture, NULL, fixture_setup, test_walk_hierarchy, fixture_teardown);
+  g_test_add ("/gather-page/source-options", Fixture, NULL, fixture_setup, test_source_options, fixture_teardown);
+  g_test_add ("/gather-page/gather-a-basket", Fixture, NULL, fixture_setup, test_gather_a_basket, fixture_teardown);
+  g_test_add ("/gather-page/gather-keeps-drawing", Fixture, NULL, fixture_setup, test_gather_keeps_drawing,
+              fixture_teardown);
   g_test_add ("/gather-page/gather-a-url-list", Fixture, NULL, fixture_setup, test_gather_url_list,
               fixture_teardown);
   g_test_add ("/gather-page/stop-a-stalled-run", Fixture, NULL, fixture_setup, test_stop_a_stalled_run,

@@ -3,6 +3,7 @@
 #include <glib/gi18n.h>
 #include <locale.h>
 
+#include "kiln-i18n.h"
 #include "test-ui-util.h"
 
 KilnApplication *
@@ -60,7 +61,7 @@ kiln_test_shoot_start (int *argc, char ***argv, const GOptionEntry *entries, gbo
       g_printerr ("%s\n", error ? error->message : "usage: OUT.png WIDTH HEIGHT [OPTION…]");
       return NULL;
     }
-  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
+  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : kiln_i18n_get_localedir ());
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   *width = atoi ((*argv)[2]);
@@ -279,4 +280,36 @@ kiln_test_wait_message_dialog (void)
   kiln_test_spin_until (find_message_dialog, &dialog, 10);
   g_assert_nonnull (dialog);
   return dialog;
+}
+
+static gboolean
+frame_watch_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  KilnFrameWatch *watch = data;
+  gint64 now = gdk_frame_clock_get_frame_time (clock);
+
+  if (!watch->busy (watch->data))
+    {
+      watch->last_frame = 0;
+      return G_SOURCE_CONTINUE;
+    }
+  if (watch->last_frame > 0)
+    watch->longest_gap = MAX (watch->longest_gap, now - watch->last_frame);
+  watch->last_frame = now;
+  watch->frames++;
+  return G_SOURCE_CONTINUE;
+}
+
+void
+kiln_test_frame_watch_start (KilnFrameWatch *watch, GtkWidget *widget, gboolean (*busy) (gpointer), gpointer data)
+{
+  *watch = (KilnFrameWatch) { .busy = busy, .data = data, .widget = widget };
+  watch->tick = gtk_widget_add_tick_callback (widget, frame_watch_tick, watch, NULL);
+}
+
+void
+kiln_test_frame_watch_stop (KilnFrameWatch *watch)
+{
+  gtk_widget_remove_tick_callback (watch->widget, watch->tick);
+  watch->tick = 0;
 }

@@ -53,6 +53,25 @@ gboolean         kiln_test_shoot_window (GtkWidget  *window,
                                          GtkWidget  *page,
                                          const char *path);
 
+/* The longest gap between frames of @widget's frame clock while @busy
+ * says work runs: a tick callback asks for a frame every time, so a gap is
+ * a main loop that did not turn. */
+typedef struct {
+  gboolean  (*busy) (gpointer data);
+  gpointer    data;
+  GtkWidget  *widget;
+  guint       tick;
+  gint64      last_frame;     /* µs */
+  gint64      longest_gap;    /* µs */
+  guint       frames;         /* counted while busy */
+} KilnFrameWatch;
+
+void             kiln_test_frame_watch_start (KilnFrameWatch *watch,
+                                              GtkWidget      *widget,
+                                              gboolean      (*busy) (gpointer),
+                                              gpointer        data);
+void             kiln_test_frame_watch_stop  (KilnFrameWatch *watch);
+
 /* Waits for an AdwMessageDialog to be shown and returns it (asserting). */
 AdwMessageDialog *kiln_test_wait_message_dialog (void);
 

@@ -72,12 +72,12 @@ test_window_maps (void)
                                                                        "view_stack"));
   g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "curate");
   g_auto(GStrv) page_accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app), "win.show-page::train");
-  g_assert_cmpstr (page_accels[0], ==, "<Alt>3");
+  g_assert_cmpstr (page_accels[0], ==, "<Alt>4");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "train"));
   g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "train");
   g_auto(GStrv) classify_accels = gtk_application_get_accels_for_action (GTK_APPLICATION (app),
                                                                           "win.show-page::classify");
-  g_assert_cmpstr (classify_accels[0], ==, "<Alt>5");
+  g_assert_cmpstr (classify_accels[0], ==, "<Alt>6");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "classify"));
   g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "classify");
   /* Ctrl+Shift+N starts a new run from anywhere (Ctrl+N makes a new
@@ -92,6 +92,208 @@ test_window_maps (void)
   g_assert_cmpstr (adw_view_stack_get_visible_child_name (stack), ==, "gather");
 
   gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static int
+min_width (GtkWidget *widget)
+{
+  int minimum = 0;
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &minimum, NULL, NULL, NULL);
+  return minimum;
+}
+
+static GtkWidget *
+find_descendant (GtkWidget *widget, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_descendant (child, type);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+/* Debugging aid: the widgets under @widget that need more than @limit px. */
+static void
+report_wide (GtkWidget *widget, int limit, int depth)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    if (min_width (child) > limit)
+      {
+        const char *id = gtk_buildable_get_buildable_id (GTK_BUILDABLE (child));
+        g_test_message ("%*s%s %s: %d px", depth * 2, "", G_OBJECT_TYPE_NAME (child), id ? id : "", min_width (child));
+        report_wide (child, limit, depth + 1);
+      }
+}
+
+/* A phone-sized window (360 px) must fit every page and the header; the
+ * view switcher then moves to the bottom bar. Names what is too wide. */
+static void
+test_window_fits_360 (void)
+{
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
+  KilnWindow *window = kiln_window_new (app);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 360, 640);
+  gtk_window_present (GTK_WINDOW (window));
+  kiln_test_spin_until (is_mapped, window, 10);
+
+  AdwViewStack *stack = ADW_VIEW_STACK (gtk_widget_get_template_child (GTK_WIDGET (window), KILN_TYPE_WINDOW,
+                                                                       "view_stack"));
+  for (GtkWidget *page = gtk_widget_get_first_child (GTK_WIDGET (stack)); page != NULL;
+       page = gtk_widget_get_next_sibling (page))
+    {
+      AdwViewStackPage *stack_page = adw_view_stack_get_page (stack, page);
+      const char *name = stack_page ? adw_view_stack_page_get_name (stack_page) : G_OBJECT_TYPE_NAME (page);
+      g_test_message ("page %s needs %d px", name, min_width (page));
+      if (g_getenv ("KILN_WIDTH_DEBUG"))
+        report_wide (page, g_ascii_strtoll (g_getenv ("KILN_WIDTH_DEBUG"), NULL, 10), 0);
+      g_assert_cmpint (min_width (page), <=, 360);
+    }
+  GtkWidget *header = find_descendant (GTK_WIDGET (window), ADW_TYPE_HEADER_BAR);
+  g_test_message ("the header bar needs %d px", min_width (header));
+  g_assert_cmpint (min_width (header), <=, 360);
+  g_assert_cmpint (min_width (GTK_WIDGET (window)), <=, 360);
+
+  /* At that width the bottom switcher bar shows instead of the title's. */
+  gtk_window_set_default_size (GTK_WINDOW (window), 360, 640);
+  for (int i = 0; i < 20; i++)
+    {
+      g_usleep (20000);
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    }
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, 360);
+  AdwViewSwitcherTitle *title = ADW_VIEW_SWITCHER_TITLE (gtk_widget_get_template_child (GTK_WIDGET (window),
+                                                                                       KILN_TYPE_WINDOW,
+                                                                                       "switcher_title"));
+  g_assert_true (adw_view_switcher_title_get_title_visible (title));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* A control's name for screen readers: a label or a labelled-by relation
+ * set in the .ui. An icon-only button's implicit relation points at its
+ * image, which Orca reads as "GtkImage"; a mnemonic label is read as
+ * "_Stop Stop" by GTK 4.8 unless the name is set without the underscore. */
+static gboolean
+has_accessible_name (GtkWidget *widget)
+{
+  GtkAccessible *accessible = GTK_ACCESSIBLE (widget);
+  gboolean has_label = gtk_test_accessible_has_property (accessible, GTK_ACCESSIBLE_PROPERTY_LABEL);
+
+  if (GTK_IS_BUTTON (widget))
+    {
+      const char *text = gtk_button_get_label (GTK_BUTTON (widget));
+      GtkWidget *content = gtk_button_get_child (GTK_BUTTON (widget));
+      if (text == NULL || (content != NULL && !GTK_IS_LABEL (content)))
+        return has_label;
+      if (gtk_button_get_use_underline (GTK_BUTTON (widget)) && strchr (text, '_') != NULL)
+        {
+          g_autofree char *same = gtk_test_accessible_check_property (accessible, GTK_ACCESSIBLE_PROPERTY_LABEL, text);
+          return same != NULL;   /* differs from the raw mnemonic text */
+        }
+      return TRUE;
+    }
+  if (GTK_IS_CHECK_BUTTON (widget) && gtk_check_button_get_label (GTK_CHECK_BUTTON (widget)))
+    return TRUE;
+  return has_label || gtk_test_accessible_has_relation (accessible, GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+}
+
+static gboolean
+is_control (GtkWidget *widget)
+{
+  switch (gtk_accessible_get_accessible_role (GTK_ACCESSIBLE (widget)))
+    {
+    case GTK_ACCESSIBLE_ROLE_BUTTON:
+    case GTK_ACCESSIBLE_ROLE_CHECKBOX:
+    case GTK_ACCESSIBLE_ROLE_SPIN_BUTTON:
+    case GTK_ACCESSIBLE_ROLE_PROGRESS_BAR:
+    case GTK_ACCESSIBLE_ROLE_SLIDER:
+    case GTK_ACCESSIBLE_ROLE_SWITCH:
+    case GTK_ACCESSIBLE_ROLE_SEARCH_BOX:
+    case GTK_ACCESSIBLE_ROLE_TEXT_BOX:
+    case GTK_ACCESSIBLE_ROLE_COMBO_BOX:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+/* Collects "Type (id or label)" of every unnamed control below @widget.
+ * Parts GTK and libadwaita build inside their own widgets (a spin
+ * button's text, a row's switch wired by activatable-widget, the window
+ * controls) are theirs to name and are not walked into. */
+static void
+collect_unnamed (GtkWidget *widget, GPtrArray *unnamed)
+{
+  if (GTK_IS_WINDOW_CONTROLS (widget))
+    return;
+  /* A hidden control is not shown to screen readers (an expander row's
+   * unused switch, say). */
+  if (is_control (widget) && gtk_widget_get_visible (widget) && !has_accessible_name (widget))
+    {
+      const char *id = gtk_buildable_get_buildable_id (GTK_BUILDABLE (widget));
+      const char *tooltip = gtk_widget_get_tooltip_text (widget);
+      GtkWidget *parent = gtk_widget_get_parent (widget);
+      g_ptr_array_add (unnamed, g_strdup_printf ("%s (%s) in %s", G_OBJECT_TYPE_NAME (widget),
+                                                 id ? id : tooltip ? tooltip : "?",
+                                                 parent ? G_OBJECT_TYPE_NAME (parent) : "-"));
+    }
+  if (GTK_IS_SPIN_BUTTON (widget) || GTK_IS_DROP_DOWN (widget) || GTK_IS_SEARCH_ENTRY (widget) ||
+      GTK_IS_MENU_BUTTON (widget) || ADW_IS_ENTRY_ROW (widget) || ADW_IS_COMBO_ROW (widget))
+    return;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    collect_unnamed (child, unnamed);
+}
+
+/* Every control of every page, with a project open, has a name. */
+static void
+test_accessible_names (void)
+{
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
+  KilnWindow *window = kiln_window_new (app);
+  g_autoptr(GPtrArray) unnamed = g_ptr_array_new_with_free_func (g_free);
+
+  gtk_window_present (GTK_WINDOW (window));
+  kiln_test_spin_until (is_mapped, window, 10);
+  collect_unnamed (GTK_WIDGET (window), unnamed);
+  for (guint i = 0; i < unnamed->len; i++)
+    g_test_message ("no accessible name: %s", (char *) unnamed->pdata[i]);
+  g_assert_cmpuint (unnamed->len, ==, 0);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* Ctrl+Q (app.quit) saves the window's size like closing it does, and the
+ * next window opens at that size. */
+static void
+test_quit_saves_size (void)
+{
+  g_autoptr(KilnApplication) app = kiln_test_make_app ();
+  KilnWindow *window = kiln_window_new (app);
+  GSettings *settings = kiln_application_get_settings (app);
+
+  g_assert_nonnull (settings);
+  gtk_window_set_default_size (GTK_WINDOW (window), 913, 611);
+  gtk_window_present (GTK_WINDOW (window));
+  kiln_test_spin_until (is_mapped, window, 10);
+  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+  g_action_group_activate_action (G_ACTION_GROUP (app), "quit", NULL);
+  for (int i = 0; i < 50 && window != NULL; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_null (window);
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 913);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 611);
+
+  KilnWindow *next = kiln_window_new (app);
+  int width = 0, height = 0;
+  gtk_window_get_default_size (GTK_WINDOW (next), &width, &height);
+  g_assert_cmpint (width, ==, 913);
+  g_assert_cmpint (height, ==, 611);
+  gtk_window_destroy (GTK_WINDOW (next));
 }
 
 static void
@@ -260,6 +462,9 @@ main (int argc, char *argv[])
   /* A GTK warning (markup that does not parse, say) fails the test. */
   g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
   g_test_add_func ("/window/maps", test_window_maps);
+  g_test_add_func ("/window/fits-360", test_window_fits_360);
+  g_test_add_func ("/window/accessible-names", test_accessible_names);
+  g_test_add_func ("/window/quit-saves-size", test_quit_saves_size);
   g_test_add_func ("/window/open-project", test_open_project);
   g_test_add_func ("/window/demo-import-cancel", test_demo_import_can_be_cancelled);
   return g_test_run ();

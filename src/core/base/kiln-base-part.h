@@ -6,6 +6,7 @@
 #pragma once
 
 #include "kiln-error.h"
+#include "kiln-i18n.h"
 #include "kiln-parallel.h"
 #include "kiln-progress.h"
 #include "kiln-version.h"

@@ -21,6 +21,7 @@ typedef enum {
   KILN_ERROR_BACKEND,         /* a compute backend refused or failed */
   KILN_ERROR_IO,
   KILN_ERROR_CANCELLED,
+  KILN_ERROR_OUT_OF_MEMORY,   /* a run does not fit its device's memory */
 } KilnError;
 
 GQuark kiln_error_quark (void);

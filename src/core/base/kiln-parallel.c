@@ -2,6 +2,40 @@
 
 #include "kiln-parallel.h"
 
+#include <errno.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int worker_nice;
+
+void
+kiln_parallel_set_worker_nice (int nice)
+{
+  g_atomic_int_set (&worker_nice, CLAMP (nice, 0, 19));
+}
+
+void
+kiln_parallel_enter_worker (void)
+{
+  /* GLib's pool threads are shared by every pool, so once niced a thread
+   * stays so: in a process that asked for it, all its work is background. */
+  static __thread gboolean lowered;
+  int nice = g_atomic_int_get (&worker_nice);
+
+  if (lowered || nice == 0)
+    return;
+  lowered = TRUE;
+  /* On Linux a thread id names the thread alone. Relative to what the
+   * thread inherited (a process started with nice keeps its order); a
+   * failure only costs responsiveness. */
+  id_t thread = (id_t) syscall (SYS_gettid);
+  errno = 0;
+  int current = getpriority (PRIO_PROCESS, thread);
+  if (errno == 0)
+    setpriority (PRIO_PROCESS, thread, MIN (19, current + nice));
+}
+
 typedef struct {
   KilnParallelFunc func;
   gpointer         user_data;
@@ -16,6 +50,7 @@ run_one (gpointer item,
 {
   Parallel *parallel = data;
 
+  kiln_parallel_enter_worker ();
   parallel->func (GPOINTER_TO_UINT (item) - 1, parallel->user_data);
   g_mutex_lock (&parallel->mutex);
   parallel->done++;

@@ -22,4 +22,14 @@ void kiln_parallel_for (guint             n,
                         KilnProgressFunc  progress,
                         gpointer          progress_data);
 
+/* A desktop process asks that its worker threads yield to its main thread:
+ * from then on each worker lowers its own scheduling priority by @nice
+ * more than it inherited (setpriority on the thread) the first time it
+ * runs Kiln work, so a
+ * window keeps drawing while an inspection uses every core. 0 (the
+ * default, and the command line's) leaves priorities alone. */
+void kiln_parallel_set_worker_nice (int nice);
+/* Called by worker threads before Kiln work; cheap after the first call. */
+void kiln_parallel_enter_worker    (void);
+
 G_END_DECLS

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,8 @@
 #include "kiln-engine-error.h"
 
 #define CPU(self) ((KilnCpuBackend *) (self))
+
+static gpointer buffer_alloc (gsize bytes, gboolean counted, GError **error);
 
 gboolean
 kiln_cpu_check (dnnl_status_t status, const char *layer, const char *what, GError **error)
@@ -203,7 +206,9 @@ convert_in_place (KilnCpuBackend *cpu, gconstpointer data, KilnCpuLayout *lay,
   omp_set_num_threads (cpu->n_threads);
   gsize bytes = dnnl_memory_desc_get_size (to);
   g_assert (bytes <= lay->size);
-  void *tmp = kiln_cpu_buffer_alloc (bytes, &error);
+  /* Not counted: on a GPU a download needs no device memory, so running
+   * out must not stop a checkpoint from being written. */
+  void *tmp = buffer_alloc (bytes, FALSE, &error);
   if (tmp == NULL || !make_reorder (cpu, &from, to, &prim, NULL, &error) ||
       !reorder (cpu, prim, &from, (void *) data, to, tmp, NULL, &error))
     g_critical ("CPU backend: cannot convert a tensor's layout: %s", error->message);
@@ -457,24 +462,94 @@ kiln_cpu_run (KilnCpuBackend   *cpu,
   return ok;
 }
 
-gpointer
-kiln_cpu_buffer_alloc (gsize bytes, GError **error)
+/* What the CPU backend's buffers hold, process-wide: the host is one device
+ * however many backends share it. */
+static gssize used_bytes;
+
+/* KILN_DEVICE_MEMORY_LIMIT in bytes ("512M", "2G", "1048576"); 0 unset.
+ * Read at every counted allocation (they are few: tensors and staging are
+ * made once), so a test can lower it between runs. */
+static guint64
+memory_limit (void)
 {
-  void *data = NULL;
-  if (posix_memalign (&data, 64, MAX (bytes, 64)) != 0)
+  const char *text = g_getenv ("KILN_DEVICE_MEMORY_LIMIT");
+  char *end = NULL;
+
+  if (text == NULL || text[0] == '\0')
+    return 0;
+  guint64 value = g_ascii_strtoull (text, &end, 10);
+  switch (end != text ? g_ascii_toupper (*end) : 0)
     {
-      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
+    case 'G': value <<= 10; G_GNUC_FALLTHROUGH;
+    case 'M': value <<= 10; G_GNUC_FALLTHROUGH;
+    case 'K': value <<= 10; break;
+    default: break;
+    }
+  return value;
+}
+
+/* Every buffer carries its size (and whether it counts) in a header one
+ * alignment unit long, so freeing needs no table. */
+#define HEADER 64
+
+static gpointer
+buffer_alloc (gsize bytes, gboolean counted, GError **error)
+{
+  void *block = NULL;
+  guint64 limit = counted ? memory_limit () : 0;
+
+  if (limit > 0)
+    {
+      gint64 after = (gint64) g_atomic_pointer_add (&used_bytes, (gssize) bytes) + (gint64) bytes;
+      if ((guint64) after > limit)
+        {
+          g_atomic_pointer_add (&used_bytes, -(gssize) bytes);
+          g_autofree char *want = g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+          g_autofree char *all = g_format_size_full (limit, G_FORMAT_SIZE_IEC_UNITS);
+          g_autofree char *held = g_format_size_full (after - (gint64) bytes, G_FORMAT_SIZE_IEC_UNITS);
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_OUT_OF_MEMORY,
+                       "Out of memory: %s more does not fit the %s that KILN_DEVICE_MEMORY_LIMIT allows "
+                       "(%s in use)", want, all, held);
+          return NULL;
+        }
+    }
+  else if (counted)
+    g_atomic_pointer_add (&used_bytes, (gssize) bytes);
+  if (posix_memalign (&block, 64, MAX (bytes, 64) + HEADER) != 0)
+    {
+      if (counted)
+        g_atomic_pointer_add (&used_bytes, -(gssize) bytes);
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_OUT_OF_MEMORY,
                    "Out of memory: could not allocate %" G_GSIZE_FORMAT " MiB of host memory",
                    bytes >> 20);
       return NULL;
     }
-  return data;
+  ((guint64 *) block)[0] = bytes;
+  ((guint64 *) block)[1] = counted;
+  return (char *) block + HEADER;
+}
+
+gpointer
+kiln_cpu_buffer_alloc (gsize bytes, GError **error)
+{
+  return buffer_alloc (bytes, TRUE, error);
 }
 
 void
 kiln_cpu_buffer_free (gpointer data)
 {
-  free (data);
+  if (data == NULL)
+    return;
+  guint64 *block = (guint64 *) ((char *) data - HEADER);
+  if (block[1])
+    g_atomic_pointer_add (&used_bytes, -(gssize) block[0]);
+  free (block);
+}
+
+guint64
+kiln_backend_cpu_get_used_memory (void)
+{
+  return (guint64) (gssize) g_atomic_pointer_get (&used_bytes);
 }
 
 void
@@ -621,6 +696,7 @@ cpu_op_new (KilnBackend *self, const KilnOpDesc *desc, GError **error)
     case KILN_LAYER_CONCAT:
     case KILN_LAYER_ADD:
     case KILN_LAYER_FLATTEN:
+    case KILN_LAYER_PAD:
       op = kiln_cpu_plain_new (CPU (self), desc, error);
       break;
     case KILN_LAYER_N_TYPES:
@@ -753,6 +829,48 @@ cpu_softmax_cross_entropy (KilnBackend *self, const KilnTensor *logits, const in
   return TRUE;
 }
 
+/* MemTotal and MemAvailable from /proc/meminfo, in bytes. */
+static gboolean
+read_meminfo (guint64 *total, guint64 *available)
+{
+  g_autofree char *text = NULL;
+  gboolean have_total = FALSE, have_available = FALSE;
+
+  if (!g_file_get_contents ("/proc/meminfo", &text, NULL, NULL))
+    return FALSE;
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      guint64 kib = 0;
+      if (sscanf (lines[i], "MemTotal: %" G_GUINT64_FORMAT " kB", &kib) == 1)
+        {
+          *total = kib << 10;
+          have_total = TRUE;
+        }
+      else if (sscanf (lines[i], "MemAvailable: %" G_GUINT64_FORMAT " kB", &kib) == 1)
+        {
+          *available = kib << 10;
+          have_available = TRUE;
+        }
+    }
+  return have_total && have_available;
+}
+
+static gboolean
+cpu_memory (KilnBackend *self, guint64 *total, guint64 *free_bytes)
+{
+  guint64 limit = memory_limit ();
+
+  if (limit > 0)
+    {
+      guint64 used = kiln_backend_cpu_get_used_memory ();
+      *total = limit;
+      *free_bytes = used < limit ? limit - used : 0;
+      return TRUE;
+    }
+  return read_meminfo (total, free_bytes);
+}
+
 static const KilnBackendVTable cpu_vtable = {
   .destroy = cpu_destroy,
   .alloc = cpu_alloc,
@@ -770,20 +888,34 @@ static const KilnBackendVTable cpu_vtable = {
   .sgd_update = cpu_sgd_update,
   .adam_update = cpu_adam_update,
   .softmax_cross_entropy = cpu_softmax_cross_entropy,
+  .memory = cpu_memory,
 };
 
-static int
-threads_from_environment (void)
+/* The front end's setting (the app's preference); 0: none. */
+static gint default_threads;
+
+void
+kiln_backend_cpu_set_default_threads (int n_threads)
+{
+  g_atomic_int_set (&default_threads, CLAMP (n_threads, 0, 1024));
+}
+
+int
+kiln_backend_cpu_get_default_threads (void)
 {
   const char *env = g_getenv ("KILN_NUM_THREADS");
+  int preferred = g_atomic_int_get (&default_threads);
+
+  /* The environment is the developer's word for this one process. */
   if (env != NULL)
     {
       gint64 n = g_ascii_strtoll (env, NULL, 10);
       if (n >= 1 && n <= 1024)
         return (int) n;
-      g_warning ("KILN_NUM_THREADS=%s is not a thread count; using all processors", env);
+      g_warning ("KILN_NUM_THREADS=%s is not a thread count; using %s", env,
+                 preferred > 0 ? "the preference" : "all processors");
     }
-  return (int) g_get_num_processors ();
+  return preferred > 0 ? preferred : (int) g_get_num_processors ();
 }
 
 KilnBackend *
@@ -792,7 +924,7 @@ kiln_backend_cpu_new (GError **error)
   KilnCpuBackend *self = g_new0 (KilnCpuBackend, 1);
   const dnnl_version_t *v = dnnl_version ();
 
-  self->n_threads = threads_from_environment ();
+  self->n_threads = kiln_backend_cpu_get_default_threads ();
   self->layouts = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   omp_set_num_threads (self->n_threads);
   if (!kiln_cpu_check (dnnl_engine_create (&self->engine, dnnl_cpu, 0), NULL,
@@ -820,6 +952,20 @@ kiln_backend_cpu_get_threads (KilnBackend *self)
 {
   g_return_val_if_fail (self->vtable == &cpu_vtable, 1);
   return CPU (self)->n_threads;
+}
+
+guint64
+kiln_backend_cpu_get_tensor_bytes (KilnBackend *self)
+{
+  GHashTableIter iter;
+  KilnCpuLayout *lay;
+  guint64 bytes = 0;
+
+  g_return_val_if_fail (self->vtable == &cpu_vtable, 0);
+  g_hash_table_iter_init (&iter, CPU (self)->layouts);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &lay))
+    bytes += lay->size;
+  return bytes;
 }
 
 guint64

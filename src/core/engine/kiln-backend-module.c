@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <string.h>
+
 #include "kiln-backend-module.h"
 #include "kiln-engine-error.h"
 
@@ -21,6 +23,32 @@ exe_sibling_dir (const char *name)
         return g_path_get_dirname (path);
     }
   return NULL;
+}
+
+char *
+kiln_backend_module_explain_open_error (const char *path, const char *loader_message)
+{
+  /* The loader names the first library it misses; say which package that
+   * is, since "cannot open shared object file" alone sends people to the
+   * wrong place. */
+  static const struct { const char *prefix, *what; } libraries[] = {
+    { "libcudnn", "cuDNN 9 is not installed (or not on the library path); install it for this CUDA version" },
+    { "libcublas", "cuBLAS is not installed (or not on the library path); install the CUDA toolkit's libraries" },
+    { "libcudart", "the CUDA runtime is not installed (or not on the library path); install the CUDA toolkit's libraries" },
+    { "libcuda.so", "no NVIDIA driver is installed (libcuda.so is missing)" },
+  };
+  const char *message = loader_message ? loader_message : "unknown error";
+
+  for (guint i = 0; i < G_N_ELEMENTS (libraries); i++)
+    {
+      const char *at = strstr (message, libraries[i].prefix);
+      if (at != NULL)
+        {
+          g_autofree char *library = g_strndup (at, strcspn (at, ": "));
+          return g_strdup_printf ("%s: %s missing", libraries[i].what, library);
+        }
+    }
+  return g_strdup_printf ("the backend module %s could not be loaded: %s", path, message);
 }
 
 static GModule *
@@ -48,9 +76,8 @@ backend_module_open (const char *name, GError **error)
       GModule *module = g_module_open (path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
       if (module == NULL)
         {
-          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND,
-                       "Backend module %s could not be loaded: %s (is its GPU runtime installed?)",
-                       path, g_module_error ());
+          g_autofree char *why = kiln_backend_module_explain_open_error (path, g_module_error ());
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_BACKEND, "%s", why);
           return NULL;
         }
       g_module_make_resident (module);
@@ -58,8 +85,8 @@ backend_module_open (const char *name, GError **error)
     }
 
   g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_NOT_FOUND,
-               "The %s backend is not installed (looked for %s); set KILN_BACKEND_DIR to its folder "
-               "or rebuild with -Dcuda=enabled", name, tried->str);
+               "the %s backend is not installed (looked for %s); set KILN_BACKEND_DIR to its folder "
+               "or rebuild Kiln with -Dcuda=enabled", name, tried->str);
   return NULL;
 }
 

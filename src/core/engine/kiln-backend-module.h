@@ -20,19 +20,26 @@
 G_BEGIN_DECLS
 
 /* Bump whenever KilnBackendModuleInfo or the backend vtable changes. */
-#define KILN_BACKEND_MODULE_API_VERSION 2
+#define KILN_BACKEND_MODULE_API_VERSION 4
 #define KILN_BACKEND_MODULE_ENTRY_SYMBOL "kiln_backend_module_entry"
 
 typedef struct {
   guint        api_version;   /* KILN_BACKEND_MODULE_API_VERSION it was built with */
   const char  *name;          /* "cuda" */
   /* Asks the driver for devices and proves one runs code. Returns the
-   * number of usable devices, or 0 with @error saying why none answers;
-   * @description gets one line per device. */
+   * number of usable devices, or 0 with @error saying why none answers in
+   * one line that names the cause and no consequence (the engine adds
+   * "using the CPU" or "use --device cpu"): no driver, a driver too old
+   * for the runtime (both versions), no device, a device that fails.
+   * @description gets one line per device, "N: name, …". */
   int          (*probe)       (char   **description,
                                GError **error);
   /* A backend on the first usable device, or NULL with @error saying why. */
   KilnBackend *(*backend_new) (GError **error);
+  /* A backend on device @index (cuda:N); optional: without it only the
+   * first device can be asked for. */
+  KilnBackend *(*backend_new_on_device) (int      index,
+                                         GError **error);
 } KilnBackendModuleInfo;
 
 typedef const KilnBackendModuleInfo *(*KilnBackendModuleEntryFunc) (void);
@@ -42,6 +49,12 @@ typedef const KilnBackendModuleInfo *(*KilnBackendModuleEntryFunc) (void);
  * Returns the module's info after checking its API version. */
 const KilnBackendModuleInfo *kiln_backend_module_load (const char  *name,
                                                        GError     **error);
+
+/* The one-line reason a module that exists could not be opened, from the
+ * loader's message: a missing cuDNN, cuBLAS or CUDA runtime library is
+ * named as such, with what to install. */
+char     *kiln_backend_module_explain_open_error (const char *path,
+                                                  const char *loader_message);
 
 /* Loads the CUDA module and asks it for devices. Returns the number that
  * answered; 0 with @error saying why otherwise. */

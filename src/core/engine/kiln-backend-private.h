@@ -17,6 +17,7 @@ struct _KilnBackend {
   const KilnBackendVTable *vtable;
   char *name;
   char *description;
+  char *reason;        /* set by kiln_backend_new(): why this device */
 };
 
 struct _KilnOp {
@@ -49,6 +50,19 @@ struct _KilnBackendVTable {
   gboolean  (*softmax_cross_entropy) (KilnBackend *self, const KilnTensor *logits,
                                       const int *labels, KilnTensor *diff, double *loss,
                                       int *n_correct, GError **error);
+  /* Optional (NULL: the caller converts on the host with
+   * kiln_batch_loader_convert_sample). A cached uint8 batch (host, @n ×
+   * @channels × @height × @width) to float in @dst: per sample the crop of
+   * @dst's size at (@crops[3i], @crops[3i+1]), mirrored when @crops[3i+2],
+   * minus @mean (1 × C × H × W on this backend, or NULL), times @scale. */
+  gboolean  (*convert_batch)    (KilnBackend *self, const guint8 *pixels, int n, int channels,
+                                 int height, int width, const int *crops,
+                                 const KilnTensor *mean, float scale, KilnTensor *dst,
+                                 GError **error);
+
+  /* Device memory in bytes, total and free now; NULL or FALSE: unknown
+   * (the memory check before a run is then skipped, and says so). */
+  gboolean  (*memory)           (KilnBackend *self, guint64 *total, guint64 *free);
 };
 
 /* Sets the common fields; @name and @description are copied. */

@@ -8,8 +8,14 @@
  * and then run every step. kiln_backend_supports_op() answers before
  * anything is allocated, so a caller can fall back or report.
  *
- * Names: "cpu"; "cuda" (the loadable module); "auto" = CUDA when a device
- * answers, else CPU.
+ * Devices: "cpu"; "cuda" (the first CUDA device that answers, through the
+ * loadable module) or "cuda:N"; "auto" = the first CUDA device that
+ * answers, else the CPU. NULL is the default: $KILN_DEVICE, else the
+ * process's default device (kiln_backend_set_default_device, which the
+ * window sets from its preferences), else "auto".
+ * Asking for CUDA where none answers is an error that says why; only
+ * "auto" falls back, and kiln_backend_get_choice_reason() says why it
+ * chose what it chose.
  *
  * Threads: a backend and everything made from it are driven by one thread
  * at a time (the trainer's worker); creating backends is thread-safe. */
@@ -22,12 +28,44 @@ G_BEGIN_DECLS
 
 typedef struct _KilnOp KilnOp;
 
+typedef enum {
+  KILN_DEVICE_AUTO,
+  KILN_DEVICE_CPU,
+  KILN_DEVICE_CUDA,
+} KilnDeviceKind;
+
+/* Parses a device name; *@index is N of "cuda:N", -1 for "cuda" (the first
+ * that answers) and the others. KILN_ENGINE_ERROR_INVALID_ARGUMENT names
+ * the accepted forms. */
+gboolean     kiln_device_parse          (const char      *name,
+                                         KilnDeviceKind  *kind,
+                                         int             *index,
+                                         GError         **error);
+
 KilnBackend *kiln_backend_new           (const char  *name,
                                          GError     **error);
+/* What "auto" (and NULL) resolve to from now on: "auto", "cpu", "cuda" or
+ * "cuda:N"; NULL or "" is "auto". Process-wide, for front ends to set from
+ * their settings (the app's Default Device preference). */
+void         kiln_backend_set_default_device (const char *name);
+char        *kiln_backend_dup_default_device (void);
 void         kiln_backend_free          (KilnBackend *self);
+/* "cpu" or "cuda:N": the device this backend drives (what "auto" chose). */
 const char  *kiln_backend_get_name      (KilnBackend *self);
 /* One line for logs: library version, threads, device. */
 const char  *kiln_backend_get_description (KilnBackend *self);
+/* Why this device, one line for people: "auto chose the CPU: no NVIDIA
+ * driver answers on this machine", "cuda:0 (NVIDIA H100 …), as asked". */
+const char  *kiln_backend_get_choice_reason (KilnBackend *self);
+/* Device memory in bytes, total and free now. The CPU answers from
+ * /proc/meminfo (MemTotal, MemAvailable); with KILN_DEVICE_MEMORY_LIMIT
+ * set (bytes, or with a K/M/G suffix) it acts as a device of that size,
+ * counting what its buffers use and failing allocations beyond it with
+ * KILN_ENGINE_ERROR_OUT_OF_MEMORY (a test hook for the memory check and
+ * for running out of memory mid-run). FALSE when the backend cannot tell. */
+gboolean     kiln_backend_get_memory    (KilnBackend *self,
+                                         guint64     *total,
+                                         guint64     *free_bytes);
 
 gboolean     kiln_backend_supports_op   (KilnBackend      *self,
                                          const KilnOpDesc *desc,

@@ -316,8 +316,9 @@ kiln_calc_row_param_applies (KilnCalcRow  *self,
       return type == KILN_LAYER_CONVOLUTION || type == KILN_LAYER_INNER_PRODUCT;
     case KILN_CALC_PARAM_KERNEL:
     case KILN_CALC_PARAM_STRIDE:
-    case KILN_CALC_PARAM_PAD:
       return self->d.has_window;
+    case KILN_CALC_PARAM_PAD:
+      return self->d.has_window || type == KILN_LAYER_PAD;
     case KILN_CALC_PARAM_TYPE:
     case KILN_CALC_PARAM_ROUNDING:
       return type == KILN_LAYER_MAX_POOL || type == KILN_LAYER_AVG_POOL;

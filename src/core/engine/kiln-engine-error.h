@@ -21,6 +21,9 @@ typedef enum {
   KILN_ENGINE_ERROR_NUMERIC,          /* NaN/Inf and similar */
   KILN_ENGINE_ERROR_BACKEND,          /* a compute backend or its module refused or failed */
   KILN_ENGINE_ERROR_IO,
+  /* A backend could not allocate memory (device memory on a GPU): a run
+   * stops with a checkpoint of its last completed step. */
+  KILN_ENGINE_ERROR_OUT_OF_MEMORY,
 } KilnEngineError;
 
 GQuark kiln_engine_error_quark (void);

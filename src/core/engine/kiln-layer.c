@@ -174,7 +174,7 @@ kiln_layer_backward (KilnLayer *self, GError **error)
 }
 
 gboolean
-kiln_layer_update (KilnLayer *self, KilnOptimizer *optimizer, GError **error)
+kiln_layer_ensure_slots (KilnLayer *self, KilnOptimizer *optimizer, GError **error)
 {
   if (!self->trainable)
     return TRUE;
@@ -182,16 +182,25 @@ kiln_layer_update (KilnLayer *self, KilnOptimizer *optimizer, GError **error)
   KilnBackend *backend = kiln_tensor_get_backend (self->dst);
   guint n_slots = kiln_optimizer_n_slots (optimizer);
   for (guint i = 0; i < self->n_learnable; i++)
-    {
-      for (guint s = 0; s < n_slots; s++)
-        if (self->slots[i][s] == NULL)
-          {
-            self->slots[i][s] = kiln_tensor_new (backend, &self->param_shapes[i], error);
-            if (self->slots[i][s] == NULL)
-              return FALSE;
-            kiln_tensor_fill (self->slots[i][s], 0.f);
-          }
-      kiln_optimizer_update (optimizer, self->params[i], self->diff_params[i], self->slots[i]);
-    }
+    for (guint s = 0; s < n_slots; s++)
+      if (self->slots[i][s] == NULL)
+        {
+          self->slots[i][s] = kiln_tensor_new (backend, &self->param_shapes[i], error);
+          if (self->slots[i][s] == NULL)
+            return FALSE;
+          kiln_tensor_fill (self->slots[i][s], 0.f);
+        }
+  return TRUE;
+}
+
+gboolean
+kiln_layer_update (KilnLayer *self, KilnOptimizer *optimizer, GError **error)
+{
+  if (!kiln_layer_ensure_slots (self, optimizer, error))
+    return FALSE;
+  if (!self->trainable)
+    return TRUE;
+  for (guint i = 0; i < self->n_learnable; i++)
+    kiln_optimizer_update (optimizer, self->params[i], self->diff_params[i], self->slots[i]);
   return TRUE;
 }

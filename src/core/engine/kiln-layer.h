@@ -62,6 +62,10 @@ gboolean   kiln_layer_forward      (KilnLayer *self,
                                     GError   **error);
 gboolean   kiln_layer_backward     (KilnLayer *self,
                                     GError   **error);
+/* Makes the optimizer's state tensors (zeros) this layer lacks. */
+gboolean   kiln_layer_ensure_slots (KilnLayer     *self,
+                                    KilnOptimizer *optimizer,
+                                    GError       **error);
 gboolean   kiln_layer_update       (KilnLayer     *self,
                                     KilnOptimizer *optimizer,
                                     GError       **error);

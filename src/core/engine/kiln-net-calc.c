@@ -283,6 +283,13 @@ fill_row (KilnCalcRow *row,
 
   if (is_window (layer->type))
     fill_window (row, layer, &in, exact_fit);
+  else if (layer->type == KILN_LAYER_PAD)
+    {
+      /* Begin and end pads per axis, as the window rows show theirs. */
+      g_autofree char *h = g_strdup_printf ("%d + %d + %d = %d", in.h, layer->pad_top, layer->pad_bottom, out->h);
+      g_autofree char *w = g_strdup_printf ("%d + %d + %d = %d", in.w, layer->pad_left, layer->pad_right, out->w);
+      row->d.arithmetic = g_str_equal (h, w) ? g_strdup (h) : g_strdup_printf (_("height: %s\nwidth: %s"), h, w);
+    }
   else if ((layer->type == KILN_LAYER_INNER_PRODUCT || layer->type == KILN_LAYER_FLATTEN)
            && (in.h > 1 || in.w > 1))
     {
@@ -321,6 +328,13 @@ new_row (KilnNetSpec *spec,
       d->pad_bottom = layer->pad_bottom;
       d->pad_right = layer->pad_right;
       d->rounding = layer->rounding;
+    }
+  else if (layer->type == KILN_LAYER_PAD)
+    {
+      d->pad_top = layer->pad_top;
+      d->pad_left = layer->pad_left;
+      d->pad_bottom = layer->pad_bottom;
+      d->pad_right = layer->pad_right;
     }
   d->fit = KILN_CALC_FIT_UNREACHED;
   return row;

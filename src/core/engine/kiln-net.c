@@ -411,6 +411,11 @@ kiln_net_backward (KilnNet *self, GError **error)
 gboolean
 kiln_net_update (KilnNet *self, KilnOptimizer *optimizer, GError **error)
 {
+  /* Every allocation first: running out of memory then leaves the weights
+   * of the last completed step, which a checkpoint can keep. */
+  for (guint i = 0; i < self->n_layers; i++)
+    if (self->layers[i] != NULL && !kiln_layer_ensure_slots (self->layers[i], optimizer, error))
+      return FALSE;
   for (guint i = 0; i < self->n_layers; i++)
     if (self->layers[i] != NULL && !kiln_layer_update (self->layers[i], optimizer, error))
       return FALSE;

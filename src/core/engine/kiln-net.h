@@ -62,6 +62,9 @@ gboolean     kiln_net_loss             (KilnNet   *self,
                                         GError   **error);
 gboolean     kiln_net_backward         (KilnNet  *self,
                                         GError  **error);
+/* All or nothing for memory: the optimizer's state is allocated (on the
+ * first update) before any weight changes, so an out-of-memory error
+ * leaves the weights and state of the last completed step. */
 gboolean     kiln_net_update           (KilnNet       *self,
                                         KilnOptimizer *optimizer,
                                         GError       **error);

@@ -5,6 +5,8 @@
  * kiln_net_spec_add_layer(), which checks values and inputs. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -26,6 +28,7 @@ typedef enum {
   FIELD_PAIR,      /* int or [h, w] over two consecutive ints */
   FIELD_PADS,      /* int, [h, w] or [top, left, bottom, right] */
   FIELD_ROUNDING,  /* "floor" or "ceil" */
+  FIELD_PAD_MODE,  /* "constant", "edge" or "reflect" */
 } FieldKind;
 
 #define T(x) (1u << KILN_LAYER_##x)
@@ -41,7 +44,9 @@ static const struct {
   { "bias", FIELD_BOOL, T (CONVOLUTION) | T (INNER_PRODUCT), G_STRUCT_OFFSET (KilnLayerSpec, bias) },
   { "kernel", FIELD_PAIR, WINDOWED, G_STRUCT_OFFSET (KilnLayerSpec, kernel_h) },
   { "stride", FIELD_PAIR, WINDOWED, G_STRUCT_OFFSET (KilnLayerSpec, stride_h) },
-  { "pad", FIELD_PADS, WINDOWED, G_STRUCT_OFFSET (KilnLayerSpec, pad_top) },
+  { "pad", FIELD_PADS, WINDOWED | T (PAD), G_STRUCT_OFFSET (KilnLayerSpec, pad_top) },
+  { "mode", FIELD_PAD_MODE, T (PAD), G_STRUCT_OFFSET (KilnLayerSpec, pad_mode) },
+  { "value", FIELD_FLOAT, T (PAD), G_STRUCT_OFFSET (KilnLayerSpec, pad_value) },
   { "dilation", FIELD_PAIR, T (CONVOLUTION), G_STRUCT_OFFSET (KilnLayerSpec, dilation_h) },
   { "group", FIELD_INT, T (CONVOLUTION), G_STRUCT_OFFSET (KilnLayerSpec, group) },
   { "rounding", FIELD_ROUNDING, T (MAX_POOL) | T (AVG_POOL), G_STRUCT_OFFSET (KilnLayerSpec, rounding) },
@@ -132,6 +137,9 @@ add_layer (JsonBuilder         *builder,
         case FIELD_ROUNDING:
           json_builder_add_string_value (builder,
                                          *FIELD_PTR (KilnRounding, layer, offset) == KILN_ROUND_CEIL ? "ceil" : "floor");
+          break;
+        case FIELD_PAD_MODE:
+          json_builder_add_string_value (builder, kiln_pad_mode_to_string (*FIELD_PTR (KilnPadMode, layer, offset)));
           break;
         default:
           g_assert_not_reached ();
@@ -235,6 +243,7 @@ field_expectation (FieldKind kind)
     case FIELD_PAIR: return _("an integer or [height, width]");
     case FIELD_PADS: return _("an integer, [height, width] or [top, left, bottom, right]");
     case FIELD_ROUNDING: return _("“floor” or “ceil”");
+    case FIELD_PAD_MODE: return _("“constant”, “edge” or “reflect”");
     default: return "?";
     }
 }
@@ -283,6 +292,12 @@ read_field (guint          i,
         else
           return FALSE;
         return TRUE;
+      }
+    case FIELD_PAD_MODE:
+      {
+        const char *text = JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING
+                         ? json_node_get_string (node) : NULL;
+        return kiln_pad_mode_from_string (text, FIELD_PTR (KilnPadMode, layer, offset));
       }
     default:
       return FALSE;
@@ -541,7 +556,7 @@ kiln_net_spec_new_from_file (const char  *path,
   if (st.st_size > MAX_FILE_SIZE)
     {
       g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_CORRUPT,
-                   _("%s: %" G_GINT64_FORMAT " bytes is too large for a net spec (at most %d)"),
+                   _("%s: %" PRId64 " bytes is too large for a net spec (at most %d)"),
                    path, (gint64) st.st_size, MAX_FILE_SIZE);
       return NULL;
     }

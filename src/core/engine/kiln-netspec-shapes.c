@@ -5,6 +5,8 @@
  * new input size changes. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 
 #include "kiln-engine-error.h"
@@ -260,7 +262,7 @@ infer_layer (KilnNetSpec          *self,
     case KILN_LAYER_FLATTEN:
       if (elements > G_MAXINT)
         return fail (failure, KILN_ENGINE_ERROR_SHAPE, FALSE,
-                     _("%s: %" G_GINT64_FORMAT " values do not fit in one axis"), layer->name, elements);
+                     _("%s: %" PRId64 " values do not fit in one axis"), layer->name, elements);
       out->c = (int) elements;
       out->h = out->w = 1;
       break;
@@ -282,6 +284,25 @@ infer_layer (KilnNetSpec          *self,
 
     case KILN_LAYER_LRN:
       out->macs = elements * layer->local_size;
+      break;
+
+    case KILN_LAYER_PAD:
+      /* Reflect mirrors without repeating the edge, so a pad can reach at
+       * most side − 1 values in. */
+      if (layer->pad_mode == KILN_PAD_REFLECT
+          && (MAX (layer->pad_top, layer->pad_bottom) >= in[0]->h
+              || MAX (layer->pad_left, layer->pad_right) >= in[0]->w))
+        return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
+                     _("%s: reflect pads (top %d, left %d, bottom %d, right %d) must be smaller than the "
+                       "%d×%d input; use smaller pads or edge mode"),
+                     layer->name, layer->pad_top, layer->pad_left, layer->pad_bottom, layer->pad_right,
+                     in[0]->h, in[0]->w);
+      out->h = in[0]->h + layer->pad_top + layer->pad_bottom;
+      out->w = in[0]->w + layer->pad_left + layer->pad_right;
+      if (out->h > MAX_SPATIAL || out->w > MAX_SPATIAL)
+        return fail (failure, KILN_ENGINE_ERROR_SHAPE, TRUE,
+                     _("%s: padding %d×%d gives %d×%d, more than %d a side"),
+                     layer->name, in[0]->h, in[0]->w, out->h, out->w, MAX_SPATIAL);
       break;
 
     case KILN_LAYER_BATCH_NORM:
@@ -563,7 +584,7 @@ kiln_net_spec_compare_input (KilnNetSpec *self,
       change->weights_change = change->old_fan_in != change->new_fan_in || a->params != b->params;
 
       if (change->weights_change)
-        change->description = g_strdup_printf (_("%s: inputs %" G_GINT64_FORMAT " → %" G_GINT64_FORMAT
+        change->description = g_strdup_printf (_("%s: inputs %" PRId64 " → %" PRId64
                                                  "; weights must be re-initialised"),
                                                layer->name, change->old_fan_in, change->new_fan_in);
       else if (kiln_layer_type_has_weights (layer->type) && same_output)

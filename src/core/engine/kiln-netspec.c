@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <math.h>
 
 #include "kiln-engine-error.h"
 #include "kiln-netspec-private.h"
@@ -25,6 +26,13 @@ static const char *const type_names[KILN_LAYER_N_TYPES] = {
   [KILN_LAYER_ADD] = "Add",
   [KILN_LAYER_FLATTEN] = "Flatten",
   [KILN_LAYER_SOFTMAX] = "Softmax",
+  [KILN_LAYER_PAD] = "Pad",
+};
+
+static const char *const pad_mode_names[] = {
+  [KILN_PAD_CONSTANT] = "constant",
+  [KILN_PAD_EDGE] = "edge",
+  [KILN_PAD_REFLECT] = "reflect",
 };
 
 const char *
@@ -47,6 +55,29 @@ kiln_layer_type_from_string (const char    *name,
     if (g_ascii_strcasecmp (name, type_names[i]) == 0)
       {
         *out_type = i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const char *
+kiln_pad_mode_to_string (KilnPadMode mode)
+{
+  if ((guint) mode >= G_N_ELEMENTS (pad_mode_names))
+    return NULL;
+  return pad_mode_names[mode];
+}
+
+gboolean
+kiln_pad_mode_from_string (const char  *name,
+                           KilnPadMode *out_mode)
+{
+  g_return_val_if_fail (out_mode != NULL, FALSE);
+
+  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (pad_mode_names); i++)
+    if (g_str_equal (name, pad_mode_names[i]))
+      {
+        *out_mode = i;
         return TRUE;
       }
   return FALSE;
@@ -250,6 +281,23 @@ kiln_net_spec_find_layer (KilnNetSpec *self,
   return -1;
 }
 
+/* Window and Pad layer pads: 0 to MAX_WINDOW a side. */
+static gboolean
+check_pads (const KilnLayerSpec *layer,
+            GError             **error)
+{
+  if (!in_range (layer->pad_top, 0, MAX_WINDOW) || !in_range (layer->pad_bottom, 0, MAX_WINDOW)
+      || !in_range (layer->pad_left, 0, MAX_WINDOW) || !in_range (layer->pad_right, 0, MAX_WINDOW))
+    {
+      g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
+                   _("%s: pads (top %d, left %d, bottom %d, right %d) must be 0 to %d"),
+                   layer->name, layer->pad_top, layer->pad_left, layer->pad_bottom,
+                   layer->pad_right, MAX_WINDOW);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Hyper-parameters that no input size could make work. */
 gboolean
 kiln_net_spec_validate_layer (const KilnLayerSpec *layer,
@@ -282,13 +330,23 @@ kiln_net_spec_validate_layer (const KilnLayerSpec *layer,
                        name, layer->stride_h, layer->stride_w, MAX_WINDOW);
           return FALSE;
         }
-      if (!in_range (layer->pad_top, 0, MAX_WINDOW) || !in_range (layer->pad_bottom, 0, MAX_WINDOW)
-          || !in_range (layer->pad_left, 0, MAX_WINDOW) || !in_range (layer->pad_right, 0, MAX_WINDOW))
+      if (!check_pads (layer, error))
+        return FALSE;
+    }
+  if (layer->type == KILN_LAYER_PAD)
+    {
+      if (!check_pads (layer, error))
+        return FALSE;
+      if (kiln_pad_mode_to_string (layer->pad_mode) == NULL)
         {
           g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
-                       _("%s: pads (top %d, left %d, bottom %d, right %d) must be 0 to %d"),
-                       name, layer->pad_top, layer->pad_left, layer->pad_bottom,
-                       layer->pad_right, MAX_WINDOW);
+                       _("%s: unknown pad mode %d; use constant, edge or reflect"), name, (int) layer->pad_mode);
+          return FALSE;
+        }
+      if (!isfinite (layer->pad_value))
+        {
+          g_set_error (error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_INVALID_ARGUMENT,
+                       _("%s: pad value %g is not finite; pad with a finite value"), name, layer->pad_value);
           return FALSE;
         }
     }

@@ -34,6 +34,7 @@ typedef enum {
   KILN_LAYER_ADD,
   KILN_LAYER_FLATTEN,
   KILN_LAYER_SOFTMAX,
+  KILN_LAYER_PAD,
   KILN_LAYER_N_TYPES
 } KilnLayerType;
 
@@ -43,6 +44,15 @@ typedef enum {
   KILN_ROUND_FLOOR,
   KILN_ROUND_CEIL,
 } KilnRounding;
+
+/* What a Pad layer puts around H and W (ONNX Pad's modes): a constant,
+ * copies of the edge value, or a mirror that does not repeat the edge
+ * (reflect needs each pad smaller than its side). */
+typedef enum {
+  KILN_PAD_CONSTANT,
+  KILN_PAD_EDGE,
+  KILN_PAD_REFLECT,
+} KilnPadMode;
 
 /* One layer's hyper-parameters. Fields that do not apply to a type are 0.
  * Strings and the inputs array are owned by the spec once added. */
@@ -55,7 +65,7 @@ typedef struct {
   int num_output;
   gboolean bias;
 
-  /* Convolution and pooling windows. */
+  /* Convolution and pooling windows; the pads are also the Pad layer's. */
   int kernel_h, kernel_w;
   int stride_h, stride_w;
   int pad_top, pad_left, pad_bottom, pad_right;
@@ -76,6 +86,10 @@ typedef struct {
   /* BatchNorm. */
   float epsilon, momentum;
 
+  /* Pad: the mode and, for KILN_PAD_CONSTANT, the value. */
+  KilnPadMode pad_mode;
+  float pad_value;
+
   /* Concat channel axis (1 = C), Flatten axis (1 keeps N). */
   int axis;
 
@@ -95,6 +109,10 @@ typedef struct {
 G_DECLARE_FINAL_TYPE (KilnNetSpec, kiln_net_spec, KILN, NET_SPEC, GObject)
 
 const char    *kiln_layer_type_to_string   (KilnLayerType type);
+/* "constant", "edge", "reflect" (the ONNX names); NULL for no mode. */
+const char    *kiln_pad_mode_to_string     (KilnPadMode    mode);
+gboolean       kiln_pad_mode_from_string   (const char    *name,
+                                            KilnPadMode   *out_mode);
 gboolean       kiln_layer_type_from_string (const char    *name,
                                             KilnLayerType *out_type);
 /* Defaults for a type: stride 1, dilation 1, group 1, bias TRUE, LRN

@@ -242,6 +242,29 @@ kiln_op_desc_init (KilnOpDesc          *desc,
                               kiln_shape_to_string (in, b, sizeof b));
       break;
 
+    case KILN_LAYER_PAD:
+      if (!expect_inputs (l, n_inputs, 1, error))
+        return FALSE;
+      if (l->pad_top < 0 || l->pad_left < 0 || l->pad_bottom < 0 || l->pad_right < 0)
+        return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT,
+                            "%s: negative padding (%d, %d, %d, %d top/left/bottom/right); a Pad layer does not crop",
+                            l->name, l->pad_top, l->pad_left, l->pad_bottom, l->pad_right);
+      if (kiln_pad_mode_to_string (l->pad_mode) == NULL)
+        return LAYER_ERROR (KILN_ENGINE_ERROR_INVALID_ARGUMENT, "%s: unknown pad mode %d", l->name, l->pad_mode);
+      /* Reflect reads pad values inward from the edge, never the edge twice. */
+      if (l->pad_mode == KILN_PAD_REFLECT &&
+          (MAX (l->pad_top, l->pad_bottom) >= in->h || MAX (l->pad_left, l->pad_right) >= in->w))
+        return LAYER_ERROR (KILN_ENGINE_ERROR_SHAPE,
+                            "%s: reflect pads (%d, %d, %d, %d top/left/bottom/right) must be smaller than the "
+                            "%d×%d input", l->name, l->pad_top, l->pad_left, l->pad_bottom, l->pad_right,
+                            in->h, in->w);
+      if ((gint64) in->h + l->pad_top + l->pad_bottom > G_MAXINT / 2 ||
+          (gint64) in->w + l->pad_left + l->pad_right > G_MAXINT / 2)
+        return LAYER_ERROR (KILN_ENGINE_ERROR_SHAPE, "%s: the padded size is out of range", l->name);
+      out->h = in->h + l->pad_top + l->pad_bottom;
+      out->w = in->w + l->pad_left + l->pad_right;
+      break;
+
     case KILN_LAYER_N_TYPES:
     default:
       return LAYER_ERROR (KILN_ENGINE_ERROR_UNSUPPORTED, "%s: unknown layer type %d", l->name, l->type);

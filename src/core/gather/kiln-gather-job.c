@@ -9,6 +9,7 @@
 #include "kiln-error.h"
 #include "kiln-gather-check.h"
 #include "kiln-gather-job.h"
+#include "kiln-gather-response.h"
 #include "kiln-gatherer-private.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -280,59 +281,6 @@ on_wrote_headers (SoupMessage *msg, gpointer data)
   clear_timer (&job->connect_timer);
 }
 
-static gint64
-parse_retry_after (SoupMessage *msg)
-{
-  const char *value = soup_message_headers_get_one (soup_message_get_response_headers (msg), "Retry-After");
-  g_autoptr(GDateTime) when = NULL;
-  g_autoptr(GDateTime) now = NULL;
-  char *end;
-  guint64 seconds;
-
-  if (value == NULL)
-    return -1;
-  seconds = g_ascii_strtoull (value, &end, 10);
-  if (end != value && *end == '\0')
-    return (gint64) MIN (seconds, G_MAXINT64 / 1000) * 1000;
-  when = soup_date_time_new_from_http_string (value);
-  if (when == NULL)
-    return -1;
-  now = g_date_time_new_now_utc ();
-  return MAX (0, g_date_time_difference (when, now) / 1000);
-}
-
-/* The path, percent-decoded so that encodings compare equal. */
-static char *
-decoded_path (GUri *uri)
-{
-  const char *path = g_uri_get_path (uri);
-  char *decoded = g_uri_unescape_string (path, NULL);
-
-  return decoded ? decoded : g_strdup (path);
-}
-
-/* Where a redirect took the request: the file asked for, the same name in
- * another folder, or another file. */
-static KilnGatherLanding
-landing_of (GUri *asked, GUri *final)
-{
-  g_autofree char *want = decoded_path (asked);
-  g_autofree char *got = decoded_path (final);
-  const char *want_base = strrchr (want, '/');
-  const char *got_base = strrchr (got, '/');
-
-  if (g_strcmp0 (want_base ? want_base : want, got_base ? got_base : got) != 0)
-    return KILN_GATHER_LANDED_OTHER_FILE;
-  return g_str_equal (want, got) ? KILN_GATHER_LANDED_ASKED : KILN_GATHER_LANDED_OTHER_FOLDER;
-}
-
-static gboolean
-acceptable_content_type (const char *type)
-{
-  return type == NULL || g_str_has_prefix (type, "image/") ||
-         g_str_equal (type, "application/octet-stream") || g_str_equal (type, "binary/octet-stream");
-}
-
 static void read_more (KilnGatherJob *job);
 
 static void
@@ -370,20 +318,6 @@ drain_then_end (KilnGatherJob *job)
   job_close_file (job);
   kiln_gather_item_drop_body (job->item);
   g_input_stream_skip_async (job->body, READ_CHUNK, G_PRIORITY_DEFAULT, job->cancellable, on_drained, job);
-}
-
-static void
-job_reject_after_body (KilnGatherJob *job, KilnGatherReason reason, const char *format, ...) G_GNUC_PRINTF (3, 4);
-
-static void
-job_reject_after_body (KilnGatherJob *job, KilnGatherReason reason, const char *format, ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  kiln_gather_item_set_resultv (job->item, KILN_DOWNLOAD_REJECTED, reason, format, args);
-  va_end (args);
-  drain_then_end (job);
 }
 
 /* The end of the body: every announced byte must have come (libsoup ends
@@ -463,10 +397,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(GInputStream) body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
   GUri *final = soup_message_get_uri (job->msg);
-  SoupMessageHeaders *headers;
-  const char *type;
-  goffset length;
-  guint status;
+  KilnGatherResponse response = { 0 };
 
   if (body == NULL)
     {
@@ -474,52 +405,28 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   job->body = g_steal_pointer (&body);
-  status = soup_message_get_status (job->msg);
-  item->http_status = status;
-  headers = soup_message_get_response_headers (job->msg);
-
-  if (status == 429 || (status >= 500 && status <= 599))
+  switch (kiln_gather_response_judge (job->run->req, item, job->uri, final, soup_message_get_status (job->msg),
+                                      soup_message_get_reason_phrase (job->msg),
+                                      soup_message_get_response_headers (job->msg), &response))
     {
+    case KILN_GATHER_RESPONSE_RETRY:
       /* Retried (or failed) once the small error body is read. */
-      job->retry_what = g_strdup_printf ("HTTP %u %s", status, soup_message_get_reason_phrase (job->msg));
-      job->retry_after_ms = parse_retry_after (job->msg);
+      job->retry_what = g_steal_pointer (&response.retry_what);
+      job->retry_after_ms = response.retry_after_ms;
       g_input_stream_skip_async (job->body, READ_CHUNK, G_PRIORITY_DEFAULT, job->cancellable, on_drained, job);
       return;
-    }
-  if (status < 200 || status > 299)
-    {
-      job_reject_after_body (job, KILN_GATHER_REASON_HTTP, "HTTP %u %s", status,
-                             soup_message_get_reason_phrase (job->msg));
+    case KILN_GATHER_RESPONSE_REJECT:
+      drain_then_end (job);
       return;
-    }
-
-  length = soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
-           ? soup_message_headers_get_content_length (headers) : -1;
-  /* Hosts send dead images to a "photo unavailable" picture: a redirect
-   * that lands on another file is not the image asked for (its body is
-   * read only to learn it, when small), one to another folder is judged
-   * by its size once read (kiln-gather-check). */
-  item->landing = landing_of (job->uri, final);
-  if (item->landing != KILN_GATHER_LANDED_ASKED)
-    item->final_url = g_uri_to_string (final);
-  if (item->landing == KILN_GATHER_LANDED_OTHER_FILE && (length < 0 || length > KILN_GATHER_PLACEHOLDER_MAX_BYTES))
-    {
-      job_reject_after_body (job, KILN_GATHER_REASON_PLACEHOLDER, "redirected to %s, another file", item->final_url);
-      return;
-    }
-
-  type = soup_message_headers_get_content_type (headers, NULL);
-  if (!acceptable_content_type (type))
-    {
-      job_reject_after_body (job, KILN_GATHER_REASON_CONTENT_TYPE, "served as %s", type);
-      return;
-    }
-  if (length > 0 && !kiln_gather_check_size (job->run->req, item, length))
-    {
+    case KILN_GATHER_RESPONSE_ENDED:
       job_over (job, KILN_GATHER_JOB_ENDED);
       return;
+    case KILN_GATHER_RESPONSE_READ:
+    default:
+      break;
     }
-  job->expected = length;
+
+  job->expected = response.expected;
   item->host = kiln_gather_host_key (final);
   job->fd = kiln_gather_store_create_body (job->run->store, &item->body, &error);
   if (job->fd < 0)

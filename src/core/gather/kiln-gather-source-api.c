@@ -64,7 +64,7 @@ void
 kiln_gather_source_api_fill (KilnGatherRun *run)
 {
   g_autofree char *wnid = NULL;
-  g_auto(GStrv) parts = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree char *url = NULL;
   g_autoptr(GUri) uri = NULL;
   g_autoptr(SoupMessage) msg = NULL;
@@ -73,14 +73,11 @@ kiln_gather_source_api_fill (KilnGatherRun *run)
   if (run->api_busy || (wnid = g_queue_pop_head (&run->api_wnids)) == NULL)
     return;
   /* kiln_gather_request_check() saw the template make an http(s) URL. */
-  parts = g_strsplit (api_template (run), "{wnid}", -1);
-  url = g_strjoinv (wnid, parts);
-  uri = kiln_gather_parse_http_url (url);
+  url = kiln_gather_api_url (api_template (run), wnid, &error);
+  uri = url ? kiln_gather_parse_http_url (url) : NULL;
   if (uri == NULL)
     {
-      kiln_gather_run_set_fatal (run, g_error_new (KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                                                   "%s: the API template “%s” made no http(s) URL for %s",
-                                                   url, api_template (run), wnid));
+      kiln_gather_run_set_fatal (run, g_steal_pointer (&error));
       run->source_done = TRUE;
       return;
     }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -294,6 +295,30 @@ make_dirs (const char *dir, GError **error)
   }
 }
 
+/* Makes @dir, a folder under the project at @root, and checks that it is
+ * there indeed: a symbolic link planted along the way (images/<class> →
+ * elsewhere) must not carry an image out of the project. */
+static gboolean
+make_dirs_inside (const char *root, const char *dir, GError **error)
+{
+  g_autofree char *real_root = NULL, *real_dir = NULL, *expected = NULL;
+
+  g_return_val_if_fail (g_str_has_prefix (dir, root), FALSE);
+  if (!make_dirs (dir, error))
+    return FALSE;
+  real_root = realpath (root, NULL);
+  real_dir = realpath (dir, NULL);
+  expected = real_root ? g_build_filename (real_root, dir + strlen (root), NULL) : NULL;
+  if (real_dir == NULL || expected == NULL || !g_str_equal (real_dir, expected))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_IO,
+                   "%s leads to %s through a symbolic link; Kiln writes images only inside the project: "
+                   "remove the link and gather again", dir, real_dir ? real_dir : "?");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Recording -------------------------------------------------------------- */
 
 static gboolean
@@ -393,7 +418,8 @@ kiln_gather_store_keep (KilnGatherStore      *store,
    * never a kept image without its file or a file without its row. */
   class_dir = g_build_filename (kiln_project_get_path (store->project), "images", item->class_name, NULL);
   tmp_class_dir = g_build_filename (store->tmp_dir, item->class_name, NULL);
-  if (!make_dirs (class_dir, error) || !make_dirs (tmp_class_dir, error))
+  if (!make_dirs_inside (kiln_project_get_path (store->project), class_dir, error) ||
+      !make_dirs_inside (kiln_project_get_path (store->project), tmp_class_dir, error))
     return FALSE;
   name = kiln_gatherer_file_name_for_url (item->url, extension_for_format (info->format));
   chosen = reserve_name (store, class_dir, tmp_class_dir, name);
@@ -444,7 +470,7 @@ recover_tmp_dir (KilnGatherStore *store, GError **error)
   g_autoptr(GDir) d = NULL;
   const char *class_name;
 
-  if (!make_dirs (store->tmp_dir, error))
+  if (!make_dirs_inside (kiln_project_get_path (store->project), store->tmp_dir, error))
     return FALSE;
   d = g_dir_open (store->tmp_dir, 0, error);
   if (d == NULL)
@@ -513,7 +539,8 @@ kiln_gather_store_open (KilnProject  *project,
   store->incoming_dir = g_build_filename (store->tmp_dir, INCOMING, NULL);
   g_mutex_init (&store->lock);
   store->reserved_names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  if (!recover_tmp_dir (store, error) || !make_dirs (store->incoming_dir, error))
+  if (!recover_tmp_dir (store, error) ||
+      !make_dirs_inside (kiln_project_get_path (store->project), store->incoming_dir, error))
     {
       kiln_gather_store_close (store);
       return NULL;

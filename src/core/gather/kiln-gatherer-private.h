@@ -190,4 +190,11 @@ gboolean kiln_gather_source_archive_read (KilnGatherRun *run,
 gboolean kiln_gather_source_folder_read  (KilnGatherRun *run,
                                           GError       **error);
 
+/* The URL the API template @template gives for @wnid (percent-encoded into
+ * it), or NULL when it has no {wnid} or makes no http(s) URL with a host
+ * (kiln-gatherer.c). */
+char          *kiln_gather_api_url            (const char              *template,
+                                               const char              *wnid,
+                                               GError                 **error);
+
 G_END_DECLS

@@ -39,6 +39,22 @@ static guint signals[N_SIGNALS];
 
 /* Requests --------------------------------------------------------------- */
 
+/* What new requests start with; the front end's settings may change it. */
+static GMutex request_defaults_lock;
+static struct {
+  guint max_parallel, connect_timeout_ms, total_timeout_ms;
+} request_defaults = { 32, 10000, 60000 };
+
+void
+kiln_gather_set_request_defaults (guint max_parallel, guint connect_timeout_ms, guint total_timeout_ms)
+{
+  g_mutex_lock (&request_defaults_lock);
+  request_defaults.max_parallel = max_parallel > 0 ? max_parallel : 32;
+  request_defaults.connect_timeout_ms = connect_timeout_ms > 0 ? connect_timeout_ms : 10000;
+  request_defaults.total_timeout_ms = total_timeout_ms > 0 ? total_timeout_ms : 60000;
+  g_mutex_unlock (&request_defaults_lock);
+}
+
 KilnGatherRequest *
 kiln_gather_request_new (KilnGatherSource  source,
                          const char       *location,
@@ -49,10 +65,12 @@ kiln_gather_request_new (KilnGatherSource  source,
   req->source = source;
   req->location = g_strdup (location);
   req->wnid = g_strdup (wnid);
-  req->max_parallel = 32;
-  req->max_per_host = 6;
-  req->connect_timeout_ms = 10000;
-  req->total_timeout_ms = 60000;
+  g_mutex_lock (&request_defaults_lock);
+  req->max_parallel = request_defaults.max_parallel;
+  req->connect_timeout_ms = request_defaults.connect_timeout_ms;
+  req->total_timeout_ms = request_defaults.total_timeout_ms;
+  g_mutex_unlock (&request_defaults_lock);
+  req->max_per_host = MIN (6, req->max_parallel);
   req->max_retries = 3;
   req->backoff_ms = 1000;
   req->max_retry_after_ms = 120000;
@@ -93,12 +111,17 @@ kiln_gather_request_free (KilnGatherRequest *request)
 }
 
 /* An API template gives a URL per synset: it needs {wnid}, or every
- * synset would fetch the same list, and must make an http(s) URL. */
-static gboolean
-check_api_template (const char *template, GError **error)
+ * synset would fetch the same list, and must make an http(s) URL. The wnid
+ * goes in percent-encoded, so that no wnid can add a path, a query or
+ * another host to the URL. */
+char *
+kiln_gather_api_url (const char  *template,
+                     const char  *wnid,
+                     GError     **error)
 {
   g_auto(GStrv) parts = NULL;
-  g_autofree char *sample = NULL;
+  g_autofree char *escaped = NULL;
+  g_autofree char *url = NULL;
   g_autoptr(GUri) uri = NULL;
 
   if (strstr (template, "{wnid}") == NULL)
@@ -106,19 +129,28 @@ check_api_template (const char *template, GError **error)
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
                    "the API template “%s” has no {wnid}, so every synset would get the same URL list; "
                    "put {wnid} where the synset goes, e.g. …geturls?wnid={wnid}", template);
-      return FALSE;
+      return NULL;
     }
+  escaped = g_uri_escape_string (wnid, NULL, FALSE);
   parts = g_strsplit (template, "{wnid}", -1);
-  sample = g_strjoinv ("n00000001", parts);
-  uri = kiln_gather_parse_http_url (sample);
+  url = g_strjoinv (escaped, parts);
+  uri = kiln_gather_parse_http_url (url);
   if (uri == NULL)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "the API template “%s” does not make an http(s) URL with a host name; "
-                   "give one such as http://host/geturls?wnid={wnid}", template);
-      return FALSE;
+                   "the API template “%s” does not make an http(s) URL with a host name for %s; "
+                   "give one such as http://host/geturls?wnid={wnid}", template, wnid);
+      return NULL;
     }
-  return TRUE;
+  return g_steal_pointer (&url);
+}
+
+static gboolean
+check_api_template (const char *template, GError **error)
+{
+  g_autofree char *sample = kiln_gather_api_url (template, "n00000001", error);
+
+  return sample != NULL;
 }
 
 /* A local source must exist before anything is created for it. */

@@ -94,6 +94,12 @@ typedef struct {
 KilnGatherRequest *kiln_gather_request_new  (KilnGatherSource         source,
                                              const char              *location,
                                              const char              *wnid);
+/* What kiln_gather_request_new() gives a request from now on: downloads
+ * at once and the connect and total timeouts; 0 keeps Kiln's own (32,
+ * 10 s, 60 s). Process-wide, for front ends to set from their settings. */
+void               kiln_gather_set_request_defaults (guint max_parallel,
+                                                     guint connect_timeout_ms,
+                                                     guint total_timeout_ms);
 KilnGatherRequest *kiln_gather_request_copy (const KilnGatherRequest *request);
 void               kiln_gather_request_free (KilnGatherRequest       *request);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnGatherRequest, kiln_gather_request_free)

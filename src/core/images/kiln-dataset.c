@@ -87,6 +87,7 @@ kiln_dataset_split (const int            *labels,
 {
   g_autoptr(GRand) rand = NULL;
   g_autoptr(GArray) members = g_array_new (FALSE, FALSE, sizeof (gsize));
+  g_autofree int *pool = NULL;
   double total = 0;
   int n_classes = 0;
 
@@ -111,6 +112,14 @@ kiln_dataset_split (const int            *labels,
       return FALSE;
     }
 
+  if (spec->unstratified && n > 0)
+    {
+      /* One pool: every labeled item counts as class 0. */
+      pool = g_new (int, n);
+      for (gsize i = 0; i < n; i++)
+        pool[i] = labels[i] < 0 ? -1 : 0;
+      labels = pool;
+    }
   for (gsize i = 0; i < n; i++)
     n_classes = MAX (n_classes, labels[i] + 1);
   rand = rand_from_seed (spec->seed);
@@ -245,6 +254,51 @@ near_duplicate_groups (GPtrArray *images, int distance)
         }
     }
   return parent;
+}
+
+GPtrArray *
+kiln_dataset_near_duplicate_groups (KilnProject  *project,
+                                    int           near_distance,
+                                    GError      **error)
+{
+  g_autoptr(GPtrArray) images = NULL;
+  g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  g_autoptr(GHashTable) by_root = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+                                                         (GDestroyNotify) g_ptr_array_unref);
+  g_autofree guint *group = NULL;
+
+  g_return_val_if_fail (KILN_IS_PROJECT (project), NULL);
+
+  images = kiln_project_list_images (project, NULL, KILN_IMAGE_KEPT, error);
+  if (images == NULL)
+    return NULL;
+  group = near_duplicate_groups (images, near_distance == 0 ? KILN_SPLIT_NEAR_DISTANCE : near_distance);
+  /* Members in image order, so the root (the lowest index) comes first. */
+  for (guint i = 0; i < images->len; i++)
+    {
+      gpointer root = GUINT_TO_POINTER (group_root (group, i) + 1);
+      GPtrArray *paths = g_hash_table_lookup (by_root, root);
+
+      if (paths == NULL)
+        {
+          paths = g_ptr_array_new ();
+          g_hash_table_insert (by_root, root, paths);
+        }
+      g_ptr_array_add (paths, ((KilnImageRecord *) images->pdata[i])->path);
+    }
+  for (guint i = 0; i < images->len; i++)
+    {
+      GPtrArray *paths = g_hash_table_lookup (by_root, GUINT_TO_POINTER (i + 1));
+      GStrv copy;
+
+      if (paths == NULL || paths->len < 2)
+        continue;
+      copy = g_new0 (char *, paths->len + 1);
+      for (guint k = 0; k < paths->len; k++)
+        copy[k] = g_strdup (paths->pdata[k]);
+      g_ptr_array_add (groups, copy);
+    }
+  return g_steal_pointer (&groups);
 }
 
 gboolean

@@ -42,6 +42,10 @@ typedef struct {
   /* Perceptual-hash distance that makes two images near twins, kept in one
    * subset (0: KILN_SPLIT_NEAR_DISTANCE; -1: only exact copies). */
   int      near_distance;
+  /* TRUE: shuffle all images as one pool, so a subset's class shares
+   * follow chance; the per-class counts, minimum and cap then apply to the
+   * pool. FALSE (the default, what zeroing gives): class by class. */
+  gboolean unstratified;
 } KilnSplitSpec;
 
 /* The inspector's default near-duplicate distance. */
@@ -78,6 +82,26 @@ gboolean  kiln_dataset_split_project (KilnProject          *project,
                                       const KilnSplitSpec  *spec,
                                       KilnSplitSummary     *summary,
                                       GError              **error);
+
+/* kiln_dataset_split_project() on a GTask thread, for the window; @spec is
+ * copied. The finish fills @summary (may be NULL). */
+void      kiln_dataset_split_project_async  (KilnProject          *project,
+                                             const char           *name,
+                                             const KilnSplitSpec  *spec,
+                                             GCancellable         *cancellable,
+                                             GAsyncReadyCallback   callback,
+                                             gpointer              user_data);
+gboolean  kiln_dataset_split_project_finish (GAsyncResult         *result,
+                                             KilnSplitSummary     *summary,
+                                             GError              **error);
+
+/* The groups of two or more kept images that a split keeps whole (equal
+ * pixels or bytes, or perceptual hashes within @near_distance, 0 meaning
+ * KILN_SPLIT_NEAR_DISTANCE), as kiln_dataset_split_project() finds them:
+ * a GPtrArray of GStrv, each the group's image paths, first image first. */
+GPtrArray *kiln_dataset_near_duplicate_groups (KilnProject  *project,
+                                               int           near_distance,
+                                               GError      **error);
 
 /* The split training uses: @name when given (failing, with the command to
  * make it, when it does not exist), else the project's current split, else
@@ -124,5 +148,33 @@ gboolean       kiln_mean_image_save      (const KilnMeanImage *mean,
 float         *kiln_mean_image_load_f32  (const char          *path,
                                           gsize                n_floats,
                                           GError             **error);
+
+/* The images a project's mean is computed from: the @subset (NULL:
+ * "train") of the split @split (NULL: the current one), or every kept
+ * image when the project has no split yet. What kiln-cli mean and the
+ * window use, so both average the same images. */
+KilnLabelSet  *kiln_dataset_mean_images  (KilnProject         *project,
+                                          const char          *split,
+                                          const char          *subset,
+                                          GError             **error);
+
+/* Where a project keeps the mean of @spec by default:
+ * cache/mean-WxH-rgb|gray-MODE under the project folder. */
+char          *kiln_dataset_mean_folder  (KilnProject         *project,
+                                          const KilnImageSpec *spec);
+
+/* kiln_dataset_mean_images() then kiln_dataset_compute_mean() and
+ * kiln_mean_image_save() into kiln_dataset_mean_folder(), on a GTask
+ * thread. @progress (optional) counts the images, cancels the job, and is
+ * finished when the job ends. The result holds the mean and its lists. */
+void           kiln_dataset_compute_project_mean_async  (KilnProject         *project,
+                                                         const char          *split,
+                                                         const char          *subset,
+                                                         const KilnImageSpec *spec,
+                                                         KilnProgress        *progress,
+                                                         GAsyncReadyCallback  callback,
+                                                         gpointer             user_data);
+KilnMeanImage *kiln_dataset_compute_project_mean_finish (GAsyncResult        *result,
+                                                         GError             **error);
 
 G_END_DECLS

@@ -6,8 +6,10 @@
 #pragma once
 
 #include "kiln-batch-loader.h"
+#include "kiln-cache-policy.h"
 #include "kiln-dataset.h"
 #include "kiln-image.h"
 #include "kiln-inspector.h"
+#include "kiln-network-input.h"
 #include "kiln-tensor-cache.h"
 #include "kiln-thumbnailer.h"

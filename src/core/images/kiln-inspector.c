@@ -749,6 +749,27 @@ better_keeper (const KilnImageReport *candidate,
   return (gint64) candidate->width * candidate->height > (gint64) keeper->width * keeper->height;
 }
 
+/* How duplicate flags name the image they copy; kiln_inspector_duplicate_of
+ * reads them back. */
+#define SAME_PIXELS_AS "same pixels as "
+#define LOOKS_LIKE "looks like "
+
+char *
+kiln_inspector_duplicate_of (const char *reason, const char *detail)
+{
+  if (reason == NULL || detail == NULL)
+    return NULL;
+  if (g_str_equal (reason, "duplicate") && g_str_has_prefix (detail, SAME_PIXELS_AS))
+    return g_strdup (detail + strlen (SAME_PIXELS_AS));
+  if (g_str_equal (reason, "near-duplicate") && g_str_has_prefix (detail, LOOKS_LIKE))
+    {
+      const char *path = detail + strlen (LOOKS_LIKE);
+      const char *end = g_strrstr (path, " (distance ");
+      return end ? g_strndup (path, end - path) : NULL;
+    }
+  return NULL;
+}
+
 guint
 kiln_inspector_flag_duplicates (const KilnInspectorSettings *settings,
                                 GPtrArray                   *reports)
@@ -780,7 +801,7 @@ kiln_inspector_flag_duplicates (const KilnInspectorSettings *settings,
       if (g_hash_table_add (counted, first))
         first->exact_group = ++n_groups;
       report->exact_group = first->exact_group;
-      flag (report, KILN_INSPECT_DUPLICATE, g_strdup_printf ("same pixels as %s", first->path));
+      flag (report, KILN_INSPECT_DUPLICATE, g_strdup_printf (SAME_PIXELS_AS "%s", first->path));
     }
 
   /* Near: among the images left, grouped by perceptual hash. A flat frame
@@ -826,7 +847,7 @@ kiln_inspector_flag_duplicates (const KilnInspectorSettings *settings,
       report->near_group = keeper->near_group;
       if (keeper != report)
         flag (report, KILN_INSPECT_NEAR_DUPLICATE,
-              g_strdup_printf ("looks like %s (distance %d)", keeper->path,
+              g_strdup_printf (LOOKS_LIKE "%s (distance %d)", keeper->path,
                                kiln_inspector_hamming (report->phash, keeper->phash)));
     }
   return n_groups;

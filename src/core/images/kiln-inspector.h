@@ -85,6 +85,11 @@ gboolean kiln_inspector_settings_load_placeholders  (KilnInspectorSettings  *set
 gboolean kiln_inspector_settings_add_project_placeholders (KilnInspectorSettings  *settings,
                                                            KilnProject            *project,
                                                            GError                **error);
+/* The image a duplicate flag points at: for a "duplicate" or
+ * "near-duplicate" flag's @detail (as the inspector writes it), the path
+ * of the image it copies; NULL for any other flag. */
+char    *kiln_inspector_duplicate_of                (const char             *reason,
+                                                     const char             *detail);
 /* The hash a placeholder image at @path is known by (decoded, flattened,
  * kiln_inspector_phash). */
 gboolean kiln_inspector_placeholder_hash            (const char             *path,

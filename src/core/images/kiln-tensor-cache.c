@@ -340,7 +340,10 @@ kiln_tensor_cache_build (const char *cache_path, const char *const *paths, guint
   int falloc = total > 0 ? posix_fallocate (fd, 0, total) : 0;
   if (falloc != 0)
     {
-      io_error (error, falloc, "allocate", tmp_path);
+      /* Says how much room the cache needs. */
+      g_autofree char *size = g_format_size (total);
+      g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "Could not allocate the image cache %s (%s): %s%s",
+                   tmp_path, size, g_strerror (falloc), falloc == ENOSPC ? " (the disk is full)" : "");
       close (fd);
       g_unlink (tmp_path);
       return NULL;

@@ -5,7 +5,7 @@
  * Images are decoded off the caller's thread, on the thumbnailer's own
  * pool of a few threads, the request made last first: what a grid just
  * scrolled to comes before what it scrolled past. With caching on, each
- * thumbnail is written once to cache/thumbnails/<size>/ under a name made
+ * thumbnail is written once to thumbnails/<size>/ in the project's caches under a name made
  * from the file's identity (device, inode, size, time), so it survives the
  * moves of discard, restore and relabel, and goes stale when the file
  * changes. Images already small enough are decoded as they are and not

@@ -4,6 +4,8 @@
  * read as tensors. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
@@ -34,7 +36,7 @@ blob_tensor (Import *ctx, const Layer *l, guint index, GError **error)
     {
       if (blob->shape->n_dim > KILN_ONNX_MAX_DIMS)
         {
-          kiln_caffe_layer_error (ctx, l, error, KILN_ERROR_CORRUPT, _("blob %u has %" G_GSIZE_FORMAT " dims"),
+          kiln_caffe_layer_error (ctx, l, error, KILN_ERROR_CORRUPT, _("blob %u has %zu dims"),
                                   index + 1, blob->shape->n_dim);
           return NULL;
         }
@@ -62,7 +64,7 @@ blob_tensor (Import *ctx, const Layer *l, guint index, GError **error)
   if (claimed != n_values)
     {
       kiln_caffe_layer_error (ctx, l, error, KILN_ERROR_CORRUPT,
-                              _("blob %u claims %" G_GUINT64_FORMAT " values but holds %" G_GSIZE_FORMAT),
+                              _("blob %u claims %" PRIu64 " values but holds %zu"),
                               index + 1, claimed, n_values);
       return NULL;
     }
@@ -149,7 +151,7 @@ pair (Import *ctx, const Layer *l, const char *what, gsize n, const guint32 *val
 {
   if (n > 2)
     return kiln_caffe_layer_error (ctx, l, error, KILN_ERROR_UNSUPPORTED,
-                                   _("%s has %" G_GSIZE_FORMAT " values; Kiln imports 2-D layers only"), what, n);
+                                   _("%s has %zu values; Kiln imports 2-D layers only"), what, n);
   *out_h = n ? (int) MIN (values[0], G_MAXINT / 2) : fallback;
   *out_w = n ? (int) MIN (values[n - 1], G_MAXINT / 2) : fallback;
   if (has_h)
@@ -171,8 +173,7 @@ add_weighted_layer (Import *ctx, const Layer *l, KilnLayerSpec *layer, KilnOnnxT
       if ((bias = blob_tensor (ctx, l, 1, error)) == NULL)
         return FALSE;
       if (bias->n_elements != (gsize) layer->num_output)
-        return kiln_caffe_layer_error (ctx, l, error, KILN_ERROR_SHAPE, _("the bias has %" G_GSIZE_FORMAT
-                                       " values for %d outputs"), bias->n_elements, layer->num_output);
+        return kiln_caffe_layer_error (ctx, l, error, KILN_ERROR_SHAPE, _("the bias has %zu values for %d outputs"), bias->n_elements, layer->num_output);
       bias->dims[0] = layer->num_output;
       bias->n_dims = 1;
     }
@@ -356,8 +357,7 @@ kiln_caffe_import_batch_norm (Import *ctx, const Layer *l, GError **error)
       goto out;
   if (t[1]->n_elements != t[0]->n_elements || t[2]->n_elements != 1)
     {
-      kiln_caffe_layer_error (ctx, l, error, KILN_ERROR_SHAPE, _("its blobs hold %" G_GSIZE_FORMAT ", %" G_GSIZE_FORMAT
-                              " and %" G_GSIZE_FORMAT " values; expected C, C and 1"),
+      kiln_caffe_layer_error (ctx, l, error, KILN_ERROR_SHAPE, _("its blobs hold %zu, %zu and %zu values; expected C, C and 1"),
                               t[0]->n_elements, t[1]->n_elements, t[2]->n_elements);
       goto out;
     }
@@ -417,8 +417,7 @@ kiln_caffe_import_scale (Import *ctx, const Layer *l, GError **error)
       (bias_term && (beta = blob_tensor (ctx, l, 1, error)) == NULL))
     return FALSE;
   if (gamma->n_elements != scale->n_elements || (beta && beta->n_elements != shift->n_elements))
-    return kiln_caffe_layer_error (ctx, l, error, KILN_ERROR_SHAPE, _("its blobs do not hold one value per channel (%"
-                                   G_GSIZE_FORMAT ")"), scale->n_elements);
+    return kiln_caffe_layer_error (ctx, l, error, KILN_ERROR_SHAPE, _("its blobs do not hold one value per channel (%zu)"), scale->n_elements);
   memcpy (scale->data, gamma->data, scale->n_elements * sizeof (float));
   if (beta)
     memcpy (shift->data, beta->data, shift->n_elements * sizeof (float));

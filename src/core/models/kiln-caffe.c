@@ -10,6 +10,8 @@
  * blob name maps to the Kiln layer that last wrote it. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <string.h>
 
@@ -171,7 +173,7 @@ net_input (Import *ctx, const Caffe__NetParameter *net, GError **error)
   if (net->n_input_dim < 4)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   _("%s: the input %s has %" G_GSIZE_FORMAT " input_dim values; Kiln needs N, C, H and W"),
+                   _("%s: the input %s has %zu input_dim values; Kiln needs N, C, H and W"),
                    ctx->where, net->input[0], net->n_input_dim);
       return FALSE;
     }
@@ -236,8 +238,8 @@ check_weights (Import *ctx, GError **error)
       if (w->dims[1] != expected)
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                       _("%s: layer %s gets %d×%d×%d inputs but its weights take %" G_GINT64_FORMAT
-                       " per output (expected %" G_GINT64_FORMAT "); the input size does not fit the model"),
+                       _("%s: layer %s gets %d×%d×%d inputs but its weights take %" PRId64
+                       " per output (expected %" PRId64 "); the input size does not fit the model"),
                        ctx->where, layer->name, c, h, wd, w->dims[1], expected);
           return FALSE;
         }
@@ -363,8 +365,8 @@ kiln_caffe_import_from_data (const guint8 *model_data,
     {
       if (prototxt_length > KILN_CAFFE_MAX_TEXT_SIZE)
         {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED, _("%s is %" G_GSIZE_FORMAT " bytes; a "
-                       "deploy.prototxt is far smaller (Kiln reads up to %" G_GSIZE_FORMAT " MiB)"),
+          g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED, _("%s is %zu bytes; a "
+                       "deploy.prototxt is far smaller (Kiln reads up to %zu MiB)"),
                        prototxt_name, prototxt_length, KILN_CAFFE_MAX_TEXT_SIZE >> 20);
           return FALSE;
         }
@@ -474,8 +476,7 @@ kiln_caffe_load_mean_from_data (const guint8 *data,
     n = (guint64) dims[1] * dims[2] * dims[3];
   if (!fits || (blob->n_data != n && blob->n_double_data != n))
     g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                 _("%s is not a mean image: Kiln expects one 1×C×H×W blob whose data fills it (it holds %"
-                 G_GSIZE_FORMAT " values)"), display_name, MAX (blob->n_data, blob->n_double_data));
+                 _("%s is not a mean image: Kiln expects one 1×C×H×W blob whose data fills it (it holds %zu values)"), display_name, MAX (blob->n_data, blob->n_double_data));
   else
     {
       mean = g_new (float, n);

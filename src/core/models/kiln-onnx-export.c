@@ -6,6 +6,8 @@
  * except the graph's input and output, which take the names asked for. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <string.h>
 
@@ -92,6 +94,17 @@ set_ints (Export *ex, Onnx__NodeProto *node, const char *name, guint n, const gi
   add_attribute (ex, node, attr);
 }
 
+static void
+set_string (Export *ex, Onnx__NodeProto *node, const char *name, const char *value)
+{
+  Onnx__AttributeProto *attr = new_attribute (ex, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+
+  attr->has_s = TRUE;
+  attr->s.len = strlen (value);
+  attr->s.data = (guint8 *) keep_string (ex, value);
+  add_attribute (ex, node, attr);
+}
+
 /* A node reading `inputs` (NULL-terminated) and writing `output`. */
 static Onnx__NodeProto *
 add_node (Export *ex, const char *op_type, const char *name, const char *const *inputs, const char *output)
@@ -130,6 +143,24 @@ add_initializer (Export *ex, const char *name, guint n_dims, const gint64 *dims,
   g_ptr_array_add (ex->initializers, tensor);
 }
 
+/* A 1-D INT64 initializer (a Pad's pads). */
+static void
+add_int64_initializer (Export *ex, const char *name, const gint64 *values, gsize n)
+{
+  Onnx__TensorProto *tensor = keep (ex, g_new0 (Onnx__TensorProto, 1));
+  gint64 dims[1] = { (gint64) n };
+
+  onnx__tensor_proto__init (tensor);
+  tensor->name = keep_string (ex, name);
+  tensor->n_dims = 1;
+  tensor->dims = keep (ex, g_memdup2 (dims, sizeof dims));
+  tensor->has_data_type = TRUE;
+  tensor->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+  tensor->n_int64_data = n;
+  tensor->int64_data = keep (ex, g_memdup2 (values, n * sizeof (gint64)));
+  g_ptr_array_add (ex->initializers, tensor);
+}
+
 /* Parameter `index` of `layer` as an initializer "<layer>.<suffix>" with
  * ONNX's dims: 4-D for convolution weights, 2-D (out × in) for inner
  * products, 1-D for biases and BatchNorm vectors. */
@@ -148,7 +179,7 @@ add_param (Export *ex, const KilnLayerSpec *layer, guint index, const char *suff
   data = g_try_new (float, MAX (n, 1));
   if (data == NULL)
     {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED, _("Not enough memory to export %s (%" G_GINT64_FORMAT
+      g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED, _("Not enough memory to export %s (%" PRId64
                    " values)"), name, n);
       return FALSE;
     }
@@ -320,7 +351,7 @@ check_pool_size (Export *ex, const KilnLayerSpec *layer, int in_h, int in_w, con
       if (kiln_window_extent (in[i], k[i], s[i], 1, p0[i], p1[i], layer->rounding, &e) && e.dropped_last)
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                       _("%s: ONNX computes %" G_GINT64_FORMAT " outputs along %s where Kiln computes %d (its "
+                       _("%s: ONNX computes %" PRId64 " outputs along %s where Kiln computes %d (its "
                        "last ceil-mode window starts in the padding); reduce the end padding to export it"),
                        layer->name, e.size + 1, i == 0 ? _("the height") : _("the width"), got[i]);
           return FALSE;
@@ -479,6 +510,34 @@ export_layer (Export *ex, guint index, GError **error)
       set_int (ex, node, "axis", 1);
       return TRUE;
 
+    case KILN_LAYER_PAD:
+      {
+        /* Opset 11+: pads and the value are inputs; N and C are not padded,
+         * and a 1-D (N×C×L) value pads L only. */
+        g_autofree char *pads_name = g_strconcat (layer->name, ".pads", NULL);
+        g_autofree char *value_name = g_strconcat (layer->name, ".value", NULL);
+        const gint64 pads4[8] = { 0, 0, layer->pad_top, layer->pad_left, 0, 0, layer->pad_bottom, layer->pad_right };
+        const gint64 pads3[6] = { 0, 0, layer->pad_top, 0, 0, layer->pad_bottom };
+        float *value = g_new (float, 1);
+
+        if (rank == 3 && (layer->pad_left || layer->pad_right))
+          {
+            g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
+                         _("%s: pads the width of a 1-D (N×C×L) value, which has none in ONNX"), layer->name);
+            g_free (value);
+            return FALSE;
+          }
+        add_int64_initializer (ex, pads_name, rank == 3 ? pads3 : pads4, rank == 3 ? 6 : 8);
+        g_ptr_array_add (names, g_steal_pointer (&pads_name));
+        *value = layer->pad_value;
+        add_initializer (ex, value_name, 0, NULL, value, 1);
+        g_ptr_array_add (names, g_steal_pointer (&value_name));
+        g_ptr_array_add (names, NULL);
+        node = add_node (ex, "Pad", layer->name, (const char * const *) names->pdata, ex->values[index]);
+        set_string (ex, node, "mode", kiln_pad_mode_to_string (layer->pad_mode));
+        return TRUE;
+      }
+
     case KILN_LAYER_N_TYPES:
     default:
       break;
@@ -619,7 +678,7 @@ kiln_onnx_export_full (KilnNet            *net,
       if (length >= (gsize) G_MAXINT32)
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                       _("Cannot export %s: the model needs %" G_GSIZE_FORMAT " bytes, past protobuf's 2 GiB "
+                       _("Cannot export %s: the model needs %zu bytes, past protobuf's 2 GiB "
                        "limit"), path, length);
           ok = FALSE;
         }
@@ -628,16 +687,23 @@ kiln_onnx_export_full (KilnNet            *net,
           g_autofree guint8 *bytes = g_try_malloc (MAX (length, 1));
           if (bytes == NULL)
             {
-              g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED, _("Not enough memory to export %s (%"
-                           G_GSIZE_FORMAT " bytes)"), path, length);
+              g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED, _("Not enough memory to export %s (%zu bytes)"), path, length);
               ok = FALSE;
             }
           else
             {
+              g_autoptr(GError) local_error = NULL;
               onnx__model_proto__pack (&model, bytes);
               ok = g_file_set_contents_full (path, (const char *) bytes, (gssize) length,
                                              G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                             0644, error);
+                                             0644, &local_error);
+              if (!ok)
+                {
+                  /* GLib names its temporary file; name the model and the room it needs. */
+                  g_autofree char *size = g_format_size (length);
+                  g_set_error (error, KILN_ERROR, KILN_ERROR_IO, _("Could not write the ONNX model %s (%s): %s"),
+                               path, size, local_error->message);
+                }
             }
         }
     }

@@ -4,6 +4,8 @@
  * inputs, outputs and attributes, and adding layers and their weights. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <string.h>
 
@@ -54,6 +56,7 @@ kiln_import_alias_value (Import *ctx, const char *name, const Value *from, gbool
   value->transposed = copy.transposed != transpose;
   value->pad_node = copy.pad_node;
   memcpy (value->pad, copy.pad, sizeof value->pad);
+  value->pad_mode = copy.pad_mode;
   value->pad_value = copy.pad_value;
 }
 
@@ -108,11 +111,10 @@ kiln_import_get_value_maybe_transposed (Import *ctx, const KilnOnnxNode *node, g
 {
   const Value *value = lookup_value (ctx, node, index, error);
 
+  /* Only a Conv or pooling can fold a waiting Pad; anything else reads it
+   * through a Pad layer. */
   if (value != NULL && value->pad_node != NULL)
-    {
-      kiln_import_pad_error (ctx, value, node, error);
-      return NULL;
-    }
+    return kiln_import_add_pad_layer (ctx, kiln_onnx_node_get_input (node, index), error);
   return value;
 }
 
@@ -242,7 +244,7 @@ kiln_import_to_int (Import *ctx, const KilnOnnxNode *node, const char *what, gin
 {
   if (v < lo || v > G_MAXINT / 2)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                                   _("%s %" G_GINT64_FORMAT " is out of range"), what, v);
+                                   _("%s %" PRId64 " is out of range"), what, v);
   *out = (int) v;
   return TRUE;
 }

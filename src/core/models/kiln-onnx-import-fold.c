@@ -7,6 +7,8 @@
  * Transpose pass their input through; Pads are kiln-onnx-import-pad.c's. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
@@ -60,7 +62,7 @@ import_gather (Import *ctx, const KilnOnnxNode *node, GError **error)
     return FALSE;
   if (axis != 0 && axis != -1)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                   _("gathers along axis %" G_GINT64_FORMAT), axis);
+                                   _("gathers along axis %" PRId64), axis);
   if ((result = kiln_import_int64_tensor (indices->n_dims, indices->dims, error)) == NULL)
     return FALSE;
   for (gsize i = 0; i < indices->n_elements; i++)
@@ -71,8 +73,8 @@ import_gather (Import *ctx, const KilnOnnxNode *node, GError **error)
       if (k < 0 || k >= (gint64) data->n_elements)
         {
           kiln_onnx_tensor_free (result);
-          return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("index %" G_GINT64_FORMAT
-                                         " is outside the %" G_GSIZE_FORMAT " values"), indices->int64_data[i],
+          return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT, _("index %" PRId64
+                                         " is outside the %zu values"), indices->int64_data[i],
                                          data->n_elements);
         }
       kiln_import_set_int64 (result, i, data->int64_data[k]);
@@ -110,13 +112,13 @@ import_unsqueeze (Import *ctx, const KilnOnnxNode *node, GError **error)
   gint64 rank = data->n_dims + (gint64) n_axes;
   if (n_axes == 0 || rank > KILN_ONNX_MAX_DIMS)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                   _("inserts %" G_GSIZE_FORMAT " axes into %d"), n_axes, data->n_dims);
+                                   _("inserts %zu axes into %d"), n_axes, data->n_dims);
   for (gsize i = 0; i < n_axes; i++)
     {
       gint64 a = axes[i] < 0 ? axes[i] + rank : axes[i];
       if (a < 0 || a >= rank || inserted[a])
         return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                                       _("axis %" G_GINT64_FORMAT " is out of range or repeated"), axes[i]);
+                                       _("axis %" PRId64 " is out of range or repeated"), axes[i]);
       inserted[a] = TRUE;
     }
   /* Only the dims change: a 1 at each new axis. */
@@ -138,7 +140,7 @@ kiln_import_fold_concat (Import *ctx, const KilnOnnxNode *node, gint64 axis, GEr
 
   if (axis != 0 && axis != -1)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                   _("joins constants along axis %" G_GINT64_FORMAT "; Kiln folds 1-D shapes only"),
+                                   _("joins constants along axis %" PRId64 "; Kiln folds 1-D shapes only"),
                                    axis);
   for (guint i = 0; i < kiln_onnx_node_get_n_inputs (node); i++)
     {
@@ -172,7 +174,7 @@ new_folded (Import *ctx, const KilnOnnxNode *node, const KilnOnnxTensor *like, i
     if (dims[d] < 0 || dims[d] > MAX_FOLDED_ELEMENTS || (n *= MAX (dims[d], 1)) > MAX_FOLDED_ELEMENTS)
       {
         kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                _("makes a constant of dim %" G_GINT64_FORMAT " (axis %d); Kiln folds constants of "
+                                _("makes a constant of dim %" PRId64 " (axis %d); Kiln folds constants of "
                                 "0 to %d values"), dims[d], d, MAX_FOLDED_ELEMENTS);
         return NULL;
       }
@@ -254,11 +256,11 @@ import_constant_of_shape (Import *ctx, const KilnOnnxNode *node, GError **error)
     }
   if (value->n_elements != 1)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                                   _("the value has %" G_GSIZE_FORMAT " elements; it must have one"),
+                                   _("the value has %zu elements; it must have one"),
                                    value->n_elements);
   if (shape->n_elements > KILN_ONNX_MAX_DIMS)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                   _("makes a %" G_GSIZE_FORMAT "-D constant; Kiln folds up to %d dims"),
+                                   _("makes a %zu-D constant; Kiln folds up to %d dims"),
                                    shape->n_elements, KILN_ONNX_MAX_DIMS);
   if ((result = new_folded (ctx, node, value, (int) shape->n_elements, shape->int64_data, error)) == NULL)
     return FALSE;
@@ -355,7 +357,7 @@ import_slice (Import *ctx, const KilnOnnxNode *node, GError **error)
       /* A step of −2^63 has no magnitude in 64 bits. */
       if (a < 0 || a >= data->n_dims || seen[a] || (steps && (steps[i] == 0 || steps[i] == G_MININT64)))
         return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                                       _("slice %" G_GSIZE_FORMAT " has a bad or repeated axis, or a step of 0"), i);
+                                       _("slice %zu has a bad or repeated axis, or a step of 0"), i);
       seen[a] = TRUE;
       step[a] = steps ? steps[i] : 1;
       dims[a] = slice_axis (data->dims[a], starts[i], ends[i], step[a], &first[a]);
@@ -392,7 +394,7 @@ kiln_import_fold_reshape (Import *ctx, const KilnOnnxNode *node, GError **error)
     return FALSE;
   if (shape->n_elements > KILN_ONNX_MAX_DIMS)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                   _("reshapes a constant to %" G_GSIZE_FORMAT " dims; Kiln folds up to %d"),
+                                   _("reshapes a constant to %zu dims; Kiln folds up to %d"),
                                    shape->n_elements, KILN_ONNX_MAX_DIMS);
   for (gsize d = 0; d < shape->n_elements; d++)
     {
@@ -403,7 +405,7 @@ kiln_import_fold_reshape (Import *ctx, const KilnOnnxNode *node, GError **error)
         inferred = (int) d;
       else if (s < 0 || (s > 0 && known_size > G_MAXINT64 / s))
         return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                                       _("the shape has %" G_GINT64_FORMAT " at axis %" G_GSIZE_FORMAT), s, d);
+                                       _("the shape has %" PRId64 " at axis %zu"), s, d);
       else
         known_size *= s;
       dims[d] = s;
@@ -415,7 +417,7 @@ kiln_import_fold_reshape (Import *ctx, const KilnOnnxNode *node, GError **error)
     total *= dims[d];
   if (total != (gint64) data->n_elements)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                                   _("reshapes a constant of %" G_GSIZE_FORMAT " values to %" G_GINT64_FORMAT),
+                                   _("reshapes a constant of %zu values to %" PRId64),
                                    data->n_elements, total);
   memcpy (data->dims, dims, shape->n_elements * sizeof (gint64));
   data->n_dims = (int) shape->n_elements;
@@ -436,7 +438,7 @@ fold_transpose (Import *ctx, const KilnOnnxNode *node, const gint64 *perm, gsize
     return FALSE;
   if (perm != NULL && n_perm != (gsize) data->n_dims)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                                   _("perm has %" G_GSIZE_FORMAT " values for a %d-D constant"), n_perm,
+                                   _("perm has %zu values for a %d-D constant"), n_perm,
                                    data->n_dims);
   for (int d = 0; d < data->n_dims; d++)
     {

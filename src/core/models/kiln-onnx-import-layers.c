@@ -4,6 +4,8 @@
  * BatchNormalization, Concat, Flatten, Reshape to a flatten, Softmax. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <math.h>
 
@@ -26,7 +28,7 @@ get_pair (Import *ctx, const KilnOnnxNode *node, const char *name, guint n_axes,
     return TRUE;
   if (n != n_axes)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                   _("%s has %" G_GSIZE_FORMAT " values for a %u-D input; Kiln imports 1-D and 2-D "
+                                   _("%s has %zu values for a %u-D input; Kiln imports 1-D and 2-D "
                                    "windows"), name, n, n_axes);
   if (n_axes == 1)
     return kiln_import_to_int (ctx, node, name, v[0], lo, a, error);
@@ -70,7 +72,7 @@ parse_window (Import             *ctx,
     {
       if (n_pads != 2)
         return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                       _("pads has %" G_GSIZE_FORMAT " values for a 1-D window"), n_pads);
+                                       _("pads has %zu values for a 1-D window"), n_pads);
       if (!kiln_import_to_int (ctx, node, "pads", pads[0], 0, &layer->pad_top, error) ||
           !kiln_import_to_int (ctx, node, "pads", pads[1], 0, &layer->pad_bottom, error))
         return FALSE;
@@ -79,7 +81,7 @@ parse_window (Import             *ctx,
     {
       if (n_pads != 4)
         return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                       _("pads has %" G_GSIZE_FORMAT " values; Kiln imports 1-D and 2-D windows"),
+                                       _("pads has %zu values; Kiln imports 1-D and 2-D windows"),
                                        n_pads);
       /* ONNX: all begins, then all ends. */
       if (!kiln_import_to_int (ctx, node, "pads", pads[0], 0, &layer->pad_top, error) ||
@@ -172,7 +174,7 @@ import_conv (Import *ctx, const KilnOnnxNode *node, GError **error)
     {
       g_autofree char *dims = kiln_onnx_tensor_dims_to_string (bias);
       return kiln_import_node_error (ctx, node, error, KILN_ERROR_SHAPE,
-                                     _("the bias is %s but there are %" G_GINT64_FORMAT " output channels"),
+                                     _("the bias is %s but there are %" PRId64 " output channels"),
                                      dims, weight->dims[0]);
     }
 
@@ -184,7 +186,7 @@ import_conv (Import *ctx, const KilnOnnxNode *node, GError **error)
       !kiln_onnx_node_get_int (node, "group", &group, error) ||
       !kiln_import_to_int (ctx, node, "group", group, 1, &layer.group, error) ||
       !parse_window (ctx, node, input, &layer, error) ||
-      !kiln_import_fold_pad (ctx, node, input, &layer, error))
+      !kiln_import_fold_pad (ctx, node, &input, &layer, error))
     return FALSE;
   return kiln_import_add_weighted_layer (ctx, node, &layer, input, input->rank, &weight, &bias, error);
 }
@@ -220,7 +222,7 @@ import_pool (Import *ctx, const KilnOnnxNode *node, GError **error)
                                    layer.dilation_h, layer.dilation_w);
   layer.rounding = ceil_mode ? KILN_ROUND_CEIL : KILN_ROUND_FLOOR;
   layer.count_include_pad = count_include_pad != 0;
-  return kiln_import_fold_pad (ctx, node, input, &layer, error) &&
+  return kiln_import_fold_pad (ctx, node, &input, &layer, error) &&
          kiln_import_add_layer (ctx, node, &layer, &input, 1, input->rank, error) >= 0;
 }
 
@@ -284,7 +286,7 @@ bias_vector (Import *ctx, const KilnOnnxNode *node, const KilnOnnxTensor *c, gin
       g_autofree char *shape = kiln_onnx_tensor_dims_to_string (c);
       kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
                               _("the bias %s is %s; Kiln's inner product needs one value per output (%"
-                              G_GINT64_FORMAT ")"),
+                              PRId64 ")"),
                               c->name, shape, n);
       return NULL;
     }
@@ -531,7 +533,7 @@ import_batch_norm (Import *ctx, const KilnOnnxNode *node, GError **error)
         {
           g_autofree char *dims = kiln_onnx_tensor_dims_to_string (tensors[i]);
           kiln_import_node_error (ctx, node, error, KILN_ERROR_SHAPE,
-                                  _("the %s is %s; it must be one value per channel (%" G_GSIZE_FORMAT ")"),
+                                  _("the %s is %s; it must be one value per channel (%zu)"),
                                   parts[i], dims, tensors[0]->n_elements);
           goto out;
         }
@@ -578,7 +580,7 @@ import_concat (Import *ctx, const KilnOnnxNode *node, GError **error)
     axis += inputs[0]->rank;
   if (axis != 1)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                   _("joins along axis %" G_GINT64_FORMAT "; Kiln concatenates channels (axis 1) "
+                                   _("joins along axis %" PRId64 "; Kiln concatenates channels (axis 1) "
                                    "only"), axis);
   g_autofree char *name = kiln_import_layer_name (ctx, node);
   kiln_layer_spec_init (&layer, KILN_LAYER_CONCAT, name);
@@ -616,7 +618,7 @@ import_flatten (Import *ctx, const KilnOnnxNode *node, GError **error)
     axis += input->rank;
   if (axis != 1)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                   _("flattens from axis %" G_GINT64_FORMAT "; Kiln flattens from axis 1 (keeping "
+                                   _("flattens from axis %" PRId64 "; Kiln flattens from axis 1 (keeping "
                                    "the batch)"), axis);
   return add_flatten (ctx, node, input, error);
 }
@@ -662,7 +664,7 @@ import_reshape (Import *ctx, const KilnOnnxNode *node, GError **error)
         }
       kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
                               _("reshapes %d×%d×%d to (%s); Kiln imports Reshape only as a flatten to (batch, %"
-                              G_GINT64_FORMAT ")"), c, h, w, values->str, features);
+                              PRId64 ")"), c, h, w, values->str, features);
       g_string_free (values, TRUE);
       return FALSE;
     }
@@ -691,7 +693,7 @@ import_softmax (Import *ctx, const KilnOnnxNode *node, GError **error)
   gboolean channels = axis == 1 && (input->rank == 2 || (h == 1 && w == 1) || ctx->opset >= 13);
   if (!channels)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                   _("softmax over axis %" G_GINT64_FORMAT " of a %d-D value (%d×%d×%d); "
+                                   _("softmax over axis %" PRId64 " of a %d-D value (%d×%d×%d); "
                                    "Kiln's softmax runs over channels (axis 1)"), axis, input->rank, c, h, w);
   g_autofree char *name = kiln_import_layer_name (ctx, node);
   kiln_layer_spec_init (&layer, KILN_LAYER_SOFTMAX, name);

@@ -1,8 +1,8 @@
 /* kiln-onnx-import-pad.c: explicit Pad nodes. PyTorch exports asymmetric
  * padding (nn.ZeroPad2d, F.pad, TF-style "same") as a Pad before the Conv or
- * pooling. Kiln has no Pad layer; constant padding of H and W waits on the
- * Pad's output value, and the Conv or pooling that reads it adds it to its
- * own (begin/end per axis) pads where that computes the same thing:
+ * pooling. Padding of H and W waits on the Pad's output value, and the Conv
+ * or pooling that reads it adds it to its own (begin/end per axis) pads where
+ * that computes the same thing, which saves a layer and a copy:
  *
  *   Conv          zeros (a convolution pads with zeros)
  *   AveragePool   zeros, counted in the average (count_include_pad), so the
@@ -10,7 +10,8 @@
  *   MaxPool       −inf, or zeros (any value ≤ 0) after a ReLU: padding that
  *                 cannot win the max, which is what max pooling's pads are
  *
- * Anything else (another value or mode, another reader, padding N or C) is
+ * Anything else that reads it (another value or mode, another op, the graph
+ * output) gets a Pad layer. Padding N or C and negative pads (cropping) are
  * refused naming the Pad node. */
 #include "config.h"
 
@@ -21,31 +22,39 @@
 #include "kiln-onnx-import-private.h"
 #include "kiln-window.h"
 
-/* "constant padding (top 0, left 1, bottom 1, right 2; value 0)". */
-static char *
-describe_pad (const Value *value)
+const Value *
+kiln_import_add_pad_layer (Import *ctx, const char *name, GError **error)
 {
-  const int *p = value->pad;
+  Value *value = g_hash_table_lookup (ctx->values, name);
+  const KilnOnnxNode *pad_node = value->pad_node;
+  g_auto(KilnLayerSpec) layer = { 0 };
+  g_autofree char *layer_name = kiln_import_layer_name (ctx, pad_node);
+  g_autofree char *source = g_strdup (value->layer);
+  Value unpadded = { .layer = source, .rank = value->rank, .matmul_layer = -1 };
+  const Value *inputs[] = { &unpadded };
+  const char *pad_output = kiln_onnx_node_get_output (pad_node, 0);
 
-  if (value->rank == 3)
-    return g_strdup_printf (_("constant padding (%d before, %d after; value %g)"), p[0], p[2], value->pad_value);
-  return g_strdup_printf (_("constant padding (top %d, left %d, bottom %d, right %d; value %g)"),
-                          p[0], p[1], p[2], p[3], value->pad_value);
-}
-
-gboolean
-kiln_import_pad_error (Import *ctx, const Value *value, const KilnOnnxNode *reader, GError **error)
-{
-  g_autofree char *pads = describe_pad (value);
-
-  if (reader == NULL)
-    return kiln_import_node_error (ctx, value->pad_node, error, KILN_ERROR_UNSUPPORTED,
-                                   _("its %s is the graph output; Kiln has no Pad layer: it folds a constant Pad "
-                                   "only into the Conv, AveragePool or MaxPool that reads it"), pads);
-  return kiln_import_node_error (ctx, value->pad_node, error, KILN_ERROR_UNSUPPORTED,
-                                 _("its %s feeds the %s node “%s”; Kiln has no Pad layer: it folds a constant Pad "
-                                 "only into the Conv, AveragePool or MaxPool that reads it"), pads,
-                                 kiln_onnx_node_get_op_type (reader), kiln_onnx_node_get_label (reader));
+  kiln_layer_spec_init (&layer, KILN_LAYER_PAD, layer_name);
+  layer.pad_top = value->pad[0];
+  layer.pad_left = value->pad[1];
+  layer.pad_bottom = value->pad[2];
+  layer.pad_right = value->pad[3];
+  layer.pad_mode = value->pad_mode;
+  layer.pad_value = value->pad_mode == KILN_PAD_CONSTANT ? value->pad_value : 0.0f;
+  if (!isfinite (layer.pad_value))
+    {
+      kiln_import_node_error (ctx, pad_node, error, KILN_ERROR_UNSUPPORTED,
+                              _("pads with %g, which only a MaxPool right after it can take; Kiln's Pad layer "
+                              "pads with finite values"), layer.pad_value);
+      return NULL;
+    }
+  /* Replaces the Pad node's output value (maybe @value itself). */
+  if (kiln_import_add_layer (ctx, pad_node, &layer, inputs, 1, unpadded.rank, error) < 0)
+    return NULL;
+  const Value *padded = g_hash_table_lookup (ctx->values, pad_output);
+  if (!g_str_equal (name, pad_output))
+    kiln_import_alias_value (ctx, name, padded, FALSE);
+  return g_hash_table_lookup (ctx->values, name);
 }
 
 /* "0, 0, 0, 1, 0, 0, 1, 2": the pads as the model writes them. */
@@ -75,7 +84,7 @@ get_pad_value (Import *ctx, const KilnOnnxNode *node, float *value, GError **err
     return FALSE;
   if (constant->n_elements != 1)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                                   _("the constant_value has %" G_GSIZE_FORMAT " values; it must be a scalar"),
+                                   _("the constant_value has %zu values; it must be a scalar"),
                                    constant->n_elements);
   *value = constant->data[0];
   return TRUE;
@@ -87,16 +96,17 @@ kiln_import_pad (Import *ctx, const KilnOnnxNode *node, GError **error)
   static const char *const known_old[] = { "mode", "pads", "value", NULL };
   static const char *const known_new[] = { "mode", NULL };
   g_autoptr(KilnOnnxTensor) pads_input = NULL;
-  g_autofree char *mode = NULL;
+  g_autofree char *mode_name = NULL;
   g_autofree char *list = NULL;
   const gint64 *pads = NULL;
   gsize n_pads = 0;
   const Value *input;
   float pad_value;
+  KilnPadMode mode = KILN_PAD_CONSTANT;
   int spatial[4] = { 0, 0, 0, 0 };
 
   if (!kiln_import_check_attributes (ctx, node, ctx->opset < 11 ? known_old : known_new, error) ||
-      !kiln_onnx_node_get_string (node, "mode", &mode, error) ||
+      !kiln_onnx_node_get_string (node, "mode", &mode_name, error) ||
       (input = kiln_import_get_value_maybe_padded (ctx, node, 0, error)) == NULL ||
       !get_pad_value (ctx, node, &pad_value, error))
     return FALSE;
@@ -118,7 +128,7 @@ kiln_import_pad (Import *ctx, const KilnOnnxNode *node, GError **error)
     }
   if (pads == NULL || n_pads != 2 * (gsize) input->rank)
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_CORRUPT,
-                                   _("pads has %" G_GSIZE_FORMAT " values for a %d-D input (2 per axis)"),
+                                   _("pads has %zu values for a %d-D input (2 per axis)"),
                                    n_pads, input->rank);
 
   gboolean adds_nothing = TRUE;
@@ -131,19 +141,19 @@ kiln_import_pad (Import *ctx, const KilnOnnxNode *node, GError **error)
     }
 
   list = format_pads (pads, n_pads);
-  if (mode != NULL && !g_str_equal (mode, "constant"))
+  if (mode_name != NULL && !kiln_pad_mode_from_string (mode_name, &mode))
     return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                   _("pads [%s] in mode %s; Kiln has no Pad layer, and only constant padding folds "
-                                   "into the Conv or pooling after it"), list, mode);
+                                   _("pads [%s] in mode %s; Kiln pads in constant, edge and reflect modes"),
+                                   list, mode_name);
   for (int axis = 0; axis < input->rank; axis++)
     {
       gint64 begin = pads[axis], end = pads[axis + input->rank];
       if (begin < 0 || end < 0)
         return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                       _("pads [%s] crop (negative pads); Kiln has no Pad layer to crop with"), list);
+                                       _("pads [%s] crop (negative pads); Kiln's Pad layer only adds"), list);
       if (axis < 2 && (begin || end))
         return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                       _("pads [%s] pad the %s axis; Kiln folds padding of the spatial axes only"),
+                                       _("pads [%s] pad the %s axis; Kiln pads the spatial axes only"),
                                        list, axis == 0 ? _("batch") : _("channel"));
       /* Axes 2 and 3 are H and W; an N×C×L value has only H. */
       if (axis >= 2 &&
@@ -152,7 +162,14 @@ kiln_import_pad (Import *ctx, const KilnOnnxNode *node, GError **error)
         return FALSE;
     }
 
-  /* A Pad of a Pad: one padding, if they pad with the same value. */
+  /* A constant Pad of a constant Pad with the same value is one padding;
+   * otherwise the first becomes a layer and this one waits on its output. */
+  if (input->pad_node &&
+      !(mode == KILN_PAD_CONSTANT && input->pad_mode == KILN_PAD_CONSTANT && input->pad_value == pad_value))
+    {
+      if ((input = kiln_import_add_pad_layer (ctx, kiln_onnx_node_get_input (node, 0), error)) == NULL)
+        return FALSE;
+    }
   int total[4];
   for (int i = 0; i < 4; i++)
     {
@@ -162,43 +179,15 @@ kiln_import_pad (Import *ctx, const KilnOnnxNode *node, GError **error)
                                        _("pads [%s] with the Pad before it are out of range"), list);
       total[i] = before + spatial[i];
     }
-  if (input->pad_node && !(input->pad_value == pad_value))
-    {
-      g_autofree char *before = describe_pad (input);
-      return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
-                                     _("pads [%s] with value %g after the Pad node “%s” and its %s; Kiln folds one "
-                                     "padding value"), list, pad_value, kiln_onnx_node_get_label (input->pad_node),
-                                     before);
-    }
 
   const char *output = kiln_onnx_node_get_output (node, 0);
   kiln_import_alias_value (ctx, output, input, FALSE);
   Value *padded = g_hash_table_lookup (ctx->values, output);
   padded->pad_node = node;
   memcpy (padded->pad, total, sizeof total);
-  padded->pad_value = pad_value;
+  padded->pad_mode = mode;
+  padded->pad_value = mode == KILN_PAD_CONSTANT ? pad_value : 0.0f;
   return TRUE;
-}
-
-G_GNUC_PRINTF (5, 6)
-static gboolean
-fold_error (Import             *ctx,
-            const KilnOnnxNode *node,
-            const Value        *input,
-            GError            **error,
-            const char         *format,
-            ...)
-{
-  g_autofree char *pads = describe_pad (input);
-  g_autofree char *reason = NULL;
-  va_list args;
-
-  va_start (args, format);
-  reason = g_strdup_vprintf (format, args);
-  va_end (args);
-  return kiln_import_node_error (ctx, input->pad_node, error, KILN_ERROR_UNSUPPORTED,
-                                 _("its %s before the %s node “%s”: %s"), pads,
-                                 kiln_onnx_node_get_op_type (node), kiln_onnx_node_get_label (node), reason);
 }
 
 /* Whether the value is ≥ 0 everywhere: a ReLU's output. */
@@ -211,15 +200,15 @@ is_non_negative (Import *ctx, const Value *value)
 }
 
 /* Ceil pooling: Kiln drops a last window that starts in the end padding,
- * and the Pad's padding is input to the pool in ONNX. Folding must not
- * change the output size. */
+ * and the Pad's padding is input to the pool in ONNX, so folding may change
+ * the output size. */
 static gboolean
-check_ceil (Import *ctx, const KilnOnnxNode *node, const Value *input, const KilnLayerSpec *layer, GError **error)
+ceil_changes_size (Import *ctx, const KilnOnnxNode *node, const Value *input, const KilnLayerSpec *layer,
+                   gboolean *changes, GError **error)
 {
   int c, h, w;
 
-  if (layer->rounding != KILN_ROUND_CEIL)
-    return TRUE;
+  *changes = FALSE;
   if (!kiln_import_value_shape (ctx, node, input, &c, &h, &w, error))
     return FALSE;
   const int n[2] = { h, w }, k[2] = { layer->kernel_h, layer->kernel_w };
@@ -229,71 +218,92 @@ check_ceil (Import *ctx, const KilnOnnxNode *node, const Value *input, const Kil
     {
       int p0 = input->pad[i], p1 = input->pad[i + 2];
       KilnWindowExtent folded, padded;
-      gboolean fits = kiln_window_extent (n[i], k[i], s[i], 1, own0[i] + p0, own1[i] + p1, KILN_ROUND_CEIL, &folded);
-      if (fits && kiln_window_extent (n[i] + p0 + p1, k[i], s[i], 1, own0[i], own1[i], KILN_ROUND_CEIL, &padded) &&
+      if (kiln_window_extent (n[i], k[i], s[i], 1, own0[i] + p0, own1[i] + p1, KILN_ROUND_CEIL, &folded) &&
+          kiln_window_extent (n[i] + p0 + p1, k[i], s[i], 1, own0[i], own1[i], KILN_ROUND_CEIL, &padded) &&
           folded.size != padded.size)
-        return fold_error (ctx, node, input, error,
-                           _("with ceil_mode its last window would start in the padding, which Kiln drops; "
-                           "re-export with ceil_mode 0"));
+        *changes = TRUE;
     }
   return TRUE;
 }
 
-gboolean
-kiln_import_fold_pad (Import *ctx, const KilnOnnxNode *node, const Value *input, KilnLayerSpec *layer,
-                      GError **error)
+/* Why @input's Pad cannot join @layer's own pads, or NULL when it can. */
+static const char *
+fold_refusal (Import *ctx, const KilnOnnxNode *node, const Value *input, const KilnLayerSpec *layer,
+              GError **error, gboolean *failed)
 {
   const int *p = input->pad;
   gboolean own_pads = layer->pad_top || layer->pad_left || layer->pad_bottom || layer->pad_right;
 
-  if (input->pad_node == NULL)
-    return TRUE;
+  *failed = FALSE;
+  if (input->pad_mode != KILN_PAD_CONSTANT)
+    return "not constant";
   switch (layer->type)
     {
     case KILN_LAYER_CONVOLUTION:
       if (input->pad_value != 0.0f)
-        return fold_error (ctx, node, input, error,
-                           _("a convolution pads with zeros; Kiln has no Pad layer for other values"));
+        return "a convolution pads with zeros";
       break;
-
     case KILN_LAYER_AVG_POOL:
       if (input->pad_value != 0.0f)
-        return fold_error (ctx, node, input, error,
-                           _("average pooling pads with zeros; Kiln has no Pad layer for other values"));
+        return "average pooling pads with zeros";
       if (own_pads && !layer->count_include_pad)
-        return fold_error (ctx, node, input, error,
-                           _("the Pad's zeros count in the average but the pool's own pads do not "
-                           "(count_include_pad 0); Kiln's pooling counts all of its pads or none"));
-      layer->count_include_pad = TRUE;
+        return "the pool's own pads are not counted";
       break;
-
     case KILN_LAYER_MAX_POOL:
       if (!(input->pad_value == -INFINITY || (input->pad_value <= 0.0f && is_non_negative (ctx, input))))
-        return fold_error (ctx, node, input, error,
-                           _("the padding could win the max of an input that is not a ReLU's output; Kiln's "
-                           "max pooling pads with −inf"));
+        return "the padding could win the max";
       break;
-
     default:
       g_assert_not_reached ();
     }
-
   if (layer->type != KILN_LAYER_CONVOLUTION)
     {
       if (MAX (layer->pad_top + p[0], layer->pad_bottom + p[2]) >= layer->kernel_h ||
           MAX (layer->pad_left + p[1], layer->pad_right + p[3]) >= layer->kernel_w)
-        return fold_error (ctx, node, input, error,
-                           _("some %d×%d windows would see only padding, which Kiln's pooling does not compute"),
-                           layer->kernel_h, layer->kernel_w);
-      if (!check_ceil (ctx, node, input, layer, error))
-        return FALSE;
+        return "some windows would see only padding";
+      if (layer->rounding == KILN_ROUND_CEIL)
+        {
+          gboolean changes;
+          if (!ceil_changes_size (ctx, node, input, layer, &changes, error))
+            {
+              *failed = TRUE;
+              return "";
+            }
+          if (changes)
+            return "ceil pooling would drop a window that starts in the padding";
+        }
     }
   if (layer->pad_top > G_MAXINT / 2 - p[0] || layer->pad_left > G_MAXINT / 2 - p[1] ||
       layer->pad_bottom > G_MAXINT / 2 - p[2] || layer->pad_right > G_MAXINT / 2 - p[3])
-    return fold_error (ctx, node, input, error, _("the pads are out of range"));
-  layer->pad_top += p[0];
-  layer->pad_left += p[1];
-  layer->pad_bottom += p[2];
-  layer->pad_right += p[3];
+    return "the pads are out of range";
+  return NULL;
+}
+
+gboolean
+kiln_import_fold_pad (Import *ctx, const KilnOnnxNode *node, const Value **input, KilnLayerSpec *layer,
+                      GError **error)
+{
+  const Value *value = *input;
+  const char *refusal;
+  gboolean failed;
+
+  if (value->pad_node == NULL)
+    return TRUE;
+  refusal = fold_refusal (ctx, node, value, layer, error, &failed);
+  if (failed)
+    return FALSE;
+  if (refusal != NULL)
+    {
+      g_debug ("%s: Pad node “%s” stays a layer before “%s”: %s", ctx->where,
+               kiln_onnx_node_get_label (value->pad_node), kiln_onnx_node_get_label (node), refusal);
+      *input = kiln_import_add_pad_layer (ctx, kiln_onnx_node_get_input (node, 0), error);
+      return *input != NULL;
+    }
+  if (layer->type == KILN_LAYER_AVG_POOL)
+    layer->count_include_pad = TRUE;
+  layer->pad_top += value->pad[0];
+  layer->pad_left += value->pad[1];
+  layer->pad_bottom += value->pad[2];
+  layer->pad_right += value->pad[3];
   return TRUE;
 }

@@ -25,12 +25,13 @@ typedef struct {
   /* A 2-D batch-first value transposed (features × batch): only a Gemm with
    * transA = 1, which transposes it back, may read it. */
   gboolean transposed;
-  /* A constant Pad still to apply (pad_node set): `layer` computes the
-   * unpadded value, and only a Conv or pooling that folds the padding into
-   * its own pads may read it (kiln-onnx-import-pad.c). */
+  /* A Pad still to apply (pad_node set): `layer` computes the unpadded
+   * value; a Conv or pooling may fold the padding into its own pads, any
+   * other reader makes it a Pad layer first (kiln-onnx-import-pad.c). */
   const KilnOnnxNode *pad_node;
   int pad[4];             /* top, left, bottom, right; a 1-D value pads top and bottom */
-  float pad_value;
+  KilnPadMode pad_mode;
+  float pad_value;        /* constant mode */
 } Value;
 
 typedef struct {
@@ -173,25 +174,23 @@ gboolean        kiln_import_fold_reshape        (Import             *ctx,
                                                  GError            **error);
 
 /* Pads (kiln-onnx-import-pad.c). A Pad that adds nothing passes its input
- * through; constant padding of H and W waits on its value for the next
- * node. */
+ * through; padding of H and W waits on its value for the next node. */
 gboolean        kiln_import_pad                 (Import             *ctx,
                                                  const KilnOnnxNode *node,
                                                  GError            **error);
-/* Adds the Pad waiting on @input (if any) to the pads of @layer, a
+/* Adds the Pad waiting on *@input (if any) to the pads of @layer, a
  * Convolution or pooling whose own window, rounding and count_include_pad
- * are set, or fails naming the Pad node when the result would compute
- * something else. */
+ * are set, where that computes the same; otherwise makes it a Pad layer
+ * and points *@input at that layer's output. */
 gboolean        kiln_import_fold_pad            (Import             *ctx,
                                                  const KilnOnnxNode *node,
-                                                 const Value        *input,
+                                                 const Value       **input,
                                                  KilnLayerSpec      *layer,
                                                  GError            **error);
-/* The error for a Pad that nothing folded: @reader is the node that reads
- * it, or NULL for the graph output. */
-gboolean        kiln_import_pad_error           (Import             *ctx,
-                                                 const Value        *value,
-                                                 const KilnOnnxNode *reader,
+/* Makes the Pad waiting on the value named @name a Pad layer and returns
+ * the value, now that layer's output. */
+const Value    *kiln_import_add_pad_layer       (Import             *ctx,
+                                                 const char         *name,
                                                  GError            **error);
 
 G_END_DECLS

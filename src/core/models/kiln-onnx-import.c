@@ -10,6 +10,8 @@
  * batch size as a marker. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <string.h>
 
@@ -159,7 +161,7 @@ check_weights (Import *ctx, GError **error)
         }
       g_autofree char *dims = kiln_onnx_tensor_dims_to_string (weight);
       g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                   _("%s: layer %s gets %d×%d×%d inputs but its weights are %s (expected %" G_GINT64_FORMAT
+                   _("%s: layer %s gets %d×%d×%d inputs but its weights are %s (expected %" PRId64
                    " %s); the model does not fit its declared input size"),
                    ctx->where, layer->name, c, h, w, dims, expected,
                    layer->type == KILN_LAYER_BATCH_NORM ? "channels" : "inputs per output");
@@ -257,7 +259,7 @@ import_graph (Import *ctx, GError **error)
   if (ctx->opset < MIN_OPSET || ctx->opset > MAX_OPSET)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   _("%s uses ONNX opset %" G_GINT64_FORMAT "; Kiln imports opsets %d to %d "
+                   _("%s uses ONNX opset %" PRId64 "; Kiln imports opsets %d to %d "
                    "(convert it with onnx.version_converter)"), ctx->where, ctx->opset, MIN_OPSET, MAX_OPSET);
       return FALSE;
     }
@@ -283,21 +285,21 @@ import_graph (Import *ctx, GError **error)
         return kiln_import_node_error (ctx, node, error, KILN_ERROR_UNSUPPORTED,
                                        _("Kiln cannot import the op %s (it imports Conv, Relu, LRN, MaxPool, "
                                        "AveragePool, GlobalAveragePool, Gemm, MatMul + Add, Dropout, "
-                                       "BatchNormalization, Concat, Add, Flatten, Reshape to a flatten, Softmax, "
-                                       "and a Pad before a Conv or pooling)"),
+                                       "BatchNormalization, Concat, Add, Flatten, Reshape to a flatten, Softmax "
+                                       "and Pad)"),
                                        op);
       if (!func (ctx, node, error))
         return FALSE;
     }
 
-  /* A Pad that no Conv or pooling took (a graph of only a Pad, too). */
+  /* A Pad that is the graph output (a graph of only a Pad, too). */
   for (guint i = 0; i < kiln_onnx_model_get_n_outputs (ctx->model); i++)
     {
       KilnOnnxValueInfo info;
       kiln_onnx_model_get_output (ctx->model, i, &info);
       const Value *value = g_hash_table_lookup (ctx->values, info.name);
-      if (value != NULL && value->pad_node != NULL)
-        return kiln_import_pad_error (ctx, value, NULL, error);
+      if (value != NULL && value->pad_node != NULL && kiln_import_add_pad_layer (ctx, info.name, error) == NULL)
+        return FALSE;
     }
 
   g_autoptr(GError) local_error = NULL;

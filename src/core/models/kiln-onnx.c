@@ -150,7 +150,7 @@ kiln_onnx_tensor_new (const char   *name,
   tensor = tensor_alloc (name, KILN_ONNX_TYPE_FLOAT, n_dims, dims, n_elements);
   if (tensor == NULL)
     g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED,
-                 _("Tensor %s: out of memory for %" G_GSIZE_FORMAT " floats"), name, n_elements);
+                 _("Tensor %s: out of memory for %zu floats"), name, n_elements);
   return tensor;
 }
 
@@ -336,7 +336,7 @@ tensor_from_proto (const Onnx__TensorProto *proto,
   if (proto->n_dims > KILN_ONNX_MAX_DIMS)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   _("%s: tensor %s has %" G_GSIZE_FORMAT " dims; Kiln handles at most %d"),
+                   _("%s: tensor %s has %zu dims; Kiln handles at most %d"),
                    where, name, proto->n_dims, KILN_ONNX_MAX_DIMS);
       return NULL;
     }
@@ -359,8 +359,7 @@ tensor_from_proto (const Onnx__TensorProto *proto,
         {
           g_autofree char *shape = dims_to_string (proto->n_dims, dims);
           g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                       _("%s: tensor %s claims %s %s elements (%" G_GSIZE_FORMAT " values) but carries %"
-                       G_GSIZE_FORMAT " bytes of data; the file is truncated or damaged"),
+                       _("%s: tensor %s claims %s %s elements (%zu values) but carries %zu bytes of data; the file is truncated or damaged"),
                        where, name, shape, kiln_onnx_data_type_to_string (data_type),
                        n_elements, (gsize) proto->raw_data.len);
           return NULL;
@@ -370,8 +369,7 @@ tensor_from_proto (const Onnx__TensorProto *proto,
     {
       g_autofree char *shape = dims_to_string (proto->n_dims, dims);
       g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   _("%s: tensor %s claims %s (%" G_GSIZE_FORMAT " values) but carries %" G_GSIZE_FORMAT
-                   "; the file is truncated or damaged"),
+                   _("%s: tensor %s claims %s (%zu values) but carries %zu; the file is truncated or damaged"),
                    where, name, shape, n_elements, typed_count (proto, data_type));
       return NULL;
     }
@@ -380,7 +378,7 @@ tensor_from_proto (const Onnx__TensorProto *proto,
   if (tensor == NULL)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED,
-                   _("%s: out of memory reading tensor %s (%" G_GSIZE_FORMAT " values)"), where, name, n_elements);
+                   _("%s: out of memory reading tensor %s (%zu values)"), where, name, n_elements);
       return NULL;
     }
   for (gsize i = 0; i < n_elements; i++)
@@ -448,7 +446,7 @@ check_value_info (const Onnx__ValueInfoProto *info, const char *what, guint inde
       info->type->tensor_type->shape->n_dim > KILN_ONNX_MAX_DIMS)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   _("%s: %s %s has %" G_GSIZE_FORMAT " dims; Kiln handles at most %d"),
+                   _("%s: %s %s has %zu dims; Kiln handles at most %d"),
                    where, what, info->name, info->type->tensor_type->shape->n_dim, KILN_ONNX_MAX_DIMS);
       return FALSE;
     }
@@ -477,7 +475,7 @@ validate_model (KilnOnnxModel *self, GError **error)
           (node->domain && !g_utf8_validate (node->domain, -1, NULL)))
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                       _("%s: node #%" G_GSIZE_FORMAT " has no op_type or a name that is not UTF-8; "
+                       _("%s: node #%zu has no op_type or a name that is not UTF-8; "
                        "the file is damaged"), where, i);
           return FALSE;
         }

@@ -7,6 +7,8 @@
  * structures that expand small input into large allocations stop early. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n.h>
 #include <gio/gio.h>
 #include <string.h>
@@ -145,7 +147,7 @@ wire_check (const guint8                     *data,
 
   if (depth > MAX_MESSAGE_DEPTH)
     {
-      g_string_printf (problem, _("messages nest more than %d deep at byte %" G_GSIZE_FORMAT),
+      g_string_printf (problem, _("messages nest more than %d deep at byte %zu"),
                        MAX_MESSAGE_DEPTH, offset);
       return FALSE;
     }
@@ -157,7 +159,7 @@ wire_check (const guint8                     *data,
 
       if (!read_varint (data, length, &pos, &tag))
         {
-          g_string_printf (problem, _("a field tag in %s at byte %" G_GSIZE_FORMAT " is cut off"),
+          g_string_printf (problem, _("a field tag in %s at byte %zu is cut off"),
                            desc->short_name, offset + field_start);
           return FALSE;
         }
@@ -165,7 +167,7 @@ wire_check (const guint8                     *data,
       int wire_type = tag & 7;
       if (number == 0 || number > 536870911)
         {
-          g_string_printf (problem, _("%s has a field number %" G_GUINT64_FORMAT " at byte %" G_GSIZE_FORMAT),
+          g_string_printf (problem, _("%s has a field number %" PRIu64 " at byte %zu"),
                            desc->short_name, number, offset + field_start);
           return FALSE;
         }
@@ -194,8 +196,8 @@ wire_check (const guint8                     *data,
           if (value > length - pos)
             {
               g_string_printf (problem,
-                               _("%s.%s at byte %" G_GSIZE_FORMAT " claims %" G_GUINT64_FORMAT
-                               " bytes but only %" G_GSIZE_FORMAT " follow"),
+                               _("%s.%s at byte %zu claims %" PRIu64
+                               " bytes but only %zu follow"),
                                desc->short_name, field ? field->name : "(unknown field)",
                                offset + field_start, value, length - pos);
               return FALSE;
@@ -206,8 +208,7 @@ wire_check (const guint8                     *data,
           pos += value;
           break;
         default:
-          g_string_printf (problem, _("%s field %" G_GUINT64_FORMAT " at byte %" G_GSIZE_FORMAT
-                           " has wire type %d, which %s never uses"),
+          g_string_printf (problem, _("%s field %" PRIu64 " at byte %zu has wire type %d, which %s never uses"),
                            desc->short_name, number, offset + field_start, wire_type, format);
           return FALSE;
         }
@@ -219,8 +220,7 @@ wire_check (const guint8                     *data,
           gboolean packed_ok = field->label == PROTOBUF_C_LABEL_REPEATED && wire_type == 2;
           if (wire_type != expected && !packed_ok)
             {
-              g_string_printf (problem, _("%s.%s at byte %" G_GSIZE_FORMAT
-                               " has wire type %d where %d belongs"),
+              g_string_printf (problem, _("%s.%s at byte %zu has wire type %d where %d belongs"),
                                desc->short_name, field->name, offset + field_start,
                                wire_type, expected);
               return FALSE;
@@ -229,7 +229,7 @@ wire_check (const guint8                     *data,
       continue;
 
     truncated:
-      g_string_printf (problem, _("%s.%s at byte %" G_GSIZE_FORMAT " is cut off at the end of the data"),
+      g_string_printf (problem, _("%s.%s at byte %zu is cut off at the end of the data"),
                        desc->short_name, field ? field->name : "(unknown field)",
                        offset + field_start);
       return FALSE;
@@ -265,8 +265,7 @@ kiln_protobuf_unpack (const ProtobufCMessageDescriptor *desc,
     {
       if (budget->exceeded)
         g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                     _("%s: decoding this %" G_GSIZE_FORMAT "-byte %s would need more than %"
-                     G_GSIZE_FORMAT " MiB of memory; the file is hostile or damaged"),
+                     _("%s: decoding this %zu-byte %s would need more than %zu MiB of memory; the file is hostile or damaged"),
                      display_name, length, desc->short_name, budget->limit >> 20);
       else
         g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
@@ -303,7 +302,7 @@ kiln_protobuf_map_file (const char *path, const char *hint, GError **error)
   if (g_file_info_get_size (info) > KILN_PROTOBUF_MAX_FILE_SIZE)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-                   _("%s is %" G_GINT64_FORMAT " bytes; protobuf files cannot exceed 2 GiB. "
+                   _("%s is %" PRId64 " bytes; protobuf files cannot exceed 2 GiB. "
                    "(ONNX models this large keep their weights as external data, which Kiln does not read)"),
                    path, g_file_info_get_size (info));
       return NULL;

@@ -1,6 +1,8 @@
 /* kiln-safetensors.c: strict safetensors reading, atomic writing. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n.h>
@@ -158,7 +160,7 @@ build_header (const KilnSafetensorsTensor *tensors,
           || (bytes > 0 && t->data == NULL))
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                       _("%s: %" G_GSIZE_FORMAT " bytes of data do not match its dtype and shape"),
+                       _("%s: %zu bytes of data do not match its dtype and shape"),
                        t->name, t->n_bytes);
           return NULL;
         }
@@ -240,12 +242,17 @@ kiln_safetensors_save (const char                  *path,
       ok = FALSE;
       saved_errno = errno;
     }
+  guint64 total = sizeof length_le + padded->len;
+  for (guint i = 0; i < n_tensors; i++)
+    total += tensors[i].n_bytes;
   g_string_free (padded, TRUE);
   if (!ok)
     {
+      g_autofree char *size = g_format_size (total);
       g_unlink (tmp_path);
+      /* A full disk is the likely cause: say how much room the file needs. */
       g_set_error (error, KILN_ERROR, KILN_ERROR_IO,
-                   _("Could not write the checkpoint %s: %s"), path, g_strerror (saved_errno));
+                   _("Could not write the checkpoint %s (%s): %s"), path, size, g_strerror (saved_errno));
       return FALSE;
     }
   return TRUE;
@@ -422,7 +429,7 @@ read_entry (const char *name,
       || bytes != entry->end - entry->begin)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   _("%s: its dtype and shape do not match its %" G_GUINT64_FORMAT " bytes of data"),
+                   _("%s: its dtype and shape do not match its %" PRIu64 " bytes of data"),
                    name, entry->end - entry->begin);
       return FALSE;
     }
@@ -466,7 +473,7 @@ kiln_safetensors_new_from_bytes (GBytes  *bytes,
   if (size < 8)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   _("%" G_GSIZE_FORMAT " bytes is too short for a safetensors file"), size);
+                   _("%zu bytes is too short for a safetensors file"), size);
       return NULL;
     }
   for (int i = 0; i < 8; i++)
@@ -474,8 +481,7 @@ kiln_safetensors_new_from_bytes (GBytes  *bytes,
   if (header_len < 2 || header_len > MAX_HEADER_SIZE || header_len > size - 8)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   _("The header claims %" G_GUINT64_FORMAT " bytes, but the file has %" G_GSIZE_FORMAT
-                     " after the length (and at most %d are allowed)"),
+                   _("The header claims %" PRIu64 " bytes, but the file has %zu after the length (and at most %d are allowed)"),
                    header_len, size - 8, MAX_HEADER_SIZE);
       return NULL;
     }
@@ -519,8 +525,8 @@ kiln_safetensors_new_from_bytes (GBytes  *bytes,
         {
           g_autofree char *claimed = g_format_size (entry.end - entry.begin);
           g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                       _("%s: claims %s ending at byte %" G_GUINT64_FORMAT ", but the data section has only %"
-                         G_GUINT64_FORMAT " bytes; the file is truncated or hostile"),
+                       _("%s: claims %s ending at byte %" PRIu64 ", but the data section has only %"
+                         PRIu64 " bytes; the file is truncated or hostile"),
                        name, claimed, entry.end, data_size);
           return NULL;
         }
@@ -537,7 +543,7 @@ kiln_safetensors_new_from_bytes (GBytes  *bytes,
       if (entry->begin != expected)
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                       _("%s: starts at byte %" G_GUINT64_FORMAT " where %" G_GUINT64_FORMAT
+                       _("%s: starts at byte %" PRIu64 " where %" PRIu64
                          " was expected; tensors overlap or leave gaps"),
                        entry->name, entry->begin, expected);
           return NULL;
@@ -552,7 +558,7 @@ kiln_safetensors_new_from_bytes (GBytes  *bytes,
   if (expected != data_size)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
-                   _("The tensors cover %" G_GUINT64_FORMAT " bytes but the data section has %" G_GUINT64_FORMAT),
+                   _("The tensors cover %" PRIu64 " bytes but the data section has %" PRIu64),
                    expected, data_size);
       return NULL;
     }
@@ -631,7 +637,7 @@ kiln_safetensors_read_f32 (KilnSafetensors *self,
   if (t->dtype != KILN_DTYPE_F32 || t->n_bytes != n_elements * sizeof (float))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_SHAPE,
-                   _("%s: holds %" G_GSIZE_FORMAT " bytes of %s, not %" G_GSIZE_FORMAT " F32 values"),
+                   _("%s: holds %zu bytes of %s, not %zu F32 values"),
                    name, t->n_bytes, kiln_dtype_to_string (t->dtype), n_elements);
       return FALSE;
     }

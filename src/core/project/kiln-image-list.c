@@ -17,6 +17,7 @@ struct _KilnImageList
   char        *class_filter;
   int          status_filter;
   char        *flag_filter;
+  GHashTable  *id_filter;      /* gint64 ids shown, or NULL: any */
   guint        reloads;        /* reads of the store in flight */
   GHashTable  *touched;        /* ids refreshed while a read was in flight */
 };
@@ -110,6 +111,10 @@ static gboolean
 shown (KilnImageList *self,
        KilnImageItem *item)
 {
+  gint64 id = kiln_image_item_get_id (item);
+
+  if (self->id_filter != NULL && !g_hash_table_contains (self->id_filter, &id))
+    return FALSE;
   return passes (item, self->class_filter, self->status_filter, self->flag_filter);
 }
 
@@ -392,6 +397,17 @@ kiln_image_list_refresh (KilnImageList  *self,
 
 /* Filter and queries ------------------------------------------------------ */
 
+static void
+apply_filter (KilnImageList *self)
+{
+  g_autoptr(GPtrArray) view = new_item_array (self->all->len);
+
+  for (guint i = 0; i < self->all->len; i++)
+    if (shown (self, self->all->pdata[i]))
+      g_ptr_array_add (view, g_object_ref (self->all->pdata[i]));
+  replace_view (self, view);
+}
+
 void
 kiln_image_list_set_filter (KilnImageList *self,
                             const char    *class_name,
@@ -405,12 +421,31 @@ kiln_image_list_set_filter (KilnImageList *self,
   self->status_filter = status;
   g_free (self->flag_filter);
   self->flag_filter = g_strdup (flag);
+  apply_filter (self);
+}
 
-  g_autoptr(GPtrArray) view = new_item_array (self->all->len);
-  for (guint i = 0; i < self->all->len; i++)
-    if (shown (self, self->all->pdata[i]))
-      g_ptr_array_add (view, g_object_ref (self->all->pdata[i]));
-  replace_view (self, view);
+void
+kiln_image_list_set_id_filter (KilnImageList *self,
+                               const gint64  *ids,
+                               guint          n)
+{
+  g_return_if_fail (KILN_IS_IMAGE_LIST (self));
+
+  g_clear_pointer (&self->id_filter, g_hash_table_unref);
+  if (ids != NULL)
+    {
+      self->id_filter = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+      for (guint i = 0; i < n; i++)
+        g_hash_table_add (self->id_filter, g_memdup2 (&ids[i], sizeof (gint64)));
+    }
+  apply_filter (self);
+}
+
+gboolean
+kiln_image_list_has_id_filter (KilnImageList *self)
+{
+  g_return_val_if_fail (KILN_IS_IMAGE_LIST (self), FALSE);
+  return self->id_filter != NULL;
 }
 
 const char *
@@ -543,6 +578,7 @@ kiln_image_list_finalize (GObject *object)
   g_clear_pointer (&self->classes, g_strfreev);
   g_clear_pointer (&self->class_filter, g_free);
   g_clear_pointer (&self->flag_filter, g_free);
+  g_clear_pointer (&self->id_filter, g_hash_table_unref);
   g_clear_pointer (&self->touched, g_hash_table_unref);
   G_OBJECT_CLASS (kiln_image_list_parent_class)->finalize (object);
 }

@@ -40,6 +40,13 @@ void           kiln_image_list_set_filter     (KilnImageList        *self,
                                                const char           *class_name,
                                                int                   status,
                                                const char           *flag);
+/* Shows only the images @ids (@n of them; NULL: any image), besides the
+ * filter above: a list made elsewhere (a confusion-matrix cell, suspects).
+ * Ids the store lacks are left out. */
+void           kiln_image_list_set_id_filter  (KilnImageList        *self,
+                                               const gint64         *ids,
+                                               guint                 n);
+gboolean       kiln_image_list_has_id_filter  (KilnImageList        *self);
 const char    *kiln_image_list_get_class_filter  (KilnImageList     *self);
 int            kiln_image_list_get_status_filter (KilnImageList     *self);
 const char    *kiln_image_list_get_flag_filter   (KilnImageList     *self);

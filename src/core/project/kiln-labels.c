@@ -437,6 +437,13 @@ parse_int (const char  *text,
                    "“%s” is not a label number (0 or more)", copy);
       return FALSE;
     }
+  if (number >= KILN_LABELS_MAX_CLASSES)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT,
+                   "label number %s is too large: Kiln numbers classes 0 to at most %d",
+                   copy, KILN_LABELS_MAX_CLASSES - 1);
+      return FALSE;
+    }
   *value = (int) number;
   return TRUE;
 }

@@ -18,6 +18,10 @@
 
 G_BEGIN_DECLS
 
+/* Label numbers and class indices in files run from 0 to this, less one:
+ * a class table is made as large as the largest, so it is checked first. */
+#define KILN_LABELS_MAX_CLASSES 1000000
+
 /* Images with labels, and the class names the labels index. */
 typedef struct {
   GPtrArray *classes;  /* char *: classes->pdata[label] is its name */

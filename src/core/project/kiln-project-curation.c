@@ -111,8 +111,8 @@ kiln_project_list_flags (KilnProject  *self,
   return g_steal_pointer (&flags);
 }
 
-static gboolean
-delete_pending_move (KilnProject  *self,
+gboolean
+kiln_project_delete_pending_move (KilnProject  *self,
                      gint64        image_id,
                      GError      **error)
 {
@@ -147,8 +147,8 @@ make_parent (const char  *file,
   return TRUE;
 }
 
-static gboolean
-move_file (const char  *src,
+gboolean
+kiln_project_move_file (const char  *src,
            const char  *dst,
            GError     **error)
 {
@@ -205,9 +205,9 @@ kiln_project_replay_pending_moves (KilnProject  *self,
       g_autoptr(GError) local_error = NULL;
 
       if (g_file_test (src, G_FILE_TEST_EXISTS) && !g_file_test (dst, G_FILE_TEST_EXISTS)
-          && !move_file (src, dst, &local_error))
+          && !kiln_project_move_file (src, dst, &local_error))
         g_warning ("%s", local_error->message);
-      if (!delete_pending_move (self, g_array_index (ids, gint64, i), error))
+      if (!kiln_project_delete_pending_move (self, g_array_index (ids, gint64, i), error))
         {
           g_rec_mutex_unlock (&self->lock);
           return FALSE;
@@ -252,8 +252,8 @@ path_is_taken (KilnProject *self,
 
 /* @candidate, or @candidate with "-N" before the extension when that name
  * is taken on disk or in the store. */
-static char *
-free_destination (KilnProject *self,
+char *
+kiln_project_free_destination (KilnProject *self,
                   const char  *candidate)
 {
   const char *slash = strrchr (candidate, '/');
@@ -275,21 +275,21 @@ free_destination (KilnProject *self,
 }
 
 /* discarded/<reason>/<the path below images/>, numbered when taken. */
-static char *
-discard_destination (KilnProject *self,
+char *
+kiln_project_discard_destination (KilnProject *self,
                      const char  *path,
                      const char  *reason)
 {
   const char *below = g_str_has_prefix (path, "images/") ? path + strlen ("images/") : path;
   g_autofree char *candidate = g_strdup_printf ("discarded/%s/%s", reason, below);
 
-  return free_destination (self, candidate);
+  return kiln_project_free_destination (self, candidate);
 }
 
 /* Removes empty folders from @relative's parent up to (not including)
  * @stop, so undoing a discard leaves no empty discarded/<reason>/. */
-static void
-prune_empty_parents (KilnProject *self,
+void
+kiln_project_prune_empty_parents (KilnProject *self,
                      const char  *relative,
                      const char  *stop)
 {
@@ -376,7 +376,7 @@ relocate_image (KilnProject      *self,
       return FALSE;
     }
 
-  if (!move_file (src_abs, dst_abs, &move_error))
+  if (!kiln_project_move_file (src_abs, dst_abs, &move_error))
     {
       /* Put the row back as it was; the file never moved. */
       if (kiln_project_begin (self, error))
@@ -397,14 +397,14 @@ relocate_image (KilnProject      *self,
               ok = kiln_project_sql_step_done (self, stmt, error);
             }
           if (kiln_project_finish (self, ok, error))
-            delete_pending_move (self, image->id, NULL);
+            kiln_project_delete_pending_move (self, image->id, NULL);
         }
       g_rec_mutex_unlock (&self->lock);
       g_clear_error (error);
       g_propagate_error (error, g_steal_pointer (&move_error));
       return FALSE;
     }
-  ok = delete_pending_move (self, image->id, error);
+  ok = kiln_project_delete_pending_move (self, image->id, error);
   g_rec_mutex_unlock (&self->lock);
   return ok;
 }
@@ -438,7 +438,7 @@ kiln_project_discard_image (KilnProject  *self,
       g_rec_mutex_unlock (&self->lock);
       return FALSE;
     }
-  dst = discard_destination (self, image->path, reason);
+  dst = kiln_project_discard_destination (self, image->path, reason);
   ok = relocate_image (self, image, dst, KILN_IMAGE_DISCARDED, reason, image->path, image->class_name, error);
   g_rec_mutex_unlock (&self->lock);
   return ok;
@@ -482,7 +482,7 @@ kiln_project_restore_image (KilnProject  *self,
   if (ok)
     {
       stop = g_strdup ("discarded");
-      prune_empty_parents (self, image->path, stop);
+      kiln_project_prune_empty_parents (self, image->path, stop);
     }
   g_rec_mutex_unlock (&self->lock);
   return ok;
@@ -491,8 +491,8 @@ kiln_project_restore_image (KilnProject  *self,
 /* Relabel ----------------------------------------------------------------- */
 
 /* A class becomes a folder under images/: one plain name, no hidden one. */
-static gboolean
-check_class_folder (const char  *name,
+gboolean
+kiln_project_check_class_folder (const char  *name,
                     GError     **error)
 {
   if (name != NULL && *name != '\0' && *name != '.' && strchr (name, '/') == NULL
@@ -516,7 +516,7 @@ kiln_project_relabel_image (KilnProject  *self,
 
   g_return_val_if_fail (KILN_IS_PROJECT (self), FALSE);
 
-  if (!check_class_folder (class_name, error))
+  if (!kiln_project_check_class_folder (class_name, error))
     return FALSE;
   if (name != NULL && (*name == '\0' || strchr (name, '/') != NULL || g_str_equal (name, ".")
                        || g_str_equal (name, "..")))
@@ -546,7 +546,7 @@ kiln_project_relabel_image (KilnProject  *self,
       g_rec_mutex_unlock (&self->lock);
       return TRUE;
     }
-  g_autofree char *dst = free_destination (self, candidate);
+  g_autofree char *dst = kiln_project_free_destination (self, candidate);
   /* The old class folder stays, even empty: the user may have made it. */
   ok = relocate_image (self, image, dst, KILN_IMAGE_KEPT, NULL, NULL, class_name, error);
   g_rec_mutex_unlock (&self->lock);

@@ -406,3 +406,45 @@ kiln_project_new_finish (GAsyncResult  *result,
   g_return_val_if_fail (g_async_result_is_tagged (result, kiln_project_new_async), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+gboolean
+kiln_project_export_labels (KilnProject  *self,
+                            const char   *split,
+                            const char   *folder,
+                            GError      **error)
+{
+  static const char *const subsets[] = { "train", "val", "test" };
+  g_autoptr(KilnLabelSet) all = NULL;
+  g_autofree char *labels = NULL;
+  g_autofree char *classes = NULL;
+
+  g_return_val_if_fail (KILN_IS_PROJECT (self), FALSE);
+  g_return_val_if_fail (folder != NULL, FALSE);
+
+  if (g_mkdir_with_parents (folder, 0755) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, KILN_ERROR, KILN_ERROR_IO, "Could not create the folder %s: %s",
+                   folder, g_strerror (saved));
+      return FALSE;
+    }
+  /* Every subset of a split shares the kept images' class list, so one
+   * classes.txt numbers them all. */
+  all = kiln_project_get_label_set (self, NULL, NULL, NULL, error);
+  if (all == NULL)
+    return FALSE;
+  labels = g_build_filename (folder, "labels.txt", NULL);
+  classes = g_build_filename (folder, "classes.txt", NULL);
+  if (!kiln_labels_write (all, labels, classes, error))
+    return FALSE;
+  for (guint i = 0; split != NULL && i < G_N_ELEMENTS (subsets); i++)
+    {
+      g_autoptr(KilnLabelSet) set = kiln_project_get_label_set (self, split, subsets[i], NULL, error);
+      g_autofree char *name = g_strconcat (subsets[i], ".txt", NULL);
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+
+      if (set == NULL || !kiln_labels_write (set, path, NULL, error))
+        return FALSE;
+    }
+  return TRUE;
+}

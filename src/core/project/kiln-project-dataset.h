@@ -95,4 +95,14 @@ void          kiln_project_new_async       (const char          *project_dir,
 KilnProject  *kiln_project_new_finish      (GAsyncResult        *result,
                                             GError             **error);
 
+/* Writes the kept images as label files into @folder (created if
+ * missing): labels.txt ("path label", paths relative to the project
+ * folder) and classes.txt ("index name"), and with @split also
+ * train.txt, val.txt and test.txt of that split, all numbered by the same
+ * class list. Each file is written atomically. */
+gboolean     kiln_project_export_labels      (KilnProject  *self,
+                                              const char   *split,
+                                              const char   *folder,
+                                              GError      **error);
+
 G_END_DECLS

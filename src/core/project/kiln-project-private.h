@@ -61,4 +61,31 @@ gboolean      kiln_project_ensure_class  (KilnProject   *self,
 gboolean      kiln_project_replay_pending_moves (KilnProject  *self,
                                                  GError      **error);
 
+/* Shared by the curation and class edits (kiln-project-curation.c). */
+/* Renames @src to @dst (absolute), making @dst's folder; refuses to
+ * replace an existing @dst. */
+gboolean      kiln_project_move_file     (const char    *src,
+                                          const char    *dst,
+                                          GError       **error);
+/* Removes the journal entry of @image_id (a move that is done). */
+gboolean      kiln_project_delete_pending_move (KilnProject  *self,
+                                                gint64        image_id,
+                                                GError      **error);
+/* @candidate, or with "-N" before its extension when the store or the
+ * disk has it. Lock held. */
+char         *kiln_project_free_destination    (KilnProject  *self,
+                                                const char   *candidate);
+/* discarded/<reason>/<the path below images/>, numbered when taken. */
+char         *kiln_project_discard_destination (KilnProject  *self,
+                                                const char   *path,
+                                                const char   *reason);
+/* Removes empty folders from @relative's parent up to (not including)
+ * @stop. */
+void          kiln_project_prune_empty_parents (KilnProject  *self,
+                                                const char   *relative,
+                                                const char   *stop);
+/* Whether @name can be a folder under images/ (sets @error if not). */
+gboolean      kiln_project_check_class_folder  (const char   *name,
+                                                GError      **error);
+
 G_END_DECLS

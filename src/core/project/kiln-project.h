@@ -131,6 +131,72 @@ gboolean     kiln_project_add_class          (KilnProject  *self,
 GStrv        kiln_project_list_classes       (KilnProject  *self,
                                               GError      **error);
 
+/* Class edits. Each moves the class's files between folders under images/
+ * (or into discarded/) and changes the store's rows in ONE transaction that
+ * also journals every move (pending_moves); the renames follow the commit.
+ * A crash before the commit changes nothing; one after it leaves moves in
+ * the journal, which kiln_project_open() finishes, so the folders always
+ * end up as the store says. Splits and flags stay with their images.
+ *
+ * rename: the class @old_name becomes @new_name, which must not exist yet
+ * (merge into it instead); images/<old>/ becomes images/<new>/, and
+ * discarded images of the class will be restored into the new folder.
+ * merge: every image of @source gets the class @target (created if new),
+ * kept files moving into images/<target>/ ("-N" added on a name clash),
+ * and @source disappears. drop: every kept image of @name is discarded
+ * with reason KILN_CLASS_DROPPED_REASON (nothing is deleted; the class
+ * stays, empty); restore_class undoes that. @n_images (may be NULL)
+ * receives how many images were moved. */
+#define KILN_CLASS_DROPPED_REASON "class-dropped"
+
+gboolean     kiln_project_rename_class       (KilnProject  *self,
+                                              const char   *old_name,
+                                              const char   *new_name,
+                                              guint        *n_images,
+                                              GError      **error);
+gboolean     kiln_project_merge_class        (KilnProject  *self,
+                                              const char   *source,
+                                              const char   *target,
+                                              guint        *n_images,
+                                              GError      **error);
+gboolean     kiln_project_drop_class         (KilnProject  *self,
+                                              const char   *name,
+                                              guint        *n_images,
+                                              GError      **error);
+gboolean     kiln_project_restore_class      (KilnProject  *self,
+                                              const char   *name,
+                                              guint        *n_images,
+                                              GError      **error);
+
+typedef enum {
+  KILN_CLASS_EDIT_RENAME,   /* @name → @target */
+  KILN_CLASS_EDIT_MERGE,    /* @name into @target */
+  KILN_CLASS_EDIT_DROP,     /* @name; @target unused */
+  KILN_CLASS_EDIT_RESTORE,  /* @name; @target unused */
+} KilnClassEdit;
+
+/* One of the four above on a GTask thread, for the window (many files may
+ * move). The finish gives the number of images moved. */
+void         kiln_project_edit_class_async   (KilnProject          *self,
+                                              KilnClassEdit         edit,
+                                              const char           *name,
+                                              const char           *target,
+                                              GCancellable         *cancellable,
+                                              GAsyncReadyCallback   callback,
+                                              gpointer              user_data);
+gboolean     kiln_project_edit_class_finish  (KilnProject          *self,
+                                              GAsyncResult         *result,
+                                              guint                *n_images,
+                                              GError              **error);
+
+/* Per class: kept images and images dropped with the class (status
+ * KILN_IMAGE_KEPT counts kept, KILN_IMAGE_DISCARDED counts only those
+ * discarded by kiln_project_drop_class). Class name → count
+ * (GUINT_TO_POINTER); every class is a key, with 0 when it has none. */
+GHashTable  *kiln_project_count_by_class     (KilnProject  *self,
+                                              KilnImageStatus status,
+                                              GError      **error);
+
 /* Images. add stores a new row (its class is created if needed) and sets
  * @record->id; the path must be unique. update rewrites every field of the
  * row @record->id except status/discard/original path, which only

@@ -1,6 +1,7 @@
 #include "kiln-classifier.h"
 
 #include "kiln-backend.h"
+#include "kiln-run-device.h"
 #include "kiln-net.h"
 #include "kiln-batch-loader.h"
 #include "kiln-checkpoint.h"
@@ -79,7 +80,8 @@ kiln_classifier_new_from_run (const char *run_dir, const char *checkpoint, const
     return NULL;
 
   self->batch_size = MAX (1, batch_size);
-  self->backend = kiln_backend_new (backend ? backend : "auto", error);
+  g_autofree char *device = backend ? g_strdup (backend) : kiln_run_device_get_default (NULL);
+  self->backend = kiln_backend_new (device, error);
   if (self->backend == NULL)
     return NULL;
   self->net = kiln_net_new (spec, self->backend, self->batch_size, 1, error);
@@ -181,7 +183,7 @@ kiln_classifier_classify_file (KilnClassifier *self, const char *path, guint top
 }
 
 static KilnEvaluation *
-evaluate_locked (KilnClassifier *self, const KilnLabelSet *set, const char *root,
+evaluate_locked (KilnClassifier *self, const KilnLabelSet *set, const gint64 *ids, const char *root,
                  KilnProgress *progress, guint *n_skipped, GError **error)
 {
   gsize sample = (gsize) self->in_c * self->in_h * self->in_w;
@@ -218,7 +220,7 @@ evaluate_locked (KilnClassifier *self, const KilnLabelSet *set, const char *root
       else
         {
           labels[filled] = g_array_index (set->labels, int, i);
-          sources[filled] = i;
+          sources[filled] = ids ? (guint64) ids[i] : i;
           filled++;
         }
       if (progress)
@@ -236,7 +238,7 @@ kiln_classifier_evaluate (KilnClassifier *self, const KilnLabelSet *set, const c
                           KilnProgress *progress, guint *n_skipped, GError **error)
 {
   g_mutex_lock (&self->lock);
-  KilnEvaluation *evaluation = evaluate_locked (self, set, root, progress, n_skipped, error);
+  KilnEvaluation *evaluation = evaluate_locked (self, set, NULL, root, progress, n_skipped, error);
   g_mutex_unlock (&self->lock);
   return evaluation;
 }
@@ -349,10 +351,22 @@ evaluate_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
   GError *error = NULL;
   g_autofree char *root = NULL;
   g_autoptr(KilnLabelSet) set = kiln_training_read_subset (job->run_dir, job->subset, &root, &error);
-  g_autoptr(KilnClassifier) classifier = set ? kiln_classifier_new_from_run (job->run_dir, NULL, job->backend, 32,
-                                                                              &error) : NULL;
-  KilnEvaluation *evaluation = classifier ? kiln_classifier_evaluate (classifier, set, root, job->progress, NULL,
-                                                                      &error) : NULL;
+  g_autoptr(GArray) ids = set ? kiln_training_read_subset_ids (job->run_dir, job->subset, &error) : NULL;
+  g_autoptr(KilnClassifier) classifier = NULL;
+  KilnEvaluation *evaluation = NULL;
+
+  /* Sources are store ids, so a cell of the matrix names its images. */
+  if (ids != NULL && ids->len != set->paths->len)
+    g_set_error (&error, KILN_ERROR, KILN_ERROR_CORRUPT, "%s/%s lists %u %s images, %s.txt %u",
+                 job->run_dir, KILN_RUN_SPLIT_IDS_FILE, ids->len, job->subset, job->subset, set->paths->len);
+  else if (ids != NULL)
+    classifier = kiln_classifier_new_from_run (job->run_dir, NULL, job->backend, 32, &error);
+  if (classifier != NULL)
+    {
+      g_mutex_lock (&classifier->lock);
+      evaluation = evaluate_locked (classifier, set, (const gint64 *) ids->data, root, job->progress, NULL, &error);
+      g_mutex_unlock (&classifier->lock);
+    }
   if (evaluation == NULL)
     g_task_return_error (task, error);
   else

@@ -26,7 +26,9 @@ typedef struct {
 G_DECLARE_FINAL_TYPE (KilnClassifier, kiln_classifier, KILN, CLASSIFIER, GObject)
 
 /* @checkpoint NULL: the run's best checkpoint by validation accuracy, else
- * its newest. @batch_size: images per forward pass (1 for single files). */
+ * its newest. @backend: a device name ("cpu", "cuda:0", "auto"); NULL: the
+ * default (kiln_run_device_get_default). @batch_size: images per forward
+ * pass (1 for single files). */
 KilnClassifier *kiln_classifier_new_from_run (const char  *run_dir,
                                               const char  *checkpoint,
                                               const char  *backend,
@@ -76,7 +78,8 @@ GArray         *kiln_classifier_classify_file_finish (KilnClassifier      *self,
                                                       GError             **error);
 
 /* The run's best checkpoint evaluated on @subset ("val", "test") of the
- * split it trained on (kiln_training_read_subset), on a GTask thread.
+ * split it trained on (kiln_training_read_subset), on a GTask thread. The
+ * items' sources are the images' store ids (split-ids.tsv).
  * @progress (optional) counts images and can cancel. */
 void            kiln_classifier_evaluate_run_async   (const char          *run_dir,
                                                       const char          *subset,

@@ -91,6 +91,13 @@ kiln_evaluation_get_n (KilnEvaluation *self)
   return self->items->len;
 }
 
+const KilnEvaluationItem *
+kiln_evaluation_get_item (KilnEvaluation *self, guint index)
+{
+  g_return_val_if_fail (index < self->items->len, NULL);
+  return &g_array_index (self->items, KilnEvaluationItem, index);
+}
+
 guint
 kiln_evaluation_get_n_classes (KilnEvaluation *self)
 {
@@ -190,6 +197,23 @@ GArray *
 kiln_evaluation_get_misclassified (KilnEvaluation *self, guint limit)
 {
   return select_items (self, FALSE, by_confidence_desc, limit);
+}
+
+GArray *
+kiln_evaluation_get_cell (KilnEvaluation *self, int true_class, int predicted_class)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (KilnEvaluationItem));
+
+  g_return_val_if_fail (true_class >= 0 && (guint) true_class < self->n_classes, out);
+  g_return_val_if_fail (predicted_class >= 0 && (guint) predicted_class < self->n_classes, out);
+  for (guint i = 0; i < self->items->len; i++)
+    {
+      KilnEvaluationItem *item = &g_array_index (self->items, KilnEvaluationItem, i);
+      if (item->true_class == true_class && item->predicted_class == predicted_class)
+        g_array_append_val (out, *item);
+    }
+  g_array_sort (out, by_confidence_desc);
+  return out;
 }
 
 GArray *

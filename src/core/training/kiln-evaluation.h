@@ -38,6 +38,9 @@ gboolean        kiln_evaluation_add_batch     (KilnEvaluation *self,
 
 guint           kiln_evaluation_get_n         (KilnEvaluation *self);
 guint           kiln_evaluation_get_n_classes (KilnEvaluation *self);
+/* The @index-th image added, in the order they were added. */
+const KilnEvaluationItem *kiln_evaluation_get_item (KilnEvaluation *self,
+                                                    guint           index);
 const char     *kiln_evaluation_get_class_name (KilnEvaluation *self,
                                                 guint           class_index);
 double          kiln_evaluation_get_top1      (KilnEvaluation *self);
@@ -56,6 +59,12 @@ double          kiln_evaluation_get_recall    (KilnEvaluation *self,
 /* Up to @limit items (0: all): wrong predictions, most confident first. */
 GArray         *kiln_evaluation_get_misclassified   (KilnEvaluation *self,
                                                      guint           limit);
+/* The images of one cell of the confusion matrix (true class
+ * @true_class taken for @predicted_class), most confident first: what a
+ * click on the cell opens. */
+GArray         *kiln_evaluation_get_cell            (KilnEvaluation *self,
+                                                     int             true_class,
+                                                     int             predicted_class);
 /* Up to @limit correct predictions with the lowest true-class probability. */
 GArray         *kiln_evaluation_get_least_confident (KilnEvaluation *self,
                                                      guint           limit);

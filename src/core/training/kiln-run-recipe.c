@@ -1,8 +1,12 @@
 /* kiln-run-recipe.c: choices → spec, options and setup (see kiln-run-recipe.h). */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
+#include "kiln-backend.h"
 #include "kiln-demo.h"
 #include "kiln-error.h"
+#include "kiln-json-text.h"
 #include "kiln-model-import.h"
 #include "kiln-project-dataset.h"
 #include "kiln-run-recipe.h"
@@ -44,7 +48,7 @@ kiln_run_recipe_clear (KilnRunRecipe *r)
   g_clear_pointer (&r->freeze_up_to, g_free);
   g_clear_pointer (&r->optimizer, g_free);
   g_clear_pointer (&r->schedule, g_free);
-  g_clear_pointer (&r->backend, g_free);
+  g_clear_pointer (&r->device, g_free);
   g_clear_pointer (&r->split, g_free);
   g_clear_pointer (&r->resize, g_free);
   g_clear_pointer (&r->run_id, g_free);
@@ -60,10 +64,151 @@ kiln_run_recipe_copy (const KilnRunRecipe *src, KilnRunRecipe *dest)
   dest->freeze_up_to = g_strdup (src->freeze_up_to);
   dest->optimizer = g_strdup (src->optimizer);
   dest->schedule = g_strdup (src->schedule);
-  dest->backend = g_strdup (src->backend);
+  dest->device = g_strdup (src->device);
   dest->split = g_strdup (src->split);
   dest->resize = g_strdup (src->resize);
   dest->run_id = g_strdup (src->run_id);
+}
+
+/* ---- recipe.json ---- */
+
+#define RECIPE_FILE "recipe.json"
+#define RECIPE_FORMAT "kiln-recipe-1"
+
+typedef enum { FIELD_STRING, FIELD_INT, FIELD_DOUBLE, FIELD_BOOL, FIELD_INT64 } FieldKind;
+
+static const struct {
+  const char *name;
+  FieldKind kind;
+  gsize offset;
+} fields[] = {
+  { "spec_file", FIELD_STRING, G_STRUCT_OFFSET (KilnRunRecipe, spec_file) },
+  { "preset", FIELD_STRING, G_STRUCT_OFFSET (KilnRunRecipe, preset) },
+  { "input_channels", FIELD_INT, G_STRUCT_OFFSET (KilnRunRecipe, input_channels) },
+  { "input_height", FIELD_INT, G_STRUCT_OFFSET (KilnRunRecipe, input_height) },
+  { "input_width", FIELD_INT, G_STRUCT_OFFSET (KilnRunRecipe, input_width) },
+  { "weights", FIELD_STRING, G_STRUCT_OFFSET (KilnRunRecipe, weights) },
+  { "freeze_up_to", FIELD_STRING, G_STRUCT_OFFSET (KilnRunRecipe, freeze_up_to) },
+  { "feature_cache", FIELD_BOOL, G_STRUCT_OFFSET (KilnRunRecipe, feature_cache) },
+  { "recompute_mean", FIELD_BOOL, G_STRUCT_OFFSET (KilnRunRecipe, recompute_mean) },
+  { "epochs", FIELD_INT, G_STRUCT_OFFSET (KilnRunRecipe, epochs) },
+  { "batch_size", FIELD_INT, G_STRUCT_OFFSET (KilnRunRecipe, batch_size) },
+  { "optimizer", FIELD_STRING, G_STRUCT_OFFSET (KilnRunRecipe, optimizer) },
+  { "learning_rate", FIELD_DOUBLE, G_STRUCT_OFFSET (KilnRunRecipe, learning_rate) },
+  { "momentum", FIELD_DOUBLE, G_STRUCT_OFFSET (KilnRunRecipe, momentum) },
+  { "weight_decay", FIELD_DOUBLE, G_STRUCT_OFFSET (KilnRunRecipe, weight_decay) },
+  { "schedule", FIELD_STRING, G_STRUCT_OFFSET (KilnRunRecipe, schedule) },
+  { "gamma", FIELD_DOUBLE, G_STRUCT_OFFSET (KilnRunRecipe, gamma) },
+  { "warmup", FIELD_INT, G_STRUCT_OFFSET (KilnRunRecipe, warmup) },
+  { "seed", FIELD_INT64, G_STRUCT_OFFSET (KilnRunRecipe, seed) },
+  { "mirror", FIELD_BOOL, G_STRUCT_OFFSET (KilnRunRecipe, mirror) },
+  { "random_crop", FIELD_BOOL, G_STRUCT_OFFSET (KilnRunRecipe, random_crop) },
+  { "checkpoint_every", FIELD_INT, G_STRUCT_OFFSET (KilnRunRecipe, checkpoint_every) },
+  { "keep", FIELD_INT, G_STRUCT_OFFSET (KilnRunRecipe, keep) },
+  { "device", FIELD_STRING, G_STRUCT_OFFSET (KilnRunRecipe, device) },
+  { "split", FIELD_STRING, G_STRUCT_OFFSET (KilnRunRecipe, split) },
+  { "val_fraction", FIELD_DOUBLE, G_STRUCT_OFFSET (KilnRunRecipe, val_fraction) },
+  { "max_per_class", FIELD_INT, G_STRUCT_OFFSET (KilnRunRecipe, max_per_class) },
+  { "cache_width", FIELD_INT, G_STRUCT_OFFSET (KilnRunRecipe, cache_width) },
+  { "cache_height", FIELD_INT, G_STRUCT_OFFSET (KilnRunRecipe, cache_height) },
+  { "resize", FIELD_STRING, G_STRUCT_OFFSET (KilnRunRecipe, resize) },
+};
+
+gboolean
+kiln_run_recipe_save_for_run (const KilnRunRecipe *recipe, const char *run_dir, GError **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "format");
+  json_builder_add_string_value (b, RECIPE_FORMAT);
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      gconstpointer at = G_STRUCT_MEMBER_P (recipe, fields[i].offset);
+      if (fields[i].kind == FIELD_STRING && *(char *const *) at == NULL)
+        continue;
+      json_builder_set_member_name (b, fields[i].name);
+      switch (fields[i].kind)
+        {
+        case FIELD_STRING: json_builder_add_string_value (b, *(char *const *) at); break;
+        case FIELD_INT: json_builder_add_int_value (b, *(const int *) at); break;
+        case FIELD_INT64: json_builder_add_int_value (b, *(const gint64 *) at); break;
+        case FIELD_DOUBLE: json_builder_add_double_value (b, *(const double *) at); break;
+        case FIELD_BOOL: json_builder_add_boolean_value (b, *(const gboolean *) at); break;
+        }
+    }
+  json_builder_end_object (b);
+  g_autoptr(JsonNode) root = json_builder_get_root (b);
+  g_autofree char *text = kiln_json_to_text (root, TRUE);
+  g_autofree char *path = g_build_filename (run_dir, RECIPE_FILE, NULL);
+  return g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                   0644, error);
+}
+
+gboolean
+kiln_run_recipe_load_from_run (KilnRunRecipe *recipe, const char *run_dir, GError **error)
+{
+  g_autofree char *path = g_build_filename (run_dir, RECIPE_FILE, NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) local = NULL;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                   _("%s has no recipe.json: it was made before runs kept their recipe; start a new run with "
+                     "the same choices by hand"), run_dir);
+      return FALSE;
+    }
+  if (!json_parser_load_from_file (parser, path, &local))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, _("%s cannot be read: %s"), path, local->message);
+      return FALSE;
+    }
+  JsonNode *root = json_parser_get_root (parser);
+  JsonObject *o = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  if (o == NULL || g_strcmp0 (json_object_get_string_member_with_default (o, "format", NULL), RECIPE_FORMAT) != 0)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, _("%s is not a Kiln recipe (%s)"), path, RECIPE_FORMAT);
+      return FALSE;
+    }
+  kiln_run_recipe_clear (recipe);
+  kiln_run_recipe_init (recipe);
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      JsonNode *member = json_object_get_member (o, fields[i].name);
+      gpointer at = G_STRUCT_MEMBER_P (recipe, fields[i].offset);
+      if (member == NULL || !JSON_NODE_HOLDS_VALUE (member))
+        continue;
+      GType type = json_node_get_value_type (member);
+      gboolean number = type == G_TYPE_INT64 || type == G_TYPE_DOUBLE;
+      switch (fields[i].kind)
+        {
+        case FIELD_STRING:
+          if (type == G_TYPE_STRING)
+            {
+              g_free (*(char **) at);
+              *(char **) at = g_strdup (json_node_get_string (member));
+            }
+          break;
+        case FIELD_INT:
+          if (number)
+            *(int *) at = (int) CLAMP (json_node_get_int (member), G_MININT, G_MAXINT);
+          break;
+        case FIELD_INT64:
+          if (number)
+            *(gint64 *) at = json_node_get_int (member);
+          break;
+        case FIELD_DOUBLE:
+          if (number)
+            *(double *) at = json_node_get_double (member);
+          break;
+        case FIELD_BOOL:
+          if (type == G_TYPE_BOOLEAN)
+            *(gboolean *) at = json_node_get_boolean (member);
+          break;
+        }
+    }
+  return TRUE;
 }
 
 /* The net the recipe names, for @n_classes classes when it is a preset;
@@ -106,6 +251,14 @@ kiln_run_recipe_check (const KilnRunRecipe *r, GError **error)
                    "%s brings its own network; leave out --spec and --preset", r->weights);
       return FALSE;
     }
+  KilnDeviceKind kind;
+  int index;
+  g_autoptr(GError) local = NULL;
+  if (r->device != NULL && !kiln_device_parse (r->device, &kind, &index, &local))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT, "%s", local->message);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -140,10 +293,10 @@ make_options (const KilnRunRecipe *r, KilnTrainerOptions *o, GError **error)
   o->mirror = r->mirror;
   o->random_crop = r->random_crop;
   o->cache_features = r->feature_cache;
-  if (r->backend != NULL)
+  if (r->device != NULL)
     {
-      g_free (o->backend);
-      o->backend = g_strdup (r->backend);
+      g_free (o->device);
+      o->device = g_strdup (r->device);
     }
   if (r->optimizer != NULL)
     {
@@ -248,6 +401,18 @@ kiln_run_recipe_build (const KilnRunRecipe *r, const char *project_dir, KilnNetS
   return TRUE;
 }
 
+/* A new run keeps its recipe; a resumed one has it already. Failing to
+ * write it costs only Train Again, so it is a warning. */
+static void
+keep_recipe (const KilnRunRecipe *recipe, KilnTrainer *trainer)
+{
+  g_autoptr(GError) error = NULL;
+  KilnRun *run = kiln_trainer_get_run (trainer);
+
+  if (run != NULL && !kiln_run_recipe_save_for_run (recipe, kiln_run_get_dir (run), &error))
+    g_warning ("could not keep the run's recipe: %s", error->message);
+}
+
 KilnTrainer *
 kiln_run_recipe_prepare (const KilnRunRecipe *recipe, const char *project_dir, KilnProgress *progress,
                          GError **error)
@@ -260,6 +425,8 @@ kiln_run_recipe_prepare (const KilnRunRecipe *recipe, const char *project_dir, K
     return NULL;
   KilnTrainer *trainer = kiln_training_prepare (project_dir, spec, &options, &setup, progress, error);
   kiln_trainer_options_clear (&options);
+  if (trainer != NULL)
+    keep_recipe (recipe, trainer);
   return trainer;
 }
 
@@ -314,7 +481,10 @@ prepared_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (trainer == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, trainer, g_object_unref);
+    {
+      keep_recipe (&((RecipeJob *) g_task_get_task_data (task))->recipe, trainer);
+      g_task_return_pointer (task, trainer, g_object_unref);
+    }
 }
 
 static void

@@ -52,7 +52,7 @@ typedef struct {
   gboolean random_crop;       /* FALSE */
   int checkpoint_every;       /* < 0 */
   int keep;                   /* 0 */
-  char *backend;              /* NULL: "auto" */
+  char *device;               /* "cpu", "cuda", "cuda:N", "auto"; NULL: the default */
 
   /* Data. */
   char *split;                /* NULL: the project's current split, else a new one */
@@ -68,6 +68,18 @@ void         kiln_run_recipe_clear         (KilnRunRecipe       *recipe);
 void         kiln_run_recipe_copy          (const KilnRunRecipe *src,
                                             KilnRunRecipe       *dest);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (KilnRunRecipe, kiln_run_recipe_clear)
+
+/* A run's folder keeps the recipe it was started from (recipe.json,
+ * written when the run is made), so the run can be trained again with the
+ * same choices: kiln-cli train --again RUN and the Train page's Train
+ * Again. Its run_id is not kept. A run made before recipe.json existed is
+ * KILN_ERROR_NOT_FOUND, saying so. */
+gboolean     kiln_run_recipe_save_for_run  (const KilnRunRecipe *recipe,
+                                            const char          *run_dir,
+                                            GError             **error);
+gboolean     kiln_run_recipe_load_from_run (KilnRunRecipe       *recipe,
+                                            const char          *run_dir,
+                                            GError             **error);
 
 /* The demo's recipe (kiln_run_recipe_init() plus the choices below), which
  * kiln-cli demo and the window's New Run wizard on the demo project both

@@ -1,5 +1,6 @@
 #include "kiln-trainer-options.h"
 
+#include "kiln-backend.h"
 #include "kiln-error.h"
 
 void
@@ -9,7 +10,7 @@ kiln_trainer_options_init (KilnTrainerOptions *o)
     .batch_size = 32, .epochs = 10, .optimizer = KILN_OPTIMIZER_SGD, .learning_rate = 0.01,
     .momentum = 0.9, .weight_decay = 5e-4, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
     .seed = 1, .mirror = TRUE, .keep_checkpoints = 3, .validate_every = 1,
-    .backend = g_strdup ("auto"), .cache_features = TRUE,
+    .cache_features = TRUE,
   };
   kiln_lr_schedule_init_exponential (&o->schedule, 0.97);
 }
@@ -17,7 +18,7 @@ kiln_trainer_options_init (KilnTrainerOptions *o)
 void
 kiln_trainer_options_clear (KilnTrainerOptions *o)
 {
-  g_clear_pointer (&o->backend, g_free);
+  g_clear_pointer (&o->device, g_free);
 }
 
 static const char *policy_names[] = { "fixed", "step", "exponential", "cosine" };
@@ -53,7 +54,8 @@ kiln_trainer_options_to_json (const KilnTrainerOptions *o)
   json_object_set_int_member (obj, "checkpoint_every", o->checkpoint_every);
   json_object_set_int_member (obj, "keep_checkpoints", o->keep_checkpoints);
   json_object_set_int_member (obj, "validate_every", o->validate_every);
-  json_object_set_string_member (obj, "backend", o->backend ? o->backend : "auto");
+  if (o->device != NULL)
+    json_object_set_string_member (obj, "device", o->device);
   json_object_set_boolean_member (obj, "cache_features", o->cache_features);
   return obj;
 }
@@ -155,10 +157,24 @@ kiln_trainer_options_from_json (KilnTrainerOptions *o, JsonObject *obj, GError *
   o->random_crop = json_object_get_boolean_member_with_default (obj, "random_crop", o->random_crop);
   o->mirror = json_object_get_boolean_member_with_default (obj, "mirror", o->mirror);
   o->cache_features = json_object_get_boolean_member_with_default (obj, "cache_features", o->cache_features);
-  if (json_object_has_member (obj, "backend"))
+  /* "backend" is what runs before devices had names wrote; its "auto" was
+   * the default, not a choice. */
+  const char *device = json_object_get_string_member_with_default (obj, "device", NULL);
+  const char *legacy = json_object_get_string_member_with_default (obj, "backend", NULL);
+  if (device == NULL && g_strcmp0 (legacy, "auto") != 0)
+    device = legacy;
+  if (device != NULL)
     {
-      g_free (o->backend);
-      o->backend = g_strdup (json_object_get_string_member_with_default (obj, "backend", "auto"));
+      KilnDeviceKind kind;
+      int index;
+      g_autoptr(GError) local = NULL;
+      if (!kiln_device_parse (device, &kind, &index, &local))
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, "Training options: %s", local->message);
+          return FALSE;
+        }
+      g_free (o->device);
+      o->device = g_strdup (device);
     }
 
   if (batch < 1 || batch > 65536 || epochs < 1 || epochs > 1e6 || checkpoint < 0 || checkpoint > G_MAXINT ||

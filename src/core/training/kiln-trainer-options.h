@@ -27,7 +27,10 @@ typedef struct {
   int checkpoint_every;     /* iterations; 0 = at epoch ends only */
   guint keep_checkpoints;   /* the newest K (plus the best) */
   int validate_every;       /* epochs; 0 = never */
-  char *backend;            /* "cpu", "cuda" or "auto" */
+  /* "cpu", "cuda", "cuda:N" or "auto"; NULL: the default when the run
+   * starts (kiln_device_setting_get_default: KILN_DEVICE, Preferences,
+   * auto). Written to config.json only when chosen. */
+  char *device;
   /* With frozen bottom layers (KilnLayerSpec.frozen), compute their outputs
    * once per image and train the rest on those: fine-tuning the top of a
    * big net then costs minutes, not days. Augmentation is off in that mode

@@ -11,4 +11,11 @@ G_BEGIN_DECLS
 void kiln_trainer_set_context (KilnTrainer  *self,
                                GMainContext *context);
 
+/* Before kiln_trainer_start(): train on @device (a name kiln_backend_new
+ * takes, resolved by kiln_run_device_check) and log @reason as why. Without
+ * it the worker resolves options.device, or the default, itself. */
+void kiln_trainer_set_device  (KilnTrainer  *self,
+                               const char   *device,
+                               const char   *reason);
+
 G_END_DECLS

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "kiln-emitter.h"
+#include "kiln-engine-error.h"
 #include "kiln-error.h"
 #include "kiln-evaluation.h"
 #include "kiln-progress.h"
+#include "kiln-run-device.h"
 #include "kiln-softmax.h"
 #include "kiln-trainer-checkpoint.h"
 #include "kiln-trainer-private.h"
@@ -49,6 +51,7 @@ struct _KilnTrainer
   GPtrArray *owned_caches;
   char *initial_weights;
   char *resume_from;
+  char *device, *device_reason;   /* from kiln_trainer_set_device(), or NULL */
   GMainContext *context;
   guint progress_interval_ms;
 
@@ -311,6 +314,51 @@ validate_and_log (KilnTrainerWorker *w, int epoch, gint64 run_start, double *val
   return TRUE;
 }
 
+/* Turns a backend's out-of-memory error (in *@error) into a stop with a
+ * checkpoint of the last completed step: kiln_net_update() allocates before
+ * it changes a weight, and validation changes none, so the weights and the
+ * optimizer state in memory are that step's. A validation that ran out is
+ * marked pending, so a resume validates first. Other errors pass through.
+ * Always FALSE, for "return stop_out_of_memory (…)". */
+static gboolean
+stop_out_of_memory (KilnTrainerWorker *w, gboolean in_validation, GError **error)
+{
+  if (!g_error_matches (*error, KILN_ENGINE_ERROR, KILN_ENGINE_ERROR_OUT_OF_MEMORY))
+    return FALSE;
+
+  g_autoptr(GError) oom = g_steal_pointer (error);
+  g_autoptr(GError) save_error = NULL;
+  const char *device = kiln_backend_get_name (w->backend);
+  const char *run_dir = kiln_run_get_dir (w->run);
+  if (in_validation)
+    w->validation_pending = TRUE;
+  if (w->iteration > w->last_checkpoint && w->iteration > 0)
+    save_checkpoint (w, NAN, &save_error);
+
+  g_autoptr(JsonObject) fields = json_object_new ();
+  json_object_set_string_member (fields, "device", device);
+  json_object_set_string_member (fields, "message", oom->message);
+  json_object_set_int_member (fields, "iteration", w->iteration);
+  kiln_run_append_event (w->run, "out-of-memory", fields, NULL);
+
+  if (save_error != NULL)
+    g_set_error (error, KILN_ERROR, KILN_ERROR_OUT_OF_MEMORY,
+                 "Out of memory on %s after iteration %" G_GINT64_FORMAT " (%s), and its checkpoint could not "
+                 "be written: %s", device, w->iteration, oom->message, save_error->message);
+  else if (w->iteration == 0)
+    g_set_error (error, KILN_ERROR, KILN_ERROR_OUT_OF_MEMORY,
+                 "Out of memory on %s before the first step (%s); start a run with a smaller batch "
+                 "(kiln-cli train --dry-run shows what a batch needs) or free memory on the device",
+                 device, oom->message);
+  else
+    g_set_error (error, KILN_ERROR, KILN_ERROR_OUT_OF_MEMORY,
+                 "Out of memory on %s %s iteration %" G_GINT64_FORMAT " (%s). The run stopped with its checkpoint "
+                 "at iteration %" G_GINT64_FORMAT "; resume it (kiln-cli train --resume %s) once memory is free, "
+                 "or start a new run with a smaller batch", device, in_validation ? "validating after" : "after",
+                 w->iteration, oom->message, w->iteration, run_dir);
+  return FALSE;
+}
+
 /* Waits while paused; FALSE when a stop was asked for. */
 static gboolean
 wait_if_paused (KilnTrainer *self)
@@ -424,7 +472,9 @@ train (KilnTrainerWorker *w, GError **error)
   KilnTrainer *self = w->self;
   const KilnTrainerOptions *o = &self->options;
 
-  w->backend = kiln_backend_new (o->backend, error);
+  g_autofree char *device = self->device ? g_strdup (self->device)
+                          : o->device ? g_strdup (o->device) : kiln_run_device_get_default (NULL);
+  w->backend = kiln_backend_new (device, error);
   if (w->backend == NULL)
     return FALSE;
   w->net = kiln_net_new (self->spec, w->backend, o->batch_size, o->seed, error);
@@ -517,6 +567,9 @@ train (KilnTrainerWorker *w, GError **error)
 
   g_autoptr(JsonObject) start = json_object_new ();
   json_object_set_string_member (start, "backend", kiln_backend_get_description (w->backend));
+  json_object_set_string_member (start, "device", kiln_backend_get_name (w->backend));
+  json_object_set_string_member (start, "device_reason", self->device_reason ? self->device_reason
+                                                         : kiln_backend_get_choice_reason (w->backend));
   json_object_set_int_member (start, "from_iteration", w->iteration);
   json_object_set_int_member (start, "total_iterations", total);
   if (!kiln_run_append_event (self->run, "start", start, error))
@@ -539,7 +592,7 @@ train (KilnTrainerWorker *w, GError **error)
         return FALSE;
       if (!validate_and_log (w, (int) ((w->iteration - 1) / w->batches_per_epoch), run_start, &val_accuracy,
                              &stopped, error))
-        return FALSE;
+        return stop_out_of_memory (w, TRUE, error);
       if (!stopped)
         {
           w->validation_pending = FALSE;
@@ -561,7 +614,7 @@ train (KilnTrainerWorker *w, GError **error)
       double loss;
       int correct;
       if (!kiln_net_train_step (w->net, w->optimizer, data, labels, &loss, &correct, error))
-        return FALSE;
+        return stop_out_of_memory (w, FALSE, error);
       w->iteration++;
       double seconds = (g_get_monotonic_time () - t0) / 1e6;
       double instant = seconds > 0 ? n / seconds : 0;
@@ -596,7 +649,7 @@ train (KilnTrainerWorker *w, GError **error)
         {
           gboolean stopped = FALSE;
           if (!validate_and_log (w, epoch, run_start, &val_accuracy, &stopped, error))
-            return FALSE;
+            return stop_out_of_memory (w, TRUE, error);
           if (stopped)
             {
               w->validation_pending = TRUE;
@@ -683,7 +736,7 @@ kiln_trainer_new (KilnRun *run, KilnNetSpec *spec, const KilnTrainerOptions *opt
   self->run = g_object_ref (run);
   self->spec = kiln_net_spec_copy (spec);
   self->options = *options;
-  self->options.backend = g_strdup (options->backend ? options->backend : "auto");
+  self->options.device = g_strdup (options->device);
   self->status.total_epochs = options->epochs;
   return self;
 }
@@ -752,6 +805,16 @@ kiln_trainer_set_progress_interval (KilnTrainer *self, guint milliseconds)
   self->progress_interval_ms = milliseconds;
   if (self->emitter != NULL)
     kiln_emitter_set_interval (self->emitter, milliseconds);
+}
+
+void
+kiln_trainer_set_device (KilnTrainer *self, const char *device, const char *reason)
+{
+  g_return_if_fail (self->thread == NULL);
+  g_free (self->device);
+  g_free (self->device_reason);
+  self->device = g_strdup (device);
+  self->device_reason = g_strdup (reason);
 }
 
 void
@@ -945,6 +1008,8 @@ kiln_trainer_finalize (GObject *object)
   g_ptr_array_unref (self->owned_caches);
   g_free (self->initial_weights);
   g_free (self->resume_from);
+  g_free (self->device);
+  g_free (self->device_reason);
   g_clear_error (&self->error);
   g_queue_clear_full (&self->events, (GDestroyNotify) event_free);
   g_array_unref (self->new_metrics);

@@ -5,9 +5,12 @@
 #include <math.h>
 
 #include "kiln-json-text.h"
+#include "kiln-cache-policy.h"
 #include "kiln-dataset.h"
 #include "kiln-error.h"
 #include "kiln-labels.h"
+#include "kiln-run-device.h"
+#include "kiln-trainer-private.h"
 #include "kiln-project-dataset.h"
 #include "kiln-safetensors.h"
 #include "kiln-trainer-checkpoint.h"
@@ -35,7 +38,8 @@ kiln_training_cache_path (const char *project_dir, const KilnImageSpec *spec)
 {
   g_autofree char *name = g_strdup_printf ("images-%dx%dx%d-%s.kilncache", spec->height, spec->width,
                                            (int) spec->channels, kiln_resize_mode_to_string (spec->mode));
-  return g_build_filename (project_dir, "cache", name, NULL);
+  g_autofree char *caches = kiln_cache_dir (project_dir);
+  return g_build_filename (caches, name, NULL);
 }
 
 KilnTensorCache *
@@ -226,6 +230,41 @@ kiln_training_read_subset (const char *run_dir, const char *subset, char **image
   return set;
 }
 
+GArray *
+kiln_training_read_subset_ids (const char *run_dir, const char *subset, GError **error)
+{
+  g_autofree char *path = g_build_filename (run_dir, KILN_RUN_SPLIT_IDS_FILE, NULL);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) local = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, &local))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_NOT_FOUND,
+                   "%s: %s; the run was trained before Kiln recorded its images' ids: train again",
+                   path, local->message);
+      return NULL;
+    }
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (lines[i][0] == '#' || lines[i][0] == '\0')
+        continue;
+      g_auto(GStrv) fields = g_strsplit (lines[i], "\t", 3);
+      char *end = NULL;
+      gint64 id = fields[0] ? g_ascii_strtoll (fields[0], &end, 10) : 0;
+      if (g_strv_length (fields) != 3 || end == fields[0] || *end != '\0')
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_CORRUPT, "%s, line %u: expected “id<TAB>subset<TAB>path”",
+                       path, i + 1);
+          return NULL;
+        }
+      if (g_str_equal (fields[1], subset))
+        g_array_append_val (ids, id);
+    }
+  return g_steal_pointer (&ids);
+}
+
 /* Deletes a run folder a failed start made: only what prepare writes
  * there (files, and the empty checkpoints/ folder). */
 static void
@@ -379,6 +418,12 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
     return NULL;
   spec = adapted;
 
+  /* The device, and whether the run fits it, before anything is decoded. */
+  g_autofree char *device_reason = NULL;
+  g_autofree char *device = kiln_run_device_check (options->device, spec, options, NULL, &device_reason, error);
+  if (device == NULL)
+    return NULL;
+
   /* Cache. */
   int in_c, in_h, in_w;
   kiln_net_spec_get_input (spec, &in_c, &in_h, &in_w);
@@ -511,6 +556,7 @@ kiln_training_prepare (const char *project_dir, KilnNetSpec *spec, const KilnTra
   }
 
   KilnTrainer *trainer = kiln_trainer_new (run, spec, options);
+  kiln_trainer_set_device (trainer, device, device_reason);
   kiln_trainer_set_train_data (trainer, cache, (guint *) train_idx->data, (int *) train_labels->data, train_idx->len);
   kiln_trainer_set_val_data (trainer, cache, (guint *) val_idx->data, (int *) val_labels->data, val_idx->len);
   kiln_trainer_set_mean (trainer, mean->mean, kiln_image_spec_size (&image));
@@ -529,6 +575,13 @@ failed:
 KilnTrainer *
 kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GError **error)
 {
+  return kiln_training_prepare_resume_on (run_dir, NULL, progress, error);
+}
+
+KilnTrainer *
+kiln_training_prepare_resume_on (const char *run_dir, const char *device_name, KilnProgress *progress,
+                                 GError **error)
+{
   g_autoptr(JsonObject) config = kiln_training_read_config (run_dir, error);
   KilnImageSpec image;
 
@@ -546,6 +599,15 @@ kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GErro
   KilnTrainerOptions options;
   if (!kiln_training_config_get_net (config, &spec, &options, error))
     return NULL;
+  /* A checkpoint resumes on any device; the run keeps the one it chose. */
+  g_autofree char *device_reason = NULL;
+  g_autofree char *device = kiln_run_device_check (device_name ? device_name : options.device, spec, &options,
+                                                   NULL, &device_reason, error);
+  if (device == NULL)
+    {
+      kiln_trainer_options_clear (&options);
+      return NULL;
+    }
 
   g_autofree char *labels_txt = g_build_filename (run_dir, "labels.txt", NULL);
   g_autofree char *train_txt = g_build_filename (run_dir, "train.txt", NULL);
@@ -600,6 +662,7 @@ kiln_training_prepare_resume (const char *run_dir, KilnProgress *progress, GErro
 
   KilnTrainer *trainer = kiln_trainer_new (run, spec, &options);
   kiln_trainer_options_clear (&options);
+  kiln_trainer_set_device (trainer, device, device_reason);
   kiln_trainer_set_train_data (trainer, cache, (guint *) train_idx->data, (int *) train_labels->data, train_idx->len);
   kiln_trainer_set_val_data (trainer, cache, (guint *) val_idx->data, (int *) val_labels->data, val_idx->len);
   kiln_trainer_set_mean (trainer, mean, n_mean);
@@ -668,6 +731,7 @@ kiln_training_extend_epochs (const char  *run_dir,
 typedef struct {
   char *project_dir;             /* a new run, or */
   char *run_dir;                 /* a resumed one */
+  char *device;                  /* the resumed run's device for this session, or NULL */
   KilnNetSpec *spec;
   KilnTrainerOptions options;
   KilnTrainingSetup setup;       /* its strings point at the three below */
@@ -683,6 +747,7 @@ prepare_job_free (PrepareJob *job)
 {
   g_free (job->project_dir);
   g_free (job->run_dir);
+  g_free (job->device);
   g_clear_object (&job->spec);
   kiln_trainer_options_clear (&job->options);
   g_free (job->split);
@@ -717,7 +782,7 @@ prepare_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
         handler = g_cancellable_connect (cancellable, G_CALLBACK (cancel_progress), progress, NULL);
     }
   KilnTrainer *trainer = job->run_dir != NULL
-    ? kiln_training_prepare_resume (job->run_dir, progress, &error)
+    ? kiln_training_prepare_resume_on (job->run_dir, job->device, progress, &error)
     : kiln_training_prepare (job->project_dir, job->spec, &job->options, &job->setup, progress, &error);
   g_cancellable_disconnect (cancellable, handler);
   if (trainer == NULL)
@@ -752,7 +817,7 @@ kiln_training_prepare_async (const char *project_dir, KilnNetSpec *spec, const K
   job->project_dir = g_strdup (project_dir);
   job->spec = kiln_net_spec_copy (spec);
   job->options = *options;
-  job->options.backend = g_strdup (options->backend);
+  job->options.device = g_strdup (options->device);
   job->setup = *setup;
   job->setup.split = job->split = g_strdup (setup->split);
   job->setup.initial_weights = job->initial_weights = g_strdup (setup->initial_weights);
@@ -773,9 +838,18 @@ void
 kiln_training_prepare_resume_async (const char *run_dir, KilnProgress *progress, GCancellable *cancellable,
                                     GAsyncReadyCallback callback, gpointer user_data)
 {
+  kiln_training_prepare_resume_on_async (run_dir, NULL, progress, cancellable, callback, user_data);
+}
+
+void
+kiln_training_prepare_resume_on_async (const char *run_dir, const char *device, KilnProgress *progress,
+                                       GCancellable *cancellable, GAsyncReadyCallback callback,
+                                       gpointer user_data)
+{
   PrepareJob *job = g_new0 (PrepareJob, 1);
 
   job->run_dir = g_strdup (run_dir);
+  job->device = g_strdup (device);
   run_prepare (job, progress, cancellable, kiln_training_prepare_resume_async, callback, user_data);
 }
 

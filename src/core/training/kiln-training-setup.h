@@ -63,7 +63,7 @@ typedef struct {
 void         kiln_training_setup_init    (KilnTrainingSetup *setup);
 
 /* @project_dir is a project (kiln_project_open_dataset); runs go to
- * @project_dir/runs and the cache to @project_dir/cache. The spec's last layer should have one output
+ * @project_dir/runs and the cache to kiln_cache_dir(). The spec's last layer should have one output
  * per class folder; when it has another number (fine-tuning a model made
  * for other classes) its top layer is replaced, starting fresh. @progress
  * (optional) follows cache building. */
@@ -79,6 +79,12 @@ KilnTrainer *kiln_training_prepare       (const char               *project_dir,
 KilnTrainer *kiln_training_prepare_resume (const char   *run_dir,
                                            KilnProgress *progress,
                                            GError      **error);
+/* The same on @device ("cpu", "cuda:1"…; NULL: the run's own): a
+ * checkpoint resumes on any device, for this session only. */
+KilnTrainer *kiln_training_prepare_resume_on (const char   *run_dir,
+                                              const char   *device,
+                                              KilnProgress *progress,
+                                              GError      **error);
 
 /* Lets a stopped or finished run train to @epochs in all when it is
  * resumed: rewrites its config and logs an "epochs-extended" event.
@@ -90,7 +96,7 @@ gboolean     kiln_training_extend_epochs (const char  *run_dir,
                                           GError     **error);
 
 /* Where the decode-once cache of @project_dir's images converted as @spec
- * says lives (@project_dir/cache/images-HxWxC-MODE.kilncache). */
+ * says lives (images-HxWxC-MODE.kilncache in kiln_cache_dir()). */
 char        *kiln_training_cache_path    (const char          *project_dir,
                                           const KilnImageSpec *spec);
 /* Builds (or refreshes, decoding only changed images) the cache of the
@@ -119,6 +125,12 @@ KilnLabelSet *kiln_training_read_subset  (const char  *run_dir,
                                           const char  *subset,
                                           char       **images_root,
                                           GError     **error);
+/* The store ids of @subset's images, in the order of SUBSET.txt (from the
+ * run's split-ids.tsv); KILN_ERROR_NOT_FOUND for a run made before Kiln
+ * wrote it. */
+GArray       *kiln_training_read_subset_ids (const char  *run_dir,
+                                             const char  *subset,
+                                             GError     **error);
 /* The image conversion a run's config describes. */
 gboolean     kiln_training_config_get_image_spec (JsonObject    *config,
                                                   KilnImageSpec *spec,
@@ -145,6 +157,14 @@ void         kiln_training_prepare_resume_async  (const char               *run_
                                                   GCancellable             *cancellable,
                                                   GAsyncReadyCallback       callback,
                                                   gpointer                  user_data);
+/* kiln_training_prepare_resume_on() likewise; finish it with
+ * kiln_training_prepare_resume_finish(). */
+void         kiln_training_prepare_resume_on_async (const char             *run_dir,
+                                                    const char             *device,
+                                                    KilnProgress           *progress,
+                                                    GCancellable           *cancellable,
+                                                    GAsyncReadyCallback     callback,
+                                                    gpointer                user_data);
 KilnTrainer *kiln_training_prepare_resume_finish (GAsyncResult             *result,
                                                   GError                  **error);
 
