@@ -760,6 +760,19 @@ inspect_done (GObject *source, GAsyncResult *result, gpointer user_data)
   kiln_image_list_reload_async (self->images, self->loading, inspect_reloaded, g_object_ref (self));
 }
 
+/* An image judged while the inspection runs: its flags show in the grid at
+ * once; the store gets them, with the duplicates, when it ends. */
+static void
+flags_arrived (gint64 image_id, GPtrArray *flags, gpointer data)
+{
+  KilnCuratePage *self = g_object_get_data (G_OBJECT (data), "page");
+  KilnImageItem *item = self && self->inspecting == data && self->images
+                        ? kiln_image_list_lookup (self->images, image_id) : NULL;
+
+  if (item != NULL)
+    kiln_image_item_add_flags (item, flags);
+}
+
 static void
 inspect_activated (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
@@ -775,7 +788,8 @@ inspect_activated (GtkWidget *widget, const char *action_name, GVariant *paramet
   gtk_progress_bar_set_text (self->inspect_progress, _("Inspecting…"));
   gtk_revealer_set_reveal_child (self->inspect_revealer, TRUE);
   update_actions (self);
-  kiln_inspector_run_async (self->project, NULL, 0, self->inspecting, inspect_done, g_object_ref (self->inspecting));
+  kiln_inspector_run_async_full (self->project, NULL, 0, self->inspecting, flags_arrived, self->inspecting,
+                                 inspect_done, g_object_ref (self->inspecting));
 }
 
 static void

@@ -478,6 +478,96 @@ test_project_run (void)
   kiln_test_remove_tree (dir);
 }
 
+typedef struct {
+  GMutex      lock;
+  GHashTable *seen;          /* image id → the reasons, joined */
+  GThread    *main_thread;
+  gboolean    off_thread;    /* a hand-over on another thread (async must not) */
+  gboolean    after_done;    /* a hand-over after the run's callback */
+  gboolean    done;
+} Handed;
+
+static void
+on_flags (gint64 image_id, GPtrArray *flags, gpointer data)
+{
+  Handed *h = data;
+  g_autoptr(GString) reasons = g_string_new (NULL);
+
+  for (guint i = 0; i < flags->len; i++)
+    {
+      KilnFlag *flag = flags->pdata[i];
+      g_assert_cmpint (flag->image_id, ==, image_id);
+      g_string_append_printf (reasons, "%s%s", i ? "," : "", flag->reason);
+    }
+  g_mutex_lock (&h->lock);
+  g_hash_table_insert (h->seen, g_memdup2 (&image_id, sizeof image_id), g_string_free (g_steal_pointer (&reasons), FALSE));
+  h->off_thread |= g_thread_self () != h->main_thread;
+  h->after_done |= h->done;
+  g_mutex_unlock (&h->lock);
+}
+
+static void
+async_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Handed *h = data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (kiln_inspector_run_finish (result, NULL, &error));
+  g_assert_no_error (error);
+  h->done = TRUE;
+}
+
+/* As each image is judged its flags are handed over (before duplicates,
+ * which need them all): on the inspecting thread for the blocking call, on
+ * the caller's context for the async one, all of them before its
+ * callback. Good images are not handed over. */
+static void
+test_flags_as_judged (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("kiln-inspect-XXXXXX", &error);
+  g_autoptr(KilnProject) project = kiln_project_open (dir, &error);
+  g_autoptr(KilnInspectorSettings) settings = kiln_inspector_settings_new ();
+
+  g_assert_no_error (error);
+  copy_into (project, "good.jpg", "images/cats/good.jpg");
+  copy_into (project, "truncated.jpg", "images/dogs/truncated.jpg");
+  copy_into (project, "zero.jpg", "images/cats/zero.jpg");
+  g_autoptr(KilnImageRecord) truncated = kiln_project_find_image (project, "images/dogs/truncated.jpg", &error);
+  g_autoptr(KilnImageRecord) zero = kiln_project_find_image (project, "images/cats/zero.jpg", &error);
+
+  for (int async = 0; async < 2; async++)
+    {
+      Handed h = { .seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free),
+                   .main_thread = g_thread_self () };
+      g_mutex_init (&h.lock);
+      if (async)
+        {
+          kiln_inspector_run_async_full (project, NULL, 2, NULL, on_flags, &h, async_done, &h);
+          while (!h.done)
+            g_main_context_iteration (NULL, TRUE);
+          /* Nothing is left to arrive later. */
+          while (g_main_context_iteration (NULL, FALSE))
+            ;
+          g_assert_false (h.off_thread);
+          g_assert_false (h.after_done);
+        }
+      else
+        {
+          g_autoptr(GPtrArray) reports = kiln_inspector_run_with_flags (project, settings, 2, NULL, NULL, on_flags,
+                                                                        &h, NULL, NULL, &error);
+          g_assert_no_error (error);
+          g_assert_nonnull (reports);
+        }
+      g_assert_cmpuint (g_hash_table_size (h.seen), ==, 2);
+      g_assert_cmpstr (g_hash_table_lookup (h.seen, &truncated->id), ==, "truncated");
+      g_assert_cmpstr (g_hash_table_lookup (h.seen, &zero->id), ==, "zero-byte");
+      g_hash_table_unref (h.seen);
+      g_mutex_clear (&h.lock);
+    }
+  kiln_test_remove_tree (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -490,5 +580,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/inspector/grouping-not-quadratic", test_grouping_not_quadratic);
   g_test_add_func ("/inspector/placeholder-file", test_placeholder_file);
   g_test_add_func ("/inspector/project-run", test_project_run);
+  g_test_add_func ("/inspector/flags-as-judged", test_flags_as_judged);
   return g_test_run ();
 }

@@ -476,6 +476,49 @@ test_new_async (Fixture *f, gconstpointer data)
   g_assert_false (kiln_project_exists (tree));
 }
 
+static void
+count_notify (GObject *item, GParamSpec *pspec, guint *n)
+{
+  (*n)++;
+}
+
+/* Flags shown before the store has them (an inspection's verdicts as
+ * they arrive): one of the same reason is replaced, others stay, the list
+ * stays ordered by reason, n-flags notifies only on a change, and the
+ * store's next word replaces them. */
+static void
+test_item_add_flags (void)
+{
+  g_autoptr(KilnImageRecord) record = kiln_image_record_new ("images/cats/a.jpg", "cats");
+  record->id = 7;
+  GPtrArray *stored = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_flag_free);
+  g_ptr_array_add (stored, kiln_flag_new (7, "user-review", "odd"));
+  g_ptr_array_add (stored, kiln_flag_new (7, "tiny", "old verdict"));
+  g_autoptr(KilnImageItem) item = kiln_image_item_new (record, stored);
+  guint notified = 0;
+  g_signal_connect (item, "notify::n-flags", G_CALLBACK (count_notify), &notified);
+
+  g_autoptr(GPtrArray) arrived = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_flag_free);
+  g_ptr_array_add (arrived, kiln_flag_new (7, "truncated", "ends early"));
+  g_ptr_array_add (arrived, kiln_flag_new (7, "tiny", "8 × 8"));
+  kiln_image_item_add_flags (item, arrived);
+  g_assert_cmpuint (notified, ==, 1);
+  GPtrArray *flags = kiln_image_item_get_flags (item);
+  g_assert_cmpuint (flags->len, ==, 3);
+  g_assert_cmpstr (((KilnFlag *) flags->pdata[0])->reason, ==, "tiny");
+  g_assert_cmpstr (((KilnFlag *) flags->pdata[0])->detail, ==, "8 × 8");
+  g_assert_cmpstr (((KilnFlag *) flags->pdata[1])->reason, ==, "truncated");
+  g_assert_cmpstr (((KilnFlag *) flags->pdata[2])->reason, ==, "user-review");
+  kiln_image_item_add_flags (item, arrived);
+  g_assert_cmpuint (notified, ==, 1);
+
+  /* The store's word wins. */
+  g_autoptr(KilnImageItem) from_store = kiln_image_item_new (record, NULL);
+  kiln_image_item_update (item, from_store);
+  g_assert_cmpuint (kiln_image_item_get_flags (item)->len, ==, 0);
+  g_assert_cmpuint (notified, ==, 2);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -486,6 +529,7 @@ main (int argc, char *argv[])
   ADD ("/curation/history", test_history);
   ADD ("/curation/history-partial-failure", test_history_partial_failure);
   ADD ("/curation/image-list", test_image_list);
+  g_test_add_func ("/curation/item-add-flags", test_item_add_flags);
   ADD ("/curation/image-list-async", test_image_list_async);
   ADD ("/curation/new-async", test_new_async);
 #undef ADD

@@ -293,8 +293,13 @@ frame_watch_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
       watch->last_frame = 0;
       return G_SOURCE_CONTINUE;
     }
-  if (watch->last_frame > 0)
-    watch->longest_gap = MAX (watch->longest_gap, now - watch->last_frame);
+  if (watch->first_frame == 0)
+    watch->first_frame = now;
+  if (watch->last_frame > 0 && now - watch->last_frame > watch->longest_gap)
+    {
+      watch->longest_gap = now - watch->last_frame;
+      watch->longest_at = now - watch->first_frame;
+    }
   watch->last_frame = now;
   watch->frames++;
   return G_SOURCE_CONTINUE;

@@ -63,6 +63,8 @@ typedef struct {
   guint       tick;
   gint64      last_frame;     /* µs */
   gint64      longest_gap;    /* µs */
+  gint64      longest_at;     /* µs after the first busy frame, when it ended */
+  gint64      first_frame;
   guint       frames;         /* counted while busy */
 } KilnFrameWatch;
 

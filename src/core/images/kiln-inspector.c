@@ -861,6 +861,8 @@ typedef struct {
   GPtrArray                   *images;   /* KilnImageRecord */
   KilnImageReport            **reports;
   GCancellable                *cancellable;
+  KilnInspectorFlagsFunc       flags_func;
+  gpointer                     flags_data;
 } RunData;
 
 static void
@@ -881,6 +883,15 @@ analyse_one (guint    index,
   report->path = g_strdup (record->path);
   report->image_id = record->id;
   run->reports[index] = report;
+  if (run->flags_func != NULL)
+    {
+      g_autoptr(GPtrArray) flags = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_flag_free);
+      for (guint r = 0; r < KILN_INSPECT_N_REASONS; r++)
+        if (kiln_image_report_has (report, r))
+          g_ptr_array_add (flags, kiln_flag_new (record->id, reason_names[r], report->details[r]));
+      if (flags->len > 0)
+        run->flags_func (record->id, flags, run->flags_data);
+    }
 }
 
 static gboolean
@@ -955,6 +966,22 @@ kiln_inspector_run_with_reports (KilnProject                 *project,
                                  KilnInspectorSummary        *summary,
                                  GError                     **error)
 {
+  return kiln_inspector_run_with_flags (project, settings, n_threads, progress, user_data, NULL, NULL,
+                                        cancellable, summary, error);
+}
+
+GPtrArray *
+kiln_inspector_run_with_flags (KilnProject                 *project,
+                               const KilnInspectorSettings *settings,
+                               guint                        n_threads,
+                               KilnProgressFunc             progress,
+                               gpointer                     user_data,
+                               KilnInspectorFlagsFunc       flags_func,
+                               gpointer                     flags_data,
+                               GCancellable                *cancellable,
+                               KilnInspectorSummary        *summary,
+                               GError                     **error)
+{
   g_autoptr(GPtrArray) images = NULL;
   g_autoptr(GPtrArray) reports = NULL;
   RunData run = { 0 };
@@ -973,6 +1000,8 @@ kiln_inspector_run_with_reports (KilnProject                 *project,
   run.images = images;
   run.reports = (KilnImageReport **) reports->pdata;
   run.cancellable = cancellable;
+  run.flags_func = flags_func;
+  run.flags_data = flags_data;
   kiln_parallel_for (images->len, n_threads, analyse_one, &run, progress, user_data);
 
   if (g_cancellable_is_cancelled (cancellable))

@@ -203,6 +203,28 @@ GPtrArray *kiln_inspector_run_with_reports (KilnProject                 *project
                                             KilnInspectorSummary        *summary,
                                             GError                     **error);
 
+/* Called for each image as soon as it is judged (before duplicates, which
+ * need every image), with the flags it gets (KilnFlag, transfer none),
+ * only when it gets some. On the inspecting thread for
+ * kiln_inspector_run_with_flags(); on the caller's context for
+ * kiln_inspector_run_async_full(). */
+typedef void (*KilnInspectorFlagsFunc) (gint64     image_id,
+                                        GPtrArray *flags,
+                                        gpointer   user_data);
+
+/* kiln_inspector_run_with_reports() calling @flags_func as images are
+ * judged. */
+GPtrArray *kiln_inspector_run_with_flags    (KilnProject                 *project,
+                                             const KilnInspectorSettings *settings,
+                                             guint                        n_threads,
+                                             KilnProgressFunc             progress,
+                                             gpointer                     user_data,
+                                             KilnInspectorFlagsFunc       flags_func,
+                                             gpointer                     flags_data,
+                                             GCancellable                *cancellable,
+                                             KilnInspectorSummary        *summary,
+                                             GError                     **error);
+
 /* kiln_inspector_run() on a worker thread. Takes @settings (NULL: the
  * defaults). @progress (optional) counts the images, cancels the run
  * through its cancellable, and is finished when the run ends; @callback
@@ -211,6 +233,17 @@ void     kiln_inspector_run_async       (KilnProject                 *project,
                                          KilnInspectorSettings       *settings,
                                          guint                        n_threads,
                                          KilnProgress                *progress,
+                                         GAsyncReadyCallback          callback,
+                                         gpointer                     user_data);
+/* The same, with @flags_func called on the caller's thread-default
+ * context as images are judged, so a window can show flags as they arrive
+ * (the store is written once, at the end). */
+void     kiln_inspector_run_async_full  (KilnProject                 *project,
+                                         KilnInspectorSettings       *settings,
+                                         guint                        n_threads,
+                                         KilnProgress                *progress,
+                                         KilnInspectorFlagsFunc       flags_func,
+                                         gpointer                     flags_data,
                                          GAsyncReadyCallback          callback,
                                          gpointer                     user_data);
 gboolean kiln_inspector_run_finish      (GAsyncResult                *result,

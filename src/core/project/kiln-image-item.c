@@ -118,6 +118,42 @@ same_flags (GPtrArray *a,
   return TRUE;
 }
 
+static int
+by_reason (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 ((*(KilnFlag *const *) a)->reason, (*(KilnFlag *const *) b)->reason);
+}
+
+void
+kiln_image_item_add_flags (KilnImageItem *self,
+                           GPtrArray     *flags)
+{
+  g_return_if_fail (KILN_IS_IMAGE_ITEM (self));
+  g_return_if_fail (flags != NULL);
+
+  GPtrArray *merged = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_flag_free);
+  for (guint i = 0; i < self->flags->len; i++)
+    {
+      KilnFlag *old = self->flags->pdata[i];
+      gboolean replaced = FALSE;
+      for (guint k = 0; k < flags->len && !replaced; k++)
+        replaced = g_strcmp0 (((KilnFlag *) flags->pdata[k])->reason, old->reason) == 0;
+      if (!replaced)
+        g_ptr_array_add (merged, kiln_flag_new (old->image_id, old->reason, old->detail));
+    }
+  for (guint k = 0; k < flags->len; k++)
+    {
+      KilnFlag *flag = flags->pdata[k];
+      g_ptr_array_add (merged, kiln_flag_new (self->record->id, flag->reason, flag->detail));
+    }
+  g_ptr_array_sort (merged, by_reason);
+  gboolean changed = !same_flags (self->flags, merged);
+  g_ptr_array_unref (self->flags);
+  self->flags = merged;
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_FLAGS]);
+}
+
 void
 kiln_image_item_update (KilnImageItem *self,
                         KilnImageItem *other)

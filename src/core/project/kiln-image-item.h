@@ -33,6 +33,13 @@ GPtrArray             *kiln_image_item_get_flags          (KilnImageItem        
 gboolean               kiln_image_item_has_flag           (KilnImageItem         *self,
                                                            const char            *reason);
 
+/* Shows @flags (KilnFlag, copied) before the store has them — an
+ * inspection's verdicts as they arrive: a flag of the same reason is
+ * replaced, the others stay; notifies n-flags. The next update from the
+ * store has the last word. */
+void                   kiln_image_item_add_flags          (KilnImageItem         *self,
+                                                           GPtrArray             *flags);
+
 /* Makes @self say what @other says (same image, newer store row) and
  * notifies the properties that changed; for the list. */
 void                   kiln_image_item_update             (KilnImageItem         *self,
