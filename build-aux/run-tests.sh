@@ -32,6 +32,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/build-aux/lsan.supp}
 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x1024x24" \
   meson test -C _build --print-errorlogs --num-processes 2
 meson test -C _build-asan --print-errorlogs --num-processes 2 --suite unit --suite engine --suite net --suite e2e
