@@ -348,3 +348,16 @@ kiln_test_http_server_free (SoupServer *server)
   while (g_main_context_iteration (NULL, FALSE))
     ;
 }
+
+KilnProject *
+kiln_test_new_project (const char *prefix, char **dir)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *template = g_strdup_printf ("%s-XXXXXX", prefix);
+
+  *dir = g_dir_make_tmp (template, &error);
+  g_assert_no_error (error);
+  KilnProject *project = kiln_project_open (*dir, &error);
+  g_assert_no_error (error);
+  return project;
+}

@@ -66,6 +66,11 @@ double kiln_test_normalized_error   (const float *y,
                                      gsize        n,
                                      double      *max_abs);
 
+/* A new, empty project in a new temporary folder (its path in *@dir, for
+ * kiln_test_remove_tree); asserts it opens. */
+KilnProject *kiln_test_new_project       (const char *prefix,
+                                          char      **dir);
+
 /* A new temporary project folder whose images/ holds 24 12×12 PNGs of
  * horizontal and vertical bars (two classes), and a small net for them
  * (1×12×12 in, two outputs): a run on them takes a moment. */

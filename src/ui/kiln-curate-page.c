@@ -32,6 +32,7 @@ struct _KilnCuratePage
   GtkGridView *grid;
   AdwStatusPage *empty_status;
   GtkPicture *preview_picture;
+  guint marking;               /* placeholders being hashed on a worker */
   GtkBox *twin_box;
   GtkLabel *twin_label;
   GtkPicture *twin_picture;
@@ -150,7 +151,8 @@ update_actions (KilnCuratePage *self)
         }
     }
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.discard", editable && n_kept > 0);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.mark-placeholder", editable && n_kept > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.mark-placeholder",
+                                 editable && n_kept > 0 && self->marking == 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.restore", editable && n_discarded > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.relabel", editable && n_kept > 0);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "curate.relabel-nth", editable && n_kept > 0);
@@ -543,6 +545,66 @@ discard_activated (GtkWidget *widget, const char *action_name, GVariant *paramet
   edit (self, EDIT_DISCARD, ids, NULL);
 }
 
+typedef struct {
+  KilnProject *project;
+  GArray      *ids;
+  GPtrArray   *files;    /* absolute paths, one per id */
+} PlaceholderJob;
+
+static void
+placeholder_job_free (PlaceholderJob *job)
+{
+  g_object_unref (job->project);
+  g_array_unref (job->ids);
+  g_ptr_array_unref (job->files);
+  g_free (job);
+}
+
+/* Decoding each image for its hash: on a worker, not the window's thread. */
+static void
+placeholder_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  PlaceholderJob *job = data;
+
+  for (guint i = 0; i < job->files->len; i++)
+    {
+      const char *file = job->files->pdata[i];
+      g_autofree char *name = g_path_get_basename (file);
+      g_autoptr(GError) error = NULL;
+      guint64 phash;
+
+      if (!kiln_inspector_placeholder_hash (file, &phash, &error) ||
+          !kiln_project_add_placeholder (job->project, phash, name, &error))
+        {
+          g_task_return_new_error (task, error->domain, error->code, _("%s cannot be a placeholder: %s"), name,
+                                   error->message);
+          return;
+        }
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+placeholder_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  KilnCuratePage *self = KILN_CURATE_PAGE (source);
+  PlaceholderJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+
+  self->marking--;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    show_toast (self, error->message);
+  else if (self->project == job->project)
+    {
+      edit (self, EDIT_PLACEHOLDER, job->ids, NULL);
+      show_toast (self, g_dngettext (GETTEXT_PACKAGE,
+                                     "Marked as a placeholder: gathering and inspection refuse images like it",
+                                     "Marked as placeholders: gathering and inspection refuse images like them",
+                                     job->ids->len));
+    }
+  update_actions (self);
+}
+
 /* The selected images become the project's placeholders (their perceptual
  * hashes, as `kiln-cli placeholder add` stores them), so gathering and
  * inspection refuse look-alikes; then they are discarded as placeholders,
@@ -552,33 +614,27 @@ mark_placeholder_activated (GtkWidget *widget, const char *action_name, GVariant
 {
   KilnCuratePage *self = KILN_CURATE_PAGE (widget);
   g_autoptr(GArray) ids = selected_ids (self);
-  g_autoptr(GError) error = NULL;
 
   if (self->project == NULL || is_inspecting (self) || ids->len == 0)
     return;
+  PlaceholderJob *job = g_new0 (PlaceholderJob, 1);
+  job->project = g_object_ref (self->project);
+  job->ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  job->files = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < ids->len; i++)
     {
       KilnImageItem *item = kiln_image_list_lookup (self->images, g_array_index (ids, gint64, i));
-      const char *path = item ? kiln_image_item_get_path (item) : NULL;
-      g_autofree char *file = path ? kiln_project_build_path (self->project, path) : NULL;
-      g_autofree char *name = path ? g_path_get_basename (path) : NULL;
-      guint64 phash;
-
-      if (file == NULL)
+      if (item == NULL)
         continue;
-      if (!kiln_inspector_placeholder_hash (file, &phash, &error) ||
-          !kiln_project_add_placeholder (self->project, phash, name, &error))
-        {
-          g_autofree char *text = g_strdup_printf (_("%s cannot be a placeholder: %s"), name, error->message);
-          show_toast (self, text);
-          return;
-        }
+      g_array_append_val (job->ids, g_array_index (ids, gint64, i));
+      g_ptr_array_add (job->files, kiln_project_build_path (self->project, kiln_image_item_get_path (item)));
     }
-  edit (self, EDIT_PLACEHOLDER, ids, NULL);
-  show_toast (self, g_dngettext (GETTEXT_PACKAGE,
-                                 "Marked as a placeholder: gathering and inspection refuse images like it",
-                                 "Marked as placeholders: gathering and inspection refuse images like them",
-                                 ids->len));
+  g_autoptr(GTask) task = g_task_new (self, NULL, placeholder_done, NULL);
+  g_task_set_source_tag (task, mark_placeholder_activated);
+  g_task_set_task_data (task, job, (GDestroyNotify) placeholder_job_free);
+  self->marking++;
+  update_actions (self);
+  g_task_run_in_thread (task, placeholder_thread);
 }
 
 static void
@@ -1308,7 +1364,8 @@ gboolean
 kiln_curate_page_is_busy (KilnCuratePage *self)
 {
   g_return_val_if_fail (KILN_IS_CURATE_PAGE (self), FALSE);
-  return is_inspecting (self) || self->reloads > 0 || self->sidebar_idle != 0 || self->visible_idle != 0;
+  return is_inspecting (self) || self->reloads > 0 || self->marking > 0 || self->sidebar_idle != 0 ||
+         self->visible_idle != 0;
 }
 
 GtkWidget *

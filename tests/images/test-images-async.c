@@ -31,12 +31,7 @@ add_fixture (KilnProject *project, const char *name, const char *class_name)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("kiln-images-async-XXXXXX", &error);
-  g_assert_no_error (error);
-  f->project = kiln_project_open (f->dir, &error);
-  g_assert_no_error (error);
+  f->project = kiln_test_new_project ("kiln-images-async", &f->dir);
 }
 
 static void

@@ -52,12 +52,7 @@ has_class (KilnProject *project, const char *name)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("kiln-classes-XXXXXX", &error);
-  g_assert_no_error (error);
-  f->project = kiln_project_open (f->dir, &error);
-  g_assert_no_error (error);
+  f->project = kiln_test_new_project ("kiln-classes", &f->dir);
 }
 
 static void

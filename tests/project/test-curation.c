@@ -41,12 +41,7 @@ class_of (KilnProject *project, gint64 id)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("kiln-curation-XXXXXX", &error);
-  g_assert_no_error (error);
-  f->project = kiln_project_open (f->dir, &error);
-  g_assert_no_error (error);
+  f->project = kiln_test_new_project ("kiln-curation", &f->dir);
 }
 
 static void

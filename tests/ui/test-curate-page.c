@@ -488,6 +488,7 @@ test_duplicates_and_placeholders (Fixture *f, gconstpointer data)
   gint64 card_id = kiln_image_item_get_id (card);
   select_only (f, kiln_image_list_find (images (f), card_id));
   activate (f, "curate.mark-placeholder", NULL);
+  kiln_test_wait_curate (f->page);   /* the hash is made on a worker */
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) known = kiln_project_list_placeholders (store (f), &error);
   g_assert_no_error (error);
